@@ -1,0 +1,1 @@
+namespace P2P.Actors; public static class Placeholder {}
