@@ -1,0 +1,89 @@
+using System.Buffers.Binary;
+
+namespace P2P.Protocol.Turn;
+
+/// <summary>Why a packet is not a valid ChannelData message.</summary>
+public enum ChannelDataError
+{
+    None = 0,
+    TooShort,
+    BadChannelNumber,
+    BadLength,
+}
+
+/// <summary>
+/// ChannelData framing (RFC 8656 §12.4): channel number (0x4000-0x4FFF), length, application data.
+/// Over UDP the datagram may carry trailing padding; over TCP/TLS the message is padded to a multiple
+/// of four bytes, and the padding is not counted in the length field.
+/// </summary>
+public static class ChannelData
+{
+    public const int HeaderLength = 4;
+    public const ushort MinChannel = 0x4000;
+    public const ushort MaxChannel = 0x4FFF;
+
+    public static bool IsValidChannel(ushort channel) => channel is >= MinChannel and <= MaxChannel;
+
+    /// <summary>True when the first byte is in the ChannelData range of RFC 7983 (64-79).</summary>
+    public static bool LooksLikeChannelData(ReadOnlySpan<byte> packet) => packet.Length >= 1 && packet[0] is >= 0x40 and <= 0x4F;
+
+    public static bool TryParse(ReadOnlySpan<byte> packet, out ushort channel, out ReadOnlySpan<byte> data, out ChannelDataError error)
+    {
+        channel = 0;
+        data = default;
+        if (packet.Length < HeaderLength) { error = ChannelDataError.TooShort; return false; }
+        channel = BinaryPrimitives.ReadUInt16BigEndian(packet);
+        if (!IsValidChannel(channel)) { error = ChannelDataError.BadChannelNumber; return false; }
+        int length = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
+        if (length > packet.Length - HeaderLength) { error = ChannelDataError.BadLength; return false; }
+        data = packet.Slice(HeaderLength, length);
+        error = ChannelDataError.None;
+        return true;
+    }
+
+    /// <summary>Size of the encoded message; with <paramref name="padForStream"/> rounded up to 4 (TCP).</summary>
+    public static int EncodedLength(int dataLength, bool padForStream) =>
+        padForStream ? HeaderLength + ((dataLength + 3) & ~3) : HeaderLength + dataLength;
+
+    public static int Write(Span<byte> destination, ushort channel, ReadOnlySpan<byte> data, bool padForStream)
+    {
+        int total = EncodedLength(data.Length, padForStream);
+        BinaryPrimitives.WriteUInt16BigEndian(destination, channel);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)data.Length);
+        data.CopyTo(destination[HeaderLength..]);
+        destination.Slice(HeaderLength + data.Length, total - HeaderLength - data.Length).Clear();
+        return total;
+    }
+}
+
+/// <summary>
+/// Splits a TCP byte stream to a STUN/TURN server into messages (RFC 8656 §3.1, §12.4): STUN messages
+/// carry their length in the header; ChannelData messages are padded to 4 bytes.
+/// </summary>
+public static class StreamFraming
+{
+    public enum Result { Complete, NeedMore, Invalid }
+
+    /// <summary>Length of the next whole frame at the start of <paramref name="buffered"/>, when known.</summary>
+    public static Result TryGetFrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
+    {
+        frameLength = 0;
+        if (buffered.Length < 4) return Result.NeedMore;
+        byte first = buffered[0];
+        int length = BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
+        if (first < 0x40)
+        {
+            if ((first & 0xC0) != 0 || (length & 3) != 0) return Result.Invalid;
+            frameLength = 20 + length;
+        }
+        else if (first <= 0x4F)
+        {
+            frameLength = ChannelData.HeaderLength + ((length + 3) & ~3);
+        }
+        else
+        {
+            return Result.Invalid;
+        }
+        return buffered.Length >= frameLength ? Result.Complete : Result.NeedMore;
+    }
+}

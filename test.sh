@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Run the whole P2P test suite.
+#
+#   ./test.sh                      # everything
+#   ./test.sh --filter 'FullyQualifiedName~Stun'   # extra args go to `dotnet test`
+#
+# Works on a fresh Debian 12 machine that has only the .NET 10 SDK: system
+# packages the tests need (coturn, ...) are installed with apt-get when missing
+# (as root, or through sudo).
+#
+# Builds P2P.sln (Release) once, runs every test project with TRX + console
+# loggers, writes TRX files to TestResults/ (cleaned on each run) and, as the
+# very LAST line of output, prints the totals over all TRX files:
+#     N passed, N failed[, N skipped]
+# Exit status is non-zero if the build or `dotnet test` failed, any test failed,
+# no TRX file was produced, or zero tests ran.
+set -euo pipefail
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Plain, append-only build output (the interactive terminal logger redraws lines
+# and can hide the console test logger); override by exporting it yourself.
+export MSBUILDTERMINALLOGGER="${MSBUILDTERMINALLOGGER:-off}"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+SOLUTION="P2P.sln"
+CONFIGURATION="Release"
+RESULTS_DIR="$ROOT/TestResults"
+SUMMARISER="$ROOT/tests/tools/trx-summary.sh"
+
+# System packages the tests need. One entry per package:
+#   "package"                      installed iff dpkg says so
+#   "package:cmd1,cmd2,..."        installed iff every command is on PATH
+# Add more later, e.g. "nftables:nft" "libnice-dev" "gcc:gcc" "pkg-config:pkg-config".
+APT_PACKAGES=(
+    "coturn:turnserver,turnutils_uclient"
+)
+
+log() { printf '==> %s\n' "$*"; }
+err() { printf 'test.sh: %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- prerequisites
+SUDO=()
+have_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=()
+    elif command -v sudo >/dev/null 2>&1; then
+        # Without a terminal sudo cannot ask for a password: fail instead of hanging.
+        if [ -t 0 ]; then SUDO=(sudo); else SUDO=(sudo -n); fi
+    else
+        return 1
+    fi
+}
+
+package_present() { # $1 = "package[:cmd,...]"
+    local pkg="${1%%:*}" cmds="" cmd
+    [ "$pkg" != "$1" ] && cmds="${1#*:}"
+    if [ -n "$cmds" ]; then
+        local IFS=','
+        for cmd in $cmds; do
+            command -v "$cmd" >/dev/null 2>&1 || return 1
+        done
+        return 0
+    fi
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'
+}
+
+install_prerequisites() {
+    local entry pkg missing=()
+    for entry in "${APT_PACKAGES[@]}"; do
+        pkg="${entry%%:*}"
+        if ! package_present "$entry"; then
+            case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
+        fi
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+
+    log "Installing missing system packages: ${missing[*]}"
+    if ! command -v apt-get >/dev/null 2>&1; then
+        err "missing packages (${missing[*]}) and apt-get is not available; install them by hand."
+        return 1
+    fi
+    if ! have_root; then
+        err "missing packages (${missing[*]}); run as root, install sudo, or run:"
+        err "    apt-get update && apt-get install -y ${missing[*]}"
+        return 1
+    fi
+    if ! "${SUDO[@]}" apt-get update; then
+        err "apt-get update failed"
+        return 1
+    fi
+    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y "${missing[@]}"; then
+        err "apt-get install ${missing[*]} failed"
+        return 1
+    fi
+    for entry in "${APT_PACKAGES[@]}"; do
+        if ! package_present "$entry"; then
+            err "package ${entry%%:*} still missing after apt-get install (${entry})"
+            return 1
+        fi
+    done
+}
+
+# The tests start their own turnserver; a system coturn service would hold 3478.
+stop_system_turnserver() {
+    local running=0
+    if command -v systemctl >/dev/null 2>&1 \
+        && systemctl is-active --quiet coturn 2>/dev/null; then
+        running=1
+    elif command -v service >/dev/null 2>&1 \
+        && [ -e /etc/init.d/coturn ] \
+        && service coturn status >/dev/null 2>&1; then
+        running=1
+    fi
+    [ "$running" -eq 1 ] || return 0
+
+    log "Stopping and disabling the system coturn service (it would hold port 3478)"
+    if ! have_root; then
+        err "warning: system coturn service is running and cannot be stopped without root"
+        return 0
+    fi
+    if command -v systemctl >/dev/null 2>&1; then
+        "${SUDO[@]}" systemctl stop coturn >/dev/null 2>&1 || true
+        "${SUDO[@]}" systemctl disable coturn >/dev/null 2>&1 || true
+    fi
+    if command -v service >/dev/null 2>&1; then
+        "${SUDO[@]}" service coturn stop >/dev/null 2>&1 || true
+    fi
+    if command -v update-rc.d >/dev/null 2>&1; then
+        "${SUDO[@]}" update-rc.d coturn disable >/dev/null 2>&1 || true
+    fi
+    return 0
+}
+
+# ----------------------------------------------------------------------- main
+status=0
+
+install_prerequisites || exit 1
+stop_system_turnserver
+
+rm -rf "$RESULTS_DIR"
+mkdir -p "$RESULTS_DIR"
+
+build_args=(-c "$CONFIGURATION")
+if [ -n "${CI:-}" ] && [ "${CI:-}" != "false" ] && [ "${CI:-}" != "0" ]; then
+    # No build servers left behind holding the CI job's output pipes open.
+    export MSBUILDDISABLENODEREUSE=1
+    export DOTNET_CLI_USE_MSBUILD_SERVER=0
+    build_args+=(-p:UseSharedCompilation=false)
+fi
+
+log "dotnet build $SOLUTION ${build_args[*]}"
+build_rc=0
+dotnet build "$SOLUTION" "${build_args[@]}" || build_rc=$?
+
+test_rc=0
+if [ "$build_rc" -ne 0 ]; then
+    err "build failed (exit $build_rc); tests were not run"
+    status=1
+else
+    log "dotnet test $SOLUTION -c $CONFIGURATION --no-build $*"
+    dotnet test "$SOLUTION" -c "$CONFIGURATION" --no-build \
+        --results-directory "$RESULTS_DIR" \
+        --logger "trx;LogFilePrefix=P2P" \
+        --logger "console;verbosity=normal" \
+        "$@" || test_rc=$?
+    if [ "$test_rc" -ne 0 ]; then
+        err "dotnet test exited with $test_rc"
+        status=1
+    fi
+fi
+
+summary_rc=0
+summary="$("$SUMMARISER" "$RESULTS_DIR")" || summary_rc=$?
+case "$summary_rc" in
+    0) ;;
+    1) status=1 ;;
+    *)
+        if [ -z "$(find "$RESULTS_DIR" -type f -name '*.trx' -print -quit)" ]; then
+            err "no TRX file was produced in $RESULTS_DIR"
+        else
+            err "zero tests ran"
+        fi
+        status=1
+        ;;
+esac
+[ -n "$summary" ] || summary="0 passed, 0 failed"
+
+# Must stay the last line printed.
+printf '%s\n' "$summary"
+exit "$status"
