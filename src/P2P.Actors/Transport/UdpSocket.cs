@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+
+namespace P2P.Actors.Transport;
+
+/// <summary>Messages of <see cref="UdpSocket"/>.</summary>
+public static class UdpSocketProtocol
+{
+    /// <summary>Send one datagram. The payload is owned by the message: the sender must not reuse it.</summary>
+    public sealed record Send(IPEndPoint To, ReadOnlyMemory<byte> Payload);
+
+    /// <summary>A datagram arrived on <paramref name="Local"/> from <paramref name="From"/>; the payload is a private copy.</summary>
+    public sealed record Received(IPEndPoint From, IPEndPoint Local, ReadOnlyMemory<byte> Payload);
+
+    /// <summary>The socket is bound and receiving; told to the handler once at start.</summary>
+    public sealed record Bound(IPEndPoint LocalEndPoint);
+
+    /// <summary>The socket could not be bound (port in use, address not local); the actor stops itself.</summary>
+    public sealed record BindFailed(IPEndPoint Requested, string Reason);
+
+    /// <summary>Ask for counters; answered with <see cref="Stats"/>.</summary>
+    public sealed record GetStats;
+
+    public sealed record Stats(long DatagramsIn, long DatagramsOut, long BytesIn, long BytesOut, long SendErrors);
+
+    internal sealed record ReceiveLoopFailed(Exception Error);
+}
+
+/// <summary>
+/// Owns one UDP socket: the only place where the engine touches <see cref="Socket"/> for UDP (the
+/// transport seam of DESIGN.md). Received datagrams go to the handler given at creation, copied into
+/// messages; <see cref="UdpSocketProtocol.Send"/> writes one datagram. A send error (for example an
+/// unreachable network) is counted and logged, never thrown.
+/// </summary>
+public sealed class UdpSocket : ReceiveActor
+{
+    private readonly IPEndPoint _requested;
+    private readonly IActorRef _handler;
+    private readonly int _bufferBytes;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _socket;
+    private IPEndPoint? _local;
+    private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
+
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes)
+    {
+        _requested = bind;
+        _handler = handler;
+        _bufferBytes = socketBufferBytes;
+
+        Receive<UdpSocketProtocol.Send>(OnSend);
+        Receive<UdpSocketProtocol.GetStats>(_ => Sender.Tell(new UdpSocketProtocol.Stats(
+            Interlocked.Read(ref _datagramsIn), _datagramsOut, Interlocked.Read(ref _bytesIn), _bytesOut, _sendErrors)));
+        Receive<UdpSocketProtocol.ReceiveLoopFailed>(f => throw new SocketException((int)SocketError.SocketError, $"UDP receive loop on {_local} failed: {f.Error.Message}"));
+    }
+
+    /// <param name="bind">Address and port to bind (port 0 picks a free one).</param>
+    /// <param name="handler">Gets <see cref="UdpSocketProtocol.Bound"/>/<see cref="UdpSocketProtocol.BindFailed"/> and every <see cref="UdpSocketProtocol.Received"/>.</param>
+    /// <param name="socketBufferBytes">Kernel send/receive buffer size; 0 keeps the system default.</param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes));
+
+    protected override void PreStart()
+    {
+        var socket = new Socket(_requested.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (_requested.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = _requested.Address.Equals(IPAddress.IPv6Any);
+            if (_bufferBytes > 0)
+            {
+                socket.ReceiveBufferSize = _bufferBytes;
+                socket.SendBufferSize = _bufferBytes;
+            }
+            socket.Bind(_requested);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            string reason = e.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? $"UDP port {_requested.Port} on {_requested.Address} is already in use"
+                : $"cannot bind UDP {_requested}: {e.Message}";
+            _log.Warning("UDP bind failed: {0}", reason);
+            _handler.Tell(new UdpSocketProtocol.BindFailed(_requested, reason), Self);
+            Context.Stop(Self);
+            return;
+        }
+        _socket = socket;
+        _local = (IPEndPoint)socket.LocalEndPoint!;
+        _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
+        _ = ReceiveLoop(socket, _local, _handler, Self, _stop.Token);
+    }
+
+    protected override void PostStop()
+    {
+        _stop.Cancel();
+        _socket?.Dispose();
+        _stop.Dispose();
+    }
+
+    private void OnSend(UdpSocketProtocol.Send send)
+    {
+        if (_socket is null) return;
+        try
+        {
+            _socket.SendTo(send.Payload.Span, SocketFlags.None, send.To);
+            _datagramsOut++;
+            _bytesOut += send.Payload.Length;
+        }
+        catch (SocketException e)
+        {
+            _sendErrors++;
+            _log.Debug("UDP send from {0} to {1} failed: {2}", _local, send.To, e.SocketErrorCode);
+        }
+    }
+
+    private async Task ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    {
+        var buffer = new byte[65_536];
+        EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        while (!stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable echoed on some platforms, or an oversize datagram: not fatal
+            }
+            catch (Exception e)
+            {
+                if (!stop.IsCancellationRequested) self.Tell(new UdpSocketProtocol.ReceiveLoopFailed(e));
+                return;
+            }
+            Interlocked.Increment(ref _datagramsIn);
+            Interlocked.Add(ref _bytesIn, result.ReceivedBytes);
+            var payload = buffer.AsSpan(0, result.ReceivedBytes).ToArray();
+            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)result.RemoteEndPoint, local, payload), self);
+        }
+    }
+}
