@@ -30,6 +30,12 @@ public ref struct StunMessageWriter
 
     public TransactionId TransactionId { get; }
 
+    /// <summary>
+    /// Byte used to pad attribute values to 4 bytes. Zero by default; RFC 8489 §14 lets senders use any
+    /// value (RFC 5769's vectors pad with spaces), and receivers must ignore it.
+    /// </summary>
+    public byte PaddingByte { get; set; }
+
     /// <summary>Bytes written so far (the whole message once the last attribute is added).</summary>
     public readonly int Length => _length;
 
@@ -46,7 +52,7 @@ public ref struct StunMessageWriter
         BinaryPrimitives.WriteUInt16BigEndian(_buffer[_length..], type);
         BinaryPrimitives.WriteUInt16BigEndian(_buffer[(_length + 2)..], (ushort)valueLength);
         var value = _buffer.Slice(_length + 4, valueLength);
-        _buffer.Slice(_length + 4 + valueLength, padded - valueLength).Clear();
+        _buffer.Slice(_length + 4 + valueLength, padded - valueLength).Fill(PaddingByte);
         _length += 4 + padded;
         BinaryPrimitives.WriteUInt16BigEndian(_buffer[2..], (ushort)(_length - StunMessage.HeaderLength));
         return value;
