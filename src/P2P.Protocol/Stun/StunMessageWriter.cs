@@ -58,7 +58,7 @@ public ref struct StunMessageWriter
         return value;
     }
 
-    public void AddBytes(StunAttributeType type, ReadOnlySpan<byte> value) => value.CopyTo(AddAttribute(type, value.Length));
+    public void AddBytes(StunAttributeType type, scoped ReadOnlySpan<byte> value) => value.CopyTo(AddAttribute(type, value.Length));
 
     /// <summary>Adds an attribute with an empty value (USE-CANDIDATE, DONT-FRAGMENT).</summary>
     public void AddFlag(StunAttributeType type) => AddAttribute(type, 0);
@@ -129,7 +129,7 @@ public ref struct StunMessageWriter
     }
 
     /// <summary>PASSWORD-ALGORITHMS (RFC 8489 §14.11), no parameters for any listed algorithm.</summary>
-    public void AddPasswordAlgorithms(ReadOnlySpan<PasswordAlgorithm> algorithms)
+    public void AddPasswordAlgorithms(scoped ReadOnlySpan<PasswordAlgorithm> algorithms)
     {
         var value = AddAttribute(StunAttributeType.PasswordAlgorithms, 4 * algorithms.Length);
         for (int i = 0; i < algorithms.Length; i++)
@@ -140,7 +140,7 @@ public ref struct StunMessageWriter
     }
 
     /// <summary>UNKNOWN-ATTRIBUTES (RFC 8489 §14.9).</summary>
-    public void AddUnknownAttributes(ReadOnlySpan<ushort> types)
+    public void AddUnknownAttributes(scoped ReadOnlySpan<ushort> types)
     {
         var value = AddAttribute(StunAttributeType.UnknownAttributes, 2 * types.Length);
         for (int i = 0; i < types.Length; i++) BinaryPrimitives.WriteUInt16BigEndian(value[(2 * i)..], types[i]);
