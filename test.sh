@@ -167,6 +167,7 @@ else
         --results-directory "$RESULTS_DIR" \
         --logger "trx;LogFilePrefix=P2P" \
         --logger "console;verbosity=normal" \
+        --blame-hang-timeout 10m \
         "$@" || test_rc=$?
     if [ "$test_rc" -ne 0 ]; then
         err "dotnet test exited with $test_rc"
