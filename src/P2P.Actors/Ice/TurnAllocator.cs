@@ -736,7 +736,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private static uint Seconds(TimeSpan t) => (uint)Math.Clamp(t.TotalSeconds, 0, uint.MaxValue);
 
-    private static string Describe(int code, string reason) =>
+    private static string Describe(int code, string reason) => DescribeTrimmed(code, reason.Trim().TrimEnd('\0').Trim()); // coturn ends reasons with NUL
+
+    private static string DescribeTrimmed(int code, string reason) =>
         $"{code} {(reason.Length > 0 ? reason : code switch
         {
             300 => "Try Alternate", 400 => "Bad Request", 401 => "Unauthorized", 403 => "Forbidden", 420 => "Unknown Attribute",
