@@ -30,6 +30,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 {
     private const byte UdpProtocolNumber = 17; // REQUESTED-TRANSPORT, RFC 8656 §18.7
 
+    /// <summary>Largest datagram relayed to a peer: a Send indication around it must still fit one UDP datagram (65,507 bytes).</summary>
+    public const int MaxPeerData = 65_507 - 64;
+
+    /// <summary>Bounds for scheduling the allocation refresh, whatever LIFETIME the server grants (0 or 136 years).</summary>
+    private static readonly TimeSpan MinRefreshDelay = TimeSpan.FromSeconds(1), MaxRefreshDelay = TimeSpan.FromHours(1);
+
     // ---- requests, remembered per transaction -------------------------------------------------
 
     private abstract record Request(bool Authenticated, int StaleRetries)
@@ -115,7 +121,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
     private ushort _nextChannel = ChannelData.MinChannel;
 
-    private long _malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _queueDropped;
+    private long _malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped;
 
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
@@ -189,7 +195,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<UdpSocketProtocol.Received>(OnReceived);
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<GetStats>(_ => ReplyStats());
-        Receive<SendToPeer>(_ => _queueDropped++);
+        Receive<SendToPeer>(_ => _sendsDropped++);
         Receive<CreatePermission>(c => _owner.Tell(new PermissionFailed(c.Peer, "the allocation is being released", null)));
         Receive<BindChannel>(c => _owner.Tell(new ChannelBindFailed(c.Peer, "the allocation is being released", null)));
         Receive<Deallocate>(_ => { });
@@ -237,6 +243,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void OnSendToPeer(SendToPeer command)
     {
         var peer = Normalize(command.Peer);
+        if (command.Data.Length > MaxPeerData)
+        {
+            _sendsDropped++;
+            _log.Warning("Dropped a datagram of {0} bytes to {1}: larger than a relayed datagram can be ({2})", command.Data.Length, peer, MaxPeerData);
+            return;
+        }
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
         {
             var packet = new byte[ChannelData.EncodedLength(command.Data.Length, padForStream: false)];
@@ -254,7 +266,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         // and let the datagram wait for the answer.
         if (permission.Waiting.Count >= _settings.MaxQueuedPerPeer)
         {
-            _queueDropped++;
+            _sendsDropped++;
         }
         else
         {
@@ -308,6 +320,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         // Refresh a margin before expiry; for short lifetimes at half of it (RFC 8656 §8).
         var margin = _settings.RefreshBeforeExpiry;
         var delay = lifetime > margin + margin ? lifetime - margin : lifetime / 2;
+        delay = delay < MinRefreshDelay ? MinRefreshDelay : delay > MaxRefreshDelay ? MaxRefreshDelay : delay;
         Timers.StartSingleTimer(AllocationRefreshTimer.Instance, AllocationRefreshTimer.Instance, delay);
     }
 
@@ -544,7 +557,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void PermissionFailedFor(IPAddress peer, Permission permission, string why, int? code)
     {
         _log.Warning("{0}", why);
-        _queueDropped += permission.Waiting.Count;
+        _sendsDropped += permission.Waiting.Count;
         _permissions.Remove(peer);
         Timers.Cancel(new PermissionRefreshTimer(peer));
         _owner.Tell(new PermissionFailed(peer, why, code));
@@ -753,5 +766,5 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private void ReplyStats() =>
-        Sender.Tell(new Stats(_malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _queueDropped));
+        Sender.Tell(new Stats(_malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped));
 }

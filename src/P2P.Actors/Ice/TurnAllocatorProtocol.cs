@@ -44,8 +44,9 @@ public static class TurnAllocatorProtocol
     /// <param name="ForeignSource">Packets handed to the allocator that did not come from its server.</param>
     /// <param name="UnknownChannel">ChannelData on a channel number that is not bound.</param>
     /// <param name="Ignored">Valid STUN messages the client has no use for (requests, unknown indications).</param>
-    /// <param name="QueueDropped">Datagrams to a peer dropped because too many waited for its permission, or it failed.</param>
-    public sealed record Stats(long Malformed, long StrayResponses, long BadIntegrity, long ForeignSource, long UnknownChannel, long Ignored, long QueueDropped);
+    /// <param name="SendsDropped">Datagrams to peers not relayed: too many waited for a permission, the permission failed,
+    /// the allocation was being released, or the datagram was larger than <see cref="TurnAllocator.MaxPeerData"/>.</param>
+    public sealed record Stats(long Malformed, long StrayResponses, long BadIntegrity, long ForeignSource, long UnknownChannel, long Ignored, long SendsDropped);
 
     // ---- events (told to the owner) -------------------------------------------------------------
 

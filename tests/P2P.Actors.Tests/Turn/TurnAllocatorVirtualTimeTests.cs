@@ -404,4 +404,40 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         _server.Deliver(_server.Success(permission, _server.Md5Key));
         Assert.Equal(IPAddress.Loopback, _owner.ExpectMsg<PermissionCreated>().Peer);
     }
+
+    [Fact]
+    public void Refused_permission_is_reported_and_the_datagrams_waiting_for_it_are_dropped()
+    {
+        var allocator = StartAllocated();
+        var peer = new IPEndPoint(IPAddress.Parse("127.0.0.3"), 7000);
+        allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("one")));
+        allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("two")));
+        allocator.Tell(new SendToPeer(peer, new byte[TurnAllocator.MaxPeerData + 1]));
+
+        var permission = _server.ExpectRequest(StunMethod.CreatePermission); // one request for both datagrams
+        _server.Deliver(_server.Error(permission, 403, "Forbidden", _server.Md5Key));
+
+        var failed = _owner.ExpectMsg<PermissionFailed>();
+        Assert.Equal(peer.Address, failed.Peer);
+        Assert.Equal(403, failed.Code);
+        Assert.Equal("TURN server 127.0.0.1:3478 refused a permission for 127.0.0.3 (403 Forbidden)", failed.Reason);
+        _server.ExpectNothing();
+        allocator.Tell(GetStats.Instance, TestActor);
+        Assert.Equal(3, ExpectMsg<Stats>().SendsDropped);
+    }
+
+    [Fact]
+    public void A_granted_lifetime_of_zero_does_not_make_the_client_refresh_in_a_loop()
+    {
+        var allocator = StartAllocator();
+        var first = _server.ExpectRequest(StunMethod.Allocate);
+        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
+        var second = _server.ExpectRequest(StunMethod.Allocate);
+        _server.Deliver(_server.AllocateSuccess(second, 0, _server.Md5Key));
+        _owner.ExpectMsg<AllocationSucceeded>();
+
+        AdvanceExactly(TimeSpan.FromSeconds(1)); // refreshes no sooner than a second later
+        _server.ExpectRequest(StunMethod.Refresh);
+        _server.ExpectNothing();
+    }
 }
