@@ -1,0 +1,770 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Transport;
+using P2P.Protocol.Stun;
+using P2P.Protocol.Turn;
+using static P2P.Actors.Ice.TurnAllocatorProtocol;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>
+/// The TURN client of one relay candidate (RFC 8656): makes one allocation on one TURN server over UDP,
+/// answers the long-term credential challenge (401, RFC 8489 §9.2) and stale nonces (438), keeps the
+/// allocation, its permissions (§9) and channel bindings (§12) refreshed, and relays datagrams to and
+/// from peers. Events go to the owner (by default the parent).
+/// <para>
+/// The allocator does not own a socket: it sends through the given socket actor
+/// (<see cref="UdpSocketProtocol.Send"/>), and whoever handles that socket forwards to it the
+/// <see cref="UdpSocketProtocol.Received"/> packets that come from the server's address, so that the
+/// relay candidate can share a peer's one socket with its other candidates. A later TCP transport to the
+/// server (RFC 8656 §3.1) would be another socket actor speaking the same two messages, with the
+/// transactions switched to the reliable schedule.
+/// </para>
+/// States: <see cref="Allocating"/> (commands are stashed) → <see cref="Allocated"/> → <see cref="Deallocating"/>.
+/// The actor stops itself after <see cref="AllocationFailed"/>, <see cref="AllocationLost"/> or
+/// <see cref="Deallocated"/>; if it is stopped while the allocation exists it sends a best-effort
+/// Refresh with LIFETIME 0 (no retransmission).
+/// </summary>
+public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedStash
+{
+    private const byte UdpProtocolNumber = 17; // REQUESTED-TRANSPORT, RFC 8656 §18.7
+
+    /// <summary>Largest datagram relayed to a peer: a Send indication around it must still fit one UDP datagram (65,507 bytes).</summary>
+    public const int MaxPeerData = 65_507 - 64;
+
+    /// <summary>Bounds for scheduling the allocation refresh, whatever LIFETIME the server grants (0 or 136 years).</summary>
+    private static readonly TimeSpan MinRefreshDelay = TimeSpan.FromSeconds(1), MaxRefreshDelay = TimeSpan.FromHours(1);
+
+    // ---- requests, remembered per transaction -------------------------------------------------
+
+    private abstract record Request(bool Authenticated, int StaleRetries)
+    {
+        public abstract StunMethod Method { get; }
+        public abstract string Describe();
+    }
+
+    private sealed record AllocateRequest(bool Authenticated, int StaleRetries) : Request(Authenticated, StaleRetries)
+    {
+        public override StunMethod Method => StunMethod.Allocate;
+        public override string Describe() => "Allocate";
+    }
+
+    /// <summary>Refresh; a zero lifetime is the deallocation (RFC 8656 §8).</summary>
+    private sealed record RefreshRequest(TimeSpan Lifetime, bool Authenticated, int StaleRetries) : Request(Authenticated, StaleRetries)
+    {
+        public override StunMethod Method => StunMethod.Refresh;
+        public override string Describe() => Lifetime == TimeSpan.Zero ? "Refresh (deallocate)" : "Refresh";
+    }
+
+    private sealed record PermissionRequest(IPAddress Peer, bool IsRefresh, bool Authenticated, int StaleRetries) : Request(Authenticated, StaleRetries)
+    {
+        public override StunMethod Method => StunMethod.CreatePermission;
+        public override string Describe() => $"CreatePermission for {Peer}";
+    }
+
+    private sealed record ChannelBindRequest(IPEndPoint Peer, ushort Channel, bool IsRefresh, bool Authenticated, int StaleRetries) : Request(Authenticated, StaleRetries)
+    {
+        public override StunMethod Method => StunMethod.ChannelBind;
+        public override string Describe() => $"ChannelBind 0x{Channel:X4} to {Peer}";
+    }
+
+    // ---- timers (each message is also its own timer key) ---------------------------------------
+
+    private sealed record AllocationRefreshTimer
+    {
+        public static readonly AllocationRefreshTimer Instance = new();
+    }
+
+    private sealed record PermissionRefreshTimer(IPAddress Peer);
+
+    private sealed record ChannelRefreshTimer(IPEndPoint Peer);
+
+    // ---- per-peer state ------------------------------------------------------------------------
+
+    private sealed class Permission
+    {
+        public bool Installed { get; set; }
+        public bool RequestPending { get; set; }
+        /// <summary>Someone asked with <see cref="CreatePermission"/> and waits for the answer.</summary>
+        public bool Announce { get; set; }
+        public Queue<SendToPeer> Waiting { get; } = new();
+    }
+
+    private sealed class Channel(ushort number)
+    {
+        public ushort Number { get; } = number;
+        public bool Bound { get; set; }
+    }
+
+    private readonly TurnClientSettings _settings;
+    private readonly IPEndPoint _server;
+    private readonly TurnCredentials _credentials;
+    private readonly IActorRef _socket;
+    private readonly IActorRef _owner;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private StunTransactions<Request> _transactions = null!; // made in PreStart, once Akka has set Timers
+
+    // long-term credential state (RFC 8489 §9.2)
+    private string? _realm;
+    private string? _nonce;
+    private PasswordAlgorithm? _passwordAlgorithm;     // sent in PASSWORD-ALGORITHM when negotiated
+    private byte[]? _passwordAlgorithmsValue;          // PASSWORD-ALGORITHMS echoed as received
+    private StunIntegrityKey? _key;
+    private (PasswordAlgorithm Algorithm, PasswordPreparation Preparation, string Realm)? _keyFor;
+
+    // the allocation
+    private IPEndPoint? _relayed;
+    private bool _allocationExists;
+    private readonly Dictionary<IPAddress, Permission> _permissions = [];
+    private readonly Dictionary<IPEndPoint, Channel> _channelsByPeer = [];
+    private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
+    private ushort _nextChannel = ChannelData.MinChannel;
+
+    private long _malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
+
+    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner)
+    {
+        _settings = settings;
+        _server = Normalize(server);
+        _credentials = credentials;
+        _socket = socket;
+        _owner = owner ?? Context.Parent;
+        Allocating();
+    }
+
+    /// <param name="settings">From <see cref="TurnClientSettings.From"/>.</param>
+    /// <param name="server">The TURN server's UDP transport address.</param>
+    /// <param name="credentials">Long-term credentials for the server.</param>
+    /// <param name="socket">The socket actor to send through; its handler must forward the server's packets here.</param>
+    /// <param name="owner">Gets the events; null means the parent.</param>
+    public static Props Props(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner = null) =>
+        Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner));
+
+    protected override void PreStart()
+    {
+        _transactions = new StunTransactions<Request>(_settings.Retransmission, reliable: false, Timers, Transmit);
+        SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
+    }
+
+    protected override void PostStop()
+    {
+        _transactions?.CancelAll();
+        if (_allocationExists)
+        {
+            // Best effort: one Refresh with LIFETIME 0, no retransmission, nobody waits for the answer.
+            Transmit(BuildRequest(new RefreshRequest(TimeSpan.Zero, _key is not null, 0)));
+            _allocationExists = false;
+        }
+        _key?.Dispose();
+        _key = null;
+    }
+
+    // ---- states ----------------------------------------------------------------------------------
+
+    private void Allocating()
+    {
+        Receive<UdpSocketProtocol.Received>(OnReceived);
+        Receive<StunTransactionTimer>(OnTransactionTimer);
+        Receive<GetStats>(_ => ReplyStats());
+        Receive<CreatePermission>(_ => Stash.Stash());
+        Receive<BindChannel>(_ => Stash.Stash());
+        Receive<SendToPeer>(_ => Stash.Stash());
+        Receive<Deallocate>(_ => Stash.Stash());
+    }
+
+    private void Allocated()
+    {
+        Receive<UdpSocketProtocol.Received>(OnReceived);
+        Receive<StunTransactionTimer>(OnTransactionTimer);
+        Receive<GetStats>(_ => ReplyStats());
+        Receive<CreatePermission>(OnCreatePermission);
+        Receive<BindChannel>(OnBindChannel);
+        Receive<SendToPeer>(OnSendToPeer);
+        Receive<Deallocate>(_ => StartDeallocation());
+        Receive<AllocationRefreshTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
+        Receive<PermissionRefreshTimer>(t => RefreshPermission(t.Peer));
+        Receive<ChannelRefreshTimer>(t => RefreshChannel(t.Peer));
+    }
+
+    private void Deallocating()
+    {
+        Receive<UdpSocketProtocol.Received>(OnReceived);
+        Receive<StunTransactionTimer>(OnTransactionTimer);
+        Receive<GetStats>(_ => ReplyStats());
+        Receive<SendToPeer>(_ => _sendsDropped++);
+        Receive<CreatePermission>(c => _owner.Tell(new PermissionFailed(c.Peer, "the allocation is being released", null)));
+        Receive<BindChannel>(c => _owner.Tell(new ChannelBindFailed(c.Peer, "the allocation is being released", null)));
+        Receive<Deallocate>(_ => { });
+        Receive<AllocationRefreshTimer>(_ => { });
+        Receive<PermissionRefreshTimer>(_ => { });
+        Receive<ChannelRefreshTimer>(_ => { });
+    }
+
+    // ---- commands --------------------------------------------------------------------------------
+
+    private void OnCreatePermission(CreatePermission command)
+    {
+        var peer = Normalize(command.Peer);
+        var permission = GetOrAddPermission(peer);
+        if (permission.Installed)
+        {
+            _owner.Tell(new PermissionCreated(peer));
+            return;
+        }
+        permission.Announce = true;
+        if (!permission.RequestPending) RequestPermission(peer, permission, isRefresh: false);
+    }
+
+    private void OnBindChannel(BindChannel command)
+    {
+        var peer = Normalize(command.Peer);
+        if (_channelsByPeer.TryGetValue(peer, out var existing))
+        {
+            if (existing.Bound) _owner.Tell(new ChannelBound(peer, existing.Number));
+            return; // a bind for it is in flight; its answer will be told
+        }
+        if (_nextChannel > ChannelData.MaxChannel)
+        {
+            _owner.Tell(new ChannelBindFailed(peer, "no free channel numbers left on this allocation (RFC 8656 §12)", null));
+            return;
+        }
+        // Channel numbers are never reused for another peer during the allocation (RFC 8656 §12: a number
+        // stays tied to its peer until the binding has expired for 5 minutes).
+        var channel = new Channel(_nextChannel++);
+        _channelsByPeer[peer] = channel;
+        _peersByChannel[channel.Number] = peer;
+        Start(new ChannelBindRequest(peer, channel.Number, IsRefresh: false, _key is not null, 0));
+    }
+
+    private void OnSendToPeer(SendToPeer command)
+    {
+        var peer = Normalize(command.Peer);
+        if (command.Data.Length > MaxPeerData)
+        {
+            _sendsDropped++;
+            _log.Warning("Dropped a datagram of {0} bytes to {1}: larger than a relayed datagram can be ({2})", command.Data.Length, peer, MaxPeerData);
+            return;
+        }
+        if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
+        {
+            var packet = new byte[ChannelData.EncodedLength(command.Data.Length, padForStream: false)];
+            ChannelData.Write(packet, channel.Number, command.Data.Span, padForStream: false);
+            Transmit(packet);
+            return;
+        }
+        var permission = GetOrAddPermission(peer.Address);
+        if (permission.Installed)
+        {
+            Transmit(BuildSendIndication(peer, command.Data.Span));
+            return;
+        }
+        // No permission yet: the server would drop the data (RFC 8656 §9), so ask for one explicitly
+        // and let the datagram wait for the answer.
+        if (permission.Waiting.Count >= _settings.MaxQueuedPerPeer)
+        {
+            _sendsDropped++;
+        }
+        else
+        {
+            permission.Waiting.Enqueue(command with { Peer = peer });
+        }
+        if (!permission.RequestPending) RequestPermission(peer.Address, permission, isRefresh: false);
+    }
+
+    private void StartDeallocation()
+    {
+        Timers.CancelAll();
+        _transactions.CancelAll();
+        Become(Deallocating);
+        Start(new RefreshRequest(TimeSpan.Zero, _key is not null, 0));
+    }
+
+    // ---- refreshes -------------------------------------------------------------------------------
+
+    private void SendRefresh(RefreshRequest request) => Start(request);
+
+    private void RefreshPermission(IPAddress peer)
+    {
+        if (_permissions.TryGetValue(peer, out var permission) && permission.Installed && !permission.RequestPending)
+            RequestPermission(peer, permission, isRefresh: true);
+    }
+
+    private void RefreshChannel(IPEndPoint peer)
+    {
+        if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
+            Start(new ChannelBindRequest(peer, channel.Number, IsRefresh: true, _key is not null, 0));
+    }
+
+    private void RequestPermission(IPAddress peer, Permission permission, bool isRefresh)
+    {
+        permission.RequestPending = true;
+        Start(new PermissionRequest(peer, isRefresh, _key is not null, 0));
+    }
+
+    private Permission GetOrAddPermission(IPAddress peer)
+    {
+        if (!_permissions.TryGetValue(peer, out var permission))
+        {
+            permission = new Permission();
+            _permissions[peer] = permission;
+        }
+        return permission;
+    }
+
+    private void ScheduleAllocationRefresh(TimeSpan lifetime)
+    {
+        // Refresh a margin before expiry; for short lifetimes at half of it (RFC 8656 §8).
+        var margin = _settings.RefreshBeforeExpiry;
+        var delay = lifetime > margin + margin ? lifetime - margin : lifetime / 2;
+        delay = delay < MinRefreshDelay ? MinRefreshDelay : delay > MaxRefreshDelay ? MaxRefreshDelay : delay;
+        Timers.StartSingleTimer(AllocationRefreshTimer.Instance, AllocationRefreshTimer.Instance, delay);
+    }
+
+    // ---- packets from the server -----------------------------------------------------------------
+
+    private void OnReceived(UdpSocketProtocol.Received received)
+    {
+        if (!Normalize(received.From).Equals(_server))
+        {
+            _foreignSource++;
+            return;
+        }
+        var packet = received.Payload.Span;
+        if (packet.Length > 0 && packet[0] < 4) OnStun(packet);
+        else if (ChannelData.LooksLikeChannelData(packet)) OnChannelData(packet);
+        else _malformed++;
+    }
+
+    private void OnStun(ReadOnlySpan<byte> packet)
+    {
+        if (!StunMessage.TryParse(packet, out var message, out var error))
+        {
+            _malformed++;
+            _log.Debug("Dropped a bad STUN packet from TURN server {0}: {1}", _server, error);
+            return;
+        }
+        switch (message.Class)
+        {
+            case StunClass.SuccessResponse:
+            case StunClass.ErrorResponse:
+                OnResponse(message);
+                break;
+            case StunClass.Indication when message.Method == StunMethod.Data:
+                OnDataIndication(message);
+                break;
+            default:
+                _ignored++;
+                break;
+        }
+    }
+
+    private void OnDataIndication(in StunMessage message)
+    {
+        if (_relayed is null)
+        {
+            _ignored++;
+            return;
+        }
+        if (!message.TryGetAddress(StunAttributeType.XorPeerAddress, out var peer) || !message.TryGetAttribute(StunAttributeType.Data, out var data))
+        {
+            _malformed++;
+            return;
+        }
+        _owner.Tell(new PeerData(peer.ToEndPoint(), data.ToArray(), ViaChannel: false));
+    }
+
+    private void OnChannelData(ReadOnlySpan<byte> packet)
+    {
+        if (!ChannelData.TryParse(packet, out ushort number, out var data, out _))
+        {
+            _malformed++;
+            return;
+        }
+        if (!_peersByChannel.TryGetValue(number, out var peer))
+        {
+            _unknownChannel++;
+            return;
+        }
+        _owner.Tell(new PeerData(peer, data.ToArray(), ViaChannel: true));
+    }
+
+    private void OnResponse(in StunMessage message)
+    {
+        if (!_transactions.TryPeek(message.TransactionId, out var request) || message.Method != request.Method)
+        {
+            _strayResponses++;
+            return;
+        }
+        int code = 0;
+        string reason = string.Empty;
+        bool isError = message.Class == StunClass.ErrorResponse;
+        if (isError && !message.TryGetErrorCode(out code, out reason))
+        {
+            _malformed++; // an error response without a valid ERROR-CODE: as if never received
+            return;
+        }
+        // RFC 8489 §9.2.5: 401 and 438 are challenges (the server cannot sign them with a key it refused).
+        // Any other response to an authenticated request must carry integrity that verifies, or it is
+        // discarded as if never received and retransmissions go on. Error responses without any integrity
+        // are accepted, as servers commonly send them that way (for example 403 or 508).
+        bool challenge = isError && code is 401 or 438;
+        if (!challenge && request.Authenticated && _key is not null)
+        {
+            bool signed = message.HasMessageIntegrity || message.HasMessageIntegritySha256;
+            if ((signed && message.VerifyIntegrity(_key) != StunError.None) || (!signed && !isError))
+            {
+                _badIntegrity++;
+                return;
+            }
+        }
+        _transactions.TryComplete(message.TransactionId, out _);
+
+        switch (request)
+        {
+            case AllocateRequest allocate: OnAllocateResponse(allocate, message, code, reason); break;
+            case RefreshRequest refresh: OnRefreshResponse(refresh, message, code, reason); break;
+            case PermissionRequest permission: OnPermissionResponse(permission, message, code, reason); break;
+            case ChannelBindRequest bind: OnChannelBindResponse(bind, message, code, reason); break;
+        }
+    }
+
+    private void OnAllocateResponse(AllocateRequest request, in StunMessage message, int code, string reason)
+    {
+        if (message.Class == StunClass.SuccessResponse)
+        {
+            if (!message.TryGetAddress(StunAttributeType.XorRelayedAddress, out var relayed))
+            {
+                Fail($"TURN server {_server} answered Allocate without a relayed address (XOR-RELAYED-ADDRESS)", null);
+                return;
+            }
+            IPEndPoint? mapped = message.TryGetAddress(StunAttributeType.XorMappedAddress, out var m) ? m.ToEndPoint() : null;
+            var lifetime = message.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? TimeSpan.FromSeconds(seconds) : _settings.RequestedLifetime;
+            _relayed = relayed.ToEndPoint();
+            _allocationExists = true;
+            _log.Info("TURN allocation on {0}: relayed {1}, mapped {2}, lifetime {3}", _server, _relayed, mapped, lifetime);
+            ScheduleAllocationRefresh(lifetime);
+            Become(Allocated);
+            _owner.Tell(new AllocationSucceeded(_relayed, mapped, lifetime));
+            Stash.UnstashAll();
+            return;
+        }
+        switch (code)
+        {
+            case 401 when !request.Authenticated:
+                if (TryTakeChallenge(message, out string? problem)) SendAllocate(new AllocateRequest(Authenticated: true, request.StaleRetries));
+                else Fail(problem!, code);
+                return;
+            case 401:
+                Fail($"TURN server {_server} refused credentials for user '{_credentials.Username}' ({Describe(code, reason)})", code);
+                return;
+            case 438 when request.StaleRetries < _settings.MaxStaleNonceRetries:
+                if (TryTakeChallenge(message, out problem)) SendAllocate(new AllocateRequest(Authenticated: true, request.StaleRetries + 1));
+                else Fail(problem!, code);
+                return;
+            case 438:
+                Fail($"TURN server {_server} kept answering Allocate with {Describe(code, reason)} after {request.StaleRetries} fresh nonces", code);
+                return;
+            case 300:
+                string where = message.TryGetAddress(StunAttributeType.AlternateServer, out var alternate) ? $" to {alternate}" : string.Empty;
+                Fail($"TURN server {_server} redirects{where} ({Describe(code, reason)}); ALTERNATE-SERVER is not supported yet", code);
+                return;
+            default:
+                Fail($"TURN server {_server} rejected the allocation ({Describe(code, reason)})", code);
+                return;
+        }
+    }
+
+    private void OnRefreshResponse(RefreshRequest request, in StunMessage message, int code, string reason)
+    {
+        bool deallocating = request.Lifetime == TimeSpan.Zero;
+        if (code == 438 && request.StaleRetries < _settings.MaxStaleNonceRetries && TryTakeChallenge(message, out _))
+        {
+            Start(request with { Authenticated = _key is not null, StaleRetries = request.StaleRetries + 1 });
+            return;
+        }
+        if (deallocating)
+        {
+            // Success, 437 (no such allocation any more) or any other answer: it is gone or will expire.
+            FinishDeallocation(message.Class == StunClass.SuccessResponse ? "released" : $"release answered {Describe(code, reason)}");
+            return;
+        }
+        if (message.Class == StunClass.SuccessResponse)
+        {
+            var lifetime = message.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? TimeSpan.FromSeconds(seconds) : request.Lifetime;
+            ScheduleAllocationRefresh(lifetime);
+            _owner.Tell(new AllocationRefreshed(lifetime));
+            return;
+        }
+        string why = code == 437
+            ? $"TURN server {_server} no longer knows the allocation ({Describe(code, reason)})"
+            : $"TURN server {_server} refused to refresh the allocation ({Describe(code, reason)})";
+        Lose(why, code);
+    }
+
+    private void OnPermissionResponse(PermissionRequest request, in StunMessage message, int code, string reason)
+    {
+        if (!_permissions.TryGetValue(request.Peer, out var permission)) return; // forgotten meanwhile
+        if (code == 438 && request.StaleRetries < _settings.MaxStaleNonceRetries && TryTakeChallenge(message, out _))
+        {
+            Start(request with { Authenticated = _key is not null, StaleRetries = request.StaleRetries + 1 });
+            return;
+        }
+        permission.RequestPending = false;
+        if (message.Class == StunClass.SuccessResponse)
+        {
+            PermissionInstalled(request.Peer, permission);
+            return;
+        }
+        PermissionFailedFor(request.Peer, permission, $"TURN server {_server} refused a permission for {request.Peer} ({Describe(code, reason)})", code);
+    }
+
+    private void OnChannelBindResponse(ChannelBindRequest request, in StunMessage message, int code, string reason)
+    {
+        if (!_channelsByPeer.TryGetValue(request.Peer, out var channel) || channel.Number != request.Channel) return;
+        if (code == 438 && request.StaleRetries < _settings.MaxStaleNonceRetries && TryTakeChallenge(message, out _))
+        {
+            Start(request with { Authenticated = _key is not null, StaleRetries = request.StaleRetries + 1 });
+            return;
+        }
+        if (message.Class == StunClass.SuccessResponse)
+        {
+            bool announce = !channel.Bound;
+            channel.Bound = true;
+            Timers.StartSingleTimer(new ChannelRefreshTimer(request.Peer), new ChannelRefreshTimer(request.Peer), _settings.ChannelRefreshInterval);
+            // A channel binding installs or refreshes the permission for the peer's address too (RFC 8656 §12).
+            var permission = GetOrAddPermission(request.Peer.Address);
+            if (!permission.Installed || permission.Waiting.Count > 0) PermissionInstalled(request.Peer.Address, permission);
+            if (announce) _owner.Tell(new ChannelBound(request.Peer, channel.Number));
+            return;
+        }
+        ChannelFailed(request.Peer, channel, $"TURN server {_server} refused to bind channel 0x{request.Channel:X4} to {request.Peer} ({Describe(code, reason)})", code);
+    }
+
+    private void PermissionInstalled(IPAddress peer, Permission permission)
+    {
+        bool announce = permission.Announce || !permission.Installed; // told once, and to whoever asked; not on refreshes
+        permission.Installed = true;
+        permission.Announce = false;
+        Timers.StartSingleTimer(new PermissionRefreshTimer(peer), new PermissionRefreshTimer(peer), _settings.PermissionRefreshInterval);
+        if (announce) _owner.Tell(new PermissionCreated(peer));
+        while (permission.Waiting.TryDequeue(out var send)) OnSendToPeer(send);
+    }
+
+    private void PermissionFailedFor(IPAddress peer, Permission permission, string why, int? code)
+    {
+        _log.Warning("{0}", why);
+        _sendsDropped += permission.Waiting.Count;
+        _permissions.Remove(peer);
+        Timers.Cancel(new PermissionRefreshTimer(peer));
+        _owner.Tell(new PermissionFailed(peer, why, code));
+    }
+
+    private void ChannelFailed(IPEndPoint peer, Channel channel, string why, int? code)
+    {
+        _log.Warning("{0}", why);
+        _channelsByPeer.Remove(peer);
+        // The number stays reserved in _peersByChannel: late ChannelData on it still names the right peer.
+        Timers.Cancel(new ChannelRefreshTimer(peer));
+        _owner.Tell(new ChannelBindFailed(peer, why, code));
+    }
+
+    private void OnTransactionTimer(StunTransactionTimer timer)
+    {
+        if (_transactions.OnTimer(timer, out var request, out int sent) != StunTransactionTimerResult.TimedOut) return;
+        var total = _settings.Retransmission.TotalTimeout(reliable: false);
+        string why = $"TURN server {_server} did not answer {request.Describe()} ({sent} requests over {total.TotalSeconds:0.#} s)";
+        switch (request)
+        {
+            case AllocateRequest:
+                Fail(why, null);
+                break;
+            case RefreshRequest { Lifetime.Ticks: 0 }:
+                FinishDeallocation("release not answered");
+                break;
+            case RefreshRequest:
+                Lose(why, null);
+                break;
+            case PermissionRequest p when _permissions.TryGetValue(p.Peer, out var permission):
+                permission.RequestPending = false;
+                PermissionFailedFor(p.Peer, permission, why, null);
+                break;
+            case ChannelBindRequest c when _channelsByPeer.TryGetValue(c.Peer, out var channel) && channel.Number == c.Channel:
+                ChannelFailed(c.Peer, channel, why, null);
+                break;
+        }
+    }
+
+    // ---- endings ---------------------------------------------------------------------------------
+
+    private void Fail(string reason, int? code)
+    {
+        _log.Warning("TURN allocation failed: {0}", reason);
+        _owner.Tell(new AllocationFailed(reason, code));
+        Context.Stop(Self);
+    }
+
+    private void Lose(string reason, int? code)
+    {
+        _log.Warning("TURN allocation lost: {0}", reason);
+        _allocationExists = false;
+        _owner.Tell(new AllocationLost(reason, code));
+        Context.Stop(Self);
+    }
+
+    private void FinishDeallocation(string how)
+    {
+        _log.Info("TURN allocation {0} on {1}: {2}", _relayed, _server, how);
+        _allocationExists = false;
+        _owner.Tell(Deallocated.Instance);
+        Context.Stop(Self);
+    }
+
+    // ---- credentials -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Takes REALM, NONCE and, when the nonce carries the RFC 8489 cookie with the password-algorithms
+    /// bit, PASSWORD-ALGORITHMS from a 401 or 438, and derives the key (RFC 8489 §9.2.4, §9.2.5).
+    /// SHA-256 is preferred when offered; a server without the cookie (RFC 5389) gets MD5 and SASLprep.
+    /// </summary>
+    private bool TryTakeChallenge(in StunMessage message, out string? problem)
+    {
+        problem = null;
+        if (!message.TryGetString(StunAttributeType.Nonce, out string nonce) || nonce.Length == 0)
+        {
+            problem = $"TURN server {_server} sent a challenge without a NONCE";
+            return false;
+        }
+        string? realm = message.TryGetString(StunAttributeType.Realm, out string r) ? r : _realm;
+        if (realm is null)
+        {
+            problem = $"TURN server {_server} sent a challenge without a REALM";
+            return false;
+        }
+
+        var algorithm = PasswordAlgorithm.Md5;
+        var preparation = PasswordPreparation.SaslPrep;
+        PasswordAlgorithm? sentAlgorithm = null;
+        byte[]? algorithmsValue = null;
+        if (NonceCookie.TryParse(nonce, out var features) && features.HasFlag(SecurityFeatures.PasswordAlgorithms))
+        {
+            preparation = PasswordPreparation.OpaqueString;
+            Span<PasswordAlgorithm> offered = stackalloc PasswordAlgorithm[16];
+            if (message.TryGetAttribute(StunAttributeType.PasswordAlgorithms, out var raw))
+            {
+                if (!message.TryGetPasswordAlgorithms(offered, out int count) || count == 0)
+                {
+                    problem = $"TURN server {_server} sent a malformed PASSWORD-ALGORITHMS";
+                    return false;
+                }
+                offered = offered[..count];
+                if (offered.Contains(PasswordAlgorithm.Sha256)) algorithm = PasswordAlgorithm.Sha256;
+                else if (offered.Contains(PasswordAlgorithm.Md5)) algorithm = PasswordAlgorithm.Md5;
+                else
+                {
+                    problem = $"TURN server {_server} offers no password algorithm this client supports (MD5, SHA-256)";
+                    return false;
+                }
+                sentAlgorithm = algorithm;
+                algorithmsValue = raw.ToArray();
+            }
+        }
+
+        if (_key is null || _keyFor != (algorithm, preparation, realm))
+        {
+            if (!StunCredentials.TryDeriveLongTermKey(algorithm, _credentials.Username, realm, _credentials.Password, out byte[] key, out string? error, preparation))
+            {
+                problem = $"cannot use the credentials for TURN server {_server}: {error}";
+                return false;
+            }
+            _key?.Dispose();
+            _key = new StunIntegrityKey(key);
+            _keyFor = (algorithm, preparation, realm);
+        }
+        _realm = realm;
+        _nonce = nonce;
+        _passwordAlgorithm = sentAlgorithm;
+        _passwordAlgorithmsValue = algorithmsValue;
+        return true;
+    }
+
+    // ---- building and sending ----------------------------------------------------------------------
+
+    private void SendAllocate(AllocateRequest request) => Start(request);
+
+    private void Start(Request request) => _transactions.Start(BuildRequest(request), request);
+
+    private void Transmit(ReadOnlyMemory<byte> packet) => _socket.Tell(new UdpSocketProtocol.Send(_server, packet), Self);
+
+    private byte[] BuildRequest(Request request)
+    {
+        Span<byte> buffer = stackalloc byte[4096]; // USERNAME, REALM, NONCE, SOFTWARE are each < 764 bytes
+        var writer = new StunMessageWriter(buffer, request.Method, StunClass.Request, TransactionId.NewRandom());
+        switch (request)
+        {
+            case AllocateRequest:
+                writer.AddRequestedTransport(UdpProtocolNumber);
+                writer.AddUInt32(StunAttributeType.Lifetime, Seconds(_settings.RequestedLifetime));
+                break;
+            case RefreshRequest refresh:
+                writer.AddUInt32(StunAttributeType.Lifetime, Seconds(refresh.Lifetime));
+                break;
+            case PermissionRequest permission:
+                writer.AddAddress(StunAttributeType.XorPeerAddress, StunAddress.From(new IPEndPoint(permission.Peer, 0)));
+                break;
+            case ChannelBindRequest bind:
+                writer.AddChannelNumber(bind.Channel);
+                writer.AddAddress(StunAttributeType.XorPeerAddress, StunAddress.From(bind.Peer));
+                break;
+        }
+        if (_settings.Software.Length > 0) writer.AddString(StunAttributeType.Software, _settings.Software);
+        if (request.Authenticated && _key is not null)
+        {
+            writer.AddString(StunAttributeType.Username, _credentials.Username);
+            writer.AddString(StunAttributeType.Realm, _realm!);
+            writer.AddString(StunAttributeType.Nonce, _nonce!);
+            if (_passwordAlgorithmsValue is not null) writer.AddBytes(StunAttributeType.PasswordAlgorithms, _passwordAlgorithmsValue);
+            if (_passwordAlgorithm is { } algorithm) writer.AddPasswordAlgorithm(algorithm);
+            if (_keyFor?.Algorithm == PasswordAlgorithm.Sha256) writer.AddMessageIntegritySha256(_key);
+            else writer.AddMessageIntegrity(_key);
+        }
+        if (_settings.Fingerprint) writer.AddFingerprint();
+        return writer.ToArray();
+    }
+
+    private byte[] BuildSendIndication(IPEndPoint peer, ReadOnlySpan<byte> data)
+    {
+        var address = StunAddress.From(peer);
+        int size = StunMessage.HeaderLength + 4 + address.EncodedLength + 4 + ((data.Length + 3) & ~3) + (_settings.Fingerprint ? 8 : 0);
+        var packet = new byte[size];
+        var writer = new StunMessageWriter(packet, StunMethod.Send, StunClass.Indication, TransactionId.NewRandom());
+        writer.AddAddress(StunAttributeType.XorPeerAddress, address);
+        writer.AddBytes(StunAttributeType.Data, data);
+        if (_settings.Fingerprint) writer.AddFingerprint();
+        return packet;
+    }
+
+    private static uint Seconds(TimeSpan t) => (uint)Math.Clamp(t.TotalSeconds, 0, uint.MaxValue);
+
+    private static string Describe(int code, string reason) => DescribeTrimmed(code, reason.Trim().TrimEnd('\0').Trim()); // coturn ends reasons with NUL
+
+    private static string DescribeTrimmed(int code, string reason) =>
+        $"{code} {(reason.Length > 0 ? reason : code switch
+        {
+            300 => "Try Alternate", 400 => "Bad Request", 401 => "Unauthorized", 403 => "Forbidden", 420 => "Unknown Attribute",
+            437 => "Allocation Mismatch", 438 => "Stale Nonce", 440 => "Address Family not Supported", 441 => "Wrong Credentials",
+            442 => "Unsupported Transport Protocol", 443 => "Peer Address Family Mismatch", 486 => "Allocation Quota Reached",
+            500 => "Server Error", 508 => "Insufficient Capacity", _ => "error",
+        })}";
+
+    private static IPEndPoint Normalize(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+
+    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private void ReplyStats() =>
+        Sender.Tell(new Stats(_malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped));
+}

@@ -1,0 +1,86 @@
+using System.Net;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>Long-term credentials for a TURN server (RFC 8489 §9.2). The username is sent as given.</summary>
+public sealed record TurnCredentials(string Username, string Password)
+{
+    public override string ToString() => $"TurnCredentials {{ Username = {Username} }}"; // never log the password
+}
+
+/// <summary>Messages of <see cref="TurnAllocator"/>: commands it accepts and events it tells its owner.</summary>
+public static class TurnAllocatorProtocol
+{
+    // ---- commands -------------------------------------------------------------------------------
+
+    /// <summary>Install (and keep refreshing) a permission for a peer address (RFC 8656 §9). Answered with
+    /// <see cref="PermissionCreated"/> or <see cref="PermissionFailed"/>.</summary>
+    public sealed record CreatePermission(IPAddress Peer);
+
+    /// <summary>Bind a channel to a peer (RFC 8656 §12), which also installs its permission. Answered with
+    /// <see cref="ChannelBound"/> or <see cref="ChannelBindFailed"/>.</summary>
+    public sealed record BindChannel(IPEndPoint Peer);
+
+    /// <summary>Relay one datagram to a peer: as ChannelData when a channel to it is bound, else in a Send
+    /// indication. Without a permission for the peer's address one is requested first and the datagram
+    /// waits for it (bounded by <c>max-queued-per-peer</c>). The payload is owned by the message.</summary>
+    public sealed record SendToPeer(IPEndPoint Peer, ReadOnlyMemory<byte> Data);
+
+    /// <summary>Release the allocation (Refresh with LIFETIME 0, RFC 8656 §8); then <see cref="Deallocated"/> and the actor stops.</summary>
+    public sealed record Deallocate
+    {
+        public static readonly Deallocate Instance = new();
+    }
+
+    /// <summary>Ask for counters; answered with <see cref="Stats"/>.</summary>
+    public sealed record GetStats
+    {
+        public static readonly GetStats Instance = new();
+    }
+
+    /// <param name="Malformed">Packets from the server that are neither a valid STUN message nor valid ChannelData.</param>
+    /// <param name="StrayResponses">Responses that match no pending transaction (late, duplicated or forged).</param>
+    /// <param name="BadIntegrity">Responses discarded because their MESSAGE-INTEGRITY did not verify (RFC 8489 §9.2.5).</param>
+    /// <param name="ForeignSource">Packets handed to the allocator that did not come from its server.</param>
+    /// <param name="UnknownChannel">ChannelData on a channel number that is not bound.</param>
+    /// <param name="Ignored">Valid STUN messages the client has no use for (requests, unknown indications).</param>
+    /// <param name="SendsDropped">Datagrams to peers not relayed: too many waited for a permission, the permission failed,
+    /// the allocation was being released, or the datagram was larger than <see cref="TurnAllocator.MaxPeerData"/>.</param>
+    public sealed record Stats(long Malformed, long StrayResponses, long BadIntegrity, long ForeignSource, long UnknownChannel, long Ignored, long SendsDropped);
+
+    // ---- events (told to the owner) -------------------------------------------------------------
+
+    /// <summary>The allocation exists: the relayed transport address (the relay candidate), the server-reflexive
+    /// address the server saw (XOR-MAPPED-ADDRESS; null if the server sent none) and the granted lifetime.</summary>
+    public sealed record AllocationSucceeded(IPEndPoint Relayed, IPEndPoint? Mapped, TimeSpan Lifetime);
+
+    /// <summary>No allocation could be made; <paramref name="Reason"/> is for the user, <paramref name="Code"/> is the
+    /// STUN error code when the server gave one. The actor stops itself after telling this.</summary>
+    public sealed record AllocationFailed(string Reason, int? Code);
+
+    /// <summary>A Refresh succeeded; the allocation now lives <paramref name="Lifetime"/> from now.</summary>
+    public sealed record AllocationRefreshed(TimeSpan Lifetime);
+
+    /// <summary>The allocation is gone or could not be refreshed. The actor stops itself after telling this.</summary>
+    public sealed record AllocationLost(string Reason, int? Code);
+
+    /// <summary>The allocation was released after <see cref="Deallocate"/>; the actor stops itself after telling this.</summary>
+    public sealed record Deallocated
+    {
+        public static readonly Deallocated Instance = new();
+    }
+
+    public sealed record PermissionCreated(IPAddress Peer);
+
+    /// <summary>A permission could not be created or refreshed; datagrams waiting for it are dropped.</summary>
+    public sealed record PermissionFailed(IPAddress Peer, string Reason, int? Code);
+
+    public sealed record ChannelBound(IPEndPoint Peer, ushort Channel);
+
+    /// <summary>A channel could not be bound or refreshed; sends to the peer fall back to Send indications.</summary>
+    public sealed record ChannelBindFailed(IPEndPoint Peer, string Reason, int? Code);
+
+    /// <summary>A datagram from a peer, relayed by the server in a Data indication or, with
+    /// <paramref name="ViaChannel"/>, in ChannelData. The bytes are a private copy.</summary>
+    public sealed record PeerData(IPEndPoint Peer, ReadOnlyMemory<byte> Data, bool ViaChannel);
+}

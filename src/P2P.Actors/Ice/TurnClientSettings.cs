@@ -1,0 +1,72 @@
+using Akka.Configuration;
+using P2P.Protocol.Stun;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>
+/// Settings of the TURN client (<see cref="TurnAllocator"/>), read once from the <c>p2p.turn-client</c>
+/// section of <c>akka.hocon</c>, where every value is documented with its RFC section.
+/// </summary>
+public sealed record TurnClientSettings(
+    RetransmissionSchedule Retransmission,
+    TimeSpan RequestedLifetime,
+    TimeSpan RefreshBeforeExpiry,
+    TimeSpan PermissionRefreshInterval,
+    TimeSpan ChannelRefreshInterval,
+    int MaxStaleNonceRetries,
+    int MaxQueuedPerPeer,
+    bool Fingerprint,
+    string Software)
+{
+    public const string Section = "p2p.turn-client";
+
+    /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
+    public static readonly TurnClientSettings Default = new(
+        RetransmissionSchedule.Default,
+        RequestedLifetime: TimeSpan.FromSeconds(600),
+        RefreshBeforeExpiry: TimeSpan.FromSeconds(60),
+        PermissionRefreshInterval: TimeSpan.FromSeconds(240),
+        ChannelRefreshInterval: TimeSpan.FromSeconds(540),
+        MaxStaleNonceRetries: 3,
+        MaxQueuedPerPeer: 32,
+        Fingerprint: true,
+        Software: "P2P");
+
+    /// <summary>Reads <c>p2p.turn-client</c>; a missing section or value is a configuration error.</summary>
+    public static TurnClientSettings From(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+
+        TimeSpan Duration(string key)
+        {
+            if (!c.HasPath(key)) throw new ConfigurationException($"'{Section}.{key}' is missing (see akka.hocon)");
+            var value = c.GetTimeSpan(key);
+            if (value < TimeSpan.Zero) throw new ConfigurationException($"'{Section}.{key}' must not be negative");
+            return value;
+        }
+        int Count(string key, int min)
+        {
+            if (!c.HasPath(key)) throw new ConfigurationException($"'{Section}.{key}' is missing (see akka.hocon)");
+            int value = c.GetInt(key);
+            if (value < min) throw new ConfigurationException($"'{Section}.{key}' must be at least {min}, got {value}");
+            return value;
+        }
+
+        var settings = new TurnClientSettings(
+            new RetransmissionSchedule(Duration("rto"), Count("rc", 1), Count("rm", 1), Duration("tcp-timeout")),
+            RequestedLifetime: Duration("requested-lifetime"),
+            RefreshBeforeExpiry: Duration("refresh-before-expiry"),
+            PermissionRefreshInterval: Duration("permission-refresh-interval"),
+            ChannelRefreshInterval: Duration("channel-refresh-interval"),
+            MaxStaleNonceRetries: Count("max-stale-nonce-retries", 0),
+            MaxQueuedPerPeer: Count("max-queued-per-peer", 0),
+            Fingerprint: c.GetBoolean("fingerprint", true),
+            Software: c.GetString("software", string.Empty) ?? string.Empty);
+        if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
+        if (settings.PermissionRefreshInterval <= TimeSpan.Zero || settings.ChannelRefreshInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"'{Section}' refresh intervals must be positive");
+        return settings;
+    }
+}
