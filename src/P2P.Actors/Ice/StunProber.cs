@@ -1,0 +1,121 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using P2P.Actors.Transport;
+using P2P.Protocol.Stun;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>Settings of <see cref="StunProber"/>, read once from <c>p2p.stun</c> in <c>akka.hocon</c>.</summary>
+public sealed record StunSettings(RetransmissionSchedule Retransmission, string Software)
+{
+    public const string Section = "p2p.stun";
+
+    public static readonly StunSettings Default = new(RetransmissionSchedule.Default, "P2P");
+
+    public static StunSettings From(Config config)
+    {
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+        var schedule = new RetransmissionSchedule(c.GetTimeSpan("rto"), c.GetInt("rc"), c.GetInt("rm"), c.GetTimeSpan("tcp-timeout"));
+        if (schedule.Rto <= TimeSpan.Zero || schedule.Rc < 1 || schedule.Rm < 1)
+            throw new ConfigurationException($"'{Section}': rto must be positive and rc, rm at least 1");
+        return new StunSettings(schedule, c.GetString("software", string.Empty) ?? string.Empty);
+    }
+}
+
+public static class StunProberProtocol
+{
+    /// <summary>The server answered: <paramref name="Mapped"/> is our address as the server saw it (the server-reflexive candidate).</summary>
+    public sealed record MappedAddressDiscovered(IPEndPoint Server, IPEndPoint Mapped, IPEndPoint? ResponseOrigin, TimeSpan RoundTrip);
+
+    /// <summary>The probe ended without an address; <paramref name="Reason"/> is a sentence for the user.</summary>
+    public sealed record StunProbeFailed(IPEndPoint Server, string Reason);
+}
+
+/// <summary>
+/// Finds the server-reflexive address of one socket with one STUN server (RFC 8489 §6, Binding):
+/// sends a Binding request through the given socket actor, retransmits it per the RTO schedule, and
+/// reports <see cref="StunProberProtocol.MappedAddressDiscovered"/> or, when the server is silent or
+/// refuses, <see cref="StunProberProtocol.StunProbeFailed"/>; then stops. Like <see cref="TurnAllocator"/>
+/// it owns no socket: the socket's handler forwards it the packets that come from the server.
+/// </summary>
+public sealed class StunProber : ReceiveActor, IWithTimers
+{
+    private readonly StunSettings _settings;
+    private readonly IPEndPoint _server;
+    private readonly IActorRef _socket;
+    private readonly IActorRef _owner;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private StunTransactions<DateTime> _transactions = null!;
+    private long _ignored;
+
+    public StunProber(StunSettings settings, IPEndPoint server, IActorRef socket, IActorRef? owner)
+    {
+        _settings = settings;
+        _server = server;
+        _socket = socket;
+        _owner = owner ?? Context.Parent;
+
+        Receive<UdpSocketProtocol.Received>(OnReceived);
+        Receive<StunTransactionTimer>(OnTimer);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(StunSettings settings, IPEndPoint server, IActorRef socket, IActorRef? owner = null) =>
+        Akka.Actor.Props.Create(() => new StunProber(settings, server, socket, owner));
+
+    protected override void PreStart()
+    {
+        _transactions = new StunTransactions<DateTime>(_settings.Retransmission, reliable: false, Timers,
+            bytes => _socket.Tell(new UdpSocketProtocol.Send(_server, bytes), Self));
+        var buffer = new byte[128];
+        var w = new StunMessageWriter(buffer, StunMethod.Binding, StunClass.Request, TransactionId.NewRandom());
+        if (_settings.Software.Length > 0) w.AddString(StunAttributeType.Software, _settings.Software);
+        w.AddFingerprint();
+        _transactions.Start(w.ToArray(), DateTime.UtcNow);
+    }
+
+    private void OnReceived(UdpSocketProtocol.Received received)
+    {
+        if (!StunMessage.TryParse(received.Payload.Span, out var msg, out var error)
+            || msg.Method != StunMethod.Binding || !_transactions.TryComplete(msg.TransactionId, out var sentAt))
+        {
+            _ignored++;
+            _log.Debug("STUN prober for {0} ignored a packet from {1} ({2})", _server, received.From, error == StunError.None ? "not ours" : error.ToString());
+            return;
+        }
+        var roundTrip = DateTime.UtcNow - sentAt;
+        if (msg.Class == StunClass.ErrorResponse)
+        {
+            string detail = msg.TryGetErrorCode(out int code, out string reason) ? $"{code} {reason.TrimEnd('\0')}" : "an error without ERROR-CODE";
+            Finish(new StunProberProtocol.StunProbeFailed(_server, $"STUN server {_server} refused the Binding request ({detail})"));
+            return;
+        }
+        if (!msg.TryGetAddress(StunAttributeType.XorMappedAddress, out var mapped) && !msg.TryGetAddress(StunAttributeType.MappedAddress, out mapped))
+        {
+            Finish(new StunProberProtocol.StunProbeFailed(_server, $"STUN server {_server} answered without a mapped address"));
+            return;
+        }
+        IPEndPoint? origin = msg.TryGetAddress(StunAttributeType.ResponseOrigin, out var o) ? o.ToEndPoint() : null;
+        Finish(new StunProberProtocol.MappedAddressDiscovered(_server, mapped.ToEndPoint(), origin, roundTrip));
+    }
+
+    private void OnTimer(StunTransactionTimer timer)
+    {
+        if (_transactions.OnTimer(timer, out _, out int sent) != StunTransactionTimerResult.TimedOut) return;
+        var total = _settings.Retransmission.TotalTimeout(reliable: false);
+        Finish(new StunProberProtocol.StunProbeFailed(_server,
+            $"STUN server {_server} did not answer ({sent} requests over {total.TotalSeconds:0.#} s); check the address and that UDP is not blocked"));
+    }
+
+    private void Finish(object outcome)
+    {
+        if (outcome is StunProberProtocol.StunProbeFailed failed) _log.Info("STUN probe failed: {0}", failed.Reason);
+        _owner.Tell(outcome, Self);
+        _transactions.CancelAll();
+        Context.Stop(Self);
+    }
+}
