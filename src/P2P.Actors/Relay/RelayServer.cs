@@ -256,8 +256,9 @@ public sealed class RelayServer : ReceiveActor
     {
         _received++;
         var bytes = payload.Span;
-        if (ChannelData.LooksLikeChannelData(bytes))
+        if (bytes.Length > 0 && bytes[0] is >= 0x40 and <= 0x7F)
         {
+            // ChannelData: 0x40-0x4F (RFC 8656 §12), 0x50-0x7F for RFC 5766 channel numbers over UDP.
             if (_allocations.TryGetValue(path.FiveTuple, out var owner)) owner.Actor.Tell(new AllocationProtocol.FromClient(payload));
             else Unrouted(path, "ChannelData");
             return;

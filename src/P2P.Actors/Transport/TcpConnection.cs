@@ -138,6 +138,19 @@ public sealed class TcpConnection : ReceiveActor
         return sent;
     }
 
+    /// <summary>
+    /// <see cref="StreamFraming"/>, plus ChannelData with the RFC 5766 §11 channel numbers 0x5000-0x7FFF
+    /// (first byte 0x50-0x7F), which coturn's clients still use; padded to 4 bytes like the others.
+    /// </summary>
+    public static StreamFraming.Result FrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
+    {
+        var result = StreamFraming.TryGetFrameLength(buffered, out frameLength);
+        if (result != StreamFraming.Result.Invalid || buffered[0] is < 0x50 or > 0x7F) return result;
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
+        frameLength = ChannelData.HeaderLength + ((length + 3) & ~3);
+        return buffered.Length >= frameLength ? StreamFraming.Result.Complete : StreamFraming.Result.NeedMore;
+    }
+
     private static async Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,
         ILoggingAdapter log, CancellationToken stop)
     {
@@ -166,7 +179,7 @@ public sealed class TcpConnection : ReceiveActor
             int start = 0;
             while (true)
             {
-                var result = StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int frameLength);
+                var result = FrameLength(buffer.AsSpan(start, filled - start), out int frameLength);
                 if (result == StreamFraming.Result.Invalid)
                 {
                     log.Warning("TCP {0}: bytes that are neither STUN nor ChannelData, closing the connection", remote);
