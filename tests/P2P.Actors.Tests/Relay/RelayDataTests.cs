@@ -107,8 +107,22 @@ public sealed class RelayDataTests(ITestOutputHelper output) : RelayTestBase(out
         Assert.Equal(400, (await client.ChannelBind(0x4000, peer2.EndPoint)).ErrorCode);
         Assert.Equal(400, (await client.ChannelBind(0x4002, peer1.EndPoint)).ErrorCode);
         Assert.Equal(400, (await client.ChannelBind(0x3FFF, peer2.EndPoint)).ErrorCode);
-        Assert.Equal(400, (await client.ChannelBind(0x5000, peer2.EndPoint)).ErrorCode);
+        Assert.Equal(400, (await client.ChannelBind(0x8000, peer2.EndPoint)).ErrorCode);
         Assert.True((await client.ChannelBind(0x4FFF, peer2.EndPoint)).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Rfc5766_channel_numbers_are_accepted_for_older_clients()
+    {
+        var relay = await StartRelay();
+        await using var client = Alice(relay);
+        using var peer = new UdpPeer();
+        var relayed = await AllocateOk(client);
+        Assert.True((await client.ChannelBind(0x6575, peer.EndPoint)).IsSuccess);
+        await client.SendChannelData(0x6575, [7, 7]);
+        Assert.Equal(new byte[] { 7, 7 }, (await peer.Receive())!.Value.Data);
+        await peer.SendTo(relayed, [8]);
+        Assert.Equal(new byte[] { 0x65, 0x75, 0x00, 0x01, 8 }, await client.NextIncoming());
     }
 
     [Fact]

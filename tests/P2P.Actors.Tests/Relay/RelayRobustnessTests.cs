@@ -25,7 +25,7 @@ public sealed class RelayRobustnessTests(ITestOutputHelper output) : RelayTestBa
         [
             [],                                    // empty datagram
             [0x00, 0x01],                          // too short
-            Encoding.ASCII.GetBytes("hello, this is not STUN"),
+            [0x9A, .. Encoding.ASCII.GetBytes(" neither STUN nor ChannelData")],
             badFingerprint,
             badLength,
             [0x40, 0x00, 0xFF, 0xFF, 1, 2],        // ChannelData with no allocation
