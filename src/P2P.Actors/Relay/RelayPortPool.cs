@@ -11,7 +11,7 @@ public sealed class RelayPortPool(int minPort, int maxPort)
 
     public int InUse => _used.Count;
 
-    public bool TryTake(bool even, IReadOnlySet<int> avoid, out int port)
+    public bool TryTake(bool even, out int port)
     {
         int size = maxPort - minPort + 1;
         int start = Random.Shared.Next(size);
@@ -19,7 +19,7 @@ public sealed class RelayPortPool(int minPort, int maxPort)
         {
             int candidate = minPort + (start + i) % size;
             if (even && (candidate & 1) != 0) continue;
-            if (_used.Contains(candidate) || avoid.Contains(candidate)) continue;
+            if (_used.Contains(candidate)) continue;
             _used.Add(candidate);
             port = candidate;
             return true;

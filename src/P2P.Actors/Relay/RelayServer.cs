@@ -110,6 +110,12 @@ public sealed class RelayServer : ReceiveActor
     {
         if (!_settings.TurnEnabled)
             _log.Warning("No TURN user is configured: only STUN Binding is served, every TURN request is refused (add --user name:password)");
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            bool listens = _settings.Listen.Any(l => l.AddressFamily == family);
+            if (_settings.TurnEnabled && listens && _settings.Listen.All(l => _settings.RelayAddressFor(family, l.Address) is null))
+                _log.Warning("Listening on a wildcard address without --relay-ip for {0}: allocations of that family get 440", family);
+        }
         for (int i = 0; i < _settings.Listen.Count; i++)
         {
             var listener = new Listener(_settings.Listen[i]);
@@ -464,7 +470,7 @@ public sealed class RelayServer : ReceiveActor
         string user = authenticated.User;
         if (_perUser.GetValueOrDefault(user) >= _settings.UserQuota) { Fail(486); return; }
         if (_allocations.Count >= _settings.MaxAllocations) { Fail(508); return; }
-        if (!_ports.TryTake(hasEvenPort, new HashSet<int>(), out int port)) { Fail(508, "No relay port is free"); return; }
+        if (!_ports.TryTake(hasEvenPort, out int port)) { Fail(508, "No relay port is free"); return; }
 
         var lifetime = _settings.DefaultLifetime;
         if (request.TryGetUInt32(StunAttributeType.Lifetime, out uint requested))

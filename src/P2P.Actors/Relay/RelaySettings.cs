@@ -103,16 +103,24 @@ public sealed record RelaySettings
         return null;
     }
 
-    /// <summary>The address relayed transport addresses of <paramref name="family"/> are bound to, or null when none fits.</summary>
+    /// <summary>
+    /// The address relayed transport addresses of <paramref name="family"/> are bound to: the configured relay
+    /// address of that family, else the address the request came in on, else another specific listening
+    /// address of that family; null when none fits (440 Address Family not Supported).
+    /// </summary>
     public IPAddress? RelayAddressFor(AddressFamily family, IPAddress listenerAddress)
     {
         foreach (var ip in RelayAddresses)
             if (ip.AddressFamily == family) return ip;
         if (listenerAddress.IsIPv4MappedToIPv6) listenerAddress = listenerAddress.MapToIPv4();
-        if (listenerAddress.AddressFamily == family && !listenerAddress.Equals(IPAddress.Any) && !listenerAddress.Equals(IPAddress.IPv6Any))
-            return listenerAddress;
+        if (IsSpecific(listenerAddress, family)) return listenerAddress;
+        foreach (var listen in Listen)
+            if (IsSpecific(listen.Address, family)) return listen.Address;
         return null;
     }
+
+    private static bool IsSpecific(IPAddress address, AddressFamily family) =>
+        address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
 
     /// <summary>Parses "1.2.3.4:3478", "[::1]:3478", or an address alone (port 3478).</summary>
     public static bool TryParseEndPoint(string text, out IPEndPoint endPoint, out string? error)

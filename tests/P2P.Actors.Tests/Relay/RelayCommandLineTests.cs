@@ -68,3 +68,55 @@ public sealed class RelayCommandLineTests(ITestOutputHelper output)
         Assert.Equal(0, relay.Process.ExitCode);
     }
 }
+
+/// <summary>How options, the --config file and akka.hocon combine (in-process, through the command's own code).</summary>
+public sealed class RelayCommandSettingsTests
+{
+    private static System.CommandLine.ParseResult Parse(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand { P2P.Host.Commands.RelayCommand.Create() };
+        var result = root.Parse(["relay", .. args]);
+        Assert.Empty(result.Errors);
+        return result;
+    }
+
+    [Fact]
+    public void Options_override_the_config_file_which_overrides_akka_hocon()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"p2p-relay-{Guid.NewGuid():N}.hocon");
+        File.WriteAllText(file, "p2p.relay { users = [\"carol:pw\"], realm = from-file, user-quota = 3, max-port = 60000 }");
+        try
+        {
+            var p = Parse("--config", file, "--listen", "[::1]:5000", "--listen", "127.0.0.1:0", "--user", "dave:pw2", "--max-allocations", "5",
+                "--lifetime-max", "60", "--nonce-lifetime", "30", "--allow-private", "--min-port", "50000", "--relay-ip", "127.0.0.1");
+            var config = P2P.Host.Commands.RelayCommand.LoadConfig(new FileInfo(file));
+            var s = P2P.Host.Commands.RelayCommand.BuildSettings(p, config);
+            Assert.Equal([new IPEndPoint(IPAddress.IPv6Loopback, 5000), new IPEndPoint(IPAddress.Loopback, 0)], s.Listen);
+            Assert.Equal("from-file", s.Realm);
+            Assert.Equal(new[] { "carol", "dave" }, s.Users.Keys.Order().ToArray());
+            Assert.Equal(3, s.UserQuota);
+            Assert.Equal(5, s.MaxAllocations);
+            Assert.Equal(TimeSpan.FromSeconds(60), s.MaxLifetime);
+            Assert.Equal(TimeSpan.FromSeconds(60), s.DefaultLifetime); // the default is capped by the maximum
+            Assert.Equal(TimeSpan.FromSeconds(30), s.NonceLifetime);
+            Assert.True(s.AllowPrivate);
+            Assert.False(s.AllowLoopback);
+            Assert.Equal((50000, 60000), (s.MinPort, s.MaxPort));
+            Assert.Equal(IPAddress.Loopback, Assert.Single(s.RelayAddresses));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Inconsistent_options_are_refused_with_a_sentence()
+    {
+        var config = P2P.Host.Commands.RelayCommand.LoadConfig(null);
+        var e = Assert.Throws<ArgumentException>(() => P2P.Host.Commands.RelayCommand.BuildSettings(Parse("--min-port", "6000", "--max-port", "5000"), config));
+        Assert.Contains("6000-5000", e.Message);
+        Assert.Throws<ArgumentException>(() => P2P.Host.Commands.RelayCommand.BuildSettings(Parse("--user", "nopassword"), config));
+        Assert.Throws<ArgumentException>(() => P2P.Host.Commands.RelayCommand.BuildSettings(Parse("--relay-ip", "0.0.0.0"), config));
+    }
+}

@@ -254,3 +254,46 @@ public sealed class RelayDataTests(ITestOutputHelper output) : RelayTestBase(out
         await Eventually(async () => (await Allocations(relay)).Count == 0, because: "the allocation should go with its connection");
     }
 }
+
+public sealed class RelayIPv6Tests(ITestOutputHelper output) : RelayTestBase(output)
+{
+    [Fact]
+    public async Task Ipv6_listener_answers_binding_and_relays_to_an_ipv6_peer()
+    {
+        var settings = Settings with { Listen = [new IPEndPoint(IPAddress.IPv6Loopback, 0), new IPEndPoint(IPAddress.Loopback, 0)] };
+        var actor = Sys.ActorOf(RelayServer.Props(settings));
+        var listening = Assert.IsType<RelayServerProtocol.Listening>(await actor.Ask<object>(new RelayServerProtocol.AwaitListening(), AskTimeout));
+        var v6 = listening.Udp[0];
+        Assert.Equal(IPAddress.IPv6Loopback, v6.Address);
+
+        await using var client = TurnTestClient.Udp(v6, "alice", "secret");
+        var binding = await client.Request(StunMethod.Binding);
+        Assert.Equal(client.LocalEndPoint, binding.Address(StunAttributeType.XorMappedAddress));
+
+        // Without REQUESTED-ADDRESS-FAMILY the relayed address is IPv4 (RFC 8656 §7.2), taken from the IPv4 listener.
+        var v4 = await client.Allocate();
+        Assert.True(v4.IsSuccess, v4.ToString());
+        Assert.Equal(IPAddress.Loopback, v4.Address(StunAttributeType.XorRelayedAddress)!.Address);
+        Assert.True((await client.Refresh(0)).IsSuccess);
+        await Eventually(async () => (await actor.Ask<RelayServerProtocol.AllocationList>(new RelayServerProtocol.GetAllocations(), AskTimeout)).Allocations.Count == 0);
+
+        var reply = await client.SignedRequest(StunMethod.Allocate, (ref StunMessageWriter w) =>
+        {
+            w.AddRequestedTransport(17);
+            w.AddAddressFamily(StunAttributeType.RequestedAddressFamily, StunAddress.FamilyIPv6);
+        });
+        Assert.True(reply.IsSuccess, reply.ToString());
+        var relayed = reply.Address(StunAttributeType.XorRelayedAddress)!;
+        Assert.Equal(IPAddress.IPv6Loopback, relayed.Address);
+
+        using var peer = new UdpPeer(IPAddress.IPv6Loopback);
+        Assert.Equal(443, (await client.CreatePermission(new IPEndPoint(IPAddress.Loopback, 9))).ErrorCode);
+        Assert.True((await client.CreatePermission(peer.EndPoint)).IsSuccess);
+        await client.SendIndication(peer.EndPoint, [1, 2, 3]);
+        var got = await peer.Receive();
+        Assert.Equal(new byte[] { 1, 2, 3 }, got!.Value.Data);
+        Assert.Equal(relayed, got.Value.From);
+        await peer.SendTo(relayed, [4]);
+        Assert.NotNull(await client.NextIncoming());
+    }
+}

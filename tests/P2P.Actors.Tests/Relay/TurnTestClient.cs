@@ -102,7 +102,7 @@ public sealed class TurnTestClient : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                var r = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
+                var r = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(_server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0), _stop.Token);
                 Dispatch(buffer.AsSpan(0, r.ReceivedBytes).ToArray());
             }
         }
@@ -308,9 +308,15 @@ public sealed class TurnTestClient : IAsyncDisposable
 /// <summary>A plain UDP peer on loopback (the far side of the relay).</summary>
 public sealed class UdpPeer : IDisposable
 {
-    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly Socket _socket;
 
-    public UdpPeer() => _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    public UdpPeer() : this(IPAddress.Loopback) { }
+
+    public UdpPeer(IPAddress address)
+    {
+        _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Bind(new IPEndPoint(address, 0));
+    }
 
     public IPEndPoint EndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
@@ -323,7 +329,8 @@ public sealed class UdpPeer : IDisposable
         using var cts = new CancellationTokenSource(timeout ?? TurnTestClient.Timeout);
         try
         {
-            var r = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            var any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            var r = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(any, 0), cts.Token);
             return (buffer.AsSpan(0, r.ReceivedBytes).ToArray(), (IPEndPoint)r.RemoteEndPoint);
         }
         catch (OperationCanceledException) { return null; }
