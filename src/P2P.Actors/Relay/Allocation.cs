@@ -61,6 +61,9 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1) =>
         Akka.Actor.Props.Create(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt));
 
+    /// <summary>The relayed socket failing ends the allocation: the failure goes up to the server, which stops it.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
     protected override void PreStart() =>
         _socket = Context.ActorOf(UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes), "relay-udp");
 

@@ -176,6 +176,24 @@ public sealed class RelayDataTests(ITestOutputHelper output) : RelayTestBase(out
     }
 
     [Fact]
+    public async Task Channel_binding_expires_after_its_lifetime()
+    {
+        var relay = await StartRelay(Settings with { ChannelLifetime = TimeSpan.FromMilliseconds(500) });
+        await using var client = Alice(relay);
+        using var peer = new UdpPeer();
+        var relayed = await AllocateOk(client);
+        Assert.True((await client.ChannelBind(0x4010, peer.EndPoint)).IsSuccess);
+        await Eventually(async () => (await Info(relay)).Channels == 0, because: "the channel binding should expire");
+        await client.SendChannelData(0x4010, [1]);
+        Assert.Null(await peer.Receive(Quiet));
+        // The permission (300 s) outlives the channel: the peer's data now arrives as a Data indication.
+        await peer.SendTo(relayed, [2]);
+        var incoming = await client.NextIncoming();
+        Assert.NotNull(incoming);
+        Assert.Equal(new byte[] { 2 }, ParseDataIndication(incoming).Data);
+    }
+
+    [Fact]
     public async Task Loopback_and_private_peers_are_forbidden_unless_allowed()
     {
         var relay = await StartRelay(Settings with { AllowLoopback = false });
