@@ -1,1 +1,23 @@
-return 0;
+using System.CommandLine;
+using P2P.Host.Commands;
+
+// The `p2p` executable: one subcommand per mode, each in its own file under Commands/.
+var root = new RootCommand("p2p: peer-to-peer messaging across NATs, with its own STUN/TURN/ICE stack on Akka.NET.");
+root.Subcommands.Add(RelayCommand.Create());
+root.SetAction(parseResult =>
+{
+    // No subcommand yet: show what there is.
+    new System.CommandLine.Help.HelpAction().Invoke(parseResult);
+    return 0;
+});
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One clear sentence, not a wall of help.
+    var where = parsed.CommandResult.Command == root ? "p2p" : $"p2p {parsed.CommandResult.Command.Name}";
+    Console.Error.WriteLine($"{where}: {parsed.Errors[0].Message.TrimEnd('.')}. See '{where} --help'.");
+    return 2;
+}
+// Ctrl+C and SIGTERM are handled by the generic host of each command, not by the parser.
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,0 +1,363 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Transport;
+using P2P.Protocol.Stun;
+using P2P.Protocol.Turn;
+
+namespace P2P.Actors.Relay;
+
+/// <summary>
+/// One TURN allocation (RFC 8656 §5): its relayed transport address (a <see cref="UdpSocket"/> child),
+/// its permissions (§9, per peer IP, 300 s) and channel bindings (§12, 600 s), and its lifetime (§7),
+/// each expiring through a timer. States: <c>Binding</c> until the relayed socket is bound (then the
+/// client gets its Allocate success), <c>Active</c> after. Requests arrive already authenticated by
+/// the <see cref="RelayServer"/>; this actor checks they come from the allocation's user (441) and
+/// answers them signed with its own keys. Data from peers without a permission is dropped and counted.
+/// </summary>
+public sealed class Allocation : ReceiveActor, IWithTimers
+{
+    private sealed record LifetimeTimer;
+
+    private readonly RelaySettings _settings;
+    private readonly ClientPath _client;
+    private readonly string _user;
+    private readonly StunIntegrityKey _md5;
+    private readonly StunIntegrityKey _sha256;
+    private readonly IPEndPoint _relayBind;
+    private readonly TimeSpan _initialLifetime;
+    private readonly AllocationProtocol.AuthenticatedRequest _allocateRequest;
+    private readonly int _attempt;
+    private readonly TransactionId _allocateId;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<IPAddress> _permissions = [];
+    private readonly Dictionary<ushort, IPEndPoint> _channels = [];
+    private readonly Dictionary<IPEndPoint, ushort> _channelByPeer = [];
+    private IActorRef _socket = ActorRefs.Nobody;
+    private IPEndPoint? _relayed;
+    private ReadOnlyMemory<byte> _allocateResponse;
+    private long _toPeer, _fromPeer, _droppedNoPermission, _malformed;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt)
+    {
+        _settings = settings;
+        _client = client;
+        _user = user;
+        _md5 = new StunIntegrityKey(md5Key);
+        _sha256 = new StunIntegrityKey(sha256Key);
+        _relayBind = relayBind;
+        _initialLifetime = lifetime;
+        _allocateRequest = allocateRequest;
+        _attempt = attempt;
+        _allocateId = TransactionId.Read(allocateRequest.Request.Span.Slice(8, TransactionId.Size));
+        Binding();
+    }
+
+    public static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1) =>
+        Akka.Actor.Props.Create(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt));
+
+    /// <summary>The relayed socket failing ends the allocation: the failure goes up to the server, which stops it.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    protected override void PreStart() =>
+        _socket = Context.ActorOf(UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes), "relay-udp");
+
+    protected override void PostStop()
+    {
+        _md5.Dispose();
+        _sha256.Dispose();
+    }
+
+    // ------------------------------------------------------------------ states
+
+    private void Binding()
+    {
+        Receive<UdpSocketProtocol.Bound>(bound =>
+        {
+            _relayed = bound.LocalEndPoint;
+            var signing = SigningFor(_allocateRequest);
+            _allocateResponse = AllocateSuccess(signing, _initialLifetime);
+            _client.Send(_allocateResponse, Self);
+            Timers.StartSingleTimer(typeof(LifetimeTimer), new AllocationProtocol.LifetimeExpired(), _initialLifetime);
+            Context.Parent.Tell(new AllocationProtocol.Allocated(_client.FiveTuple, _relayed));
+            Become(Active);
+        });
+        Receive<UdpSocketProtocol.BindFailed>(failed =>
+        {
+            Context.Parent.Tell(new AllocationProtocol.RelayBindFailed(_client, _relayBind.Port, failed.Reason, _allocateRequest, _attempt));
+            Context.Stop(Self);
+        });
+        Receive<AllocationProtocol.AuthenticatedRequest>(r =>
+        {
+            // A retransmitted Allocate is answered once the relayed socket is bound; anything else is early.
+            if (!StunMessage.TryParse(r.Request.Span, out var request, out _) || request.TransactionId == _allocateId) return;
+            if (request.Method == StunMethod.Allocate)
+                _client.Send(StunReplies.Error(request.Method, request.TransactionId, 437, _settings.Software, SigningFor(r)), Self);
+        });
+        Receive<AllocationProtocol.FromClient>(_ => _malformed++);
+        Common();
+    }
+
+    private void Active()
+    {
+        Receive<AllocationProtocol.AuthenticatedRequest>(OnRequest);
+        Receive<AllocationProtocol.FromClient>(OnFromClient);
+        Receive<UdpSocketProtocol.Received>(OnFromPeer);
+        Receive<AllocationProtocol.LifetimeExpired>(_ =>
+        {
+            _log.Info("Allocation {0} of {1} expired", _relayed, _user);
+            Context.Stop(Self);
+        });
+        Receive<AllocationProtocol.PermissionExpired>(p =>
+        {
+            _permissions.Remove(p.Peer);
+            _log.Debug("Allocation {0}: permission for {1} expired", _relayed, p.Peer);
+        });
+        Receive<AllocationProtocol.ChannelExpired>(c =>
+        {
+            if (_channels.Remove(c.Channel, out var peer)) _channelByPeer.Remove(peer);
+            _log.Debug("Allocation {0}: channel 0x{1:x4} expired", _relayed, c.Channel);
+        });
+        Common();
+    }
+
+    private void Common()
+    {
+        Receive<AllocationProtocol.GetInfo>(_ => Sender.Tell(new AllocationProtocol.Info(
+            _relayed, _user, _permissions.Count, _channels.Count, _toPeer, _fromPeer, _droppedNoPermission, _malformed)));
+        Receive<AllocationProtocol.InjectFault>(f => throw new InjectedFaultException(f.Reason));
+    }
+
+    private ResponseSigning SigningFor(AllocationProtocol.AuthenticatedRequest r) =>
+        new(r.Algorithm == PasswordAlgorithm.Sha256 ? _sha256 : _md5, r.UsedSha256);
+
+    // ------------------------------------------------------------------ requests
+
+    private void OnRequest(AllocationProtocol.AuthenticatedRequest r)
+    {
+        if (!StunMessage.TryParse(r.Request.Span, out var request, out _)) { _malformed++; return; }
+        var signing = SigningFor(r);
+        var id = request.TransactionId;
+        var method = request.Method;
+        if (!string.Equals(r.User, _user, StringComparison.Ordinal))
+        {
+            // RFC 8656 §5: requests on an allocation must use the credentials that created it.
+            Reply(StunReplies.Error(method, id, 441, _settings.Software, signing));
+            return;
+        }
+        switch (method)
+        {
+            case StunMethod.Allocate:
+                // RFC 8656 §7.2: a retransmission gets the same answer; another transaction on this 5-tuple gets 437.
+                Reply(id == _allocateId ? _allocateResponse : StunReplies.Error(method, id, 437, _settings.Software, signing));
+                break;
+            case StunMethod.Refresh:
+                OnRefresh(request, signing);
+                break;
+            case StunMethod.CreatePermission:
+                OnCreatePermission(request, signing);
+                break;
+            case StunMethod.ChannelBind:
+                OnChannelBind(request, signing);
+                break;
+            default:
+                Reply(StunReplies.Error(method, id, 400, _settings.Software, signing));
+                break;
+        }
+    }
+
+    private void Reply(ReadOnlyMemory<byte> response) => _client.Send(response, Self);
+
+    private ReadOnlyMemory<byte> AllocateSuccess(ResponseSigning signing, TimeSpan lifetime)
+    {
+        var buffer = new byte[StunReplies.MaxResponse];
+        var w = new StunMessageWriter(buffer, StunMethod.Allocate, StunClass.SuccessResponse, _allocateId);
+        w.AddAddress(StunAttributeType.XorRelayedAddress, StunAddress.From(_relayed!));
+        w.AddUInt32(StunAttributeType.Lifetime, (uint)lifetime.TotalSeconds);
+        w.AddAddress(StunAttributeType.XorMappedAddress, StunAddress.From(_client.Client));
+        return StunReplies.Finish(ref w, buffer, _settings.Software, signing);
+    }
+
+    private ReadOnlyMemory<byte> Success(StunMethod method, TransactionId id, ResponseSigning signing, uint? lifetime = null)
+    {
+        var buffer = new byte[StunReplies.MaxResponse];
+        var w = new StunMessageWriter(buffer, method, StunClass.SuccessResponse, id);
+        if (lifetime is { } seconds) w.AddUInt32(StunAttributeType.Lifetime, seconds);
+        return StunReplies.Finish(ref w, buffer, _settings.Software, signing);
+    }
+
+    /// <summary>RFC 8656 §7.5.</summary>
+    private void OnRefresh(StunMessage request, ResponseSigning signing)
+    {
+        var id = request.TransactionId;
+        if (request.TryGetAddressFamily(StunAttributeType.RequestedAddressFamily, out byte family)
+            && family != (_relayed!.AddressFamily == AddressFamily.InterNetworkV6 ? StunAddress.FamilyIPv6 : StunAddress.FamilyIPv4))
+        {
+            Reply(StunReplies.Error(StunMethod.Refresh, id, 443, _settings.Software, signing));
+            return;
+        }
+        var lifetime = _settings.DefaultLifetime;
+        if (request.TryGetUInt32(StunAttributeType.Lifetime, out uint requested))
+        {
+            if (requested == 0)
+            {
+                Reply(Success(StunMethod.Refresh, id, signing, 0));
+                _log.Info("Allocation {0} of {1} deleted by its client", _relayed, _user);
+                Context.Stop(Self);
+                return;
+            }
+            var asked = TimeSpan.FromSeconds(requested);
+            lifetime = asked > _settings.MaxLifetime ? _settings.MaxLifetime : asked < _settings.DefaultLifetime ? _settings.DefaultLifetime : asked;
+        }
+        Timers.StartSingleTimer(typeof(LifetimeTimer), new AllocationProtocol.LifetimeExpired(), lifetime);
+        Reply(Success(StunMethod.Refresh, id, signing, (uint)lifetime.TotalSeconds));
+    }
+
+    /// <summary>Checks one XOR-PEER-ADDRESS: 0 when usable, else the error code (400, 403, 443).</summary>
+    private int CheckPeer(ReadOnlySpan<byte> value, in TransactionId id, out IPEndPoint peer)
+    {
+        peer = null!;
+        if (!StunAddress.TryDecode(value, true, id, out var address)) return 400;
+        peer = address.ToEndPoint();
+        if (peer.AddressFamily != _relayed!.AddressFamily) return 443;
+        if (!PeerAddressPolicy.IsAllowed(peer.Address, _settings.AllowLoopback, _settings.AllowPrivate)) return 403;
+        return 0;
+    }
+
+    /// <summary>RFC 8656 §9.2: every XOR-PEER-ADDRESS is installed, or none.</summary>
+    private void OnCreatePermission(StunMessage request, ResponseSigning signing)
+    {
+        var id = request.TransactionId;
+        var peers = new List<IPAddress>(1);
+        foreach (var attribute in request.Attributes)
+        {
+            if (attribute.Type is (ushort)StunAttributeType.MessageIntegrity or (ushort)StunAttributeType.MessageIntegritySha256) break;
+            if (attribute.Type != (ushort)StunAttributeType.XorPeerAddress) continue;
+            int code = CheckPeer(attribute.Value, id, out var peer);
+            if (code != 0)
+            {
+                _log.Info("Allocation {0}: permission for a peer refused ({1})", _relayed, code);
+                Reply(StunReplies.Error(StunMethod.CreatePermission, id, code, _settings.Software, signing));
+                return;
+            }
+            peers.Add(peer.Address);
+        }
+        if (peers.Count == 0)
+        {
+            Reply(StunReplies.Error(StunMethod.CreatePermission, id, 400, _settings.Software, signing, "XOR-PEER-ADDRESS is missing"));
+            return;
+        }
+        foreach (var ip in peers) InstallPermission(ip);
+        Reply(Success(StunMethod.CreatePermission, id, signing));
+    }
+
+    private void InstallPermission(IPAddress ip)
+    {
+        _permissions.Add(ip);
+        var expired = new AllocationProtocol.PermissionExpired(ip);
+        Timers.StartSingleTimer(expired, expired, _settings.PermissionLifetime);
+    }
+
+    /// <summary>
+    /// RFC 8656 §12 channels are 0x4000-0x4FFF. RFC 5766 §11 allowed up to 0x7FFF and coturn's clients
+    /// still pick numbers there, so those are accepted too (the server and <see cref="TcpConnection"/>
+    /// recognise ChannelData by a first byte of 0x40-0x7F).
+    /// </summary>
+    public static bool IsAcceptedChannel(ushort channel) => channel is >= 0x4000 and <= 0x7FFF;
+
+    /// <summary>ChannelData header (RFC 8656 §12.4), accepting the RFC 5766 channel range; trailing bytes (padding) are ignored.</summary>
+    public static bool TryParseChannelData(ReadOnlySpan<byte> packet, out ushort channel, out int length)
+    {
+        channel = 0;
+        length = 0;
+        if (packet.Length < ChannelData.HeaderLength) return false;
+        channel = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(packet);
+        length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
+        return channel is >= 0x4000 and <= 0x7FFF && length <= packet.Length - ChannelData.HeaderLength;
+    }
+
+    /// <summary>RFC 8656 §11.2: bind or refresh a channel; a different peer on a bound channel, or a different channel for a bound peer, is 400.</summary>
+    private void OnChannelBind(StunMessage request, ResponseSigning signing)
+    {
+        var id = request.TransactionId;
+        void Fail(int code, string? reason = null) => Reply(StunReplies.Error(StunMethod.ChannelBind, id, code, _settings.Software, signing, reason));
+        if (!request.TryGetChannelNumber(out ushort channel) || !IsAcceptedChannel(channel)) { Fail(400, $"Bad CHANNEL-NUMBER 0x{channel:x4}"); return; }
+        if (!request.TryGetAttribute(StunAttributeType.XorPeerAddress, out var value)) { Fail(400, "XOR-PEER-ADDRESS is missing"); return; }
+        int code = CheckPeer(value, id, out var peer);
+        if (code != 0) { Fail(code); return; }
+        if (_channels.TryGetValue(channel, out var bound) && !bound.Equals(peer)) { Fail(400, "Channel is bound to another peer"); return; }
+        if (_channelByPeer.TryGetValue(peer, out var other) && other != channel) { Fail(400, "Peer is bound to another channel"); return; }
+        _channels[channel] = peer;
+        _channelByPeer[peer] = channel;
+        var expired = new AllocationProtocol.ChannelExpired(channel);
+        Timers.StartSingleTimer(expired, expired, _settings.ChannelLifetime);
+        InstallPermission(peer.Address); // RFC 8656 §11.2: a binding installs or refreshes the peer's permission
+        Reply(Success(StunMethod.ChannelBind, id, signing));
+    }
+
+    // ------------------------------------------------------------------ data
+
+    private void OnFromClient(AllocationProtocol.FromClient message)
+    {
+        var packet = message.Packet;
+        var bytes = packet.Span;
+        if (bytes.Length > 0 && bytes[0] is >= 0x40 and <= 0x7F)
+        {
+            // RFC 8656 §12.5
+            if (!TryParseChannelData(bytes, out ushort channel, out int length)) { _malformed++; return; }
+            if (!_channels.TryGetValue(channel, out var peer)) { _droppedNoPermission++; return; }
+            SendToPeer(peer, packet.Slice(ChannelData.HeaderLength, length));
+            return;
+        }
+        // RFC 8656 §10.2: Send indication
+        if (!StunMessage.TryParse(bytes, out var indication, out _)
+            || !indication.TryGetAddress(StunAttributeType.XorPeerAddress, out var address)
+            || !indication.TryGetAttribute(StunAttributeType.Data, out var payload))
+        {
+            _malformed++;
+            return;
+        }
+        var to = address.ToEndPoint();
+        if (!_permissions.Contains(to.Address)) { _droppedNoPermission++; return; }
+        bytes.Overlaps(payload, out int start);
+        SendToPeer(to, packet.Slice(start, payload.Length));
+    }
+
+    private void SendToPeer(IPEndPoint peer, ReadOnlyMemory<byte> data)
+    {
+        _toPeer++;
+        _socket.Tell(new UdpSocketProtocol.Send(peer, data), Self);
+    }
+
+    /// <summary>RFC 8656 §10.3, §12.6: to the client as ChannelData when a channel is bound, else as a Data indication.</summary>
+    private void OnFromPeer(UdpSocketProtocol.Received received)
+    {
+        var from = received.From.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(received.From.Address.MapToIPv4(), received.From.Port) : received.From;
+        if (!_permissions.Contains(from.Address))
+        {
+            _droppedNoPermission++;
+            _log.Debug("Allocation {0}: dropped {1} bytes from {2}, no permission", _relayed, received.Payload.Length, from);
+            return;
+        }
+        _fromPeer++;
+        var data = received.Payload.Span;
+        if (_channelByPeer.TryGetValue(from, out ushort channel))
+        {
+            var frame = new byte[ChannelData.EncodedLength(data.Length, _client.IsStream)];
+            ChannelData.Write(frame, channel, data, _client.IsStream);
+            _client.Send(frame, Self);
+            return;
+        }
+        var peer = StunAddress.From(from);
+        var buffer = new byte[StunMessage.HeaderLength + 4 + peer.EncodedLength + 4 + ((data.Length + 3) & ~3)];
+        var w = new StunMessageWriter(buffer, StunMethod.Data, StunClass.Indication, TransactionId.NewRandom());
+        w.AddAddress(StunAttributeType.XorPeerAddress, peer);
+        w.AddBytes(StunAttributeType.Data, data);
+        _client.Send(buffer.AsMemory(0, w.Length), Self);
+    }
+}

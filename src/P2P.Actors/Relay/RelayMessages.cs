@@ -1,0 +1,69 @@
+using System.Net;
+using Akka.Actor;
+using P2P.Protocol.Stun;
+
+namespace P2P.Actors.Relay;
+
+/// <summary>Messages of <see cref="RelayServer"/>.</summary>
+public static class RelayServerProtocol
+{
+    /// <summary>Answered with <see cref="Listening"/> once every listener is bound, or <see cref="ListenFailed"/>.</summary>
+    public sealed record AwaitListening;
+
+    /// <summary>The bound addresses (port 0 in the settings resolved to the real port).</summary>
+    public sealed record Listening(IReadOnlyList<IPEndPoint> Udp, IReadOnlyList<IPEndPoint> Tcp);
+
+    /// <summary>A listener could not be bound; the server stops itself.</summary>
+    public sealed record ListenFailed(string Reason);
+
+    /// <summary>Answered with <see cref="Stats"/>.</summary>
+    public sealed record GetStats;
+
+    /// <param name="Malformed">Packets that were neither valid STUN nor ChannelData (dropped).</param>
+    /// <param name="Unrouted">Indications and ChannelData for a 5-tuple without an allocation (dropped).</param>
+    public sealed record Stats(long Received, long Malformed, long Unrouted, long BindingRequests, int Allocations, long AllocationsFailed);
+
+    /// <summary>Answered with <see cref="AllocationList"/>: the live allocations (diagnostics, tests).</summary>
+    public sealed record GetAllocations;
+
+    public sealed record AllocationEntry(FiveTuple FiveTuple, string User, IActorRef Allocation);
+
+    public sealed record AllocationList(IReadOnlyList<AllocationEntry> Allocations);
+}
+
+/// <summary>Messages of <see cref="Allocation"/>.</summary>
+public static class AllocationProtocol
+{
+    /// <summary>
+    /// A request on this allocation's 5-tuple whose credentials the server checked (RFC 8489 §9.2.4).
+    /// <paramref name="Request"/> is the whole STUN message, owned by this message.
+    /// </summary>
+    public sealed record AuthenticatedRequest(ReadOnlyMemory<byte> Request, string User, PasswordAlgorithm Algorithm, bool UsedSha256);
+
+    /// <summary>An unauthenticated message from the client: a Send indication or ChannelData.</summary>
+    public sealed record FromClient(ReadOnlyMemory<byte> Packet);
+
+    /// <summary>Told to the parent when the relayed socket is bound and the client has its success response.</summary>
+    public sealed record Allocated(FiveTuple FiveTuple, IPEndPoint Relayed);
+
+    /// <summary>Told to the parent when the relayed port could not be bound; the allocation stops and the server may retry.</summary>
+    public sealed record RelayBindFailed(ClientPath Path, int Port, string Reason, AuthenticatedRequest Request, int Attempt);
+
+    /// <summary>Answered with <see cref="Info"/>.</summary>
+    public sealed record GetInfo;
+
+    public sealed record Info(
+        IPEndPoint? Relayed, string User, int Permissions, int Channels, long ToPeer, long FromPeer, long DroppedNoPermission, long Malformed);
+
+    /// <summary>Diagnostics: makes the allocation throw, to exercise its supervision (the server stops it, others carry on).</summary>
+    public sealed record InjectFault(string Reason);
+
+    internal sealed record LifetimeExpired;
+
+    internal sealed record PermissionExpired(IPAddress Peer);
+
+    internal sealed record ChannelExpired(ushort Channel);
+}
+
+/// <summary>Thrown by an allocation on <see cref="AllocationProtocol.InjectFault"/>.</summary>
+public sealed class InjectedFaultException(string message) : Exception(message);

@@ -1,0 +1,32 @@
+namespace P2P.Actors.Relay;
+
+/// <summary>
+/// The relayed ports in use (RFC 8656 §7.2: ports come from a range, by default 49152-65535). Owned by
+/// the <see cref="RelayServer"/> actor alone. Ports are picked from a random start so that they are not
+/// predictable, then by linear probing.
+/// </summary>
+public sealed class RelayPortPool(int minPort, int maxPort)
+{
+    private readonly HashSet<int> _used = [];
+
+    public int InUse => _used.Count;
+
+    public bool TryTake(bool even, out int port)
+    {
+        int size = maxPort - minPort + 1;
+        int start = Random.Shared.Next(size);
+        for (int i = 0; i < size; i++)
+        {
+            int candidate = minPort + (start + i) % size;
+            if (even && (candidate & 1) != 0) continue;
+            if (_used.Contains(candidate)) continue;
+            _used.Add(candidate);
+            port = candidate;
+            return true;
+        }
+        port = 0;
+        return false;
+    }
+
+    public void Release(int port) => _used.Remove(port);
+}

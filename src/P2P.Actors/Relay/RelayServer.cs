@@ -1,0 +1,517 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Transport;
+using P2P.Protocol.Stun;
+using P2P.Protocol.Turn;
+using TcpListener = P2P.Actors.Transport.TcpListener;
+
+namespace P2P.Actors.Relay;
+
+/// <summary>
+/// The STUN/TURN server (RFC 8489, RFC 8656). Owns the listeners (a <see cref="UdpSocket"/> and a
+/// <see cref="TcpListener"/> per listening address) and supervises one <see cref="Allocation"/> child
+/// per allocation. It answers Binding requests for anyone, checks the long-term credentials of every
+/// TURN request (stateless nonces, <see cref="RelayNonces"/>), creates allocations within the quota and
+/// capacity, and routes the rest by 5-tuple to the allocation that owns it. A failing allocation is
+/// stopped (its client gets 437 on its next request and allocates again); the others never notice.
+/// Bad packets are counted and dropped, never thrown.
+/// </summary>
+public sealed class RelayServer : ReceiveActor
+{
+    private const int MaxBindAttempts = 8;
+    private const int MaxListenerRestarts = 5;
+
+    private sealed record AllocationRecord(IActorRef Actor, string User, int Port);
+
+    private sealed class Listener(IPEndPoint requested)
+    {
+        public IPEndPoint Requested { get; } = requested;
+        public IPEndPoint? Udp { get; set; }
+        public IPEndPoint? Tcp { get; set; }
+        public IActorRef? UdpActor { get; set; }
+        public IActorRef? TcpActor { get; set; }
+        public bool TcpRetriedOnAnyPort { get; set; }
+    }
+
+    private sealed record UserKeys(StunIntegrityKey Md5, StunIntegrityKey Sha256, byte[] Md5Bytes, byte[] Sha256Bytes);
+
+    private readonly RelaySettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly RelayNonces _nonces;
+    private readonly RelayPortPool _ports;
+    private readonly Dictionary<string, UserKeys> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _userHashes = new(StringComparer.Ordinal);
+    private readonly Dictionary<FiveTuple, AllocationRecord> _allocations = [];
+    private readonly Dictionary<IActorRef, FiveTuple> _allocationByActor = [];
+    private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private readonly List<Listener> _listeners = [];
+    private readonly List<IActorRef> _awaitingListening = [];
+    private RelayServerProtocol.Listening? _listening;
+    private string? _listenFailure;
+    private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter;
+    private int _listenerRestarts;
+
+    public RelayServer(RelaySettings settings)
+    {
+        _settings = settings;
+        _nonces = new RelayNonces(settings.NonceLifetime);
+        _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
+        foreach (var (name, password) in settings.Users)
+        {
+            if (!StunCredentials.TryDeriveLongTermKey(PasswordAlgorithm.Md5, name, settings.Realm, password, out var md5, out var error)
+                || !StunCredentials.TryDeriveLongTermKey(PasswordAlgorithm.Sha256, name, settings.Realm, password, out var sha, out error))
+            {
+                _log.Warning("User {0} is skipped: its password or the realm cannot be prepared ({1})", name, error);
+                continue;
+            }
+            _users[name] = new UserKeys(new StunIntegrityKey(md5), new StunIntegrityKey(sha), md5, sha);
+            if (StunCredentials.TryComputeUserHash(name, settings.Realm, out var hash, out _))
+                _userHashes[Convert.ToHexString(hash)] = name;
+        }
+
+        Receive<UdpSocketProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Udp, Normalize(r.From), r.Local), Sender), r.Payload));
+        Receive<TcpConnectionProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload));
+        Receive<TcpConnectionProtocol.Connected>(c => _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local));
+        Receive<TcpConnectionProtocol.Closed>(OnTcpClosed);
+        Receive<UdpSocketProtocol.Bound>(OnUdpBound);
+        Receive<UdpSocketProtocol.BindFailed>(f => FailListening(f.Reason));
+        Receive<TcpListenerProtocol.Bound>(OnTcpBound);
+        Receive<TcpListenerProtocol.BindFailed>(OnTcpBindFailed);
+        Receive<AllocationProtocol.Allocated>(a => _log.Info("Allocation {0} for {1} relays on {2}", a.FiveTuple, UserOf(a.FiveTuple), a.Relayed));
+        Receive<AllocationProtocol.RelayBindFailed>(OnRelayBindFailed);
+        Receive<Terminated>(OnTerminated);
+        Receive<RelayServerProtocol.AwaitListening>(_ =>
+        {
+            if (_listening is not null) Sender.Tell(_listening);
+            else if (_listenFailure is not null) Sender.Tell(new RelayServerProtocol.ListenFailed(_listenFailure));
+            else _awaitingListening.Add(Sender);
+        });
+        Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
+            _received, _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed)));
+        Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
+            _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
+    }
+
+    public static Props Props(RelaySettings settings) => Akka.Actor.Props.Create(() => new RelayServer(settings));
+
+    /// <summary>
+    /// Every child that throws is stopped: an allocation's state (permissions, channels) cannot be rebuilt
+    /// behind its client's back, and a failed listener is re-created by <see cref="OnTerminated"/>.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Warning("A relay child failed and is stopped: {0}", e.Message);
+        return Directive.Stop;
+    });
+
+    protected override void PreStart()
+    {
+        if (!_settings.TurnEnabled)
+            _log.Warning("No TURN user is configured: only STUN Binding is served, every TURN request is refused (add --user name:password)");
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            bool listens = _settings.Listen.Any(l => l.AddressFamily == family);
+            if (_settings.TurnEnabled && listens && _settings.Listen.All(l => _settings.RelayAddressFor(family, l.Address) is null))
+                _log.Warning("Listening on a wildcard address without --relay-ip for {0}: allocations of that family get 440", family);
+        }
+        for (int i = 0; i < _settings.Listen.Count; i++)
+        {
+            var listener = new Listener(_settings.Listen[i]);
+            _listeners.Add(listener);
+            listener.UdpActor = Context.ActorOf(UdpSocket.Props(listener.Requested, Self, _settings.SocketBufferBytes), $"udp-{i}");
+            Context.Watch(listener.UdpActor);
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _nonces.Dispose();
+        foreach (var keys in _users.Values)
+        {
+            keys.Md5.Dispose();
+            keys.Sha256.Dispose();
+        }
+    }
+
+    private static IPEndPoint Normalize(IPEndPoint ep) =>
+        ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port) : ep;
+
+    private string UserOf(FiveTuple t) => _allocations.TryGetValue(t, out var r) ? r.User : "?";
+
+    // ------------------------------------------------------------------ listening
+
+    private void OnUdpBound(UdpSocketProtocol.Bound bound)
+    {
+        var listener = _listeners.FirstOrDefault(l => Equals(l.UdpActor, Sender));
+        if (listener is null) return;
+        bool first = listener.Udp is null;
+        listener.Udp = bound.LocalEndPoint;
+        if (!first || listener.TcpActor is not null) return;
+        int port = listener.Requested.Port == 0 ? bound.LocalEndPoint.Port : listener.Requested.Port;
+        StartTcp(listener, new IPEndPoint(listener.Requested.Address, port));
+    }
+
+    private void StartTcp(Listener listener, IPEndPoint bind)
+    {
+        int index = _listeners.IndexOf(listener);
+        listener.TcpActor = Context.ActorOf(TcpListener.Props(bind, Self, _settings.TcpWriteQueueBytes), $"tcp-{index}-{bind.Port}");
+        Context.Watch(listener.TcpActor);
+    }
+
+    private void OnTcpBound(TcpListenerProtocol.Bound bound)
+    {
+        var listener = _listeners.FirstOrDefault(l => Equals(l.TcpActor, Sender));
+        if (listener is null) return;
+        listener.Tcp = bound.LocalEndPoint;
+        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && l.Tcp is not null))
+        {
+            _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Select(l => l.Tcp!).ToList());
+            _log.Info("Relay listening on udp {0}, tcp {1}", string.Join(", ", _listening.Udp), string.Join(", ", _listening.Tcp));
+            foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
+            _awaitingListening.Clear();
+        }
+    }
+
+    private void OnTcpBindFailed(TcpListenerProtocol.BindFailed failed)
+    {
+        var listener = _listeners.FirstOrDefault(l => Equals(l.TcpActor, Sender));
+        if (listener is not null && listener.Requested.Port == 0 && !listener.TcpRetriedOnAnyPort)
+        {
+            // Port 0 asked for "any port": the UDP one was taken for TCP by someone else, so take another.
+            listener.TcpRetriedOnAnyPort = true;
+            Context.Unwatch(Sender);
+            StartTcp(listener, new IPEndPoint(listener.Requested.Address, 0));
+            return;
+        }
+        FailListening(failed.Reason);
+    }
+
+    private void FailListening(string reason)
+    {
+        if (_listening is not null || _listenFailure is not null)
+        {
+            _log.Error("A relay listener could not be bound again: {0}", reason);
+            return;
+        }
+        _listenFailure = reason;
+        _log.Error("Relay cannot listen: {0}", reason);
+        foreach (var waiter in _awaitingListening) waiter.Tell(new RelayServerProtocol.ListenFailed(reason));
+        _awaitingListening.Clear();
+        foreach (var l in _listeners)
+        {
+            if (l.UdpActor is not null) { Context.Unwatch(l.UdpActor); Context.Stop(l.UdpActor); }
+            if (l.TcpActor is not null) { Context.Unwatch(l.TcpActor); Context.Stop(l.TcpActor); }
+        }
+    }
+
+    private void OnTerminated(Terminated t)
+    {
+        if (_allocationByActor.Remove(t.ActorRef, out var tuple))
+        {
+            if (_allocations.Remove(tuple, out var record)) Forget(record);
+            _log.Debug("Allocation {0} is gone", tuple);
+            return;
+        }
+        foreach (var l in _listeners)
+        {
+            bool udp = Equals(l.UdpActor, t.ActorRef), tcp = Equals(l.TcpActor, t.ActorRef);
+            if (!udp && !tcp) continue;
+            if (_listenFailure is not null || ++_listenerRestarts > MaxListenerRestarts)
+            {
+                _log.Error("Relay listener {0} stopped and is not restarted", udp ? l.Udp : l.Tcp);
+                return;
+            }
+            _log.Warning("Relay listener {0} stopped; re-creating it", udp ? l.Udp : l.Tcp);
+            int index = _listeners.IndexOf(l);
+            if (udp)
+            {
+                l.UdpActor = Context.ActorOf(UdpSocket.Props(l.Udp ?? l.Requested, Self, _settings.SocketBufferBytes), $"udp-{index}-r{_listenerRestarts}");
+                Context.Watch(l.UdpActor);
+            }
+            else
+            {
+                StartTcp(l, l.Tcp ?? l.Requested);
+            }
+            return;
+        }
+    }
+
+    private void Forget(AllocationRecord record)
+    {
+        _ports.Release(record.Port);
+        if (_perUser.TryGetValue(record.User, out int n))
+        {
+            if (n <= 1) _perUser.Remove(record.User);
+            else _perUser[record.User] = n - 1;
+        }
+    }
+
+    private void OnTcpClosed(TcpConnectionProtocol.Closed closed)
+    {
+        // RFC 8656 §3.1: an allocation over TCP lives as long as its connection.
+        var tuple = new FiveTuple(ClientTransport.Tcp, closed.Remote, closed.Local);
+        _log.Debug("TCP client {0} disconnected: {1}", closed.Remote, closed.Reason);
+        if (_allocations.TryGetValue(tuple, out var record)) Context.Stop(record.Actor);
+    }
+
+    // ------------------------------------------------------------------ packets
+
+    private void OnPacket(ClientPath path, ReadOnlyMemory<byte> payload)
+    {
+        _received++;
+        var bytes = payload.Span;
+        if (bytes.Length > 0 && bytes[0] is >= 0x40 and <= 0x7F)
+        {
+            // ChannelData: 0x40-0x4F (RFC 8656 §12), 0x50-0x7F for RFC 5766 channel numbers over UDP.
+            if (_allocations.TryGetValue(path.FiveTuple, out var owner)) owner.Actor.Tell(new AllocationProtocol.FromClient(payload));
+            else Unrouted(path, "ChannelData");
+            return;
+        }
+        if (!StunMessage.TryParse(bytes, out var message, out var error))
+        {
+            Malformed(path, error.ToString());
+            return;
+        }
+        switch (message.Class)
+        {
+            case StunClass.Request:
+                OnRequest(path, message, payload);
+                break;
+            case StunClass.Indication when message.Method == StunMethod.Send:
+                if (_allocations.TryGetValue(path.FiveTuple, out var allocation)) allocation.Actor.Tell(new AllocationProtocol.FromClient(payload));
+                else Unrouted(path, "Send indication");
+                break;
+            case StunClass.Indication when message.Method == StunMethod.Binding:
+                break; // keepalive (RFC 8489 §6.3.2): nothing to do
+            default:
+                Malformed(path, $"unexpected {message.Class} {message.Method}");
+                break;
+        }
+    }
+
+    private void Malformed(ClientPath path, string why)
+    {
+        _malformed++;
+        if (_malformed == 1 || _malformed % 1000 == 0)
+            _log.Warning("Dropped malformed packet from {0} ({1}); {2} so far", path.FiveTuple, why, _malformed);
+        else
+            _log.Debug("Dropped malformed packet from {0} ({1})", path.FiveTuple, why);
+    }
+
+    private void Unrouted(ClientPath path, string what)
+    {
+        _unrouted++;
+        _log.Debug("Dropped {0} from {1}: no allocation on this 5-tuple", what, path.FiveTuple);
+    }
+
+    private void Reply(ClientPath path, ReadOnlyMemory<byte> response) => path.Send(response, Self);
+
+    private void OnRequest(ClientPath path, StunMessage request, ReadOnlyMemory<byte> payload)
+    {
+        var id = request.TransactionId;
+        var method = request.Method;
+        Span<ushort> unknown = stackalloc ushort[8];
+        if (method == StunMethod.Binding)
+        {
+            _bindingRequests++;
+            int count = request.GetUnknownComprehensionRequired(unknown);
+            if (count > 0)
+            {
+                Reply(path, StunReplies.Error(method, id, 420, _settings.Software, null, unknownAttributes: unknown[..Math.Min(count, unknown.Length)]));
+                return;
+            }
+            Reply(path, BindingSuccess(id, path.Client));
+            return;
+        }
+        if (method is not (StunMethod.Allocate or StunMethod.Refresh or StunMethod.CreatePermission or StunMethod.ChannelBind))
+        {
+            // RFC 6062 TCP allocations (Connect, ConnectionBind) and unknown methods are not served.
+            Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "Unsupported method"));
+            return;
+        }
+        if (!_settings.TurnEnabled || _users.Count == 0)
+        {
+            Reply(path, StunReplies.Error(method, id, 403, _settings.Software, null, "TURN is disabled on this server (no users configured)"));
+            return;
+        }
+        if (!TryAuthenticate(path, request, out var user, out var algorithm))
+            return;
+        var keys = _users[user];
+        var signing = new ResponseSigning(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, request.HasMessageIntegritySha256);
+
+        int unknownCount = request.GetUnknownComprehensionRequired(unknown);
+        if (method == StunMethod.Allocate && request.Has(StunAttributeType.DontFragment) && unknownCount < unknown.Length)
+            unknown[unknownCount++] = (ushort)StunAttributeType.DontFragment; // RFC 8656 §7.2: DF not supported → treated as unknown
+        if (unknownCount > 0)
+        {
+            Reply(path, StunReplies.Error(method, id, 420, _settings.Software, signing, unknownAttributes: unknown[..Math.Min(unknownCount, unknown.Length)]));
+            return;
+        }
+
+        var authenticated = new AllocationProtocol.AuthenticatedRequest(payload, user, algorithm, request.HasMessageIntegritySha256);
+        if (_allocations.TryGetValue(path.FiveTuple, out var existing))
+        {
+            existing.Actor.Tell(authenticated);
+            return;
+        }
+        if (method != StunMethod.Allocate)
+        {
+            Reply(path, StunReplies.Error(method, id, 437, _settings.Software, signing));
+            return;
+        }
+        Allocate(path, request, authenticated, signing, attempt: 1);
+    }
+
+    private ReadOnlyMemory<byte> BindingSuccess(TransactionId id, IPEndPoint client)
+    {
+        var buffer = new byte[StunReplies.MaxResponse];
+        var w = new StunMessageWriter(buffer, StunMethod.Binding, StunClass.SuccessResponse, id);
+        var mapped = StunAddress.From(client);
+        w.AddAddress(StunAttributeType.XorMappedAddress, mapped);
+        w.AddAddress(StunAttributeType.MappedAddress, mapped);
+        return StunReplies.Finish(ref w, buffer, _settings.Software, null);
+    }
+
+    /// <summary>RFC 8489 §9.2.4 in its order; answers the client itself when the request is not authenticated.</summary>
+    private bool TryAuthenticate(ClientPath path, StunMessage request, out string user, out PasswordAlgorithm algorithm)
+    {
+        user = string.Empty;
+        algorithm = PasswordAlgorithm.Md5;
+        var now = DateTimeOffset.UtcNow;
+        var method = request.Method;
+        var id = request.TransactionId;
+        var clientIp = path.Client.Address;
+        if (!request.HasMessageIntegrity && !request.HasMessageIntegritySha256)
+        {
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            return false;
+        }
+        bool hasName = request.TryGetString(StunAttributeType.Username, out var name);
+        bool hasHash = request.TryGetAttribute(StunAttributeType.UserHash, out var userHash);
+        if ((!hasName && !hasHash) || !request.TryGetString(StunAttributeType.Realm, out var realm) || !request.TryGetString(StunAttributeType.Nonce, out var nonce))
+        {
+            Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "Missing USERNAME, REALM or NONCE"));
+            return false;
+        }
+
+        // Our nonces carry the PASSWORD-ALGORITHMS feature bit: a client that uses it must echo the list
+        // unchanged and pick one; a client that uses neither attribute gets MD5 (RFC 8489 §9.2.4).
+        bool hasList = request.Has(StunAttributeType.PasswordAlgorithms);
+        bool hasChoice = request.TryGetPasswordAlgorithm(out var chosen);
+        if (hasList || hasChoice)
+        {
+            Span<PasswordAlgorithm> list = stackalloc PasswordAlgorithm[4];
+            if (!hasList || !hasChoice || !request.TryGetPasswordAlgorithms(list, out int n) || n != 2
+                || list[0] != PasswordAlgorithm.Md5 || list[1] != PasswordAlgorithm.Sha256
+                || chosen is not (PasswordAlgorithm.Md5 or PasswordAlgorithm.Sha256))
+            {
+                Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "PASSWORD-ALGORITHMS do not match the ones offered"));
+                return false;
+            }
+            algorithm = chosen;
+        }
+
+        if (_nonces.Check(nonce, now, clientIp) != NonceCheck.Valid)
+        {
+            Reply(path, StunReplies.Challenge(method, id, 438, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            return false;
+        }
+
+        string? known = null;
+        if (hasName && _users.ContainsKey(name)) known = name;
+        else if (!hasName && hasHash && _userHashes.TryGetValue(Convert.ToHexString(userHash), out var byHash)) known = byHash;
+        if (known is null || !string.Equals(realm, _settings.Realm, StringComparison.Ordinal))
+        {
+            _log.Info("TURN {0} from {1}: unknown user or realm", method, path.FiveTuple);
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            return false;
+        }
+        var keys = _users[known];
+        if (request.VerifyIntegrity(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5) != StunError.None)
+        {
+            _log.Info("TURN {0} from {1}: wrong password for user {2}", method, path.FiveTuple, known);
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            return false;
+        }
+        user = known;
+        return true;
+    }
+
+    // ------------------------------------------------------------------ Allocate (RFC 8656 §7.2)
+
+    private void Allocate(ClientPath path, StunMessage request, AllocationProtocol.AuthenticatedRequest authenticated, ResponseSigning signing, int attempt)
+    {
+        var method = request.Method;
+        var id = request.TransactionId;
+        void Fail(int code, string? reason = null) => Reply(path, StunReplies.Error(method, id, code, _settings.Software, signing, reason));
+
+        if (!request.TryGetRequestedTransport(out byte protocol)) { Fail(400, "REQUESTED-TRANSPORT is missing"); return; }
+        if (protocol != 17) { Fail(442); return; }
+        bool hasReservation = request.Has(StunAttributeType.ReservationToken);
+        bool hasEvenPort = request.TryGetEvenPort(out bool reserveNext);
+        if (hasReservation && hasEvenPort) { Fail(400, "EVEN-PORT and RESERVATION-TOKEN together"); return; }
+        if (hasReservation) { Fail(508, "Unknown reservation token"); return; }
+        if (hasEvenPort && reserveNext) { Fail(508, "Port reservation is not supported"); return; }
+
+        var family = AddressFamily.InterNetwork;
+        bool hasFamily = request.TryGetAddressFamily(StunAttributeType.RequestedAddressFamily, out byte familyCode);
+        if (hasFamily && request.Has(StunAttributeType.AdditionalAddressFamily)) { Fail(400, "REQUESTED- and ADDITIONAL-ADDRESS-FAMILY together"); return; }
+        if (request.Has(StunAttributeType.RequestedAddressFamily) && !hasFamily) { Fail(400, "Bad REQUESTED-ADDRESS-FAMILY"); return; }
+        if (hasFamily)
+        {
+            if (familyCode == StunAddress.FamilyIPv6) family = AddressFamily.InterNetworkV6;
+            else if (familyCode != StunAddress.FamilyIPv4) { Fail(440); return; }
+        }
+        var relayIp = _settings.RelayAddressFor(family, path.FiveTuple.Server.Address);
+        if (relayIp is null) { Fail(440); return; }
+
+        string user = authenticated.User;
+        if (_perUser.GetValueOrDefault(user) >= _settings.UserQuota) { Fail(486); return; }
+        if (_allocations.Count >= _settings.MaxAllocations) { Fail(508); return; }
+        if (!_ports.TryTake(hasEvenPort, out int port)) { Fail(508, "No relay port is free"); return; }
+
+        var lifetime = _settings.DefaultLifetime;
+        if (request.TryGetUInt32(StunAttributeType.Lifetime, out uint requested))
+            lifetime = ClampLifetime(requested);
+
+        var keys = _users[user];
+        var actor = Context.ActorOf(
+            Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, new IPEndPoint(relayIp, port), lifetime, authenticated, attempt),
+            $"allocation-{++_allocationCounter}");
+        Context.Watch(actor);
+        _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port);
+        _allocationByActor[actor] = path.FiveTuple;
+        _perUser[user] = _perUser.GetValueOrDefault(user) + 1;
+    }
+
+    /// <summary>RFC 8656 §7.2, §7.5: at least the default, at most the maximum.</summary>
+    private TimeSpan ClampLifetime(uint requestedSeconds)
+    {
+        var requested = TimeSpan.FromSeconds(requestedSeconds);
+        if (requested > _settings.MaxLifetime) return _settings.MaxLifetime;
+        return requested < _settings.DefaultLifetime ? _settings.DefaultLifetime : requested;
+    }
+
+    private void OnRelayBindFailed(AllocationProtocol.RelayBindFailed failed)
+    {
+        Context.Unwatch(Sender);
+        var tuple = failed.Path.FiveTuple;
+        if (_allocationByActor.Remove(Sender) && _allocations.Remove(tuple, out var record)) Forget(record);
+        _log.Debug("Relay port {0} could not be bound ({1}), attempt {2}", failed.Port, failed.Reason, failed.Attempt);
+        var bytes = failed.Request.Request.Span;
+        if (!StunMessage.TryParse(bytes, out var request, out _)) return;
+        var keys = _users[failed.Request.User];
+        var signing = new ResponseSigning(failed.Request.Algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, failed.Request.UsedSha256);
+        var path = failed.Path;
+        if (failed.Attempt >= MaxBindAttempts)
+        {
+            _allocationsFailed++;
+            _log.Warning("No relay port could be bound for {0}: {1}", tuple, failed.Reason);
+            Reply(path, StunReplies.Error(StunMethod.Allocate, request.TransactionId, 508, _settings.Software, signing, "No relay port could be bound"));
+            return;
+        }
+        Allocate(path, request, failed.Request, signing, failed.Attempt + 1);
+    }
+}

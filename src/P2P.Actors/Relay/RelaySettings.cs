@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Configuration;
+
+namespace P2P.Actors.Relay;
+
+/// <summary>
+/// Settings of the STUN/TURN server (RFC 8489, RFC 8656), read once from <c>p2p.relay</c> in
+/// <c>akka.hocon</c> by <see cref="From"/>; the command line overrides single values with <c>with { }</c>.
+/// Every value is documented, with its RFC section, in <c>akka.hocon</c>.
+/// </summary>
+public sealed record RelaySettings
+{
+    public const int DefaultPort = 3478;
+
+    public IReadOnlyList<IPEndPoint> Listen { get; init; } = [new IPEndPoint(IPAddress.Loopback, DefaultPort)];
+    public IReadOnlyList<IPAddress> RelayAddresses { get; init; } = [];
+    public int MinPort { get; init; } = 49152;
+    public int MaxPort { get; init; } = 65535;
+    public string Realm { get; init; } = "p2p";
+    /// <summary>Long-term credentials, user name to password (RFC 8489 §9.2).</summary>
+    public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
+    public bool AllowLoopback { get; init; }
+    public bool AllowPrivate { get; init; }
+    public int MaxAllocations { get; init; } = 1000;
+    public int UserQuota { get; init; } = 10;
+    public TimeSpan DefaultLifetime { get; init; } = TimeSpan.FromSeconds(600);
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromSeconds(3600);
+    public TimeSpan PermissionLifetime { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan ChannelLifetime { get; init; } = TimeSpan.FromSeconds(600);
+    public TimeSpan NonceLifetime { get; init; } = TimeSpan.FromSeconds(600);
+    public string Software { get; init; } = "p2p relay";
+    public int SocketBufferBytes { get; init; }
+    public int TcpWriteQueueBytes { get; init; } = 1 << 20;
+
+    /// <summary>True when at least one user is configured; without one TURN is refused (no anonymous relay).</summary>
+    public bool TurnEnabled => Users.Count > 0;
+
+    /// <summary>Reads <c>p2p.relay</c>; throws <see cref="ConfigurationException"/> with a readable message on a bad value.</summary>
+    public static RelaySettings From(Config config)
+    {
+        var c = config.GetConfig("p2p.relay") ?? throw new ConfigurationException("missing section p2p.relay");
+        var listen = new List<IPEndPoint>();
+        foreach (var text in c.GetStringList("listen", []))
+        {
+            if (!TryParseEndPoint(text, out var ep, out var error)) throw new ConfigurationException($"p2p.relay.listen: {error}");
+            listen.Add(ep);
+        }
+        var relayIps = new List<IPAddress>();
+        foreach (var text in c.GetStringList("relay-ips", []))
+        {
+            if (!IPAddress.TryParse(text, out var ip)) throw new ConfigurationException($"p2p.relay.relay-ips: '{text}' is not an IP address");
+            relayIps.Add(ip);
+        }
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var text in c.GetStringList("users", []))
+        {
+            if (!TryParseUser(text, out var name, out var password, out var error)) throw new ConfigurationException($"p2p.relay.users: {error}");
+            users[name] = password;
+        }
+        var settings = new RelaySettings
+        {
+            Listen = listen.Count > 0 ? listen : [new IPEndPoint(IPAddress.Loopback, DefaultPort)],
+            RelayAddresses = relayIps,
+            MinPort = c.GetInt("min-port", 49152),
+            MaxPort = c.GetInt("max-port", 65535),
+            Realm = c.GetString("realm", "p2p"),
+            Users = users,
+            AllowLoopback = c.GetBoolean("allow-loopback", false),
+            AllowPrivate = c.GetBoolean("allow-private", false),
+            MaxAllocations = c.GetInt("max-allocations", 1000),
+            UserQuota = c.GetInt("user-quota", 10),
+            DefaultLifetime = c.GetTimeSpan("default-lifetime", TimeSpan.FromSeconds(600)),
+            MaxLifetime = c.GetTimeSpan("max-lifetime", TimeSpan.FromSeconds(3600)),
+            PermissionLifetime = c.GetTimeSpan("permission-lifetime", TimeSpan.FromSeconds(300)),
+            ChannelLifetime = c.GetTimeSpan("channel-lifetime", TimeSpan.FromSeconds(600)),
+            NonceLifetime = c.GetTimeSpan("nonce-lifetime", TimeSpan.FromSeconds(600)),
+            Software = c.GetString("software", "p2p relay"),
+            SocketBufferBytes = c.GetInt("socket-buffer-bytes", 0),
+            TcpWriteQueueBytes = c.GetInt("tcp-write-queue-bytes", 1 << 20),
+        };
+        var problem = settings.Validate();
+        if (problem is not null) throw new ConfigurationException($"p2p.relay: {problem}");
+        return settings;
+    }
+
+    /// <summary>Null when the settings make sense, else one sentence saying what is wrong.</summary>
+    public string? Validate()
+    {
+        if (Listen.Count == 0) return "at least one listening address is needed";
+        if (MinPort is < 1 or > 65535 || MaxPort is < 1 or > 65535 || MinPort > MaxPort)
+            return $"relay port range {MinPort}-{MaxPort} is not a valid range within 1-65535";
+        if (string.IsNullOrEmpty(Realm)) return "the realm must not be empty";
+        if (MaxAllocations < 0) return "max-allocations must not be negative";
+        if (UserQuota < 0) return "user-quota must not be negative";
+        if (DefaultLifetime <= TimeSpan.Zero || MaxLifetime <= TimeSpan.Zero) return "lifetimes must be positive";
+        if (MaxLifetime < DefaultLifetime) return $"the maximum lifetime ({MaxLifetime.TotalSeconds} s) is shorter than the default ({DefaultLifetime.TotalSeconds} s)";
+        if (NonceLifetime <= TimeSpan.Zero) return "nonce-lifetime must be positive";
+        if (PermissionLifetime <= TimeSpan.Zero || ChannelLifetime <= TimeSpan.Zero) return "permission and channel lifetimes must be positive";
+        if (RelayAddresses.GroupBy(a => a.AddressFamily).Any(g => g.Count() > 1)) return "at most one relay address per address family";
+        foreach (var ip in RelayAddresses)
+            if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return "a relay address must be a specific address, not a wildcard";
+        return null;
+    }
+
+    /// <summary>
+    /// The address relayed transport addresses of <paramref name="family"/> are bound to: the configured relay
+    /// address of that family, else the address the request came in on, else another specific listening
+    /// address of that family; null when none fits (440 Address Family not Supported).
+    /// </summary>
+    public IPAddress? RelayAddressFor(AddressFamily family, IPAddress listenerAddress)
+    {
+        foreach (var ip in RelayAddresses)
+            if (ip.AddressFamily == family) return ip;
+        if (listenerAddress.IsIPv4MappedToIPv6) listenerAddress = listenerAddress.MapToIPv4();
+        if (IsSpecific(listenerAddress, family)) return listenerAddress;
+        foreach (var listen in Listen)
+            if (IsSpecific(listen.Address, family)) return listen.Address;
+        return null;
+    }
+
+    private static bool IsSpecific(IPAddress address, AddressFamily family) =>
+        address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>Parses "1.2.3.4:3478", "[::1]:3478", or an address alone (port 3478).</summary>
+    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint, out string? error)
+    {
+        endPoint = new IPEndPoint(IPAddress.Loopback, DefaultPort);
+        text = text.Trim();
+        if (IPAddress.TryParse(text.Trim('[', ']'), out var bare) && (!text.Contains(':') || bare.AddressFamily == AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
+        {
+            endPoint = new IPEndPoint(bare, DefaultPort);
+            error = null;
+            return true;
+        }
+        if (IPEndPoint.TryParse(text, out var parsed) && (text.StartsWith('[') || parsed.AddressFamily == AddressFamily.InterNetwork))
+        {
+            endPoint = parsed;
+            error = null;
+            return true;
+        }
+        error = $"'{text}' is not an address with a port such as 127.0.0.1:3478 or [::1]:3478";
+        return false;
+    }
+
+    /// <summary>Parses "name:password" (the password may contain ':').</summary>
+    public static bool TryParseUser(string text, out string name, out string password, out string? error)
+    {
+        int colon = text.IndexOf(':');
+        name = colon > 0 ? text[..colon] : string.Empty;
+        password = colon > 0 ? text[(colon + 1)..] : string.Empty;
+        if (colon <= 0 || password.Length == 0)
+        {
+            error = $"'{text}' is not of the form name:password";
+            return false;
+        }
+        error = null;
+        return true;
+    }
+}

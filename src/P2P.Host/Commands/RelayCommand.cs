@@ -1,0 +1,221 @@
+using System.CommandLine;
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using P2P.Actors.Relay;
+using Serilog;
+using Serilog.Events;
+
+namespace P2P.Host.Commands;
+
+/// <summary>
+/// <c>p2p relay</c>: runs the STUN/TURN server (RFC 8489, RFC 8656) until Ctrl+C or SIGTERM. Settings
+/// come from <c>p2p.relay</c> in the <c>akka.hocon</c> next to the binary, then an optional
+/// <c>--config</c> file, then the command-line options (options win).
+/// </summary>
+public static class RelayCommand
+{
+    private static readonly Option<string[]> Listen = new("--listen", "-l")
+    {
+        Description = "Address to listen on for UDP and TCP, as ip:port or [ipv6]:port (repeatable; default 127.0.0.1:3478; port 0 picks a free port).",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<string[]> RelayIp = new("--relay-ip")
+    {
+        Description = "Address that relayed ports are bound to and announced (one per family; default: the listening address).",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<int?> MinPort = Number("--min-port", "Lowest relayed port (default 49152).");
+    private static readonly Option<int?> MaxPort = Number("--max-port", "Highest relayed port (default 65535).");
+    private static readonly Option<string?> Realm = new("--realm") { Description = "Realm of the long-term credentials (default p2p)." };
+    private static readonly Option<string[]> User = new("--user", "-u")
+    {
+        Description = "A TURN user as name:password (repeatable). Without any user TURN is refused and only STUN Binding is served.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<bool> AllowLoopback = new("--allow-loopback") { Description = "Allow relaying to loopback peers (127.0.0.0/8, ::1); for tests." };
+    private static readonly Option<bool> AllowPrivate = new("--allow-private") { Description = "Allow relaying to private peers (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)." };
+    private static readonly Option<int?> MaxAllocations = Number("--max-allocations", "Total allocations before 508 Insufficient Capacity (default 1000).");
+    private static readonly Option<int?> UserQuota = Number("--user-quota", "Allocations per user before 486 Allocation Quota Reached (default 10).");
+    private static readonly Option<int?> LifetimeMax = Number("--lifetime-max", "Longest allocation lifetime granted, in seconds (default 3600).");
+    private static readonly Option<int?> NonceLifetime = Number("--nonce-lifetime", "Seconds a nonce stays valid before 438 Stale Nonce (default 600).");
+    private static readonly Option<FileInfo?> ConfigFile = new("--config", "-c") { Description = "A HOCON file layered over akka.hocon (for example with a p2p.relay { users = [...] } section)." };
+    private static readonly Option<FileInfo?> LogFile = new("--log") { Description = "Also write the log to this file." };
+    private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging." };
+
+    private static Option<int?> Number(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value)) return value;
+            result.AddError($"{name} expects a whole number, not '{text}'");
+            return null;
+        },
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("relay", "Run a STUN/TURN server (RFC 8489 Binding for anyone, RFC 8656 UDP relays for configured users) until Ctrl+C.")
+        {
+            Listen, RelayIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
+            ConfigFile, LogFile, Verbose,
+        };
+        command.SetAction((parseResult, _) => Run(parseResult));
+        return command;
+    }
+
+    /// <summary>Reads akka.hocon from the binary folder, then the --config file over it.</summary>
+    public static Config LoadConfig(FileInfo? overlay)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "akka.hocon");
+        var config = File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)) : Config.Empty;
+        if (overlay is not null)
+        {
+            if (!overlay.Exists) throw new ArgumentException($"the config file {overlay.FullName} does not exist");
+            config = ConfigurationFactory.ParseString(File.ReadAllText(overlay.FullName)).WithFallback(config);
+        }
+        return config;
+    }
+
+    /// <summary>The settings from the configuration with the options of <paramref name="p"/> over them; throws <see cref="ArgumentException"/> with one sentence.</summary>
+    public static RelaySettings BuildSettings(ParseResult p, Config config)
+    {
+        RelaySettings settings;
+        try { settings = RelaySettings.From(config); }
+        catch (ConfigurationException e) { throw new ArgumentException(e.Message); }
+        catch (FormatException e) { throw new ArgumentException($"bad value in the configuration: {e.Message}"); }
+
+        if (p.GetValue(Listen) is { Length: > 0 } listen)
+        {
+            var endpoints = new List<IPEndPoint>();
+            foreach (var text in listen)
+            {
+                if (!RelaySettings.TryParseEndPoint(text, out var ep, out var error)) throw new ArgumentException($"--listen {error}");
+                endpoints.Add(ep);
+            }
+            settings = settings with { Listen = endpoints };
+        }
+        if (p.GetValue(RelayIp) is { Length: > 0 } relayIps)
+        {
+            var ips = new List<IPAddress>();
+            foreach (var text in relayIps)
+            {
+                if (!IPAddress.TryParse(text, out var ip)) throw new ArgumentException($"--relay-ip '{text}' is not an IP address");
+                ips.Add(ip);
+            }
+            settings = settings with { RelayAddresses = ips };
+        }
+        if (p.GetValue(User) is { Length: > 0 } users)
+        {
+            var all = new Dictionary<string, string>(settings.Users, StringComparer.Ordinal);
+            foreach (var text in users)
+            {
+                if (!RelaySettings.TryParseUser(text, out var name, out var password, out var error)) throw new ArgumentException($"--user {error}");
+                all[name] = password;
+            }
+            settings = settings with { Users = all };
+        }
+        if (p.GetValue(MinPort) is { } min) settings = settings with { MinPort = min };
+        if (p.GetValue(MaxPort) is { } max) settings = settings with { MaxPort = max };
+        if (p.GetValue(Realm) is { } realm) settings = settings with { Realm = realm };
+        if (p.GetValue(AllowLoopback)) settings = settings with { AllowLoopback = true };
+        if (p.GetValue(AllowPrivate)) settings = settings with { AllowPrivate = true };
+        if (p.GetValue(MaxAllocations) is { } maxAllocations) settings = settings with { MaxAllocations = maxAllocations };
+        if (p.GetValue(UserQuota) is { } quota) settings = settings with { UserQuota = quota };
+        if (p.GetValue(LifetimeMax) is { } lifetimeMax)
+        {
+            if (lifetimeMax <= 0) throw new ArgumentException("--lifetime-max must be a positive number of seconds");
+            var maxLifetime = TimeSpan.FromSeconds(lifetimeMax);
+            settings = settings with
+            {
+                MaxLifetime = maxLifetime,
+                DefaultLifetime = settings.DefaultLifetime > maxLifetime ? maxLifetime : settings.DefaultLifetime,
+            };
+        }
+        if (p.GetValue(NonceLifetime) is { } nonceLifetime)
+        {
+            if (nonceLifetime <= 0) throw new ArgumentException("--nonce-lifetime must be a positive number of seconds");
+            settings = settings with { NonceLifetime = TimeSpan.FromSeconds(nonceLifetime) };
+        }
+        if (settings.Validate() is { } problem) throw new ArgumentException(problem);
+        return settings;
+    }
+
+    private static async Task<int> Run(ParseResult p)
+    {
+        Config config;
+        RelaySettings settings;
+        try
+        {
+            config = LoadConfig(p.GetValue(ConfigFile));
+            settings = BuildSettings(p, config);
+        }
+        catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
+        {
+            Console.Error.WriteLine($"p2p relay: {e.Message.TrimEnd('.')}.");
+            return 2;
+        }
+
+        bool verbose = p.GetValue(Verbose);
+        var logConfig = new LoggerConfiguration()
+            .MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information)
+            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Warning);
+        if (p.GetValue(LogFile) is { } logFile) logConfig = logConfig.WriteTo.File(logFile.FullName);
+        Log.Logger = logConfig.CreateLogger();
+
+        try
+        {
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+            builder.Services.AddSerilog(Log.Logger);
+            builder.Services.AddAkka("p2p", (akka, _) =>
+            {
+                akka.AddHocon(config, HoconAddMode.Prepend);
+                akka.ConfigureLoggers(loggers =>
+                {
+                    loggers.LogLevel = verbose ? LogLevel.DebugLevel : LogLevel.InfoLevel;
+                    loggers.ClearLoggers();
+                    loggers.AddLogger<SerilogLogger>();
+                });
+                akka.WithActors((system, registry) =>
+                {
+                    var relay = system.ActorOf(RelayServer.Props(settings), "relay");
+                    registry.Register<RelayServer>(relay);
+                });
+            });
+            using var host = builder.Build();
+            await host.StartAsync();
+
+            var relay = host.Services.GetRequiredService<ActorRegistry>().Get<RelayServer>();
+            object status;
+            try { status = await relay.Ask<object>(new RelayServerProtocol.AwaitListening(), TimeSpan.FromSeconds(30)); }
+            catch (AskTimeoutException) { status = new RelayServerProtocol.ListenFailed("the listeners did not start within 30 s"); }
+            if (status is RelayServerProtocol.ListenFailed failed)
+            {
+                Console.Error.WriteLine($"p2p relay: {failed.Reason}.");
+                await host.StopAsync();
+                return 1;
+            }
+            var listening = (RelayServerProtocol.Listening)status;
+            int users = settings.Users.Count;
+            Console.Out.WriteLine(
+                $"relay listening on udp {string.Join(", ", listening.Udp)}, tcp {string.Join(", ", listening.Tcp)} " +
+                $"(realm {settings.Realm}, {(users == 0 ? "no users: STUN only" : users == 1 ? "1 user" : $"{users} users")})");
+            Console.Out.Flush();
+
+            await host.WaitForShutdownAsync();
+            return 0;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync();
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace P2P.Actors.Tests.Relay;
+
+/// <summary>Runs external programs for tests, always with a timeout, killing them (by their own process) on the way out.</summary>
+public static class Processes
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr, bool TimedOut)
+    {
+        public override string ToString() => $"exit {ExitCode}{(TimedOut ? " (timed out)" : "")}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+    }
+
+    /// <summary>The relay's entry assembly: the copy built next to the tests, else the host's own output folder.</summary>
+    public static string P2pDll
+    {
+        get
+        {
+            var here = Path.Combine(AppContext.BaseDirectory, "p2p.dll");
+            if (File.Exists(here)) return here;
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0
+            var host = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/P2P.Host/bin", configuration, "net10.0/p2p.dll"));
+            if (File.Exists(host)) return host;
+            throw new FileNotFoundException("p2p.dll not found next to the tests nor in src/P2P.Host/bin", host);
+        }
+    }
+
+    public static ProcessStartInfo Dotnet(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return info;
+    }
+
+    public static ProcessStartInfo Program(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        return info;
+    }
+
+    public static async Task<Result> Run(ProcessStartInfo info, TimeSpan timeout)
+    {
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {info.FileName}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        bool timedOut = false;
+        try { await process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            timedOut = true;
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        return new Result(process.ExitCode, await stdout, await stderr, timedOut);
+    }
+}
+
+/// <summary>`p2p relay` as a real process on 127.0.0.1 port 0; the port is read from its "relay listening" line.</summary>
+public sealed class RelayProcess : IAsyncDisposable
+{
+    private static readonly Regex ListeningLine = new(@"^relay listening on udp 127\.0\.0\.1:(\d+), tcp 127\.0\.0\.1:(\d+)", RegexOptions.Compiled);
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<(int Udp, int Tcp)> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int UdpPort { get; private set; }
+    public int TcpPort { get; private set; }
+    public string Output { get { lock (_output) return _output.ToString(); } }
+    public Process Process => _process;
+
+    private RelayProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException("p2p relay exited before listening"));
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+        var m = ListeningLine.Match(line);
+        if (m.Success) _listening.TrySetResult((int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value)));
+    }
+
+    public static async Task<RelayProcess> Start(params string[] extraArgs)
+    {
+        var args = new List<string> { Processes.P2pDll, "relay", "--listen", "127.0.0.1:0" };
+        args.AddRange(extraArgs);
+        var process = Process.Start(Processes.Dotnet([.. args])) ?? throw new InvalidOperationException("cannot start dotnet");
+        var relay = new RelayProcess(process);
+        try
+        {
+            var (udp, tcp) = await relay._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            relay.UdpPort = udp;
+            relay.TcpPort = tcp;
+            return relay;
+        }
+        catch (Exception e)
+        {
+            await relay.DisposeAsync();
+            throw new InvalidOperationException($"p2p relay did not start: {e.Message}\n{relay.Output}", e);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await _process.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.RegularExpressions;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Relay;
+
+/// <summary>One real `p2p relay` process shared by the tests of a class (started on a free port with --allow-loopback).</summary>
+public sealed class RelayProcessFixture : IAsyncLifetime
+{
+    public const string User = "turnuser";
+    public const string Password = "turnpass";
+    public RelayProcess Relay { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Relay = await RelayProcess.Start("--user", $"{User}:{Password}", "--realm", "p2p-test", "--allow-loopback");
+
+    public async Task DisposeAsync() => await Relay.DisposeAsync();
+}
+
+/// <summary>coturn's turnutils against `p2p relay` (installed at /usr/bin; test.sh installs coturn on CI).</summary>
+public abstract class CoturnClientTestBase(RelayProcessFixture fixture, ITestOutputHelper output)
+{
+    protected RelayProcess Relay => fixture.Relay;
+
+    /// <summary>
+    /// turnutils_uclient in client-to-client mode (-y): it allocates two relays on our server and sends
+    /// <c>-n</c> messages each way through them, then prints totals. Only loopback is involved.
+    /// </summary>
+    protected async Task AssertUclientRelaysWithoutLoss(params string[] flags)
+    {
+        string[] args =
+        [
+            .. flags, "-u", RelayProcessFixture.User, "-w", RelayProcessFixture.Password,
+            "-p", Relay.UdpPort.ToString(), "-e", "127.0.0.1", "-X", "-y", "-c", "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1",
+        ];
+        var result = await Processes.Run(Processes.Program("turnutils_uclient", args), TimeSpan.FromSeconds(60));
+        output.WriteLine($"turnutils_uclient {string.Join(' ', args)}\n{result}");
+        Assert.False(result.TimedOut, "turnutils_uclient timed out");
+        var text = result.Stdout + result.Stderr;
+        var lost = Regex.Match(text, @"Total lost packets (\d+) \(");
+        var totals = Regex.Match(text, @"tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$", RegexOptions.Multiline);
+        Assert.True(lost.Success, "no lost-packet statistics in turnutils_uclient's output");
+        Assert.True(totals.Success, "no message totals in turnutils_uclient's output");
+        Assert.Equal(0, int.Parse(lost.Groups[1].Value));
+        int sent = int.Parse(totals.Groups[1].Value), received = int.Parse(totals.Groups[2].Value);
+        Assert.Equal(200, sent); // -n 100 each way, two clients (-y)
+        Assert.Equal(sent, received);
+        Assert.DoesNotContain("error", text, StringComparison.OrdinalIgnoreCase);
+        output.WriteLine($"relay output:\n{Relay.Output}");
+    }
+}
+
+public sealed class CoturnUdpClientTests(RelayProcessFixture fixture, ITestOutputHelper output)
+    : CoturnClientTestBase(fixture, output), IClassFixture<RelayProcessFixture>
+{
+    private readonly ITestOutputHelper _output = output;
+
+    [Fact]
+    public async Task Turnutils_stunclient_gets_its_mapped_address_from_the_relay_process()
+    {
+        var result = await Processes.Run(Processes.Program("turnutils_stunclient", "-p", Relay.UdpPort.ToString(), "127.0.0.1"), TimeSpan.FromSeconds(30));
+        _output.WriteLine(result.ToString());
+        Assert.False(result.TimedOut);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Matches(@"UDP reflexive addr: 127\.0\.0\.1:\d+", result.Stdout + result.Stderr);
+    }
+
+    [Fact]
+    public Task Turnutils_uclient_relays_through_channels_over_udp_without_loss() => AssertUclientRelaysWithoutLoss();
+}
+
+public sealed class CoturnTcpAndIndicationClientTests(RelayProcessFixture fixture, ITestOutputHelper output)
+    : CoturnClientTestBase(fixture, output), IClassFixture<RelayProcessFixture>
+{
+    [Fact]
+    public Task Turnutils_uclient_relays_over_tcp_to_the_server_without_loss() => AssertUclientRelaysWithoutLoss("-t");
+
+    [Fact]
+    public Task Turnutils_uclient_relays_with_send_and_data_indications_without_loss() => AssertUclientRelaysWithoutLoss("-s");
+}
