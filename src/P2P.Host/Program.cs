@@ -4,6 +4,7 @@ using P2P.Host.Commands;
 // The `p2p` executable: one subcommand per mode, each in its own file under Commands/.
 var root = new RootCommand("p2p: peer-to-peer messaging across NATs, with its own STUN/TURN/ICE stack on Akka.NET.");
 root.Subcommands.Add(RelayCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 root.SetAction(parseResult =>
 {
     // No subcommand yet: show what there is.

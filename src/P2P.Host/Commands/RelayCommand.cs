@@ -71,19 +71,6 @@ public static class RelayCommand
         return command;
     }
 
-    /// <summary>Reads akka.hocon from the binary folder, then the --config file over it.</summary>
-    public static Config LoadConfig(FileInfo? overlay)
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "akka.hocon");
-        var config = File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)) : Config.Empty;
-        if (overlay is not null)
-        {
-            if (!overlay.Exists) throw new ArgumentException($"the config file {overlay.FullName} does not exist");
-            config = ConfigurationFactory.ParseString(File.ReadAllText(overlay.FullName)).WithFallback(config);
-        }
-        return config;
-    }
-
     /// <summary>The settings from the configuration with the options of <paramref name="p"/> over them; throws <see cref="ArgumentException"/> with one sentence.</summary>
     public static RelaySettings BuildSettings(ParseResult p, Config config)
     {
@@ -154,7 +141,7 @@ public static class RelayCommand
         RelaySettings settings;
         try
         {
-            config = LoadConfig(p.GetValue(ConfigFile));
+            config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile));
             settings = BuildSettings(p, config);
         }
         catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
@@ -164,33 +151,15 @@ public static class RelayCommand
         }
 
         bool verbose = p.GetValue(Verbose);
-        var logConfig = new LoggerConfiguration()
-            .MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information)
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Warning);
-        if (p.GetValue(LogFile) is { } logFile) logConfig = logConfig.WriteTo.File(logFile.FullName);
-        Log.Logger = logConfig.CreateLogger();
+        P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
 
         try
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-            builder.Services.AddSerilog(Log.Logger);
-            builder.Services.AddAkka("p2p", (akka, _) =>
+            using var host = P2PHostBuilder.Build(config, verbose, (system, registry) =>
             {
-                akka.AddHocon(config, HoconAddMode.Prepend);
-                akka.ConfigureLoggers(loggers =>
-                {
-                    loggers.LogLevel = verbose ? LogLevel.DebugLevel : LogLevel.InfoLevel;
-                    loggers.ClearLoggers();
-                    loggers.AddLogger<SerilogLogger>();
-                });
-                akka.WithActors((system, registry) =>
-                {
-                    var relay = system.ActorOf(RelayServer.Props(settings), "relay");
-                    registry.Register<RelayServer>(relay);
-                });
+                var relay = system.ActorOf(RelayServer.Props(settings), "relay");
+                registry.Register<RelayServer>(relay);
             });
-            using var host = builder.Build();
             await host.StartAsync();
 
             var relay = host.Services.GetRequiredService<ActorRegistry>().Get<RelayServer>();

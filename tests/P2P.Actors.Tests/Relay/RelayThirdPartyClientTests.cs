@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
 
+using P2P.Actors.Tests.Support;
+
 namespace P2P.Actors.Tests.Relay;
 
 /// <summary>One real `p2p relay` process shared by the tests of a class (started on a free port with --allow-loopback).</summary>
