@@ -154,3 +154,95 @@ public class StunAddressTests
         Assert.False(raw.SequenceEqual(msg.TryGetAttribute(StunAttributeType.MappedAddress, out var rawPlain) ? rawPlain : default)); // really XOR-ed
     }
 }
+
+/// <summary>Every attribute the foundation issue names, written with the typed writer and read back with the typed reader.</summary>
+public class AttributeCatalogueTests
+{
+    [Fact]
+    public void Every_named_attribute_round_trips()
+    {
+        var id = TransactionId.NewRandom();
+        var v4 = new IPEndPoint(IPAddress.Parse("203.0.113.5"), 4000);
+        var v6 = new IPEndPoint(IPAddress.Parse("2001:db8::9"), 5000);
+        var buffer = new byte[1024];
+        var w = new StunMessageWriter(buffer, StunMethod.Allocate, StunClass.SuccessResponse, id);
+        w.AddAddress(StunAttributeType.MappedAddress, StunAddress.From(v4));
+        w.AddAddress(StunAttributeType.XorMappedAddress, StunAddress.From(v6));
+        w.AddString(StunAttributeType.Username, "user");
+        w.AddBytes(StunAttributeType.UserHash, new byte[32]);
+        w.AddErrorCode(401, "Unauthorized");
+        w.AddString(StunAttributeType.Realm, "realm");
+        w.AddString(StunAttributeType.Nonce, "nonce");
+        w.AddPasswordAlgorithms([PasswordAlgorithm.Sha256]);
+        w.AddPasswordAlgorithm(PasswordAlgorithm.Sha256);
+        w.AddUnknownAttributes([0x7777]);
+        w.AddString(StunAttributeType.Software, "P2P");
+        w.AddAddress(StunAttributeType.AlternateServer, StunAddress.From(v4));
+        w.AddUInt32(StunAttributeType.Priority, 0x6E7F00FF);
+        w.AddFlag(StunAttributeType.UseCandidate);
+        w.AddUInt64(StunAttributeType.IceControlled, 1);
+        w.AddUInt64(StunAttributeType.IceControlling, 2);
+        w.AddChannelNumber(0x4123);
+        w.AddUInt32(StunAttributeType.Lifetime, 600);
+        w.AddAddress(StunAttributeType.XorPeerAddress, StunAddress.From(v4));
+        w.AddBytes(StunAttributeType.Data, [9, 8, 7]);
+        w.AddAddress(StunAttributeType.XorRelayedAddress, StunAddress.From(v6));
+        w.AddAddressFamily(StunAttributeType.RequestedAddressFamily, StunAddress.FamilyIPv6);
+        w.AddEvenPort(reserveNext: true);
+        w.AddRequestedTransport(17);
+        w.AddFlag(StunAttributeType.DontFragment);
+        w.AddUInt64(StunAttributeType.ReservationToken, 0x0102030405060708);
+        w.AddAddressFamily(StunAttributeType.AdditionalAddressFamily, StunAddress.FamilyIPv6);
+        w.AddAddressErrorCode(StunAddress.FamilyIPv6, 440, "Address Family not Supported");
+        w.AddUInt32(StunAttributeType.ConnectionId, 0xC0FFEE);
+        w.AddChangeRequest(changeIp: true, changePort: false);
+        w.AddAddress(StunAttributeType.ResponseOrigin, StunAddress.From(v4));
+        w.AddAddress(StunAttributeType.OtherAddress, StunAddress.From(v6));
+        w.AddFingerprint();
+
+        Assert.True(StunMessage.TryParse(w.ToArray(), out var m, out var error), error.ToString());
+        Address(m, StunAttributeType.MappedAddress, v4);
+        Address(m, StunAttributeType.XorMappedAddress, v6);
+        Assert.True(m.TryGetString(StunAttributeType.Username, out var user) && user == "user");
+        Assert.True(m.TryGetAttribute(StunAttributeType.UserHash, out var hash) && hash.Length == 32);
+        Assert.True(m.TryGetErrorCode(out int code, out string reason) && code == 401 && reason == "Unauthorized");
+        Assert.True(m.TryGetString(StunAttributeType.Realm, out var realm) && realm == "realm");
+        Assert.True(m.TryGetString(StunAttributeType.Nonce, out var nonce) && nonce == "nonce");
+        Span<PasswordAlgorithm> algorithms = stackalloc PasswordAlgorithm[2];
+        Assert.True(m.TryGetPasswordAlgorithms(algorithms, out int count) && count == 1 && algorithms[0] == PasswordAlgorithm.Sha256);
+        Assert.True(m.TryGetPasswordAlgorithm(out var algorithm) && algorithm == PasswordAlgorithm.Sha256);
+        Span<ushort> unknown = stackalloc ushort[2];
+        Assert.Equal(1, m.GetUnknownAttributesList(unknown));
+        Assert.Equal(0x7777, unknown[0]);
+        Assert.True(m.TryGetString(StunAttributeType.Software, out var software) && software == "P2P");
+        Address(m, StunAttributeType.AlternateServer, v4);
+        Assert.True(m.TryGetUInt32(StunAttributeType.Priority, out var priority) && priority == 0x6E7F00FF);
+        Assert.True(m.TryGetAttribute(StunAttributeType.UseCandidate, out var useCandidate) && useCandidate.IsEmpty);
+        Assert.True(m.TryGetUInt64(StunAttributeType.IceControlled, out var controlled) && controlled == 1);
+        Assert.True(m.TryGetUInt64(StunAttributeType.IceControlling, out var controlling) && controlling == 2);
+        Assert.True(m.TryGetChannelNumber(out var channel) && channel == 0x4123);
+        Assert.True(m.TryGetUInt32(StunAttributeType.Lifetime, out var lifetime) && lifetime == 600);
+        Address(m, StunAttributeType.XorPeerAddress, v4);
+        Assert.True(m.TryGetAttribute(StunAttributeType.Data, out var data) && data.SequenceEqual(new byte[] { 9, 8, 7 }));
+        Address(m, StunAttributeType.XorRelayedAddress, v6);
+        Assert.True(m.TryGetAddressFamily(StunAttributeType.RequestedAddressFamily, out var family) && family == StunAddress.FamilyIPv6);
+        Assert.True(m.TryGetEvenPort(out var reserve) && reserve);
+        Assert.True(m.TryGetRequestedTransport(out var transport) && transport == 17);
+        Assert.True(m.Has(StunAttributeType.DontFragment));
+        Assert.True(m.TryGetUInt64(StunAttributeType.ReservationToken, out var token) && token == 0x0102030405060708);
+        Assert.True(m.TryGetAddressFamily(StunAttributeType.AdditionalAddressFamily, out var additional) && additional == StunAddress.FamilyIPv6);
+        Assert.True(m.TryGetAddressErrorCode(out var errorFamily, out int addressCode, out var addressReason));
+        Assert.Equal((StunAddress.FamilyIPv6, 440, "Address Family not Supported"), (errorFamily, addressCode, addressReason));
+        Assert.True(m.TryGetUInt32(StunAttributeType.ConnectionId, out var connection) && connection == 0xC0FFEE);
+        Assert.True(m.TryGetChangeRequest(out bool changeIp, out bool changePort) && changeIp && !changePort);
+        Address(m, StunAttributeType.ResponseOrigin, v4);
+        Address(m, StunAttributeType.OtherAddress, v6);
+        Assert.Equal(0, m.GetUnknownComprehensionRequired(stackalloc ushort[4]));
+    }
+
+    private static void Address(in StunMessage m, StunAttributeType type, IPEndPoint expected)
+    {
+        Assert.True(m.TryGetAddress(type, out var address), type.ToString());
+        Assert.Equal(expected, address.ToEndPoint());
+    }
+}

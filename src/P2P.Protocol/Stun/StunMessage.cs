@@ -130,7 +130,7 @@ public readonly ref struct StunMessage
             ? StunError.None : StunError.BadIntegrity;
     }
 
-    /// <summary>Enumerates the attributes that count: those before MESSAGE-INTEGRITY, then the integrity and fingerprint ones.</summary>
+    /// <summary>Enumerates every attribute in wire order, including any after MESSAGE-INTEGRITY that <see cref="TryGetAttribute"/> ignores (RFC 8489 §14.5).</summary>
     public AttributeEnumerator Attributes => new(Bytes, Bytes.Length);
 
     /// <summary>Finds the first attribute of a type among those that count (RFC 8489 §14: later duplicates are ignored).</summary>
@@ -208,6 +208,22 @@ public readonly ref struct StunMessage
         if (!TryGetAttribute(StunAttributeType.ErrorCode, out var value) || value.Length < 4) return false;
         int cls = value[2] & 0x07, number = value[3];
         if (cls < 3 || cls > 6 || number > 99) return false;
+        code = cls * 100 + number;
+        try { reason = StrictUtf8.GetString(value[4..]); }
+        catch (DecoderFallbackException) { reason = string.Empty; }
+        return true;
+    }
+
+    /// <summary>ADDRESS-ERROR-CODE (RFC 8656 §18.12): the address family the error is about, then code and reason as in ERROR-CODE.</summary>
+    public bool TryGetAddressErrorCode(out byte family, out int code, out string reason)
+    {
+        family = 0;
+        code = 0;
+        reason = string.Empty;
+        if (!TryGetAttribute(StunAttributeType.AddressErrorCode, out var value) || value.Length < 4) return false;
+        int cls = value[2] & 0x07, number = value[3];
+        if (cls < 3 || cls > 6 || number > 99) return false;
+        family = value[0];
         code = cls * 100 + number;
         try { reason = StrictUtf8.GetString(value[4..]); }
         catch (DecoderFallbackException) { reason = string.Empty; }
