@@ -37,6 +37,10 @@ SUMMARISER="$ROOT/tests/tools/trx-summary.sh"
 # Add more later, e.g. "nftables:nft" "libnice-dev" "gcc:gcc" "pkg-config:pkg-config".
 APT_PACKAGES=(
     "coturn:turnserver,turnutils_uclient"
+    # tests/interop/nice-peer (the libnice stand-in for the original program) builds with these
+    "libnice-dev"
+    "gcc:gcc"
+    "pkg-config:pkg-config"
 )
 
 log() { printf '==> %s\n' "$*"; }

@@ -296,10 +296,30 @@ static gboolean manual_relay_filter = FALSE;
 
 static gboolean on_stdin(GIOChannel *source, GIOCondition cond, gpointer data);
 
+static gboolean closing = FALSE;
+
+static void on_agent_closed(GObject *source, GAsyncResult *res, gpointer data)
+{
+    (void)source; (void)res; (void)data;
+    g_main_loop_quit(loop);
+}
+
+static gboolean on_close_stuck(gpointer data)
+{
+    (void)data;
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+/* Ends the main loop once the agent has released its TURN allocations (nice_agent_close_async). */
 static void quit(int code)
 {
+    if (closing)
+        return;
+    closing = TRUE;
     exit_code = code;
-    g_main_loop_quit(loop);
+    nice_agent_close_async(agent, on_agent_closed, NULL);
+    g_timeout_add(3000, on_close_stuck, NULL);
 }
 
 static void watch_stdin(void)
