@@ -34,7 +34,7 @@ SUMMARISER="$ROOT/tests/tools/trx-summary.sh"
 # System packages the tests need. One entry per package:
 #   "package"                      installed iff dpkg says so
 #   "package:cmd1,cmd2,..."        installed iff every command is on PATH
-# Add more later, e.g. "nftables:nft" "libnice-dev" "gcc:gcc" "pkg-config:pkg-config".
+# Add more later, e.g. "nftables:nft".
 APT_PACKAGES=(
     "coturn:turnserver,turnutils_uclient"
     # tests/interop/nice-peer (the libnice stand-in for the original program) builds with these
