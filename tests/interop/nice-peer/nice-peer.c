@@ -48,9 +48,14 @@
  *     connection is up); "Listening on 0.0.0.0:<port>" goes to stderr in --no-ice server mode.
  *   - Stdin is read through a GIOChannel watch on the GLib main loop (never a blocking read), so
  *     received datagrams are not starved. After READY the selected UDP socket's receive buffer is
- *     raised to 4 MiB (SO_RCVBUF, capped by net.core.rmem_max) when libnice exposes it
- *     (nice_agent_get_selected_socket; it does not for TCP or relayed pairs). Lines typed before
- *     READY are kept in the pipe and sent once connected.
+ *     raised to 4 MiB (SO_RCVBUF, capped by net.core.rmem_max; the kernel reports twice the value) when
+ *     libnice exposes it (nice_agent_get_selected_socket; it does not for TCP or relayed pairs), and
+ *     the size obtained is reported on stderr. Before READY libnice gives no access to its sockets.
+ *     Lines typed before READY are kept in the pipe and sent once connected; a last line without a
+ *     newline is sent at EOF.
+ *   - A remote block that libnice accepts with zero candidates is refused like a parse failure.
+ *   - The --timeout clock starts when the remote block has been parsed (the wait for the user to
+ *     paste is not counted).
  *   - STUN/TURN server names are resolved to IPv4 with getaddrinfo (libnice wants numeric addresses).
  */
 #define _GNU_SOURCE
@@ -411,8 +416,12 @@ static void on_state_changed(NiceAgent *a, guint sid, guint cid, guint state, gp
         }
         GSocket *sock = nice_agent_get_selected_socket(a, sid, cid);
         if (sock != NULL) {
-            int size = 4 * 1024 * 1024;
-            setsockopt(g_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+            int size = 4 * 1024 * 1024, got = 0;
+            socklen_t len = sizeof got;
+            int fd = g_socket_get_fd(sock);
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+            getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+            fprintf(stderr, "Receive buffer of the selected socket: %d bytes.\n", got);
             g_object_unref(sock);
         }
         fputs("Connected\n", stdout);
