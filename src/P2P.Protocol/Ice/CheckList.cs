@@ -74,7 +74,7 @@ public sealed class CheckList
         var formed = new List<CandidatePair>();
         foreach (var local in locals)
         {
-            if (IndexOf(_locals, local) >= 0) continue;
+            if (_locals.Exists(l => SameTransportAddress(l, local))) continue;
             _locals.Add(local);
             if (!IsBase(local)) continue;
             foreach (var remote in _remotes)
@@ -87,9 +87,11 @@ public sealed class CheckList
 
     /// <summary>
     /// Adds a remote candidate and pairs it with the known local bases (RFC 8445 §6.1.2.2,
-    /// RFC 8838 §10). A candidate already known (same address, transport and component, including a
-    /// peer-reflexive one learned from a check before it was signalled) is ignored. Returns the
-    /// pairs that were added and survived pruning.
+    /// RFC 8838 §10). A candidate already known (same type, address, transport and component) is
+    /// ignored. A candidate with the address of a known one of another type (a peer's host and
+    /// server-reflexive candidates when it is not behind a NAT, or a signalled candidate already
+    /// learned as peer-reflexive) forms redundant pairs, which pruning settles. Returns the pairs
+    /// that were added and survived pruning.
     /// </summary>
     public IReadOnlyList<CandidatePair> AddRemote(IceCandidate remote) => AddRemotes([remote]);
 
@@ -99,7 +101,7 @@ public sealed class CheckList
         var formed = new List<CandidatePair>();
         foreach (var remote in remotes)
         {
-            if (IndexOf(_remotes, remote) >= 0) continue;
+            if (_remotes.Exists(r => r.Type == remote.Type && SameTransportAddress(r, remote))) continue;
             _remotes.Add(remote);
             foreach (var local in _locals)
             {
@@ -255,8 +257,8 @@ public sealed class CheckList
         _ => t,
     };
 
-    private static int IndexOf(List<IceCandidate> list, IceCandidate c) =>
-        list.FindIndex(x => x.Transport == c.Transport && x.Component == c.Component && IceGrammar.SameEndPoint(x.Address, c.Address));
+    private static bool SameTransportAddress(IceCandidate a, IceCandidate b) =>
+        a.Transport == b.Transport && a.Component == b.Component && IceGrammar.SameEndPoint(a.Address, b.Address);
 
     /// <summary>
     /// Inserts newly formed pairs: prunes redundant ones (same local base and same remote address,
