@@ -156,7 +156,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         {
             var chosen = Candidates.Where(c => c.Transport == CandidateTransport.Udp).MaxBy(c => c.Priority)
                 ?? Candidates.MaxBy(c => c.Priority);
-            var address = chosen is null ? System.Net.IPAddress.Any : chosen.Address.Address;
+            var address = chosen is null ? System.Net.IPAddress.Any : IceGrammar.Normalize(chosen.Address.Address);
             int port = chosen?.Address.Port ?? 9;
             string ipVersion = IceGrammar.FamilyOf(address) == AddressFamily.InterNetworkV6 ? "IP6" : "IP4";
             sb.Append("m=- ").Append(port.ToString(CultureInfo.InvariantCulture)).Append(" ICE/SDP\n");
