@@ -40,13 +40,20 @@ public sealed class StunTransactions<TContext>
     private readonly RetransmissionSchedule _schedule;
     private readonly bool _reliable;
     private readonly ITimerScheduler _timers;
-    private readonly Action<ReadOnlyMemory<byte>> _transmit;
+    private readonly Action<ReadOnlyMemory<byte>, TContext> _transmit;
 
     /// <param name="schedule">When to retransmit and when to give up.</param>
     /// <param name="reliable">True over TCP/TLS: sent once, fails after Ti (RFC 8489 §6.2.2).</param>
     /// <param name="timers">The owning actor's timers; timer keys are the <see cref="StunTransactionTimer"/> messages.</param>
     /// <param name="transmit">Sends one copy of a request (to the socket actor).</param>
     public StunTransactions(RetransmissionSchedule schedule, bool reliable, ITimerScheduler timers, Action<ReadOnlyMemory<byte>> transmit)
+        : this(schedule, reliable, timers, (bytes, _) => transmit(bytes))
+    {
+    }
+
+    /// <summary>As the other constructor, for owners whose requests go to different places (ICE checks on
+    /// different candidate pairs): <paramref name="transmit"/> also gets the transaction's context.</summary>
+    public StunTransactions(RetransmissionSchedule schedule, bool reliable, ITimerScheduler timers, Action<ReadOnlyMemory<byte>, TContext> transmit)
     {
         _schedule = schedule;
         _reliable = reliable;
@@ -124,6 +131,6 @@ public sealed class StunTransactions<TContext>
         var wait = _schedule.WaitAfterSend(entry.Sent, _reliable, out _);
         var timer = new StunTransactionTimer(id);
         _timers.StartSingleTimer(timer, timer, wait);
-        _transmit(entry.Request);
+        _transmit(entry.Request, entry.Context);
     }
 }

@@ -1,0 +1,115 @@
+using Akka.Actor;
+using Akka.Event;
+using static P2P.Actors.Ice.IceTransportProtocol;
+
+namespace P2P.Actors.Ice;
+
+public static class ConnectionProtocol
+{
+    /// <summary>Send application data on the selected pair (payload owned by the message).</summary>
+    public sealed record Send(ReadOnlyMemory<byte> Data);
+
+    /// <summary>The agent selected a different pair (a better nomination or after an ICE restart).</summary>
+    public sealed record SwitchPair(SelectedPair Pair);
+
+    // to the parent (Session)
+    public sealed record DataReceived(ReadOnlyMemory<byte> Data);
+
+    public sealed record ConsentLost(string Reason);
+
+    public sealed record GetInfo;
+
+    public sealed record Info(SelectedPair Pair, long BytesSent, long BytesReceived, long PacketsSent, long PacketsReceived, TimeSpan? RoundTrip);
+}
+
+/// <summary>
+/// The selected pair of a session in use: sends and receives application data on it, keeps consent fresh
+/// (RFC 7675: a check every ~5 s, randomized, through the ICE agent) and reports
+/// <see cref="ConnectionProtocol.ConsentLost"/> when no check succeeded for the consent timeout (30 s).
+/// Time comes from the actor scheduler, so tests run it in virtual time.
+/// </summary>
+public sealed class Connection : ReceiveActor, IWithTimers
+{
+    private sealed record ConsentTick
+    {
+        public static readonly ConsentTick Instance = new();
+    }
+
+    private readonly IceSettings _settings;
+    private readonly string _sessionId;
+    private readonly IActorRef _transport;
+    private readonly IActorRef _ice;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Random _random = new();
+    private SelectedPair _pair;
+    private DateTimeOffset _lastConsent;
+    private TimeSpan? _roundTrip;
+    private bool _lost;
+    private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
+
+    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, IActorRef ice)
+    {
+        _settings = settings;
+        _sessionId = sessionId;
+        _pair = pair;
+        _transport = transport;
+        _ice = ice;
+        _roundTrip = pair.RoundTrip;
+
+        Receive<ConnectionProtocol.Send>(m =>
+        {
+            if (_lost) return;
+            _transport.Tell(new Transmit(_pair.Local, _pair.Remote.Address, m.Data));
+            _bytesSent += m.Data.Length;
+            _packetsSent++;
+        });
+        Receive<Inbound>(m =>
+        {
+            _bytesReceived += m.Payload.Length;
+            _packetsReceived++;
+            Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
+        });
+        Receive<ConnectionProtocol.SwitchPair>(m =>
+        {
+            _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);
+            _pair = m.Pair;
+        });
+        Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
+        {
+            _lastConsent = Context.System.Scheduler.Now;
+            _roundTrip = m.RoundTrip;
+        });
+        Receive<ConsentTick>(_ => OnConsentTick());
+        Receive<ConnectionProtocol.GetInfo>(_ => Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip)));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, IActorRef ice) =>
+        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport, ice));
+
+    protected override void PreStart()
+    {
+        _lastConsent = Context.System.Scheduler.Now;
+        ScheduleConsent();
+    }
+
+    private void OnConsentTick()
+    {
+        if (_lost) return;
+        var silent = Context.System.Scheduler.Now - _lastConsent;
+        if (silent >= _settings.ConsentTimeout)
+        {
+            _lost = true;
+            Context.Parent.Tell(new ConnectionProtocol.ConsentLost(
+                $"consent lost: no answer on {_pair} for {silent.TotalSeconds:0} s (RFC 7675)"));
+            return;
+        }
+        _ice.Tell(new PairCheckerProtocol.CheckConsent());
+        ScheduleConsent();
+    }
+
+    /// <summary>RFC 7675 §5.1: the interval is randomized to 0.8-1.2 of its nominal value.</summary>
+    private void ScheduleConsent() =>
+        Timers.StartSingleTimer(ConsentTick.Instance, ConsentTick.Instance, _settings.ConsentInterval * (0.8 + 0.4 * _random.NextDouble()));
+}

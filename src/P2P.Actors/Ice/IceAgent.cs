@@ -1,0 +1,145 @@
+using Akka.Actor;
+using Akka.Event;
+using P2P.Protocol.Ice;
+
+namespace P2P.Actors.Ice;
+
+public static class IceAgentProtocol
+{
+    // from the Session
+    public sealed record AddLocalCandidates(IReadOnlyList<IceCandidate> Candidates);
+
+    public sealed record LocalGatheringComplete;
+
+    public sealed record SetRemoteDescription(IceDescription Description);
+
+    public sealed record AddRemoteCandidate(IceCandidate Candidate);
+
+    public sealed record RemoteGatheringComplete;
+
+    // to the Session
+    public sealed record Connected(SelectedPair Pair);
+
+    public sealed record Failed(string Reason);
+
+    /// <summary>Told by a restarted <see cref="PairChecker"/>: the agent sends it everything it knows again.</summary>
+    internal sealed record CheckerRestarted;
+}
+
+/// <summary>
+/// The ICE agent of one session (RFC 8445): supervises its <see cref="PairChecker"/> ("checks"), hands it the
+/// local candidates (gathered by the Peer, which owns the socket, STUN probes and TURN allocation shared by
+/// all its sessions) and the remote ones (trickled, RFC 8838), and turns the checker's outcome into
+/// <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a reason a user can
+/// read. A checker that throws is restarted and re-fed; the session goes on.
+/// </summary>
+public sealed class IceAgent : ReceiveActor, IWithTimers
+{
+    private sealed record ConnectTimeout
+    {
+        public static readonly ConnectTimeout Instance = new();
+    }
+
+    private readonly IceSettings _settings;
+    private readonly string _sessionId;
+    private readonly IActorRef _checks;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<IceCandidate> _local = [];
+    private readonly List<IceCandidate> _remote = [];
+    private IceCredentials? _remoteCredentials;
+    private bool _localDone, _remoteDone, _connected, _failed;
+
+    public IceAgent(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
+    {
+        _settings = settings;
+        _sessionId = sessionId;
+        _checks = Context.ActorOf(PairChecker.Props(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport), "checks");
+
+        Receive<IceAgentProtocol.AddLocalCandidates>(m =>
+        {
+            foreach (var c in m.Candidates)
+            {
+                _local.Add(c);
+                _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
+            }
+        });
+        Receive<IceAgentProtocol.LocalGatheringComplete>(_ =>
+        {
+            _localDone = true;
+            _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
+        });
+        Receive<IceAgentProtocol.SetRemoteDescription>(m =>
+        {
+            _remoteCredentials = m.Description.Credentials;
+            _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials));
+            foreach (var c in m.Description.Candidates) AddRemote(c);
+            if (m.Description.EndOfCandidates) RemoteDone();
+        });
+        Receive<IceAgentProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
+        Receive<IceAgentProtocol.RemoteGatheringComplete>(_ => RemoteDone());
+        Receive<IceAgentProtocol.CheckerRestarted>(_ => Refeed());
+        Receive<PairCheckerProtocol.PairSelected>(m =>
+        {
+            Timers.Cancel(ConnectTimeout.Instance);
+            _connected = true;
+            Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
+        });
+        Receive<PairCheckerProtocol.ChecksFailed>(m => Fail(m.Reason));
+        Receive<PairCheckerProtocol.RoleChanged>(m => _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled"));
+        Receive<PairCheckerProtocol.ConsentConfirmed>(m => Context.Parent.Forward(m));
+        Receive<ConnectTimeout>(_ =>
+        {
+            if (!_connected) Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
+        });
+        // queries and consent checks go to the checker
+        Receive<PairCheckerProtocol.CheckConsent>(m => _checks.Forward(m));
+        Receive<PairCheckerProtocol.GetPairs>(m => _checks.Forward(m));
+        Receive<PairCheckerProtocol.GetStats>(m => _checks.Forward(m));
+        Receive<IceTransportProtocol.Inbound>(m => _checks.Forward(m));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
+        Akka.Actor.Props.Create(() => new IceAgent(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
+
+    /// <summary>A failing checker is restarted (a bounded number of times); it asks to be re-fed after the restart.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: e =>
+        {
+            _log.Warning("[{0}] the pair checker failed ({1}); restarting it", _sessionId, e.Message);
+            Self.Tell(new IceAgentProtocol.CheckerRestarted());
+            return Directive.Restart;
+        });
+
+    protected override void PreStart() => Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _settings.ConnectTimeout);
+
+    private void AddRemote(IceCandidate candidate)
+    {
+        _remote.Add(candidate);
+        _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(candidate));
+    }
+
+    private void RemoteDone()
+    {
+        _remoteDone = true;
+        _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
+    }
+
+    private void Refeed()
+    {
+        if (_remoteCredentials is not null) _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(_remoteCredentials));
+        foreach (var c in _local) _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
+        foreach (var c in _remote) _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(c));
+        if (_localDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
+        if (_remoteDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
+    }
+
+    private void Fail(string reason)
+    {
+        if (_failed || _connected) return;
+        _failed = true;
+        Timers.Cancel(ConnectTimeout.Instance);
+        Context.Parent.Tell(new IceAgentProtocol.Failed(reason));
+    }
+}

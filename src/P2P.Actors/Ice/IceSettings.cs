@@ -1,0 +1,59 @@
+using Akka.Configuration;
+using P2P.Protocol.Stun;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>How the controlling agent nominates (RFC 8445 §8.1.1; aggressive nomination is the RFC 5245 option).</summary>
+public enum NominationMode { Regular, Aggressive }
+
+/// <summary>Which local candidates a session offers (a relay-only policy hides host and server-reflexive ones).</summary>
+public enum CandidatePolicy { All, RelayOnly }
+
+/// <summary>Settings of the ICE agent and its children, read once from <c>p2p.ice</c> in <c>akka.hocon</c>.</summary>
+public sealed record IceSettings(
+    TimeSpan Ta,
+    RetransmissionSchedule CheckRetransmission,
+    int MaxPairs,
+    NominationMode Nomination,
+    TimeSpan ConnectTimeout,
+    TimeSpan ConsentInterval,
+    TimeSpan ConsentTimeout,
+    TimeSpan KeepaliveInterval,
+    TimeSpan GatheringTimeout,
+    CandidatePolicy Policy)
+{
+    public const string Section = "p2p.ice";
+
+    /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
+    public static readonly IceSettings Default = new(
+        Ta: TimeSpan.FromMilliseconds(50),
+        CheckRetransmission: new RetransmissionSchedule(TimeSpan.FromMilliseconds(250), 7, 16, TimeSpan.FromMilliseconds(39_500)),
+        MaxPairs: 100,
+        Nomination: NominationMode.Regular,
+        ConnectTimeout: TimeSpan.FromSeconds(30),
+        ConsentInterval: TimeSpan.FromSeconds(5),
+        ConsentTimeout: TimeSpan.FromSeconds(30),
+        KeepaliveInterval: TimeSpan.FromSeconds(15),
+        GatheringTimeout: TimeSpan.FromSeconds(5),
+        Policy: CandidatePolicy.All);
+
+    public static IceSettings From(Config config)
+    {
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+        var settings = new IceSettings(
+            Ta: c.GetTimeSpan("ta"),
+            CheckRetransmission: new RetransmissionSchedule(c.GetTimeSpan("check-rto"), c.GetInt("check-rc"), c.GetInt("check-rm"), c.GetTimeSpan("check-tcp-timeout")),
+            MaxPairs: c.GetInt("max-pairs"),
+            Nomination: Enum.Parse<NominationMode>(c.GetString("nomination"), ignoreCase: true),
+            ConnectTimeout: c.GetTimeSpan("connect-timeout"),
+            ConsentInterval: c.GetTimeSpan("consent-interval"),
+            ConsentTimeout: c.GetTimeSpan("consent-timeout"),
+            KeepaliveInterval: c.GetTimeSpan("keepalive-interval"),
+            GatheringTimeout: c.GetTimeSpan("gathering-timeout"),
+            Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true));
+        if (settings.Ta <= TimeSpan.Zero || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"'{Section}': ta, consent-interval must be positive and max-pairs at least 1");
+        return settings;
+    }
+}

@@ -1,0 +1,420 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Protocol.Ice;
+using P2P.Protocol.Stun;
+using static P2P.Actors.Ice.IceTransportProtocol;
+
+namespace P2P.Actors.Ice;
+
+/// <summary>The pair a session uses, as the agent reports it.</summary>
+public sealed record SelectedPair(IceCandidate Local, IceCandidate Remote, ulong Priority, TimeSpan RoundTrip)
+{
+    public override string ToString() => $"{Local.Type.ToSdp()} {Local.Address} -> {Remote.Type.ToSdp()} {Remote.Address}";
+}
+
+/// <summary>One row of the pair table (`pairs` console command, tests).</summary>
+public sealed record PairInfo(IceCandidate Local, IceCandidate Remote, ulong Priority, CandidatePairState State, bool Valid, bool Nominated, bool Selected);
+
+public static class PairCheckerProtocol
+{
+    public sealed record SetRemoteCredentials(IceCredentials Remote);
+
+    public sealed record AddLocalCandidate(IceCandidate Candidate);
+
+    public sealed record AddRemoteCandidate(IceCandidate Candidate);
+
+    /// <summary>No more local (<paramref name="Local"/> true) or remote candidates will come (RFC 8838 end-of-candidates).</summary>
+    public sealed record GatheringComplete(bool Local);
+
+    /// <summary>Send one consent check on the selected pair (RFC 7675 §5.1); answered by <see cref="ConsentConfirmed"/> when it succeeds.</summary>
+    public sealed record CheckConsent;
+
+    public sealed record GetPairs;
+
+    // events to the parent
+    public sealed record PairSelected(SelectedPair Pair);
+
+    public sealed record ChecksFailed(string Reason);
+
+    public sealed record RoleChanged(bool Controlling);
+
+    public sealed record ConsentConfirmed(TimeSpan RoundTrip);
+
+    public sealed record PairTable(IReadOnlyList<PairInfo> Pairs);
+
+    /// <summary>Counters of what was refused: packets that were not valid checks for this agent.</summary>
+    public sealed record Stats(long ChecksSent, long RequestsAnswered, long BadRequests, long BadResponses, long RoleConflicts);
+
+    public sealed record GetStats;
+}
+
+/// <summary>
+/// Connectivity checks of one ICE session (RFC 8445 §6.1.4, §7): keeps the check list, sends ordinary checks
+/// paced by Ta and triggered checks first, answers the remote agent's checks (learning peer-reflexive
+/// candidates, §7.3.1.3), resolves role conflicts with 487 (§7.3.1.1), and nominates — regular (§8.1.1)
+/// or aggressive — or, when controlled, follows the remote's USE-CANDIDATE. The chosen pair goes to the
+/// parent as <see cref="PairCheckerProtocol.PairSelected"/>; when every pair failed and both sides have
+/// finished gathering, <see cref="PairCheckerProtocol.ChecksFailed"/> says so. After selection it keeps
+/// answering checks and runs consent checks on request (RFC 7675).
+/// </summary>
+public sealed class PairChecker : ReceiveActor, IWithTimers
+{
+    private sealed record Check(CandidatePair Pair, bool UseCandidate, bool Consent, DateTime SentAt);
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record NominationDue
+    {
+        public static readonly NominationDue Instance = new();
+    }
+
+    private readonly IceSettings _settings;
+    private readonly IceCredentials _local;
+    private readonly ulong _tieBreaker;
+    private readonly uint _sessionTag;
+    private readonly IActorRef _transport;
+    private readonly string _sessionId;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly StunIntegrityKey _localKey;
+    private readonly CheckList _checkList;
+    private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
+    private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
+    private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
+    private readonly List<IceCandidate> _pendingRemote = [];
+    private readonly byte[] _buffer = new byte[512];
+    private StunTransactions<Check> _transactions = null!;
+    private IceCredentials? _remote;
+    private StunIntegrityKey? _remoteKey;
+    private bool _controlling;
+    private bool _localDone, _remoteDone, _ticking, _nominating, _failed;
+    private CandidatePair? _selected;
+    private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
+
+    public PairChecker(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
+    {
+        _settings = settings;
+        _sessionId = sessionId;
+        _local = local;
+        _controlling = controlling;
+        _tieBreaker = tieBreaker;
+        _sessionTag = sessionTag;
+        _transport = transport;
+        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(local.Pwd));
+        _checkList = new CheckList(controlling, settings.MaxPairs);
+
+        Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
+        Receive<PairCheckerProtocol.AddLocalCandidate>(m => AddPairs(_checkList.AddLocal(m.Candidate)));
+        Receive<PairCheckerProtocol.AddRemoteCandidate>(m =>
+        {
+            if (_remote is null) _pendingRemote.Add(m.Candidate);
+            else AddPairs(_checkList.AddRemote(m.Candidate));
+        });
+        Receive<PairCheckerProtocol.GatheringComplete>(m =>
+        {
+            if (m.Local) _localDone = true; else _remoteDone = true;
+            CheckForFailure();
+        });
+        Receive<Inbound>(OnInbound);
+        Receive<Tick>(_ => OnTick());
+        Receive<StunTransactionTimer>(OnTransactionTimer);
+        Receive<NominationDue>(_ => NominateBest());
+        Receive<PairCheckerProtocol.CheckConsent>(_ =>
+        {
+            if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
+        });
+        Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
+            _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
+        Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
+        Akka.Actor.Props.Create(() => new PairChecker(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
+
+    protected override void PreStart() =>
+        _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
+            (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
+
+    protected override void PostStop()
+    {
+        _localKey.Dispose();
+        _remoteKey?.Dispose();
+    }
+
+    // ---- candidates and pairs ---------------------------------------------------------------------
+
+    private void OnRemoteCredentials(PairCheckerProtocol.SetRemoteCredentials m)
+    {
+        if (_remote is not null) return; // an ICE restart makes a new checker
+        _remote = m.Remote;
+        _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(m.Remote.Pwd));
+        foreach (var candidate in _pendingRemote) AddPairs(_checkList.AddRemote(candidate));
+        _pendingRemote.Clear();
+        EnsureTicking();
+    }
+
+    private void AddPairs(IReadOnlyList<CandidatePair> added)
+    {
+        if (added.Count > 0) EnsureTicking();
+    }
+
+    // ---- sending checks ----------------------------------------------------------------------------
+
+    private void EnsureTicking()
+    {
+        if (_ticking || _remote is null || _failed) return;
+        _ticking = true;
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, _settings.Ta);
+    }
+
+    private void OnTick()
+    {
+        if (_remote is null) return;
+        if (_triggered.First is { } first)
+        {
+            _triggered.RemoveFirst();
+            SendCheck(first.Value.Pair, first.Value.UseCandidate, consent: false);
+            return;
+        }
+        if (_checkList.NextForOrdinaryCheck() is { } pair)
+        {
+            SendCheck(pair, useCandidate: false, consent: false);
+            return;
+        }
+        _ticking = false;
+        Timers.Cancel(Tick.Instance);
+    }
+
+    private void SendCheck(CandidatePair pair, bool useCandidate, bool consent)
+    {
+        if (!consent) pair.State = CandidatePairState.InProgress;
+        bool nominate = useCandidate || (_controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
+        var id = NewTransactionId();
+        int localPreference = (int)((pair.Local.Priority >> 8) & 0xFFFF);
+        uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
+        int length = IceMessages.WriteBindingRequest(_buffer, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
+            _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);
+        _transactions.Start(_buffer.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow));
+        _checksSent++;
+    }
+
+    /// <summary>Transaction ids start with this session's tag, so the Peer can route responses on a shared socket.</summary>
+    private TransactionId NewTransactionId()
+    {
+        Span<byte> random = stackalloc byte[8];
+        RandomNumberGenerator.Fill(random);
+        ulong high = ((ulong)_sessionTag << 32) | BitConverter.ToUInt32(random);
+        return new TransactionId(high, BitConverter.ToUInt32(random[4..]));
+    }
+
+    private void OnTransactionTimer(StunTransactionTimer timer)
+    {
+        if (_transactions.OnTimer(timer, out var check, out _) != StunTransactionTimerResult.TimedOut) return;
+        if (check.Consent) return; // the Connection notices missing confirmations
+        _log.Debug("[{0}] check {1} -> {2} timed out", _sessionId, check.Pair.Local.Address, check.Pair.Remote.Address);
+        if (!check.Pair.Valid) check.Pair.State = CandidatePairState.Failed;
+        CheckForFailure();
+    }
+
+    // ---- receiving ---------------------------------------------------------------------------------
+
+    private void OnInbound(Inbound inbound)
+    {
+        if (!StunMessage.TryParse(inbound.Payload.Span, out var msg, out var error) || msg.Method != StunMethod.Binding)
+        {
+            _badRequests++;
+            _log.Debug("[{0}] dropped a packet from {1}: {2}", _sessionId, inbound.From, error == StunError.None ? "not a Binding message" : error.ToString());
+            return;
+        }
+        switch (msg.Class)
+        {
+            case StunClass.Request: OnRequest(inbound, msg); break;
+            case StunClass.SuccessResponse:
+            case StunClass.ErrorResponse: OnResponse(inbound, msg); break;
+            default: break; // Binding indications are keepalives (RFC 8445 §11): nothing to do
+        }
+    }
+
+    private void OnRequest(Inbound inbound, in StunMessage msg)
+    {
+        if (!msg.TryGetString(StunAttributeType.Username, out var username)
+            || !IceMessages.TryGetUsernameFragments(username, out var target, out _)
+            || target != _local.Ufrag
+            || msg.VerifyIntegrity(_localKey) != StunError.None)
+        {
+            _badRequests++;
+            Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 401, "Unauthorized", null));
+            return;
+        }
+        if (!IceMessages.TryReadCheck(msg, out var check))
+        {
+            _badRequests++;
+            Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 400, "Bad Request", _localKey));
+            return;
+        }
+
+        // RFC 8445 §7.3.1.1: role conflict
+        if (check.Controlling is bool remoteControlling && remoteControlling == _controlling)
+        {
+            _roleConflicts++;
+            bool weWin = _tieBreaker >= check.TieBreaker;
+            if (_controlling == weWin)
+            {
+                Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 487, "Role Conflict", _localKey));
+                return;
+            }
+            SwitchRole();
+        }
+
+        Reply(inbound, IceMessages.WriteBindingSuccess(_buffer, msg.TransactionId, inbound.From, _localKey));
+        _requestsAnswered++;
+
+        // RFC 8445 §7.3.1.3 and §7.3.1.4: learn a peer-reflexive remote, then a triggered check
+        var pair = _checkList.Find(inbound.Local.Address, inbound.From)
+                   ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _);
+        if (pair is null) return;
+        EnsureTicking();
+        if (check.UseCandidate && !_controlling)
+        {
+            if (pair.Valid) Nominated(pair);
+            else _nominateOnSuccess.Add(pair);
+        }
+        if (pair.State is CandidatePairState.Succeeded or CandidatePairState.InProgress) return;
+        pair.State = CandidatePairState.Waiting;
+        Trigger(pair, useCandidate: false);
+    }
+
+    private void OnResponse(Inbound inbound, in StunMessage msg)
+    {
+        if (!_transactions.TryPeek(msg.TransactionId, out var check)) { _badResponses++; return; }
+        if (_remoteKey is null || msg.VerifyIntegrity(_remoteKey) != StunError.None)
+        {
+            _badResponses++;
+            _log.Debug("[{0}] response from {1} failed integrity", _sessionId, inbound.From);
+            return;
+        }
+        _transactions.TryComplete(msg.TransactionId, out _);
+        var pair = check.Pair;
+        var roundTrip = DateTime.UtcNow - check.SentAt;
+
+        if (msg.Class == StunClass.ErrorResponse)
+        {
+            msg.TryGetErrorCode(out int code, out string reason);
+            if (code == 487 && !check.Consent)
+            {
+                // RFC 8445 §7.2.5.1: switch role and try the pair again
+                SwitchRole();
+                Trigger(pair, useCandidate: false);
+                return;
+            }
+            _log.Debug("[{0}] check {1} -> {2} got {3} {4}", _sessionId, pair.Local.Address, pair.Remote.Address, code, reason);
+            if (!pair.Valid && !check.Consent) pair.State = CandidatePairState.Failed;
+            CheckForFailure();
+            return;
+        }
+
+        // RFC 8445 §7.2.5.2.1: the response must come from where the check went, to where it came from
+        if (!inbound.From.Equals(pair.Remote.Address) || !inbound.Local.Address.Equals(pair.Local.Address))
+        {
+            if (!check.Consent) pair.State = CandidatePairState.Failed;
+            CheckForFailure();
+            return;
+        }
+        if (check.Consent)
+        {
+            Context.Parent.Tell(new PairCheckerProtocol.ConsentConfirmed(roundTrip));
+            return;
+        }
+
+        pair.State = CandidatePairState.Succeeded;
+        bool firstTime = !pair.Valid;
+        pair.Valid = true;
+        _roundTrips[pair] = roundTrip;
+        _checkList.OnSucceeded(pair);
+        EnsureTicking();
+        if (check.UseCandidate || _nominateOnSuccess.Remove(pair))
+        {
+            Nominated(pair);
+            return;
+        }
+        if (firstTime && _controlling && _selected is null) ConsiderNomination();
+    }
+
+    private void Reply(Inbound inbound, int length) =>
+        _transport.Tell(new Transmit(inbound.Local, inbound.From, _buffer.AsSpan(0, length).ToArray()), Self);
+
+    private void Trigger(CandidatePair pair, bool useCandidate)
+    {
+        if (useCandidate) _triggered.AddFirst((pair, true));
+        else if (!_triggered.Any(t => ReferenceEquals(t.Pair, pair))) _triggered.AddLast((pair, false));
+        EnsureTicking();
+    }
+
+    private void SwitchRole()
+    {
+        _controlling = !_controlling;
+        _checkList.SetRole(_controlling);
+        _log.Info("[{0}] role conflict resolved: now {1}", _sessionId, _controlling ? "controlling" : "controlled");
+        Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_controlling));
+    }
+
+    // ---- nomination and selection ------------------------------------------------------------------
+
+    /// <summary>
+    /// Regular nomination (RFC 8445 §8.1.1): nominate the best valid pair once no better pair can still
+    /// succeed, or after a short wait (10 × Ta) for better pairs in progress.
+    /// </summary>
+    private void ConsiderNomination()
+    {
+        if (_nominating || _selected is not null) return;
+        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        if (best is null) return;
+        bool betterPending = _checkList.Pairs.Any(p => p.Priority > best.Priority && p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen);
+        if (!betterPending) NominateBest();
+        else if (!Timers.IsTimerActive(NominationDue.Instance)) Timers.StartSingleTimer(NominationDue.Instance, NominationDue.Instance, _settings.Ta * 10);
+    }
+
+    private void NominateBest()
+    {
+        if (_nominating || _selected is not null || !_controlling) return;
+        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        if (best is null) return;
+        _nominating = true;
+        _log.Debug("[{0}] nominating {1} -> {2}", _sessionId, best.Local.Address, best.Remote.Address);
+        Trigger(best, useCandidate: true);
+    }
+
+    private void Nominated(CandidatePair pair)
+    {
+        pair.Nominated = true;
+        if (_selected is not null && _selected.Priority >= pair.Priority) return;
+        _selected = pair;
+        Timers.Cancel(NominationDue.Instance);
+        _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
+        Context.Parent.Tell(new PairCheckerProtocol.PairSelected(new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair))));
+    }
+
+    private void CheckForFailure()
+    {
+        if (_selected is not null || _failed) return;
+        if (_controlling && _checkList.Pairs.Any(p => p.Valid) && !_checkList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
+        {
+            NominateBest();
+            return;
+        }
+        if (!_localDone || !_remoteDone || _triggered.Count > 0 || _transactions.Count > 0) return;
+        if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
+        _failed = true;
+        string reason = _checkList.Pairs.Count == 0
+            ? "no candidate pairs could be formed (no common address family or transport)"
+            : $"all {_checkList.Pairs.Count} candidate pairs failed";
+        Context.Parent.Tell(new PairCheckerProtocol.ChecksFailed(reason));
+    }
+}

@@ -1,0 +1,362 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Ice;
+using P2P.Actors.Transport;
+using P2P.Protocol.Ice;
+using P2P.Protocol.Stun;
+using static P2P.Actors.Ice.IceTransportProtocol;
+
+namespace P2P.Actors.Sessions;
+
+/// <summary>A TURN server and the credentials to use on it.</summary>
+public sealed record TurnServer(IPEndPoint Server, TurnCredentials Credentials);
+
+/// <summary>What a local peer is: its name, where its one socket binds, and the servers it gathers with.</summary>
+public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
+{
+    public IUdpSocketFactory Sockets { get; init; } = RealUdpSockets.Instance;
+}
+
+public static class PeerProtocol
+{
+    /// <summary>Open a session; the owner gets <see cref="SessionProtocol.Started"/> and then every event of the session.</summary>
+    public sealed record OpenSession(string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null);
+
+    /// <summary>Answered with <see cref="Candidates"/>.</summary>
+    public sealed record GetCandidates;
+
+    public sealed record Candidates(IReadOnlyList<IceCandidate> Local, bool Complete);
+
+    public sealed record GetStats;
+
+    public sealed record Stats(int Sessions, long Unroutable, long Malformed);
+
+    // events to the parent (PeerHost) or whoever created the peer
+    public sealed record PeerReady(string Name, IPEndPoint Local);
+
+    public sealed record PeerFailed(string Name, string Reason);
+
+    public sealed record GatheringProblem(string Name, string Reason);
+
+    /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
+    internal sealed record DataPathSelected(IPEndPoint Remote);
+}
+
+/// <summary>
+/// One local identity (DESIGN.md): owns its one UDP socket, gathers the candidates every session of it shares
+/// (host candidates from the bound address or the interfaces; server-reflexive from each STUN server through a
+/// <see cref="StunProber"/>; a relayed one from each TURN server through a <see cref="TurnAllocator"/> on the same
+/// socket), and demultiplexes what arrives: packets from a STUN/TURN server to its prober/allocator, connectivity
+/// checks by the ICE username (requests) or by the session tag in the transaction id (responses), and
+/// application data by the remote address of each session's selected pair.
+/// </summary>
+public sealed class Peer : ReceiveActor, IWithTimers
+{
+    private sealed record GatheringTimedOut
+    {
+        public static readonly GatheringTimedOut Instance = new();
+    }
+
+    private readonly PeerSettings _settings;
+    private readonly IceSettings _ice;
+    private readonly StunSettings _stun;
+    private readonly TurnClientSettings _turn;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _socket;
+    private readonly List<IceCandidate> _candidates = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _probers = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
+    private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
+    private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
+    private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
+    private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _dataPaths = [];
+    private int _pendingGatherers;
+    private bool _gatheringComplete;
+    private long _unroutable, _malformed;
+
+    public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
+    {
+        _settings = settings;
+        _ice = ice;
+        _stun = stun;
+        _turn = turn;
+        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self), "udp");
+
+        Receive<UdpSocketProtocol.Bound>(OnBound);
+        Receive<UdpSocketProtocol.BindFailed>(m =>
+        {
+            Context.Parent.Tell(new PeerProtocol.PeerFailed(_settings.Name, m.Reason));
+            Context.Stop(Self);
+        });
+        Receive<UdpSocketProtocol.Received>(OnReceived);
+
+        Receive<StunProberProtocol.MappedAddressDiscovered>(OnMapped);
+        Receive<StunProberProtocol.StunProbeFailed>(m =>
+        {
+            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason));
+            _probers.Remove(m.Server);
+            GathererDone();
+        });
+        Receive<TurnAllocatorProtocol.AllocationSucceeded>(OnAllocated);
+        Receive<TurnAllocatorProtocol.AllocationFailed>(m =>
+        {
+            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason));
+            GathererDone();
+        });
+        Receive<TurnAllocatorProtocol.AllocationLost>(m =>
+            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason)));
+        Receive<TurnAllocatorProtocol.PeerData>(m =>
+        {
+            if (_relayCandidateOf.TryGetValue(Sender, out var relay)) Route(new Inbound(relay, m.Peer, m.Data));
+        });
+        Receive<GatheringTimedOut>(_ => CompleteGathering("gathering timed out"));
+
+        Receive<PeerProtocol.OpenSession>(OnOpenSession);
+        Receive<PeerProtocol.DataPathSelected>(m => _dataPaths[m.Remote] = Sender);
+        Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
+        Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)));
+        Receive<Transmit>(OnTransmit);
+        Receive<Terminated>(OnTerminated);
+        Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
+        Receive<TurnAllocatorProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
+        Akka.Actor.Props.Create(() => new Peer(settings, ice, stun, turn));
+
+    // ---- gathering ---------------------------------------------------------------------------------
+
+    private void OnBound(UdpSocketProtocol.Bound bound)
+    {
+        int index = 0;
+        foreach (var address in HostAddresses(bound.LocalEndPoint.Address))
+        {
+            var endPoint = new IPEndPoint(address, bound.LocalEndPoint.Port);
+            uint priority = CandidatePriority.Compute(CandidateType.Host, CandidatePriority.LocalPreference(address, index++), 1);
+            _candidates.Add(new IceCandidate(CandidateFoundation.Compute(CandidateType.Host, address, null, CandidateTransport.Udp),
+                1, CandidateTransport.Udp, priority, endPoint, CandidateType.Host));
+        }
+        _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", _candidates.Select(c => c.Address)));
+        Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
+        Publish(_candidates.ToList());
+
+        foreach (var server in _settings.StunServers)
+        {
+            _probers[server] = Context.ActorOf(StunProber.Props(_stun, server, _socket, Self), $"stun-{server}".Replace('[', '_').Replace(']', '_'));
+            _pendingGatherers++;
+        }
+        foreach (var turn in _settings.TurnServers)
+        {
+            var allocator = Context.ActorOf(TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self), $"turn-{turn.Server}".Replace('[', '_').Replace(']', '_'));
+            _allocators[turn.Server] = allocator;
+            Context.Watch(allocator);
+            _pendingGatherers++;
+        }
+        if (_pendingGatherers == 0) CompleteGathering("host candidates only");
+        else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
+    }
+
+    /// <summary>The bound address itself, or every usable interface address of its family when bound to "any".</summary>
+    private static IEnumerable<IPAddress> HostAddresses(IPAddress bound)
+    {
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any)) return [bound];
+        return NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(u => u.Address)
+            .Where(a => a.AddressFamily == bound.AddressFamily && !a.IsIPv6LinkLocal)
+            .Distinct()
+            .ToList();
+    }
+
+    private void OnMapped(StunProberProtocol.MappedAddressDiscovered m)
+    {
+        _probers.Remove(m.Server);
+        AddServerReflexive(m.Mapped, m.Server);
+        GathererDone();
+    }
+
+    private void OnAllocated(TurnAllocatorProtocol.AllocationSucceeded m)
+    {
+        var server = _allocators.First(a => a.Value.Equals(Sender)).Key;
+        var relayed = new IceCandidate(CandidateFoundation.Compute(CandidateType.Relayed, m.Relayed.Address, server, CandidateTransport.Udp),
+            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(m.Relayed.Address, 0), 1),
+            m.Relayed, CandidateType.Relayed, m.Mapped);
+        _allocatorByRelayed[m.Relayed] = Sender;
+        _relayCandidateOf[Sender] = relayed;
+        var added = new List<IceCandidate> { relayed };
+        if (m.Mapped is not null) added.AddRange(ServerReflexive(m.Mapped, server));
+        _candidates.AddRange(added);
+        Publish(added);
+        GathererDone();
+    }
+
+    private void AddServerReflexive(IPEndPoint mapped, IPEndPoint server)
+    {
+        var added = ServerReflexive(mapped, server).ToList();
+        _candidates.AddRange(added);
+        Publish(added);
+    }
+
+    /// <summary>A server-reflexive candidate, unless the mapped address is a host address or already known (no NAT).</summary>
+    private IEnumerable<IceCandidate> ServerReflexive(IPEndPoint mapped, IPEndPoint server)
+    {
+        if (_candidates.Any(c => c.Address.Equals(mapped))) yield break;
+        var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Address.AddressFamily == mapped.AddressFamily);
+        if (hostBase is null) yield break;
+        int localPreference = (int)((hostBase.Priority >> 8) & 0xFFFF);
+        yield return new IceCandidate(CandidateFoundation.Compute(CandidateType.ServerReflexive, hostBase.Address.Address, server, CandidateTransport.Udp),
+            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.ServerReflexive, localPreference, 1),
+            mapped, CandidateType.ServerReflexive, hostBase.Address);
+    }
+
+    private void GathererDone()
+    {
+        if (--_pendingGatherers <= 0) CompleteGathering("all servers answered or gave up");
+    }
+
+    private void CompleteGathering(string why)
+    {
+        if (_gatheringComplete) return;
+        _gatheringComplete = true;
+        Timers.Cancel(GatheringTimedOut.Instance);
+        _log.Info("[{0}] gathering complete ({1}): {2} candidates", _settings.Name, why, _candidates.Count);
+        foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.LocalGatheringComplete());
+    }
+
+    private void Publish(IReadOnlyList<IceCandidate> added)
+    {
+        if (added.Count == 0) return;
+        foreach (var (session, info) in _sessions)
+        {
+            var visible = Visible(added, info.Policy);
+            if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible));
+        }
+    }
+
+    private static IReadOnlyList<IceCandidate> Visible(IReadOnlyList<IceCandidate> candidates, CandidatePolicy policy) =>
+        policy == CandidatePolicy.RelayOnly ? candidates.Where(c => c.Type == CandidateType.Relayed).ToList() : candidates;
+
+    // ---- sessions ----------------------------------------------------------------------------------
+
+    private void OnOpenSession(PeerProtocol.OpenSession m)
+    {
+        IceCredentials credentials;
+        do credentials = IceCredentials.Generate(); while (_sessionsByUfrag.ContainsKey(credentials.Ufrag));
+        uint tag;
+        do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
+        var policy = m.Policy ?? _ice.Policy;
+        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner), $"session-{Uri.EscapeDataString(m.SessionId)}");
+        Context.Watch(session);
+        _sessions[session] = (credentials.Ufrag, tag, policy);
+        _sessionsByUfrag[credentials.Ufrag] = session;
+        _sessionsByTag[tag] = session;
+        var visible = Visible(_candidates, policy);
+        if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
+        if (_gatheringComplete) session.Tell(new SessionProtocol.LocalGatheringComplete());
+    }
+
+    private void OnTerminated(Terminated t)
+    {
+        if (_sessions.Remove(t.ActorRef, out var info))
+        {
+            _sessionsByUfrag.Remove(info.Ufrag);
+            _sessionsByTag.Remove(info.Tag);
+            foreach (var path in _dataPaths.Where(p => p.Value.Equals(t.ActorRef)).Select(p => p.Key).ToList()) _dataPaths.Remove(path);
+            return;
+        }
+        var server = _allocators.FirstOrDefault(a => a.Value.Equals(t.ActorRef)).Key;
+        if (server is not null)
+        {
+            _allocators.Remove(server);
+            if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
+        }
+    }
+
+    // ---- packets -----------------------------------------------------------------------------------
+
+    private void OnTransmit(Transmit m)
+    {
+        if (m.Local.Type == CandidateType.Relayed)
+        {
+            if (_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator))
+                allocator.Tell(new TurnAllocatorProtocol.SendToPeer(m.To, m.Payload));
+            else _unroutable++;
+            return;
+        }
+        _socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
+    }
+
+    private void OnReceived(UdpSocketProtocol.Received r)
+    {
+        if (_allocators.TryGetValue(r.From, out var allocator))
+        {
+            allocator.Forward(r);
+            return;
+        }
+        if (_probers.TryGetValue(r.From, out var prober) && StunMessage.LooksLikeStun(r.Payload.Span))
+        {
+            prober.Forward(r);
+            return;
+        }
+        var local = HostCandidateFor(r.Local, r.From);
+        if (local is null)
+        {
+            _unroutable++;
+            return;
+        }
+        Route(new Inbound(local, r.From, r.Payload));
+    }
+
+    /// <summary>The host candidate a datagram arrived on (the socket's own address, or when bound to "any" the one of the sender's family).</summary>
+    private IceCandidate? HostCandidateFor(IPEndPoint local, IPEndPoint from)
+    {
+        IceCandidate? sameFamily = null;
+        foreach (var c in _candidates)
+        {
+            if (c.Type != CandidateType.Host) continue;
+            if (c.Address.Equals(local)) return c;
+            if (c.Address.AddressFamily == from.AddressFamily && (sameFamily is null || IPAddress.IsLoopback(c.Address.Address) == IPAddress.IsLoopback(from.Address))) sameFamily = c;
+        }
+        return sameFamily;
+    }
+
+    /// <summary>RFC 7983 demultiplexing, then to the session: STUN by username or transaction tag, the rest by remote address.</summary>
+    private void Route(Inbound inbound)
+    {
+        var span = inbound.Payload.Span;
+        if (span.Length > 0 && span[0] < 4)
+        {
+            if (!StunMessage.TryParse(span, out var msg, out _))
+            {
+                _malformed++;
+                return;
+            }
+            IActorRef? session = null;
+            if (msg.Class == StunClass.Request)
+            {
+                if (msg.TryGetString(StunAttributeType.Username, out var username)
+                    && IceMessages.TryGetUsernameFragments(username, out var ours, out _))
+                    _sessionsByUfrag.TryGetValue(ours, out session);
+            }
+            else
+            {
+                _sessionsByTag.TryGetValue((uint)(msg.TransactionId.High >> 32), out session);
+                if (session is null && _dataPaths.TryGetValue(inbound.From, out var byPath)) session = byPath; // e.g. Binding indications
+            }
+            if (session is null) _unroutable++;
+            else session.Tell(inbound);
+            return;
+        }
+        if (_dataPaths.TryGetValue(inbound.From, out var target)) target.Tell(inbound);
+        else _unroutable++;
+    }
+}
