@@ -42,10 +42,10 @@ public abstract class VirtualNetworkTestBase : TestKit
     /// <summary>A socket on a host, owned by a <see cref="VirtualEndpoint"/>; what it receives (not for a client) lands in <see cref="Inbox"/>.</summary>
     protected sealed record Endpoint(IActorRef Actor, IActorRef Socket, IPEndPoint Local, TestProbe Inbox);
 
-    protected Endpoint Open(string host, int port = 0, IPAddress? address = null)
+    protected Endpoint Open(string host, int port = 0, IPAddress? address = null, VirtualNetwork? network = null)
     {
         var inbox = CreateTestProbe();
-        var actor = Sys.ActorOf(VirtualEndpoint.Props(Net.SocketsOf(host), new IPEndPoint(address ?? IPAddress.Any, port), inbox.Ref));
+        var actor = Sys.ActorOf(VirtualEndpoint.Props((network ?? Net).SocketsOf(host), new IPEndPoint(address ?? IPAddress.Any, port), inbox.Ref));
         var ready = inbox.ExpectMsg<VirtualEndpoint.Ready>(Wait);
         var endpoint = new Endpoint(actor, ready.Socket, ready.Local, inbox);
         _endpoints.Add(endpoint);
@@ -60,10 +60,10 @@ public abstract class VirtualNetworkTestBase : TestKit
     /// inboxes (each hop is FIFO, so one round of questions behind the traffic is enough), then returns the
     /// network's counters. Packets held by a delay stay in flight until virtual time reaches them.
     /// </summary>
-    protected async Task<VirtualNetworkProtocol.Stats> Settle()
+    protected async Task<VirtualNetworkProtocol.Stats> Settle(VirtualNetwork? network = null)
     {
         foreach (var e in _endpoints) await e.Socket.Ask<UdpSocketProtocol.Stats>(new UdpSocketProtocol.GetStats(), Wait);
-        var stats = await Net.GetStatsAsync(Wait);
+        var stats = await (network ?? Net).GetStatsAsync(Wait);
         foreach (var e in _endpoints) await e.Socket.Ask<UdpSocketProtocol.Stats>(new UdpSocketProtocol.GetStats(), Wait);
         foreach (var e in _endpoints) await e.Actor.Ask<VirtualEndpoint.Pong>(VirtualEndpoint.Ping.Instance, Wait);
         return stats;
