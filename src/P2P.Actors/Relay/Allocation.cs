@@ -9,7 +9,7 @@ using P2P.Protocol.Turn;
 namespace P2P.Actors.Relay;
 
 /// <summary>
-/// One TURN allocation (RFC 8656 §5): its relayed transport address (a <see cref="UdpSocket"/> child),
+/// One TURN allocation (RFC 8656 §5): its relayed transport address (a UDP socket child, made by the server's <see cref="IUdpSocketFactory"/>),
 /// its permissions (§9, per peer IP, 300 s) and channel bindings (§12, 600 s), and its lifetime (§7),
 /// each expiring through a timer. States: <c>Binding</c> until the relayed socket is bound (then the
 /// client gets its Allocate success), <c>Active</c> after. Requests arrive already authenticated by
@@ -29,6 +29,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private readonly TimeSpan _initialLifetime;
     private readonly AllocationProtocol.AuthenticatedRequest _allocateRequest;
     private readonly int _attempt;
+    private readonly IUdpSocketFactory _sockets;
     private readonly TransactionId _allocateId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IPAddress> _permissions = [];
@@ -42,8 +43,9 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt)
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets)
     {
+        _sockets = sockets;
         _settings = settings;
         _client = client;
         _user = user;
@@ -58,14 +60,17 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     }
 
     public static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1) =>
-        Akka.Actor.Props.Create(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt));
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null)
+    {
+        var factory = sockets ?? RealUdpSockets.Instance;
+        return Akka.Actor.Props.Create(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory));
+    }
 
     /// <summary>The relayed socket failing ends the allocation: the failure goes up to the server, which stops it.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     protected override void PreStart() =>
-        _socket = Context.ActorOf(UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes), "relay-udp");
+        _socket = Context.ActorOf(_sockets.Create(_relayBind, Self, _settings.SocketBufferBytes), "relay-udp");
 
     protected override void PostStop()
     {

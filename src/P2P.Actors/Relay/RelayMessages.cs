@@ -10,7 +10,7 @@ public static class RelayServerProtocol
     /// <summary>Answered with <see cref="Listening"/> once every listener is bound, or <see cref="ListenFailed"/>.</summary>
     public sealed record AwaitListening;
 
-    /// <summary>The bound addresses (port 0 in the settings resolved to the real port).</summary>
+    /// <summary>The bound addresses (port 0 in the settings resolved to the real port); <paramref name="Tcp"/> is empty when the server runs on virtual (UDP-only) sockets.</summary>
     public sealed record Listening(IReadOnlyList<IPEndPoint> Udp, IReadOnlyList<IPEndPoint> Tcp);
 
     /// <summary>A listener could not be bound; the server stops itself.</summary>

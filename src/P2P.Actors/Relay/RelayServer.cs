@@ -10,8 +10,8 @@ using TcpListener = P2P.Actors.Transport.TcpListener;
 namespace P2P.Actors.Relay;
 
 /// <summary>
-/// The STUN/TURN server (RFC 8489, RFC 8656). Owns the listeners (a <see cref="UdpSocket"/> and a
-/// <see cref="TcpListener"/> per listening address) and supervises one <see cref="Allocation"/> child
+/// The STUN/TURN server (RFC 8489, RFC 8656). Owns the listeners (a UDP socket from its
+/// <see cref="IUdpSocketFactory"/> and, on real sockets, a <see cref="TcpListener"/> per listening address) and supervises one <see cref="Allocation"/> child
 /// per allocation. It answers Binding requests for anyone, checks the long-term credentials of every
 /// TURN request (stateless nonces, <see cref="RelayNonces"/>), creates allocations within the quota and
 /// capacity, and routes the rest by 5-tuple to the allocation that owns it. A failing allocation is
@@ -38,6 +38,8 @@ public sealed class RelayServer : ReceiveActor
     private sealed record UserKeys(StunIntegrityKey Md5, StunIntegrityKey Sha256, byte[] Md5Bytes, byte[] Sha256Bytes);
 
     private readonly RelaySettings _settings;
+    private readonly IUdpSocketFactory _sockets;
+    private readonly bool _servesTcp;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly RelayNonces _nonces;
     private readonly RelayPortPool _ports;
@@ -53,9 +55,11 @@ public sealed class RelayServer : ReceiveActor
     private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter;
     private int _listenerRestarts;
 
-    public RelayServer(RelaySettings settings)
+    public RelayServer(RelaySettings settings, IUdpSocketFactory sockets)
     {
         _settings = settings;
+        _sockets = sockets;
+        _servesTcp = sockets is RealUdpSockets;
         _nonces = new RelayNonces(settings.NonceLifetime);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
         foreach (var (name, password) in settings.Users)
@@ -94,7 +98,17 @@ public sealed class RelayServer : ReceiveActor
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
     }
 
-    public static Props Props(RelaySettings settings) => Akka.Actor.Props.Create(() => new RelayServer(settings));
+    /// <param name="settings">The server's settings.</param>
+    /// <param name="sockets">
+    /// Where the listening and relayed UDP sockets come from: real sockets by default, or the ports of a host on a
+    /// <see cref="Transport.Virtual.VirtualNetwork"/>. TCP (RFC 8656 §3.1) is served only with real sockets: the
+    /// virtual network models UDP alone, so on it the server listens on UDP and is ready once those are bound.
+    /// </param>
+    public static Props Props(RelaySettings settings, IUdpSocketFactory? sockets = null)
+    {
+        var factory = sockets ?? RealUdpSockets.Instance;
+        return Akka.Actor.Props.Create(() => new RelayServer(settings, factory));
+    }
 
     /// <summary>
     /// Every child that throws is stopped: an allocation's state (permissions, channels) cannot be rebuilt
@@ -120,7 +134,7 @@ public sealed class RelayServer : ReceiveActor
         {
             var listener = new Listener(_settings.Listen[i]);
             _listeners.Add(listener);
-            listener.UdpActor = Context.ActorOf(UdpSocket.Props(listener.Requested, Self, _settings.SocketBufferBytes), $"udp-{i}");
+            listener.UdpActor = Context.ActorOf(_sockets.Create(listener.Requested, Self, _settings.SocketBufferBytes), $"udp-{i}");
             Context.Watch(listener.UdpActor);
         }
     }
@@ -148,6 +162,11 @@ public sealed class RelayServer : ReceiveActor
         if (listener is null) return;
         bool first = listener.Udp is null;
         listener.Udp = bound.LocalEndPoint;
+        if (!_servesTcp)
+        {
+            if (first) AnnounceListeningWhenReady();
+            return;
+        }
         if (!first || listener.TcpActor is not null) return;
         int port = listener.Requested.Port == 0 ? bound.LocalEndPoint.Port : listener.Requested.Port;
         StartTcp(listener, new IPEndPoint(listener.Requested.Address, port));
@@ -165,9 +184,15 @@ public sealed class RelayServer : ReceiveActor
         var listener = _listeners.FirstOrDefault(l => Equals(l.TcpActor, Sender));
         if (listener is null) return;
         listener.Tcp = bound.LocalEndPoint;
-        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && l.Tcp is not null))
+        AnnounceListeningWhenReady();
+    }
+
+    /// <summary>Once every listener is bound (UDP, and TCP when served), tells whoever waits for <see cref="RelayServerProtocol.Listening"/>.</summary>
+    private void AnnounceListeningWhenReady()
+    {
+        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp)))
         {
-            _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Select(l => l.Tcp!).ToList());
+            _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Where(l => l.Tcp is not null).Select(l => l.Tcp!).ToList());
             _log.Info("Relay listening on udp {0}, tcp {1}", string.Join(", ", _listening.Udp), string.Join(", ", _listening.Tcp));
             foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
             _awaitingListening.Clear();
@@ -227,7 +252,7 @@ public sealed class RelayServer : ReceiveActor
             int index = _listeners.IndexOf(l);
             if (udp)
             {
-                l.UdpActor = Context.ActorOf(UdpSocket.Props(l.Udp ?? l.Requested, Self, _settings.SocketBufferBytes), $"udp-{index}-r{_listenerRestarts}");
+                l.UdpActor = Context.ActorOf(_sockets.Create(l.Udp ?? l.Requested, Self, _settings.SocketBufferBytes), $"udp-{index}-r{_listenerRestarts}");
                 Context.Watch(l.UdpActor);
             }
             else
@@ -478,7 +503,7 @@ public sealed class RelayServer : ReceiveActor
 
         var keys = _users[user];
         var actor = Context.ActorOf(
-            Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, new IPEndPoint(relayIp, port), lifetime, authenticated, attempt),
+            Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, new IPEndPoint(relayIp, port), lifetime, authenticated, attempt, _sockets),
             $"allocation-{++_allocationCounter}");
         Context.Watch(actor);
         _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port);

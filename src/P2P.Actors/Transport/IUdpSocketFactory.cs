@@ -3,16 +3,33 @@ using Akka.Actor;
 
 namespace P2P.Actors.Transport;
 
-/// <summary>Makes the actor that owns one UDP socket: a real one, or a port on the virtual network.</summary>
+/// <summary>
+/// The transport seam of DESIGN.md: whoever needs a UDP socket asks a factory for the <see cref="Props"/> of a
+/// socket actor instead of creating a <see cref="UdpSocket"/> itself. The actor it makes speaks
+/// <see cref="UdpSocketProtocol"/> (the handler gets <see cref="UdpSocketProtocol.Bound"/> or
+/// <see cref="UdpSocketProtocol.BindFailed"/>, then every <see cref="UdpSocketProtocol.Received"/>; it accepts
+/// <see cref="UdpSocketProtocol.Send"/> and <see cref="UdpSocketProtocol.GetStats"/>), so the same engine code
+/// runs on real sockets (<see cref="RealUdpSockets"/>) or on a port of a
+/// <see cref="Virtual.VirtualNetwork"/> host.
+/// </summary>
 public interface IUdpSocketFactory
 {
+    /// <param name="bind">Address and port to bind (port 0 picks a free one).</param>
+    /// <param name="handler">Gets the bind outcome and every received datagram.</param>
+    /// <param name="socketBufferBytes">Kernel buffer size for real sockets; 0 keeps the default (virtual sockets ignore it).</param>
     Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0);
 }
 
-/// <summary>Real sockets (<see cref="UdpSocket"/>).</summary>
+/// <summary>Real kernel sockets: <see cref="UdpSocket"/> actors.</summary>
 public sealed class RealUdpSockets : IUdpSocketFactory
 {
     public static readonly RealUdpSockets Instance = new();
 
+    private RealUdpSockets()
+    {
+    }
+
     public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) => UdpSocket.Props(bind, handler, socketBufferBytes);
+
+    public override string ToString() => "real UDP sockets";
 }
