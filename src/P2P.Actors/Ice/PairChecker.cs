@@ -369,7 +369,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     /// <summary>
     /// Regular nomination (RFC 8445 §8.1.1): nominate the best valid pair once no better pair can still
-    /// succeed, or after a short wait (10 × Ta) for better pairs in progress.
+    /// succeed, or after the nomination wait for better pairs still in progress.
     /// </summary>
     private void ConsiderNomination()
     {
@@ -378,7 +378,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (best is null) return;
         bool betterPending = _checkList.Pairs.Any(p => p.Priority > best.Priority && p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen);
         if (!betterPending) NominateBest();
-        else if (!Timers.IsTimerActive(NominationDue.Instance)) Timers.StartSingleTimer(NominationDue.Instance, NominationDue.Instance, _settings.Ta * 10);
+        else if (!Timers.IsTimerActive(NominationDue.Instance)) Timers.StartSingleTimer(NominationDue.Instance, NominationDue.Instance, _settings.NominationWait);
     }
 
     private void NominateBest()
