@@ -24,7 +24,7 @@ public static class ConnectionProtocol
 
 /// <summary>
 /// The selected pair of a session in use: sends and receives application data on it, keeps consent fresh
-/// (RFC 7675: a check every ~5 s, randomized, through the ICE agent) and reports
+/// (RFC 7675: a check every ~5 s, randomized, asked of the session's current ICE agent) and reports
 /// <see cref="ConnectionProtocol.ConsentLost"/> when no check succeeded for the consent timeout (30 s).
 /// Time comes from the actor scheduler, so tests run it in virtual time.
 /// </summary>
@@ -38,7 +38,6 @@ public sealed class Connection : ReceiveActor, IWithTimers
     private readonly IceSettings _settings;
     private readonly string _sessionId;
     private readonly IActorRef _transport;
-    private readonly IActorRef _ice;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Random _random = new();
     private SelectedPair _pair;
@@ -47,13 +46,12 @@ public sealed class Connection : ReceiveActor, IWithTimers
     private bool _lost;
     private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
 
-    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, IActorRef ice)
+    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport)
     {
         _settings = settings;
         _sessionId = sessionId;
         _pair = pair;
         _transport = transport;
-        _ice = ice;
         _roundTrip = pair.RoundTrip;
 
         Receive<ConnectionProtocol.Send>(m =>
@@ -73,6 +71,13 @@ public sealed class Connection : ReceiveActor, IWithTimers
         {
             _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);
             _pair = m.Pair;
+            _roundTrip = m.Pair.RoundTrip;
+            _lastConsent = Context.System.Scheduler.Now;
+            if (_lost)
+            {
+                _lost = false;
+                ScheduleConsent();
+            }
         });
         Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
         {
@@ -85,8 +90,8 @@ public sealed class Connection : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, IActorRef ice) =>
-        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport, ice));
+    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport) =>
+        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport));
 
     protected override void PreStart()
     {
@@ -105,7 +110,7 @@ public sealed class Connection : ReceiveActor, IWithTimers
                 $"consent lost: no answer on {_pair} for {silent.TotalSeconds:0} s (RFC 7675)"));
             return;
         }
-        _ice.Tell(new PairCheckerProtocol.CheckConsent());
+        Context.Parent.Tell(new PairCheckerProtocol.CheckConsent());
         ScheduleConsent();
     }
 

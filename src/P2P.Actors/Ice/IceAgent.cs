@@ -47,6 +47,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
     private readonly List<IceCandidate> _local = [];
     private readonly List<IceCandidate> _remote = [];
     private IceCredentials? _remoteCredentials;
+    private SelectedPair? _selected;
     private bool _localDone, _remoteDone, _connected, _failed;
 
     public IceAgent(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
@@ -82,11 +83,12 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         {
             Timers.Cancel(ConnectTimeout.Instance);
             _connected = true;
+            _selected = m.Pair;
             Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
         });
         Receive<PairCheckerProtocol.ChecksFailed>(m => Fail(m.Reason));
         Receive<PairCheckerProtocol.RoleChanged>(m => _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled"));
-        Receive<PairCheckerProtocol.ConsentConfirmed>(m => Context.Parent.Forward(m));
+        Receive<PairCheckerProtocol.ConsentConfirmed>(m => Context.Parent.Tell(m));
         Receive<ConnectTimeout>(_ =>
         {
             if (!_connected) Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
@@ -94,6 +96,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         // queries and consent checks go to the checker
         Receive<PairCheckerProtocol.CheckConsent>(m => _checks.Forward(m));
         Receive<PairCheckerProtocol.GetPairs>(m => _checks.Forward(m));
+        Receive<PairCheckerProtocol.InjectFault>(m => _checks.Forward(m));
         Receive<PairCheckerProtocol.GetStats>(m => _checks.Forward(m));
         Receive<IceTransportProtocol.Inbound>(m => _checks.Forward(m));
     }
@@ -133,6 +136,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         foreach (var c in _remote) _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(c));
         if (_localDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
         if (_remoteDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
+        if (_selected is not null) _checks.Tell(new PairCheckerProtocol.RestoreSelected(_selected));
     }
 
     private void Fail(string reason)

@@ -34,6 +34,12 @@ public static class PairCheckerProtocol
 
     public sealed record GetPairs;
 
+    /// <summary>After a restart: the pair that was selected before, so consent and data go on on it.</summary>
+    public sealed record RestoreSelected(SelectedPair Pair);
+
+    /// <summary>Diagnostics and tests: makes the checker throw, to exercise its supervision.</summary>
+    public sealed record InjectFault(string Reason);
+
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
 
@@ -128,6 +134,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
+        Receive<PairCheckerProtocol.RestoreSelected>(m => OnRestoreSelected(m.Pair));
+        Receive<PairCheckerProtocol.InjectFault>(m => throw new IceFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
             _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
         Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));
@@ -401,6 +409,23 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         Context.Parent.Tell(new PairCheckerProtocol.PairSelected(new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair))));
     }
 
+    private void OnRestoreSelected(SelectedPair selected)
+    {
+        var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address);
+        if (pair is null)
+        {
+            _checkList.AddRemote(selected.Remote);
+            pair = _checkList.Find(selected.Local.Address, selected.Remote.Address)
+                   ?? _checkList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _);
+        }
+        if (pair is null) return;
+        pair.State = CandidatePairState.Succeeded;
+        pair.Valid = true;
+        pair.Nominated = true;
+        _selected = pair;
+        _roundTrips[pair] = selected.RoundTrip;
+    }
+
     private void CheckForFailure()
     {
         if (_selected is not null || _failed) return;
@@ -418,3 +443,6 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         Context.Parent.Tell(new PairCheckerProtocol.ChecksFailed(reason));
     }
 }
+
+/// <summary>Thrown by a checker told <see cref="PairCheckerProtocol.InjectFault"/>.</summary>
+public sealed class IceFaultException(string message) : Exception(message);

@@ -42,6 +42,9 @@ public static class PeerProtocol
 
     public sealed record GatheringProblem(string Name, string Reason);
 
+    /// <summary>A session restarted ICE (RFC 8445 §9) with new credentials: checks for the new ufrag go to it.</summary>
+    internal sealed record CredentialsChanged(string OldUfrag, string NewUfrag);
+
     /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
     internal sealed record DataPathSelected(IPEndPoint Remote);
 }
@@ -76,6 +79,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _dataPaths = [];
+    private readonly List<string> _problems = [];
     private int _pendingGatherers;
     private bool _gatheringComplete;
     private long _unroutable, _malformed;
@@ -99,23 +103,33 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<StunProberProtocol.MappedAddressDiscovered>(OnMapped);
         Receive<StunProberProtocol.StunProbeFailed>(m =>
         {
-            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason));
+            Problem(m.Reason);
             _probers.Remove(m.Server);
             GathererDone();
         });
         Receive<TurnAllocatorProtocol.AllocationSucceeded>(OnAllocated);
         Receive<TurnAllocatorProtocol.AllocationFailed>(m =>
         {
-            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason));
+            Problem(m.Reason);
             GathererDone();
         });
-        Receive<TurnAllocatorProtocol.AllocationLost>(m =>
-            Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, m.Reason)));
+        Receive<TurnAllocatorProtocol.AllocationLost>(m => Problem(m.Reason));
         Receive<TurnAllocatorProtocol.PeerData>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) Route(new Inbound(relay, m.Peer, m.Data));
         });
-        Receive<GatheringTimedOut>(_ => CompleteGathering("gathering timed out"));
+        Receive<GatheringTimedOut>(_ =>
+        {
+            foreach (var server in _probers.Keys)
+                Problem($"STUN server {server} did not answer within {_ice.GatheringTimeout.TotalSeconds:0} s; UDP seems blocked on this network");
+            CompleteGathering("gathering timed out");
+        });
+        Receive<PeerProtocol.CredentialsChanged>(m =>
+        {
+            if (_sessionsByUfrag.TryGetValue(m.OldUfrag, out var session) && session.Equals(Sender)) _sessionsByUfrag.Remove(m.OldUfrag);
+            _sessionsByUfrag[m.NewUfrag] = Sender;
+            if (_sessions.TryGetValue(Sender, out var info)) _sessions[Sender] = info with { Ufrag = m.NewUfrag };
+        });
 
         Receive<PeerProtocol.OpenSession>(OnOpenSession);
         Receive<PeerProtocol.DataPathSelected>(m => _dataPaths[m.Remote] = Sender);
@@ -218,6 +232,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
             mapped, CandidateType.ServerReflexive, hostBase.Address);
     }
 
+    /// <summary>Something went wrong while gathering: the parent hears it, and every session keeps it for its failure reason.</summary>
+    private void Problem(string reason)
+    {
+        if (_problems.Contains(reason)) return;
+        _problems.Add(reason);
+        _log.Warning("[{0}] {1}", _settings.Name, reason);
+        Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, reason));
+        foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.GatheringProblem(reason));
+    }
+
     private void GathererDone()
     {
         if (--_pendingGatherers <= 0) CompleteGathering("all servers answered or gave up");
@@ -261,6 +285,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _sessionsByTag[tag] = session;
         var visible = Visible(_candidates, policy);
         if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
+        foreach (var problem in _problems) session.Tell(new SessionProtocol.GatheringProblem(problem));
         if (_gatheringComplete) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 

@@ -47,16 +47,30 @@ public static class SessionProtocol
 
     public sealed record Closed(string SessionId);
 
+    /// <summary>
+    /// ICE restarted (RFC 8445 §9) with new local credentials, after consent was lost or because the remote
+    /// restarted: the signaling must send these to the remote; candidates follow as <see cref="LocalCandidate"/>.
+    /// </summary>
+    public sealed record Restarted(string SessionId, IceCredentials Credentials);
+
+    /// <summary>Diagnostics and tests: make the named child ("ice/checks") throw, to exercise supervision.</summary>
+    public sealed record InjectFault(string Reason);
+
     // from the Peer
     internal sealed record LocalCandidatesGathered(IReadOnlyList<IceCandidate> Candidates);
 
     internal sealed record LocalGatheringComplete;
+
+    internal sealed record GatheringProblem(string Reason);
 }
 
 /// <summary>
-/// One conversation with one remote peer (DESIGN.md): its <see cref="IceAgent"/> ("ice") finds a pair, then
+/// One conversation with one remote peer (DESIGN.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
 /// with the session id, so one session's story reads in order. Packets come and go through the Peer.
+/// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its
+/// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
+/// makes this side restart too.
 /// </summary>
 public sealed class Session : ReceiveActor
 {
@@ -64,12 +78,18 @@ public sealed class Session : ReceiveActor
     private readonly string _sessionId;
     private readonly IActorRef _owner;
     private readonly IActorRef _peer;
-    private readonly IActorRef _ice;
+    private readonly bool _controlling;
+    private readonly uint _sessionTag;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IceCredentials _credentials;
     private readonly List<IceCandidate> _localCandidates = [];
+    private readonly List<string> _problems = [];
+    private IceCredentials _credentials;
+    private IceCredentials? _remoteCredentials;
+    private IActorRef _ice;
     private IActorRef? _connection;
     private SelectedPair? _pair;
+    private int _generation;
+    private bool _localGatheringComplete, _awaitingRemoteRestart;
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner)
     {
@@ -77,9 +97,10 @@ public sealed class Session : ReceiveActor
         _sessionId = sessionId;
         _owner = owner;
         _peer = peer;
+        _controlling = controlling;
+        _sessionTag = sessionTag;
         _credentials = credentials;
-        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        _ice = Context.ActorOf(IceAgent.Props(settings, sessionId, credentials, controlling, tieBreaker, sessionTag, peer), "ice");
+        _ice = StartAgent();
 
         Receive<SessionProtocol.LocalCandidatesGathered>(m =>
         {
@@ -89,30 +110,41 @@ public sealed class Session : ReceiveActor
         });
         Receive<SessionProtocol.LocalGatheringComplete>(_ =>
         {
+            _localGatheringComplete = true;
             _ice.Tell(new IceAgentProtocol.LocalGatheringComplete());
-            var description = new IceDescription(_credentials, _localCandidates.ToList()) { EndOfCandidates = true, Options = ["trickle"] };
-            _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, description));
+            TellLocalDescription();
         });
-        Receive<SessionProtocol.SetRemoteDescription>(m => _ice.Tell(new IceAgentProtocol.SetRemoteDescription(m.Description)));
+        Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
+        Receive<SessionProtocol.SetRemoteDescription>(OnRemoteDescription);
         Receive<SessionProtocol.AddRemoteCandidate>(m => _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)));
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()));
 
-        Receive<IceAgentProtocol.Connected>(OnConnected);
+        Receive<IceAgentProtocol.Connected>(m =>
+        {
+            if (Sender.Equals(_ice)) OnConnected(m);
+        });
         Receive<IceAgentProtocol.Failed>(m =>
         {
-            _log.Warning("[{0}] session failed: {1}", _sessionId, m.Reason);
-            _owner.Tell(new SessionProtocol.Failed(_sessionId, m.Reason));
+            if (!Sender.Equals(_ice)) return;
+            string reason = _problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}";
+            _log.Warning("[{0}] session failed: {1}", _sessionId, reason);
+            _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
         });
-        Receive<PairCheckerProtocol.ConsentConfirmed>(m => _connection?.Forward(m));
+        Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
+        {
+            if (Sender.Equals(_ice)) _connection?.Forward(m);
+        });
+        Receive<PairCheckerProtocol.CheckConsent>(m => _ice.Tell(m));
         Receive<ConnectionProtocol.ConsentLost>(m =>
         {
-            _log.Warning("[{0}] {1}", _sessionId, m.Reason);
+            _log.Warning("[{0}] {1}; restarting ICE", _sessionId, m.Reason);
             _owner.Tell(new SessionProtocol.Disconnected(_sessionId, m.Reason));
+            Restart(initiatedHere: true);
         });
         Receive<ConnectionProtocol.DataReceived>(m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Data)));
 
         // packets from the Peer: STUN to the agent, the rest to the connection
-        Receive<Inbound>(m =>
+        Receive<IceTransportProtocol.Inbound>(m =>
         {
             if (m.Payload.Length > 0 && m.Payload.Span[0] < 4) _ice.Forward(m);
             else if (_connection is not null) _connection.Forward(m);
@@ -128,6 +160,8 @@ public sealed class Session : ReceiveActor
             if (_connection is null) Sender.Tell(new SessionProtocol.NotConnected(_sessionId));
             else _connection.Forward(new ConnectionProtocol.GetInfo());
         });
+        Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
+        Receive<SessionProtocol.InjectFault>(m => _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason)));
         Receive<SessionProtocol.Close>(_ =>
         {
             _owner.Tell(new SessionProtocol.Closed(_sessionId));
@@ -140,18 +174,59 @@ public sealed class Session : ReceiveActor
 
     protected override void PreStart() => _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials));
 
+    private IActorRef StartAgent()
+    {
+        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        return Context.ActorOf(IceAgent.Props(_settings, _sessionId, _credentials, _controlling, tieBreaker, _sessionTag, _peer), $"ice-{_generation}");
+    }
+
+    private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
+    {
+        var credentials = m.Description.Credentials;
+        if (_remoteCredentials is not null && credentials != _remoteCredentials)
+        {
+            if (_awaitingRemoteRestart) _awaitingRemoteRestart = false; // the remote's answer to our restart
+            else
+            {
+                _log.Info("[{0}] the remote restarted ICE; restarting too", _sessionId);
+                Restart(initiatedHere: false);
+            }
+        }
+        _remoteCredentials = credentials;
+        _ice.Tell(new IceAgentProtocol.SetRemoteDescription(m.Description));
+    }
+
+    /// <summary>RFC 8445 §9: new local credentials and a fresh agent on the same candidates; the connection stays.</summary>
+    private void Restart(bool initiatedHere)
+    {
+        Context.Stop(_ice);
+        _generation++;
+        var old = _credentials;
+        _credentials = IceCredentials.Generate();
+        _peer.Tell(new PeerProtocol.CredentialsChanged(old.Ufrag, _credentials.Ufrag));
+        _awaitingRemoteRestart = initiatedHere;
+        _ice = StartAgent();
+        _owner.Tell(new SessionProtocol.Restarted(_sessionId, _credentials));
+        if (_localCandidates.Count > 0) _ice.Tell(new IceAgentProtocol.AddLocalCandidates(_localCandidates.ToList()));
+        foreach (var c in _localCandidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
+        if (_localGatheringComplete)
+        {
+            _ice.Tell(new IceAgentProtocol.LocalGatheringComplete());
+            TellLocalDescription();
+        }
+    }
+
+    private void TellLocalDescription()
+    {
+        var description = new IceDescription(_credentials, _localCandidates.ToList()) { EndOfCandidates = true, Options = ["trickle"] };
+        _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, description));
+    }
+
     private void OnConnected(IceAgentProtocol.Connected m)
     {
-        if (_pair is not null && _connection is not null)
-        {
-            _pair = m.Pair;
-            _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
-        }
-        else
-        {
-            _pair = m.Pair;
-            _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer, _ice), "connection");
-        }
+        _pair = m.Pair;
+        if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
+        else _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer), "connection");
         _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address));
         _log.Info("[{0}] connected over {1}", _sessionId, m.Pair);
         _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.TestKit;
 using P2P.Actors.Ice;
+using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
 using P2P.Actors.Tests.Support;
 using P2P.Actors.Tests.Virtual;
@@ -26,30 +27,37 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
     protected sealed record Side(string Name, IActorRef Peer, string Host);
 
     /// <summary>Builds the network: the relay host, and for each side a public host or a NAT with a private host behind it.</summary>
-    protected async Task<(Side A, Side B)> BuildAsync(string? natA, string? natB, IceSettings? ice = null, bool turn = true, bool stun = true)
+    protected async Task<(Side A, Side B)> BuildAsync(string? natA, string? natB, IceSettings? ice = null, bool turn = true, bool stun = true,
+        bool wrongTurnPassword = false, Func<RelaySettings, RelaySettings>? relay = null, Func<NatBehavior, NatBehavior>? nat = null,
+        Action? beforePeers = null)
     {
         Net.AddPublicHost("relay", RelayServerEndPoint.Address);
-        Relay = await StartRelay("relay", RelayServerEndPoint);
-        var a = AddSide("alice", natA, "203.0.113.1", "203.0.113.10", "10.0.1.2", ice, turn, stun);
-        var b = AddSide("bob", natB, "203.0.113.2", "203.0.113.20", "10.0.2.2", ice, turn, stun);
-        return (a, b);
+        Relay = await StartRelay("relay", RelayServerEndPoint, relay, RelayServerEndPoint);
+        AddHost("alice", natA, "203.0.113.1", "203.0.113.10", "10.0.1.2", nat);
+        AddHost("bob", natB, "203.0.113.2", "203.0.113.20", "10.0.2.2", nat);
+        beforePeers?.Invoke();
+        IReadOnlyList<IPEndPoint> stunServers = stun ? [RelayServerEndPoint] : [];
+        IReadOnlyList<TurnServer> turnServers = turn
+            ? [new TurnServer(RelayServerEndPoint, new TurnCredentials(TurnUser, wrongTurnPassword ? "wrong" : TurnPassword))]
+            : [];
+        return (StartPeer("alice", "alice", stunServers, turnServers, ice), StartPeer("bob", "bob", stunServers, turnServers, ice));
     }
 
-    private Side AddSide(string name, string? nat, string natAddress, string publicAddress, string privateAddress, IceSettings? ice, bool turn, bool stun)
+    private void AddHost(string name, string? natKind, string natAddress, string publicAddress, string privateAddress, Func<NatBehavior, NatBehavior>? nat)
     {
-        string host = name;
-        if (nat is null) Net.AddPublicHost(host, Ip(publicAddress));
+        if (natKind is null) Net.AddPublicHost(name, Ip(publicAddress));
         else
         {
-            Net.AddNat($"nat-{name}", Ip(natAddress), Preset(nat));
-            Net.AddPrivateHost(host, Ip(privateAddress), $"nat-{name}");
+            var behavior = Preset(natKind);
+            Net.AddNat($"nat-{name}", Ip(natAddress), nat is null ? behavior : nat(behavior));
+            Net.AddPrivateHost(name, Ip(privateAddress), $"nat-{name}");
         }
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000),
-            stun ? [RelayServerEndPoint] : [],
-            turn ? [new TurnServer(RelayServerEndPoint, new TurnCredentials(TurnUser, TurnPassword))] : [])
-        {
-            Sockets = Net.SocketsOf(host),
-        };
+    }
+
+    /// <summary>Starts a peer on <paramref name="host"/> (which must exist) binding port 5000 of every address.</summary>
+    protected Side StartPeer(string name, string host, IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, IceSettings? ice = null)
+    {
+        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), stun, turn) { Sockets = Net.SocketsOf(host) };
         var parent = CreateTestProbe();
         var peer = parent.ChildActorOf(Peer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
         parent.ExpectMsg<PeerProtocol.PeerReady>(Wait);
@@ -70,7 +78,7 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
     /// Moves virtual time in small steps, handing each event that arrived to <paramref name="handle"/>, until it
     /// returns true; fails when <paramref name="virtualLimit"/> of virtual time passed first.
     /// </summary>
-    protected TimeSpan RunUntil(TestProbe events, Func<object, bool> handle, TimeSpan virtualLimit)
+    protected TimeSpan RunUntil(TestProbe events, Func<object, bool> handle, TimeSpan virtualLimit, TimeSpan? step = null, bool failAtLimit = true)
     {
         var elapsed = TimeSpan.Zero;
         while (true)
@@ -78,19 +86,33 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
             object? message;
             while ((message = events.ReceiveOne(TimeSpan.FromMilliseconds(2))) is not null)
                 if (handle(message)) return elapsed;
-            if (elapsed >= virtualLimit) throw new Xunit.Sdk.XunitException($"nothing conclusive after {virtualLimit.TotalSeconds} s of virtual time");
-            Scheduler.Advance(Step);
-            elapsed += Step;
+            if (elapsed >= virtualLimit)
+            {
+                if (failAtLimit) throw new Xunit.Sdk.XunitException($"nothing conclusive after {virtualLimit.TotalSeconds} s of virtual time");
+                return elapsed;
+            }
+            Scheduler.Advance(step ?? Step);
+            elapsed += step ?? Step;
+            Elapsed += step ?? Step;
         }
     }
 
+    /// <summary>Virtual time moved by <see cref="RunUntil"/> since the test began.</summary>
+    protected TimeSpan Elapsed { get; private set; }
+
     /// <summary>Runs until both sessions of <paramref name="id"/> are connected (a failure ends the test with its reason).</summary>
-    protected (Dictionary<string, IActorRef> Sessions, Dictionary<string, SelectedPair> Pairs, TimeSpan Elapsed) Connect(TestProbe events, string id, TimeSpan? limit = null)
+    protected (Dictionary<string, IActorRef> Sessions, Dictionary<string, SelectedPair> Pairs, TimeSpan Elapsed) Connect(TestProbe events, string id, TimeSpan? limit = null) =>
+        ConnectWatching(events, id, _ => { }, limit);
+
+    /// <summary>As <see cref="Connect"/>, showing every event to <paramref name="watch"/> too.</summary>
+    protected (Dictionary<string, IActorRef> Sessions, Dictionary<string, SelectedPair> Pairs, TimeSpan Elapsed) ConnectWatching(
+        TestProbe events, string id, Action<object> watch, TimeSpan? limit = null)
     {
         var sessions = new Dictionary<string, IActorRef>();
         var pairs = new Dictionary<string, SelectedPair>();
         var elapsed = RunUntil(events, m =>
         {
+            watch(m);
             switch (m)
             {
                 case SessionProtocol.Started s: sessions[s.SessionId] = s.Session; break;

@@ -6,7 +6,8 @@ namespace P2P.Actors.Tests.Support;
 
 /// <summary>
 /// Signaling for tests: owns pairs of sessions named "&lt;id&gt;/a" and "&lt;id&gt;/b", passes each side's credentials and
-/// trickled candidates to the other (queued until the other side has started), and forwards every other
+/// trickled candidates to the other (queued until the other side has started), new credentials after an ICE
+/// restart likewise, and forwards every other
 /// session event to the observer.
 /// </summary>
 public sealed class SessionLink : ReceiveActor
@@ -21,6 +22,11 @@ public sealed class SessionLink : ReceiveActor
             _sessions[m.SessionId] = m.Session;
             SendToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(new IceDescription(m.Credentials, [])));
             if (_queued.Remove(m.SessionId, out var queued)) foreach (var q in queued) m.Session.Tell(q);
+            observer.Tell(m);
+        });
+        Receive<SessionProtocol.Restarted>(m =>
+        {
+            SendToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(new IceDescription(m.Credentials, [])));
             observer.Tell(m);
         });
         Receive<SessionProtocol.LocalCandidate>(m => SendToOther(m.SessionId, new SessionProtocol.AddRemoteCandidate(m.Candidate)));

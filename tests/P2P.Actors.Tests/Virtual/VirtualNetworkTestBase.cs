@@ -82,14 +82,19 @@ public abstract class VirtualNetworkTestBase : TestKit
     }
 
     /// <summary>Our <see cref="RelayServer"/> on a host of the network, serving STUN (and TURN for <see cref="TurnUser"/>).</summary>
-    protected async Task<IActorRef> StartRelay(string host, params IPEndPoint[] listen)
+    protected Task<IActorRef> StartRelay(string host, params IPEndPoint[] listen) => StartRelay(host, listen[0], null, listen);
+
+    /// <summary>As above, with the settings changed by <paramref name="adjust"/> (quotas, lifetimes).</summary>
+    protected async Task<IActorRef> StartRelay(string host, IPEndPoint first, Func<RelaySettings, RelaySettings>? adjust, params IPEndPoint[] more)
     {
+        var listen = more.Length > 0 ? more : [first];
         var settings = new RelaySettings
         {
             Listen = listen,
             Realm = "vnet",
             Users = new Dictionary<string, string> { [TurnUser] = TurnPassword },
         };
+        if (adjust is not null) settings = adjust(settings);
         var relay = Sys.ActorOf(RelayServer.Props(settings, Net.SocketsOf(host)), $"relay-{host}");
         var listening = Assert.IsType<RelayServerProtocol.Listening>(await relay.Ask<object>(new RelayServerProtocol.AwaitListening(), Wait));
         Assert.Equal(listen, listening.Udp);
