@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using Akka.Actor;
+using P2P.Actors.Sessions;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Ice;
+
+/// <summary>Many concurrent sessions between two peers that share one socket each, on the virtual network.</summary>
+public sealed class IceScaleTests : IceVirtualNetworkTestBase
+{
+    private readonly ITestOutputHelper _log;
+
+    public IceScaleTests(ITestOutputHelper output) : base(output) => _log = output;
+
+    [Fact]
+    public async Task A_thousand_concurrent_sessions_between_two_peers_all_connect()
+    {
+        const int count = 1000;
+        var (a, b) = await BuildAsync("FullCone", "PortRestrictedCone", turn: false);
+        var wall = Stopwatch.StartNew();
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(Support.SessionLink.Props(events.Ref));
+        for (int i = 0; i < count; i++)
+        {
+            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link));
+            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link));
+        }
+        var connected = new HashSet<string>();
+        var elapsed = RunUntil(events, m =>
+        {
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected c) connected.Add(c.SessionId);
+            return connected.Count == 2 * count;
+        }, TimeSpan.FromSeconds(120), step: TimeSpan.FromMilliseconds(50));
+        wall.Stop();
+        _log.WriteLine($"{count} sessions: all {2 * count} ends connected after {elapsed.TotalSeconds:0.0} s virtual, {wall.Elapsed.TotalSeconds:0.0} s wall");
+
+        var stats = await a.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+        Assert.Equal(count, stats.Sessions);
+    }
+}
