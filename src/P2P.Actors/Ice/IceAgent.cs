@@ -72,6 +72,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         Receive<IceAgentProtocol.SetRemoteDescription>(m =>
         {
             _remoteCredentials = m.Description.Credentials;
+            if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.BecomeControlling());
             _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials));
             foreach (var c in m.Description.Candidates) AddRemote(c);
             if (m.Description.EndOfCandidates) RemoteDone();

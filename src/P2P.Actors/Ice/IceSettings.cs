@@ -19,9 +19,9 @@ public sealed record IceSettings(
     TimeSpan ConnectTimeout,
     TimeSpan ConsentInterval,
     TimeSpan ConsentTimeout,
-    TimeSpan KeepaliveInterval,
     TimeSpan GatheringTimeout,
-    CandidatePolicy Policy)
+    CandidatePolicy Policy,
+    bool Lite)
 {
     public const string Section = "p2p.ice";
 
@@ -35,9 +35,9 @@ public sealed record IceSettings(
         ConnectTimeout: TimeSpan.FromSeconds(30),
         ConsentInterval: TimeSpan.FromSeconds(5),
         ConsentTimeout: TimeSpan.FromSeconds(30),
-        KeepaliveInterval: TimeSpan.FromSeconds(15),
         GatheringTimeout: TimeSpan.FromSeconds(5),
-        Policy: CandidatePolicy.All);
+        Policy: CandidatePolicy.All,
+        Lite: false);
 
     public static IceSettings From(Config config)
     {
@@ -52,9 +52,9 @@ public sealed record IceSettings(
             ConnectTimeout: c.GetTimeSpan("connect-timeout"),
             ConsentInterval: c.GetTimeSpan("consent-interval"),
             ConsentTimeout: c.GetTimeSpan("consent-timeout"),
-            KeepaliveInterval: c.GetTimeSpan("keepalive-interval"),
             GatheringTimeout: c.GetTimeSpan("gathering-timeout"),
-            Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true));
+            Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true),
+            Lite: c.GetBoolean("lite", false));
         if (settings.Ta <= TimeSpan.Zero || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta, consent-interval must be positive and max-pairs at least 1");
         return settings;

@@ -37,6 +37,9 @@ public static class PairCheckerProtocol
     /// <summary>After a restart: the pair that was selected before, so consent and data go on on it.</summary>
     public sealed record RestoreSelected(SelectedPair Pair);
 
+    /// <summary>The remote is an ICE-lite agent: a full agent must then be controlling (RFC 8445 §6.1.1).</summary>
+    public sealed record BecomeControlling;
+
     /// <summary>Diagnostics and tests: makes the checker throw, to exercise its supervision.</summary>
     public sealed record InjectFault(string Reason);
 
@@ -107,12 +110,12 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _settings = settings;
         _sessionId = sessionId;
         _local = local;
-        _controlling = controlling;
+        _controlling = controlling && !settings.Lite; // a lite agent is always controlled (RFC 8445 §6.1.1)
         _tieBreaker = tieBreaker;
         _sessionTag = sessionTag;
         _transport = transport;
         _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(local.Pwd));
-        _checkList = new CheckList(controlling, settings.MaxPairs);
+        _checkList = new CheckList(_controlling, settings.MaxPairs);
 
         Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
         Receive<PairCheckerProtocol.AddLocalCandidate>(m => AddPairs(_checkList.AddLocal(m.Candidate)));
@@ -135,6 +138,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
         Receive<PairCheckerProtocol.RestoreSelected>(m => OnRestoreSelected(m.Pair));
+        Receive<PairCheckerProtocol.BecomeControlling>(_ =>
+        {
+            if (!_controlling && !_settings.Lite) SwitchRole();
+        });
         Receive<PairCheckerProtocol.InjectFault>(m => throw new IceFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
             _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
@@ -177,7 +184,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void EnsureTicking()
     {
-        if (_ticking || _remote is null || _failed) return;
+        if (_ticking || _remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
         _ticking = true;
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, _settings.Ta);
     }
@@ -289,6 +296,17 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
                    ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _);
         if (pair is null) return;
         EnsureTicking();
+        if (_settings.Lite)
+        {
+            // RFC 8445 §7.3.1.5: a lite agent takes the nominated pair as it is
+            if (check.UseCandidate)
+            {
+                pair.State = CandidatePairState.Succeeded;
+                pair.Valid = true;
+                Nominated(pair);
+            }
+            return;
+        }
         if (check.UseCandidate && !_controlling)
         {
             if (pair.Valid) Nominated(pair);

@@ -29,7 +29,11 @@ public static class SessionProtocol
     public sealed record NotConnected(string SessionId);
 
     // events to the owner, each naming the session
-    public sealed record Started(string SessionId, IActorRef Session, IceCredentials Credentials);
+    public sealed record Started(string SessionId, IActorRef Session, IceCredentials Credentials)
+    {
+        /// <summary>This side is an ICE-lite agent (the remote must know: a=ice-lite).</summary>
+        public bool IceLite { get; init; }
+    }
 
     /// <summary>A local candidate to trickle to the remote (RFC 8838).</summary>
     public sealed record LocalCandidate(string SessionId, IceCandidate Candidate);
@@ -172,7 +176,7 @@ public sealed class Session : ReceiveActor
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner) =>
         Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner));
 
-    protected override void PreStart() => _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials));
+    protected override void PreStart() => _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite });
 
     private IActorRef StartAgent()
     {
@@ -218,7 +222,7 @@ public sealed class Session : ReceiveActor
 
     private void TellLocalDescription()
     {
-        var description = new IceDescription(_credentials, _localCandidates.ToList()) { EndOfCandidates = true, Options = ["trickle"] };
+        var description = new IceDescription(_credentials, _localCandidates.ToList()) { EndOfCandidates = true, Options = ["trickle"], IceLite = _settings.Lite };
         _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, description));
     }
 
