@@ -94,6 +94,28 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
             Scheduler.Advance(step ?? Step);
             elapsed += step ?? Step;
             Elapsed += step ?? Step;
+            WaitUntilQuiet();
+        }
+    }
+
+    /// <summary>
+    /// Lets the actors finish what the last step of virtual time set off before time moves again, so that a
+    /// busy machine (a parallel test run) cannot make timeouts fire ahead of the work they guard. Actors run
+    /// on the .NET thread pool (Akka's default executor): quiet means nothing queued and nothing completed
+    /// across two looks a millisecond apart.
+    /// </summary>
+    private static void WaitUntilQuiet()
+    {
+        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        long last = -1;
+        int stable = 0;
+        while (DateTime.UtcNow < limit)
+        {
+            long completed = ThreadPool.CompletedWorkItemCount;
+            stable = ThreadPool.PendingWorkItemCount == 0 && completed == last ? stable + 1 : 0;
+            if (stable >= 2) return;
+            last = completed;
+            Thread.Sleep(1);
         }
     }
 
