@@ -9,7 +9,8 @@ using static P2P.Actors.Ice.TurnAllocatorProtocol;
 namespace P2P.Actors.Ice;
 
 /// <summary>
-/// The TURN client of one relay candidate (RFC 8656): makes one allocation on one TURN server over UDP,
+/// The TURN client of one relay candidate (RFC 8656): makes one allocation on one TURN server, reached over UDP
+/// or TCP (<see cref="TurnTransport"/>, RFC 8656 §3.1),
 /// answers the long-term credential challenge (401, RFC 8489 §9.2) and stale nonces (438), keeps the
 /// allocation, its permissions (§9) and channel bindings (§12) refreshed, and relays datagrams to and
 /// from peers. Events go to the owner (by default the parent).
@@ -17,14 +18,23 @@ namespace P2P.Actors.Ice;
 /// The allocator does not own a socket: it sends through the given socket actor
 /// (<see cref="UdpSocketProtocol.Send"/>), and whoever handles that socket forwards to it the
 /// <see cref="UdpSocketProtocol.Received"/> packets that come from the server's address, so that the
-/// relay candidate can share a peer's one socket with its other candidates. A later TCP transport to the
-/// server (RFC 8656 §3.1) would be another socket actor speaking the same two messages, with the
-/// transactions switched to the reliable schedule.
+/// relay candidate can share a peer's one socket with its other candidates.
 /// </para>
-/// States: <see cref="Allocating"/> (commands are stashed) → <see cref="Allocated"/> → <see cref="Deallocating"/>.
+/// <para>
+/// Over TCP (<see cref="PropsOverTcp"/>) the allocator owns its connection: a <see cref="StunTcpClient"/> child
+/// whose handler it is, since an allocation is tied to its 5-tuple and so to one connection of its own. Requests
+/// are then sent once and time out after Ti (RFC 8489 §6.2.2), ChannelData is written padded to a multiple of four
+/// bytes (RFC 8656 §12.5; the padding is done here, where the message is built, and the client only checks that
+/// each write is one whole frame), and losing the connection loses the allocation (<see cref="AllocationLost"/>:
+/// "TURN server … closed the TCP connection"). With <see cref="Props"/> and <see cref="TurnTransport.Tcp"/> the
+/// caller may instead hand over a connected <see cref="StunTcpClient"/> it owns, forwarding its
+/// <see cref="UdpSocketProtocol.Received"/> and <see cref="TcpClientProtocol.Disconnected"/> here.
+/// </para>
+/// States: <see cref="Connecting"/> (own TCP connection only) → <see cref="Allocating"/> (commands are stashed)
+/// → <see cref="Allocated"/> → <see cref="Deallocating"/>.
 /// The actor stops itself after <see cref="AllocationFailed"/>, <see cref="AllocationLost"/> or
 /// <see cref="Deallocated"/>; if it is stopped while the allocation exists it sends a best-effort
-/// Refresh with LIFETIME 0 (no retransmission).
+/// Refresh with LIFETIME 0 (no retransmission), except over its own TCP connection, whose close ends the allocation.
 /// </summary>
 public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -100,7 +110,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly TurnClientSettings _settings;
     private readonly IPEndPoint _server;
     private readonly TurnCredentials _credentials;
-    private readonly IActorRef _socket;
+    private readonly TurnTransport _transport;
+    private readonly bool _ownsConnection;
+    private IActorRef _socket;
     private readonly IActorRef _owner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private StunTransactions<Request> _transactions = null!; // made in PreStart, once Akka has set Timers
@@ -116,6 +128,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     // the allocation
     private IPEndPoint? _relayed;
     private bool _allocationExists;
+    private bool _deallocating;
     private readonly Dictionary<IPAddress, Permission> _permissions = [];
     private readonly Dictionary<IPEndPoint, Channel> _channelsByPeer = [];
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
@@ -126,34 +139,74 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner)
+    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport)
     {
+        if (socket is null && transport != TurnTransport.Tcp)
+            throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
         _settings = settings;
         _server = Normalize(server);
         _credentials = credentials;
-        _socket = socket;
+        _transport = transport;
+        _ownsConnection = socket is null;
+        _socket = socket ?? ActorRefs.Nobody;
         _owner = owner ?? Context.Parent;
-        Allocating();
+        if (_ownsConnection) Connecting();
+        else Allocating();
     }
 
+    /// <summary>The allocator sends through a socket actor someone else owns (a peer's one UDP socket, shared).</summary>
     /// <param name="settings">From <see cref="TurnClientSettings.From"/>.</param>
-    /// <param name="server">The TURN server's UDP transport address.</param>
+    /// <param name="server">The TURN server's transport address.</param>
     /// <param name="credentials">Long-term credentials for the server.</param>
-    /// <param name="socket">The socket actor to send through; its handler must forward the server's packets here.</param>
+    /// <param name="socket">The socket actor to send through; its handler must forward the server's packets here
+    /// (and, for a <see cref="StunTcpClient"/>, its <see cref="TcpClientProtocol.Disconnected"/>).</param>
     /// <param name="owner">Gets the events; null means the parent.</param>
-    public static Props Props(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner));
+    /// <param name="transport">What <paramref name="socket"/> is: a UDP socket, or a connected <see cref="StunTcpClient"/> to the server.</param>
+    public static Props Props(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner = null,
+        TurnTransport transport = TurnTransport.Udp)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        return Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner, transport));
+    }
+
+    /// <summary>
+    /// The allocator reaches the server over TCP (RFC 8656 §3.1) through a connection of its own: it creates a
+    /// <see cref="StunTcpClient"/> child named <c>tcp</c>, allocates once connected, and needs nobody to forward
+    /// anything to it. A refused or timed-out connection ends in <see cref="AllocationFailed"/>; a connection lost
+    /// later in <see cref="AllocationLost"/>.
+    /// </summary>
+    /// <param name="settings">From <see cref="TurnClientSettings.From"/> (Ti, connect timeout, write queue).</param>
+    /// <param name="server">The TURN server's TCP transport address (usually the same address and port as for UDP, 3478).</param>
+    /// <param name="credentials">Long-term credentials for the server.</param>
+    /// <param name="owner">Gets the events; null means the parent.</param>
+    public static Props PropsOverTcp(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? owner = null) =>
+        Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, null, owner, TurnTransport.Tcp));
+
+    private bool Reliable => _transport == TurnTransport.Tcp;
+
+    /// <summary>A failing connection is never restarted: a new connection would be a new 5-tuple without the allocation.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void PreStart()
     {
-        _transactions = new StunTransactions<Request>(_settings.Retransmission, reliable: false, Timers, Transmit);
+        _transactions = new StunTransactions<Request>(_settings.Retransmission, Reliable, Timers, Transmit);
+        if (_ownsConnection)
+        {
+            _socket = Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes, _settings.TcpConnectTimeout), "tcp");
+            Context.Watch(_socket);
+            return;
+        }
         SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
     }
 
     protected override void PostStop()
     {
         _transactions?.CancelAll();
-        if (_allocationExists)
+        if (_allocationExists && _ownsConnection)
+        {
+            _allocationExists = false; // the connection, our child, is closed already: the server ends the allocation with it
+        }
+        else if (_allocationExists)
         {
             // Best effort: one Refresh with LIFETIME 0, no retransmission, nobody waits for the answer.
             Transmit(BuildRequest(new RefreshRequest(TimeSpan.Zero, _key is not null, 0)));
@@ -165,8 +218,37 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     // ---- states ----------------------------------------------------------------------------------
 
+    /// <summary>Own TCP connection only: waiting for it before the first Allocate; commands are stashed.</summary>
+    private void Connecting()
+    {
+        Receive<UdpSocketProtocol.Bound>(b =>
+        {
+            _log.Debug("Connected to TURN server {0} over TCP from {1}", _server, b.LocalEndPoint);
+            Become(Allocating);
+            SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
+        });
+        Receive<UdpSocketProtocol.BindFailed>(f => Fail(f.Reason, null));
+        ConnectionEvents();
+        Receive<GetStats>(_ => ReplyStats());
+        Receive<CreatePermission>(_ => Stash.Stash());
+        Receive<BindChannel>(_ => Stash.Stash());
+        Receive<SendToPeer>(_ => Stash.Stash());
+        Receive<Deallocate>(_ => Stash.Stash());
+    }
+
+    /// <summary>Losing the TCP connection ends the allocation (RFC 8656 §3.1), in every state.</summary>
+    private void ConnectionEvents()
+    {
+        Receive<TcpClientProtocol.Disconnected>(d => OnConnectionLost(d.Reason));
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_socket)) OnConnectionLost($"the TCP connection to TURN server {_server} failed");
+        });
+    }
+
     private void Allocating()
     {
+        ConnectionEvents();
         Receive<UdpSocketProtocol.Received>(OnReceived);
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<GetStats>(_ => ReplyStats());
@@ -178,6 +260,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void Allocated()
     {
+        ConnectionEvents();
         Receive<UdpSocketProtocol.Received>(OnReceived);
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<GetStats>(_ => ReplyStats());
@@ -192,6 +275,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void Deallocating()
     {
+        ConnectionEvents();
         Receive<UdpSocketProtocol.Received>(OnReceived);
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<GetStats>(_ => ReplyStats());
@@ -251,8 +335,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         }
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
         {
-            var packet = new byte[ChannelData.EncodedLength(command.Data.Length, padForStream: false)];
-            ChannelData.Write(packet, channel.Number, command.Data.Span, padForStream: false);
+            // Over TCP the message is padded to a multiple of four bytes (RFC 8656 §12.5); over UDP it is not.
+            var packet = new byte[ChannelData.EncodedLength(command.Data.Length, padForStream: Reliable)];
+            ChannelData.Write(packet, channel.Number, command.Data.Span, padForStream: Reliable);
             Transmit(packet);
             return;
         }
@@ -279,6 +364,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         Timers.CancelAll();
         _transactions.CancelAll();
+        _deallocating = true;
         Become(Deallocating);
         Start(new RefreshRequest(TimeSpan.Zero, _key is not null, 0));
     }
@@ -448,7 +534,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _log.Info("TURN allocation on {0}: relayed {1}, mapped {2}, lifetime {3}", _server, _relayed, mapped, lifetime);
             ScheduleAllocationRefresh(lifetime);
             Become(Allocated);
-            _owner.Tell(new AllocationSucceeded(_relayed, mapped, lifetime));
+            _owner.Tell(new AllocationSucceeded(_relayed, mapped, lifetime, _transport));
             Stash.UnstashAll();
             return;
         }
@@ -575,8 +661,8 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void OnTransactionTimer(StunTransactionTimer timer)
     {
         if (_transactions.OnTimer(timer, out var request, out int sent) != StunTransactionTimerResult.TimedOut) return;
-        var total = _settings.Retransmission.TotalTimeout(reliable: false);
-        string why = $"TURN server {_server} did not answer {request.Describe()} ({sent} requests over {total.TotalSeconds:0.#} s)";
+        var total = _settings.Retransmission.TotalTimeout(Reliable);
+        string why = $"TURN server {_server} did not answer {request.Describe()} ({sent} {(sent == 1 ? "request" : "requests")} over {total.TotalSeconds:0.#} s{(Reliable ? " over TCP" : string.Empty)})";
         switch (request)
         {
             case AllocateRequest:
@@ -599,6 +685,14 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     }
 
     // ---- endings ---------------------------------------------------------------------------------
+
+    private void OnConnectionLost(string reason)
+    {
+        if (_relayed is null) Fail(reason, null);
+        else if (!_allocationExists) return; // already told
+        else if (_deallocating) FinishDeallocation($"released with the TCP connection ({reason})");
+        else Lose(reason, null);
+    }
 
     private void Fail(string reason, int? code)
     {

@@ -8,6 +8,20 @@ public sealed record TurnCredentials(string Username, string Password)
     public override string ToString() => $"TurnCredentials {{ Username = {Username} }}"; // never log the password
 }
 
+/// <summary>
+/// How a <see cref="TurnAllocator"/> reaches its TURN server (RFC 8656 §3.1). Either way the relayed transport
+/// address is UDP (REQUESTED-TRANSPORT 17): this is the client-to-server leg only, not a TCP allocation (RFC 6062).
+/// </summary>
+public enum TurnTransport
+{
+    /// <summary>UDP datagrams; requests are retransmitted per RTO (RFC 8489 §6.2.1).</summary>
+    Udp,
+
+    /// <summary>One TCP connection per allocation; requests are sent once and time out after Ti (RFC 8489 §6.2.2),
+    /// ChannelData is padded to four bytes (RFC 8656 §12.5), and the allocation lives as long as the connection.</summary>
+    Tcp,
+}
+
 /// <summary>Messages of <see cref="TurnAllocator"/>: commands it accepts and events it tells its owner.</summary>
 public static class TurnAllocatorProtocol
 {
@@ -51,8 +65,11 @@ public static class TurnAllocatorProtocol
     // ---- events (told to the owner) -------------------------------------------------------------
 
     /// <summary>The allocation exists: the relayed transport address (the relay candidate), the server-reflexive
-    /// address the server saw (XOR-MAPPED-ADDRESS; null if the server sent none) and the granted lifetime.</summary>
-    public sealed record AllocationSucceeded(IPEndPoint Relayed, IPEndPoint? Mapped, TimeSpan Lifetime);
+    /// address the server saw (XOR-MAPPED-ADDRESS; null if the server sent none) and the granted lifetime.
+    /// <paramref name="Transport"/> is how the server is reached: over <see cref="TurnTransport.Tcp"/>,
+    /// <paramref name="Mapped"/> is the mapping of the TCP connection, which says nothing about UDP mappings,
+    /// so it may serve as the relay candidate's related address but must not become a UDP server-reflexive candidate.</summary>
+    public sealed record AllocationSucceeded(IPEndPoint Relayed, IPEndPoint? Mapped, TimeSpan Lifetime, TurnTransport Transport = TurnTransport.Udp);
 
     /// <summary>No allocation could be made; <paramref name="Reason"/> is for the user, <paramref name="Code"/> is the
     /// STUN error code when the server gave one. The actor stops itself after telling this.</summary>
@@ -61,7 +78,9 @@ public static class TurnAllocatorProtocol
     /// <summary>A Refresh succeeded; the allocation now lives <paramref name="Lifetime"/> from now.</summary>
     public sealed record AllocationRefreshed(TimeSpan Lifetime);
 
-    /// <summary>The allocation is gone or could not be refreshed. The actor stops itself after telling this.</summary>
+    /// <summary>The allocation is gone or could not be refreshed; over TCP also when the connection to the server is
+    /// lost ("TURN server … closed the TCP connection"), as the allocation lives with its connection (RFC 8656 §3.1).
+    /// The actor stops itself after telling this.</summary>
     public sealed record AllocationLost(string Reason, int? Code);
 
     /// <summary>The allocation was released after <see cref="Deallocate"/>; the actor stops itself after telling this.</summary>

@@ -20,6 +20,12 @@ public sealed record TurnClientSettings(
 {
     public const string Section = "p2p.turn-client";
 
+    /// <summary>Over TCP (RFC 8656 §3.1): how long connecting to the server may take before the allocation fails.</summary>
+    public TimeSpan TcpConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Over TCP: bytes waiting to be written to the server before further messages are dropped.</summary>
+    public int TcpWriteQueueBytes { get; init; } = 1 << 20;
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -63,8 +69,13 @@ public sealed record TurnClientSettings(
             MaxStaleNonceRetries: Count("max-stale-nonce-retries", 0),
             MaxQueuedPerPeer: Count("max-queued-per-peer", 0),
             Fingerprint: c.GetBoolean("fingerprint", true),
-            Software: c.GetString("software", string.Empty) ?? string.Empty);
+            Software: c.GetString("software", string.Empty) ?? string.Empty)
+        {
+            TcpConnectTimeout = Duration("tcp-connect-timeout"),
+            TcpWriteQueueBytes = Count("tcp-write-queue-bytes", 1),
+        };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
+        if (settings.TcpConnectTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.tcp-connect-timeout' must be positive");
         if (settings.PermissionRefreshInterval <= TimeSpan.Zero || settings.ChannelRefreshInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}' refresh intervals must be positive");
         return settings;
