@@ -12,8 +12,8 @@ using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Sessions;
 
-/// <summary>A TURN server and the credentials to use on it.</summary>
-public sealed record TurnServer(IPEndPoint Server, TurnCredentials Credentials);
+/// <summary>A TURN server, the credentials to use on it, and how to reach it (UDP, or TCP where UDP is blocked, RFC 8656 §3.1).</summary>
+public sealed record TurnServer(IPEndPoint Server, TurnCredentials Credentials, TurnTransport Transport = TurnTransport.Udp);
 
 /// <summary>What a local peer is: its name, where its one socket binds, and the servers it gathers with.</summary>
 public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
@@ -72,7 +72,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly IActorRef _socket;
     private readonly List<IceCandidate> _candidates = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _probers = [];
-    private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
+    private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
@@ -169,8 +170,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         foreach (var turn in _settings.TurnServers)
         {
-            var allocator = Context.ActorOf(TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self), $"turn-{turn.Server}".Replace('[', '_').Replace(']', '_'));
-            _allocators[turn.Server] = allocator;
+            string name = $"turn-{(turn.Transport == TurnTransport.Tcp ? "tcp-" : "")}{turn.Server}".Replace('[', '_').Replace(']', '_');
+            IActorRef allocator;
+            if (turn.Transport == TurnTransport.Tcp)
+                allocator = Context.ActorOf(TurnAllocator.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self), name); // its own TCP connection
+            else
+                _allocators[turn.Server] = allocator = Context.ActorOf(TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self), name);
+            _allocatorServer[allocator] = turn.Server;
             Context.Watch(allocator);
             _pendingGatherers++;
         }
@@ -200,14 +206,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnAllocated(TurnAllocatorProtocol.AllocationSucceeded m)
     {
-        var server = _allocators.First(a => a.Value.Equals(Sender)).Key;
+        var server = _allocatorServer[Sender];
         var relayed = new IceCandidate(CandidateFoundation.Compute(CandidateType.Relayed, m.Relayed.Address, server, CandidateTransport.Udp),
             1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(m.Relayed.Address, 0), 1),
             m.Relayed, CandidateType.Relayed, m.Mapped);
         _allocatorByRelayed[m.Relayed] = Sender;
         _relayCandidateOf[Sender] = relayed;
         var added = new List<IceCandidate> { relayed };
-        if (m.Mapped is not null) added.AddRange(ServerReflexive(m.Mapped, server));
+        // over TCP the mapped address is the TCP connection's mapping: it says nothing about UDP
+        if (m.Mapped is not null && m.Transport == TurnTransport.Udp) added.AddRange(ServerReflexive(m.Mapped, server));
         _candidates.AddRange(added);
         Publish(added);
         GathererDone();
@@ -298,10 +305,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
             foreach (var path in _dataPaths.Where(p => p.Value.Equals(t.ActorRef)).Select(p => p.Key).ToList()) _dataPaths.Remove(path);
             return;
         }
-        var server = _allocators.FirstOrDefault(a => a.Value.Equals(t.ActorRef)).Key;
-        if (server is not null)
+        if (_allocatorServer.Remove(t.ActorRef, out var server))
         {
-            _allocators.Remove(server);
+            if (_allocators.TryGetValue(server, out var udp) && udp.Equals(t.ActorRef)) _allocators.Remove(server);
             if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
         }
     }

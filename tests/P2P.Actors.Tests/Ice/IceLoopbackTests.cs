@@ -19,17 +19,17 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
-    private (IActorRef A, IActorRef B) StartPeers(TestProbe parent, IReadOnlyList<TurnServer> turn)
+    private (IActorRef A, IActorRef B) StartPeers(TestProbe parent, IReadOnlyList<TurnServer> turn, IReadOnlyList<TurnServer>? turnB = null)
     {
         var config = TurnClientSettingsTests.RepoHocon();
         var ice = IceSettings.From(config);
-        IActorRef Start(string name)
+        IActorRef Start(string name, IReadOnlyList<TurnServer> servers)
         {
-            var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn);
+            var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], servers);
             return parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
         }
-        var a = Start("alice");
-        var b = Start("bob");
+        var a = Start("alice", turn);
+        var b = Start("bob", turnB ?? turn);
         parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
         parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
         return (a, b);
@@ -111,5 +111,67 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         var data = events.FishForMessage<SessionProtocol.DataReceived>(_ => true, Generous);
         Assert.Equal("r1/b", data.SessionId);
         Assert.Equal("via relay", Encoding.UTF8.GetString(data.Data.Span));
+    }
+
+    /// <summary>
+    /// "UDP blocked" on one side: alice may use only a relayed candidate reached over TCP (RFC 8656 §3.1), bob uses
+    /// his host candidate; the session connects through the relay, against our relay and against coturn.
+    /// </summary>
+    [Theory]
+    [InlineData("p2p relay")]
+    [InlineData("coturn")]
+    public async Task A_side_that_reaches_turn_only_over_tcp_connects_through_the_relay(string server)
+    {
+        await using var coturn = server == "coturn" ? await CoturnServer.StartAsync() : null;
+        IPEndPoint endPoint;
+        TurnCredentials credentials;
+        if (coturn is not null)
+        {
+            endPoint = coturn.EndPoint;
+            credentials = new TurnCredentials(coturn.Username, coturn.Password);
+        }
+        else
+        {
+            var relaySettings = RelaySettings.From(TurnClientSettingsTests.RepoHocon()) with
+            {
+                Listen = [new IPEndPoint(IPAddress.Loopback, 0)],
+                Users = new Dictionary<string, string> { ["u"] = "p" },
+                AllowLoopback = true,
+            };
+            var relay = Sys.ActorOf(RelayServer.Props(relaySettings));
+            var listening = await relay.Ask<RelayServerProtocol.Listening>(new RelayServerProtocol.AwaitListening(), Generous);
+            endPoint = listening.Tcp[0];
+            credentials = new TurnCredentials("u", "p");
+        }
+
+        var parent = CreateTestProbe();
+        var (a, b) = StartPeers(parent, [new TurnServer(endPoint, credentials, TurnTransport.Tcp)], []);
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        a.Tell(new PeerProtocol.OpenSession("t/a", Controlling: true, link, CandidatePolicy.RelayOnly));
+        b.Tell(new PeerProtocol.OpenSession("t/b", Controlling: false, link));
+
+        var sessions = new Dictionary<string, IActorRef>();
+        var connected = new Dictionary<string, SelectedPair>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c.Pair;
+            return connected.Count == 2;
+        }, Generous);
+        Assert.Equal(CandidateType.Relayed, connected["t/a"].Local.Type);
+        Assert.Equal(CandidateType.Host, connected["t/b"].Local.Type);
+
+        sessions["t/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("over tcp to the relay")));
+        sessions["t/b"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("and back")));
+        var received = new Dictionary<string, string>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.DataReceived d) received[d.SessionId] = Encoding.UTF8.GetString(d.Data.Span);
+            return received.Count == 2;
+        }, Generous);
+        Assert.Equal("over tcp to the relay", received["t/b"]);
+        Assert.Equal("and back", received["t/a"]);
     }
 }
