@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
@@ -151,14 +149,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnBound(UdpSocketProtocol.Bound bound)
     {
-        int index = 0;
-        foreach (var address in HostAddresses(bound.LocalEndPoint.Address))
-        {
-            var endPoint = new IPEndPoint(address, bound.LocalEndPoint.Port);
-            uint priority = CandidatePriority.Compute(CandidateType.Host, CandidatePriority.LocalPreference(address, index++), 1);
-            _candidates.Add(new IceCandidate(CandidateFoundation.Compute(CandidateType.Host, address, null, CandidateTransport.Udp),
-                1, CandidateTransport.Udp, priority, endPoint, CandidateType.Host));
-        }
+        _candidates.AddRange(CandidateGatherer.HostCandidates(bound.LocalEndPoint));
         _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", _candidates.Select(c => c.Address)));
         Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
         Publish(_candidates.ToList());
@@ -182,19 +173,6 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         if (_pendingGatherers == 0) CompleteGathering("host candidates only");
         else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
-    }
-
-    /// <summary>The bound address itself, or every usable interface address of its family when bound to "any".</summary>
-    private static IEnumerable<IPAddress> HostAddresses(IPAddress bound)
-    {
-        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any)) return [bound];
-        return NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(u => u.Address)
-            .Where(a => a.AddressFamily == bound.AddressFamily && !a.IsIPv6LinkLocal)
-            .Distinct()
-            .ToList();
     }
 
     private void OnMapped(StunProberProtocol.MappedAddressDiscovered m)
@@ -328,14 +306,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnReceived(UdpSocketProtocol.Received r)
     {
+        // one server may be both our STUN and our TURN server: Binding answers go to the prober
+        if (_probers.TryGetValue(r.From, out var prober)
+            && StunMessage.TryParse(r.Payload.Span, out var stun, out _) && stun.Method == StunMethod.Binding && stun.Class != StunClass.Request)
+        {
+            prober.Forward(r);
+            return;
+        }
         if (_allocators.TryGetValue(r.From, out var allocator))
         {
             allocator.Forward(r);
-            return;
-        }
-        if (_probers.TryGetValue(r.From, out var prober) && StunMessage.LooksLikeStun(r.Payload.Span))
-        {
-            prober.Forward(r);
             return;
         }
         var local = HostCandidateFor(r.Local, r.From);

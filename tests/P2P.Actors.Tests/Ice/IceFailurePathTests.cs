@@ -176,4 +176,23 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
         _log.WriteLine(reason);
         Assert.Contains("UDP seems blocked", reason);
     }
+
+    [Fact]
+    public async Task Turn_server_gone_after_allocation_leaves_the_direct_path_in_use()
+    {
+        var (a, b) = await BuildAsync("FullCone", "PortRestrictedCone");
+        var events = OpenSessions(a, b, "g");
+        var (sessions, pairs, _) = Connect(events, "g");
+        Assert.False(IsRelayed(pairs["g/a"]));
+
+        Net.Cut("relay");
+        // past the allocation's refresh (60 s before its 600 s lifetime) and the refresh's own timeout
+        RunUntil(events, m => m is SessionProtocol.Disconnected d ? throw new Xunit.Sdk.XunitException(d.Reason) : false,
+            TimeSpan.FromMinutes(11), step: TimeSpan.FromSeconds(1), failAtLimit: false);
+        var lost = a.Parent.FishForMessage<PeerProtocol.GatheringProblem>(p => p.Reason.Contains("Refresh"), Wait);
+        Assert.Contains("198.51.100.1:3478", lost.Reason); // the allocation's refresh went unanswered
+        var stats = await a.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+        Assert.Equal(1, stats.Sessions);
+        ExchangeData(events, sessions, "g");
+    }
 }

@@ -24,7 +24,8 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
 
     protected IActorRef? Relay { get; private set; }
 
-    protected sealed record Side(string Name, IActorRef Peer, string Host);
+    /// <summary>A peer of the test; its Parent probe hears PeerReady, GatheringProblem and PeerFailed.</summary>
+    protected sealed record Side(string Name, IActorRef Peer, string Host, TestProbe Parent);
 
     /// <summary>Builds the network: the relay host, and for each side a public host or a NAT with a private host behind it.</summary>
     protected async Task<(Side A, Side B)> BuildAsync(string? natA, string? natB, IceSettings? ice = null, bool turn = true, bool stun = true,
@@ -61,7 +62,7 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
         var parent = CreateTestProbe();
         var peer = parent.ChildActorOf(Peer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
         parent.ExpectMsg<PeerProtocol.PeerReady>(Wait);
-        return new Side(name, peer, host);
+        return new Side(name, peer, host, parent);
     }
 
     /// <summary>Opens a session between the two sides (alice controlling unless told otherwise) through a <see cref="SessionLink"/>.</summary>

@@ -1,0 +1,121 @@
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Ice;
+
+namespace P2P.Actors.Sessions;
+
+public static class PeerHostProtocol
+{
+    /// <summary>Add a local peer; the sender gets <see cref="PeerAdded"/> once its socket is bound, or <see cref="PeerNotAdded"/>.</summary>
+    public sealed record AddPeer(PeerSettings Settings);
+
+    public sealed record PeerAdded(string Name, System.Net.IPEndPoint Local);
+
+    public sealed record PeerNotAdded(string Name, string Reason);
+
+    /// <summary>Open a session on one of the peers; events go to <paramref name="Owner"/> (see <see cref="SessionProtocol"/>).</summary>
+    public sealed record OpenSession(string Peer, string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null);
+
+    /// <summary>Told to the owner when the session could not even be opened (no such peer).</summary>
+    public sealed record SessionNotOpened(string SessionId, string Reason);
+
+    public sealed record RemovePeer(string Name);
+
+    /// <summary>Answered with <see cref="Peers"/>.</summary>
+    public sealed record GetPeers;
+
+    public sealed record Peers(IReadOnlyList<PeerInfo> List);
+
+    public sealed record PeerInfo(string Name, System.Net.IPEndPoint? Local, IActorRef Peer);
+
+    /// <summary>The subscriber hears gathering problems and peer failures (for the console's status line).</summary>
+    public sealed record Subscribe(IActorRef Subscriber);
+}
+
+/// <summary>
+/// /user/peers (DESIGN.md): owns every local peer of the process. Console commands and the signaling service
+/// land here and are sent on to the peer they name. A peer that throws is stopped (its socket and sessions
+/// go with it) and the subscribers are told why; the other peers are not affected.
+/// </summary>
+public sealed class PeerHost : ReceiveActor
+{
+    private readonly IceSettings _ice;
+    private readonly StunSettings _stun;
+    private readonly TurnClientSettings _turn;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, (IActorRef Peer, System.Net.IPEndPoint? Local, IActorRef? Requester)> _peers = new(StringComparer.Ordinal);
+    private readonly HashSet<IActorRef> _subscribers = [];
+
+    public PeerHost(IceSettings ice, StunSettings stun, TurnClientSettings turn)
+    {
+        _ice = ice;
+        _stun = stun;
+        _turn = turn;
+
+        Receive<PeerHostProtocol.AddPeer>(m =>
+        {
+            string name = m.Settings.Name;
+            if (_peers.ContainsKey(name))
+            {
+                Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"a peer named '{name}' already exists"));
+                return;
+            }
+            if (!ActorPath.IsValidPathElement($"peer-{name}"))
+            {
+                Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"'{name}' is not a usable peer name (letters, digits, - and _)"));
+                return;
+            }
+            var peer = Context.ActorOf(Peer.Props(m.Settings, _ice, _stun, _turn), $"peer-{name}");
+            Context.Watch(peer);
+            _peers[name] = (peer, null, Sender);
+        });
+        Receive<PeerProtocol.PeerReady>(m =>
+        {
+            if (!_peers.TryGetValue(m.Name, out var entry)) return;
+            _peers[m.Name] = entry with { Local = m.Local, Requester = null };
+            entry.Requester?.Tell(new PeerHostProtocol.PeerAdded(m.Name, m.Local));
+        });
+        Receive<PeerProtocol.PeerFailed>(m =>
+        {
+            if (_peers.Remove(m.Name, out var entry)) entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(m.Name, m.Reason));
+            Publish(m);
+        });
+        Receive<PeerProtocol.GatheringProblem>(Publish);
+        Receive<PeerHostProtocol.OpenSession>(m =>
+        {
+            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new PeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy));
+            else m.Owner.Tell(new PeerHostProtocol.SessionNotOpened(m.SessionId, $"there is no local peer named '{m.Peer}' (add it with 'peer add {m.Peer}')"));
+        });
+        Receive<PeerHostProtocol.RemovePeer>(m =>
+        {
+            if (_peers.Remove(m.Name, out var entry)) Context.Stop(entry.Peer);
+        });
+        Receive<PeerHostProtocol.GetPeers>(_ => Sender.Tell(new PeerHostProtocol.Peers(
+            _peers.Select(p => new PeerHostProtocol.PeerInfo(p.Key, p.Value.Local, p.Value.Peer)).ToList())));
+        Receive<PeerHostProtocol.Subscribe>(m => _subscribers.Add(m.Subscriber));
+        Receive<Terminated>(t =>
+        {
+            var name = _peers.FirstOrDefault(p => p.Value.Peer.Equals(t.ActorRef)).Key;
+            if (name is not null && _peers.Remove(name, out var entry))
+            {
+                entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(name, "the peer stopped"));
+                Publish(new PeerProtocol.PeerFailed(name, "the peer stopped after a failure"));
+            }
+        });
+    }
+
+    public static Props Props(IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
+        Akka.Actor.Props.Create(() => new PeerHost(ice, stun, turn));
+
+    /// <summary>A peer owns a socket and live sessions that cannot be rebuilt behind their owners' backs: a failing peer is stopped and reported.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Error(e, "a peer failed and is stopped");
+        return Directive.Stop;
+    });
+
+    private void Publish(object message)
+    {
+        foreach (var s in _subscribers) s.Tell(message);
+    }
+}
