@@ -245,58 +245,24 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     /// order, before the <see cref="TcpClientProtocol.ReadEnded"/> that ends the connection), whatever the
     /// segmentation of the reads.
     /// </summary>
-    private async Task ReadLoop(Socket socket, IPEndPoint server, IPEndPoint local, string role, IActorRef handler, IActorRef self,
-        CancellationToken stop)
-    {
-        var buffer = new byte[ReadBufferBytes];
-        int filled = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            int n;
-            try
+    private Task ReadLoop(Socket socket, IPEndPoint server, IPEndPoint local, string role, IActorRef handler, IActorRef self,
+        CancellationToken stop) =>
+        StreamFrameReader.RunAsync(socket, ReadBufferBytes, StreamFraming.TryGetFrameLength,
+            n => Interlocked.Add(ref _bytesIn, n),
+            frame =>
             {
-                n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e)
-            {
-                self.Tell(new TcpClientProtocol.ReadEnded(e.SocketErrorCode == SocketError.ConnectionReset
-                    ? $"{role} {server} reset the TCP connection"
-                    : $"reading from {role} {server} over TCP failed: {Describe(e)}"));
-                return;
-            }
-            if (n == 0)
-            {
-                self.Tell(new TcpClientProtocol.ReadEnded(filled == 0
-                    ? $"{role} {server} closed the TCP connection"
-                    : $"{role} {server} closed the TCP connection in the middle of a message"));
-                return;
-            }
-            filled += n;
-            Interlocked.Add(ref _bytesIn, n);
-            int start = 0;
-            while (true)
-            {
-                var result = StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int frameLength);
-                if (result == StreamFraming.Result.Invalid)
-                {
-                    self.Tell(new TcpClientProtocol.ReadEnded(
-                        $"{role} {server} sent bytes that are neither STUN nor ChannelData (first byte 0x{buffer[start]:X2}); closed the TCP connection"));
-                    return;
-                }
-                if (result == StreamFraming.Result.NeedMore) break;
                 Interlocked.Increment(ref _framesIn);
-                handler.Tell(new UdpSocketProtocol.Received(server, local, buffer.AsSpan(start, frameLength).ToArray()), self);
-                start += frameLength;
-            }
-            if (start > 0)
+                handler.Tell(new UdpSocketProtocol.Received(server, local, frame), self);
+            },
+            (end, error, first) => self.Tell(new TcpClientProtocol.ReadEnded(end switch
             {
-                buffer.AsSpan(start, filled - start).CopyTo(buffer);
-                filled -= start;
-            }
-        }
-    }
+                StreamEnd.Closed => $"{role} {server} closed the TCP connection",
+                StreamEnd.ClosedMidFrame => $"{role} {server} closed the TCP connection in the middle of a message",
+                StreamEnd.Reset => $"{role} {server} reset the TCP connection",
+                StreamEnd.Unframeable => $"{role} {server} sent bytes that are neither STUN nor ChannelData (first byte 0x{first:X2}); closed the TCP connection",
+                _ => $"reading from {role} {server} over TCP failed: {Describe(error!)}",
+            })),
+            stop);
 
     // ---- helpers ---------------------------------------------------------------------------------
 

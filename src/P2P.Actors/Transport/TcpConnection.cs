@@ -151,50 +151,19 @@ public sealed class TcpConnection : ReceiveActor
         return buffered.Length >= frameLength ? StreamFraming.Result.Complete : StreamFraming.Result.NeedMore;
     }
 
-    private static async Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,
-        ILoggingAdapter log, CancellationToken stop)
-    {
-        var buffer = new byte[ReadBufferBytes];
-        int filled = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            int n;
-            try
+    private static Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,
+        ILoggingAdapter log, CancellationToken stop) =>
+        StreamFrameReader.RunAsync(socket, ReadBufferBytes, FrameLength, _ => { },
+            frame => handler.Tell(new TcpConnectionProtocol.Received(remote, local, frame), self),
+            (end, error, _) =>
             {
-                n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e)
-            {
-                self.Tell(new TcpConnectionProtocol.ReadEnded($"receive failed: {e.SocketErrorCode}"));
-                return;
-            }
-            if (n == 0)
-            {
-                self.Tell(new TcpConnectionProtocol.ReadEnded("closed by client"));
-                return;
-            }
-            filled += n;
-            int start = 0;
-            while (true)
-            {
-                var result = FrameLength(buffer.AsSpan(start, filled - start), out int frameLength);
-                if (result == StreamFraming.Result.Invalid)
+                if (end == StreamEnd.Unframeable) log.Warning("TCP {0}: bytes that are neither STUN nor ChannelData, closing the connection", remote);
+                self.Tell(new TcpConnectionProtocol.ReadEnded(end switch
                 {
-                    log.Warning("TCP {0}: bytes that are neither STUN nor ChannelData, closing the connection", remote);
-                    self.Tell(new TcpConnectionProtocol.ReadEnded("unframeable input"));
-                    return;
-                }
-                if (result == StreamFraming.Result.NeedMore) break;
-                handler.Tell(new TcpConnectionProtocol.Received(remote, local, buffer.AsSpan(start, frameLength).ToArray()), self);
-                start += frameLength;
-            }
-            if (start > 0)
-            {
-                buffer.AsSpan(start, filled - start).CopyTo(buffer);
-                filled -= start;
-            }
-        }
-    }
+                    StreamEnd.Closed or StreamEnd.ClosedMidFrame => "closed by client",
+                    StreamEnd.Unframeable => "unframeable input",
+                    _ => $"receive failed: {error!.SocketErrorCode}",
+                }));
+            },
+            stop);
 }
