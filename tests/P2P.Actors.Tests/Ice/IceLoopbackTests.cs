@@ -50,27 +50,12 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         Open(a, b, link, "s1");
 
-        var sessions = new Dictionary<string, IActorRef>();
-        var connected = new Dictionary<string, SelectedPair>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c.Pair;
-            return connected.Count == 2;
-        }, Generous);
+        var (sessions, connected) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(connected.Values, p => Assert.Equal(CandidateType.Host, p.Local.Type));
         Assert.All(connected.Values, p => Assert.Equal(CandidateType.Host, p.Remote.Type));
         Assert.Equal(connected["s1/a"].Local.Address, connected["s1/b"].Remote.Address);
 
-        sessions["s1/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("hello bob")));
-        sessions["s1/b"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("hello alice")));
-        var received = new Dictionary<string, string>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.DataReceived d) received[d.SessionId] = Encoding.UTF8.GetString(d.Data.Span);
-            return received.Count == 2;
-        }, Generous);
+        var received = SessionEvents.Exchange(events, sessions, new Dictionary<string, string> { ["s1/a"] = "hello bob", ["s1/b"] = "hello alice" }, Generous);
         Assert.Equal("hello bob", received["s1/b"]);
         Assert.Equal("hello alice", received["s1/a"]);
     }
@@ -95,15 +80,7 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         Open(a, b, link, "r1", CandidatePolicy.RelayOnly);
 
-        var sessions = new Dictionary<string, IActorRef>();
-        var connected = new Dictionary<string, SelectedPair>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c.Pair;
-            return connected.Count == 2;
-        }, Generous);
+        var (sessions, connected) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(connected.Values, p => Assert.Equal(CandidateType.Relayed, p.Local.Type));
         Assert.All(connected.Values, p => Assert.Equal(CandidateType.Relayed, p.Remote.Type));
 
@@ -151,26 +128,11 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         a.Tell(new PeerProtocol.OpenSession("t/a", Controlling: true, link, CandidatePolicy.RelayOnly));
         b.Tell(new PeerProtocol.OpenSession("t/b", Controlling: false, link));
 
-        var sessions = new Dictionary<string, IActorRef>();
-        var connected = new Dictionary<string, SelectedPair>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c.Pair;
-            return connected.Count == 2;
-        }, Generous);
+        var (sessions, connected) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.Equal(CandidateType.Relayed, connected["t/a"].Local.Type);
         Assert.Equal(CandidateType.Host, connected["t/b"].Local.Type);
 
-        sessions["t/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("over tcp to the relay")));
-        sessions["t/b"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("and back")));
-        var received = new Dictionary<string, string>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.DataReceived d) received[d.SessionId] = Encoding.UTF8.GetString(d.Data.Span);
-            return received.Count == 2;
-        }, Generous);
+        var received = SessionEvents.Exchange(events, sessions, new Dictionary<string, string> { ["t/a"] = "over tcp to the relay", ["t/b"] = "and back" }, Generous);
         Assert.Equal("over tcp to the relay", received["t/b"]);
         Assert.Equal("and back", received["t/a"]);
     }

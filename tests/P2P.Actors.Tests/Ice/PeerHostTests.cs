@@ -40,15 +40,7 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
         host.Tell(new PeerHostProtocol.OpenSession("bob", "v4/b", false, link));
         host.Tell(new PeerHostProtocol.OpenSession("carol", "v6/a", true, link));
         host.Tell(new PeerHostProtocol.OpenSession("dave", "v6/b", false, link));
-        var sessions = new Dictionary<string, IActorRef>();
-        var pairs = new Dictionary<string, SelectedPair>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId}: {f.Reason}");
-            if (m is SessionProtocol.Connected c) pairs[c.SessionId] = c.Pair;
-            return pairs.Count == 4;
-        }, Generous);
+        var (sessions, pairs) = SessionEvents.AwaitConnected(events, 4, Generous);
         Assert.Equal(AddressFamily.InterNetwork, pairs["v4/a"].Local.Address.AddressFamily);
         Assert.Equal(AddressFamily.InterNetworkV6, pairs["v6/a"].Local.Address.AddressFamily);
         Assert.Equal(CandidateType.Host, pairs["v6/b"].Remote.Type);
