@@ -22,7 +22,7 @@ public class ChannelDataTests
         n = ChannelData.Write(buffer, 0x4FFF, data, padForStream: true);
         Assert.Equal(12, n);
         Assert.Equal(new byte[3], buffer[9..12]);
-        Assert.Equal(StreamFraming.Result.Complete, StreamFraming.TryGetFrameLength(buffer.AsSpan(0, n), out int frame));
+        Assert.Equal(StreamFraming.FrameStatus.Complete, StreamFraming.TryGetFrameLength(buffer.AsSpan(0, n), out int frame));
         Assert.Equal(12, frame);
     }
 
@@ -41,11 +41,11 @@ public class ChannelDataTests
     public void Stream_framing_splits_stun_and_channel_data()
     {
         var stun = StunVectors.Rfc5769SampleRequest;
-        Assert.Equal(StreamFraming.Result.NeedMore, StreamFraming.TryGetFrameLength(stun.AsSpan(0, 30), out _));
-        Assert.Equal(StreamFraming.Result.Complete, StreamFraming.TryGetFrameLength([.. stun, 0x40, 0x00], out int length));
+        Assert.Equal(StreamFraming.FrameStatus.NeedMore, StreamFraming.TryGetFrameLength(stun.AsSpan(0, 30), out _));
+        Assert.Equal(StreamFraming.FrameStatus.Complete, StreamFraming.TryGetFrameLength([.. stun, 0x40, 0x00], out int length));
         Assert.Equal(stun.Length, length);
-        Assert.Equal(StreamFraming.Result.Invalid, StreamFraming.TryGetFrameLength([0x80, 0, 0, 0], out _));
-        Assert.Equal(StreamFraming.Result.NeedMore, StreamFraming.TryGetFrameLength([0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5], out length));
+        Assert.Equal(StreamFraming.FrameStatus.Invalid, StreamFraming.TryGetFrameLength([0x80, 0, 0, 0], out _));
+        Assert.Equal(StreamFraming.FrameStatus.NeedMore, StreamFraming.TryGetFrameLength([0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5], out length));
         Assert.Equal(12, length);
     }
 }

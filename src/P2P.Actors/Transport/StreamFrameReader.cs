@@ -25,7 +25,7 @@ internal enum StreamEnd
 /// </summary>
 internal static class StreamFrameReader
 {
-    public delegate StreamFraming.Result FrameLength(ReadOnlySpan<byte> buffered, out int frameLength);
+    public delegate StreamFraming.FrameStatus FrameLength(ReadOnlySpan<byte> buffered, out int frameLength);
 
     /// <param name="bufferBytes">Room for at least one whole frame (a ChannelData or STUN message is at most 65,540 bytes).</param>
     /// <param name="onBytes">Told each read's size, for counters.</param>
@@ -61,12 +61,12 @@ internal static class StreamFrameReader
             while (true)
             {
                 var result = frameLength(buffer.AsSpan(start, filled - start), out int length);
-                if (result == StreamFraming.Result.Invalid)
+                if (result == StreamFraming.FrameStatus.Invalid)
                 {
                     onEnd(StreamEnd.Unframeable, null, buffer[start]);
                     return;
                 }
-                if (result == StreamFraming.Result.NeedMore) break;
+                if (result == StreamFraming.FrameStatus.NeedMore) break;
                 onFrame(buffer.AsSpan(start, length).ToArray());
                 start += length;
             }

@@ -199,7 +199,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
             return;
         }
         var payload = send.Payload;
-        if (StreamFraming.TryGetFrameLength(payload.Span, out int frameLength) != StreamFraming.Result.Complete || frameLength != payload.Length)
+        if (StreamFraming.TryGetFrameLength(payload.Span, out int frameLength) != StreamFraming.FrameStatus.Complete || frameLength != payload.Length)
         {
             _sendErrors++;
             _log.Warning("Dropped a send of {0} bytes to {1} {2}: not exactly one STUN message or 4-byte padded ChannelData (RFC 8656 §12.5)",

@@ -142,13 +142,13 @@ public sealed class TcpConnection : ReceiveActor
     /// <see cref="StreamFraming"/>, plus ChannelData with the RFC 5766 §11 channel numbers 0x5000-0x7FFF
     /// (first byte 0x50-0x7F), which coturn's clients still use; padded to 4 bytes like the others.
     /// </summary>
-    public static StreamFraming.Result FrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
+    public static StreamFraming.FrameStatus FrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
     {
         var result = StreamFraming.TryGetFrameLength(buffered, out frameLength);
-        if (result != StreamFraming.Result.Invalid || buffered[0] is < 0x50 or > 0x7F) return result;
+        if (result != StreamFraming.FrameStatus.Invalid || buffered[0] is < 0x50 or > 0x7F) return result;
         int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
         frameLength = ChannelData.HeaderLength + ((length + 3) & ~3);
-        return buffered.Length >= frameLength ? StreamFraming.Result.Complete : StreamFraming.Result.NeedMore;
+        return buffered.Length >= frameLength ? StreamFraming.FrameStatus.Complete : StreamFraming.FrameStatus.NeedMore;
     }
 
     private static Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,

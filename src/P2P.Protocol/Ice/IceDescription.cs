@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Net.Sockets;
+using AddressFamily = System.Net.Sockets.AddressFamily;
 using System.Text;
 
 namespace P2P.Protocol.Ice;

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using AddressFamily = System.Net.Sockets.AddressFamily;
 
 namespace P2P.Protocol.Ice;
 

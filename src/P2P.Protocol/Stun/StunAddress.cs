@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
+using AddressFamily = System.Net.Sockets.AddressFamily;
 
 namespace P2P.Protocol.Stun;
 

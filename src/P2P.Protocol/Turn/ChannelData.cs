@@ -62,18 +62,18 @@ public static class ChannelData
 /// </summary>
 public static class StreamFraming
 {
-    public enum Result { Complete, NeedMore, Invalid }
+    public enum FrameStatus { Complete, NeedMore, Invalid }
 
     /// <summary>Length of the next whole frame at the start of <paramref name="buffered"/>, when known.</summary>
-    public static Result TryGetFrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
+    public static FrameStatus TryGetFrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
     {
         frameLength = 0;
-        if (buffered.Length < 4) return Result.NeedMore;
+        if (buffered.Length < 4) return FrameStatus.NeedMore;
         byte first = buffered[0];
         int length = BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
         if (first < 0x40)
         {
-            if ((first & 0xC0) != 0 || (length & 3) != 0) return Result.Invalid;
+            if ((first & 0xC0) != 0 || (length & 3) != 0) return FrameStatus.Invalid;
             frameLength = 20 + length;
         }
         else if (first <= 0x4F)
@@ -82,8 +82,8 @@ public static class StreamFraming
         }
         else
         {
-            return Result.Invalid;
+            return FrameStatus.Invalid;
         }
-        return buffered.Length >= frameLength ? Result.Complete : Result.NeedMore;
+        return buffered.Length >= frameLength ? FrameStatus.Complete : FrameStatus.NeedMore;
     }
 }

@@ -123,7 +123,7 @@ public sealed class TurnTestClient : IAsyncDisposable
                 if (n == 0) break;
                 filled += n;
                 int start = 0;
-                while (StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int length) == StreamFraming.Result.Complete)
+                while (StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int length) == StreamFraming.FrameStatus.Complete)
                 {
                     Dispatch(buffer.AsSpan(start, length).ToArray());
                     start += length;

@@ -91,7 +91,7 @@ public sealed class TurnAllocatorOverTcpVirtualTimeTests : TestKit
         var sent = _server.ExpectPacket().Bytes;
         Assert.Equal(8, sent.Length); // 4 header + 3 data + 1 padding
         Assert.Equal(new byte[] { 0x40, 0x00, 0x00, 0x03, (byte)'t', (byte)'w', (byte)'o', 0x00 }, sent);
-        Assert.Equal(StreamFraming.Result.Complete, StreamFraming.TryGetFrameLength(sent, out int frame));
+        Assert.Equal(StreamFraming.FrameStatus.Complete, StreamFraming.TryGetFrameLength(sent, out int frame));
         Assert.Equal(sent.Length, frame);
 
         // Padded ChannelData from the server is read by its length field.

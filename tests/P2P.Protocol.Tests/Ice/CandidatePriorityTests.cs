@@ -105,7 +105,7 @@ public class CandidatePriorityTests
         var stun = new IPEndPoint(IPAddress.Parse("198.51.100.1"), 3478);
         var baseIp = IPAddress.Parse("10.0.0.2");
         string f = CandidateFoundation.Compute(CandidateType.ServerReflexive, baseIp, stun, CandidateTransport.Udp);
-        Assert.Equal(f, CandidateFoundation.Compute(CandidateType.ServerReflexive, IPAddress.Parse("10.0.0.2"), new IPEndPoint(IPAddress.Parse("198.51.100.1"), 19302), CandidateTransport.Udp));
+        Assert.Equal(f, CandidateFoundation.Compute(CandidateType.ServerReflexive, IPAddress.Parse("10.0.0.2"), new IPEndPoint(IPAddress.Parse("198.51.100.1"), 5349), CandidateTransport.Udp));
         Assert.Equal(f, CandidateFoundation.Compute(CandidateType.ServerReflexive, IPAddress.Parse("::ffff:10.0.0.2"), stun, CandidateTransport.Udp));
         Assert.True(IceGrammar.IsIceChars(f, 1, 32));
     }
