@@ -41,6 +41,26 @@ public sealed class CertificateFingerprint
     public static CertificateFingerprint ComputeSha256(ReadOnlySpan<byte> certificateDer) =>
         new(Sha256, SHA256.HashData(certificateDer));
 
+    /// <summary>
+    /// The fingerprint of a DER-encoded certificate with the named hash function ("sha-1", "sha-256",
+    /// "sha-384", "sha-512"), so a remote that signals another function than SHA-256 can still be
+    /// checked (RFC 8122 §5). False for functions .NET does not provide (sha-224) or unknown names.
+    /// </summary>
+    public static bool TryCompute(string algorithm, ReadOnlySpan<byte> certificateDer, [NotNullWhen(true)] out CertificateFingerprint? fingerprint)
+    {
+        string name = algorithm.ToLowerInvariant();
+        byte[]? hash = name switch
+        {
+            "sha-1" => SHA1.HashData(certificateDer),
+            "sha-256" => SHA256.HashData(certificateDer),
+            "sha-384" => SHA384.HashData(certificateDer),
+            "sha-512" => SHA512.HashData(certificateDer),
+            _ => null,
+        };
+        fingerprint = hash is null ? null : new CertificateFingerprint(name, hash);
+        return fingerprint is not null;
+    }
+
     /// <summary>Wraps a hash already computed with <paramref name="algorithm"/>; the length must fit the algorithm.</summary>
     public static CertificateFingerprint FromHash(string algorithm, ReadOnlySpan<byte> hash)
     {
