@@ -44,7 +44,7 @@ public readonly ref struct StunMessage
 
     /// <summary>True when the first byte could start a STUN message (RFC 7983 demultiplexing: 0-3).</summary>
     public static bool LooksLikeStun(ReadOnlySpan<byte> packet) =>
-        packet.Length >= HeaderLength && packet[0] < 4 && BinaryPrimitives.ReadUInt32BigEndian(packet[4..]) == MagicCookie;
+        packet.Length >= HeaderLength && PacketDemultiplexer.Classify(packet[0]) == PacketKind.Stun && BinaryPrimitives.ReadUInt32BigEndian(packet[4..]) == MagicCookie;
 
     /// <summary>Parses and checks framing, attribute bounds and the FINGERPRINT (if present). Never throws.</summary>
     public static bool TryParse(ReadOnlySpan<byte> packet, out StunMessage message, out StunError error)

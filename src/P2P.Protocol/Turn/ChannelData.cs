@@ -25,7 +25,7 @@ public static class ChannelData
     public static bool IsValidChannel(ushort channel) => channel is >= MinChannel and <= MaxChannel;
 
     /// <summary>True when the first byte is in the ChannelData range of RFC 7983 (64-79).</summary>
-    public static bool LooksLikeChannelData(ReadOnlySpan<byte> packet) => packet.Length >= 1 && packet[0] is >= 0x40 and <= 0x4F;
+    public static bool LooksLikeChannelData(ReadOnlySpan<byte> packet) => PacketDemultiplexer.Classify(packet) == PacketKind.TurnChannelData;
 
     public static bool TryParse(ReadOnlySpan<byte> packet, out ushort channel, out ReadOnlySpan<byte> data, out ChannelDataError error)
     {

@@ -1,0 +1,38 @@
+using Akka.Configuration;
+
+namespace P2P.Actors.Dtls;
+
+/// <summary>Settings of <see cref="DtlsTransport"/>, read once from <c>p2p.dtls</c> in <c>akka.hocon</c>.</summary>
+/// <param name="HandshakeTimeout">Give up a handshake that has not completed by then.</param>
+/// <param name="InitialRetransmit">First retransmission timer of a handshake flight, doubled on each loss (RFC 6347 §4.2.4.1: 1 s).</param>
+/// <param name="SendLimit">Largest datagram written (RFC 8831 §5 / RFC 8261 §5: stay under the path MTU; 1200 fits IPv6 minimum MTU with room for TURN).</param>
+/// <param name="ReceiveLimit">Largest datagram read; longer ones are cut and then discarded by the record layer.</param>
+/// <param name="ReceiveQueue">Datagrams buffered between the actor and the DTLS worker; beyond it they are dropped (UDP semantics) and counted.</param>
+public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRetransmit, int SendLimit, int ReceiveLimit, int ReceiveQueue)
+{
+    public const string Section = "p2p.dtls";
+
+    /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
+    public static readonly DtlsSettings Default = new(
+        HandshakeTimeout: TimeSpan.FromSeconds(30),
+        InitialRetransmit: TimeSpan.FromSeconds(1),
+        SendLimit: 1200,
+        ReceiveLimit: 1500,
+        ReceiveQueue: 1024);
+
+    public static DtlsSettings From(Config config)
+    {
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+        var settings = new DtlsSettings(
+            HandshakeTimeout: c.GetTimeSpan("handshake-timeout"),
+            InitialRetransmit: c.GetTimeSpan("initial-retransmit"),
+            SendLimit: c.GetInt("send-limit"),
+            ReceiveLimit: c.GetInt("receive-limit"),
+            ReceiveQueue: c.GetInt("receive-queue"));
+        if (settings.HandshakeTimeout <= TimeSpan.Zero || settings.InitialRetransmit <= TimeSpan.Zero
+            || settings.SendLimit < 256 || settings.ReceiveLimit < settings.SendLimit || settings.ReceiveQueue < 1)
+            throw new ConfigurationException($"'{Section}': timeouts must be positive, send-limit at least 256, receive-limit at least send-limit, receive-queue at least 1");
+        return settings;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using Org.BouncyCastle.Tls;
+
+namespace P2P.Actors.Dtls;
+
+/// <summary>Thrown by <see cref="QueuedDatagramTransport.Receive(Span{byte}, int)"/> once the transport is closed, to end the worker's blocking read.</summary>
+internal sealed class DatagramTransportClosedException() : IOException("the DTLS datagram transport is closed");
+
+/// <summary>
+/// BouncyCastle's <see cref="DatagramTransport"/> over actor messages: datagrams the actor received
+/// are queued here (bounded; when full they are dropped, as a UDP socket buffer would) and read by
+/// the DTLS worker thread, which may block in <see cref="Receive(Span{byte}, int)"/>; datagrams the
+/// record layer writes are handed to <c>send</c> (which tells the connection actor). Only the worker
+/// thread blocks here; the actor side (<see cref="Offer"/>) never does.
+/// </summary>
+internal sealed class QueuedDatagramTransport : DatagramTransport
+{
+    private readonly BlockingCollection<byte[]> _inbound;
+    private readonly Action<byte[]> _send;
+    private readonly CancellationTokenSource _closed = new();
+    private readonly int _sendLimit, _receiveLimit;
+    private long _dropped;
+
+    public QueuedDatagramTransport(int sendLimit, int receiveLimit, int queueLength, Action<byte[]> send)
+    {
+        _sendLimit = sendLimit;
+        _receiveLimit = receiveLimit;
+        _send = send;
+        _inbound = new BlockingCollection<byte[]>(new ConcurrentQueue<byte[]>(), queueLength);
+    }
+
+    public bool IsClosed => _closed.IsCancellationRequested;
+
+    /// <summary>Datagrams dropped because the queue was full or the transport closed.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>From the actor: queue a received datagram without blocking; false (and counted) if it was dropped.</summary>
+    public bool Offer(byte[] datagram)
+    {
+        if (!IsClosed && _inbound.TryAdd(datagram)) return true;
+        Interlocked.Increment(ref _dropped);
+        return false;
+    }
+
+    public int GetReceiveLimit() => _receiveLimit;
+
+    public int GetSendLimit() => _sendLimit;
+
+    public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
+
+    /// <summary>Waits up to <paramref name="waitMillis"/> (0: no limit, as a socket timeout) for a datagram; -1 when none came.</summary>
+    public int Receive(Span<byte> buffer, int waitMillis)
+    {
+        if (IsClosed) throw new DatagramTransportClosedException();
+        byte[] datagram;
+        try
+        {
+            if (!_inbound.TryTake(out datagram!, waitMillis <= 0 ? Timeout.Infinite : waitMillis, _closed.Token)) return -1;
+        }
+        catch (OperationCanceledException)
+        {
+            throw new DatagramTransportClosedException();
+        }
+        int length = Math.Min(datagram.Length, buffer.Length);
+        datagram.AsSpan(0, length).CopyTo(buffer);
+        return length;
+    }
+
+    public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
+
+    public void Send(ReadOnlySpan<byte> buffer)
+    {
+        if (!IsClosed) _send(buffer.ToArray());
+    }
+
+    /// <summary>Ends any blocked <see cref="Receive(Span{byte}, int)"/>; called by the record layer after its close_notify, or by the worker to abort a handshake.</summary>
+    public void Close()
+    {
+        if (IsClosed) return;
+        _closed.Cancel();
+    }
+}
