@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Dtls;
+using P2P.Protocol;
 using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Ice;
@@ -18,6 +20,9 @@ public static class ConnectionProtocol
     public sealed record ConsentLost(string Reason);
 
     public sealed record GetInfo;
+
+    /// <summary>The session is secure: DTLS records go to and come from this <see cref="DtlsTransport"/>, and nothing else is accepted as data.</summary>
+    public sealed record AttachDtls(IActorRef Dtls);
 
     public sealed record Info(SelectedPair Pair, long BytesSent, long BytesReceived, long PacketsSent, long PacketsReceived, TimeSpan? RoundTrip);
 }
@@ -44,6 +49,8 @@ public sealed class Connection : ReceiveActor, IWithTimers
     private DateTimeOffset _lastConsent;
     private TimeSpan? _roundTrip;
     private bool _lost;
+    private IActorRef? _dtls;
+    private long _refused;
     private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
 
     public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport)
@@ -54,18 +61,20 @@ public sealed class Connection : ReceiveActor, IWithTimers
         _transport = transport;
         _roundTrip = pair.RoundTrip;
 
-        Receive<ConnectionProtocol.Send>(m =>
-        {
-            if (_lost) return;
-            _transport.Tell(new Transmit(_pair.Local, _pair.Remote.Address, m.Data));
-            _bytesSent += m.Data.Length;
-            _packetsSent++;
-        });
+        Receive<ConnectionProtocol.Send>(m => Transmit(m.Data));
+        Receive<DtlsProtocol.Outgoing>(m => Transmit(m.Datagram));
+        Receive<ConnectionProtocol.AttachDtls>(m => _dtls = m.Dtls);
         Receive<Inbound>(m =>
         {
             _bytesReceived += m.Payload.Length;
             _packetsReceived++;
-            Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
+            if (_dtls is null) Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
+            else if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Dtls) _dtls.Tell(new DtlsProtocol.Incoming(m.Payload));
+            else
+            {
+                _refused++; // RFC 7983: on a secure session only DTLS (and STUN, handled by the agent) may arrive
+                _log.Debug("[{0}] dropped {1} bytes from {2} that are not DTLS", _sessionId, m.Payload.Length, m.From);
+            }
         });
         Receive<ConnectionProtocol.SwitchPair>(m =>
         {
@@ -89,6 +98,14 @@ public sealed class Connection : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    private void Transmit(ReadOnlyMemory<byte> data)
+    {
+        if (_lost) return;
+        _transport.Tell(new Transmit(_pair.Local, _pair.Remote.Address, data));
+        _bytesSent += data.Length;
+        _packetsSent++;
+    }
 
     public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport) =>
         Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport));

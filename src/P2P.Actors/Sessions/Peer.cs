@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
 using P2P.Actors.Transport;
 using P2P.Protocol.Ice;
@@ -22,7 +23,9 @@ public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IP
 public static class PeerProtocol
 {
     /// <summary>Open a session; the owner gets <see cref="SessionProtocol.Started"/> and then every event of the session.</summary>
-    public sealed record OpenSession(string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null);
+    /// <param name="Secure">DTLS 1.2 over the selected pair (G2), with the certificate fingerprint in the description;
+    /// false sends application data as plain datagrams, like the original program (--plain).</param>
+    public sealed record OpenSession(string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null, bool Secure = false);
 
     /// <summary>Answered with <see cref="Candidates"/>.</summary>
     public sealed record GetCandidates;
@@ -79,6 +82,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _dataPaths = [];
     private readonly List<string> _problems = [];
+    private DtlsCertificate? _certificate; // one per peer, made for its first secure session
     private int _pendingGatherers;
     private bool _gatheringComplete;
     private long _unroutable, _malformed;
@@ -263,7 +267,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
         uint tag;
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
         var policy = m.Policy ?? _ice.Policy;
-        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner), $"session-{Uri.EscapeDataString(m.SessionId)}");
+        var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
+        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate),
+            $"session-{Uri.EscapeDataString(m.SessionId)}");
         Context.Watch(session);
         _sessions[session] = (credentials.Ufrag, tag, policy);
         _sessionsByUfrag[credentials.Ufrag] = session;

@@ -14,7 +14,7 @@ public static class PeerHostProtocol
     public sealed record PeerNotAdded(string Name, string Reason);
 
     /// <summary>Open a session on one of the peers; events go to <paramref name="Owner"/> (see <see cref="SessionProtocol"/>).</summary>
-    public sealed record OpenSession(string Peer, string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null);
+    public sealed record OpenSession(string Peer, string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null, bool Secure = false);
 
     /// <summary>Told to the owner when the session could not even be opened (no such peer).</summary>
     public sealed record SessionNotOpened(string SessionId, string Reason);
@@ -83,7 +83,7 @@ public sealed class PeerHost : ReceiveActor
         Receive<PeerProtocol.GatheringProblem>(Publish);
         Receive<PeerHostProtocol.OpenSession>(m =>
         {
-            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new PeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy));
+            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new PeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy, m.Secure));
             else m.Owner.Tell(new PeerHostProtocol.SessionNotOpened(m.SessionId, $"there is no local peer named '{m.Peer}' (add it with 'peer add {m.Peer}')"));
         });
         Receive<PeerHostProtocol.RemovePeer>(m =>

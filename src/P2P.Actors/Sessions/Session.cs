@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
+using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
 using static P2P.Actors.Ice.IceTransportProtocol;
 
@@ -33,6 +35,9 @@ public static class SessionProtocol
     {
         /// <summary>This side is an ICE-lite agent (the remote must know: a=ice-lite).</summary>
         public bool IceLite { get; init; }
+
+        /// <summary>What the remote must get before any candidate: credentials, and for a secure session the certificate fingerprint and a=setup.</summary>
+        public IceDescription? Description { get; init; }
     }
 
     /// <summary>A local candidate to trickle to the remote (RFC 8838).</summary>
@@ -41,7 +46,11 @@ public static class SessionProtocol
     /// <summary>Gathering is over: the whole local description, for a manual copy-paste exchange.</summary>
     public sealed record LocalDescription(string SessionId, IceDescription Description);
 
-    public sealed record Connected(string SessionId, SelectedPair Pair);
+    /// <summary>The session carries data: on a secure session after the DTLS handshake, with the peer's verified fingerprint.</summary>
+    public sealed record Connected(string SessionId, SelectedPair Pair)
+    {
+        public string? RemoteFingerprint { get; init; }
+    }
 
     public sealed record Failed(string SessionId, string Reason);
 
@@ -92,11 +101,20 @@ public sealed class Session : ReceiveActor
     private IActorRef _ice;
     private IActorRef? _connection;
     private SelectedPair? _pair;
+    private readonly DtlsCertificate? _certificate;
+    private readonly SetupAttribute _localSetup;
+    private CertificateFingerprint? _remoteFingerprint;
+    private DtlsRole _dtlsRole;
+    private IActorRef? _dtls;
+    private string? _dtlsFingerprint;
     private int _generation;
-    private bool _localGatheringComplete, _awaitingRemoteRestart;
+    private bool _localGatheringComplete, _awaitingRemoteRestart, _failed;
 
-    public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner)
+    public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
+        DtlsCertificate? certificate)
     {
+        _certificate = certificate;
+        _localSetup = controlling ? SetupAttribute.ActPass : SetupAttribute.Active; // the side that opens offers; RFC 5763 §5
         _settings = settings;
         _sessionId = sessionId;
         _owner = owner;
@@ -129,11 +147,17 @@ public sealed class Session : ReceiveActor
         });
         Receive<IceAgentProtocol.Failed>(m =>
         {
-            if (!Sender.Equals(_ice)) return;
-            string reason = _problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}";
-            _log.Warning("[{0}] session failed: {1}", _sessionId, reason);
-            _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
+            if (Sender.Equals(_ice)) Fail(_problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}");
         });
+        Receive<DtlsProtocol.Connected>(m =>
+        {
+            _dtlsFingerprint = m.RemoteFingerprint;
+            _log.Info("[{0}] DTLS up ({1}), peer certificate {2}", _sessionId, m.CipherSuite, m.RemoteFingerprint);
+            if (_pair is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, _pair) { RemoteFingerprint = m.RemoteFingerprint });
+        });
+        Receive<DtlsProtocol.Received>(m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Data)));
+        Receive<DtlsProtocol.Failed>(m => Fail(m.Reason));
+        Receive<DtlsProtocol.Closed>(_ => _owner.Tell(new SessionProtocol.Disconnected(_sessionId, "the peer closed the DTLS association")));
         Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
         {
             if (Sender.Equals(_ice)) _connection?.Forward(m);
@@ -155,8 +179,9 @@ public sealed class Session : ReceiveActor
         });
         Receive<SessionProtocol.Send>(m =>
         {
-            if (_connection is null) _log.Warning("[{0}] dropped {1} bytes to send: not connected", _sessionId, m.Data.Length);
-            else _connection.Tell(new ConnectionProtocol.Send(m.Data));
+            if (_dtls is not null) _dtls.Tell(new DtlsProtocol.Send(m.Data));
+            else if (_connection is not null && _certificate is null) _connection.Tell(new ConnectionProtocol.Send(m.Data));
+            else _log.Warning("[{0}] dropped {1} bytes to send: not connected", _sessionId, m.Data.Length);
         });
         Receive<SessionProtocol.GetPairs>(_ => _ice.Forward(new PairCheckerProtocol.GetPairs()));
         Receive<SessionProtocol.GetConnectionInfo>(_ =>
@@ -173,10 +198,31 @@ public sealed class Session : ReceiveActor
         });
     }
 
-    public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner) =>
-        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner));
+    /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>
+    public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
+        DtlsCertificate? certificate = null) =>
+        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate));
 
-    protected override void PreStart() => _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite });
+    protected override void PreStart() =>
+        _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite, Description = Describe([]) });
+
+    /// <summary>This side's description: credentials, options, and for a secure session the fingerprint and a=setup (RFC 8842).</summary>
+    private IceDescription Describe(IReadOnlyList<IceCandidate> candidates) => new(_credentials, candidates)
+    {
+        Options = ["trickle"],
+        IceLite = _settings.Lite,
+        FingerprintAlgorithm = _certificate is null ? null : _certificate.Fingerprint.Algorithm,
+        Fingerprint = _certificate?.Fingerprint.Hex,
+        Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),
+    };
+
+    private void Fail(string reason)
+    {
+        if (_failed) return;
+        _failed = true;
+        _log.Warning("[{0}] session failed: {1}", _sessionId, reason);
+        _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
+    }
 
     private IActorRef StartAgent()
     {
@@ -186,6 +232,7 @@ public sealed class Session : ReceiveActor
 
     private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
     {
+        if (_certificate is not null && _remoteFingerprint is null && !AcceptSecurity(m.Description)) return;
         var credentials = m.Description.Credentials;
         if (_remoteCredentials is not null && credentials != _remoteCredentials)
         {
@@ -198,6 +245,38 @@ public sealed class Session : ReceiveActor
         }
         _remoteCredentials = credentials;
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(m.Description));
+    }
+
+    /// <summary>
+    /// A secure session needs the peer's certificate fingerprint and a compatible a=setup (RFC 8842, RFC 5763);
+    /// without a fingerprint the peer is most likely the original plain program.
+    /// </summary>
+    private bool AcceptSecurity(IceDescription remote)
+    {
+        if (remote.Fingerprint is null)
+        {
+            Fail("the peer's description has no a=fingerprint, so it cannot encrypt: it looks like the original plain program; " +
+                 "--plain (unencrypted) would connect to it");
+            return false;
+        }
+        if (!CertificateFingerprint.TryParse(remote.FingerprintAlgorithm, remote.Fingerprint, out var fingerprint, out var error))
+        {
+            Fail($"the peer's a=fingerprint is unusable: {error}");
+            return false;
+        }
+        var remoteSetup = SetupAttribute.ActPass;
+        if (remote.Setup is not null && !DtlsSetup.TryParse(remote.Setup, out remoteSetup))
+        {
+            Fail($"the peer's a=setup:{remote.Setup} is not actpass, active or passive");
+            return false;
+        }
+        if (!DtlsSetup.TryResolveRole(_localSetup, remoteSetup, isOfferer: _localSetup == SetupAttribute.ActPass, out _dtlsRole, out var roleError))
+        {
+            Fail($"DTLS roles do not fit: {roleError}");
+            return false;
+        }
+        _remoteFingerprint = fingerprint;
+        return true;
     }
 
     /// <summary>RFC 8445 §9: new local credentials and a fresh agent on the same candidates; the connection stays.</summary>
@@ -220,19 +299,26 @@ public sealed class Session : ReceiveActor
         }
     }
 
-    private void TellLocalDescription()
-    {
-        var description = new IceDescription(_credentials, _localCandidates.ToList()) { EndOfCandidates = true, Options = ["trickle"], IceLite = _settings.Lite };
-        _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, description));
-    }
+    private void TellLocalDescription() =>
+        _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, Describe(_localCandidates.ToList()) with { EndOfCandidates = true }));
 
     private void OnConnected(IceAgentProtocol.Connected m)
     {
         _pair = m.Pair;
         if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
-        else _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer), "connection");
+        else
+        {
+            _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer), "connection");
+            if (_certificate is not null && _remoteFingerprint is not null)
+            {
+                // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
+                _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, owner: Self), "dtls");
+                _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
+            }
+        }
         _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address));
         _log.Info("[{0}] connected over {1}", _sessionId, m.Pair);
-        _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));
+        if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));
+        else if (_dtlsFingerprint is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair) { RemoteFingerprint = _dtlsFingerprint });
     }
 }

@@ -20,7 +20,7 @@ public sealed class SessionLink : ReceiveActor
         Receive<SessionProtocol.Started>(m =>
         {
             _sessions[m.SessionId] = m.Session;
-            SendToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(new IceDescription(m.Credentials, []) { IceLite = m.IceLite }));
+            SendToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(m.Description ?? new IceDescription(m.Credentials, []) { IceLite = m.IceLite }));
             if (_queued.Remove(m.SessionId, out var queued)) foreach (var q in queued) m.Session.Tell(q);
             observer.Tell(m);
         });

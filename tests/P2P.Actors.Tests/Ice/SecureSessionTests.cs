@@ -1,0 +1,123 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Tests.Support;
+using P2P.Protocol.Ice;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Ice;
+
+/// <summary>Secure sessions (G2): DTLS 1.2 over the selected ICE pair, fingerprints from the descriptions checked, on 127.0.0.1.</summary>
+public sealed class SecureSessionTests : TestKit
+{
+    private readonly ITestOutputHelper _log;
+
+    public SecureSessionTests(ITestOutputHelper output) : base(string.Empty, output) => _log = output;
+
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    private IActorRef StartHost()
+    {
+        var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        foreach (var name in new[] { "alice", "bob" })
+        {
+            host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+            ExpectMsg<PeerHostProtocol.PeerAdded>(Generous);
+        }
+        return host;
+    }
+
+    [Fact]
+    public void Secure_sessions_connect_over_dtls_and_carry_data_both_ways()
+    {
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "d/a", true, link, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", "d/b", false, link, Secure: true));
+
+        var sessions = new Dictionary<string, IActorRef>();
+        var connected = new Dictionary<string, SessionProtocol.Connected>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c;
+            return connected.Count == 2;
+        }, Generous);
+        Assert.All(connected.Values, c => Assert.NotNull(c.RemoteFingerprint));
+        Assert.NotEqual(connected["d/a"].RemoteFingerprint, connected["d/b"].RemoteFingerprint);
+
+        // 200 messages each way and a 64 KiB payload in 1 KiB pieces, every byte accounted for
+        var payload = RandomNumberGenerator.GetBytes(64 * 1024);
+        for (int i = 0; i < 200; i++)
+        {
+            sessions["d/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes($"a{i}")));
+            sessions["d/b"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes($"b{i}")));
+        }
+        for (int off = 0; off < payload.Length; off += 1024) sessions["d/a"].Tell(new SessionProtocol.Send(payload.AsMemory(off, 1024).ToArray()));
+        var atA = new HashSet<string>();
+        var atB = new HashSet<string>();
+        var bulk = new MemoryStream();
+        events.FishForMessage(m =>
+        {
+            if (m is not SessionProtocol.DataReceived d) return false;
+            if (d.SessionId == "d/a") atA.Add(Encoding.UTF8.GetString(d.Data.Span));
+            else if (d.Data.Length == 1024) bulk.Write(d.Data.Span);
+            else atB.Add(Encoding.UTF8.GetString(d.Data.Span));
+            return atA.Count == 200 && atB.Count == 200 && bulk.Length == payload.Length;
+        }, Generous);
+        Assert.Contains("b199", atA);
+        Assert.Contains("a199", atB);
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(bulk.ToArray()));
+    }
+
+    [Fact]
+    public void A_fingerprint_that_does_not_match_refuses_the_session()
+    {
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var tamper = Sys.ActorOf(Props.Create(() => new FingerprintForger(events.Ref)));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "x/a", true, tamper, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", "x/b", false, tamper, Secure: true));
+        var failed = events.FishForMessage<SessionProtocol.Failed>(_ => true, Generous);
+        _log.WriteLine(failed.Reason);
+        Assert.Contains("fingerprint", failed.Reason);
+        Assert.Contains("does not match", failed.Reason);
+    }
+
+    [Fact]
+    public void A_plain_peer_is_refused_with_a_sentence_that_says_plain_would_connect()
+    {
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "p/a", true, link, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", "p/b", false, link, Secure: false));
+        var failed = events.FishForMessage<SessionProtocol.Failed>(f => f.SessionId == "p/a", Generous);
+        Assert.Contains("looks like the original plain program", failed.Reason);
+        Assert.Contains("--plain", failed.Reason);
+    }
+
+    /// <summary>Signaling by a man in the middle who swaps bob's fingerprint for another certificate's.</summary>
+    private sealed class FingerprintForger : ReceiveActor
+    {
+        public FingerprintForger(IActorRef observer)
+        {
+            var link = Context.ActorOf(SessionLink.Props(observer));
+            var forged = P2P.Actors.Dtls.DtlsCertificate.Generate().Fingerprint.Hex;
+            Receive<SessionProtocol.Started>(m =>
+            {
+                var description = m.SessionId.EndsWith("/b", StringComparison.Ordinal) ? m.Description! with { Fingerprint = forged } : m.Description;
+                link.Forward(m with { Description = description });
+            });
+            ReceiveAny(m => link.Forward(m));
+        }
+    }
+}
