@@ -21,6 +21,9 @@ public static class ConnectionProtocol
 
     public sealed record GetInfo;
 
+    /// <summary>An ICE restart began: consent is judged afresh from now (the new agent needs time to find a pair).</summary>
+    public sealed record ResetConsent;
+
     /// <summary>The session is secure: DTLS records go to and come from this <see cref="DtlsTransport"/>, and nothing else is accepted as data.</summary>
     public sealed record AttachDtls(IActorRef Dtls);
 
@@ -94,6 +97,7 @@ public sealed class Connection : ReceiveActor, IWithTimers
             _roundTrip = m.RoundTrip;
         });
         Receive<ConsentTick>(_ => OnConsentTick());
+        Receive<ConnectionProtocol.ResetConsent>(_ => _lastConsent = Context.System.Scheduler.Now);
         Receive<ConnectionProtocol.GetInfo>(_ => Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip)));
     }
 

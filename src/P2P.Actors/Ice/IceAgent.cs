@@ -48,6 +48,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
     private readonly List<IceCandidate> _remote = [];
     private IceCredentials? _remoteCredentials;
     private SelectedPair? _selected;
+    private bool? _controlling; // the role the checker last reported, given back to it after a restart
     private bool _localDone, _remoteDone, _connected, _failed;
 
     public IceAgent(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
@@ -72,7 +73,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         Receive<IceAgentProtocol.SetRemoteDescription>(m =>
         {
             _remoteCredentials = m.Description.Credentials;
-            if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.BecomeControlling());
+            if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
             _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials));
             foreach (var c in m.Description.Candidates) AddRemote(c);
             if (m.Description.EndOfCandidates) RemoteDone();
@@ -88,7 +89,11 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
             Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
         });
         Receive<PairCheckerProtocol.ChecksFailed>(m => Fail(m.Reason));
-        Receive<PairCheckerProtocol.RoleChanged>(m => _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled"));
+        Receive<PairCheckerProtocol.RoleChanged>(m =>
+        {
+            _controlling = m.Controlling;
+            _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled");
+        });
         Receive<PairCheckerProtocol.ConsentConfirmed>(m => Context.Parent.Tell(m));
         Receive<ConnectTimeout>(_ =>
         {
@@ -137,6 +142,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         foreach (var c in _remote) _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(c));
         if (_localDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
         if (_remoteDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
+        if (_controlling is bool controlling) _checks.Tell(new PairCheckerProtocol.SetRole(controlling));
         if (_selected is not null) _checks.Tell(new PairCheckerProtocol.RestoreSelected(_selected));
     }
 

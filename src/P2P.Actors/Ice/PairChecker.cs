@@ -37,8 +37,11 @@ public static class PairCheckerProtocol
     /// <summary>After a restart: the pair that was selected before, so consent and data go on on it.</summary>
     public sealed record RestoreSelected(SelectedPair Pair);
 
-    /// <summary>The remote is an ICE-lite agent: a full agent must then be controlling (RFC 8445 §6.1.1).</summary>
-    public sealed record BecomeControlling;
+    /// <summary>
+    /// Take this role: controlling when the remote is an ICE-lite agent (RFC 8445 §6.1.1), or the role a
+    /// role conflict settled on, given back to a restarted checker.
+    /// </summary>
+    public sealed record SetRole(bool Controlling);
 
     /// <summary>Diagnostics and tests: makes the checker throw, to exercise its supervision.</summary>
     public sealed record InjectFault(string Reason);
@@ -71,7 +74,7 @@ public static class PairCheckerProtocol
 /// </summary>
 public sealed class PairChecker : ReceiveActor, IWithTimers
 {
-    private sealed record Check(CandidatePair Pair, bool UseCandidate, bool Consent, DateTime SentAt);
+    private sealed record Check(CandidatePair Pair, bool UseCandidate, bool Consent, DateTime SentAt, bool Controlling);
 
     private sealed record Tick
     {
@@ -138,9 +141,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
         Receive<PairCheckerProtocol.RestoreSelected>(m => OnRestoreSelected(m.Pair));
-        Receive<PairCheckerProtocol.BecomeControlling>(_ =>
+        Receive<PairCheckerProtocol.SetRole>(m =>
         {
-            if (!_controlling && !_settings.Lite) SwitchRole();
+            if (m.Controlling != _controlling && !_settings.Lite) SwitchRole();
         });
         Receive<PairCheckerProtocol.InjectFault>(m => throw new IceFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
@@ -216,7 +219,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
         int length = IceMessages.WriteBindingRequest(_buffer, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
             _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);
-        _transactions.Start(_buffer.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow));
+        _transactions.Start(_buffer.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow, _controlling));
         _checksSent++;
     }
 
@@ -234,8 +237,24 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_transactions.OnTimer(timer, out var check, out _) != StunTransactionTimerResult.TimedOut) return;
         if (check.Consent) return; // the Connection notices missing confirmations
         _log.Debug("[{0}] check {1} -> {2} timed out", _sessionId, check.Pair.Local.Address, check.Pair.Remote.Address);
-        if (!check.Pair.Valid) check.Pair.State = CandidatePairState.Failed;
+        CheckFailed(check);
         CheckForFailure();
+    }
+
+    /// <summary>
+    /// A check got no answer or an error. A pair that was not valid has failed. A nomination that failed means the
+    /// valid pair stopped working: it is no longer valid, and another one is nominated (RFC 8445 §8.1.1).
+    /// </summary>
+    private void CheckFailed(Check check)
+    {
+        if (check.UseCandidate)
+        {
+            _nominating = false;
+            check.Pair.Valid = false;
+            check.Pair.State = CandidatePairState.Failed;
+            ConsiderNomination();
+        }
+        else if (!check.Pair.Valid) check.Pair.State = CandidatePairState.Failed;
     }
 
     // ---- receiving ---------------------------------------------------------------------------------
@@ -312,8 +331,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             if (pair.Valid) Nominated(pair);
             else _nominateOnSuccess.Add(pair);
         }
-        if (pair.State is CandidatePairState.Succeeded or CandidatePairState.InProgress) return;
-        pair.State = CandidatePairState.Waiting;
+        if (pair.State == CandidatePairState.Succeeded) return;
+        // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
+        // NAT before this check opened it): check again now rather than after the retransmission backoff
+        if (pair.State != CandidatePairState.InProgress) pair.State = CandidatePairState.Waiting;
         Trigger(pair, useCandidate: false);
     }
 
@@ -335,19 +356,21 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             msg.TryGetErrorCode(out int code, out string reason);
             if (code == 487 && !check.Consent)
             {
-                // RFC 8445 §7.2.5.1: switch role and try the pair again
-                SwitchRole();
+                // RFC 8445 §7.2.5.1: take the role opposite to the one the check carried, unless already done
+                // (several checks in flight bring several 487s), then try the pair again
+                if (check.Controlling == _controlling) SwitchRole();
+                if (check.UseCandidate) _nominating = false;
                 Trigger(pair, useCandidate: false);
                 return;
             }
             _log.Debug("[{0}] check {1} -> {2} got {3} {4}", _sessionId, pair.Local.Address, pair.Remote.Address, code, reason);
-            if (!pair.Valid && !check.Consent) pair.State = CandidatePairState.Failed;
+            if (!check.Consent) CheckFailed(check);
             CheckForFailure();
             return;
         }
 
         // RFC 8445 §7.2.5.2.1: the response must come from where the check went, to where it came from
-        if (!inbound.From.Equals(pair.Remote.Address) || !inbound.Local.Address.Equals(pair.Local.Address))
+        if (!IceGrammar.SameEndPoint(inbound.From, pair.Remote.Address) || !IceGrammar.SameEndPoint(inbound.Local.Address, pair.Local.Address))
         {
             if (!check.Consent) pair.State = CandidatePairState.Failed;
             CheckForFailure();
@@ -387,8 +410,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     {
         _controlling = !_controlling;
         _checkList.SetRole(_controlling);
-        _log.Info("[{0}] role conflict resolved: now {1}", _sessionId, _controlling ? "controlling" : "controlled");
+        _log.Info("[{0}] role now {1}", _sessionId, _controlling ? "controlling" : "controlled");
         Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_controlling));
+        if (_controlling && _selected is null) ConsiderNomination();
     }
 
     // ---- nomination and selection ------------------------------------------------------------------

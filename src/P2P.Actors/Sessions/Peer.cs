@@ -80,7 +80,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
-    private readonly Dictionary<IPEndPoint, IActorRef> _dataPaths = [];
+    // application data by remote address: the session that selected it last is at the end of the list
+    private readonly Dictionary<IPEndPoint, List<IActorRef>> _dataPaths = [];
     private readonly List<string> _problems = [];
     private DtlsCertificate? _certificate; // one per peer, made for its first secure session
     private int _pendingGatherers;
@@ -116,7 +117,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
             Problem(m.Reason);
             GathererDone();
         });
-        Receive<TurnAllocatorProtocol.AllocationLost>(m => Problem(m.Reason));
+        Receive<TurnAllocatorProtocol.AllocationLost>(m =>
+        {
+            if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _candidates.Remove(relay); // new sessions must not offer it
+            Problem(m.Reason);
+        });
         Receive<TurnAllocatorProtocol.PeerData>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) Route(new Inbound(relay, m.Peer, m.Data));
@@ -135,7 +140,12 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
 
         Receive<PeerProtocol.OpenSession>(OnOpenSession);
-        Receive<PeerProtocol.DataPathSelected>(m => _dataPaths[m.Remote] = Sender);
+        Receive<PeerProtocol.DataPathSelected>(m =>
+        {
+            if (!_dataPaths.TryGetValue(m.Remote, out var sessions)) _dataPaths[m.Remote] = sessions = [];
+            sessions.Remove(Sender);
+            sessions.Add(Sender);
+        });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
         Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)));
         Receive<Transmit>(OnTransmit);
@@ -262,14 +272,19 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnOpenSession(PeerProtocol.OpenSession m)
     {
+        string name = $"session-{Uri.EscapeDataString(m.SessionId)}";
+        if (!Context.Child(name).IsNobody())
+        {
+            m.Owner.Tell(new SessionProtocol.Failed(m.SessionId, $"peer {_settings.Name} already has a session '{m.SessionId}'; close it first or pick another name"));
+            return;
+        }
         IceCredentials credentials;
         do credentials = IceCredentials.Generate(); while (_sessionsByUfrag.ContainsKey(credentials.Ufrag));
         uint tag;
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate),
-            $"session-{Uri.EscapeDataString(m.SessionId)}");
+        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate), name);
         Context.Watch(session);
         _sessions[session] = (credentials.Ufrag, tag, policy);
         _sessionsByUfrag[credentials.Ufrag] = session;
@@ -286,7 +301,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
-            foreach (var path in _dataPaths.Where(p => p.Value.Equals(t.ActorRef)).Select(p => p.Key).ToList()) _dataPaths.Remove(path);
+            foreach (var (remote, sessions) in _dataPaths.ToList())
+                if (sessions.Remove(t.ActorRef) && sessions.Count == 0) _dataPaths.Remove(remote);
             return;
         }
         if (_allocatorServer.Remove(t.ActorRef, out var server))
@@ -367,13 +383,19 @@ public sealed class Peer : ReceiveActor, IWithTimers
             else
             {
                 _sessionsByTag.TryGetValue((uint)(msg.TransactionId.High >> 32), out session);
-                if (session is null && _dataPaths.TryGetValue(inbound.From, out var byPath)) session = byPath; // e.g. Binding indications
+                if (session is null && DataPathOf(inbound.From) is { } byPath) session = byPath; // e.g. Binding indications
             }
             if (session is null) _unroutable++;
             else session.Tell(inbound);
             return;
         }
-        if (_dataPaths.TryGetValue(inbound.From, out var target)) target.Tell(inbound);
+        if (DataPathOf(inbound.From) is { } target) target.Tell(inbound);
         else _unroutable++;
     }
+
+    /// <summary>
+    /// The session application data from <paramref name="remote"/> belongs to. Two sessions between the same two
+    /// addresses cannot be told apart by address (a session tag in the data would be needed): the newer one wins.
+    /// </summary>
+    private IActorRef? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
 }

@@ -60,6 +60,11 @@ public sealed class PeerHost : ReceiveActor
                 Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"a peer named '{name}' already exists"));
                 return;
             }
+            if (!Context.Child($"peer-{name}").IsNobody())
+            {
+                Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"the peer '{name}' is still stopping; try again in a moment"));
+                return;
+            }
             if (!ActorPath.IsValidPathElement($"peer-{name}"))
             {
                 Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"'{name}' is not a usable peer name (letters, digits, - and _)"));

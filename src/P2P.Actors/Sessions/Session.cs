@@ -108,7 +108,7 @@ public sealed class Session : ReceiveActor
     private IActorRef? _dtls;
     private string? _dtlsFingerprint;
     private int _generation;
-    private bool _localGatheringComplete, _awaitingRemoteRestart, _failed;
+    private bool _localGatheringComplete, _awaitingRemoteRestart, _failed, _restarting;
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
         DtlsCertificate? certificate)
@@ -165,6 +165,7 @@ public sealed class Session : ReceiveActor
         Receive<PairCheckerProtocol.CheckConsent>(m => _ice.Tell(m));
         Receive<ConnectionProtocol.ConsentLost>(m =>
         {
+            if (_restarting) return; // the restart under way is the answer already
             _log.Warning("[{0}] {1}; restarting ICE", _sessionId, m.Reason);
             _owner.Tell(new SessionProtocol.Disconnected(_sessionId, m.Reason));
             Restart(initiatedHere: true);
@@ -288,6 +289,8 @@ public sealed class Session : ReceiveActor
         _credentials = IceCredentials.Generate();
         _peer.Tell(new PeerProtocol.CredentialsChanged(old.Ufrag, _credentials.Ufrag));
         _awaitingRemoteRestart = initiatedHere;
+        _restarting = true;
+        _connection?.Tell(new ConnectionProtocol.ResetConsent());
         _ice = StartAgent();
         _owner.Tell(new SessionProtocol.Restarted(_sessionId, _credentials));
         if (_localCandidates.Count > 0) _ice.Tell(new IceAgentProtocol.AddLocalCandidates(_localCandidates.ToList()));
@@ -305,6 +308,7 @@ public sealed class Session : ReceiveActor
     private void OnConnected(IceAgentProtocol.Connected m)
     {
         _pair = m.Pair;
+        _restarting = false;
         if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
         else
         {

@@ -51,7 +51,7 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
     }
 
     [Fact]
-    public void A_duplicate_name_a_taken_port_and_an_unknown_peer_are_refused_with_a_sentence()
+    public async Task A_duplicate_name_a_taken_port_and_an_unknown_peer_are_refused_with_a_sentence()
     {
         var host = StartHost();
         host.Tell(new PeerHostProtocol.AddPeer(Local("alice")));
@@ -66,6 +66,22 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
         var owner = CreateTestProbe();
         host.Tell(new PeerHostProtocol.OpenSession("nobody", "x", true, owner.Ref));
         Assert.Contains("no local peer named 'nobody'", owner.ExpectMsg<PeerHostProtocol.SessionNotOpened>(Generous).Reason);
+
+        // the same session name twice on one peer: the second is refused, the peer and the first session live on
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "s", true, owner.Ref));
+        var first = owner.ExpectMsg<SessionProtocol.Started>(Generous);
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "s", true, owner.Ref));
+        Assert.Contains("already has a session 's'", owner.FishForMessage<SessionProtocol.Failed>(_ => true, Generous).Reason);
+        Watch(first.Session);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // a peer removed and added again at once: refused while the old one stops, never a crash of the host
+        host.Tell(new PeerHostProtocol.RemovePeer("alice"));
+        host.Tell(new PeerHostProtocol.AddPeer(Local("alice")));
+        var answer = FishForMessage(m => m is PeerHostProtocol.PeerAdded or PeerHostProtocol.PeerNotAdded, Generous);
+        if (answer is PeerHostProtocol.PeerNotAdded refused) Assert.Contains("still stopping", refused.Reason);
+        var peers = await host.Ask<PeerHostProtocol.Peers>(new PeerHostProtocol.GetPeers(), Generous); // the host is alive
+        Assert.Equal(answer is PeerHostProtocol.PeerAdded, peers.List.Any(p => p.Name == "alice"));
     }
 }
 
