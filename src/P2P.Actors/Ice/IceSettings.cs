@@ -31,7 +31,7 @@ public sealed record IceSettings(
         CheckRetransmission: new RetransmissionSchedule(TimeSpan.FromMilliseconds(250), 7, 16, TimeSpan.FromMilliseconds(39_500)),
         MaxPairs: 100,
         Nomination: NominationMode.Regular,
-        NominationWait: TimeSpan.FromSeconds(2),
+        NominationWait: TimeSpan.FromMilliseconds(500),
         ConnectTimeout: TimeSpan.FromSeconds(30),
         ConsentInterval: TimeSpan.FromSeconds(5),
         ConsentTimeout: TimeSpan.FromSeconds(30),

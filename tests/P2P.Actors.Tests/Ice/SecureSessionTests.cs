@@ -86,10 +86,18 @@ public sealed class SecureSessionTests : TestKit
         var tamper = Sys.ActorOf(Props.Create(() => new FingerprintForger(events.Ref)));
         host.Tell(new PeerHostProtocol.OpenSession("alice", "x/a", true, tamper, Secure: true));
         host.Tell(new PeerHostProtocol.OpenSession("bob", "x/b", false, tamper, Secure: true));
-        var failed = events.FishForMessage<SessionProtocol.Failed>(_ => true, Generous);
-        _log.WriteLine(failed.Reason);
-        Assert.Contains("fingerprint", failed.Reason);
-        Assert.Contains("does not match", failed.Reason);
+        // alice was given a forged fingerprint for bob: she refuses with the reason, bob hears her alert
+        var failures = new Dictionary<string, string>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Failed f) failures[f.SessionId] = f.Reason;
+            if (m is SessionProtocol.Connected c) throw new Xunit.Sdk.XunitException($"{c.SessionId} connected despite the forged fingerprint");
+            return failures.Count == 2;
+        }, Generous);
+        _log.WriteLine(string.Join("\n", failures.Values));
+        Assert.Contains("fingerprint", failures["x/a"]);
+        Assert.Contains("does not match", failures["x/a"]);
+        Assert.Contains("certificate", failures["x/b"]);
     }
 
     [Fact]
