@@ -201,7 +201,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             SendCheck(first.Value.Pair, first.Value.UseCandidate, consent: false);
             return;
         }
-        if (_checkList.NextForOrdinaryCheck() is { } pair)
+        // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks
+        // (answers and the triggered checks they bring go on). Aggressive nomination keeps checking for a better pair.
+        bool completed = _selected is not null && _settings.Nomination == NominationMode.Regular;
+        if (!completed && _checkList.NextForOrdinaryCheck() is { } pair)
         {
             SendCheck(pair, useCandidate: false, consent: false);
             return;

@@ -255,9 +255,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
         foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 
+    /// <summary>
+    /// Trickles new candidates to the sessions (RFC 8838). Once gathering is complete the sessions have told their
+    /// remotes end-of-candidates, so a late answer (after the gathering timeout) goes only to sessions opened later.
+    /// </summary>
     private void Publish(IReadOnlyList<IceCandidate> added)
     {
-        if (added.Count == 0) return;
+        if (added.Count == 0 || _gatheringComplete) return;
         foreach (var (session, info) in _sessions)
         {
             var visible = Visible(added, info.Policy);

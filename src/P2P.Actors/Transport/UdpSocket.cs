@@ -116,16 +116,37 @@ public sealed class UdpSocket : ReceiveActor
         }
     }
 
+    /// <summary>
+    /// Receives until stopped. A socket bound to "any" asks the kernel for each datagram's destination address
+    /// (IP_PKTINFO), so that <see cref="UdpSocketProtocol.Received.Local"/> names the interface address it came to:
+    /// ICE needs it to know which host candidate a check arrived on (RFC 8445 §7.3.1.3).
+    /// </summary>
     private async Task ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
     {
         var buffer = new byte[65_536];
+        bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
+        if (boundToAny)
+            socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+                SocketOptionName.PacketInformation, true);
         EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
         while (!stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult result;
+            EndPoint from;
+            int received;
+            IPEndPoint destination = local;
             try
             {
-                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+                if (boundToAny)
+                {
+                    var r = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
+                    if (r.PacketInformation.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                }
+                else
+                {
+                    var r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
+                }
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
@@ -139,9 +160,9 @@ public sealed class UdpSocket : ReceiveActor
                 return;
             }
             Interlocked.Increment(ref _datagramsIn);
-            Interlocked.Add(ref _bytesIn, result.ReceivedBytes);
-            var payload = buffer.AsSpan(0, result.ReceivedBytes).ToArray();
-            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)result.RemoteEndPoint, local, payload), self);
+            Interlocked.Add(ref _bytesIn, received);
+            var payload = buffer.AsSpan(0, received).ToArray();
+            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)from, destination, payload), self);
         }
     }
 }
