@@ -6,7 +6,8 @@
 #
 # Works on a fresh Debian 12 machine that has only the .NET 10 SDK: system
 # packages the tests need (coturn, ...) are installed with apt-get when missing
-# (as root, or through sudo).
+# (as root, or through sudo). The WebRTC interop peers (tests/interop/webrtc)
+# are installed with npm; they need Node.js >= 20 and npm, which that machine has.
 #
 # Builds P2P.sln (Release) once, runs every test project with TRX + console
 # loggers, writes TRX files to TestResults/ (cleaned on each run) and, as the
@@ -140,11 +141,23 @@ stop_system_turnserver() {
     return 0
 }
 
+# Third-party WebRTC peers for the interop tests (tests/interop/webrtc): npm ci of
+# @roamhq/wrtc and werift. Node.js >= 20 and npm come with this kind of machine;
+# setup.sh says plainly what is missing if they do not.
+install_webrtc_peers() {
+    log "Installing the WebRTC interop peers (tests/interop/webrtc/setup.sh)"
+    if ! "$ROOT/tests/interop/webrtc/setup.sh"; then
+        err "tests/interop/webrtc/setup.sh failed: the WebRTC interop tests need Node.js >= 20, npm and the npm registry"
+        return 1
+    fi
+}
+
 # ----------------------------------------------------------------------- main
 status=0
 
 install_prerequisites || exit 1
 stop_system_turnserver
+install_webrtc_peers || exit 1
 
 rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
