@@ -82,7 +82,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private SctpAssociation(SctpSettings settings, IActorRef lower, IActorRef owner, bool isDtlsClient)
+    public SctpAssociation(SctpSettings settings, IActorRef lower, IActorRef owner, bool isDtlsClient)
     {
         settings.Validate();
         _settings = settings;
