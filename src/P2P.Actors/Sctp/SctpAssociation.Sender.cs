@@ -111,7 +111,7 @@ public sealed partial class SctpAssociation
             if (!any && !wroteData) break;
             SendPacket(w.ToArray());
             if (wroteData && !Timers.IsTimerActive(T3Key)) Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);
-            if (!wroteData) break;
+            // A control-only packet (e.g. a large SACK left no room) loops once more for data; control flags are cleared by now.
         }
     }
 
