@@ -115,20 +115,22 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         Assert.Equal(0, server.Of<SctpProtocol.ChannelOpened>().Single().MaxRetransmits);
         pipe.Tell(new SctpPipe.Impair(Loss: 0.2));
         const int count = 200;
-        for (int i = 0; i < count; i++) client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, 100), Binary: true));
+        for (int i = 0; i < count; i++) client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, 500), Binary: true));   // two per packet: ~100 DATA packets
         PumpFor(TimeSpan.FromSeconds(5));
         pipe.Tell(new SctpPipe.Impair(0));
         client.Tell(new SctpProtocol.SendMessage(stream, Numbered(count, 100), Binary: true));
         Pump(() => server.Of<SctpProtocol.MessageReceived>().Any(m => NumberOf(m) == count), TimeSpan.FromSeconds(30), what: "the message after the loss");
 
         var got = server.Of<SctpProtocol.MessageReceived>().Select(NumberOf).ToList();
-        Assert.Equal(got.Count, got.Distinct().Count());
-        Assert.InRange(got.Count, count / 2, count);   // some lost for good, most through
-        if (ordered) Assert.Equal(got.OrderBy(n => n), got);
         var stats = StatsOf(client);
+        Output?.WriteLine($"received {got.Count}; client: {stats}");
+        Assert.Equal(got.Count, got.Distinct().Count());
+        Assert.InRange(got.Count, count / 2, count);   // some lost for good (plus the last one), most through
+        if (ordered) Assert.Equal(got.OrderBy(n => n), got);
         Assert.True(stats.AbandonedMessages > 0, $"abandoned {stats.AbandonedMessages}");
         Assert.True(stats.ForwardTsnsSent > 0);
-        Assert.Equal(count + 1 - stats.AbandonedMessages, got.Count);
+        // An abandoned message may still have arrived (only its SACK was lost), so this is a lower bound.
+        Assert.True(got.Count >= count + 1 - stats.AbandonedMessages);
     }
 
     [Fact]
