@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Sctp;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Sctp;
+
+/// <summary>
+/// Loss, duplication, reordering, partial reliability and timeouts, in virtual time: the test
+/// scheduler only moves when the test advances it, in small steps, so retransmission timers fire
+/// deterministically while the packets themselves flow between the actors in real time.
+/// </summary>
+public sealed class SctpLossTests(ITestOutputHelper output)
+    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
+{
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private (SctpSide Client, SctpSide Server, IActorRef Pipe) Start(int seed, SctpPipe.Impair impair)
+    {
+        var pipe = Sys.ActorOf(SctpPipe.Props(seed));
+        pipe.Tell(impair);
+        var clientEvents = new ConcurrentQueue<object>();
+        var serverEvents = new ConcurrentQueue<object>();
+        var client = Sys.ActorOf(SctpAssociation.Props(SctpSettings.Default, pipe, Sys.ActorOf(EventSink.Props(clientEvents)), isDtlsClient: true));
+        var server = Sys.ActorOf(SctpAssociation.Props(SctpSettings.Default, pipe, Sys.ActorOf(EventSink.Props(serverEvents)), isDtlsClient: false));
+        pipe.Tell(new SctpPipe.Wire(client, server));
+        client.Tell(SctpProtocol.Associate.Instance);
+        return (new SctpSide(client, clientEvents), new SctpSide(server, serverEvents), pipe);
+    }
+
+    /// <summary>Advances virtual time in steps, letting the actors work in between, until <paramref name="done"/> or the virtual limit.</summary>
+    private void Pump(Func<bool> done, TimeSpan limit, TimeSpan? step = null, string what = "condition")
+    {
+        var s = step ?? TimeSpan.FromMilliseconds(50);
+        for (var elapsed = TimeSpan.Zero; elapsed <= limit; elapsed += s)
+        {
+            if (done()) return;
+            Thread.Sleep(3);
+            if (done()) return;
+            Scheduler.Advance(s);
+        }
+        Assert.Fail($"{what} not reached within {limit} of virtual time");
+    }
+
+    /// <summary>Advances virtual time by <paramref name="duration"/> in steps, with no condition.</summary>
+    private void PumpFor(TimeSpan duration)
+    {
+        var step = TimeSpan.FromMilliseconds(50);
+        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += step)
+        {
+            Thread.Sleep(3);
+            Scheduler.Advance(step);
+        }
+        Thread.Sleep(20);
+    }
+
+    private SctpProtocol.Stats StatsOf(SctpSide side)
+    {
+        var probe = CreateTestProbe();
+        side.Association.Tell(SctpProtocol.GetStats.Instance, probe.Ref);
+        return probe.ExpectMsg<SctpProtocol.Stats>(TimeSpan.FromSeconds(5));
+    }
+
+    private ushort OpenChannel(SctpSide client, SctpSide server, SctpProtocol.OpenChannel open)
+    {
+        Pump(() => client.Of<SctpProtocol.AssociationEstablished>().Any() && server.Of<SctpProtocol.AssociationEstablished>().Any(), TimeSpan.FromSeconds(60), what: "association");
+        client.Tell(open);
+        Pump(() => client.Of<SctpProtocol.ChannelOpened>().Any(c => c.Label == open.Label) && server.Of<SctpProtocol.ChannelOpened>().Any(c => c.Label == open.Label), TimeSpan.FromSeconds(60), what: "channel");
+        return client.Of<SctpProtocol.ChannelOpened>().Single(c => c.Label == open.Label).StreamId;
+    }
+
+    private static byte[] Numbered(int i, int size)
+    {
+        var bytes = new byte[Math.Max(size, 8)];
+        Encoding.ASCII.GetBytes(i.ToString("D6")).CopyTo(bytes, 0);
+        return bytes;
+    }
+
+    private static int NumberOf(SctpProtocol.MessageReceived m) => int.Parse(Encoding.ASCII.GetString(m.Data.Span[..6]));
+
+    [Fact]
+    public void Ten_percent_loss_with_duplicates_and_reordering_still_delivers_everything_in_order_exactly_once()
+    {
+        var (client, server, _) = Start(seed: 42, new SctpPipe.Impair(Loss: 0.10, Duplicate: 0.02, Reorder: 0.05));
+        ushort stream = OpenChannel(client, server, new SctpProtocol.OpenChannel("lossy"));
+        const int count = 300;
+        var sizes = new Random(5);
+        for (int i = 0; i < count; i++)
+        {
+            int size = sizes.Next(1, 5000);   // up to five fragments
+            client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, size), Binary: true));
+            server.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, size), Binary: true));
+        }
+        Pump(() => client.Of<SctpProtocol.MessageReceived>().Count() >= count && server.Of<SctpProtocol.MessageReceived>().Count() >= count,
+            TimeSpan.FromMinutes(5), what: "all messages");
+        PumpFor(TimeSpan.FromSeconds(2));   // late duplicates would show up now
+        Assert.Equal(Enumerable.Range(0, count), server.Of<SctpProtocol.MessageReceived>().Select(NumberOf));
+        Assert.Equal(Enumerable.Range(0, count), client.Of<SctpProtocol.MessageReceived>().Select(NumberOf));
+        var stats = StatsOf(client);
+        Assert.True(stats.Retransmissions > 0);
+        Output?.WriteLine($"client: {stats}");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Zero_retransmit_channel_abandons_lost_messages_with_FORWARD_TSN_without_blocking_later_ones(bool ordered)
+    {
+        var (client, server, pipe) = Start(seed: 9, new SctpPipe.Impair(0));
+        ushort stream = OpenChannel(client, server, new SctpProtocol.OpenChannel("rtx0", Ordered: ordered, MaxRetransmits: 0));
+        Assert.Equal(0, server.Of<SctpProtocol.ChannelOpened>().Single().MaxRetransmits);
+        pipe.Tell(new SctpPipe.Impair(Loss: 0.2));
+        const int count = 200;
+        for (int i = 0; i < count; i++) client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, 500), Binary: true));   // two per packet: ~100 DATA packets
+        PumpFor(TimeSpan.FromSeconds(5));
+        pipe.Tell(new SctpPipe.Impair(0));
+        client.Tell(new SctpProtocol.SendMessage(stream, Numbered(count, 100), Binary: true));
+        Pump(() => server.Of<SctpProtocol.MessageReceived>().Any(m => NumberOf(m) == count), TimeSpan.FromSeconds(30), what: "the message after the loss");
+
+        var got = server.Of<SctpProtocol.MessageReceived>().Select(NumberOf).ToList();
+        var stats = StatsOf(client);
+        Output?.WriteLine($"received {got.Count}; client: {stats}");
+        Assert.Equal(got.Count, got.Distinct().Count());
+        Assert.InRange(got.Count, count / 2, count);   // some lost for good (plus the last one), most through
+        if (ordered) Assert.Equal(got.OrderBy(n => n), got);
+        Assert.True(stats.AbandonedMessages > 0, $"abandoned {stats.AbandonedMessages}");
+        Assert.True(stats.ForwardTsnsSent > 0);
+        // An abandoned message may still have arrived (only its SACK was lost), so this is a lower bound.
+        Assert.True(got.Count >= count + 1 - stats.AbandonedMessages);
+    }
+
+    [Fact]
+    public void Messages_past_their_max_lifetime_are_abandoned_and_later_ones_still_arrive()
+    {
+        var (client, server, pipe) = Start(seed: 11, new SctpPipe.Impair(0));
+        ushort stream = OpenChannel(client, server, new SctpProtocol.OpenChannel("timed", MaxLifetime: TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), server.Of<SctpProtocol.ChannelOpened>().Single().MaxLifetime);
+        pipe.Tell(new SctpPipe.Impair(Loss: 1.0));   // link cut
+        for (int i = 0; i < 10; i++) client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, 2000), Binary: true));
+        PumpFor(TimeSpan.FromSeconds(2));
+        pipe.Tell(new SctpPipe.Impair(0));
+        client.Tell(new SctpProtocol.SendMessage(stream, Numbered(99, 10), Binary: true));
+        Pump(() => server.Of<SctpProtocol.MessageReceived>().Any(), TimeSpan.FromSeconds(30), what: "the message after the outage");
+        PumpFor(TimeSpan.FromSeconds(1));
+        Assert.Equal([99], server.Of<SctpProtocol.MessageReceived>().Select(NumberOf));
+        Assert.Equal(10, StatsOf(client).AbandonedMessages);
+    }
+
+    [Fact]
+    public void Setup_gives_up_after_the_configured_INIT_retransmissions()
+    {
+        var (client, _, _) = Start(seed: 1, new SctpPipe.Impair(Loss: 1.0));
+        Pump(() => client.Of<SctpProtocol.AssociationAborted>().Any(), TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(500), "setup failure");
+        Assert.Contains("timed out", client.Of<SctpProtocol.AssociationAborted>().Single().Reason);
+    }
+
+    [Fact]
+    public void A_dead_path_is_detected_by_missed_heartbeats()
+    {
+        var (client, server, pipe) = Start(seed: 2, new SctpPipe.Impair(0));
+        Pump(() => client.Of<SctpProtocol.AssociationEstablished>().Any() && server.Of<SctpProtocol.AssociationEstablished>().Any(), TimeSpan.FromSeconds(10));
+        PumpFor(TimeSpan.FromSeconds(70));   // heartbeats answered: still up
+        Assert.Empty(client.Of<SctpProtocol.AssociationAborted>());
+        pipe.Tell(new SctpPipe.Impair(Loss: 1.0));
+        Pump(() => client.Of<SctpProtocol.AssociationAborted>().Any(), TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1), "path failure");
+        Assert.Contains("path failed", client.Of<SctpProtocol.AssociationAborted>().First().Reason);
+    }
+}
