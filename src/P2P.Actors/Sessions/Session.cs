@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
+using P2P.Actors.Sctp;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
 using static P2P.Actors.Ice.IceTransportProtocol;
@@ -66,6 +67,28 @@ public static class SessionProtocol
     /// </summary>
     public sealed record Restarted(string SessionId, IceCredentials Credentials);
 
+    // ---- data channels (RFC 8831) on a secure session --------------------------------------------------
+
+    /// <summary>
+    /// Open a data channel by label (RFC 8832): ordered or not, fully reliable or partially (max retransmissions or
+    /// max lifetime, RFC 3758). Both sides then hear <see cref="ChannelOpened"/>.
+    /// </summary>
+    public sealed record OpenChannel(string Label, bool Ordered = true, int? MaxRetransmits = null, TimeSpan? MaxLifetime = null);
+
+    /// <summary>One message on a channel, text or binary (messages, not a stream).</summary>
+    public sealed record SendOnChannel(string Label, ReadOnlyMemory<byte> Data, bool Binary = true);
+
+    public sealed record CloseChannel(string Label);
+
+    public sealed record ChannelOpened(string SessionId, string Label, bool Ordered, int? MaxRetransmits, TimeSpan? MaxLifetime, bool RemoteInitiated);
+
+    public sealed record ChannelMessage(string SessionId, string Label, ReadOnlyMemory<byte> Data, bool Binary);
+
+    public sealed record ChannelClosed(string SessionId, string Label);
+
+    /// <summary>A channel command could not be carried out (unknown label, message too large, association gone).</summary>
+    public sealed record ChannelError(string SessionId, string Label, string Reason);
+
     /// <summary>Diagnostics and tests: make the named child ("ice/checks") throw, to exercise supervision.</summary>
     public sealed record InjectFault(string Reason);
 
@@ -106,6 +129,12 @@ public sealed class Session : ReceiveActor
     private CertificateFingerprint? _remoteFingerprint;
     private DtlsRole _dtlsRole;
     private IActorRef? _dtls;
+    private IActorRef? _sctp;
+    private readonly Dictionary<string, ushort> _streamByLabel = new(StringComparer.Ordinal);
+    private readonly Dictionary<ushort, string> _labelByStream = [];
+    private readonly List<object> _waitingForAssociation = [];
+    private readonly List<ReadOnlyMemory<byte>> _waitingForDefaultChannel = [];
+    private bool _associated;
     private string? _dtlsFingerprint;
     private int _generation;
     private bool _localGatheringComplete, _awaitingRemoteRestart, _failed, _restarting;
@@ -152,10 +181,69 @@ public sealed class Session : ReceiveActor
         Receive<DtlsProtocol.Connected>(m =>
         {
             _dtlsFingerprint = m.RemoteFingerprint;
+            var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
+            _sctp = Context.ActorOf(SctpAssociation.Props(sctp, Self, Self, _dtlsRole == DtlsRole.Client), "sctp");
+            if (_dtlsRole == DtlsRole.Client) _sctp.Tell(SctpProtocol.Associate.Instance);
             _log.Info("[{0}] DTLS up ({1}), peer certificate {2}", _sessionId, m.CipherSuite, m.RemoteFingerprint);
             if (_pair is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, _pair) { RemoteFingerprint = m.RemoteFingerprint });
         });
-        Receive<DtlsProtocol.Received>(m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Data)));
+        Receive<DtlsProtocol.Received>(m => _sctp?.Tell(new SctpProtocol.Inbound(m.Data)));
+        Receive<SctpProtocol.Outbound>(m => _dtls?.Tell(new DtlsProtocol.Send(m.Packet)));
+        Receive<SctpProtocol.AssociationEstablished>(_ =>
+        {
+            _associated = true;
+            // the DTLS client opens the session's default channel, which carries Send/DataReceived
+            if (_dtlsRole == DtlsRole.Client) _sctp!.Tell(new SctpProtocol.OpenChannel(DefaultChannel));
+            foreach (var waiting in _waitingForAssociation) Self.Tell(waiting, _owner);
+            _waitingForAssociation.Clear();
+        });
+        Receive<SctpProtocol.ChannelOpening>(m => MapChannel(m.StreamId, m.Label));
+        Receive<SctpProtocol.ChannelOpened>(m =>
+        {
+            MapChannel(m.StreamId, m.Label);
+            if (m.Label == DefaultChannel)
+            {
+                foreach (var data in _waitingForDefaultChannel) _sctp!.Tell(new SctpProtocol.SendMessage(m.StreamId, data, Binary: true));
+                _waitingForDefaultChannel.Clear();
+                return;
+            }
+            _owner.Tell(new SessionProtocol.ChannelOpened(_sessionId, m.Label, m.Ordered, m.MaxRetransmits, m.MaxLifetime, m.RemoteInitiated));
+        });
+        Receive<SctpProtocol.ChannelOpenFailed>(m => _owner.Tell(new SessionProtocol.ChannelError(_sessionId, m.Label, m.Reason)));
+        Receive<SctpProtocol.MessageReceived>(m =>
+        {
+            if (!_labelByStream.TryGetValue(m.StreamId, out var label)) return;
+            if (label == DefaultChannel) _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Data));
+            else _owner.Tell(new SessionProtocol.ChannelMessage(_sessionId, label, m.Data, m.Binary));
+        });
+        Receive<SctpProtocol.SendFailed>(m =>
+            _owner.Tell(new SessionProtocol.ChannelError(_sessionId, _labelByStream.GetValueOrDefault(m.StreamId, $"stream {m.StreamId}"), m.Reason)));
+        Receive<SctpProtocol.ChannelClosed>(m =>
+        {
+            if (!_labelByStream.Remove(m.StreamId, out var label)) return;
+            _streamByLabel.Remove(label);
+            _owner.Tell(new SessionProtocol.ChannelClosed(_sessionId, label));
+        });
+        Receive<SctpProtocol.AssociationAborted>(m => Fail($"the data channel association was aborted: {m.Reason}"));
+        Receive<SctpProtocol.AssociationClosed>(_ => _owner.Tell(new SessionProtocol.Disconnected(_sessionId, "the peer closed the data channel association")));
+        Receive<SessionProtocol.OpenChannel>(m =>
+        {
+            if (!ReadyForChannels(m)) return;
+            if (_streamByLabel.ContainsKey(m.Label) || m.Label == DefaultChannel)
+                _owner.Tell(new SessionProtocol.ChannelError(_sessionId, m.Label, $"a channel labelled '{m.Label}' is already open"));
+            else _sctp!.Tell(new SctpProtocol.OpenChannel(m.Label, Ordered: m.Ordered, MaxRetransmits: m.MaxRetransmits, MaxLifetime: m.MaxLifetime));
+        });
+        Receive<SessionProtocol.SendOnChannel>(m =>
+        {
+            if (!ReadyForChannels(m)) return;
+            if (_streamByLabel.TryGetValue(m.Label, out var stream)) _sctp!.Tell(new SctpProtocol.SendMessage(stream, m.Data, m.Binary));
+            else _owner.Tell(new SessionProtocol.ChannelError(_sessionId, m.Label, $"no channel labelled '{m.Label}' is open"));
+        });
+        Receive<SessionProtocol.CloseChannel>(m =>
+        {
+            if (_streamByLabel.TryGetValue(m.Label, out var stream)) _sctp?.Tell(new SctpProtocol.CloseChannel(stream));
+            else _owner.Tell(new SessionProtocol.ChannelError(_sessionId, m.Label, $"no channel labelled '{m.Label}' is open"));
+        });
         Receive<DtlsProtocol.Failed>(m => Fail(m.Reason));
         Receive<DtlsProtocol.Closed>(_ => _owner.Tell(new SessionProtocol.Disconnected(_sessionId, "the peer closed the DTLS association")));
         Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
@@ -180,8 +268,13 @@ public sealed class Session : ReceiveActor
         });
         Receive<SessionProtocol.Send>(m =>
         {
-            if (_dtls is not null) _dtls.Tell(new DtlsProtocol.Send(m.Data));
-            else if (_connection is not null && _certificate is null) _connection.Tell(new ConnectionProtocol.Send(m.Data));
+            if (_certificate is not null)
+            {
+                // secure: on the default data channel (reliable, ordered), once it is open
+                if (_streamByLabel.TryGetValue(DefaultChannel, out var stream)) _sctp!.Tell(new SctpProtocol.SendMessage(stream, m.Data, Binary: true));
+                else _waitingForDefaultChannel.Add(m.Data);
+            }
+            else if (_connection is not null) _connection.Tell(new ConnectionProtocol.Send(m.Data));
             else _log.Warning("[{0}] dropped {1} bytes to send: not connected", _sessionId, m.Data.Length);
         });
         Receive<SessionProtocol.GetPairs>(_ => _ice.Forward(new PairCheckerProtocol.GetPairs()));
@@ -208,6 +301,31 @@ public sealed class Session : ReceiveActor
         _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite, Description = Describe([]) });
 
     /// <summary>This side's description: credentials, options, and for a secure session the fingerprint and a=setup (RFC 8842).</summary>
+    /// <summary>The channel the session's own Send/DataReceived travel on, opened by the DTLS client.</summary>
+    public const string DefaultChannel = "p2p";
+
+    private readonly SctpSettings _sctpSettings = SctpSettings.Default;
+
+    private void MapChannel(ushort stream, string label)
+    {
+        _streamByLabel[label] = stream;
+        _labelByStream[stream] = label;
+    }
+
+    /// <summary>Channel commands wait for the association; on a plain session there are no channels.</summary>
+    private bool ReadyForChannels(object command)
+    {
+        if (_certificate is null)
+        {
+            string label = command switch { SessionProtocol.OpenChannel o => o.Label, SessionProtocol.SendOnChannel s => s.Label, _ => "" };
+            _owner.Tell(new SessionProtocol.ChannelError(_sessionId, label, "data channels need a secure session (DTLS and SCTP); this one is plain"));
+            return false;
+        }
+        if (_associated) return true;
+        _waitingForAssociation.Add(command);
+        return false;
+    }
+
     private IceDescription Describe(IReadOnlyList<IceCandidate> candidates) => new(_credentials, candidates)
     {
         Options = ["trickle"],

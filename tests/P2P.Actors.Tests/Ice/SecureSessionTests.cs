@@ -128,4 +128,51 @@ public sealed class SecureSessionTests : TestKit
             ReceiveAny(m => link.Forward(m));
         }
     }
+
+    [Fact]
+    public void Data_channels_open_by_label_carry_ordered_and_unreliable_messages_and_close_on_both_sides()
+    {
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "c/a", true, link, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", "c/b", false, link, Secure: true));
+        var (sessions, _) = SessionEvents.AwaitConnected(events, 2, Generous);
+
+        // bob (the DTLS server side) opens "chat"; alice opens an unordered channel without retransmissions
+        sessions["c/b"].Tell(new SessionProtocol.OpenChannel("chat"));
+        sessions["c/a"].Tell(new SessionProtocol.OpenChannel("telemetry", Ordered: false, MaxRetransmits: 0));
+        var opened = new List<SessionProtocol.ChannelOpened>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.ChannelError e) throw new Xunit.Sdk.XunitException($"{e.SessionId} {e.Label}: {e.Reason}");
+            if (m is SessionProtocol.ChannelOpened o) opened.Add(o);
+            return opened.Count == 4;
+        }, Generous);
+        Assert.Contains(opened, o => o.SessionId == "c/a" && o.Label == "chat" && o.RemoteInitiated && o.Ordered);
+        Assert.Contains(opened, o => o.SessionId == "c/b" && o.Label == "telemetry" && !o.Ordered && o.MaxRetransmits == 0);
+
+        for (int i = 0; i < 1000; i++) sessions["c/a"].Tell(new SessionProtocol.SendOnChannel("chat", Encoding.UTF8.GetBytes($"line {i}"), Binary: false));
+        sessions["c/a"].Tell(new SessionProtocol.SendOnChannel("telemetry", new byte[] { 1, 2, 3 }));
+        var lines = new List<string>();
+        bool telemetry = false;
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.ChannelMessage c && c.SessionId == "c/b")
+            {
+                if (c.Label == "chat") lines.Add(Encoding.UTF8.GetString(c.Data.Span));
+                else if (c.Label == "telemetry") telemetry = true;
+            }
+            return lines.Count == 1000 && telemetry;
+        }, Generous);
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"line {i}"), lines); // in order, once
+
+        sessions["c/b"].Tell(new SessionProtocol.CloseChannel("chat"));
+        var closed = new HashSet<string>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.ChannelClosed c && c.Label == "chat") closed.Add(c.SessionId);
+            return closed.Count == 2;
+        }, Generous);
+    }
 }
