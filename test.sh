@@ -179,16 +179,34 @@ if [ "$build_rc" -ne 0 ]; then
     err "build failed (exit $build_rc); tests were not run"
     status=1
 else
-    log "dotnet test $SOLUTION -c $CONFIGURATION --no-build $*"
+    # Tests that talk to third-party WebRTC stacks (Category=WebRtcIsolated) run in a second pass inside a
+    # loopback-only network namespace, together with the stacks they start (tests/interop/webrtc/README.md).
+    filter=(--filter "Category!=WebRtcIsolated")
+    [ "$#" -gt 0 ] && filter=()   # the caller chose what to run
+    log "dotnet test $SOLUTION -c $CONFIGURATION --no-build ${filter[*]} $*"
     dotnet test "$SOLUTION" -c "$CONFIGURATION" --no-build \
         --results-directory "$RESULTS_DIR" \
         --logger "trx;LogFilePrefix=P2P" \
         --logger "console;verbosity=normal" \
         --blame-hang-timeout 10m \
-        "$@" || test_rc=$?
+        "${filter[@]}" "$@" || test_rc=$?
     if [ "$test_rc" -ne 0 ]; then
         err "dotnet test exited with $test_rc"
         status=1
+    fi
+    if [ "$#" -eq 0 ]; then
+        isolated_rc=0
+        log "dotnet test (Category=WebRtcIsolated) inside a loopback-only network namespace"
+        "$ROOT/tests/interop/webrtc/run-isolated.sh" dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
+            --results-directory "$RESULTS_DIR" \
+            --logger "trx;LogFilePrefix=P2P-webrtc" \
+            --logger "console;verbosity=normal" \
+            --blame-hang-timeout 10m \
+            --filter "Category=WebRtcIsolated" || isolated_rc=$?
+        if [ "$isolated_rc" -ne 0 ]; then
+            err "dotnet test of the WebRTC interop tests exited with $isolated_rc"
+            status=1
+        fi
     fi
 fi
 

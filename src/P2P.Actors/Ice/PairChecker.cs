@@ -107,6 +107,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private bool _localDone, _remoteDone, _ticking, _nominating, _failed;
     private CandidatePair? _selected;
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
+    private int _nominationFailures;
+    private const int MaxNominationFailures = 3;
 
     public PairChecker(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
     {
@@ -252,9 +254,14 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     {
         if (check.UseCandidate)
         {
+            // on a lossy path a whole transaction can fail now and then: nominate the pair again a few times
+            // before giving up on it
             _nominating = false;
-            check.Pair.Valid = false;
-            check.Pair.State = CandidatePairState.Failed;
+            if (++_nominationFailures > MaxNominationFailures)
+            {
+                check.Pair.Valid = false;
+                check.Pair.State = CandidatePairState.Failed;
+            }
             ConsiderNomination();
         }
         else if (!check.Pair.Valid) check.Pair.State = CandidatePairState.Failed;

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Tests.Support;
+using P2P.Protocol.Ice;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Interop;
+
+/// <summary>
+/// Our peer against libwebrtc (@roamhq/wrtc) and werift. These stacks must only ever run in a loopback-only
+/// network namespace, and our sockets must be in the same one: test.sh runs this class inside
+/// tests/interop/webrtc/run-isolated.sh (trait Category=WebRtcIsolated), and the peers it starts share it.
+/// </summary>
+[Trait("Category", "WebRtcIsolated")]
+public sealed class OurPeerWithWebRtcStacksTests : TestKit
+{
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(30);
+    private readonly ITestOutputHelper _log;
+
+    public OurPeerWithWebRtcStacksTests(ITestOutputHelper output) : base(string.Empty, output) => _log = output;
+
+    private static void RequireIsolation() =>
+        Assert.True(System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().All(n => n.NetworkInterfaceType == System.Net.NetworkInformation.NetworkInterfaceType.Loopback),
+            "run this class inside tests/interop/webrtc/run-isolated.sh (test.sh does): WebRTC stacks may only run in a loopback-only namespace");
+
+    // werift as offerer: ICE, DTLS and our SCTP channel come up, but werift reports its peer connection failed
+    // and never sends its channel's DCEP OPEN; not yet understood, so it is not claimed here.
+    [Theory]
+    [InlineData("wrtc")]
+    public async Task Our_peer_answers_their_offer_and_messages_cross_both_ways(string stack)
+    {
+        RequireIsolation();
+        var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+        ExpectMsg<PeerHostProtocol.PeerAdded>(Step);
+
+        await using var them = await WebRtcNodePeer.StartAsync("--stack", stack, "--role", "offer", "--label", "chat");
+        try
+        {
+            var offer = await them.ReadAsync("description", Step);
+            string offerSdp = offer.GetProperty("sdp").GetString()!;
+            Assert.True(IceDescription.TryParse(offerSdp, skipHostNameCandidates: true, out var remote, out var error, out _), error?.ToString());
+            Assert.True(WebRtcSdp.TryGetMid(offerSdp, out var mid));
+
+            var events = CreateTestProbe();
+            host.Tell(new PeerHostProtocol.OpenSession("ours", "w", Controlling: false, events.Ref, Secure: true));
+            var session = events.ExpectMsg<SessionProtocol.Started>(Step).Session;
+            session.Tell(new SessionProtocol.SetRemoteDescription(remote with { EndOfCandidates = true }));
+            var ours = events.FishForMessage<SessionProtocol.LocalDescription>(_ => true, Step).Description;
+            await them.WriteAsync(new { type = "description", sdpType = "answer", sdp = WebRtcSdp.Write(ours, mid) });
+
+            var opened = events.FishForMessage(m => m is SessionProtocol.ChannelOpened or SessionProtocol.Failed, Step);
+            if (opened is SessionProtocol.Failed f) Assert.Fail(f.Reason);
+            Assert.Equal("chat", ((SessionProtocol.ChannelOpened)opened).Label);
+            await them.ReadAsync("open", Step);
+
+            await them.WriteAsync(new { type = "send", label = "chat", text = "hello from " + stack });
+            var got = events.FishForMessage<SessionProtocol.ChannelMessage>(_ => true, Step);
+            Assert.Equal("hello from " + stack, Encoding.UTF8.GetString(got.Data.Span));
+
+            session.Tell(new SessionProtocol.SendOnChannel("chat", Encoding.UTF8.GetBytes("hello from p2p"), Binary: false));
+            var message = await them.ReadAsync("message", Step);
+            Assert.Equal("hello from p2p", message.GetProperty("text").GetString());
+        }
+        finally
+        {
+            _log.WriteLine(them.Transcript);
+        }
+    }
+}
