@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
 
-// dotnet run -c Release --project bench/P2P.Benchmarks -- --filter '*StunCodec*'
+// dotnet run -c Release --project bench/P2P.Benchmarks -- --filter '*StunCodec*'   (BenchmarkDotNet)
+// dotnet run -c Release --project bench/P2P.Benchmarks -- datachannel [runs]       (ours<->ours data channel on 127.0.0.1)
+if (args.Length > 0 && args[0] == "datachannel")
+    return await P2P.Benchmarks.DataChannelBench.RunAsync(args.Length > 1 && int.TryParse(args[1], out int runs) ? runs : 5);
 BenchmarkSwitcher.FromAssembly(typeof(P2P.Benchmarks.StunCodecBenchmarks).Assembly).Run(args);
+return 0;

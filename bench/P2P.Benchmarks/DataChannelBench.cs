@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Akka.Actor;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Protocol.Ice;
+
+namespace P2P.Benchmarks;
+
+/// <summary>
+/// Data channel throughput ours to ours on 127.0.0.1 (ICE host pair, DTLS 1.2, SCTP, DCEP): bulk MB/s with 16 KiB
+/// binary messages and the 1 KiB message rate. Wall-clock, median of the runs. Run:
+/// <c>dotnet run -c Release --project bench/P2P.Benchmarks -- datachannel [runs]</c>
+/// </summary>
+public static class DataChannelBench
+{
+    public static async Task<int> RunAsync(int runs)
+    {
+        using var system = ActorSystem.Create("bench", "akka.loglevel = WARNING");
+        var bulk = new List<double>();
+        var rate = new List<double>();
+        var open = new List<double>();
+        for (int run = 0; run < runs; run++)
+        {
+            var (o, b, r) = await OneRunAsync(system, run);
+            open.Add(o);
+            bulk.Add(b);
+            rate.Add(r);
+            Console.WriteLine($"run {run + 1}: open {o:0.0} ms, bulk {b:0.0} MiB/s, 1 KiB messages {r:0} /s");
+        }
+        Console.WriteLine($"median: open {Median(open):0.0} ms, bulk {Median(bulk):0.0} MiB/s (16 KiB messages, 10 MiB), {Median(rate):0} messages/s (1 KiB, 10,000)");
+        return 0;
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run)
+    {
+        var events = Channel.CreateUnbounded<object>();
+        var sink = system.ActorOf(Props.Create(() => new Sink(events.Writer)), $"sink-{run}");
+        var host = system.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), $"peers-{run}");
+        foreach (var name in new[] { "a", "b" })
+            await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
+
+        var clock = Stopwatch.StartNew();
+        host.Tell(new PeerHostProtocol.OpenSession("a", "x/a", true, sink, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("b", "x/b", false, sink, Secure: true));
+        var sessions = new Dictionary<string, IActorRef>();
+        var descriptions = new Dictionary<string, IceDescription>();
+        int connected = 0;
+        var early = new Queue<object>(); // trickle that arrives before both sessions have started waits here
+        while (connected < 2)
+        {
+            object next = descriptions.Count == 2 && early.Count > 0 ? early.Dequeue() : await events.Reader.ReadAsync();
+            if (descriptions.Count < 2 && next is SessionProtocol.LocalCandidate or SessionProtocol.LocalDescription)
+            {
+                early.Enqueue(next);
+                continue;
+            }
+            switch (next)
+            {
+                case SessionProtocol.Started s:
+                    sessions[s.SessionId] = s.Session;
+                    descriptions[s.SessionId] = s.Description!;
+                    if (descriptions.Count == 2)
+                    {
+                        sessions["x/a"].Tell(new SessionProtocol.SetRemoteDescription(descriptions["x/b"]));
+                        sessions["x/b"].Tell(new SessionProtocol.SetRemoteDescription(descriptions["x/a"]));
+                    }
+                    break;
+                case SessionProtocol.LocalCandidate c:
+                    Other(sessions, c.SessionId).Tell(new SessionProtocol.AddRemoteCandidate(c.Candidate));
+                    break;
+                case SessionProtocol.LocalDescription d:
+                    Other(sessions, d.SessionId).Tell(new SessionProtocol.RemoteEndOfCandidates());
+                    break;
+                case SessionProtocol.Connected:
+                    connected++;
+                    break;
+                case SessionProtocol.Failed f:
+                    throw new InvalidOperationException(f.Reason);
+            }
+        }
+        sessions["x/a"].Tell(new SessionProtocol.OpenChannel("bench"));
+        await Until<SessionProtocol.ChannelOpened>(events, m => m.SessionId == "x/b");
+        double openMs = clock.Elapsed.TotalMilliseconds;
+
+        // bulk: 10 MiB in 16 KiB binary messages
+        var payload = RandomNumberGenerator.GetBytes(16 * 1024);
+        const int bulkMessages = 640;
+        clock.Restart();
+        for (int i = 0; i < bulkMessages; i++) sessions["x/a"].Tell(new SessionProtocol.SendOnChannel("bench", payload));
+        for (int got = 0; got < bulkMessages;) if (await events.Reader.ReadAsync() is SessionProtocol.ChannelMessage) got++;
+        double bulk = bulkMessages * 16.0 / 1024 / clock.Elapsed.TotalSeconds;
+
+        // message rate: 10,000 messages of 1 KiB
+        var small = RandomNumberGenerator.GetBytes(1024);
+        const int smallMessages = 10_000;
+        clock.Restart();
+        for (int i = 0; i < smallMessages; i++) sessions["x/a"].Tell(new SessionProtocol.SendOnChannel("bench", small));
+        for (int got = 0; got < smallMessages;) if (await events.Reader.ReadAsync() is SessionProtocol.ChannelMessage) got++;
+        double messagesPerSecond = smallMessages / clock.Elapsed.TotalSeconds;
+
+        await host.GracefulStop(TimeSpan.FromSeconds(10));
+        await sink.GracefulStop(TimeSpan.FromSeconds(5));
+        return (openMs, bulk, messagesPerSecond);
+    }
+
+    private static IActorRef Other(Dictionary<string, IActorRef> sessions, string id) => sessions[id.EndsWith("/a") ? "x/b" : "x/a"];
+
+    private static async Task Until<T>(Channel<object> events, Func<T, bool> predicate)
+    {
+        while (true)
+            if (await events.Reader.ReadAsync() is T t && predicate(t)) return;
+    }
+
+    private sealed class Sink : ReceiveActor
+    {
+        public Sink(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+    }
+}
