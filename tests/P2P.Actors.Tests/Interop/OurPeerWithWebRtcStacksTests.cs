@@ -29,8 +29,8 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
         Assert.True(System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().All(n => n.NetworkInterfaceType == System.Net.NetworkInformation.NetworkInterfaceType.Loopback),
             "run this class inside tests/interop/webrtc/run-isolated.sh (test.sh does): WebRTC stacks may only run in a loopback-only namespace");
 
-    // werift as offerer: ICE, DTLS and our SCTP channel come up, but werift reports its peer connection failed
-    // and never sends its channel's DCEP OPEN; not yet understood, so it is not claimed here.
+    // werift (either role): ICE, DTLS and our SCTP association come up, but werift reports its peer connection
+    // failed and no channel of its opens; not yet understood, so werift is not claimed here.
     [Theory]
     [InlineData("wrtc")]
     public async Task Our_peer_answers_their_offer_and_messages_cross_both_ways(string stack)
@@ -67,6 +67,70 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             session.Tell(new SessionProtocol.SendOnChannel("chat", Encoding.UTF8.GetBytes("hello from p2p"), Binary: false));
             var message = await them.ReadAsync("message", Step);
             Assert.Equal("hello from p2p", message.GetProperty("text").GetString());
+        }
+        finally
+        {
+            _log.WriteLine(them.Transcript);
+        }
+    }
+
+    [Theory]
+    [InlineData("wrtc")]
+    public async Task Our_peer_offers_they_answer_and_a_thousand_messages_cross_in_order(string stack)
+    {
+        RequireIsolation();
+        var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+        ExpectMsg<PeerHostProtocol.PeerAdded>(Step);
+
+        await using var them = await WebRtcNodePeer.StartAsync("--stack", stack, "--role", "answer", "--quiet");
+        try
+        {
+            var events = CreateTestProbe();
+            host.Tell(new PeerHostProtocol.OpenSession("ours", "o", Controlling: true, events.Ref, Secure: true));
+            var session = events.ExpectMsg<SessionProtocol.Started>(Step).Session;
+            var ours = events.FishForMessage<SessionProtocol.LocalDescription>(_ => true, Step).Description;
+            await them.WriteAsync(new { type = "description", sdpType = "offer", sdp = WebRtcSdp.Write(ours) });
+
+            var answer = await them.ReadAsync("description", Step);
+            Assert.True(IceDescription.TryParse(answer.GetProperty("sdp").GetString()!, skipHostNameCandidates: true, out var remote, out var error, out _), error?.ToString());
+            session.Tell(new SessionProtocol.SetRemoteDescription(remote with { EndOfCandidates = true }));
+
+            session.Tell(new SessionProtocol.OpenChannel("chat"));
+            var opened = events.FishForMessage(m => m is SessionProtocol.ChannelOpened or SessionProtocol.Failed or SessionProtocol.ChannelError, Step);
+            if (opened is SessionProtocol.Failed f) Assert.Fail(f.Reason);
+            if (opened is SessionProtocol.ChannelError ce) Assert.Fail(ce.Reason);
+            await them.ReadAsync("open", Step);
+
+            // 1,000 messages to them, counted and hashed on their side in arrival order
+            var sent = new MemoryStream();
+            for (int i = 0; i < 1000; i++)
+            {
+                var bytes = Encoding.UTF8.GetBytes($"message {i}");
+                sent.Write(bytes);
+                session.Tell(new SessionProtocol.SendOnChannel("chat", bytes, Binary: false));
+            }
+            JsonElement count = default;
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                await them.WriteAsync(new { type = "count", label = "chat" });
+                count = await them.ReadAsync("count", Step);
+                if (count.GetProperty("messages").GetInt32() >= 1000) break;
+                await Task.Delay(100);
+            }
+            Assert.Equal(1000, count.GetProperty("messages").GetInt32());
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(sent.ToArray())), count.GetProperty("sha256").GetString(), ignoreCase: true);
+
+            // 1 MiB back in 1 KiB binary messages, in order
+            await them.WriteAsync(new { type = "bulk", label = "chat", bytes = 1 << 20, chunk = 1024 });
+            var received = new MemoryStream();
+            events.FishForMessage(m =>
+            {
+                if (m is SessionProtocol.ChannelMessage c) received.Write(c.Data.Span);
+                return received.Length >= 1 << 20;
+            }, Step);
+            var done = await them.ReadAsync("bulkDone", Step);
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(received.ToArray())), done.GetProperty("sha256").GetString(), ignoreCase: true);
         }
         finally
         {
