@@ -76,7 +76,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
 
     [Theory]
     [InlineData("wrtc")]
-    public async Task Our_peer_offers_they_answer_and_a_thousand_messages_cross_in_order(string stack)
+    public async Task Our_peer_offers_they_answer_and_messages_bulk_and_an_unordered_channel_work(string stack)
     {
         RequireIsolation();
         var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
@@ -121,16 +121,33 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             Assert.Equal(1000, count.GetProperty("messages").GetInt32());
             Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(sent.ToArray())), count.GetProperty("sha256").GetString(), ignoreCase: true);
 
-            // 1 MiB back in 1 KiB binary messages, in order
-            await them.WriteAsync(new { type = "bulk", label = "chat", bytes = 1 << 20, chunk = 1024 });
+            // 10 MiB back in 16 KiB binary messages, in order, with the same SHA-256
+            const int bulk = 10 << 20;
+            await them.WriteAsync(new { type = "bulk", label = "chat", bytes = bulk, chunk = 16 * 1024 });
             var received = new MemoryStream();
             events.FishForMessage(m =>
             {
-                if (m is SessionProtocol.ChannelMessage c) received.Write(c.Data.Span);
-                return received.Length >= 1 << 20;
+                if (m is SessionProtocol.ChannelMessage c && c.Label == "chat") received.Write(c.Data.Span);
+                return received.Length >= bulk;
             }, Step);
             var done = await them.ReadAsync("bulkDone", Step);
             Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(received.ToArray())), done.GetProperty("sha256").GetString(), ignoreCase: true);
+
+            // an unordered channel without retransmissions opens on their side with those options and carries data
+            session.Tell(new SessionProtocol.OpenChannel("fast", Ordered: false, MaxRetransmits: 0));
+            var fast = await them.ReadAsync("open", e => e.GetProperty("label").GetString() == "fast", Step);
+            Assert.False(fast.GetProperty("ordered").GetBoolean());
+            Assert.Equal(0, fast.GetProperty("maxRetransmits").GetInt32());
+            for (int i = 0; i < 100; i++) session.Tell(new SessionProtocol.SendOnChannel("fast", Encoding.UTF8.GetBytes($"tick {i}"), Binary: false));
+            JsonElement fastCount = default;
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                await them.WriteAsync(new { type = "count", label = "fast" });
+                fastCount = await them.ReadAsync("count", Step);
+                if (fastCount.GetProperty("messages").GetInt32() >= 100) break;
+                await Task.Delay(100);
+            }
+            Assert.Equal(100, fastCount.GetProperty("messages").GetInt32()); // loopback loses nothing
         }
         finally
         {
