@@ -334,13 +334,13 @@ public sealed partial class SctpAssociation
     private void OnResetResponse(ReconfigurationResponse response)
     {
         if (_resetInFlight is not { } request || response.ResponseSequence != request.Sequence) return;
-        if (response.Result == ReconfigurationResult.InProgress) return;   // the timer asks again
+        if (response.Outcome == ReconfigurationResult.InProgress) return;   // the timer asks again
         Timers.Cancel(ReconfigKey);
         _resetInFlight = null;
         _myReconfigSequence++;
-        bool performed = response.Result is ReconfigurationResult.SuccessPerformed or ReconfigurationResult.SuccessNothingToDo;
+        bool performed = response.Outcome is ReconfigurationResult.SuccessPerformed or ReconfigurationResult.SuccessNothingToDo;
         if (performed) _fragmenter.ResetStreams(request.Streams);
-        else _log.Warning("SCTP: peer refused to reset streams {0} ({1}); closing them locally", string.Join(",", request.Streams), response.Result);
+        else _log.Warning("SCTP: peer refused to reset streams {0} ({1}); closing them locally", string.Join(",", request.Streams), response.Outcome);
         foreach (ushort id in request.Streams)
         {
             if (!_channels.TryGetValue(id, out var channel)) continue;

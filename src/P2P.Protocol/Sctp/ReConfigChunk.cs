@@ -109,7 +109,7 @@ public readonly ref struct IncomingSsnResetRequest
 /// Re-configuration Response (RFC 6525 §4.4): the result for one request, with the next TSNs when
 /// answering an SSN/TSN Reset Request.
 /// </summary>
-public readonly record struct ReconfigurationResponse(uint ResponseSequence, ReconfigurationResult Result, uint? SendersNextTsn = null, uint? ReceiversNextTsn = null)
+public readonly record struct ReconfigurationResponse(uint ResponseSequence, ReconfigurationResult Outcome, uint? SendersNextTsn = null, uint? ReceiversNextTsn = null)
 {
     public static bool TryParse(SctpParameter parameter, out ReconfigurationResponse response, out SctpError error)
     {
@@ -159,7 +159,7 @@ public ref partial struct SctpPacketWriter
         bool tsns = response.SendersNextTsn.HasValue && response.ReceiversNextTsn.HasValue;
         var v = AddParameter(SctpParameterType.ReconfigurationResponse, tsns ? 16 : 8);
         BinaryPrimitives.WriteUInt32BigEndian(v, response.ResponseSequence);
-        BinaryPrimitives.WriteUInt32BigEndian(v[4..], (uint)response.Result);
+        BinaryPrimitives.WriteUInt32BigEndian(v[4..], (uint)response.Outcome);
         if (!tsns) return;
         BinaryPrimitives.WriteUInt32BigEndian(v[8..], response.SendersNextTsn!.Value);
         BinaryPrimitives.WriteUInt32BigEndian(v[12..], response.ReceiversNextTsn!.Value);
