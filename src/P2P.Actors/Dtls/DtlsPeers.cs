@@ -37,12 +37,35 @@ internal sealed class DtlsPeerState(DtlsCertificate certificate, CertificateFing
 
     public volatile bool CloseNotifyReceived;
 
+    /// <summary>
+    /// The SRTP protection profiles we name in use_srtp (RFC 5764 §4.1.2), in our order of preference:
+    /// SRTP_AEAD_AES_128_GCM (RFC 7714), then SRTP_AES128_CM_HMAC_SHA1_80 (mandatory to implement, RFC 8827 §6.5).
+    /// We carry no media, so the keys are never derived; the extension is negotiated only because peers
+    /// expect it: browsers always offer it, and werift (0.24.x) moves its peer connection to "failed"
+    /// ("need srtpProfile") after any handshake in which no SRTP profile was agreed, data channel or not.
+    /// </summary>
+    public static readonly int[] SrtpProfiles =
+    [
+        SrtpProtectionProfile.SRTP_AEAD_AES_128_GCM,
+        SrtpProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80,
+    ];
+
+    /// <summary>The profile the handshake agreed on (use_srtp), or null when the peer did not take part.</summary>
+    public volatile string? SrtpProfile;
+
     public static string NameOf(int suite) => suite switch
     {
         CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
         CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
         CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
         _ => $"0x{suite:X4}",
+    };
+
+    public static string SrtpProfileName(int profile) => profile switch
+    {
+        SrtpProtectionProfile.SRTP_AEAD_AES_128_GCM => "SRTP_AEAD_AES_128_GCM",
+        SrtpProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80 => "SRTP_AES128_CM_HMAC_SHA1_80",
+        _ => $"0x{profile:X4}",
     };
 
     /// <summary>BouncyCastle credentials for our certificate: ECDSA P-256 with SHA-256 (ecdsa_secp256r1_sha256).</summary>
@@ -99,6 +122,25 @@ internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new BcT
 
     public override TlsAuthentication GetAuthentication() => new Authentication(state, m_context, (BcTlsCrypto)Crypto);
 
+    /// <summary>Offers use_srtp with our profiles and an empty MKI, as browsers do (see <see cref="DtlsPeerState.SrtpProfiles"/>).</summary>
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
+        TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(DtlsPeerState.SrtpProfiles, TlsUtilities.EmptyBytes));
+        return extensions;
+    }
+
+    public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
+    {
+        base.ProcessServerExtensions(serverExtensions);
+        var useSrtp = TlsSrtpUtilities.GetUseSrtpExtension(serverExtensions);
+        if (useSrtp is null) return;
+        // RFC 5764 §4.1.1: exactly one profile, one we offered; otherwise illegal_parameter.
+        if (useSrtp.ProtectionProfiles.Length != 1 || Array.IndexOf(DtlsPeerState.SrtpProfiles, useSrtp.ProtectionProfiles[0]) < 0)
+            throw new TlsFatalAlert(AlertDescription.illegal_parameter, "DTLS: the server's use_srtp names no single profile of ours");
+        state.SrtpProfile = DtlsPeerState.SrtpProfileName(useSrtp.ProtectionProfiles[0]);
+    }
+
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
@@ -135,6 +177,29 @@ internal sealed class DtlsServer(DtlsPeerState state) : DefaultTlsServer(new BcT
             TlsUtilities.GetDefaultSupportedSignatureAlgorithms(m_context), null);
 
     public override void NotifyClientCertificate(Certificate clientCertificate) => state.Verify(clientCertificate);
+
+    private int _srtpProfile = -1;
+
+    public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
+    {
+        base.ProcessClientExtensions(clientExtensions);
+        var useSrtp = TlsSrtpUtilities.GetUseSrtpExtension(clientExtensions);
+        if (useSrtp is null) return;
+        // RFC 5764 §4.1.3: pick one of the client's profiles that we support; with none in common, no use_srtp in the reply.
+        _srtpProfile = DtlsPeerState.SrtpProfiles.FirstOrDefault(p => Array.IndexOf(useSrtp.ProtectionProfiles, p) >= 0, -1);
+    }
+
+    /// <summary>Answers the client's use_srtp with one common profile and an empty MKI (see <see cref="DtlsPeerState.SrtpProfiles"/>).</summary>
+    public override IDictionary<int, byte[]> GetServerExtensions()
+    {
+        var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetServerExtensions());
+        if (_srtpProfile >= 0)
+        {
+            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData([_srtpProfile], TlsUtilities.EmptyBytes));
+            state.SrtpProfile = DtlsPeerState.SrtpProfileName(_srtpProfile);
+        }
+        return extensions;
+    }
 
     public override void NotifyHandshakeComplete()
     {

@@ -183,7 +183,10 @@ public sealed class Session : ReceiveActor
             _dtlsFingerprint = m.RemoteFingerprint;
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
             _sctp = Context.ActorOf(SctpAssociation.Props(sctp, Self, Self, _dtlsRole == DtlsRole.Client), "sctp");
-            if (_dtlsRole == DtlsRole.Client) _sctp.Tell(SctpProtocol.Associate.Instance);
+            // Both ends send INIT, whatever their DTLS role: libwebrtc (usrsctp/dcsctp) does the same, and
+            // werift picks its SCTP initiator by ICE role (controlling sends INIT), so with a controlled
+            // werift that is the DTLS client nobody would start. A crossing INIT is an ordinary collision (RFC 9260 §5.2.1).
+            _sctp.Tell(SctpProtocol.Associate.Instance);
             _log.Info("[{0}] DTLS up ({1}), peer certificate {2}", _sessionId, m.CipherSuite, m.RemoteFingerprint);
             if (_pair is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, _pair) { RemoteFingerprint = m.RemoteFingerprint });
         });
