@@ -19,20 +19,20 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
-    private (IActorRef A, IActorRef B) StartPeers(TestProbe parent, IReadOnlyList<TurnServer> turn, IReadOnlyList<TurnServer>? turnB = null)
+    /// <summary>Starts alice and bob on 127.0.0.1, each under a probe of its own (ChildActorOf expects the probe's next message to be the child's creation).</summary>
+    private (IActorRef A, IActorRef B) StartPeers(IReadOnlyList<TurnServer> turn, IReadOnlyList<TurnServer>? turnB = null)
     {
         var config = TurnClientSettingsTests.RepoHocon();
         var ice = IceSettings.From(config);
         IActorRef Start(string name, IReadOnlyList<TurnServer> servers)
         {
+            var parent = CreateTestProbe();
             var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], servers);
-            return parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
+            var peer = parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
+            parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
+            return peer;
         }
-        var a = Start("alice", turn);
-        var b = Start("bob", turnB ?? turn);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
-        return (a, b);
+        return (Start("alice", turn), Start("bob", turnB ?? turn));
     }
 
     private static void Open(IActorRef a, IActorRef b, IActorRef link, string id, CandidatePolicy? policy = null)
@@ -44,8 +44,7 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
     [Fact]
     public void Two_peers_connect_directly_over_host_candidates_and_exchange_data()
     {
-        var parent = CreateTestProbe();
-        var (a, b) = StartPeers(parent, []);
+        var (a, b) = StartPeers([]);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         Open(a, b, link, "s1");
@@ -74,8 +73,7 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         var listening = await relay.Ask<RelayServerProtocol.Listening>(new RelayServerProtocol.AwaitListening(), Generous);
         var server = listening.Udp[0];
 
-        var parent = CreateTestProbe();
-        var (a, b) = StartPeers(parent, [new TurnServer(server, new TurnCredentials("u", "p"))]);
+        var (a, b) = StartPeers([new TurnServer(server, new TurnCredentials("u", "p"))]);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         Open(a, b, link, "r1", CandidatePolicy.RelayOnly);
@@ -121,8 +119,7 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
             credentials = new TurnCredentials("u", "p");
         }
 
-        var parent = CreateTestProbe();
-        var (a, b) = StartPeers(parent, [new TurnServer(endPoint, credentials, TurnTransport.Tcp)], []);
+        var (a, b) = StartPeers([new TurnServer(endPoint, credentials, TurnTransport.Tcp)], []);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         a.Tell(new PeerProtocol.OpenSession("t/a", Controlling: true, link, CandidatePolicy.RelayOnly));
