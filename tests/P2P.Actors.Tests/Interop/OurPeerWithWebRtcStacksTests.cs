@@ -69,6 +69,9 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             session.Tell(new SessionProtocol.SendOnChannel("chat", Encoding.UTF8.GetBytes("hello from p2p"), Binary: false));
             var message = await them.ReadAsync("message", Step);
             Assert.Equal("hello from p2p", message.GetProperty("text").GetString());
+
+            await them.WriteAsync(new { type = "quiet" });
+            await ExerciseAsync(them, session, events);
         }
         finally
         {
@@ -105,56 +108,66 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             if (opened is SessionProtocol.ChannelError ce) Assert.Fail(ce.Reason);
             await them.ReadAsync("open", Step);
 
-            // 1,000 messages to them, counted and hashed on their side in arrival order
-            var sent = new MemoryStream();
-            for (int i = 0; i < 1000; i++)
-            {
-                var bytes = Encoding.UTF8.GetBytes($"message {i}");
-                sent.Write(bytes);
-                session.Tell(new SessionProtocol.SendOnChannel("chat", bytes, Binary: false));
-            }
-            JsonElement count = default;
-            for (int attempt = 0; attempt < 50; attempt++)
-            {
-                await them.WriteAsync(new { type = "count", label = "chat" });
-                count = await them.ReadAsync("count", Step);
-                if (count.GetProperty("messages").GetInt32() >= 1000) break;
-                await Task.Delay(100);
-            }
-            Assert.Equal(1000, count.GetProperty("messages").GetInt32());
-            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(sent.ToArray())), count.GetProperty("sha256").GetString(), ignoreCase: true);
-
-            // 10 MiB back in 16 KiB binary messages, in order, with the same SHA-256
-            const int bulk = 10 << 20;
-            await them.WriteAsync(new { type = "bulk", label = "chat", bytes = bulk, chunk = 16 * 1024 });
-            var received = new MemoryStream();
-            events.FishForMessage(m =>
-            {
-                if (m is SessionProtocol.ChannelMessage c && c.Label == "chat") received.Write(c.Data.Span);
-                return received.Length >= bulk;
-            }, Step);
-            var done = await them.ReadAsync("bulkDone", Step);
-            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(received.ToArray())), done.GetProperty("sha256").GetString(), ignoreCase: true);
-
-            // an unordered channel without retransmissions opens on their side with those options and carries data
-            session.Tell(new SessionProtocol.OpenChannel("fast", Ordered: false, MaxRetransmits: 0));
-            var fast = await them.ReadAsync("open", e => e.GetProperty("label").GetString() == "fast", Step);
-            Assert.False(fast.GetProperty("ordered").GetBoolean());
-            Assert.Equal(0, fast.GetProperty("maxRetransmits").GetInt32());
-            for (int i = 0; i < 100; i++) session.Tell(new SessionProtocol.SendOnChannel("fast", Encoding.UTF8.GetBytes($"tick {i}"), Binary: false));
-            JsonElement fastCount = default;
-            for (int attempt = 0; attempt < 50; attempt++)
-            {
-                await them.WriteAsync(new { type = "count", label = "fast" });
-                fastCount = await them.ReadAsync("count", Step);
-                if (fastCount.GetProperty("messages").GetInt32() >= 100) break;
-                await Task.Delay(100);
-            }
-            Assert.Equal(100, fastCount.GetProperty("messages").GetInt32()); // loopback loses nothing
+            await ExerciseAsync(them, session, events);
         }
         finally
         {
             _log.WriteLine(them.Transcript);
         }
+    }
+
+    /// <summary>
+    /// On the open "chat" channel: 1,000 messages to them (counted and hashed on their side in arrival order),
+    /// 10 MiB back in 1,280 messages (in order, same SHA-256), and an unordered channel without retransmissions.
+    /// </summary>
+    private static async Task ExerciseAsync(WebRtcNodePeer them, IActorRef session, Akka.TestKit.TestProbe events)
+    {
+        // 1,000 messages to them, counted and hashed on their side in arrival order (from a clean count)
+        await them.WriteAsync(new { type = "reset", label = "chat" });
+        var sent = new MemoryStream();
+        for (int i = 0; i < 1000; i++)
+        {
+            var bytes = Encoding.UTF8.GetBytes($"message {i}");
+            sent.Write(bytes);
+            session.Tell(new SessionProtocol.SendOnChannel("chat", bytes, Binary: false));
+        }
+        JsonElement count = default;
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            await them.WriteAsync(new { type = "count", label = "chat" });
+            count = await them.ReadAsync("count", Step);
+            if (count.GetProperty("messages").GetInt32() >= 1000) break;
+            await Task.Delay(100);
+        }
+        Assert.Equal(1000, count.GetProperty("messages").GetInt32());
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(sent.ToArray())), count.GetProperty("sha256").GetString(), ignoreCase: true);
+
+        // 10 MiB back in 1,280 binary messages of 8 KiB, in order, with the same SHA-256
+        const int bulk = 10 << 20;
+        await them.WriteAsync(new { type = "bulk", label = "chat", bytes = bulk, chunk = 8 * 1024 });
+        var received = new MemoryStream();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.ChannelMessage c && c.Label == "chat") received.Write(c.Data.Span);
+            return received.Length >= bulk;
+        }, Step);
+        var done = await them.ReadAsync("bulkDone", Step);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(received.ToArray())), done.GetProperty("sha256").GetString(), ignoreCase: true);
+
+        // an unordered channel without retransmissions opens on their side with those options and carries data
+        session.Tell(new SessionProtocol.OpenChannel("fast", Ordered: false, MaxRetransmits: 0));
+        var fast = await them.ReadAsync("open", e => e.GetProperty("label").GetString() == "fast", Step);
+        Assert.False(fast.GetProperty("ordered").GetBoolean());
+        Assert.Equal(0, fast.GetProperty("maxRetransmits").GetInt32());
+        for (int i = 0; i < 100; i++) session.Tell(new SessionProtocol.SendOnChannel("fast", Encoding.UTF8.GetBytes($"tick {i}"), Binary: false));
+        JsonElement fastCount = default;
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            await them.WriteAsync(new { type = "count", label = "fast" });
+            fastCount = await them.ReadAsync("count", Step);
+            if (fastCount.GetProperty("messages").GetInt32() >= 100) break;
+            await Task.Delay(100);
+        }
+        Assert.Equal(100, fastCount.GetProperty("messages").GetInt32()); // loopback loses nothing
     }
 }
