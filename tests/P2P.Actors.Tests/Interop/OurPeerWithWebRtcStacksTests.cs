@@ -132,7 +132,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             session.Tell(new SessionProtocol.SendOnChannel("chat", bytes, Binary: false));
         }
         JsonElement count = default;
-        for (int attempt = 0; attempt < 50; attempt++)
+        for (int attempt = 0; attempt < 300; attempt++) // up to 30 s: werift takes in only a few hundred messages a second
         {
             await them.WriteAsync(new { type = "count", label = "chat" });
             count = await them.ReadAsync("count", Step);
@@ -161,7 +161,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
         Assert.Equal(0, fast.GetProperty("maxRetransmits").GetInt32());
         for (int i = 0; i < 100; i++) session.Tell(new SessionProtocol.SendOnChannel("fast", Encoding.UTF8.GetBytes($"tick {i}"), Binary: false));
         JsonElement fastCount = default;
-        for (int attempt = 0; attempt < 50; attempt++)
+        for (int attempt = 0; attempt < 300; attempt++) // up to 30 s: werift takes in only a few hundred messages a second
         {
             await them.WriteAsync(new { type = "count", label = "fast" });
             fastCount = await them.ReadAsync("count", Step);
