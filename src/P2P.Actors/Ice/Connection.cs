@@ -27,7 +27,8 @@ public static class ConnectionProtocol
     /// <summary>The session is secure: DTLS records go to and come from this <see cref="DtlsTransport"/>, and nothing else is accepted as data.</summary>
     public sealed record AttachDtls(IActorRef Dtls);
 
-    public sealed record Info(SelectedPair Pair, long BytesSent, long BytesReceived, long PacketsSent, long PacketsReceived, TimeSpan? RoundTrip);
+    /// <param name="NotDtlsDropped">Datagrams dropped on a secure session because they were not DTLS (RFC 7983).</param>
+    public sealed record Info(SelectedPair Pair, long BytesSent, long BytesReceived, long PacketsSent, long PacketsReceived, TimeSpan? RoundTrip, long NotDtlsDropped);
 }
 
 /// <summary>
@@ -98,7 +99,7 @@ public sealed class Connection : ReceiveActor, IWithTimers
         });
         Receive<ConsentTick>(_ => OnConsentTick());
         Receive<ConnectionProtocol.ResetConsent>(_ => _lastConsent = Context.System.Scheduler.Now);
-        Receive<ConnectionProtocol.GetInfo>(_ => Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip)));
+        Receive<ConnectionProtocol.GetInfo>(_ => Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip, _refused)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

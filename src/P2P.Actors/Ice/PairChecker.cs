@@ -220,7 +220,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (!consent) pair.State = CandidatePairState.InProgress;
         bool nominate = useCandidate || (_controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
         var id = NewTransactionId();
-        int localPreference = (int)((pair.Local.Priority >> 8) & 0xFFFF);
+        int localPreference = CandidatePriority.LocalPreferenceOf(pair.Local.Priority);
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
         int length = IceMessages.WriteBindingRequest(_buffer, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
             _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);

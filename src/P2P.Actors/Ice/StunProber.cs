@@ -49,7 +49,6 @@ public sealed class StunProber : ReceiveActor, IWithTimers
     private readonly IActorRef _owner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private StunTransactions<DateTime> _transactions = null!;
-    private long _ignored;
 
     public StunProber(StunSettings settings, IPEndPoint server, IActorRef socket, IActorRef? owner)
     {
@@ -83,7 +82,6 @@ public sealed class StunProber : ReceiveActor, IWithTimers
         if (!StunMessage.TryParse(received.Payload.Span, out var msg, out var error)
             || msg.Method != StunMethod.Binding || !_transactions.TryComplete(msg.TransactionId, out var sentAt))
         {
-            _ignored++;
             _log.Debug("STUN prober for {0} ignored a packet from {1} ({2})", _server, received.From, error == StunError.None ? "not ours" : error.ToString());
             return;
         }

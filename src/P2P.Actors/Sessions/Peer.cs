@@ -225,7 +225,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         if (_candidates.Any(c => c.Address.Equals(mapped))) yield break;
         var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Address.AddressFamily == mapped.AddressFamily);
         if (hostBase is null) yield break;
-        int localPreference = (int)((hostBase.Priority >> 8) & 0xFFFF);
+        int localPreference = CandidatePriority.LocalPreferenceOf(hostBase.Priority);
         yield return new IceCandidate(CandidateFoundation.Compute(CandidateType.ServerReflexive, hostBase.Address.Address, server, CandidateTransport.Udp),
             1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.ServerReflexive, localPreference, 1),
             mapped, CandidateType.ServerReflexive, hostBase.Address);

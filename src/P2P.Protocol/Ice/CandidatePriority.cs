@@ -47,6 +47,9 @@ public static class CandidatePriority
     public static uint ComputePeerReflexive(int localPreference, int component) =>
         Compute(CandidateType.PeerReflexive, localPreference, component);
 
+    /// <summary>The local preference a priority was computed with (its middle 16 bits, RFC 8445 §5.1.2.1).</summary>
+    public static int LocalPreferenceOf(uint priority) => (int)((priority >> 8) & 0xFFFF);
+
     /// <summary>
     /// A local preference for a UDP candidate (RFC 8445 §5.1.2.1 leaves the choice to the agent).
     /// This one is simple: the top two bits rank the address kind, the low 14 bits prefer lower

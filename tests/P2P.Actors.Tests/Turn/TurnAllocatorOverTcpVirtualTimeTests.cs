@@ -17,58 +17,24 @@ namespace P2P.Actors.Tests.Turn;
 /// and the server), in virtual time: the reliable transaction schedule (RFC 8489 §6.2.2), padded ChannelData
 /// (RFC 8656 §12.5) and a lost connection.
 /// </summary>
-public sealed class TurnAllocatorOverTcpVirtualTimeTests : TestKit
+public sealed class TurnAllocatorOverTcpVirtualTimeTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
 {
-    private const string VirtualTime = """
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-        akka.loglevel = DEBUG
-        """;
-
-    private readonly FakeTurnServer _server;
-    private readonly TestProbe _owner;
-
-    public TurnAllocatorOverTcpVirtualTimeTests(ITestOutputHelper output) : base(VirtualTime, output)
-    {
-        _server = new FakeTurnServer(CreateTestProbe());
-        _owner = CreateTestProbe();
-    }
-
-    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
-
-    private IActorRef StartAllocator()
-    {
-        var allocator = Sys.ActorOf(TurnAllocator.Props(TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()), FakeTurnServer.Server,
-            new TurnCredentials(FakeTurnServer.Username, FakeTurnServer.Password), _server.Socket, _owner.Ref, TurnTransport.Tcp));
-        _server.Allocator = allocator;
-        return allocator;
-    }
-
-    private void Sync(IActorRef allocator)
-    {
-        allocator.Tell(GetStats.Instance, TestActor);
-        ExpectMsg<Stats>();
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing) _server.Dispose();
-    }
+    private IActorRef StartAllocator() => StartAllocator(transport: TurnTransport.Tcp);
 
     [Fact]
     public void Over_tcp_allocate_is_sent_once_and_fails_after_ti_of_39_5_s()
     {
         var allocator = StartAllocator();
         Watch(allocator);
-        _server.ExpectRequest(StunMethod.Allocate);
+        Server.ExpectRequest(StunMethod.Allocate);
         Sync(allocator);
 
         Scheduler.Advance(TimeSpan.FromSeconds(39.5) - TimeSpan.FromMilliseconds(1));
-        _server.ExpectNothing(50); // no retransmission over a reliable transport
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        Server.ExpectNothing(50); // no retransmission over a reliable transport
+        Owner.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
 
-        var failed = _owner.ExpectMsg<AllocationFailed>();
+        var failed = Owner.ExpectMsg<AllocationFailed>();
         Assert.Equal("TURN server 127.0.0.1:3478 did not answer Allocate (1 request over 39.5 s over TCP)", failed.Reason);
         ExpectTerminated(allocator);
     }
@@ -77,18 +43,18 @@ public sealed class TurnAllocatorOverTcpVirtualTimeTests : TestKit
     public void Over_tcp_channel_data_is_padded_to_four_bytes_and_the_allocation_reports_tcp()
     {
         var allocator = StartAllocator();
-        _server.AcceptAllocation();
-        Assert.Equal(TurnTransport.Tcp, _owner.ExpectMsg<AllocationSucceeded>().Transport);
+        Server.AcceptAllocation();
+        Assert.Equal(TurnTransport.Tcp, Owner.ExpectMsg<AllocationSucceeded>().Transport);
         var peer = new IPEndPoint(IPAddress.Parse("192.0.2.7"), 4000);
 
         allocator.Tell(new BindChannel(peer));
-        var bind = _server.ExpectRequest(StunMethod.ChannelBind);
-        _server.Deliver(_server.Success(bind, _server.Md5Key));
-        _owner.ExpectMsg<PermissionCreated>(); // the binding installs the permission too (RFC 8656 §12)
-        _owner.ExpectMsg<ChannelBound>();
+        var bind = Server.ExpectRequest(StunMethod.ChannelBind);
+        Server.Deliver(Server.Success(bind, Server.Md5Key));
+        Owner.ExpectMsg<PermissionCreated>(); // the binding installs the permission too (RFC 8656 §12)
+        Owner.ExpectMsg<ChannelBound>();
 
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("two")));
-        var sent = _server.ExpectPacket().Bytes;
+        var sent = Server.ExpectPacket().Bytes;
         Assert.Equal(8, sent.Length); // 4 header + 3 data + 1 padding
         Assert.Equal(new byte[] { 0x40, 0x00, 0x00, 0x03, (byte)'t', (byte)'w', (byte)'o', 0x00 }, sent);
         Assert.Equal(StreamFraming.FrameStatus.Complete, StreamFraming.TryGetFrameLength(sent, out int frame));
@@ -97,8 +63,8 @@ public sealed class TurnAllocatorOverTcpVirtualTimeTests : TestKit
         // Padded ChannelData from the server is read by its length field.
         var padded = new byte[ChannelData.EncodedLength(5, padForStream: true)];
         ChannelData.Write(padded, 0x4000, FakeTurnServer.Utf8("back!"), padForStream: true);
-        _server.Deliver(padded);
-        Assert.Equal(FakeTurnServer.Utf8("back!"), _owner.ExpectMsg<PeerData>().Data.ToArray());
+        Server.Deliver(padded);
+        Assert.Equal(FakeTurnServer.Utf8("back!"), Owner.ExpectMsg<PeerData>().Data.ToArray());
     }
 
     [Fact]
@@ -106,28 +72,28 @@ public sealed class TurnAllocatorOverTcpVirtualTimeTests : TestKit
     {
         var allocator = StartAllocator();
         Watch(allocator);
-        _server.AcceptAllocation();
-        _owner.ExpectMsg<AllocationSucceeded>();
+        Server.AcceptAllocation();
+        Owner.ExpectMsg<AllocationSucceeded>();
 
         allocator.Tell(new TcpClientProtocol.Disconnected(FakeTurnServer.Server, "TURN server 127.0.0.1:3478 closed the TCP connection"));
 
-        var lost = _owner.ExpectMsg<AllocationLost>();
+        var lost = Owner.ExpectMsg<AllocationLost>();
         Assert.Equal("TURN server 127.0.0.1:3478 closed the TCP connection", lost.Reason);
         ExpectTerminated(allocator);
-        _server.ExpectNothing(); // no Refresh LIFETIME 0 into a connection that is gone
+        Server.ExpectNothing(); // no Refresh LIFETIME 0 into a connection that is gone
     }
 
     [Fact]
     public void Over_tcp_a_connection_lost_while_releasing_ends_the_release()
     {
         var allocator = StartAllocator();
-        _server.AcceptAllocation();
-        _owner.ExpectMsg<AllocationSucceeded>();
+        Server.AcceptAllocation();
+        Owner.ExpectMsg<AllocationSucceeded>();
 
         allocator.Tell(Deallocate.Instance);
-        _server.ExpectRequest(StunMethod.Refresh);
+        Server.ExpectRequest(StunMethod.Refresh);
         allocator.Tell(new TcpClientProtocol.Disconnected(FakeTurnServer.Server, "TURN server 127.0.0.1:3478 closed the TCP connection"));
 
-        _owner.ExpectMsg<Deallocated>();
+        Owner.ExpectMsg<Deallocated>();
     }
 }

@@ -14,39 +14,13 @@ namespace P2P.Actors.Tests.Turn;
 /// TurnAllocator against a server played by the test (a probe in place of the socket), with TestKit's
 /// virtual-time scheduler: retransmissions, challenges, refreshes and expiry run without waiting.
 /// </summary>
-public sealed class TurnAllocatorVirtualTimeTests : TestKit
+public sealed class TurnAllocatorVirtualTimeTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
 {
-    private const string VirtualTime = """
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-        akka.loglevel = DEBUG
-        """;
-
-    private readonly FakeTurnServer _server;
-    private readonly TestProbe _owner;
-
-    public TurnAllocatorVirtualTimeTests(ITestOutputHelper output) : base(VirtualTime, output)
-    {
-        _server = new FakeTurnServer(CreateTestProbe());
-        _owner = CreateTestProbe();
-    }
-
-    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
-
-    private static TurnClientSettings Settings => TurnClientSettings.From(TurnClientSettingsTests.RepoHocon());
-
-    private IActorRef StartAllocator(string password = FakeTurnServer.Password, TurnClientSettings? settings = null)
-    {
-        var allocator = Sys.ActorOf(TurnAllocator.Props(settings ?? Settings, FakeTurnServer.Server,
-            new TurnCredentials(FakeTurnServer.Username, password), _server.Socket, _owner.Ref));
-        _server.Allocator = allocator;
-        return allocator;
-    }
-
     private IActorRef StartAllocated(uint lifetimeSeconds = 600)
     {
         var allocator = StartAllocator();
-        _server.AcceptAllocation(lifetimeSeconds);
-        _owner.ExpectMsg<AllocationSucceeded>();
+        Server.AcceptAllocation(lifetimeSeconds);
+        Owner.ExpectMsg<AllocationSucceeded>();
         return allocator;
     }
 
@@ -54,30 +28,19 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     private void AdvanceExactly(TimeSpan delay)
     {
         Scheduler.Advance(delay - TimeSpan.FromMilliseconds(1));
-        _server.ExpectNothing(50);
+        Server.ExpectNothing(50);
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
     }
 
     /// <summary>Waits until the allocator has handled everything sent to it so far (timers it started are then
     /// scheduled against the current virtual time, before the test advances it).</summary>
-    private void Sync(IActorRef allocator)
-    {
-        allocator.Tell(GetStats.Instance, TestActor);
-        ExpectMsg<Stats>();
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing) _server.Dispose();
-    }
 
     [Fact]
     public void Allocate_is_resent_at_0_5_1_5_3_5_7_5_15_5_31_5_s_and_fails_at_39_5_s_with_a_clear_reason()
     {
         var allocator = StartAllocator();
         Watch(allocator);
-        var first = _server.ExpectRequest(StunMethod.Allocate);
+        var first = Server.ExpectRequest(StunMethod.Allocate);
         Assert.False(first.Has(StunAttributeType.Username));
         Assert.False(first.HasMessageIntegrity);
 
@@ -86,18 +49,18 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         {
             AdvanceExactly(TimeSpan.FromSeconds(at) - previous);
             previous = TimeSpan.FromSeconds(at);
-            var again = _server.ExpectRequest(StunMethod.Allocate);
+            var again = Server.ExpectRequest(StunMethod.Allocate);
             Assert.Equal(first.Bytes, again.Bytes); // a retransmission is the same request, same transaction
         }
 
         Scheduler.Advance(TimeSpan.FromSeconds(39.5) - previous - TimeSpan.FromMilliseconds(1));
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        Owner.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
 
-        var failed = _owner.ExpectMsg<AllocationFailed>();
+        var failed = Owner.ExpectMsg<AllocationFailed>();
         Assert.Null(failed.Code);
         Assert.Equal("TURN server 127.0.0.1:3478 did not answer Allocate (7 requests over 39.5 s)", failed.Reason);
-        _server.ExpectNothing();
+        Server.ExpectNothing();
         ExpectTerminated(allocator);
     }
 
@@ -105,12 +68,12 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     public void Challenge_401_is_answered_with_username_realm_nonce_and_md5_message_integrity()
     {
         StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
+        var first = Server.ExpectRequest(StunMethod.Allocate);
         Assert.Equal(17u << 24, first.UInt32(StunAttributeType.RequestedTransport));
         Assert.Equal(600u, first.UInt32(StunAttributeType.Lifetime));
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
 
-        var second = _server.ExpectRequest(StunMethod.Allocate);
+        var second = Server.ExpectRequest(StunMethod.Allocate);
         Assert.NotEqual(first.Id, second.Id);
         Assert.Equal(FakeTurnServer.Username, second.String(StunAttributeType.Username));
         Assert.Equal(FakeTurnServer.Realm, second.String(StunAttributeType.Realm));
@@ -118,10 +81,10 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         Assert.Null(second.PasswordAlgorithm); // no RFC 8489 cookie in the nonce: RFC 5389 behaviour
         Assert.True(second.HasMessageIntegrity);
         Assert.False(second.HasMessageIntegritySha256);
-        Assert.Equal(StunError.None, second.Verify(_server.Md5Key)); // key = MD5("u:r:p")
+        Assert.Equal(StunError.None, second.Verify(Server.Md5Key)); // key = MD5("u:r:p")
 
-        _server.Deliver(_server.AllocateSuccess(second, 600, _server.Md5Key));
-        var allocated = _owner.ExpectMsg<AllocationSucceeded>();
+        Server.Deliver(Server.AllocateSuccess(second, 600, Server.Md5Key));
+        var allocated = Owner.ExpectMsg<AllocationSucceeded>();
         Assert.Equal(FakeTurnServer.Relayed, allocated.Relayed);
         Assert.Equal(FakeTurnServer.Mapped, allocated.Mapped);
         Assert.Equal(TimeSpan.FromSeconds(600), allocated.Lifetime);
@@ -131,49 +94,49 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     public void Nonce_cookie_offering_sha256_selects_it_with_password_algorithm_and_message_integrity_sha256()
     {
         StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
+        var first = Server.ExpectRequest(StunMethod.Allocate);
         string nonce = NonceCookie.Create(SecurityFeatures.PasswordAlgorithms, "opaque");
-        _server.Deliver(_server.Challenge(first, 401, nonce, PasswordAlgorithm.Md5, PasswordAlgorithm.Sha256));
+        Server.Deliver(Server.Challenge(first, 401, nonce, PasswordAlgorithm.Md5, PasswordAlgorithm.Sha256));
 
-        var second = _server.ExpectRequest(StunMethod.Allocate);
+        var second = Server.ExpectRequest(StunMethod.Allocate);
         Assert.Equal(nonce, second.String(StunAttributeType.Nonce));
         Assert.Equal(PasswordAlgorithm.Sha256, second.PasswordAlgorithm);
         Assert.True(second.Has(StunAttributeType.PasswordAlgorithms)); // echoed as received (RFC 8489 §9.2.4)
         Assert.True(second.HasMessageIntegritySha256);
-        Assert.Equal(StunError.None, second.Verify(_server.Sha256Key)); // key = SHA-256("u:r:p")
+        Assert.Equal(StunError.None, second.Verify(Server.Sha256Key)); // key = SHA-256("u:r:p")
 
-        _server.Deliver(_server.AllocateSuccess(second, 600, _server.Sha256Key, sha256: true));
-        Assert.Equal(FakeTurnServer.Relayed, _owner.ExpectMsg<AllocationSucceeded>().Relayed);
+        Server.Deliver(Server.AllocateSuccess(second, 600, Server.Sha256Key, sha256: true));
+        Assert.Equal(FakeTurnServer.Relayed, Owner.ExpectMsg<AllocationSucceeded>().Relayed);
     }
 
     [Fact]
     public void Stale_nonce_438_is_retried_with_the_new_nonce_and_succeeds()
     {
         StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
-        var second = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(second, 438, "nonce-2"));
+        var first = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
+        var second = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(second, 438, "nonce-2"));
 
-        var third = _server.ExpectRequest(StunMethod.Allocate);
+        var third = Server.ExpectRequest(StunMethod.Allocate);
         Assert.Equal("nonce-2", third.String(StunAttributeType.Nonce));
-        Assert.Equal(StunError.None, third.Verify(_server.Md5Key));
-        _server.Deliver(_server.AllocateSuccess(third, 600, _server.Md5Key));
-        _owner.ExpectMsg<AllocationSucceeded>();
+        Assert.Equal(StunError.None, third.Verify(Server.Md5Key));
+        Server.Deliver(Server.AllocateSuccess(third, 600, Server.Md5Key));
+        Owner.ExpectMsg<AllocationSucceeded>();
     }
 
     [Fact]
     public void Stale_nonce_438_without_end_fails_after_the_configured_retries()
     {
         StartAllocator();
-        var request = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(request, 401, "nonce-0"));
+        var request = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(request, 401, "nonce-0"));
         for (int i = 1; i <= Settings.MaxStaleNonceRetries + 1; i++)
         {
-            request = _server.ExpectRequest(StunMethod.Allocate);
-            _server.Deliver(_server.Challenge(request, 438, $"nonce-{i}"));
+            request = Server.ExpectRequest(StunMethod.Allocate);
+            Server.Deliver(Server.Challenge(request, 438, $"nonce-{i}"));
         }
-        var failed = _owner.ExpectMsg<AllocationFailed>();
+        var failed = Owner.ExpectMsg<AllocationFailed>();
         Assert.Equal(438, failed.Code);
         Assert.Contains("438 Stale Nonce", failed.Reason);
     }
@@ -182,13 +145,13 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     public void Second_401_after_sending_credentials_fails_with_a_readable_reason()
     {
         StartAllocator(password: "wrong");
-        var first = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
-        var second = _server.ExpectRequest(StunMethod.Allocate);
-        Assert.NotEqual(StunError.None, second.Verify(_server.Md5Key));
-        _server.Deliver(_server.Challenge(second, 401, "nonce-1"));
+        var first = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
+        var second = Server.ExpectRequest(StunMethod.Allocate);
+        Assert.NotEqual(StunError.None, second.Verify(Server.Md5Key));
+        Server.Deliver(Server.Challenge(second, 401, "nonce-1"));
 
-        var failed = _owner.ExpectMsg<AllocationFailed>();
+        var failed = Owner.ExpectMsg<AllocationFailed>();
         Assert.Equal(401, failed.Code);
         Assert.Equal("TURN server 127.0.0.1:3478 refused credentials for user 'u' (401 Unauthorized)", failed.Reason);
     }
@@ -200,12 +163,12 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     public void Other_errors_fail_the_allocation_with_code_and_reason(int code, string reason)
     {
         StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
-        var second = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Error(second, code, reason, _server.Md5Key));
+        var first = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
+        var second = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Error(second, code, reason, Server.Md5Key));
 
-        var failed = _owner.ExpectMsg<AllocationFailed>();
+        var failed = Owner.ExpectMsg<AllocationFailed>();
         Assert.Equal(code, failed.Code);
         Assert.Equal($"TURN server 127.0.0.1:3478 rejected the allocation ({code} {reason})", failed.Reason);
     }
@@ -216,19 +179,19 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         StartAllocated(lifetimeSeconds: 600);
 
         AdvanceExactly(TimeSpan.FromSeconds(540));
-        var refresh = _server.ExpectRequest(StunMethod.Refresh);
+        var refresh = Server.ExpectRequest(StunMethod.Refresh);
         Assert.Equal(600u, refresh.UInt32(StunAttributeType.Lifetime));
-        Assert.Equal(StunError.None, refresh.Verify(_server.Md5Key));
-        _server.Deliver(_server.Challenge(refresh, 438, "nonce-2"));
+        Assert.Equal(StunError.None, refresh.Verify(Server.Md5Key));
+        Server.Deliver(Server.Challenge(refresh, 438, "nonce-2"));
 
-        var retried = _server.ExpectRequest(StunMethod.Refresh);
+        var retried = Server.ExpectRequest(StunMethod.Refresh);
         Assert.Equal("nonce-2", retried.String(StunAttributeType.Nonce));
-        _server.Deliver(_server.Success(retried, _server.Md5Key, lifetimeSeconds: 300));
-        Assert.Equal(TimeSpan.FromSeconds(300), _owner.ExpectMsg<AllocationRefreshed>().Lifetime);
+        Server.Deliver(Server.Success(retried, Server.Md5Key, lifetimeSeconds: 300));
+        Assert.Equal(TimeSpan.FromSeconds(300), Owner.ExpectMsg<AllocationRefreshed>().Lifetime);
 
         // The next refresh follows the newly granted lifetime: 300 - 60 s later.
         AdvanceExactly(TimeSpan.FromSeconds(240));
-        var next = _server.ExpectRequest(StunMethod.Refresh);
+        var next = Server.ExpectRequest(StunMethod.Refresh);
         Assert.Equal("nonce-2", next.String(StunAttributeType.Nonce));
     }
 
@@ -238,15 +201,15 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         var allocator = StartAllocated(lifetimeSeconds: 600);
         Watch(allocator);
         Scheduler.Advance(TimeSpan.FromSeconds(540));
-        var refresh = _server.ExpectRequest(StunMethod.Refresh);
+        var refresh = Server.ExpectRequest(StunMethod.Refresh);
         foreach (double wait in new[] { 0.5, 1, 2, 4, 8, 16 })
         {
             Scheduler.Advance(TimeSpan.FromSeconds(wait));
-            Assert.Equal(refresh.Bytes, _server.ExpectRequest(StunMethod.Refresh).Bytes);
+            Assert.Equal(refresh.Bytes, Server.ExpectRequest(StunMethod.Refresh).Bytes);
         }
         Scheduler.Advance(TimeSpan.FromSeconds(8));
 
-        var lost = _owner.ExpectMsg<AllocationLost>();
+        var lost = Owner.ExpectMsg<AllocationLost>();
         Assert.Contains("did not answer Refresh", lost.Reason);
         ExpectTerminated(allocator);
     }
@@ -258,10 +221,10 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
 
         Sys.Stop(allocator);
 
-        var refresh = _server.ExpectRequest(StunMethod.Refresh);
+        var refresh = Server.ExpectRequest(StunMethod.Refresh);
         Assert.Equal(0u, refresh.UInt32(StunAttributeType.Lifetime));
-        Assert.Equal(StunError.None, refresh.Verify(_server.Md5Key));
-        _server.ExpectNothing();
+        Assert.Equal(StunError.None, refresh.Verify(Server.Md5Key));
+        Server.ExpectNothing();
     }
 
     [Fact]
@@ -271,34 +234,34 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         Watch(allocator);
 
         allocator.Tell(Deallocate.Instance);
-        var refresh = _server.ExpectRequest(StunMethod.Refresh);
+        var refresh = Server.ExpectRequest(StunMethod.Refresh);
         Assert.Equal(0u, refresh.UInt32(StunAttributeType.Lifetime));
-        _server.Deliver(_server.Success(refresh, _server.Md5Key, lifetimeSeconds: 0));
+        Server.Deliver(Server.Success(refresh, Server.Md5Key, lifetimeSeconds: 0));
 
-        _owner.ExpectMsg<Deallocated>();
+        Owner.ExpectMsg<Deallocated>();
         ExpectTerminated(allocator);
-        _server.ExpectNothing(); // no second release from PostStop
+        Server.ExpectNothing(); // no second release from PostStop
     }
 
     [Fact]
     public void Malformed_stray_and_forged_packets_are_dropped_counted_and_do_not_disturb_the_allocation()
     {
         var allocator = StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
-        var request = _server.ExpectRequest(StunMethod.Allocate);
+        var first = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
+        var request = Server.ExpectRequest(StunMethod.Allocate);
 
-        _server.Deliver([0xFF, 0x00, 0x01]);                                             // neither STUN nor ChannelData
-        _server.Deliver(request.Bytes.AsSpan(0, 30).ToArray());                          // truncated STUN
-        var corrupt = _server.AllocateSuccess(request, 600, _server.Md5Key);
+        Server.Deliver([0xFF, 0x00, 0x01]);                                             // neither STUN nor ChannelData
+        Server.Deliver(request.Bytes.AsSpan(0, 30).ToArray());                          // truncated STUN
+        var corrupt = Server.AllocateSuccess(request, 600, Server.Md5Key);
         corrupt[^1] ^= 0xFF;
-        _server.Deliver(corrupt);                                                        // bad FINGERPRINT
-        _server.Deliver(_server.AllocateSuccess(first, 600, _server.Md5Key));            // answers a finished transaction
-        _server.Deliver(_server.AllocateSuccess(request, 600, _server.Sha256Key));       // integrity with the wrong key
-        _server.Deliver(_server.AllocateSuccess(request, 600, key: null));               // success without integrity
-        _server.Deliver(FakeTurnServer.ChannelDataPacket(0x4001, [1, 2, 3]));            // channel never bound
+        Server.Deliver(corrupt);                                                        // bad FINGERPRINT
+        Server.Deliver(Server.AllocateSuccess(first, 600, Server.Md5Key));            // answers a finished transaction
+        Server.Deliver(Server.AllocateSuccess(request, 600, Server.Sha256Key));       // integrity with the wrong key
+        Server.Deliver(Server.AllocateSuccess(request, 600, key: null));               // success without integrity
+        Server.Deliver(FakeTurnServer.ChannelDataPacket(0x4001, [1, 2, 3]));            // channel never bound
         allocator.Tell(new Transport.UdpSocketProtocol.Received(new IPEndPoint(IPAddress.Loopback, 9), FakeTurnServer.Client, new byte[20]));
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         allocator.Tell(GetStats.Instance, TestActor);
         var stats = ExpectMsg<Stats>();
@@ -308,8 +271,8 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         Assert.Equal(1, stats.UnknownChannel);
         Assert.Equal(1, stats.ForeignSource);
 
-        _server.Deliver(_server.AllocateSuccess(request, 600, _server.Md5Key));
-        Assert.Equal(FakeTurnServer.Relayed, _owner.ExpectMsg<AllocationSucceeded>().Relayed);
+        Server.Deliver(Server.AllocateSuccess(request, 600, Server.Md5Key));
+        Assert.Equal(FakeTurnServer.Relayed, Owner.ExpectMsg<AllocationSucceeded>().Relayed);
     }
 
     [Fact]
@@ -320,38 +283,38 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
 
         // First send without a permission: a CreatePermission goes out and the datagram waits for it.
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("one")));
-        var permission = _server.ExpectRequest(StunMethod.CreatePermission);
+        var permission = Server.ExpectRequest(StunMethod.CreatePermission);
         Assert.Equal(peer.Address, permission.Address(StunAttributeType.XorPeerAddress)!.Address);
-        Assert.Equal(StunError.None, permission.Verify(_server.Md5Key));
-        _server.ExpectNothing();
-        _server.Deliver(_server.Success(permission, _server.Md5Key));
-        Assert.Equal(peer.Address, _owner.ExpectMsg<PermissionCreated>().Peer);
+        Assert.Equal(StunError.None, permission.Verify(Server.Md5Key));
+        Server.ExpectNothing();
+        Server.Deliver(Server.Success(permission, Server.Md5Key));
+        Assert.Equal(peer.Address, Owner.ExpectMsg<PermissionCreated>().Peer);
 
-        var indication = _server.ExpectPacket();
+        var indication = Server.ExpectPacket();
         Assert.Equal(StunMethod.Send, indication.Method);
         Assert.Equal(StunClass.Indication, indication.Class);
         Assert.Equal(peer, indication.Address(StunAttributeType.XorPeerAddress));
         Assert.Equal(FakeTurnServer.Utf8("one"), indication.Data);
 
-        _server.Deliver(_server.DataIndication(peer, FakeTurnServer.Utf8("back")));
-        var data = _owner.ExpectMsg<PeerData>();
+        Server.Deliver(Server.DataIndication(peer, FakeTurnServer.Utf8("back")));
+        var data = Owner.ExpectMsg<PeerData>();
         Assert.Equal(peer, data.Peer);
         Assert.Equal(FakeTurnServer.Utf8("back"), data.Data.ToArray());
         Assert.False(data.ViaChannel);
 
         allocator.Tell(new BindChannel(peer));
-        var bind = _server.ExpectRequest(StunMethod.ChannelBind);
+        var bind = Server.ExpectRequest(StunMethod.ChannelBind);
         Assert.Equal((ushort)0x4000, bind.Channel);
         Assert.Equal(peer, bind.Address(StunAttributeType.XorPeerAddress));
-        _server.Deliver(_server.Success(bind, _server.Md5Key));
-        Assert.Equal(new ChannelBound(peer, 0x4000), _owner.ExpectMsg<ChannelBound>());
+        Server.Deliver(Server.Success(bind, Server.Md5Key));
+        Assert.Equal(new ChannelBound(peer, 0x4000), Owner.ExpectMsg<ChannelBound>());
 
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("two")));
-        var channelData = _server.ExpectPacket();
+        var channelData = Server.ExpectPacket();
         Assert.Equal(FakeTurnServer.ChannelDataPacket(0x4000, FakeTurnServer.Utf8("two")), channelData.Bytes);
 
-        _server.Deliver(FakeTurnServer.ChannelDataPacket(0x4000, FakeTurnServer.Utf8("back again")));
-        var viaChannel = _owner.ExpectMsg<PeerData>();
+        Server.Deliver(FakeTurnServer.ChannelDataPacket(0x4000, FakeTurnServer.Utf8("back again")));
+        var viaChannel = Owner.ExpectMsg<PeerData>();
         Assert.Equal(peer, viaChannel.Peer);
         Assert.Equal(FakeTurnServer.Utf8("back again"), viaChannel.Data.ToArray());
         Assert.True(viaChannel.ViaChannel);
@@ -364,32 +327,32 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         var peer = new IPEndPoint(IPAddress.Loopback, 7000);
 
         allocator.Tell(new CreatePermission(peer.Address));
-        var permission = _server.ExpectRequest(StunMethod.CreatePermission);
-        _server.Deliver(_server.Success(permission, _server.Md5Key));
-        _owner.ExpectMsg<PermissionCreated>();
+        var permission = Server.ExpectRequest(StunMethod.CreatePermission);
+        Server.Deliver(Server.Success(permission, Server.Md5Key));
+        Owner.ExpectMsg<PermissionCreated>();
         allocator.Tell(new BindChannel(peer));
-        var bind = _server.ExpectRequest(StunMethod.ChannelBind);
-        _server.Deliver(_server.Success(bind, _server.Md5Key));
-        _owner.ExpectMsg<ChannelBound>();
+        var bind = Server.ExpectRequest(StunMethod.ChannelBind);
+        Server.Deliver(Server.Success(bind, Server.Md5Key));
+        Owner.ExpectMsg<ChannelBound>();
 
         AdvanceExactly(TimeSpan.FromSeconds(240));
-        var refresh1 = _server.ExpectRequest(StunMethod.CreatePermission);
+        var refresh1 = Server.ExpectRequest(StunMethod.CreatePermission);
         Assert.Equal(peer.Address, refresh1.Address(StunAttributeType.XorPeerAddress)!.Address);
-        _server.Deliver(_server.Success(refresh1, _server.Md5Key));
+        Server.Deliver(Server.Success(refresh1, Server.Md5Key));
         Sync(allocator);
 
         AdvanceExactly(TimeSpan.FromSeconds(240));
-        var refresh2 = _server.ExpectRequest(StunMethod.CreatePermission);
-        _server.Deliver(_server.Success(refresh2, _server.Md5Key));
+        var refresh2 = Server.ExpectRequest(StunMethod.CreatePermission);
+        Server.Deliver(Server.Success(refresh2, Server.Md5Key));
         Sync(allocator);
 
         AdvanceExactly(TimeSpan.FromSeconds(60));
-        var rebind = _server.ExpectRequest(StunMethod.ChannelBind);
+        var rebind = Server.ExpectRequest(StunMethod.ChannelBind);
         Assert.Equal((ushort)0x4000, rebind.Channel);
         Assert.Equal(peer, rebind.Address(StunAttributeType.XorPeerAddress));
-        _server.Deliver(_server.Success(rebind, _server.Md5Key));
+        Server.Deliver(Server.Success(rebind, Server.Md5Key));
 
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // refreshes are silent: no repeated Created/Bound events
+        Owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // refreshes are silent: no repeated Created/Bound events
     }
 
     [Fact]
@@ -397,12 +360,12 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     {
         var allocator = StartAllocator();
         allocator.Tell(new CreatePermission(IPAddress.Loopback));
-        _server.AcceptAllocation();
-        _owner.ExpectMsg<AllocationSucceeded>();
+        Server.AcceptAllocation();
+        Owner.ExpectMsg<AllocationSucceeded>();
 
-        var permission = _server.ExpectRequest(StunMethod.CreatePermission);
-        _server.Deliver(_server.Success(permission, _server.Md5Key));
-        Assert.Equal(IPAddress.Loopback, _owner.ExpectMsg<PermissionCreated>().Peer);
+        var permission = Server.ExpectRequest(StunMethod.CreatePermission);
+        Server.Deliver(Server.Success(permission, Server.Md5Key));
+        Assert.Equal(IPAddress.Loopback, Owner.ExpectMsg<PermissionCreated>().Peer);
     }
 
     [Fact]
@@ -414,14 +377,14 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("two")));
         allocator.Tell(new SendToPeer(peer, new byte[TurnAllocator.MaxPeerData + 1]));
 
-        var permission = _server.ExpectRequest(StunMethod.CreatePermission); // one request for both datagrams
-        _server.Deliver(_server.Error(permission, 403, "Forbidden", _server.Md5Key));
+        var permission = Server.ExpectRequest(StunMethod.CreatePermission); // one request for both datagrams
+        Server.Deliver(Server.Error(permission, 403, "Forbidden", Server.Md5Key));
 
-        var failed = _owner.ExpectMsg<PermissionFailed>();
+        var failed = Owner.ExpectMsg<PermissionFailed>();
         Assert.Equal(peer.Address, failed.Peer);
         Assert.Equal(403, failed.Code);
         Assert.Equal("TURN server 127.0.0.1:3478 refused a permission for 127.0.0.3 (403 Forbidden)", failed.Reason);
-        _server.ExpectNothing();
+        Server.ExpectNothing();
         allocator.Tell(GetStats.Instance, TestActor);
         Assert.Equal(3, ExpectMsg<Stats>().SendsDropped);
     }
@@ -430,14 +393,14 @@ public sealed class TurnAllocatorVirtualTimeTests : TestKit
     public void A_granted_lifetime_of_zero_does_not_make_the_client_refresh_in_a_loop()
     {
         var allocator = StartAllocator();
-        var first = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.Challenge(first, 401, "nonce-1"));
-        var second = _server.ExpectRequest(StunMethod.Allocate);
-        _server.Deliver(_server.AllocateSuccess(second, 0, _server.Md5Key));
-        _owner.ExpectMsg<AllocationSucceeded>();
+        var first = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.Challenge(first, 401, "nonce-1"));
+        var second = Server.ExpectRequest(StunMethod.Allocate);
+        Server.Deliver(Server.AllocateSuccess(second, 0, Server.Md5Key));
+        Owner.ExpectMsg<AllocationSucceeded>();
 
         AdvanceExactly(TimeSpan.FromSeconds(1)); // refreshes no sooner than a second later
-        _server.ExpectRequest(StunMethod.Refresh);
-        _server.ExpectNothing();
+        Server.ExpectRequest(StunMethod.Refresh);
+        Server.ExpectNothing();
     }
 }
