@@ -18,7 +18,10 @@ public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRet
         InitialRetransmit: TimeSpan.FromSeconds(1),
         SendLimit: 1200,
         ReceiveLimit: 1500,
-        ReceiveQueue: 1024);
+        ReceiveQueue: 4096);
+
+    /// <summary>The <c>p2p.dtls</c> section of <paramref name="config"/> when it has one (an actor system built from <c>akka.hocon</c>), else <see cref="Default"/>.</summary>
+    public static DtlsSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
 
     public static DtlsSettings From(Config config)
     {

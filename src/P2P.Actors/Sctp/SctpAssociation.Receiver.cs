@@ -54,6 +54,7 @@ public sealed partial class SctpAssociation
         var result = _reassembly.Add(data);
         if (result != SctpError.None) { _badPackets++; _log.Debug("SCTP: reassembly refused TSN {0} ({1})", tsn, result); }
         if (_receiver.HasGaps) _sackImmediately = true;   // §6.7: out of order, report the gap at once
+        if ((data.Flags & DataChunkFlags.Immediate) != 0) _sackImmediately = true;   // RFC 7053: the sender asked for it
         return true;
     }
 

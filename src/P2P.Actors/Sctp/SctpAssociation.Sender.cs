@@ -30,8 +30,9 @@ public sealed partial class SctpAssociation
         public bool InFlight;
         public bool Acked;
         public bool MarkedForRetransmit;
-        public bool FastRetransmitted;
         public int MissIndications;
+        /// <summary>When this chunk was last put on the wire, in the association's transmission count.</summary>
+        public long SentAt;
     }
 
     private readonly Fragmenter _fragmenter;
@@ -50,6 +51,8 @@ public sealed partial class SctpAssociation
     private bool _fastRetransmitPending;
     private bool _forwardTsnDue;
     private bool _cookieAckDue;
+    private long _transmissions;
+    private long _latestAckedSentAt;
     private OutChunk? _rttChunk;
     private DateTimeOffset _rttSentAt;
 
@@ -123,9 +126,12 @@ public sealed partial class SctpAssociation
             if (!chunk.MarkedForRetransmit) continue;
             if (chunk.Message.Abandoned) { Unmark(chunk); continue; }
             if (w.Remaining < Fragmenter.DataOverhead - SctpPacket.CommonHeaderLength + chunk.Length + 3) break;
-            WriteData(ref w, chunk);
+            // RFC 7053: a retransmission is acknowledged at once, so loss recovery never waits on a delayed SACK
+            WriteData(ref w, chunk, immediate: true);
             Unmark(chunk);
             chunk.SendCount++;
+            chunk.SentAt = ++_transmissions;
+            chunk.MissIndications = 0;
             chunk.InFlight = true;
             _flightSize += chunk.Length;
             _peerRwnd = Math.Max(0, _peerRwnd - chunk.Length);
@@ -162,8 +168,12 @@ public sealed partial class SctpAssociation
             if (chunk.Length > _peerRwnd && _flightSize > 0) break;
             if (w.Remaining < Fragmenter.DataOverhead - SctpPacket.CommonHeaderLength + chunk.Length + 3) break;
             _unsent.Dequeue();
-            WriteData(ref w, chunk);
+            // RFC 7053 §4.1: ask for an immediate SACK when this chunk is the last one queued or fills the window;
+            // otherwise a small flight (after a timeout, or one chat line) would wait out the peer's delayed SACK
+            bool last = _unsent.Count == 0 || !_cc.CanSend(_flightSize + chunk.Length) || _unsent.Peek().Length > _peerRwnd - chunk.Length;
+            WriteData(ref w, chunk, last);
             chunk.SendCount = 1;
+            chunk.SentAt = ++_transmissions;
             chunk.InFlight = true;
             _flightSize += chunk.Length;
             _peerRwnd = Math.Max(0, _peerRwnd - chunk.Length);
@@ -174,10 +184,10 @@ public sealed partial class SctpAssociation
         return wrote;
     }
 
-    private void WriteData(ref SctpPacketWriter w, OutChunk chunk)
+    private void WriteData(ref SctpPacketWriter w, OutChunk chunk, bool immediate)
     {
         var f = chunk.Fragment;
-        w.AddData(f.Flags, f.Tsn, f.StreamId, f.StreamSequence, f.PayloadProtocolId, f.UserData.Span);
+        w.AddData(immediate ? f.Flags | DataChunkFlags.Immediate : f.Flags, f.Tsn, f.StreamId, f.StreamSequence, f.PayloadProtocolId, f.UserData.Span);
         _dataChunksOut++;
     }
 
@@ -194,15 +204,16 @@ public sealed partial class SctpAssociation
 
         long flightBefore = _flightSize;
         bool advanced = SerialNumber.IsGreater(cum, _cumAckPoint);
+        _latestAckedSentAt = 0;
         long newlyAcked = RemoveCumulativelyAcked(cum);
 
         // Gap ack blocks: offsets from the cumulative ack; _outstanding[0] now holds TSN cum + 1.
-        uint highestNewlyAcked = cum;
-        bool gapNewlyAcked = false;
+        int reported = 0;   // how far past the cumulative ack this SACK speaks (beyond it, nothing is known missing)
         for (int g = 0; g < sack.GapAckBlockCount; g++)
         {
             var block = sack.GetGapAckBlock(g);
             if (block.Start == 0 || block.End < block.Start) continue;
+            reported = Math.Max(reported, block.End);
             for (int offset = block.Start; offset <= block.End && offset <= _outstanding.Count; offset++)
             {
                 var c = _outstanding[offset - 1];
@@ -211,23 +222,24 @@ public sealed partial class SctpAssociation
                 if (c.InFlight) { c.InFlight = false; _flightSize -= c.Length; }
                 Unmark(c);
                 if (!c.Message.Abandoned) newlyAcked += c.Length;
-                highestNewlyAcked = c.Tsn;
-                gapNewlyAcked = true;
+                _latestAckedSentAt = Math.Max(_latestAckedSentAt, c.SentAt);
             }
         }
 
-        // Miss indications below the highest newly acknowledged TSN (§7.2.4, HTNA).
-        if (gapNewlyAcked)
+        // Miss indications (§7.2.4) go to chunks still missing that went on the wire before one this SACK newly
+        // acknowledges. That is the RFC's HTNA rule counted in transmission order rather than TSN order, so it also
+        // covers a retransmission: a fast retransmission that is lost again is found the same way instead of waiting
+        // for T3-rtx (which at 10 % loss would otherwise cost an RTO for one loss in ten).
+        if (_latestAckedSentAt > 0 && reported > 0)
         {
             bool anyFast = false;
-            foreach (var c in _outstanding)
+            for (int i = 0; i < reported && i < _outstanding.Count; i++)
             {
-                if (!SerialNumber.IsLess(c.Tsn, highestNewlyAcked)) break;
-                if (c.Acked || !c.InFlight || c.FastRetransmitted || c.Message.Abandoned) continue;
+                var c = _outstanding[i];
+                if (c.Acked || !c.InFlight || c.Message.Abandoned || c.SentAt >= _latestAckedSentAt) continue;
                 if (++c.MissIndications < CongestionControl.FastRetransmitThreshold) continue;
                 c.InFlight = false;
                 _flightSize -= c.Length;
-                c.FastRetransmitted = true;
                 _fastRetransmits++;
                 if (!TryAbandonOnRetransmit(c)) { c.MarkedForRetransmit = true; _markedCount++; }
                 anyFast = true;
@@ -265,6 +277,7 @@ public sealed partial class SctpAssociation
         {
             var c = _outstanding[n++];
             if (!c.Acked && !c.Message.Abandoned) newlyAcked += c.Length;
+            if (!c.Acked) _latestAckedSentAt = Math.Max(_latestAckedSentAt, c.SentAt);
             if (c.InFlight) { c.InFlight = false; _flightSize -= c.Length; }
             Unmark(c);
             if (_rttChunk == c)

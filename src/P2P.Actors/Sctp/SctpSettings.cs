@@ -52,6 +52,9 @@ public sealed record SctpSettings(
         MaxMessageSize: 256 * 1024,
         Streams: 65535);
 
+    /// <summary>The <c>p2p.sctp</c> section of <paramref name="config"/> when it has one (an actor system built from <c>akka.hocon</c>), else <see cref="Default"/>.</summary>
+    public static SctpSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
+
     public static SctpSettings From(Config config)
     {
         var c = config.GetConfig(Section);

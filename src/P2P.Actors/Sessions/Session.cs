@@ -307,7 +307,8 @@ public sealed class Session : ReceiveActor
     /// <summary>The channel the session's own Send/DataReceived travel on, opened by the DTLS client.</summary>
     public const string DefaultChannel = "p2p";
 
-    private readonly SctpSettings _sctpSettings = SctpSettings.Default;
+    private readonly SctpSettings _sctpSettings = SctpSettings.OrDefault(Context.System.Settings.Config);
+    private readonly DtlsSettings _dtlsSettings = DtlsSettings.OrDefault(Context.System.Settings.Config);
 
     private void MapChannel(ushort stream, string label)
     {
@@ -437,7 +438,7 @@ public sealed class Session : ReceiveActor
             if (_certificate is not null && _remoteFingerprint is not null)
             {
                 // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
-                _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, owner: Self), "dtls");
+                _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, _dtlsSettings, Self), "dtls");
                 _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
             }
         }
