@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Configuration;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Protocol.Ice;
@@ -18,7 +19,10 @@ public static class DataChannelBench
 {
     public static async Task<int> RunAsync(int runs)
     {
-        using var system = ActorSystem.Create("bench", "akka.loglevel = WARNING");
+        // the product's own akka.hocon (copied next to the binary), so the figures are those of its settings
+        var config = ConfigurationFactory.ParseString(Environment.GetEnvironmentVariable("BENCH_AKKA") ?? "akka.loglevel = WARNING")
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon"))));
+        using var system = ActorSystem.Create("bench", config);
         var bulk = new List<double>();
         var rate = new List<double>();
         var open = new List<double>();
@@ -40,7 +44,8 @@ public static class DataChannelBench
     {
         var events = Channel.CreateUnbounded<object>();
         var sink = system.ActorOf(Props.Create(() => new Sink(events.Writer)), $"sink-{run}");
-        var host = system.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), $"peers-{run}");
+        var config = system.Settings.Config;
+        var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), $"peers-{run}");
         foreach (var name in new[] { "a", "b" })
             await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
 

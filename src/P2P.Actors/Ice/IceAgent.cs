@@ -47,6 +47,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
     private readonly List<IceCandidate> _local = [];
     private readonly List<IceCandidate> _remote = [];
     private IceCredentials? _remoteCredentials;
+    private TimeSpan? _remotePacing;
     private SelectedPair? _selected;
     private bool? _controlling; // the role the checker last reported, given back to it after a restart
     private bool _localDone, _remoteDone, _connected, _failed;
@@ -73,8 +74,9 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         Receive<IceAgentProtocol.SetRemoteDescription>(m =>
         {
             _remoteCredentials = m.Description.Credentials;
+            _remotePacing = m.Description.Pacing;
             if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
-            _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials));
+            _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials, m.Description.Pacing));
             foreach (var c in m.Description.Candidates) AddRemote(c);
             if (m.Description.EndOfCandidates) RemoteDone();
         });
@@ -137,7 +139,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
 
     private void Refeed()
     {
-        if (_remoteCredentials is not null) _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(_remoteCredentials));
+        if (_remoteCredentials is not null) _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(_remoteCredentials, _remotePacing));
         foreach (var c in _local) _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
         foreach (var c in _remote) _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(c));
         if (_localDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));

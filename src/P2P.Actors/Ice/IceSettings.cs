@@ -25,9 +25,12 @@ public sealed record IceSettings(
 {
     public const string Section = "p2p.ice";
 
+    /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
+    public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly IceSettings Default = new(
-        Ta: TimeSpan.FromMilliseconds(50),
+        Ta: TimeSpan.FromMilliseconds(5),
         CheckRetransmission: new RetransmissionSchedule(TimeSpan.FromMilliseconds(250), 7, 16, TimeSpan.FromMilliseconds(39_500)),
         MaxPairs: 100,
         Nomination: NominationMode.Regular,
@@ -55,8 +58,8 @@ public sealed record IceSettings(
             GatheringTimeout: c.GetTimeSpan("gathering-timeout"),
             Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true),
             Lite: c.GetBoolean("lite", false));
-        if (settings.Ta <= TimeSpan.Zero || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
-            throw new ConfigurationException($"'{Section}': ta, consent-interval must be positive and max-pairs at least 1");
+        if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
         return settings;
     }
 }

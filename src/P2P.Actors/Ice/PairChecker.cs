@@ -20,7 +20,8 @@ public sealed record PairInfo(IceCandidate Local, IceCandidate Remote, ulong Pri
 
 public static class PairCheckerProtocol
 {
-    public sealed record SetRemoteCredentials(IceCredentials Remote);
+    /// <param name="RemotePacing">The remote description's a=ice-pacing; null counts as the RFC's default 50 ms.</param>
+    public sealed record SetRemoteCredentials(IceCredentials Remote, TimeSpan? RemotePacing = null);
 
     public sealed record AddLocalCandidate(IceCandidate Candidate);
 
@@ -105,6 +106,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private StunIntegrityKey? _remoteKey;
     private bool _controlling;
     private bool _localDone, _remoteDone, _ticking, _nominating, _failed;
+    private TimeSpan _ta = IceSettings.DefaultPacing;
+    private DateTimeOffset _lastCheckAt = DateTimeOffset.MinValue;
     private CandidatePair? _selected;
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
@@ -174,6 +177,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     {
         if (_remote is not null) return; // an ICE restart makes a new checker
         _remote = m.Remote;
+        // RFC 8445 §14.2: both agents pace at the larger of the two proposals (ours is the configured Ta)
+        _ta = _settings.Ta > (m.RemotePacing ?? IceSettings.DefaultPacing) ? _settings.Ta : m.RemotePacing ?? IceSettings.DefaultPacing;
         _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(m.Remote.Pwd));
         foreach (var candidate in _pendingRemote) AddPairs(_checkList.AddRemote(candidate));
         _pendingRemote.Clear();
@@ -187,16 +192,29 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     // ---- sending checks ----------------------------------------------------------------------------
 
+    /// <summary>
+    /// Starts pacing checks. Pacing is a minimum spacing of Ta between two checks (RFC 8445 §14.2), not a grid: a
+    /// check that is due when the last one went out at least Ta ago goes now, not at the scheduler's next tick
+    /// (whose resolution, 10 ms by default, would otherwise add to every step of the handshake).
+    /// </summary>
     private void EnsureTicking()
     {
-        if (_ticking || _remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
+        if (_remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
+        if (_ticking)
+        {
+            if (_triggered.Count > 0 && PacingAllows()) OnTick(); // e.g. a nomination: no need to wait for the tick
+            return;
+        }
         _ticking = true;
-        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, _settings.Ta);
+        if (PacingAllows()) OnTick();
+        if (_ticking) Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
     }
+
+    private bool PacingAllows() => Context.System.Scheduler.Now - _lastCheckAt >= _ta;
 
     private void OnTick()
     {
-        if (_remote is null) return;
+        if (_remote is null || !PacingAllows()) return;
         if (_triggered.First is { } first)
         {
             _triggered.RemoveFirst();
@@ -217,7 +235,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void SendCheck(CandidatePair pair, bool useCandidate, bool consent)
     {
-        if (!consent) pair.State = CandidatePairState.InProgress;
+        if (!consent)
+        {
+            pair.State = CandidatePairState.InProgress;
+            _lastCheckAt = Context.System.Scheduler.Now;
+        }
         bool nominate = useCandidate || (_controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
         var id = NewTransactionId();
         int localPreference = CandidatePriority.LocalPreferenceOf(pair.Local.Priority);

@@ -334,6 +334,7 @@ public sealed class Session : ReceiveActor
     {
         Options = ["trickle"],
         IceLite = _settings.Lite,
+        Pacing = _settings.Ta,
         FingerprintAlgorithm = _certificate is null ? null : _certificate.Fingerprint.Algorithm,
         Fingerprint = _certificate?.Fingerprint.Hex,
         Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),

@@ -23,6 +23,12 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
     /// <summary>The agent is an ICE lite implementation (RFC 8839 §5.3).</summary>
     public bool IceLite { get; init; }
 
+    /// <summary>
+    /// The pacing this agent proposes for connectivity checks ("a=ice-pacing:&lt;ms&gt;", RFC 8839 §5.5); null when the
+    /// description has none, which counts as the default 50 ms (RFC 8445 §14.2: both agents use the larger proposal).
+    /// </summary>
+    public TimeSpan? Pacing { get; init; }
+
     /// <summary>The hash function of "a=fingerprint:&lt;algorithm&gt; &lt;hex&gt;" (RFC 8122 §5), e.g. "sha-256".</summary>
     public string? FingerprintAlgorithm { get; init; }
 
@@ -50,6 +56,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         skipped = skippedLines;
         string? ufrag = null, pwd = null, fingerprintAlgorithm = null, fingerprint = null, setup = null;
         bool endOfCandidates = false, iceLite = false;
+        TimeSpan? pacing = null;
         var candidates = new List<IceCandidate>();
         var options = new List<string>();
 
@@ -90,6 +97,11 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
                     break;
                 case "ice-lite":
                     iceLite = true;
+                    break;
+                case "ice-pacing":
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pacingMs) || pacingMs < 1)
+                    { error = Fail($"bad ice-pacing '{value}' (a whole number of milliseconds)"); return false; }
+                    pacing = TimeSpan.FromMilliseconds(pacingMs);
                     break;
                 case "ice-options":
                     var tokens = IceGrammar.Tokens(value);
@@ -134,6 +146,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
             EndOfCandidates = endOfCandidates,
             Options = options.ToArray(),
             IceLite = iceLite,
+            Pacing = pacing,
             FingerprintAlgorithm = fingerprintAlgorithm,
             Fingerprint = fingerprint,
             Setup = setup,
@@ -144,7 +157,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
 
     /// <summary>
     /// Writes the description, one line per attribute, each ended by "\n". The "a=" lines come in
-    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, fingerprint, setup, the candidates,
+    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing (not in the libnice format), fingerprint, setup, the candidates,
     /// end-of-candidates. <see cref="IceDescriptionFormat.Libnice"/> puts the "m=" and "c=" lines
     /// first, with the address of the default candidate (the highest-priority UDP candidate, else
     /// the highest-priority one, else "0.0.0.0" port 9), and ends with an empty line.
@@ -166,6 +179,8 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         sb.Append("a=ice-pwd:").Append(Credentials.Pwd).Append('\n');
         if (Options.Count > 0) sb.Append("a=ice-options:").AppendJoin(' ', Options).Append('\n');
         if (IceLite) sb.Append("a=ice-lite\n");
+        if (Pacing is { } pace && format == IceDescriptionFormat.Attributes)
+            sb.Append("a=ice-pacing:").Append(((long)pace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)).Append('\n');
         if (FingerprintAlgorithm is not null && Fingerprint is not null)
             sb.Append("a=fingerprint:").Append(FingerprintAlgorithm).Append(' ').Append(Fingerprint).Append('\n');
         if (Setup is not null) sb.Append("a=setup:").Append(Setup).Append('\n');
@@ -182,6 +197,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         && EndOfCandidates == other.EndOfCandidates
         && Options.SequenceEqual(other.Options)
         && IceLite == other.IceLite
+        && Pacing == other.Pacing
         && FingerprintAlgorithm == other.FingerprintAlgorithm
         && Fingerprint == other.Fingerprint
         && Setup == other.Setup;

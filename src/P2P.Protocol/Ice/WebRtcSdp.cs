@@ -31,7 +31,8 @@ public static partial class WebRtcSdp
         foreach (var line in ice.Write().Split('\n'))
         {
             var trimmed = line.TrimEnd('\r');
-            if (trimmed.Length > 0) sb.Append(trimmed).Append("\r\n");
+            // a=ice-pacing belongs to our own descriptions; a browser's offer carries none and the default applies
+            if (trimmed.Length > 0 && !trimmed.StartsWith("a=ice-pacing:", StringComparison.Ordinal)) sb.Append(trimmed).Append("\r\n");
         }
         return sb.ToString();
     }
