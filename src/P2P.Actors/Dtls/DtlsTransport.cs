@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Sctp;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 
@@ -17,6 +19,9 @@ public static class DtlsProtocol
 
     /// <summary>Application data to protect and send as one DTLS record; queued until the handshake completes. At most <see cref="Connected.MaxPayload"/> bytes.</summary>
     public sealed record Send(ReadOnlyMemory<byte> Data);
+
+    /// <summary>From then on, decrypted records go from the worker straight to <paramref name="Target"/> (as <see cref="Received"/>) instead of through this actor to the owner.</summary>
+    public sealed record RouteData(IActorRef Target);
 
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
@@ -50,7 +55,7 @@ public static class DtlsProtocol
     }
 
     // from the worker thread (internal)
-    internal sealed record HandshakeCompleted(string RemoteFingerprint, string CipherSuite, int MaxPayload);
+    internal sealed record HandshakeCompleted(string RemoteFingerprint, string CipherSuite, int MaxPayload, Org.BouncyCastle.Tls.DtlsTransport Transport);
 
     internal sealed record HandshakeFailed(string Reason);
 
@@ -98,18 +103,16 @@ public sealed class DtlsTransport : ReceiveActor
             _datagramsIn++;
             // RFC 7983 §7: only 20-63 is DTLS; anything else on this path is not ours to parse.
             if (PacketDemultiplexer.Classify(m.Datagram.Span) != PacketKind.Dtls) { _notDtls++; return; }
-            _worker?.Deliver(m.Datagram.ToArray());
+            _worker?.Deliver(Owned(m.Datagram));
         });
-        Receive<DtlsProtocol.Send>(m =>
-        {
-            if (_done) return;
-            _sent++;
-            _worker?.Send(m.Data.ToArray());
-        });
+        Receive<DtlsProtocol.Send>(m => Protect(m.Data));
+        Receive<SctpProtocol.Outbound>(m => Protect(m.Packet)); // an SCTP association may use this transport as its wire
+        Receive<DtlsProtocol.RouteData>(m => _worker?.RouteData(m.Target));
         Receive<DtlsProtocol.HandshakeCompleted>(m =>
         {
             _log.Info("DTLS {0} connected: {1}, peer sha-256 {2}", _role, m.CipherSuite, m.RemoteFingerprint);
             _owner.Tell(new DtlsProtocol.Connected(m.RemoteFingerprint, m.CipherSuite) { MaxPayload = m.MaxPayload });
+            _worker?.Established(m.Transport); // after Connected: the owner hears of the association before its first record
         });
         Receive<DtlsProtocol.Decrypted>(m =>
         {
@@ -131,7 +134,7 @@ public sealed class DtlsTransport : ReceiveActor
             _log.Warning("DTLS {0}: dropped {1} bytes to send: one record carries at most {2}", _role, m.Length, m.Limit);
         });
         Receive<DtlsProtocol.GetStats>(_ => Sender.Tell(new DtlsProtocol.Stats(
-            _datagramsIn, Interlocked.Read(ref _datagramsOut), _notDtls, _worker?.Dropped ?? 0, _decrypted, _sent, _refused)));
+            _datagramsIn, Interlocked.Read(ref _datagramsOut), _notDtls, _worker?.Dropped ?? 0, _decrypted + (_worker?.RoutedRecords ?? 0), _sent, _refused)));
     }
 
     /// <param name="role">Client (the "active" side) or server, from <see cref="DtlsSetup.ResolveRole"/>.</param>
@@ -159,6 +162,17 @@ public sealed class DtlsTransport : ReceiveActor
     }
 
     protected override void PostStop() => _worker?.Stop();
+
+    private void Protect(ReadOnlyMemory<byte> data)
+    {
+        if (_done) return;
+        _sent++;
+        _worker?.Send(Owned(data));
+    }
+
+    /// <summary>The bytes as an array of their own: messages own their payloads, so a whole array is taken as it is.</summary>
+    private static byte[] Owned(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : data.ToArray();
 
     private void Fail(string reason)
     {

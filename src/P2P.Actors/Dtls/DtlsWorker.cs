@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Akka.Actor;
 using Org.BouncyCastle.Tls;
 using P2P.Protocol.Dtls;
@@ -7,24 +6,34 @@ using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 namespace P2P.Actors.Dtls;
 
 /// <summary>
-/// Runs BouncyCastle's blocking DTLS API off the actor: a dedicated thread performs the handshake
+/// BouncyCastle's DTLS for one <see cref="DtlsTransport"/> actor. Its handshake API blocks, so the handshake
 /// (<see cref="DtlsClientProtocol.Connect"/> / <see cref="DtlsServerProtocol.Accept(TlsServer, DatagramTransport)"/>)
-/// and then the receive loop; a task writes queued application data once the handshake is done and
-/// ends with close_notify. Every outcome is told to the actor as a message; the actor calls only the
-/// non-blocking members (<see cref="Deliver"/>, <see cref="Send"/>, <see cref="Stop"/>).
+/// runs on a thread of its own, which reports the outcome to the actor and ends. From then on the record layer
+/// is driven by the actor itself (<see cref="Established"/>): a datagram that comes in is queued and read
+/// at once (<see cref="Deliver"/>), which never waits because it is already there, and application data is
+/// protected and written in the same call (<see cref="Send"/>). So an established association costs no thread and
+/// no hop between threads per packet, and everything except the handshake happens on the actor, one at a time.
 /// </summary>
 internal sealed class DtlsWorker
 {
-    /// <summary>How long one read of the receive loop waits before it looks at the stop flag again.</summary>
-    private const int ReceivePollMillis = 1000;
+    /// <summary>
+    /// The longest one read of an established association spins when the datagram it took carried no application
+    /// record (a retransmitted handshake flight, an alert): BouncyCastle then waits for the next datagram until this
+    /// elapses, and the transport, no longer blocking, answers "none" at once.
+    /// </summary>
+    private const int ReadWaitMillis = 1;
 
     private readonly DtlsRole _role;
     private readonly DtlsPeerState _state;
     private readonly IActorRef _self;
     private readonly QueuedDatagramTransport _transport;
-    private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly TaskCompletionSource<BcDtlsTransport> _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<byte[]> _waiting = []; // application data sent before the handshake completed
+    private BcDtlsTransport? _dtls;              // the actor's, once established
+    private byte[] _record = [];
+    private IActorRef? _dataTarget;
     private volatile bool _stopping;
+    private bool _ended;
+    private long _routed;
 
     public DtlsWorker(DtlsRole role, DtlsPeerState state, IActorRef self, Action<byte[]> send)
     {
@@ -35,30 +44,125 @@ internal sealed class DtlsWorker
         _transport = new QueuedDatagramTransport(settings.SendLimit, settings.ReceiveLimit, settings.ReceiveQueue, send);
     }
 
-    /// <summary>Received datagrams dropped because the worker's queue was full.</summary>
+    /// <summary>Received datagrams dropped because the queue was full (during the handshake) or the association had ended.</summary>
     public long Dropped => _transport.Dropped;
 
-    public void Start()
+    /// <summary>Decrypted records told straight to the data target (see <see cref="RouteData"/>).</summary>
+    public long RoutedRecords => _routed;
+
+    public void Start() => Task.Factory.StartNew(Handshake, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    // ---- on the actor ---------------------------------------------------------------------------------
+
+    /// <summary>Decrypted records go to <paramref name="target"/> as <see cref="DtlsProtocol.Received"/> from now on, not through the actor.</summary>
+    public void RouteData(IActorRef target) => _dataTarget = target;
+
+    /// <summary>The handshake thread finished: the actor drives the record layer from now on; what waited is sent and read.</summary>
+    public void Established(BcDtlsTransport dtls)
     {
-        Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _ = SendLoop();
+        _dtls = dtls;
+        _transport.NonBlocking = true;
+        _record = new byte[Math.Max(dtls.GetReceiveLimit(), 1)];
+        foreach (var data in _waiting) Send(data);
+        _waiting.Clear();
+        Read();
     }
 
-    /// <summary>A DTLS datagram from the network (never blocks; false if dropped).</summary>
-    public bool Deliver(byte[] datagram) => _transport.Offer(datagram);
+    /// <summary>A DTLS datagram from the network: queued for the handshake, or read now once established.</summary>
+    public void Deliver(byte[] datagram)
+    {
+        if (!_transport.Offer(datagram)) return;
+        if (_dtls is not null) Read();
+    }
 
-    /// <summary>Application data to protect and send; queued until the handshake completes.</summary>
-    public void Send(byte[] data) => _outgoing.Writer.TryWrite(data);
+    /// <summary>Application data to protect and send; kept until the handshake completes.</summary>
+    public void Send(byte[] data)
+    {
+        if (_ended) return;
+        if (_dtls is null)
+        {
+            _waiting.Add(data);
+            return;
+        }
+        int limit = _dtls.GetSendLimit();
+        if (data.Length > limit)
+        {
+            _self.Tell(new DtlsProtocol.SendRefused(data.Length, limit));
+            return;
+        }
+        try
+        {
+            _dtls.Send(data, 0, data.Length);
+        }
+        catch (Exception e)
+        {
+            End(new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
+        }
+    }
 
-    /// <summary>Sends what is queued, then close_notify (RFC 5246 §7.2.1); aborts a handshake still running.</summary>
+    /// <summary>Sends close_notify (RFC 5246 §7.2.1) on an established association; aborts a handshake still running.</summary>
     public void Stop()
     {
         _stopping = true;
-        _outgoing.Writer.TryComplete();
-        if (_established.TrySetCanceled()) _transport.Close();
+        if (_dtls is not null && !_ended)
+        {
+            _ended = true;
+            try { _dtls.Close(); } catch (Exception) { /* the peer is gone: nothing to tell */ }
+        }
+        _transport.Close();
     }
 
-    private void Run()
+    /// <summary>Reads every queued datagram and every record left over from one that carried several.</summary>
+    private void Read()
+    {
+        var dtls = _dtls!;
+        while (!_ended)
+        {
+            if (_state.CloseNotifyReceived)
+            {
+                End(new DtlsProtocol.PeerClosed());
+                return;
+            }
+            int length;
+            try
+            {
+                length = dtls.ReceivePending(_record, 0, _record.Length);
+                if (length < 0)
+                {
+                    if (_transport.Pending == 0 && !_state.CloseNotifyReceived) return;
+                    if (_transport.Pending == 0) continue;
+                    length = dtls.Receive(_record, 0, _record.Length, ReadWaitMillis);
+                }
+            }
+            catch (Exception e)
+            {
+                End(_state.CloseNotifyReceived ? new DtlsProtocol.PeerClosed() : new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
+                return;
+            }
+            if (length >= 0) Emit(_record.AsSpan(0, length).ToArray());
+        }
+    }
+
+    private void Emit(byte[] record)
+    {
+        if (_dataTarget is { } target)
+        {
+            _routed++;
+            target.Tell(new DtlsProtocol.Received(record), _self);
+        }
+        else _self.Tell(new DtlsProtocol.Decrypted(record));
+    }
+
+    private void End(object outcome)
+    {
+        _ended = true;
+        _transport.Close();
+        if (!_stopping) _self.Tell(outcome);
+    }
+
+    // ---- on the handshake thread ----------------------------------------------------------------------
+
+    private void Handshake()
     {
         BcDtlsTransport dtls;
         try
@@ -69,63 +173,16 @@ internal sealed class DtlsWorker
         }
         catch (Exception e)
         {
-            _established.TrySetCanceled();
             if (!_stopping) _self.Tell(new DtlsProtocol.HandshakeFailed(Describe(e, handshake: true)));
             _transport.Close();
             return;
         }
-        if (!_established.TrySetResult(dtls))
+        if (_stopping)
         {
-            dtls.Close(); // stopped while the handshake was finishing
+            try { dtls.Close(); } catch (Exception) { /* stopped while the handshake was finishing */ }
             return;
         }
-        _self.Tell(new DtlsProtocol.HandshakeCompleted(_state.RemoteFingerprint ?? string.Empty, _state.CipherSuiteName ?? string.Empty, dtls.GetSendLimit()));
-
-        var buffer = new byte[Math.Max(dtls.GetReceiveLimit(), 1)];
-        while (true)
-        {
-            int received;
-            try
-            {
-                received = dtls.Receive(buffer, 0, buffer.Length, ReceivePollMillis);
-            }
-            catch (Exception e)
-            {
-                if (_stopping) return;
-                if (_state.CloseNotifyReceived) _self.Tell(new DtlsProtocol.PeerClosed());
-                else _self.Tell(new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
-                return;
-            }
-            if (received >= 0) _self.Tell(new DtlsProtocol.Decrypted(buffer.AsSpan(0, received).ToArray()));
-            else if (_stopping) return;
-        }
-    }
-
-    private async Task SendLoop()
-    {
-        BcDtlsTransport dtls;
-        try
-        {
-            dtls = await _established.Task.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        try
-        {
-            int limit = dtls.GetSendLimit();
-            await foreach (var data in _outgoing.Reader.ReadAllAsync().ConfigureAwait(false))
-            {
-                if (data.Length > limit) _self.Tell(new DtlsProtocol.SendRefused(data.Length, limit));
-                else dtls.Send(data);
-            }
-            dtls.Close(); // close_notify, then the record layer closes our transport, which ends the receive loop
-        }
-        catch (Exception e)
-        {
-            if (!_stopping) _self.Tell(new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
-        }
+        _self.Tell(new DtlsProtocol.HandshakeCompleted(_state.RemoteFingerprint ?? string.Empty, _state.CipherSuiteName ?? string.Empty, dtls.GetSendLimit(), dtls));
     }
 
     private string Describe(Exception e, bool handshake)

@@ -31,6 +31,12 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
 
     public bool IsClosed => _closed.IsCancellationRequested;
 
+    /// <summary>Once the handshake is done the actor reads only what is queued: a read of an empty queue answers "none" at once.</summary>
+    public bool NonBlocking { get; set; }
+
+    /// <summary>Datagrams queued and not read yet.</summary>
+    public int Pending => _inbound.Count;
+
     /// <summary>Datagrams dropped because the queue was full or the transport closed.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -55,7 +61,8 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
         byte[] datagram;
         try
         {
-            if (!_inbound.TryTake(out datagram!, waitMillis <= 0 ? Timeout.Infinite : waitMillis, _closed.Token)) return -1;
+            int wait = NonBlocking ? 0 : waitMillis <= 0 ? Timeout.Infinite : waitMillis;
+            if (!_inbound.TryTake(out datagram!, wait, _closed.Token)) return -1;
         }
         catch (OperationCanceledException)
         {

@@ -101,6 +101,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         _nextStreamId = isDtlsClient ? (ushort)0 : (ushort)1;
 
         Receive<SctpProtocol.Inbound>(m => OnInbound(m.Packet));
+        Receive<Dtls.DtlsProtocol.Received>(m => OnInbound(m.Data)); // straight from a DTLS transport used as the wire
         Receive<SctpProtocol.Associate>(_ => OnAssociate());
         Receive<SctpProtocol.OpenChannel>(OnOpenChannel);
         Receive<SctpProtocol.SendMessage>(OnSendMessage);

@@ -47,7 +47,8 @@ public static class PeerProtocol
     internal sealed record CredentialsChanged(string OldUfrag, string NewUfrag);
 
     /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
-    internal sealed record DataPathSelected(IPEndPoint Remote);
+    /// <summary>From a session: application data from <paramref name="Remote"/> is its own, and goes straight to <paramref name="Data"/> (its connection).</summary>
+    internal sealed record DataPathSelected(IPEndPoint Remote, IActorRef Data);
 }
 
 /// <summary>
@@ -81,12 +82,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
     // application data by remote address: the session that selected it last is at the end of the list
-    private readonly Dictionary<IPEndPoint, List<IActorRef>> _dataPaths = [];
+    private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data)>> _dataPaths = [];
     private readonly List<string> _problems = [];
     private DtlsCertificate? _certificate; // one per peer, made for its first secure session
     private int _pendingGatherers;
     private bool _gatheringComplete;
     private long _unroutable, _malformed;
+    private readonly Dictionary<IPEndPoint, List<(Inbound Datagram, DateTimeOffset At)>> _early = [];
+    private const int EarlyRemotes = 64, EarlyPerRemote = 8;
+    private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -143,8 +147,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<PeerProtocol.DataPathSelected>(m =>
         {
             if (!_dataPaths.TryGetValue(m.Remote, out var sessions)) _dataPaths[m.Remote] = sessions = [];
-            sessions.Remove(Sender);
-            sessions.Add(Sender);
+            var session = Sender;
+            sessions.RemoveAll(p => p.Session.Equals(session));
+            sessions.Add((session, m.Data));
+            // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
+            if (_early.Remove(m.Remote, out var held))
+            {
+                var now = Context.System.Scheduler.Now;
+                foreach (var (datagram, at) in held)
+                    if (now - at <= EarlyDataLifetime) m.Data.Tell(datagram);
+            }
         });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
         Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)));
@@ -306,7 +318,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
             foreach (var (remote, sessions) in _dataPaths.ToList())
-                if (sessions.Remove(t.ActorRef) && sessions.Count == 0) _dataPaths.Remove(remote);
+                if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) > 0 && sessions.Count == 0) _dataPaths.Remove(remote);
             return;
         }
         if (_allocatorServer.Remove(t.ActorRef, out var server))
@@ -387,19 +399,41 @@ public sealed class Peer : ReceiveActor, IWithTimers
             else
             {
                 _sessionsByTag.TryGetValue((uint)(msg.TransactionId.High >> 32), out session);
-                if (session is null && DataPathOf(inbound.From) is { } byPath) session = byPath; // e.g. Binding indications
+                if (session is null && DataPathOf(inbound.From) is { } byPath) session = byPath.Session; // e.g. Binding indications
             }
             if (session is null) _unroutable++;
             else session.Tell(inbound);
             return;
         }
-        if (DataPathOf(inbound.From) is { } target) target.Tell(inbound);
-        else _unroutable++;
+        if (DataPathOf(inbound.From) is { } target) target.Data.Tell(inbound);
+        else HoldEarly(inbound);
+    }
+
+    /// <summary>
+    /// The remote selects the pair first when it is the controlled agent (it learns of the nomination one round trip
+    /// before this side) and, as the DTLS client, sends its ClientHello at once. Dropping that datagram would cost
+    /// the handshake its first retransmission timer (1 s, RFC 6347 §4.2.4.1), so a few datagrams per remote address
+    /// are held for a short while and handed to the session that selects a pair with that address.
+    /// </summary>
+    private void HoldEarly(Inbound inbound)
+    {
+        _unroutable++;
+        var now = Context.System.Scheduler.Now;
+        if (!_early.TryGetValue(inbound.From, out var held))
+        {
+            if (_early.Count >= EarlyRemotes)
+                foreach (var (remote, old) in _early.ToList())
+                    if (old.Count == 0 || now - old[^1].At > EarlyDataLifetime) _early.Remove(remote);
+            if (_early.Count >= EarlyRemotes) return;
+            _early[inbound.From] = held = [];
+        }
+        held.RemoveAll(h => now - h.At > EarlyDataLifetime);
+        if (held.Count < EarlyPerRemote) held.Add((inbound, now));
     }
 
     /// <summary>
     /// The session application data from <paramref name="remote"/> belongs to. Two sessions between the same two
     /// addresses cannot be told apart by address (a session tag in the data would be needed): the newer one wins.
     /// </summary>
-    private IActorRef? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
+    private (IActorRef Session, IActorRef Data)? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
 }

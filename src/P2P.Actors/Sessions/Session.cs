@@ -182,7 +182,9 @@ public sealed class Session : ReceiveActor
         {
             _dtlsFingerprint = m.RemoteFingerprint;
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
-            _sctp = Context.ActorOf(SctpAssociation.Props(sctp, Self, Self, _dtlsRole == DtlsRole.Client), "sctp");
+            // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
+            _sctp = Context.ActorOf(SctpAssociation.Props(sctp, _dtls!, Self, _dtlsRole == DtlsRole.Client), "sctp");
+            _dtls!.Tell(new DtlsProtocol.RouteData(_sctp));
             // Both ends send INIT, whatever their DTLS role: libwebrtc (usrsctp/dcsctp) does the same, and
             // werift picks its SCTP initiator by ICE role (controlling sends INIT), so with a controlled
             // werift that is the DTLS client nobody would start. A crossing INIT is an ordinary collision (RFC 9260 §5.2.1).
@@ -443,7 +445,7 @@ public sealed class Session : ReceiveActor
                 _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
             }
         }
-        _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address));
+        _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address, _connection));
         _log.Info("[{0}] connected over {1}", _sessionId, m.Pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));
         else if (_dtlsFingerprint is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair) { RemoteFingerprint = _dtlsFingerprint });

@@ -11,7 +11,7 @@
 //   in  {"type":"description","sdp":..,"sdpType":..}                the remote one
 //   out {"type":"open","label":..,"id":..,"ordered":..,"maxRetransmits":..,"maxPacketLifeTime":..,"protocol":..,"ms":..}
 //   in  send / sendBinary / echo / quiet / bulk / count / expect / reset / createChannel / closeChannel / close
-//   out message / binary / bulkDone / count / expectDone / channelClosed / closed / error
+//   out message / binary / bulkDone / count / reset / expectDone / channelClosed / closed / error
 import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -343,7 +343,12 @@ async function handle(msg) {
             if (s.bytes >= s.expect.bytes) { s.expect = null; emit({ type: 'expectDone', label, messages: s.messages, bytes: s.bytes, sha256: digestSoFar(s), ms: 0, firstToLastMs: s.firstAt === null ? 0 : +(s.lastAt - s.firstAt).toFixed(2) }); }
             return;
         }
-        case 'reset': received.delete(msg.label ?? opts.label); return;
+        case 'reset': { // answered, so a caller can wait until the count restarts before it sends
+            const label = msg.label ?? opts.label;
+            received.delete(label);
+            emit({ type: 'reset', label });
+            return;
+        }
         case 'createChannel': {
             if (!msg.label) throw new Error('createChannel needs a label');
             attach(pc.createDataChannel(String(msg.label), channelOptions(msg)));
