@@ -2,15 +2,13 @@ using System.CommandLine;
 using P2P.Host.Commands;
 
 // The `p2p` executable: one subcommand per mode, each in its own file under Commands/.
-var root = new RootCommand("p2p: peer-to-peer messaging across NATs, with its own STUN/TURN/ICE stack on Akka.NET.");
+var root = new RootCommand("p2p: peer-to-peer messaging across NATs, with its own STUN/TURN/ICE stack on Akka.NET.\n"
+    + "  server:  p2p -s [--no-ice] [-p 8080]        client:  p2p [-c 127.0.0.1] [--no-ice] [-p 8080]");
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
-root.SetAction(parseResult =>
-{
-    // No subcommand yet: show what there is.
-    new System.CommandLine.Help.HelpAction().Invoke(parseResult);
-    return 0;
-});
+root.Subcommands.Add(SignalCommand.Create());
+// Without a subcommand: the original program's command line, one chat with one peer.
+ChatCommand.Configure(root);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -30,13 +30,16 @@ public static class P2PHostBuilder
     }
 
     /// <summary>Sets the global Serilog logger: console (warnings and up to stderr) at <paramref name="consoleLevel"/>, plus an optional file.</summary>
-    public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information)
+    public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information, bool json = false)
     {
         var minimum = verbose ? LogEventLevel.Debug : LogEventLevel.Information;
         var logConfig = new LoggerConfiguration()
             .MinimumLevel.Is(minimum)
             .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: LogEventLevel.Warning);
-        if (logFile is not null) logConfig = logConfig.WriteTo.File(logFile.FullName);
+        if (logFile is not null)
+            logConfig = json
+                ? logConfig.WriteTo.File(new Serilog.Formatting.Compact.CompactJsonFormatter(), logFile.FullName)
+                : logConfig.WriteTo.File(logFile.FullName);
         Log.Logger = logConfig.CreateLogger();
     }
 

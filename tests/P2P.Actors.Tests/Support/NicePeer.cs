@@ -1,56 +1,17 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Threading.Channels;
 
 namespace P2P.Actors.Tests.Support;
 
-/// <summary>Which output of a <see cref="NicePeer"/> to read.</summary>
-public enum NicePeerStream
-{
-    Stdout,
-    Stderr,
-}
-
 /// <summary>
-/// The libnice stand-in for the original C program (<c>tests/interop/nice-peer</c>) as a running process,
-/// with stdin, stdout and stderr redirected. <see cref="StartAsync"/> builds it first (once per test run,
-/// through <c>build.sh</c>). Output is read line by line: <see cref="ReadLocalDescriptionAsync"/> and
-/// <see cref="WaitForLineAsync"/> consume stdout (or stderr) lines in order; <see cref="Transcript"/> keeps
-/// everything for assertion messages. Disposing kills the process.
+/// The libnice stand-in for the original C program (<c>tests/interop/nice-peer</c>) as a running process
+/// (<see cref="InteractiveProcess"/>). <see cref="StartAsync"/> builds it first (once per test run, through
+/// <c>build.sh</c>).
 /// </summary>
-public sealed class NicePeer : IAsyncDisposable
+public sealed class NicePeer : InteractiveProcess
 {
     private static readonly Lazy<Task<string>> Built = new(BuildAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private readonly Process _process;
-    private readonly Channel<string> _stdout = Channel.CreateUnbounded<string>();
-    private readonly Channel<string> _stderr = Channel.CreateUnbounded<string>();
-    private readonly StringBuilder _transcript = new();
-    private readonly Task _readers;
-
-    private NicePeer(Process process, IReadOnlyList<string> arguments)
-    {
-        _process = process;
-        Arguments = arguments;
-        _readers = Task.WhenAll(
-            Pump(process.StandardOutput, _stdout, "out"),
-            Pump(process.StandardError, _stderr, "err"));
-    }
-
-    /// <summary>The command-line arguments it was started with.</summary>
-    public IReadOnlyList<string> Arguments { get; }
-
-    public Process Process => _process;
-
-    public bool HasExited => _process.HasExited;
-
-    /// <summary>Everything it printed so far, each line prefixed with "out| " or "err| ", plus its command line.</summary>
-    public string Transcript
-    {
-        get { lock (_transcript) return $"$ nice-peer {string.Join(' ', Arguments)}\n{_transcript}"; }
-    }
+    private NicePeer(Process process, IReadOnlyList<string> arguments) : base("nice-peer", process, arguments) { }
 
     /// <summary>The folder holding P2P.sln, found by walking up from the test assembly's folder.</summary>
     public static string RepositoryRoot
@@ -85,162 +46,8 @@ public sealed class NicePeer : IAsyncDisposable
     public static async Task<NicePeer> StartAsync(params string[] arguments)
     {
         var executable = await EnsureBuiltAsync().ConfigureAwait(false);
-        var info = new ProcessStartInfo(executable)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
+        var info = new ProcessStartInfo(executable);
         foreach (var a in arguments) info.ArgumentList.Add(a);
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {executable}");
-        process.StandardInput.AutoFlush = true;
-        process.StandardInput.NewLine = "\n";
-        return new NicePeer(process, arguments);
-    }
-
-    private async Task Pump(StreamReader reader, Channel<string> channel, string tag)
-    {
-        try
-        {
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-            {
-                lock (_transcript) _transcript.Append(tag).Append("| ").AppendLine(line);
-                channel.Writer.TryWrite(line);
-            }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // process gone
-        }
-        finally
-        {
-            channel.Writer.TryComplete();
-        }
-    }
-
-    /// <summary>
-    /// Reads stdout lines up to the first empty line: the local description the stand-in printed
-    /// (<c>nice_agent_generate_local_sdp</c>), returned with "\n" after each line and without the empty line.
-    /// </summary>
-    public async Task<string> ReadLocalDescriptionAsync(TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        var block = new StringBuilder();
-        try
-        {
-            while (true)
-            {
-                var line = await _stdout.Reader.ReadAsync(cts.Token).ConfigureAwait(false);
-                if (line.Length == 0)
-                {
-                    if (block.Length == 0) continue;
-                    return block.ToString();
-                }
-                block.Append(line).Append('\n');
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"no complete description within {timeout ?? TimeSpan.FromSeconds(30)}; read so far:\n{block}\n{Transcript}");
-        }
-        catch (ChannelClosedException)
-        {
-            throw new InvalidOperationException($"nice-peer closed stdout before printing a complete description:\n{block}\n{Transcript}");
-        }
-    }
-
-    /// <summary>Writes one line (a "\n" is appended) to its stdin.</summary>
-    public async Task WriteLineAsync(string line)
-    {
-        await _process.StandardInput.WriteAsync(line + "\n").ConfigureAwait(false);
-        await _process.StandardInput.FlushAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Writes a description block as printed by the other side, then the empty line that ends it.</summary>
-    public async Task WriteRemoteDescriptionAsync(string description)
-    {
-        await _process.StandardInput.WriteAsync(description.TrimEnd('\n') + "\n\n").ConfigureAwait(false);
-        await _process.StandardInput.FlushAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Closes its stdin (end of input, like Ctrl-D).</summary>
-    public void CloseStdin() => _process.StandardInput.Close();
-
-    /// <summary>
-    /// Consumes lines of <paramref name="stream"/> until one matches <paramref name="predicate"/> and returns it;
-    /// throws (with the transcript) on timeout or when the stream ends first.
-    /// </summary>
-    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout, NicePeerStream stream = NicePeerStream.Stdout)
-    {
-        var reader = (stream == NicePeerStream.Stdout ? _stdout : _stderr).Reader;
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (true)
-            {
-                var line = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
-                if (predicate(line)) return line;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"no matching {stream} line within {timeout}:\n{Transcript}");
-        }
-        catch (ChannelClosedException)
-        {
-            throw new InvalidOperationException($"nice-peer's {stream} ended without a matching line (exited: {_process.HasExited}):\n{Transcript}");
-        }
-    }
-
-    /// <summary>Waits for the process to exit (and its output to be read) and returns its exit code.</summary>
-    public async Task<int> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            await _readers.WaitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"nice-peer did not exit within {timeout}:\n{Transcript}");
-        }
-        return _process.ExitCode;
-    }
-
-    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago (for <c>--no-ice -p</c>).</summary>
-    public static int FindFreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                try { await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // never started or already reaped
-        }
-        finally
-        {
-            _process.Dispose();
-        }
+        return new NicePeer(Launch(info), arguments);
     }
 }

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Akka.Configuration;
+using P2P.Host.Chat;
+using Serilog.Events;
+
+namespace P2P.Host.Commands;
+
+/// <summary>
+/// The root command: the original program's command line (<c>-s</c>, <c>-p</c>, <c>-c</c>, <c>--no-ice</c>,
+/// <c>--stun</c>, <c>--stun-port</c>, <c>--turn*</c>), same spellings and defaults, plus ours (<c>--plain</c>,
+/// <c>--secure</c>, <c>--signal</c>, <c>--room</c>, logging and config). One chat with one remote peer.
+/// </summary>
+public static class ChatCommand
+{
+    public static readonly Option<bool> Server = new("-s", "--server") { Description = "Server side: with --no-ice, listen and accept one connection; with ICE, the controlling agent." };
+    public static readonly Option<int> Port = PortOption("-p", "TCP port for --no-ice (server listens, client connects).", 8080, "--port");
+    public static readonly Option<string> Connect = new("-c", "--connect") { HelpName = "ip", Description = "Server address for the --no-ice client.", DefaultValueFactory = _ => "127.0.0.1" };
+    public static readonly Option<bool> NoIce = new("--no-ice") { Description = "Direct TCP messaging, no NAT traversal (the original's wire format: plain text lines)." };
+    public static readonly Option<bool> Secure = new("--secure") { Description = "With --no-ice: TLS 1.3 between two p2p programs (self-signed; the fingerprint is shown and can be checked)." };
+    public static readonly Option<string?> PeerFingerprint = new("--peer-fingerprint") { HelpName = "sha-256", Description = "With --secure: the SHA-256 fingerprint (AB:CD:...) the other side's certificate must have." };
+    public static readonly Option<string> Stun = new("--stun") { HelpName = "server", Description = "STUN server for the public address ('none' for host candidates only).", DefaultValueFactory = _ => "stun.l.google.com" };
+    public static readonly Option<int> StunPort = PortOption("--stun-port", "STUN server port.", 19302);
+    public static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = "TURN server, to relay when no direct path works." };
+    public static readonly Option<int> TurnPort = PortOption("--turn-port", "TURN server port.", 3478);
+    public static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
+    public static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
+    public static readonly Option<bool> Plain = new("--plain") { Description = "ICE without encryption: raw text datagrams, to talk to the original program." };
+    public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
+    public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
+    public static readonly Option<int> Timeout = new("--timeout") { HelpName = "seconds", Description = "Seconds to wait for a working candidate pair before giving up.", DefaultValueFactory = _ => 30 };
+    public static readonly Option<string> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that received files are written to.", DefaultValueFactory = _ => "." };
+    public static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
+    public static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
+    public static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
+    public static readonly Option<bool> Verbose = new("-v", "--verbose") { Description = "Debug logging." };
+
+    private static Option<int> PortOption(string name, string description, int defaultValue, params string[] aliases) => new(name, aliases)
+    {
+        HelpName = "port",
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port is >= 0 and <= 65535) return port;
+            result.AddError($"{name} expects a port number between 0 and 65535, not '{text}'");
+            return defaultValue;
+        },
+    };
+
+    /// <summary>Adds the options and the action to the root command.</summary>
+    public static void Configure(RootCommand root)
+    {
+        foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass,
+            Plain, Signal, Room, Timeout, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
+            root.Options.Add(option);
+        root.Validators.Add(Validate);
+        root.SetAction((parseResult, cancel) => RunAsync(parseResult, cancel));
+    }
+
+    private static void Validate(CommandResult result)
+    {
+        bool noIce = result.GetValue(NoIce);
+        if (result.GetValue(Secure) && !noIce) result.AddError("--secure applies to --no-ice (ICE sessions are encrypted with DTLS unless --plain)");
+        if (result.GetValue(Plain) && noIce) result.AddError("--plain applies to ICE mode (--no-ice is always plain text)");
+        if (result.GetValue(PeerFingerprint) is not null && !result.GetValue(Secure)) result.AddError("--peer-fingerprint needs --secure");
+        if (result.GetValue(Signal) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss")))
+            result.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
+        if (result.GetValue(Signal) is not null && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
+        if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
+        if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
+            result.AddError("--turn needs --turn-user and --turn-pass");
+        if (result.GetValue(Timeout) is < 1 or > 3600) result.AddError("--timeout must be between 1 and 3600 seconds");
+    }
+
+    public static ChatOptions Read(ParseResult p) => new()
+    {
+        Server = p.GetValue(Server),
+        Port = p.GetValue(Port),
+        Connect = p.GetValue(Connect)!,
+        NoIce = p.GetValue(NoIce),
+        Secure = p.GetValue(Secure),
+        PeerFingerprint = p.GetValue(PeerFingerprint),
+        Stun = p.GetValue(Stun) is { } stun && !stun.Equals("none", StringComparison.OrdinalIgnoreCase) && stun.Length > 0 ? stun : null,
+        StunPort = p.GetValue(StunPort),
+        Turn = p.GetValue(Turn),
+        TurnPort = p.GetValue(TurnPort),
+        TurnUser = p.GetValue(TurnUser),
+        TurnPass = p.GetValue(TurnPass),
+        Plain = p.GetValue(Plain),
+        Signal = p.GetValue(Signal) is { } url ? new Uri(url) : null,
+        Room = p.GetValue(Room),
+        Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
+        DownloadDirectory = p.GetValue(DownloadDirectory)!,
+    };
+
+    private static async Task<int> RunAsync(ParseResult p, CancellationToken cancel)
+    {
+        var options = Read(p);
+        if (options.NoIce) return await NoIceChat.RunAsync(options, Console.In, Console.Out, Console.Error, cancel);
+        Config config;
+        try { config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile)); }
+        catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"p2p: {e.Message.TrimEnd('.')}.");
+            return 2;
+        }
+        P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Warning, p.GetValue(LogJson));
+        try
+        {
+            return await IceChat.RunAsync(options, config, p.GetValue(Verbose), Console.In, Console.Out, Console.Error, cancel);
+        }
+        finally
+        {
+            await Serilog.Log.CloseAndFlushAsync();
+        }
+    }
+}
