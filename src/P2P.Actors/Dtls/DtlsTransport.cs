@@ -23,6 +23,17 @@ public static class DtlsProtocol
     /// <summary>From then on, decrypted records go from the worker straight to <paramref name="Target"/> (as <see cref="Received"/>) instead of through this actor to the owner.</summary>
     public sealed record RouteData(IActorRef Target);
 
+    /// <summary>Send close_notify now (RFC 5246 §7.2.1) and stop; answered with <see cref="CloseSent"/> once the alert went to the sink.</summary>
+    public sealed record Close
+    {
+        public static readonly Close Instance = new();
+    }
+
+    public sealed record CloseSent
+    {
+        public static readonly CloseSent Instance = new();
+    }
+
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
 
@@ -108,6 +119,13 @@ public sealed class DtlsTransport : ReceiveActor
         Receive<DtlsProtocol.Send>(m => Protect(m.Data));
         Receive<SctpProtocol.Outbound>(m => Protect(m.Packet)); // an SCTP association may use this transport as its wire
         Receive<DtlsProtocol.RouteData>(m => _worker?.RouteData(m.Target));
+        Receive<DtlsProtocol.Close>(_ =>
+        {
+            _done = true;
+            _worker?.Stop(); // close_notify goes to the sink before this answer does
+            Sender.Tell(DtlsProtocol.CloseSent.Instance);
+            Context.Stop(Self);
+        });
         Receive<DtlsProtocol.HandshakeCompleted>(m =>
         {
             _log.Info("DTLS {0} connected: {1}, peer sha-256 {2}", _role, m.CipherSuite, m.RemoteFingerprint);

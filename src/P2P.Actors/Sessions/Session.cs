@@ -108,7 +108,7 @@ public static class SessionProtocol
 /// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
 /// makes this side restart too.
 /// </summary>
-public sealed class Session : ReceiveActor
+public sealed class Session : ReceiveActor, IWithTimers
 {
     private readonly IceSettings _settings;
     private readonly string _sessionId;
@@ -293,8 +293,31 @@ public sealed class Session : ReceiveActor
         Receive<SessionProtocol.Close>(_ =>
         {
             _owner.Tell(new SessionProtocol.Closed(_sessionId));
-            Context.Stop(Self);
+            if (_dtls is null || _connection is null)
+            {
+                Context.Stop(Self);
+                return;
+            }
+            // Tell the peer (close_notify) before going: the alert must leave through the connection, which a stop
+            // of this actor would end before it had sent it. The connection goes after what it was given, then us.
+            _dtls.Tell(DtlsProtocol.Close.Instance);
+            Become(Closing);
         });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Closed by the owner: waiting for close_notify to leave through the connection, then stopping.</summary>
+    private void Closing()
+    {
+        Receive<DtlsProtocol.CloseSent>(_ =>
+        {
+            Context.Watch(_connection!);
+            _connection!.Tell(PoisonPill.Instance); // after the alert already in its mailbox
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_connection), _ => Context.Stop(Self));
+        ReceiveAny(_ => { });
+        Timers.StartSingleTimer("closing", PoisonPill.Instance, TimeSpan.FromSeconds(2)); // whatever happens
     }
 
     /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>

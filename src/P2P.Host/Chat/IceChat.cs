@@ -1,10 +1,256 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Channels;
+using Akka.Actor;
 using Akka.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Host.Commands;
+using P2P.Protocol.Ice;
 
 namespace P2P.Host.Chat;
 
-/// <summary><c>p2p</c> in ICE mode: one session with one remote peer, descriptions exchanged by hand or through <c>p2p signal</c>.</summary>
+/// <summary>
+/// <c>p2p</c> in ICE mode (F5, F6, F9, G2): one local peer, one session with one remote peer. The descriptions are
+/// exchanged by hand: this side prints its block (libnice's layout, so the original program accepts it, ending with
+/// an empty line) and reads the remote block from the user, up to an empty line. Then typed lines go to the peer
+/// and what arrives is printed as <c>Received: text</c>. Secure by default (DTLS, the lines on the session's data
+/// channel); <c>--plain</c> sends each line as one raw datagram, as the original does.
+/// stdout carries only the block, <c>Connected</c> and the chat; prompts, status and errors go to stderr.
+/// </summary>
 public static class IceChat
 {
-    public static Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel) =>
-        throw new NotImplementedException("ICE mode is being written (issue 5)");
+    public static async Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
+    {
+        var servers = await ResolveServersAsync(options, status, cancel);
+        if (servers is null) return 1;
+        var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
+
+        using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { });
+        await host.StartAsync(cancel);
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var session = new ConsoleSession(system, options, ice, config, output, status);
+            return await session.RunAsync(servers.Value.Stun, servers.Value.Turn, input, cancel);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Resolves --stun and --turn to addresses; null (after one sentence on status) when a name does not resolve.</summary>
+    private static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveServersAsync(ChatOptions o, TextWriter status, CancellationToken cancel)
+    {
+        var stun = new List<IPEndPoint>();
+        var turn = new List<TurnServer>();
+        if (o.Stun is { } stunHost)
+        {
+            var address = await ResolveAsync(stunHost, cancel);
+            if (address is null)
+            {
+                await status.WriteLineAsync($"p2p: cannot resolve the STUN server '{stunHost}'. Give a reachable one with --stun <address> (or --stun none for host candidates only).");
+                return null;
+            }
+            stun.Add(new IPEndPoint(address, o.StunPort));
+        }
+        if (o.Turn is { } turnHost)
+        {
+            var address = await ResolveAsync(turnHost, cancel);
+            if (address is null)
+            {
+                await status.WriteLineAsync($"p2p: cannot resolve the TURN server '{turnHost}'. Check --turn.");
+                return null;
+            }
+            turn.Add(new TurnServer(new IPEndPoint(address, o.TurnPort), new TurnCredentials(o.TurnUser!, o.TurnPass!)));
+        }
+        return (stun, turn);
+    }
+
+    private static async Task<IPAddress?> ResolveAsync(string host, CancellationToken cancel)
+    {
+        if (IPAddress.TryParse(host, out var literal)) return literal;
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, AddressFamily.InterNetwork, cancel);
+            return addresses.FirstOrDefault();
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads a description block from <paramref name="input"/>: leading blank lines skipped, CR dropped, up to the first empty line (or the end of input).</summary>
+    public static async Task<string?> ReadBlockAsync(TextReader input, CancellationToken cancel)
+    {
+        var block = new StringBuilder();
+        while (await input.ReadLineAsync(cancel) is { } raw)
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.Trim().Length == 0)
+            {
+                if (block.Length == 0) continue;
+                break;
+            }
+            block.Append(line).Append('\n');
+        }
+        return block.Length == 0 ? null : block.ToString();
+    }
+
+    /// <summary>One session driven from the console.</summary>
+    private sealed class ConsoleSession(ActorSystem system, ChatOptions options, IceSettings ice, Config config, TextWriter output, TextWriter status)
+    {
+        private const string PeerName = "me";
+        private const string SessionId = "chat";
+        private readonly Channel<object> _events = Channel.CreateUnbounded<object>();
+        private IActorRef _session = ActorRefs.Nobody;
+
+        public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
+        {
+            var peers = system.ActorOf(PeerHost.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "peers");
+            var events = system.ActorOf(Props.Create(() => new EventPump(_events.Writer)), "console");
+            peers.Tell(new PeerHostProtocol.Subscribe(events));
+            var bind = new IPEndPoint(options.LocalAddress is { } address ? IPAddress.Parse(address) : IPAddress.Any, 0);
+            var added = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(PeerName, bind, stun, turn)), TimeSpan.FromSeconds(10), cancel);
+            if (added is PeerHostProtocol.PeerNotAdded notAdded)
+            {
+                await status.WriteLineAsync($"p2p: {notAdded.Reason}.");
+                return 1;
+            }
+            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, events, Secure: !options.Plain));
+
+            // 1. our description, once gathering is complete
+            IceDescription? local = null;
+            while (local is null)
+            {
+                switch (await _events.Reader.ReadAsync(cancel))
+                {
+                    case SessionProtocol.Started s: _session = s.Session; break;
+                    case SessionProtocol.LocalDescription d: local = d.Description; break;
+                    case PeerHostProtocol.SessionNotOpened n:
+                        await status.WriteLineAsync($"p2p: {n.Reason}.");
+                        return 1;
+                    case PeerProtocol.GatheringProblem g: await status.WriteLineAsync($"p2p: {g.Reason}"); break;
+                    case SessionProtocol.Failed f:
+                        await status.WriteLineAsync($"p2p: {f.Reason}.");
+                        return 1;
+                }
+            }
+            await status.WriteLineAsync("Local description (copy it to the other side, up to the empty line):");
+            await output.WriteAsync(local.Write(IceDescriptionFormat.Libnice)); // ends with the empty line
+            await output.FlushAsync(cancel);
+
+            // 2. the remote description, pasted; a bad one is explained and asked for again
+            IceDescription? remote = null;
+            while (remote is null)
+            {
+                await status.WriteLineAsync("Paste the remote description, then an empty line:");
+                var block = await ReadBlockAsync(input, cancel);
+                if (block is null)
+                {
+                    await status.WriteLineAsync("p2p: no remote description: the input ended before one was pasted.");
+                    return 1;
+                }
+                if (!IceDescription.TryParse(block, skipHostNameCandidates: true, out var parsed, out var error, out _))
+                {
+                    await status.WriteLineAsync(error.Line.Length > 0
+                        ? $"p2p: that description is wrong at line {error.LineNumber} ('{error.Line}'): {error.Reason}. Paste it again."
+                        : $"p2p: that description is not usable: {error.Reason}. Paste it again.");
+                    continue;
+                }
+                if (parsed.Candidates.Count == 0)
+                {
+                    await status.WriteLineAsync("p2p: that description has no a=candidate line, so there is nothing to connect to. Paste it again.");
+                    continue;
+                }
+                remote = parsed;
+            }
+            _session.Tell(new SessionProtocol.SetRemoteDescription(remote with { EndOfCandidates = true }));
+            await status.WriteLineAsync($"Connecting (up to {options.Timeout.TotalSeconds:0} s)...");
+
+            // 3. connected, or a sentence saying why not
+            while (true)
+            {
+                var next = await _events.Reader.ReadAsync(cancel);
+                if (next is SessionProtocol.Connected c)
+                {
+                    await output.WriteLineAsync("Connected");
+                    await output.FlushAsync(cancel);
+                    await status.WriteLineAsync($"Connected over {c.Pair}{(c.RemoteFingerprint is { } fp ? $", encrypted (DTLS), peer certificate sha-256 {fp}" : ", unencrypted (--plain)")}.");
+                    break;
+                }
+                if (next is SessionProtocol.Failed f)
+                {
+                    await status.WriteLineAsync(FailureSentence(f.Reason));
+                    return 1;
+                }
+                if (next is PeerProtocol.GatheringProblem g) await status.WriteLineAsync($"p2p: {g.Reason}");
+            }
+
+            // 4. the chat: typed lines out, received ones printed, until input ends or the peer goes
+            // Console.In reads synchronously even through ReadLineAsync: typing gets a thread of its own
+            var typing = Task.Run(() => TypeAsync(input, cancel), CancellationToken.None);
+            var reading = ReadAsync(cancel);
+            var first = await Task.WhenAny(typing, reading);
+            if (first == typing)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None); // let what was typed last arrive
+                _session.Tell(new SessionProtocol.Close());
+                return 0;
+            }
+            return await reading;
+        }
+
+        private async Task TypeAsync(TextReader input, CancellationToken cancel)
+        {
+            while (await input.ReadLineAsync(cancel) is { } line)
+                _session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes(line.TrimEnd('\r'))));
+        }
+
+        private async Task<int> ReadAsync(CancellationToken cancel)
+        {
+            while (true)
+            {
+                switch (await _events.Reader.ReadAsync(cancel))
+                {
+                    case SessionProtocol.DataReceived d:
+                        await output.WriteLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}");
+                        await output.FlushAsync(cancel);
+                        break;
+                    case SessionProtocol.Disconnected d when d.Reason.Contains("closed", StringComparison.Ordinal):
+                        await output.WriteLineAsync("Connection closed by peer");
+                        await output.FlushAsync(cancel);
+                        return 0;
+                    case SessionProtocol.Disconnected d:
+                        await status.WriteLineAsync($"p2p: connection lost ({d.Reason}); trying to restore it...");
+                        break;
+                    case SessionProtocol.Restarted:
+                        if (options.Signal is null)
+                        {
+                            await status.WriteLineAsync("p2p: the path to the peer is gone and new descriptions cannot be exchanged by hand mid-chat; start both sides again.");
+                            return 1;
+                        }
+                        break;
+                    case SessionProtocol.Failed f:
+                        await status.WriteLineAsync($"p2p: {f.Reason}.");
+                        return 1;
+                }
+            }
+        }
+
+        private string FailureSentence(string reason) =>
+            reason.Contains("no candidate pair worked", StringComparison.Ordinal) || reason.Contains("all candidate pairs failed", StringComparison.Ordinal)
+                ? $"p2p: failed to connect: {reason}. Try using a TURN server with --turn <server> --turn-user <u> --turn-pass <p>."
+                : $"p2p: {reason.TrimEnd('.')}.";
+    }
+
+    /// <summary>Hands every message it gets to the console code.</summary>
+    private sealed class EventPump : ReceiveActor
+    {
+        public EventPump(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+    }
 }

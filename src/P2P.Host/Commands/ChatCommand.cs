@@ -30,6 +30,7 @@ public static class ChatCommand
     public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
     public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
     public static readonly Option<int> Timeout = new("--timeout") { HelpName = "seconds", Description = "Seconds to wait for a working candidate pair before giving up.", DefaultValueFactory = _ => 30 };
+    public static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Gather host candidates on this address only (default: every interface that is up)." };
     public static readonly Option<string> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that received files are written to.", DefaultValueFactory = _ => "." };
     public static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
     public static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
@@ -54,9 +55,19 @@ public static class ChatCommand
     public static void Configure(RootCommand root)
     {
         foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass,
-            Plain, Signal, Room, Timeout, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
+            Plain, Signal, Room, Timeout, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
             root.Options.Add(option);
         root.Validators.Add(Validate);
+        // single-option checks live on the option (a command validator sees 0, not the default, for an option not given)
+        Timeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 3600) r.AddError("--timeout must be between 1 and 3600 seconds");
+        });
+        LocalAddress.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } local && !System.Net.IPAddress.TryParse(local, out _))
+                r.AddError($"--local-address expects an IP address, not '{local}'");
+        });
         root.SetAction((parseResult, cancel) => RunAsync(parseResult, cancel));
     }
 
@@ -72,7 +83,6 @@ public static class ChatCommand
         if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
             result.AddError("--turn needs --turn-user and --turn-pass");
-        if (result.GetValue(Timeout) is < 1 or > 3600) result.AddError("--timeout must be between 1 and 3600 seconds");
     }
 
     public static ChatOptions Read(ParseResult p) => new()
@@ -93,6 +103,7 @@ public static class ChatCommand
         Signal = p.GetValue(Signal) is { } url ? new Uri(url) : null,
         Room = p.GetValue(Room),
         Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
+        LocalAddress = p.GetValue(LocalAddress),
         DownloadDirectory = p.GetValue(DownloadDirectory)!,
     };
 
