@@ -60,6 +60,20 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         Assert.Equal(0, await leaving.WaitForExitAsync(Wait));
     }
 
+    /// <summary>Runs the conversation, then writes both transcripts to the test log (also when it fails).</summary>
+    private async Task Logged(InteractiveProcess server, InteractiveProcess client, Func<Task> conversation)
+    {
+        try
+        {
+            await conversation();
+        }
+        finally
+        {
+            log.WriteLine(server.Transcript);
+            log.WriteLine(client.Transcript);
+        }
+    }
+
     [Fact]
     public async Task P2p_server_and_original_client_chat_and_the_server_sees_the_client_leave()
     {
@@ -67,16 +81,11 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = StartP2p("-s", "--no-ice", "-p", $"{port}");
         await Listening(server, port);
         await using var client = await NicePeer.StartAsync("--no-ice", "-c", "127.0.0.1", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await Chat(server, client);
-            await Leave(client, server);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await Chat(server, client);
+        await Leave(client, server);
+        });
     }
 
     [Fact]
@@ -86,16 +95,11 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = await NicePeer.StartAsync("-s", "--no-ice", "-p", $"{port}");
         await Listening(server, port);
         await using var client = StartP2p("--no-ice", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await Chat(client, server);
-            await Leave(client, server);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await Chat(client, server);
+        await Leave(client, server);
+        });
     }
 
     [Fact]
@@ -105,18 +109,13 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = await NicePeer.StartAsync("-s", "--no-ice", "-p", $"{port}");
         await Listening(server, port);
         await using var client = StartP2p("--no-ice", "-c", "127.0.0.1", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await Task.WhenAll(Connected(client), Connected(server));
-            await server.WriteLineAsync("bye");
-            await Received(client, "bye");
-            await Leave(server, client);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await Task.WhenAll(Connected(client), Connected(server));
+        await server.WriteLineAsync("bye");
+        await Received(client, "bye");
+        await Leave(server, client);
+        });
     }
 
     [Fact]
@@ -126,17 +125,12 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = StartP2p("-s", "--no-ice", "-p", $"{port}");
         await Listening(server, port);
         await using var client = StartP2p("-c", "127.0.0.1", "--no-ice", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await Chat(server, client);
-            await Leave(server, client);
-            Assert.DoesNotContain(StatusLines(server).Concat(StatusLines(client)), l => l.Contains("certificate", StringComparison.Ordinal));
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await Chat(server, client);
+        await Leave(server, client);
+        Assert.DoesNotContain(StatusLines(server).Concat(StatusLines(client)), l => l.Contains("certificate", StringComparison.Ordinal));
+        });
     }
 
     [Fact]
@@ -148,21 +142,16 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await Listening(server, port);
         // As a user might paste it: lower case, colons kept.
         await using var client = StartP2p("--no-ice", "--secure", "-p", $"{port}", "--peer-fingerprint", serverFingerprint.ToLowerInvariant());
-        try
+        await Logged(server, client, async () =>
         {
-            var clientFingerprint = await Fingerprint(client, "Your certificate");
-            Assert.Equal(serverFingerprint, await Fingerprint(client, "Peer certificate"));
-            Assert.Equal(clientFingerprint, await Fingerprint(server, "Peer certificate"));
-            Assert.Matches("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", serverFingerprint);
-            Assert.NotEqual(serverFingerprint, clientFingerprint);
-            await Chat(client, server);
-            await Leave(client, server);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        var clientFingerprint = await Fingerprint(client, "Your certificate");
+        Assert.Equal(serverFingerprint, await Fingerprint(client, "Peer certificate"));
+        Assert.Equal(clientFingerprint, await Fingerprint(server, "Peer certificate"));
+        Assert.Matches("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", serverFingerprint);
+        Assert.NotEqual(serverFingerprint, clientFingerprint);
+        await Chat(client, server);
+        await Leave(client, server);
+        });
     }
 
     [Fact]
@@ -174,21 +163,16 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         var serverFingerprint = await Fingerprint(server, "Your certificate");
         await Listening(server, port);
         await using var client = StartP2p("--no-ice", "--secure", "-p", $"{port}", "--peer-fingerprint", wrong);
-        try
+        await Logged(server, client, async () =>
         {
-            var refusal = await client.WaitForLineAsync(l => l.StartsWith("Refused the connection", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.Contains(serverFingerprint, refusal);
-            Assert.Contains("00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", refusal);
-            Assert.Contains("--peer-fingerprint", refusal);
-            Assert.NotEqual(0, await client.WaitForExitAsync(Wait));
-            Assert.DoesNotContain("out| Connected", client.Transcript);
-            Assert.DoesNotContain(StatusLines(client), l => l.StartsWith("Peer certificate", StringComparison.Ordinal));
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        var refusal = await client.WaitForLineAsync(l => l.StartsWith("Refused the connection", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        Assert.Contains(serverFingerprint, refusal);
+        Assert.Contains("00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", refusal);
+        Assert.Contains("--peer-fingerprint", refusal);
+        Assert.NotEqual(0, await client.WaitForExitAsync(Wait));
+        Assert.DoesNotContain("out| Connected", client.Transcript);
+        Assert.DoesNotContain(StatusLines(client), l => l.StartsWith("Peer certificate", StringComparison.Ordinal));
+        });
     }
 
     [Fact]
@@ -198,21 +182,16 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = StartP2p("-s", "--no-ice", "-p", $"{port}");
         await Listening(server, port);
         await using var client = StartP2p("--no-ice", "--secure", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await client.WaitForLineAsync(l => l.Contains("the other side did not answer TLS: run both sides with --secure, or neither", StringComparison.OrdinalIgnoreCase),
-                Wait, NicePeerStream.Stderr);
-            Assert.NotEqual(0, await client.WaitForExitAsync(Wait));
-            // The plain side recognises the TLS hello instead of printing it as text.
-            await server.WaitForLineAsync(l => l.Contains("run both sides with --secure, or neither", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
-            Assert.DoesNotContain("Received:", server.Transcript);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await client.WaitForLineAsync(l => l.Contains("the other side did not answer TLS: run both sides with --secure, or neither", StringComparison.OrdinalIgnoreCase),
+            Wait, NicePeerStream.Stderr);
+        Assert.NotEqual(0, await client.WaitForExitAsync(Wait));
+        // The plain side recognises the TLS hello instead of printing it as text.
+        await server.WaitForLineAsync(l => l.Contains("run both sides with --secure, or neither", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
+        Assert.DoesNotContain("Received:", server.Transcript);
+        });
     }
 
     [Fact]
@@ -222,19 +201,14 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await using var server = StartP2p("-s", "--no-ice", "--secure", "-p", $"{port}");
         await Listening(server, port);
         await using var client = await NicePeer.StartAsync("--no-ice", "-p", $"{port}");
-        try
+        await Logged(server, client, async () =>
         {
-            await Connected(client);
-            await client.WriteLineAsync("hello?");
-            await server.WaitForLineAsync(l => l == "The other side did not answer TLS: run both sides with --secure, or neither.", Wait, NicePeerStream.Stderr);
-            Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
-            await ClosedByPeer(client);
-        }
-        finally
-        {
-            log.WriteLine(server.Transcript);
-            log.WriteLine(client.Transcript);
-        }
+        await Connected(client);
+        await client.WriteLineAsync("hello?");
+        await server.WaitForLineAsync(l => l == "The other side did not answer TLS: run both sides with --secure, or neither.", Wait, NicePeerStream.Stderr);
+        Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
+        await ClosedByPeer(client);
+        });
     }
 
     [Fact]
