@@ -35,6 +35,9 @@ public static class NoIceSession
         var receiving = ReceiveAsync(stream, output, stop.Token);
         var sending = SendAsync(ReadTyped(input), stream, stop.Token);
         var first = await Task.WhenAny(receiving, sending).ConfigureAwait(false);
+        // Close our direction while the read is still pending: cancelling a TLS read first would spoil the stream.
+        if (first == sending && sending.IsCompletedSuccessfully && sending.Result == End.InputEnded)
+            await CloseGracefullyAsync(socket, stream).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         End end;
         try
@@ -50,7 +53,6 @@ public static class NoIceSession
         switch (end)
         {
             case End.InputEnded:
-                await CloseGracefullyAsync(socket, stream).ConfigureAwait(false);
                 return 0;
             case End.PeerClosed:
                 await output.WriteLineAsync(ClosedByPeer).ConfigureAwait(false);

@@ -176,6 +176,26 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Secure_server_refuses_a_client_whose_certificate_is_not_the_peer_fingerprint()
+    {
+        int port = InteractiveProcess.FindFreeTcpPort();
+        const string wrong = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+        await using var server = StartP2p("-s", "--no-ice", "--secure", "-p", $"{port}", "--peer-fingerprint", wrong);
+        await Listening(server, port);
+        await using var client = StartP2p("--no-ice", "--secure", "-p", $"{port}");
+        await Logged(server, client, async () =>
+        {
+            var clientFingerprint = await Fingerprint(client, "Your certificate");
+            var refusal = await server.WaitForLineAsync(l => l.StartsWith("Refused the connection", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains(clientFingerprint, refusal);
+            Assert.Contains("FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00:FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00", refusal);
+            Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
+            Assert.DoesNotContain("out| Connected", server.Transcript);
+            await client.WaitForExitAsync(Wait);
+        });
+    }
+
+    [Fact]
     public async Task Secure_client_against_a_plain_p2p_server_says_to_run_both_sides_with_secure()
     {
         int port = InteractiveProcess.FindFreeTcpPort();
