@@ -1,0 +1,99 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace P2P.Host.Chat;
+
+/// <summary>
+/// <c>p2p --no-ice --secure</c>: TLS 1.3 (RFC 8446) through <see cref="SslStream"/> over the chat's TCP connection.
+/// Each side brings a fresh self-signed ECDSA P-256 certificate; the server asks for the client's, so both are
+/// authenticated, by fingerprint (there is no certificate authority between two people chatting).
+/// </summary>
+public static class NoIceTls
+{
+    /// <summary>How long the handshake may take once TCP is up: a peer that is not --secure never answers it.</summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(15);
+
+    public const string NotTlsSentence = "The other side did not answer TLS: run both sides with --secure, or neither.";
+
+    /// <summary>A self-signed ECDSA P-256 certificate for this run, valid from yesterday for 30 days.</summary>
+    public static X509Certificate2 CreateCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=p2p", key, HashAlgorithmName.SHA256);
+        var now = DateTimeOffset.UtcNow;
+        using var ephemeral = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+        // Through PKCS#12 so that the private key is usable by SslStream on every platform (Windows wants it stored).
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+    }
+
+    /// <summary>
+    /// Runs the handshake as server (<paramref name="server"/>) or client over <paramref name="transport"/> and
+    /// returns the TLS stream; prints the peer's fingerprint on <paramref name="status"/>. Every failure becomes a
+    /// <see cref="NoIceFailure"/> with one sentence: the other side not speaking TLS, a fingerprint that is not
+    /// <paramref name="expected"/>, a refused handshake.
+    /// </summary>
+    public static async Task<SslStream> AuthenticateAsync(Stream transport, bool server, X509Certificate2 certificate,
+        NoIceFingerprint? expected, TextWriter status, CancellationToken cancel)
+    {
+        var sniffing = new NoIceSniffingStream(transport);
+        string? refusal = null;
+        NoIceFingerprint? seen = null;
+        bool Validate(object sender, X509Certificate? remote, X509Chain? chain, SslPolicyErrors errors)
+        {
+            // Self-signed on both sides: the chain means nothing, the fingerprint is the identity.
+            if (remote is null)
+            {
+                refusal = "Refused the connection: the other side sent no certificate.";
+                return false;
+            }
+            var actual = NoIceFingerprint.Of(remote);
+            seen = actual;
+            if (expected is { } wanted && !wanted.Equals(actual))
+            {
+                refusal = $"Refused the connection: the other side's certificate is sha-256 {actual}, not sha-256 {wanted} as given with --peer-fingerprint.";
+                return false;
+            }
+            return true;
+        }
+
+        var tls = new SslStream(sniffing, leaveInnerStreamOpen: false, Validate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(HandshakeTimeout);
+        try
+        {
+            if (server)
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = certificate,
+                    ClientCertificateRequired = true,
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }, timeout.Token).ConfigureAwait(false);
+            else
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = "p2p",
+                    ClientCertificates = [certificate],
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
+            throw new NoIceFailure(refusal ?? Explain(e, sniffing.SawTls));
+        }
+        if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer}").ConfigureAwait(false);
+        return tls;
+    }
+
+    private static string Explain(Exception e, bool sawTls)
+    {
+        if (!sawTls) return NotTlsSentence;
+        if (e is OperationCanceledException) return $"The TLS handshake did not finish within {HandshakeTimeout.TotalSeconds:0} s.";
+        return "The other side ended the TLS handshake: it may have been given a --peer-fingerprint that is not your certificate's.";
+    }
+}
