@@ -107,8 +107,13 @@ public static class ChatCommand
         DownloadDirectory = p.GetValue(DownloadDirectory)!,
     };
 
-    private static async Task<int> RunAsync(ParseResult p, CancellationToken cancel)
+    private static async Task<int> RunAsync(ParseResult p, CancellationToken parserCancel)
     {
+        // Ctrl+C and SIGTERM end the chat through the token (the parser's own handling is off: see Program.cs)
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(parserCancel);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        var cancel = stop.Token;
         var options = Read(p);
         if (options.NoIce) return await NoIceChat.RunAsync(options, Console.In, Console.Out, Console.Error, cancel);
         Config config;
@@ -122,6 +127,10 @@ public static class ChatCommand
         try
         {
             return await IceChat.RunAsync(options, config, p.GetValue(Verbose), Console.In, Console.Out, Console.Error, cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return 130; // interrupted, as a shell reports Ctrl+C
         }
         finally
         {
