@@ -51,6 +51,9 @@ public sealed record ChatOptions
     /// <summary><c>--timeout</c>: give up ICE after this long without a working pair (the original: 30 s).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary><c>--relay-only</c>: offer only the TURN relay candidate (needs --turn).</summary>
+    public bool RelayOnly { get; init; }
+
     /// <summary><c>--local-address</c>: the one address to gather host candidates on (default: every interface).</summary>
     public string? LocalAddress { get; init; }
 

@@ -107,13 +107,20 @@ public static class IceChat
         private const string PeerName = "me";
         private const string SessionId = "chat";
         private readonly Channel<object> _events = Channel.CreateUnbounded<object>();
+        private readonly Channel<string> _problems = Channel.CreateUnbounded<string>();
         private IActorRef _session = ActorRefs.Nobody;
 
         public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
         {
             var peers = system.ActorOf(PeerHost.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "peers");
-            var events = system.ActorOf(Props.Create(() => new EventPump(_events.Writer)), "console");
+            var events = system.ActorOf(Props.Create(() => new EventPump(_events.Writer, _problems.Writer)), "console");
             peers.Tell(new PeerHostProtocol.Subscribe(events));
+            // problems of the peer (an unreachable STUN server, refused TURN credentials) are told as they happen
+            _ = Task.Run(async () =>
+            {
+                await foreach (var problem in _problems.Reader.ReadAllAsync(cancel))
+                    await status.WriteLineAsync($"p2p: {problem.TrimEnd('.')}.");
+            }, CancellationToken.None);
             var bind = new IPEndPoint(options.LocalAddress is { } address ? IPAddress.Parse(address) : IPAddress.Any, 0);
             var added = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(PeerName, bind, stun, turn)), TimeSpan.FromSeconds(10), cancel);
             if (added is PeerHostProtocol.PeerNotAdded notAdded)
@@ -121,7 +128,8 @@ public static class IceChat
                 await status.WriteLineAsync($"p2p: {notAdded.Reason}.");
                 return 1;
             }
-            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, events, Secure: !options.Plain));
+            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, events,
+                options.RelayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All, Secure: !options.Plain));
 
             // 1. our description, once gathering is complete
             IceDescription? local = null;
@@ -134,7 +142,6 @@ public static class IceChat
                     case PeerHostProtocol.SessionNotOpened n:
                         await status.WriteLineAsync($"p2p: {n.Reason}.");
                         return 1;
-                    case PeerProtocol.GatheringProblem g: await status.WriteLineAsync($"p2p: {g.Reason}"); break;
                     case SessionProtocol.Failed f:
                         await status.WriteLineAsync($"p2p: {f.Reason}.");
                         return 1;
@@ -188,7 +195,6 @@ public static class IceChat
                     await status.WriteLineAsync(FailureSentence(f.Reason));
                     return 1;
                 }
-                if (next is PeerProtocol.GatheringProblem g) await status.WriteLineAsync($"p2p: {g.Reason}");
             }
 
             // 4. the chat: typed lines out, received ones printed, until input ends or the peer goes
@@ -248,9 +254,14 @@ public static class IceChat
                 : $"p2p: {reason.TrimEnd('.')}.";
     }
 
-    /// <summary>Hands every message it gets to the console code.</summary>
+    /// <summary>Hands every message it gets to the console code: the peer's problems on their own channel.</summary>
     private sealed class EventPump : ReceiveActor
     {
-        public EventPump(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+        public EventPump(ChannelWriter<object> events, ChannelWriter<string> problems)
+        {
+            Receive<PeerProtocol.GatheringProblem>(m => problems.TryWrite(m.Reason));
+            Receive<PeerProtocol.PeerFailed>(m => problems.TryWrite($"the local peer failed: {m.Reason}"));
+            ReceiveAny(m => events.TryWrite(m));
+        }
     }
 }

@@ -30,6 +30,7 @@ public static class ChatCommand
     public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
     public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
     public static readonly Option<int> Timeout = new("--timeout") { HelpName = "seconds", Description = "Seconds to wait for a working candidate pair before giving up.", DefaultValueFactory = _ => 30 };
+    public static readonly Option<bool> RelayOnly = new("--relay-only") { Description = "Offer only the TURN relay candidate (needs --turn): all traffic goes through the relay." };
     public static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Gather host candidates on this address only (default: every interface that is up)." };
     public static readonly Option<string> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that received files are written to.", DefaultValueFactory = _ => "." };
     public static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
@@ -55,7 +56,7 @@ public static class ChatCommand
     public static void Configure(RootCommand root)
     {
         foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass,
-            Plain, Signal, Room, Timeout, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
+            Plain, Signal, Room, Timeout, RelayOnly, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
             root.Options.Add(option);
         root.Validators.Add(Validate);
         // single-option checks live on the option (a command validator sees 0, not the default, for an option not given)
@@ -81,6 +82,8 @@ public static class ChatCommand
             result.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
         if (result.GetValue(Signal) is not null && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
         if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
+        if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null) result.AddError("--relay-only needs --turn <server> (and its user and password)");
+        if (result.GetValue(RelayOnly) && noIce) result.AddError("--relay-only applies to ICE mode");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
             result.AddError("--turn needs --turn-user and --turn-pass");
     }
@@ -104,6 +107,7 @@ public static class ChatCommand
         Room = p.GetValue(Room),
         Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
         LocalAddress = p.GetValue(LocalAddress),
+        RelayOnly = p.GetValue(RelayOnly),
         DownloadDirectory = p.GetValue(DownloadDirectory)!,
     };
 
@@ -123,7 +127,9 @@ public static class ChatCommand
             await Console.Error.WriteLineAsync($"p2p: {e.Message.TrimEnd('.')}.");
             return 2;
         }
-        P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Warning, p.GetValue(LogJson));
+        // the console is the chat: engine warnings go to --log (and to the console with -v); problems the user must
+        // act on are printed by the chat itself as sentences
+        P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
         try
         {
             return await IceChat.RunAsync(options, config, p.GetValue(Verbose), Console.In, Console.Out, Console.Error, cancel);

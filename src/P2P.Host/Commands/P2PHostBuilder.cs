@@ -17,10 +17,35 @@ namespace P2P.Host.Commands;
 public static class P2PHostBuilder
 {
     /// <summary>Reads akka.hocon from the binary folder, then the --config file over it.</summary>
-    public static Config LoadConfig(FileInfo? overlay)
+    public static Config LoadConfig(FileInfo? overlay) => LoadConfig(overlay, Environment.GetEnvironmentVariables());
+
+    /// <summary>
+    /// akka.hocon from the binary folder, then environment variables over it, then the --config file (options are
+    /// applied by each command over all of these). A variable <c>P2P__ICE__CONSENT_TIMEOUT=10s</c> sets
+    /// <c>p2p.ice.consent-timeout</c>: "__" separates path segments, "_" stands for "-", names are lower-cased.
+    /// </summary>
+    public static Config LoadConfig(FileInfo? overlay, System.Collections.IDictionary environment)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "akka.hocon");
         var config = File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)) : Config.Empty;
+        var fromEnvironment = new System.Text.StringBuilder();
+        foreach (System.Collections.DictionaryEntry variable in environment)
+        {
+            if (variable.Key is not string name || !name.StartsWith("P2P__", StringComparison.Ordinal) || variable.Value is not string value) continue;
+            var segments = name.Split("__", StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToLowerInvariant().Replace('_', '-'));
+            var key = string.Join('.', segments);
+            if (!System.Text.RegularExpressions.Regex.IsMatch(key, "^[a-z0-9.-]+$"))
+                throw new ArgumentException($"the environment variable {name} does not name a setting (letters, digits, '_' and '__' only)");
+            fromEnvironment.Append(key).Append(" = ").Append(System.Text.Json.JsonSerializer.Serialize(value)).Append('\n');
+        }
+        if (fromEnvironment.Length > 0)
+        {
+            try { config = ConfigurationFactory.ParseString(fromEnvironment.ToString()).WithFallback(config); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ConfigurationException($"the P2P__ environment variables do not form valid settings: {e.Message}");
+            }
+        }
         if (overlay is not null)
         {
             if (!overlay.Exists) throw new ArgumentException($"the config file {overlay.FullName} does not exist");

@@ -1,0 +1,138 @@
+using System.Collections;
+using P2P.Actors.Tests.Relay;
+using P2P.Actors.Tests.Support;
+using P2P.Host.Commands;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Host;
+
+/// <summary>
+/// The root command line as users meet it (F2, F3, F4, F7, F8): help, bad options, unreachable or refusing servers
+/// (one sentence each, non-zero exit where the run ends), a relay-only chat through <c>p2p relay</c>, and settings
+/// from the environment. Real <c>p2p</c> processes on 127.0.0.1; no outside server.
+/// </summary>
+public sealed class CommandLineTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static Task<Processes.Result> RunP2p(params string[] args) => Processes.Run(Processes.Dotnet([Processes.P2pDll, .. args]), Wait);
+
+    [Fact]
+    public async Task Help_lists_every_option_of_the_original_with_its_default()
+    {
+        var result = await RunP2p("--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (var option in new[] { "-s", "-p", "-c", "--no-ice", "--stun <server>", "--stun-port", "--turn <server>", "--turn-port", "--turn-user", "--turn-pass",
+            "--plain", "--secure", "--signal", "--room", "--relay-only", "--config", "--log", "--log-json", "-v", "--help" })
+            Assert.Contains(option, result.Stdout);
+        foreach (var fallback in new[] { "[default: 8080]", "[default: 127.0.0.1]", "[default: stun.l.google.com]", "[default: 19302]", "[default: 3478]" })
+            Assert.Contains(fallback, result.Stdout);
+        foreach (var command in new[] { "relay", "signal", "demo" })
+            Assert.Contains(command, result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--bogus", "--bogus")]
+    [InlineData("-p abc", "-p expects a port number")]
+    [InlineData("--stun-port 70000", "--stun-port expects a port number")]
+    [InlineData("--turn 127.0.0.1", "--turn needs --turn-user and --turn-pass")]
+    [InlineData("--relay-only", "--relay-only needs --turn")]
+    [InlineData("--signal http://x --room r", "ws:// or wss://")]
+    [InlineData("--plain --no-ice", "--plain applies to ICE mode")]
+    public async Task A_bad_option_is_one_sentence_and_exit_code_2(string args, string expected)
+    {
+        var result = await RunP2p(args.Split(' '));
+        output.WriteLine(result.ToString());
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one sentence, not a wall of help
+        Assert.Empty(result.Stdout);
+    }
+
+    [Fact]
+    public async Task A_STUN_server_name_that_does_not_resolve_ends_the_run_with_a_sentence()
+    {
+        var result = await RunP2p("-s", "--stun", "stun.example.invalid", "--local-address", "127.0.0.1");
+        output.WriteLine(result.ToString());
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("cannot resolve the STUN server 'stun.example.invalid'", result.Stderr);
+        Assert.Contains("--stun", result.Stderr);
+    }
+
+    [Fact]
+    public async Task An_unreachable_STUN_server_and_refused_TURN_credentials_are_told_in_a_sentence_each()
+    {
+        await using var relay = await RelayProcess.Start("--user", "alice:secret", "--allow-loopback");
+        await using var p2p = P2pProcess.Start("-s", "--plain", "--local-address", "127.0.0.1", "--stun", "127.0.0.1", "--stun-port", "9",
+            "--turn", "127.0.0.1", "--turn-port", relay.UdpPort.ToString(), "--turn-user", "alice", "--turn-pass", "wrong");
+        try
+        {
+            await p2p.WaitForLineAsync(l => l.StartsWith("p2p: TURN server", StringComparison.Ordinal) && l.Contains("refused credentials for user 'alice' (401", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            await p2p.WaitForLineAsync(l => l.StartsWith("p2p: STUN server 127.0.0.1:9 did not answer", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            // host candidates still make a description: the run goes on
+            var block = await p2p.ReadLocalDescriptionAsync(Wait);
+            Assert.Contains("typ host", block);
+            Assert.DoesNotContain("typ relay", block);
+        }
+        finally
+        {
+            output.WriteLine(p2p.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task A_relay_only_chat_goes_through_p2p_relay()
+    {
+        await using var relay = await RelayProcess.Start("--user", "alice:secret", "--allow-loopback");
+        string[] turn = ["--stun", "none", "--local-address", "127.0.0.1", "--relay-only",
+            "--turn", "127.0.0.1", "--turn-port", relay.UdpPort.ToString(), "--turn-user", "alice", "--turn-pass", "secret"];
+        await using var server = P2pProcess.Start(["-s", .. turn]);
+        await using var client = P2pProcess.Start(turn);
+        try
+        {
+            var blockServer = await server.ReadLocalDescriptionAsync(Wait);
+            var blockClient = await client.ReadLocalDescriptionAsync(Wait);
+            Assert.Contains("typ relay", blockServer);
+            Assert.DoesNotContain("typ host", blockServer);
+            await server.WriteRemoteDescriptionAsync(blockClient);
+            await client.WriteRemoteDescriptionAsync(blockServer);
+            await server.WaitForLineAsync(l => l == "Connected", Wait);
+            await client.WaitForLineAsync(l => l == "Connected", Wait);
+            var path = await server.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains("relay", path);
+            await client.WriteLineAsync("through the relay");
+            await server.WaitForLineAsync(l => l == "Received: through the relay", Wait);
+            await server.WriteLineAsync("and back");
+            await client.WaitForLineAsync(l => l == "Received: and back", Wait);
+        }
+        finally
+        {
+            output.WriteLine(server.Transcript);
+            output.WriteLine(client.Transcript);
+        }
+    }
+
+    [Fact]
+    public void Environment_variables_set_settings_between_akka_hocon_and_the_config_file()
+    {
+        var environment = new Hashtable { ["P2P__ICE__CONSENT_TIMEOUT"] = "7s", ["P2P__RELAY__REALM"] = "from-env", ["PATH"] = "/bin" };
+        var config = P2PHostBuilder.LoadConfig(null, environment);
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("p2p.ice.consent-timeout"));
+        Assert.Equal("from-env", config.GetString("p2p.relay.realm"));
+        Assert.Equal(TimeSpan.FromMilliseconds(5), config.GetTimeSpan("p2p.ice.ta")); // untouched: akka.hocon's
+
+        var overlay = new FileInfo(Path.GetTempFileName());
+        try
+        {
+            File.WriteAllText(overlay.FullName, "p2p.ice.consent-timeout = 9s");
+            Assert.Equal(TimeSpan.FromSeconds(9), P2PHostBuilder.LoadConfig(overlay, environment).GetTimeSpan("p2p.ice.consent-timeout"));
+        }
+        finally
+        {
+            overlay.Delete();
+        }
+        var bad = Assert.Throws<ArgumentException>(() => P2PHostBuilder.LoadConfig(null, new Hashtable { ["P2P__ICE__T{A"] = "1" }));
+        Assert.Contains("P2P__ICE__T{A", bad.Message);
+    }
+}
