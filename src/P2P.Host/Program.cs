@@ -7,6 +7,7 @@ var root = new RootCommand("p2p: peer-to-peer messaging across NATs, with its ow
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SignalCommand.Create());
+root.Subcommands.Add(HostCommand.Create());
 // Without a subcommand: the original program's command line, one chat with one peer.
 ChatCommand.Configure(root);
 

@@ -24,7 +24,7 @@ public static class IceChat
 {
     public static async Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
     {
-        var servers = await ResolveServersAsync(options, status, cancel);
+        var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel);
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
 
@@ -39,48 +39,6 @@ public static class IceChat
         finally
         {
             await host.StopAsync(CancellationToken.None);
-        }
-    }
-
-    /// <summary>Resolves --stun and --turn to addresses; null (after one sentence on status) when a name does not resolve.</summary>
-    private static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveServersAsync(ChatOptions o, TextWriter status, CancellationToken cancel)
-    {
-        var stun = new List<IPEndPoint>();
-        var turn = new List<TurnServer>();
-        if (o.Stun is { } stunHost)
-        {
-            var address = await ResolveAsync(stunHost, cancel);
-            if (address is null)
-            {
-                await status.WriteLineAsync($"p2p: cannot resolve the STUN server '{stunHost}'. Give a reachable one with --stun <address> (or --stun none for host candidates only).");
-                return null;
-            }
-            stun.Add(new IPEndPoint(address, o.StunPort));
-        }
-        if (o.Turn is { } turnHost)
-        {
-            var address = await ResolveAsync(turnHost, cancel);
-            if (address is null)
-            {
-                await status.WriteLineAsync($"p2p: cannot resolve the TURN server '{turnHost}'. Check --turn.");
-                return null;
-            }
-            turn.Add(new TurnServer(new IPEndPoint(address, o.TurnPort), new TurnCredentials(o.TurnUser!, o.TurnPass!)));
-        }
-        return (stun, turn);
-    }
-
-    private static async Task<IPAddress?> ResolveAsync(string host, CancellationToken cancel)
-    {
-        if (IPAddress.TryParse(host, out var literal)) return literal;
-        try
-        {
-            var addresses = await Dns.GetHostAddressesAsync(host, AddressFamily.InterNetwork, cancel);
-            return addresses.FirstOrDefault();
-        }
-        catch (SocketException)
-        {
-            return null;
         }
     }
 

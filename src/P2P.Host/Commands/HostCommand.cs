@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Host.Chat;
+using P2P.Host.Interactive;
+using Serilog.Events;
+using Spectre.Console;
+
+namespace P2P.Host.Commands;
+
+/// <summary><c>p2p host</c>: the interactive multi-peer console (H1), see <see cref="HostConsole"/>.</summary>
+public static class HostCommand
+{
+    private static readonly Option<string> Stun = new("--stun") { HelpName = "server", Description = "STUN server for the peers' public addresses ('none': host candidates only).", DefaultValueFactory = _ => "none" };
+    private static readonly Option<int> StunPort = new("--stun-port") { HelpName = "port", Description = "STUN server port.", DefaultValueFactory = _ => 3478 };
+    private static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = "TURN server for relay candidates." };
+    private static readonly Option<int> TurnPort = new("--turn-port") { HelpName = "port", Description = "TURN server port.", DefaultValueFactory = _ => 3478 };
+    private static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
+    private static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
+    private static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Bind peers to this address only (default: every interface)." };
+    private static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
+    private static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
+    private static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
+    private static readonly Option<bool> Verbose = new("-v", "--verbose") { Description = "Debug logging." };
+
+    public static Command Create()
+    {
+        var command = new Command("host", "Interactive console: many local peers and sessions in one process (peer add, open, sessions, pairs, say, close).")
+        {
+            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, ConfigFile, LogFile, LogJson, Verbose,
+        };
+        LocalAddress.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } a && !IPAddress.TryParse(a, out _)) r.AddError($"--local-address expects an IP address, not '{a}'");
+        });
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(Turn) is not null && (r.GetValue(TurnUser) is null || r.GetValue(TurnPass) is null)) r.AddError("--turn needs --turn-user and --turn-pass");
+        });
+        command.SetAction((p, cancel) => RunAsync(p, cancel));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult p, CancellationToken cancel)
+    {
+        Config config;
+        try { config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile)); }
+        catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
+        {
+            await System.Console.Error.WriteLineAsync($"p2p host: {e.Message.TrimEnd('.')}.");
+            return 2;
+        }
+        var stun = p.GetValue(Stun) is { } s && !s.Equals("none", StringComparison.OrdinalIgnoreCase) ? s : null;
+        var servers = await ServerAddresses.ResolveAsync(stun, p.GetValue(StunPort), p.GetValue(Turn), p.GetValue(TurnPort), p.GetValue(TurnUser), p.GetValue(TurnPass), System.Console.Error, cancel);
+        if (servers is null) return 1;
+        P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
+        try
+        {
+            using var host = P2PHostBuilder.Build(config, p.GetValue(Verbose), (_, _) => { });
+            await host.StartAsync(cancel);
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var peers = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "peers");
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
+            if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe
+            var local = p.GetValue(LocalAddress) is { } address ? IPAddress.Parse(address) : null;
+            int result = await new HostConsole(system, peers, new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local), console).RunAsync(System.Console.In, cancel);
+            await host.StopAsync(CancellationToken.None);
+            return result;
+        }
+        finally
+        {
+            await Serilog.Log.CloseAndFlushAsync();
+        }
+    }
+}

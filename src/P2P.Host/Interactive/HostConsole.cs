@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Threading.Channels;
+using Akka.Actor;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Protocol.Ice;
+using Spectre.Console;
+
+namespace P2P.Host.Interactive;
+
+/// <summary>
+/// <c>p2p host</c> (H1): one process, many local peers, many sessions at once, driven by typed commands.
+/// <c>peer add &lt;name&gt;</c> binds a peer; <c>open &lt;peer&gt; &lt;remote&gt;</c> opens a secure session from one
+/// local peer to another (signaled in-process), <c>sessions</c> and <c>pairs</c> show tables, <c>say</c> sends a
+/// line, <c>close</c> ends a session, <c>quit</c> ends everything. Events (connected, received, failed) are printed
+/// as they happen, each prefixed with its session id. Commands come from <see cref="RunAsync"/>'s input, so tests
+/// drive it through stdin.
+/// </summary>
+public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsoleSettings settings, IAnsiConsole console)
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private readonly Channel<object> _events = Channel.CreateUnbounded<object>();
+    private readonly Dictionary<string, SessionRow> _sessions = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private IActorRef _pump = ActorRefs.Nobody;
+    private int _opened;
+
+    /// <summary>What the console knows about one session (from its events).</summary>
+    private sealed class SessionRow(string id, string peer, string remote)
+    {
+        public string Id { get; } = id;
+        public string Peer { get; } = peer;
+        public string Remote { get; } = remote;
+        public IActorRef Session { get; set; } = ActorRefs.Nobody;
+        public string State { get; set; } = "gathering";
+        public SelectedPair? Pair { get; set; }
+    }
+
+    public const string Help = """
+        peer add <name>               bind a new local peer (one UDP socket, shared by its sessions)
+        peers                         list the local peers
+        open <peer> <remote>          open a secure session from <peer> to another local peer <remote>
+        sessions                      table of sessions: state, selected pair, RTT, bytes
+        pairs <session>               the candidate pair table of a session
+        say <session> <text>          send a line on a session
+        close <session>               close a session (the other side is told)
+        help                          this list
+        quit                          close everything and leave
+        """;
+
+    public async Task<int> RunAsync(TextReader input, CancellationToken cancel)
+    {
+        _pump = system.ActorOf(Props.Create(() => new EventPump(_events.Writer)), "console");
+        peers.Tell(new PeerHostProtocol.Subscribe(_pump));
+        var printing = Task.Run(() => PrintEventsAsync(cancel), CancellationToken.None);
+        console.MarkupLine("[bold]p2p host[/]: type [green]help[/] for the commands.");
+        // Console.In reads synchronously even through ReadLineAsync: it gets a thread of its own
+        return await Task.Run(async () =>
+        {
+            while (await input.ReadLineAsync(cancel) is { } line)
+            {
+                var words = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length == 0) continue;
+                if (words[0] is "quit" or "exit") return await QuitAsync();
+                try
+                {
+                    await ExecuteAsync(words, line.Trim(), cancel);
+                }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !cancel.IsCancellationRequested)
+                {
+                    Say($"'{words[0]}' got no answer in time: {e.Message}");
+                }
+            }
+            return await QuitAsync();
+        }, CancellationToken.None);
+    }
+
+    private async Task ExecuteAsync(string[] words, string line, CancellationToken cancel)
+    {
+        switch (words[0])
+        {
+            case "help":
+                console.WriteLine(Help);
+                break;
+            case "peer" when words.Length == 3 && words[1] == "add":
+                await AddPeerAsync(words[2]);
+                break;
+            case "peers":
+                lock (_gate) console.WriteLine(_peers.Count == 0 ? "no peers yet: peer add <name>" : string.Join(", ", _peers.Order()));
+                break;
+            case "open" when words.Length == 3:
+                Open(words[1], words[2]);
+                break;
+            case "sessions":
+                await ShowSessionsAsync();
+                break;
+            case "pairs" when words.Length == 2:
+                await ShowPairsAsync(words[1]);
+                break;
+            case "say" when words.Length >= 3:
+                if (Find(words[1]) is { } row)
+                {
+                    var text = line[(line.IndexOf(words[1], "say".Length, StringComparison.Ordinal) + words[1].Length)..].Trim();
+                    row.Session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes(text)));
+                }
+                break;
+            case "close" when words.Length == 2:
+                if (Find(words[1]) is { } closing) closing.Session.Tell(new SessionProtocol.Close());
+                break;
+            default:
+                Say($"unknown command or wrong arguments: '{line}'. Type help for the list.");
+                break;
+        }
+    }
+
+    private async Task AddPeerAsync(string name)
+    {
+        var bind = new IPEndPoint(settings.LocalAddress ?? IPAddress.Any, 0);
+        var answer = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, bind, settings.StunServers, settings.TurnServers)), AskTimeout);
+        switch (answer)
+        {
+            case PeerHostProtocol.PeerAdded added:
+                lock (_gate) _peers.Add(name);
+                console.WriteLine($"peer {name} bound {added.Local}");
+                break;
+            case PeerHostProtocol.PeerNotAdded refused:
+                Say($"peer {name} not added: {refused.Reason}");
+                break;
+        }
+    }
+
+    private void Open(string peer, string remote)
+    {
+        lock (_gate)
+        {
+            if (!_peers.Contains(peer) || !_peers.Contains(remote))
+            {
+                Say($"cannot open {peer} -> {remote}: both must be local peers (peer add <name>); known: {(_peers.Count == 0 ? "none" : string.Join(", ", _peers.Order()))}");
+                return;
+            }
+            if (peer == remote)
+            {
+                Say("a session needs two different peers");
+                return;
+            }
+            int n = ++_opened;
+            var a = $"{peer}-{remote}-{n}";
+            var b = $"{remote}-{peer}-{n}";
+            _sessions[a] = new SessionRow(a, peer, remote);
+            _sessions[b] = new SessionRow(b, remote, peer);
+            var link = system.ActorOf(LocalSignaling.Props(a, b, _pump), $"link-{n}");
+            peers.Tell(new PeerHostProtocol.OpenSession(peer, a, true, link, Secure: true));
+            peers.Tell(new PeerHostProtocol.OpenSession(remote, b, false, link, Secure: true));
+            console.WriteLine($"opening {a} and {b}");
+        }
+    }
+
+    private SessionRow? Find(string id)
+    {
+        lock (_gate)
+        {
+            if (_sessions.TryGetValue(id, out var row) && !row.Session.IsNobody()) return row;
+        }
+        Say($"no session '{id}' (yet): see 'sessions'");
+        return null;
+    }
+
+    private async Task ShowSessionsAsync()
+    {
+        List<SessionRow> rows;
+        lock (_gate) rows = _sessions.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        if (rows.Count == 0)
+        {
+            console.WriteLine("no sessions: open <peer> <remote>");
+            return;
+        }
+        var table = new Table().Title("sessions").AddColumns("session", "peer", "state", "local", "remote", "RTT", "sent", "received");
+        foreach (var row in rows)
+        {
+            string rtt = "", sent = "", received = "", local = "", remote = "";
+            if (row.State == "connected" && !row.Session.IsNobody())
+            {
+                var info = await row.Session.Ask<object>(new SessionProtocol.GetConnectionInfo(), AskTimeout);
+                if (info is ConnectionProtocol.Info i)
+                {
+                    rtt = i.RoundTrip is { } r ? $"{r.TotalMilliseconds:0.0} ms" : "";
+                    sent = Bytes(i.BytesSent);
+                    received = Bytes(i.BytesReceived);
+                    local = $"{i.Pair.Local.Type.ToSdp()} {i.Pair.Local.Address}";
+                    remote = $"{i.Pair.Remote.Type.ToSdp()} {i.Pair.Remote.Address}";
+                }
+            }
+            table.AddRow(Markup.Escape(row.Id), Markup.Escape(row.Peer), Markup.Escape(row.State), Markup.Escape(local), Markup.Escape(remote), rtt, sent, received);
+        }
+        lock (_gate) console.Write(table);
+    }
+
+    private async Task ShowPairsAsync(string id)
+    {
+        if (Find(id) is not { } row) return;
+        var answer = await row.Session.Ask<object>(new SessionProtocol.GetPairs(), AskTimeout);
+        if (answer is not PairCheckerProtocol.PairTable pairs)
+        {
+            Say($"{id}: no pair table ({answer.GetType().Name})");
+            return;
+        }
+        var table = new Table().Title($"pairs of {id}").AddColumns("local", "remote", "priority", "state", "valid", "nominated", "selected");
+        foreach (var p in pairs.Pairs.OrderByDescending(p => p.Priority))
+            table.AddRow(Markup.Escape($"{p.Local.Type.ToSdp()} {p.Local.Address}"), Markup.Escape($"{p.Remote.Type.ToSdp()} {p.Remote.Address}"),
+                p.Priority.ToString(CultureInfo.InvariantCulture), p.State.ToString(), p.Valid ? "yes" : "", p.Nominated ? "yes" : "", p.Selected ? "[green]yes[/]" : "");
+        lock (_gate) console.Write(table);
+    }
+
+    private static string Bytes(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
+
+    private async Task PrintEventsAsync(CancellationToken cancel)
+    {
+        await foreach (var e in _events.Reader.ReadAllAsync(cancel))
+        {
+            lock (_gate)
+            {
+                switch (e)
+                {
+                    case SessionProtocol.Started s when _sessions.TryGetValue(s.SessionId, out var row):
+                        row.Session = s.Session;
+                        row.State = "checking";
+                        break;
+                    case SessionProtocol.Connected c when _sessions.TryGetValue(c.SessionId, out var row):
+                        row.State = "connected";
+                        row.Pair = c.Pair;
+                        console.WriteLine($"[{c.SessionId}] connected over {c.Pair}{(c.RemoteFingerprint is null ? "" : " (DTLS)")}");
+                        break;
+                    case SessionProtocol.DataReceived d:
+                        console.WriteLine($"[{d.SessionId}] Received: {Encoding.UTF8.GetString(d.Data.Span)}");
+                        break;
+                    case SessionProtocol.Disconnected d when _sessions.TryGetValue(d.SessionId, out var row):
+                        row.State = d.Reason.Contains("closed", StringComparison.Ordinal) ? "closed by peer" : "reconnecting";
+                        console.WriteLine($"[{d.SessionId}] {d.Reason}");
+                        break;
+                    case SessionProtocol.Failed f when _sessions.TryGetValue(f.SessionId, out var row):
+                        row.State = "failed";
+                        console.WriteLine($"[{f.SessionId}] failed: {f.Reason}");
+                        break;
+                    case SessionProtocol.Closed c when _sessions.TryGetValue(c.SessionId, out var row):
+                        row.State = "closed";
+                        console.WriteLine($"[{c.SessionId}] closed");
+                        break;
+                    case PeerProtocol.GatheringProblem g:
+                        console.WriteLine($"[{g.Name}] {g.Reason}");
+                        break;
+                    case PeerProtocol.PeerFailed f:
+                        _peers.Remove(f.Name);
+                        console.WriteLine($"[{f.Name}] peer failed: {f.Reason}");
+                        break;
+                }
+            }
+        }
+    }
+
+    private void Say(string sentence)
+    {
+        lock (_gate) console.WriteLine($"p2p: {sentence.TrimEnd('.')}.");
+    }
+
+    private async Task<int> QuitAsync()
+    {
+        List<SessionRow> open;
+        lock (_gate) open = _sessions.Values.Where(r => !r.Session.IsNobody() && r.State is not ("closed" or "failed")).ToList();
+        foreach (var row in open) row.Session.Tell(new SessionProtocol.Close());
+        if (open.Count > 0) await Task.Delay(TimeSpan.FromMilliseconds(300)); // close_notify on its way
+        console.WriteLine("bye");
+        return 0;
+    }
+
+    /// <summary>Hands every message it gets to the console.</summary>
+    private sealed class EventPump : ReceiveActor
+    {
+        public EventPump(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+    }
+}
+
+/// <summary>What peers added in the console are given: the servers and the local address.</summary>
+public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress);

@@ -1,0 +1,57 @@
+using P2P.Actors.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Host;
+
+/// <summary><c>p2p host</c> (H1) as a real process driven through stdin: two local peers, a session between them, its tables and a line.</summary>
+public sealed class HostConsoleTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Peers_and_a_secure_session_are_managed_from_typed_commands()
+    {
+        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1");
+        try
+        {
+            await host.WriteLineAsync("peer add alice");
+            await host.WaitForLineAsync(l => l.StartsWith("peer alice bound 127.0.0.1:", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("peer add bob");
+            await host.WaitForLineAsync(l => l.StartsWith("peer bob bound", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("peer add bob");
+            await host.WaitForLineAsync(l => l.Contains("peer bob not added: a peer named 'bob' already exists", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("open alice carol");
+            await host.WaitForLineAsync(l => l.Contains("cannot open alice -> carol: both must be local peers", StringComparison.Ordinal), Wait);
+
+            await host.WriteLineAsync("open alice bob");
+            await host.WaitForLineAsync(l => l.StartsWith("[alice-bob-1] connected over host 127.0.0.1:", StringComparison.Ordinal) && l.EndsWith("(DTLS)", StringComparison.Ordinal), Wait);
+            await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] connected over", StringComparison.Ordinal), Wait);
+
+            await host.WriteLineAsync("sessions");
+            var row = await host.WaitForLineAsync(l => l.Contains("alice-bob-1", StringComparison.Ordinal) && l.Contains("connected", StringComparison.Ordinal), Wait);
+            Assert.Contains("host 127.0.0.1:", row);
+            Assert.Matches(@"\d+(\.\d)? ms", row); // RTT
+            Assert.Matches(@"\d+ B", row);         // bytes
+
+            await host.WriteLineAsync("pairs alice-bob-1");
+            var pair = await host.WaitForLineAsync(l => l.Contains("Succeeded", StringComparison.Ordinal), Wait);
+            Assert.Contains("yes", pair);
+
+            await host.WriteLineAsync("say alice-bob-1 hello bob, from the console");
+            await host.WaitForLineAsync(l => l == "[bob-alice-1] Received: hello bob, from the console", Wait);
+
+            await host.WriteLineAsync("close bob-alice-1");
+            await host.WaitForLineAsync(l => l == "[alice-bob-1] the peer closed the DTLS association", Wait);
+            await host.WriteLineAsync("frobnicate");
+            await host.WaitForLineAsync(l => l.Contains("unknown command or wrong arguments: 'frobnicate'", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("quit");
+            await host.WaitForLineAsync(l => l == "bye", Wait);
+            Assert.Equal(0, await host.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
+}
