@@ -1,0 +1,257 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Chat;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Chat;
+
+/// <summary>Chat lines and files (G4, G5) between two peers on 127.0.0.1, each session owned by a <see cref="ChatSession"/>.</summary>
+public sealed class ChatSessionTests : TestKit
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private readonly ITestOutputHelper _log;
+    private readonly TempFolder _temp = new();
+    private readonly IActorRef _host;
+    private readonly TestProbe _events;
+    private readonly IActorRef _link;
+
+    public ChatSessionTests(ITestOutputHelper output) : base(string.Empty, output)
+    {
+        _log = output;
+        _host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        foreach (var name in new[] { "alice", "bob" })
+        {
+            _host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+            ExpectMsg<PeerHostProtocol.PeerAdded>(Generous);
+        }
+        _events = CreateTestProbe();
+        _link = Sys.ActorOf(SessionLink.Props(_events.Ref));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);   // the actor system first: it closes the chats' file handles
+        if (disposing) _temp.Dispose();
+    }
+
+    private ChatSettings Settings(string side, int chunk = 16 * 1024, int window = 32) =>
+        ChatSettings.Default with { DownloadFolder = _temp.Sub(side), ChunkSize = chunk, Window = window, ProgressInterval = TimeSpan.FromMilliseconds(20) };
+
+    private sealed record Sides(IActorRef ChatA, IActorRef ChatB, TestProbe A, TestProbe B, Dictionary<string, IActorRef> Sessions);
+
+    /// <summary>alice (controlling) and bob, each session owned by a chat; connected.</summary>
+    private Sides Open(string id, ChatSettings? a = null, ChatSettings? b = null, Sides? reuse = null)
+    {
+        var probeA = reuse?.A ?? CreateTestProbe();
+        var probeB = reuse?.B ?? CreateTestProbe();
+        var chatA = reuse?.ChatA ?? Sys.ActorOf(ChatSession.Props(a ?? Settings("alice"), Sys.ActorOf(ChatSide.Props(_link, probeA.Ref))));
+        var chatB = reuse?.ChatB ?? Sys.ActorOf(ChatSession.Props(b ?? Settings("bob"), Sys.ActorOf(ChatSide.Props(_link, probeB.Ref))));
+        _host.Tell(new PeerHostProtocol.OpenSession("alice", $"{id}/a", true, chatA, Secure: true));
+        _host.Tell(new PeerHostProtocol.OpenSession("bob", $"{id}/b", false, chatB, Secure: true));
+        var (sessions, _) = SessionEvents.AwaitConnected(_events, 2, Generous);
+        return new Sides(chatA, chatB, probeA, probeB, sessions);
+    }
+
+    [Fact]
+    public async Task Two_hundred_lines_each_way_arrive_once_in_order_and_are_acknowledged()
+    {
+        var s = Open("lines");
+        const int Lines = 200;
+        for (int i = 0; i < Lines; i++)
+        {
+            s.ChatA.Tell(new ChatProtocol.Say($"from alice {i}"));
+            s.ChatB.Tell(new ChatProtocol.Say($"from bob {i} ünïcødé"));
+        }
+        var (atA, deliveredFromA) = ChatAssertions.AwaitLines(s.A, Lines, Generous);
+        var (atB, deliveredFromB) = ChatAssertions.AwaitLines(s.B, Lines, Generous);
+        Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"from bob {i} ünïcødé"), atA);
+        Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"from alice {i}"), atB);
+        Assert.Equal(Enumerable.Range(1, Lines).Select(i => (long)i), deliveredFromA);
+        Assert.Equal(Enumerable.Range(1, Lines).Select(i => (long)i), deliveredFromB);
+
+        // nothing shown twice afterwards
+        s.A.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        s.B.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        var stats = await s.ChatB.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous);
+        Assert.Equal(0, stats.Unacknowledged);
+        Assert.Equal(Lines, stats.Received);
+    }
+
+    [Fact]
+    public void A_five_mib_file_arrives_with_the_same_sha256_and_progress()
+    {
+        var s = Open("file");
+        var source = Path.Combine(_temp.Sub("src"), "photo.raw");
+        var content = RandomNumberGenerator.GetBytes(5 * 1024 * 1024);
+        File.WriteAllBytes(source, content);
+        string sha = Convert.ToHexStringLower(SHA256.HashData(content));
+
+        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var sent = s.A.FishForMessage<ChatProtocol.FileOfferSent>(_ => true, Generous);
+        Assert.Equal(("photo.raw", content.LongLength, sha), (sent.Name, sent.Size, sent.Sha256));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        Assert.Equal((sent.Id, "photo.raw", content.LongLength), (offered.Id, offered.Name, offered.Size));
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+
+        var progress = new List<ChatProtocol.FileProgress>();
+        var completed = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous, seen: m =>
+        {
+            if (m is ChatProtocol.FileProgress p) progress.Add(p);
+        });
+        _log.WriteLine($"{progress.Count} progress events, last {progress.LastOrDefault()}");
+        Assert.Equal(sha, completed.Sha256);
+        Assert.Equal(Path.Combine(_temp.Sub("bob"), "photo.raw"), completed.Path);
+        Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(completed.Path))));
+        Assert.False(File.Exists(completed.Path + ".part"));
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Equal(content.LongLength, p.Total));
+        Assert.Equal(progress.Select(p => p.Bytes).Order(), progress.Select(p => p.Bytes));
+        Assert.All(progress, p => Assert.True(p.BytesPerSecond > 0));
+
+        var senderDone = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous);
+        Assert.Equal((sent.Id, source, sha), (senderDone.Id, senderDone.Path, senderDone.Sha256));
+    }
+
+    [Fact]
+    public async Task Offered_names_that_leave_the_download_folder_are_refused_and_bad_frames_do_not_stop_the_chat()
+    {
+        var s = Open("names");
+        s.ChatA.Tell(new ChatProtocol.Say("hello")); // so that "chat" is open when the forged frames go
+        s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
+
+        string sha = new('0', 64);
+        var forged = new[] { ("a1", "../evil"), ("a2", "/etc/passwd"), ("a3", "sub/dir.txt"), ("a4", "..\\evil"), ("a5", "nul\0byte") };
+        foreach (var (id, name) in forged)
+        {
+            var offer = new ChatFrame("offer") { Id = id, Name = name, Size = 10, Sha256 = sha };
+            s.Sessions["names/a"].Tell(new SessionProtocol.SendOnChannel(ChatSession.ChatLabel, offer.ToBytes(), Binary: false));
+        }
+        s.Sessions["names/a"].Tell(new SessionProtocol.SendOnChannel(ChatSession.ChatLabel, Encoding.UTF8.GetBytes("{not json"), Binary: false));
+        s.Sessions["names/a"].Tell(new SessionProtocol.SendOnChannel(ChatSession.ChatLabel, Encoding.UTF8.GetBytes("{\"t\":\"msg\"}"), Binary: false));
+
+        var failed = new Dictionary<string, string>();
+        s.B.FishForMessage(m =>
+        {
+            if (m is ChatProtocol.FileOffered o) throw new Xunit.Sdk.XunitException($"'{o.Name}' was offered to the user");
+            if (m is ChatProtocol.FileFailed f) failed[f.Id] = f.Reason;
+            return failed.Count == forged.Length;
+        }, Generous);
+        foreach (var (id, reason) in failed) _log.WriteLine($"{id}: {reason}");
+        Assert.Contains("outside the download folder", failed["a1"]);
+        Assert.Contains("outside the download folder", failed["a2"]);
+        Assert.Contains("outside the download folder", failed["a3"]);
+        Assert.Contains("outside the download folder", failed["a4"]);
+        Assert.Contains("characters", failed["a5"]);
+        Assert.False(File.Exists(Path.Combine(_temp.Root, "evil")));
+        Assert.Empty(Directory.GetFiles(_temp.Sub("bob")));
+
+        // the chat goes on, and counted what it dropped
+        s.ChatA.Tell(new ChatProtocol.Say("still here"));
+        Assert.Equal("still here", s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous).Text);
+        var stats = await s.ChatB.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous);
+        Assert.Equal(2, stats.BadFrames);
+    }
+
+    [Fact]
+    public void A_missing_file_fails_with_a_sentence_and_the_chat_keeps_running()
+    {
+        var s = Open("missing");
+        var missing = Path.Combine(_temp.Root, "no-such-file.bin");
+        s.ChatA.Tell(new ChatProtocol.SendFile(missing));
+        var failed = s.A.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
+        Assert.Contains("cannot send", failed.Reason);
+        Assert.Contains(missing, failed.Reason);
+        s.ChatA.Tell(new ChatProtocol.Say("after the failure"));
+        Assert.Equal("after the failure", s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous).Text);
+    }
+
+    [Fact]
+    public void An_existing_file_is_not_overwritten_without_confirmation()
+    {
+        var s = Open("exists");
+        var existing = Path.Combine(_temp.Sub("bob"), "notes.txt");
+        File.WriteAllText(existing, "bob's own notes");
+        var source = Path.Combine(_temp.Sub("src"), "notes.txt");
+        File.WriteAllText(source, "alice's notes, newer");
+
+        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        var confirm = ChatAssertions.Await<ChatProtocol.FileNeedsConfirmation>(s.B, Generous,
+            seen: m => _ = m is ChatProtocol.FileCompleted ? throw new Xunit.Sdk.XunitException("overwritten without confirmation") : 0);
+        Assert.Equal((offered.Id, existing), (confirm.Id, confirm.Path));
+        s.B.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Equal("bob's own notes", File.ReadAllText(existing));
+
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id, Overwrite: true));
+        var completed = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous);
+        Assert.Equal(existing, completed.Path);
+        Assert.Equal("alice's notes, newer", File.ReadAllText(existing));
+    }
+
+    [Fact]
+    public void A_rejected_offer_fails_on_the_sender()
+    {
+        var s = Open("reject");
+        var source = Path.Combine(_temp.Sub("src"), "unwanted.bin");
+        File.WriteAllBytes(source, RandomNumberGenerator.GetBytes(1000));
+        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        s.ChatB.Tell(new ChatProtocol.RejectFile(offered.Id));
+        var failed = s.A.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
+        Assert.Equal(offered.Id, failed.Id);
+        Assert.Contains("refused", failed.Reason);
+        Assert.Empty(Directory.GetFiles(_temp.Sub("bob")));
+    }
+
+    [Fact]
+    public void A_transfer_cut_by_the_end_of_its_session_resumes_from_the_part_file_on_a_new_session()
+    {
+        // small chunks and one in flight: the transfer takes long enough to be interrupted half-way
+        var s = Open("r1", a: Settings("alice", chunk: 4096, window: 1), b: Settings("bob", chunk: 4096, window: 1));
+        var source = Path.Combine(_temp.Sub("src"), "big.bin");
+        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        File.WriteAllBytes(source, content);
+        string sha = Convert.ToHexStringLower(SHA256.HashData(content));
+
+        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0,
+            seen: m => _ = m is ChatProtocol.FileCompleted ? throw new Xunit.Sdk.XunitException("finished before the interruption") : 0);
+
+        // the interruption: both sessions end; the chats stay
+        s.Sessions["r1/a"].Tell(new SessionProtocol.Close());
+        s.Sessions["r1/b"].Tell(new SessionProtocol.Close());
+        var closed = new HashSet<string>();
+        ChatAssertions.AwaitSession(_events, m => m is SessionProtocol.Closed c && closed.Add(c.SessionId) && closed.Count == 2, Generous);
+        var part = Path.Combine(_temp.Sub("bob"), "big.bin.part");
+        long partLength = new FileInfo(part).Length;
+        _log.WriteLine($"interrupted with {partLength} of {content.Length} bytes in the .part");
+        Assert.InRange(partLength, 1, content.Length - 1);
+
+        // a new session between the same two users, owned by the same chats
+        Open("r2", reuse: s);
+        var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
+        Assert.Equal(offered.Id, resumed.Id);
+        Assert.InRange(resumed.Offset, partLength, content.Length - 1);
+        var progressAfter = new List<long>();
+        var completed = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, TimeSpan.FromSeconds(120), seen: m =>
+        {
+            if (m is ChatProtocol.FileProgress p) progressAfter.Add(p.Bytes);
+        });
+        Assert.Equal(sha, completed.Sha256);
+        Assert.Equal(content, File.ReadAllBytes(completed.Path));
+        Assert.False(File.Exists(part));
+        Assert.All(progressAfter, b => Assert.True(b > resumed.Offset));
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
+    }
+}
