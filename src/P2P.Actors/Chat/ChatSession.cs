@@ -267,6 +267,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void ResendUnacknowledged()
     {
+        if (_unacked.Count > 0) _log.Info("[{0}] sending {1} unacknowledged lines again, from {2}", _sessionId, _unacked.Count, _unacked.Peek().Id);
         foreach (var (id, text) in _unacked) SendFrame(Line(id, text));
     }
 
