@@ -212,11 +212,14 @@ public sealed class ChatSessionTests : TestKit
         Assert.Empty(Directory.GetFiles(_temp.Sub("bob")));
     }
 
-    [Fact]
-    public void A_transfer_cut_by_the_end_of_its_session_resumes_from_the_part_file_on_a_new_session()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_transfer_cut_by_the_end_of_its_session_resumes_from_the_part_file_on_a_new_session(bool sameChats)
     {
         // small chunks and one in flight: the transfer takes long enough to be interrupted half-way
-        var s = Open("r1", a: Settings("alice", chunk: 4096, window: 1), b: Settings("bob", chunk: 4096, window: 1));
+        ChatSettings alice = Settings("alice", chunk: 4096, window: 1), bob = Settings("bob", chunk: 4096, window: 1);
+        var s = Open("r1", alice, bob);
         var source = Path.Combine(_temp.Sub("src"), "big.bin");
         var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
         File.WriteAllBytes(source, content);
@@ -228,18 +231,37 @@ public sealed class ChatSessionTests : TestKit
         ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0,
             seen: m => _ = m is ChatProtocol.FileCompleted ? throw new Xunit.Sdk.XunitException("finished before the interruption") : 0);
 
-        // the interruption: both sessions end; the chats stay
+        // the interruption: both sessions end
         s.Sessions["r1/a"].Tell(new SessionProtocol.Close());
         s.Sessions["r1/b"].Tell(new SessionProtocol.Close());
         var closed = new HashSet<string>();
         ChatAssertions.AwaitSession(_events, m => m is SessionProtocol.Closed c && closed.Add(c.SessionId) && closed.Count == 2, Generous);
+        if (!sameChats)
+        {
+            // the users' programs end too: nothing survives but the sender's file and the receiver's .part
+            foreach (var chat in new[] { s.ChatA, s.ChatB })
+            {
+                Watch(chat);
+                Sys.Stop(chat);
+                ExpectTerminated(chat, Generous);
+            }
+        }
         var part = Path.Combine(_temp.Sub("bob"), "big.bin.part");
         long partLength = new FileInfo(part).Length;
         _log.WriteLine($"interrupted with {partLength} of {content.Length} bytes in the .part");
         Assert.InRange(partLength, 1, content.Length - 1);
 
-        // a new session between the same two users, owned by the same chats
-        Open("r2", reuse: s);
+        // a new session between the same two users: owned by the same chats, which carry on by themselves,
+        // or by new ones, where the user sends the same file again and the receiver accepts it again
+        if (sameChats) Open("r2", reuse: s);
+        else
+        {
+            s = Open("r2", alice, bob);
+            s.ChatA.Tell(new ChatProtocol.SendFile(source));
+            offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+            Assert.Equal(("big.bin", content.LongLength), (offered.Name, offered.Size));
+            s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        }
         var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
         Assert.Equal(offered.Id, resumed.Id);
         Assert.InRange(resumed.Offset, partLength, content.Length - 1);
