@@ -276,4 +276,25 @@ public sealed class ChatSessionTests : TestKit
         Assert.All(progressAfter, b => Assert.True(b > resumed.Offset));
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
     }
+
+    [Fact]
+    public void A_part_file_that_is_not_a_prefix_of_the_offered_file_ends_in_a_sha256_mismatch_and_is_deleted()
+    {
+        var s = Open("mismatch");
+        var source = Path.Combine(_temp.Sub("src"), "doc.bin");
+        File.WriteAllBytes(source, RandomNumberGenerator.GetBytes(100_000));
+        var stale = Path.Combine(_temp.Sub("bob"), "doc.bin.part");
+        File.WriteAllBytes(stale, RandomNumberGenerator.GetBytes(30_000)); // left by some other transfer of that name
+
+        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        Assert.Equal(30_000, ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous).Offset);
+        var failed = s.B.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
+        Assert.StartsWith("SHA-256 mismatch", failed.Reason);
+        Assert.False(File.Exists(stale));
+        Assert.False(File.Exists(Path.Combine(_temp.Sub("bob"), "doc.bin")));
+        var senderFailed = s.A.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
+        Assert.Contains("SHA-256 mismatch", senderFailed.Reason);
+    }
 }
