@@ -14,29 +14,18 @@ namespace P2P.Actors.Tests.Chat;
 
 /// <summary>
 /// G5 on the virtual network in real time (as in SecureSessionOnVirtualNetworkTests: the DTLS handshake runs on the
-/// wall clock): the link is cut while lines are being sent, consent is lost, ICE restarts when the link returns, and
+/// wall clock; no loss here, so its default retransmission timers do): the link is cut while lines are being sent, consent is lost, ICE restarts when the link returns, and
 /// every line still arrives exactly once and in order.
 /// </summary>
 public sealed class ChatAcrossOutageTests : TestKit
 {
-    private const string Config = """
-        akka.loglevel = INFO
-        p2p.dtls {
-          handshake-timeout = 60s
-          initial-retransmit = 200ms
-          send-limit = 1200
-          receive-limit = 1500
-          receive-queue = 4096
-        }
-        """;
-
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(120);
     // consent checked every 500 ms and lost after 3 s, so the outage and the restart take seconds, not half a minute
     private static readonly IceSettings QuickConsent = IceSettings.Default with { ConsentInterval = TimeSpan.FromMilliseconds(500), ConsentTimeout = TimeSpan.FromSeconds(3) };
     private readonly ITestOutputHelper _log;
     private readonly VirtualNetwork _net;
 
-    public ChatAcrossOutageTests(ITestOutputHelper output) : base(Config, output)
+    public ChatAcrossOutageTests(ITestOutputHelper output) : base("akka.loglevel = INFO", output)
     {
         _log = output;
         _net = new VirtualNetwork(Sys, seed: 4761);

@@ -60,6 +60,24 @@ public sealed class ChatSessionTests : TestKit
         return new Sides(chatA, chatB, probeA, probeB, sessions);
     }
 
+    /// <summary>A file of random bytes in the test's source folder, and its SHA-256 in hex.</summary>
+    private (string Path, byte[] Content, string Sha256) RandomFile(string name, int size)
+    {
+        var path = Path.Combine(_temp.Sub("src"), name);
+        var content = RandomNumberGenerator.GetBytes(size);
+        File.WriteAllBytes(path, content);
+        return (path, content, Convert.ToHexStringLower(SHA256.HashData(content)));
+    }
+
+    /// <summary>alice offers the file, bob is told and accepts it.</summary>
+    private static ChatProtocol.FileOffered OfferAndAccept(Sides s, string path)
+    {
+        s.ChatA.Tell(new ChatProtocol.SendFile(path));
+        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        return offered;
+    }
+
     [Fact]
     public async Task Two_hundred_lines_each_way_arrive_once_in_order_and_are_acknowledged()
     {
@@ -89,17 +107,11 @@ public sealed class ChatSessionTests : TestKit
     public void A_five_mib_file_arrives_with_the_same_sha256_and_progress()
     {
         var s = Open("file");
-        var source = Path.Combine(_temp.Sub("src"), "photo.raw");
-        var content = RandomNumberGenerator.GetBytes(5 * 1024 * 1024);
-        File.WriteAllBytes(source, content);
-        string sha = Convert.ToHexStringLower(SHA256.HashData(content));
-
-        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        var (source, content, sha) = RandomFile("photo.raw", 5 * 1024 * 1024);
+        var offered = OfferAndAccept(s, source);
         var sent = s.A.FishForMessage<ChatProtocol.FileOfferSent>(_ => true, Generous);
         Assert.Equal(("photo.raw", content.LongLength, sha), (sent.Name, sent.Size, sent.Sha256));
-        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
         Assert.Equal((sent.Id, "photo.raw", content.LongLength), (offered.Id, offered.Name, offered.Size));
-        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
 
         var progress = new List<ChatProtocol.FileProgress>();
         var completed = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous, seen: m =>
@@ -182,9 +194,7 @@ public sealed class ChatSessionTests : TestKit
         var source = Path.Combine(_temp.Sub("src"), "notes.txt");
         File.WriteAllText(source, "alice's notes, newer");
 
-        s.ChatA.Tell(new ChatProtocol.SendFile(source));
-        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
-        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        var offered = OfferAndAccept(s, source);
         var confirm = ChatAssertions.Await<ChatProtocol.FileNeedsConfirmation>(s.B, Generous,
             seen: m => _ = m is ChatProtocol.FileCompleted ? throw new Xunit.Sdk.XunitException("overwritten without confirmation") : 0);
         Assert.Equal((offered.Id, existing), (confirm.Id, confirm.Path));
@@ -201,9 +211,7 @@ public sealed class ChatSessionTests : TestKit
     public void A_rejected_offer_fails_on_the_sender()
     {
         var s = Open("reject");
-        var source = Path.Combine(_temp.Sub("src"), "unwanted.bin");
-        File.WriteAllBytes(source, RandomNumberGenerator.GetBytes(1000));
-        s.ChatA.Tell(new ChatProtocol.SendFile(source));
+        s.ChatA.Tell(new ChatProtocol.SendFile(RandomFile("unwanted.bin", 1000).Path));
         var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
         s.ChatB.Tell(new ChatProtocol.RejectFile(offered.Id));
         var failed = s.A.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
@@ -220,14 +228,8 @@ public sealed class ChatSessionTests : TestKit
         // small chunks and one in flight: the transfer takes long enough to be interrupted half-way
         ChatSettings alice = Settings("alice", chunk: 4096, window: 1), bob = Settings("bob", chunk: 4096, window: 1);
         var s = Open("r1", alice, bob);
-        var source = Path.Combine(_temp.Sub("src"), "big.bin");
-        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-        File.WriteAllBytes(source, content);
-        string sha = Convert.ToHexStringLower(SHA256.HashData(content));
-
-        s.ChatA.Tell(new ChatProtocol.SendFile(source));
-        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
-        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        var (source, content, sha) = RandomFile("big.bin", 4 * 1024 * 1024);
+        var offered = OfferAndAccept(s, source);
         ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0,
             seen: m => _ = m is ChatProtocol.FileCompleted ? throw new Xunit.Sdk.XunitException("finished before the interruption") : 0);
 
@@ -257,10 +259,8 @@ public sealed class ChatSessionTests : TestKit
         else
         {
             s = Open("r2", alice, bob);
-            s.ChatA.Tell(new ChatProtocol.SendFile(source));
-            offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
+            offered = OfferAndAccept(s, source);
             Assert.Equal(("big.bin", content.LongLength), (offered.Name, offered.Size));
-            s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
         }
         var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
         Assert.Equal(offered.Id, resumed.Id);
@@ -281,14 +281,9 @@ public sealed class ChatSessionTests : TestKit
     public void A_part_file_that_is_not_a_prefix_of_the_offered_file_ends_in_a_sha256_mismatch_and_is_deleted()
     {
         var s = Open("mismatch");
-        var source = Path.Combine(_temp.Sub("src"), "doc.bin");
-        File.WriteAllBytes(source, RandomNumberGenerator.GetBytes(100_000));
         var stale = Path.Combine(_temp.Sub("bob"), "doc.bin.part");
         File.WriteAllBytes(stale, RandomNumberGenerator.GetBytes(30_000)); // left by some other transfer of that name
-
-        s.ChatA.Tell(new ChatProtocol.SendFile(source));
-        var offered = s.B.FishForMessage<ChatProtocol.FileOffered>(_ => true, Generous);
-        s.ChatB.Tell(new ChatProtocol.AcceptFile(offered.Id));
+        OfferAndAccept(s, RandomFile("doc.bin", 100_000).Path);
         Assert.Equal(30_000, ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous).Offset);
         var failed = s.B.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
         Assert.StartsWith("SHA-256 mismatch", failed.Reason);
