@@ -8,7 +8,7 @@ public static class ChatProtocol
 
     // ---- commands from the owner ----------------------------------------------------------------------
 
-    /// <summary>Send one chat line; answered with <see cref="MessageQueued"/>, later <see cref="MessageDelivered"/>.</summary>
+    /// <summary>Send one chat line; answered with <see cref="MessageQueued"/>, later <see cref="MessageDelivered"/> (or <see cref="MessageRefused"/>).</summary>
     public sealed record Say(string Text);
 
     /// <summary>Offer a file to the peer; answered with <see cref="FileOfferSent"/> (or <see cref="FileFailed"/>).</summary>
@@ -26,6 +26,9 @@ public static class ChatProtocol
 
     /// <summary>A line given to <see cref="Say"/> got its id (counted per chat session from 1).</summary>
     public sealed record MessageQueued(long Id, string Text) : IChatEvent;
+
+    /// <summary>A line given to <see cref="Say"/> that cannot be sent (too long for one frame); it got no id.</summary>
+    public sealed record MessageRefused(string Text, string Reason) : IChatEvent;
 
     /// <summary>A line from the peer, told once, in the peer's order.</summary>
     public sealed record MessageReceived(long Id, string Text) : IChatEvent;

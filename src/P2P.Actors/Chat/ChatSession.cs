@@ -254,8 +254,19 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     // ---- chat lines ------------------------------------------------------------------------------------
 
+    /// <summary>Longest line in UTF-8 bytes: with its JSON around it, it stays within <see cref="ChatFrame.MaxLength"/>.</summary>
+    public const int MaxLineBytes = ChatFrame.MaxLength / 2;
+
+    /// <summary>Lines held back while an earlier one is missing, at most; beyond that they are dropped and come again with the resend.</summary>
+    private const int MaxEarlyLines = 4096;
+
     private void OnSay(Say m)
     {
+        if (Encoding.UTF8.GetByteCount(m.Text) > MaxLineBytes)
+        {
+            _owner.Tell(new MessageRefused(m.Text, $"a line can have at most {MaxLineBytes} bytes; send longer text as a file"));
+            return;
+        }
         long id = _nextId++;
         _unacked.Enqueue((id, m.Text));
         _sent++;
@@ -281,7 +292,11 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             _early.Clear();
         }
         if (id < _nextExpected || _early.ContainsKey(id)) _duplicates++;
-        else if (id > _nextExpected) _early[id] = text; // a resend overtook an earlier line: hold it until the gap is filled
+        else if (id > _nextExpected)
+        {
+            // a resend overtook an earlier line: hold it until the gap is filled
+            if (_early.Count < MaxEarlyLines) _early[id] = text;
+        }
         else
         {
             Show(id, text);

@@ -165,6 +165,10 @@ public sealed class ChatSessionTests : TestKit
         Assert.False(File.Exists(Path.Combine(_temp.Root, "evil")));
         Assert.Empty(Directory.GetFiles(_temp.Sub("bob")));
 
+        // a line too long for one frame is refused on the sender, with a sentence
+        s.ChatA.Tell(new ChatProtocol.Say(new string('x', ChatSession.MaxLineBytes + 1)));
+        Assert.Contains("at most", s.A.FishForMessage<ChatProtocol.MessageRefused>(_ => true, Generous).Reason);
+
         // the chat goes on, and counted what it dropped
         s.ChatA.Tell(new ChatProtocol.Say("still here"));
         Assert.Equal("still here", s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous).Text);
