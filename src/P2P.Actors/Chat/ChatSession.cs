@@ -58,6 +58,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private readonly Dictionary<string, ChatFrame> _answers = [];
 
     private long _sent, _received, _duplicates, _badFrames;
+    private readonly HashSet<string> _channelTrouble = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -79,7 +80,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         Receive<SessionProtocol.ChannelClosed>(m => IsOurs(m.Label), OnChannelClosed);
         Receive<SessionProtocol.ChannelError>(m => IsOurs(m.Label), m =>
         {
-            _log.Warning("[{0}] channel {1}: {2}", m.SessionId, m.Label, m.Reason);
+            // once per label until it opens again: a closing channel refuses every message sent meanwhile
+            if (_channelTrouble.Add(m.Label)) _log.Warning("[{0}] channel {1}: {2} (what it did not carry is sent again when it opens)", m.SessionId, m.Label, m.Reason);
             if (m.Label == ChatLabel && !_chatOpen && _controlling && !m.Reason.Contains("already open")) ScheduleReopen(ChatLabel);
         });
         Receive<ReopenChannel>(m => Reopen(m.Label));
@@ -150,6 +152,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void OnChannelOpened(SessionProtocol.ChannelOpened m)
     {
         if (!Sender.Equals(_session)) return;
+        _channelTrouble.Remove(m.Label);
         if (m.Label == ChatLabel)
         {
             _chatOpen = true;
@@ -452,6 +455,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         file.Handle?.Dispose();
         if (file.ChannelOpen && _session is not null && !_sessionGone) _session.Tell(new SessionProtocol.CloseChannel(file.Label));
         Timers.Cancel("reopen " + file.Label);
+        _channelTrouble.Remove(file.Label);
         if (sha256 is not null && sha256 == file.Sha256) _owner.Tell(new FileCompleted(id, file.Path, sha256));
         else _owner.Tell(new FileFailed(id, sha256 is null ? reason : $"the peer reports SHA-256 {sha256}, not {file.Sha256}"));
     }

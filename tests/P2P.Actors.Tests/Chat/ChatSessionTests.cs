@@ -296,4 +296,46 @@ public sealed class ChatSessionTests : TestKit
         var senderFailed = s.A.FishForMessage<ChatProtocol.FileFailed>(_ => true, Generous);
         Assert.Contains("SHA-256 mismatch", senderFailed.Reason);
     }
+
+    [Fact]
+    public void A_closed_chat_channel_is_opened_again_and_unacknowledged_lines_arrive_once()
+    {
+        var s = Open("cc", a: Settings("alice") with { ReopenDelay = TimeSpan.FromMilliseconds(200) });
+        for (int i = 0; i < 100; i++) s.ChatB.Tell(new ChatProtocol.Say($"b{i}"));
+        s.A.FishForMessage<ChatProtocol.MessageReceived>(m => m.Id == 10, Generous);
+        s.Sessions["cc/b"].Tell(new SessionProtocol.CloseChannel(ChatSession.ChatLabel));
+        for (int i = 100; i < 200; i++) s.ChatB.Tell(new ChatProtocol.Say($"b{i}"));
+
+        var received = new List<string>();
+        var delivered = new List<long>();
+        s.A.FishForMessage(m =>
+        {
+            if (m is ChatProtocol.MessageReceived r) received.Add(r.Text);
+            return received.Count == 190;
+        }, Generous);
+        s.B.FishForMessage(m =>
+        {
+            if (m is ChatProtocol.MessageDelivered d) delivered.Add(d.Id);
+            return delivered.Count == 200;
+        }, Generous);
+        Assert.Equal(Enumerable.Range(10, 190).Select(i => $"b{i}"), received); // ids count from 1: id 10 was b9
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), delivered);
+        s.A.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public void A_closed_file_channel_is_opened_again_by_the_sender_and_the_transfer_resumes()
+    {
+        ChatSettings Slow(string side) => Settings(side, chunk: 4096, window: 1) with { ReopenDelay = TimeSpan.FromMilliseconds(200) };
+        var s = Open("fc", Slow("alice"), Slow("bob"));
+        var (source, _, sha) = RandomFile("clip.bin", 4 * 1024 * 1024);
+        var offered = OfferAndAccept(s, source);
+        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0);
+        s.Sessions["fc/b"].Tell(new SessionProtocol.CloseChannel(ChatSession.FileLabelPrefix + offered.Id));
+
+        var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
+        Assert.True(resumed.Offset > 0);
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
+    }
 }
