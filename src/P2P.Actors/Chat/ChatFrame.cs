@@ -1,0 +1,113 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace P2P.Actors.Chat;
+
+/// <summary>
+/// What travels on the "chat" channel: one small JSON text message per frame, its kind in <see cref="T"/>.
+/// <list type="bullet">
+/// <item><c>msg</c> {e, n, text}: chat line n of the sender's epoch e (a random id of the sending ChatSession).</item>
+/// <item><c>ack</c> {e, n}: every line of epoch e up to n was shown (cumulative).</item>
+/// <item><c>offer</c> {id, name, size, sha256}; <c>accept</c> {id}; <c>reject</c> {id, reason};
+/// <c>ready</c> {id, offset}: the receiver's .part holds offset bytes, send from there;
+/// <c>done</c> {id, ok, sha256?, reason?}: the receiver's verdict; <c>cancel</c> {id, reason}: the sender gave up.</item>
+/// </list>
+/// </summary>
+public sealed record ChatFrame(string T)
+{
+    public string? E { get; init; }
+    public long? N { get; init; }
+    public string? Text { get; init; }
+    public string? Id { get; init; }
+    public string? Name { get; init; }
+    public long? Size { get; init; }
+    public string? Sha256 { get; init; }
+    public long? Offset { get; init; }
+    public bool? Ok { get; init; }
+    public string? Reason { get; init; }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        MaxDepth = 4,
+    };
+
+    /// <summary>Frames larger than this are refused unread.</summary>
+    public const int MaxLength = 64 * 1024;
+
+    public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
+
+    /// <summary>Parses a frame and checks that the fields its kind needs are there.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> data, out ChatFrame frame, out string error)
+    {
+        frame = new ChatFrame("");
+        if (data.Length > MaxLength)
+        {
+            error = $"frame of {data.Length} bytes is larger than {MaxLength}";
+            return false;
+        }
+        try
+        {
+            frame = JsonSerializer.Deserialize<ChatFrame>(data, Options) ?? frame;
+        }
+        catch (JsonException e)
+        {
+            error = $"not a chat frame: {e.Message}";
+            return false;
+        }
+        error = frame.T switch
+        {
+            "msg" when frame.E is null || frame.N is null or < 1 || frame.Text is null => "msg without e, n or text",
+            "ack" when frame.E is null || frame.N is null => "ack without e or n",
+            "offer" when frame.Id is null || frame.Name is null || frame.Size is null or < 0 || frame.Sha256 is not { Length: 64 } => "offer without id, name, size or sha256",
+            "ready" when frame.Id is null || frame.Offset is null or < 0 => "ready without id or offset",
+            "done" when frame.Id is null || frame.Ok is null => "done without id or ok",
+            "accept" or "reject" or "cancel" when frame.Id is null => $"{frame.T} without id",
+            "msg" or "ack" or "offer" or "ready" or "done" or "accept" or "reject" or "cancel" => "",
+            _ => $"unknown frame kind '{frame.T}'",
+        };
+        return error.Length == 0;
+    }
+}
+
+/// <summary>
+/// What travels on a "file-&lt;id&gt;" channel, binary: from the sender a chunk (8-byte big-endian offset, then the
+/// bytes); from the receiver an acknowledgement (8-byte big-endian count of bytes written so far).
+/// </summary>
+public static class FileChunk
+{
+    public const int HeaderLength = 8;
+
+    public static byte[] Encode(long offset, ReadOnlySpan<byte> data)
+    {
+        var frame = new byte[HeaderLength + data.Length];
+        BinaryPrimitives.WriteInt64BigEndian(frame, offset);
+        data.CopyTo(frame.AsSpan(HeaderLength));
+        return frame;
+    }
+
+    public static bool TryDecode(ReadOnlyMemory<byte> frame, out long offset, out ReadOnlyMemory<byte> data)
+    {
+        data = default;
+        offset = -1;
+        if (frame.Length < HeaderLength) return false;
+        offset = BinaryPrimitives.ReadInt64BigEndian(frame.Span);
+        data = frame[HeaderLength..];
+        return offset >= 0;
+    }
+
+    public static byte[] EncodeAck(long written)
+    {
+        var frame = new byte[HeaderLength];
+        BinaryPrimitives.WriteInt64BigEndian(frame, written);
+        return frame;
+    }
+
+    public static bool TryDecodeAck(ReadOnlySpan<byte> frame, out long written)
+    {
+        written = frame.Length == HeaderLength ? BinaryPrimitives.ReadInt64BigEndian(frame) : -1;
+        return written >= 0;
+    }
+}

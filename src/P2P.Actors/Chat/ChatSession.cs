@@ -1,0 +1,628 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using Microsoft.Win32.SafeHandles;
+using P2P.Actors.Sessions;
+using static P2P.Actors.Chat.ChatProtocol;
+
+namespace P2P.Actors.Chat;
+
+/// <summary>
+/// Chat and file transfer (FEATURES.md G4, G5) on the data channels of one secure <see cref="Session"/>, whose owner
+/// it is. Session events it does not use itself go on to its own owner unchanged, so signaling works through it.
+/// <para>
+/// Channels, one rule: the side whose session is controlling (its description offers a=setup:actpass) opens "chat",
+/// and opens it again <see cref="ChatSettings.ReopenDelay"/> after it closed; each file gets its own channel
+/// "file-&lt;id&gt;", opened by the sender once the receiver accepted the offer (again after it closed). All are
+/// ordered and reliable. Chat lines carry a per-chat-session id (from 1) and the sender's epoch; the receiver shows
+/// each once and in order (duplicates dropped by id) and acknowledges cumulatively; lines not yet acknowledged are
+/// sent again whenever "chat" opens or the session reports Connected (after a path switch or an ICE restart), and
+/// when a new session adopts this chat (a new <see cref="SessionProtocol.Started"/> from another session, after the
+/// old one failed or closed).
+/// </para>
+/// <para>
+/// Files: offer {id, name, size, sha256} on "chat"; accept or reject; on "file-&lt;id&gt;" opening, the receiver says
+/// "ready" with the bytes its &lt;name&gt;.part holds and the sender sends from there (a resume when above 0), at most
+/// <see cref="ChatSettings.Window"/> chunks unacknowledged. The receiver checks the SHA-256 and renames the .part.
+/// File reads and writes are one chunk at a time; whole-file hashing runs off the actor and comes back as a message.
+/// </para>
+/// </summary>
+public sealed class ChatSession : ReceiveActor, IWithTimers
+{
+    public const string ChatLabel = "chat";
+    public const string FileLabelPrefix = "file-";
+
+    private readonly ChatSettings _settings;
+    private readonly IActorRef _owner;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _epoch = RandomNumberGenerator.GetHexString(16, lowercase: true);
+
+    private IActorRef? _session;
+    private string _sessionId = "";
+    private bool _controlling, _chatOpen, _sessionGone;
+
+    // chat lines out: ids from 1, kept until acknowledged
+    private long _nextId = 1;
+    private readonly Queue<(long Id, string Text)> _unacked = new();
+    // chat lines in: shown in order once
+    private string? _remoteEpoch;
+    private long _nextExpected = 1;
+    private readonly SortedDictionary<long, string> _early = [];
+    // control frames waiting for "chat" to open
+    private readonly List<ChatFrame> _outbox = [];
+
+    private readonly Dictionary<string, OutgoingFile> _outgoing = [];
+    private readonly Dictionary<string, IncomingFile> _incoming = [];
+    // the last answer given for a file that is over (rejected or done), repeated if the offer comes again
+    private readonly Dictionary<string, ChatFrame> _answers = [];
+
+    private long _sent, _received, _duplicates, _badFrames;
+    private readonly HashSet<string> _channelTrouble = [];
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ChatSession(ChatSettings settings, IActorRef owner)
+    {
+        _settings = settings;
+        _owner = owner;
+
+        Receive<SessionProtocol.Started>(OnStarted);
+        Receive<SessionProtocol.Connected>(m =>
+        {
+            _owner.Forward(m);
+            if (Sender.Equals(_session) && _chatOpen) ResendUnacknowledged();
+        });
+        Receive<SessionProtocol.Failed>(m => OnSessionGone(m, m.SessionId));
+        Receive<SessionProtocol.Closed>(m => OnSessionGone(m, m.SessionId));
+        Receive<SessionProtocol.ChannelOpened>(m => IsOurs(m.Label), OnChannelOpened);
+        Receive<SessionProtocol.ChannelMessage>(m => IsOurs(m.Label), OnChannelMessage);
+        Receive<SessionProtocol.ChannelClosed>(m => IsOurs(m.Label), OnChannelClosed);
+        Receive<SessionProtocol.ChannelError>(m => IsOurs(m.Label), m =>
+        {
+            // once per label until it opens again: a closing channel refuses every message sent meanwhile
+            if (_channelTrouble.Add(m.Label)) _log.Warning("[{0}] channel {1}: {2} (what it did not carry is sent again when it opens)", m.SessionId, m.Label, m.Reason);
+            if (m.Label == ChatLabel && !_chatOpen && _controlling && !m.Reason.Contains("already open")) ScheduleReopen(ChatLabel);
+        });
+        Receive<ReopenChannel>(m => Reopen(m.Label));
+
+        Receive<Say>(OnSay);
+        Receive<SendFile>(OnSendFile);
+        Receive<FileHashed>(OnFileHashed);
+        Receive<AcceptFile>(OnAcceptFile);
+        Receive<RejectFile>(m =>
+        {
+            if (!_incoming.Remove(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
+            Answer(new ChatFrame("reject") { Id = m.Id, Reason = "the peer declined the file" });
+        });
+        Receive<PartHashed>(OnPartHashed);
+        Receive<GetStats>(_ => Sender.Tell(new Stats(_sent, _received, _unacked.Count, _duplicates, _badFrames, _outgoing.Count + _incoming.Count)));
+
+        ReceiveAny(m => _owner.Forward(m));
+    }
+
+    public static Props Props(ChatSettings settings, IActorRef owner) => Akka.Actor.Props.Create(() => new ChatSession(settings, owner));
+
+    protected override void PostStop()
+    {
+        foreach (var f in _outgoing.Values) f.Handle?.Dispose();
+        foreach (var f in _incoming.Values) f.Handle?.Dispose();
+    }
+
+    private static bool IsOurs(string label) => label == ChatLabel || label.StartsWith(FileLabelPrefix, StringComparison.Ordinal);
+
+    private sealed record ReopenChannel(string Label);
+
+    private sealed record FileHashed(string Id, SafeFileHandle? Handle, long Size, string? Sha256, string? Error);
+
+    private sealed record PartHashed(string Id, string? Sha256, string? Error);
+
+    // ---- the session -----------------------------------------------------------------------------------
+
+    /// <summary>A session (the first, or a new one after the last failed or closed) is now the one this chat rides on.</summary>
+    private void OnStarted(SessionProtocol.Started m)
+    {
+        _owner.Forward(m);
+        if (_session is not null && !_session.Equals(m.Session))
+            _log.Info("[{0}] chat moves to session {0} ({1} lines unacknowledged, {2} files under way)", m.SessionId, _unacked.Count, _outgoing.Count + _incoming.Count);
+        _session = m.Session;
+        _sessionId = m.SessionId;
+        _sessionGone = false;
+        _chatOpen = false;
+        foreach (var f in _outgoing.Values) f.ChannelOpen = false;
+        if (m.Description?.Fingerprint is null)
+        {
+            _log.Warning("[{0}] the session is plain: chat and files need a secure session (data channels)", m.SessionId);
+            return;
+        }
+        _controlling = m.Description.Setup == "actpass";
+        if (_controlling) _session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
+    }
+
+    private void OnSessionGone(object m, string sessionId)
+    {
+        _owner.Forward(m);
+        if (!Sender.Equals(_session)) return;
+        _sessionGone = true;
+        _chatOpen = false;
+        foreach (var f in _outgoing.Values) f.ChannelOpen = false;
+        _log.Info("[{0}] session over: {1} lines unacknowledged and {2} files wait for a new session", sessionId, _unacked.Count, _outgoing.Count + _incoming.Count);
+    }
+
+    private void OnChannelOpened(SessionProtocol.ChannelOpened m)
+    {
+        if (!Sender.Equals(_session)) return;
+        _channelTrouble.Remove(m.Label);
+        if (m.Label == ChatLabel)
+        {
+            _chatOpen = true;
+            foreach (var frame in _outbox) SendFrame(frame);
+            _outbox.Clear();
+            ResendUnacknowledged();
+            foreach (var f in _outgoing.Values)
+            {
+                if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
+                else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
+            }
+            return;
+        }
+        string id = m.Label[FileLabelPrefix.Length..];
+        if (_outgoing.TryGetValue(id, out var outgoing)) outgoing.ChannelOpen = true; // the receiver's "ready" starts the data
+        else if (_incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
+        {
+            SendControl(new ChatFrame("ready") { Id = id, Offset = incoming.Written });
+            if (incoming.Written == incoming.Size) Verify(incoming);
+        }
+    }
+
+    private void OnChannelClosed(SessionProtocol.ChannelClosed m)
+    {
+        if (!Sender.Equals(_session)) return;
+        if (m.Label == ChatLabel)
+        {
+            _chatOpen = false;
+            if (_controlling) ScheduleReopen(ChatLabel);
+            return;
+        }
+        if (_outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f))
+        {
+            f.ChannelOpen = false;
+            ScheduleReopen(m.Label);
+        }
+    }
+
+    private void ScheduleReopen(string label) => Timers.StartSingleTimer("reopen " + label, new ReopenChannel(label), _settings.ReopenDelay);
+
+    private void Reopen(string label)
+    {
+        if (_session is null || _sessionGone) return;
+        if (label == ChatLabel)
+        {
+            if (!_chatOpen && _controlling) _session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
+        }
+        else if (_chatOpen && _outgoing.TryGetValue(label[FileLabelPrefix.Length..], out var f) && !f.ChannelOpen && f.State != OutgoingFile.Stage.Hashing) OpenFileChannel(f);
+    }
+
+    private void OnChannelMessage(SessionProtocol.ChannelMessage m)
+    {
+        if (!Sender.Equals(_session)) return;
+        if (m.Label == ChatLabel)
+        {
+            if (ChatFrame.TryParse(m.Data.Span, out var frame, out var error)) OnFrame(frame);
+            else BadFrame(error);
+            return;
+        }
+        string id = m.Label[FileLabelPrefix.Length..];
+        if (_outgoing.TryGetValue(id, out var outgoing))
+        {
+            if (FileChunk.TryDecodeAck(m.Data.Span, out long written)) OnChunkAcknowledged(outgoing, written);
+            else BadFrame($"a {m.Data.Length}-byte message on {m.Label} is not an acknowledgement");
+        }
+        else if (_incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
+        {
+            if (FileChunk.TryDecode(m.Data, out long offset, out var data)) OnChunk(incoming, offset, data);
+            else BadFrame($"a {m.Data.Length}-byte message on {m.Label} is not a chunk");
+        }
+    }
+
+    private void BadFrame(string why)
+    {
+        _badFrames++;
+        _log.Warning("[{0}] dropped a bad frame from the peer ({1} so far): {2}", _sessionId, _badFrames, why);
+    }
+
+    private void SendFrame(ChatFrame frame) => _session!.Tell(new SessionProtocol.SendOnChannel(ChatLabel, frame.ToBytes(), Binary: false));
+
+    /// <summary>A frame that must reach the peer: now when "chat" is open, else when it opens.</summary>
+    private void SendControl(ChatFrame frame)
+    {
+        if (_chatOpen && _session is not null) SendFrame(frame);
+        else _outbox.Add(frame);
+    }
+
+    private void OnFrame(ChatFrame f)
+    {
+        switch (f.T)
+        {
+            case "msg": OnLine(f.E!, f.N!.Value, f.Text!); break;
+            case "ack": OnAck(f.E!, f.N!.Value); break;
+            case "offer": OnOffer(f); break;
+            case "accept": OnAccepted(f.Id!); break;
+            case "reject": EndOutgoing(f.Id!, null, $"the peer refused the file: {f.Reason ?? "no reason given"}"); break;
+            case "ready": OnReady(f.Id!, f.Offset!.Value); break;
+            case "done": EndOutgoing(f.Id!, f.Ok == true ? f.Sha256 ?? "" : null, $"the peer could not take the file: {f.Reason ?? "no reason given"}"); break;
+            case "cancel": OnCancelled(f.Id!, f.Reason ?? "no reason given"); break;
+        }
+    }
+
+    // ---- chat lines ------------------------------------------------------------------------------------
+
+    /// <summary>Longest line in UTF-8 bytes: with its JSON around it, it stays within <see cref="ChatFrame.MaxLength"/>.</summary>
+    public const int MaxLineBytes = ChatFrame.MaxLength / 2;
+
+    /// <summary>Lines held back while an earlier one is missing, at most; beyond that they are dropped and come again with the resend.</summary>
+    private const int MaxEarlyLines = 4096;
+
+    private void OnSay(Say m)
+    {
+        if (Encoding.UTF8.GetByteCount(m.Text) > MaxLineBytes)
+        {
+            _owner.Tell(new MessageRefused(m.Text, $"a line can have at most {MaxLineBytes} bytes; send longer text as a file"));
+            return;
+        }
+        long id = _nextId++;
+        _unacked.Enqueue((id, m.Text));
+        _sent++;
+        _owner.Tell(new MessageQueued(id, m.Text));
+        if (_chatOpen) SendFrame(Line(id, m.Text));
+    }
+
+    private ChatFrame Line(long id, string text) => new("msg") { E = _epoch, N = id, Text = text };
+
+    private void ResendUnacknowledged()
+    {
+        if (_unacked.Count > 0) _log.Info("[{0}] sending {1} unacknowledged lines again, from {2}", _sessionId, _unacked.Count, _unacked.Peek().Id);
+        foreach (var (id, text) in _unacked) SendFrame(Line(id, text));
+    }
+
+    private void OnLine(string epoch, long id, string text)
+    {
+        if (epoch != _remoteEpoch)
+        {
+            // a new chat session on the other side counts from 1 again
+            _remoteEpoch = epoch;
+            _nextExpected = 1;
+            _early.Clear();
+        }
+        if (id < _nextExpected || _early.ContainsKey(id)) _duplicates++;
+        else if (id > _nextExpected)
+        {
+            // a resend overtook an earlier line: hold it until the gap is filled
+            if (_early.Count < MaxEarlyLines) _early[id] = text;
+        }
+        else
+        {
+            Show(id, text);
+            while (_early.Remove(_nextExpected, out var next)) Show(_nextExpected, next);
+        }
+        SendControl(new ChatFrame("ack") { E = epoch, N = _nextExpected - 1 });
+    }
+
+    private void Show(long id, string text)
+    {
+        _received++;
+        _nextExpected = id + 1;
+        _owner.Tell(new MessageReceived(id, text));
+    }
+
+    private void OnAck(string epoch, long upTo)
+    {
+        if (epoch != _epoch) return; // for an earlier incarnation of this chat
+        while (_unacked.TryPeek(out var head) && head.Id <= upTo)
+        {
+            _unacked.Dequeue();
+            _owner.Tell(new MessageDelivered(head.Id));
+        }
+    }
+
+    // ---- files: the sender ---------------------------------------------------------------------------
+
+    private void OnSendFile(SendFile m)
+    {
+        var file = new OutgoingFile(RandomNumberGenerator.GetHexString(12, lowercase: true), m.Path);
+        _outgoing[file.Id] = file;
+        string id = file.Id, path = m.Path;
+        Task.Run(() => Hash(id, path)).PipeTo(Self);
+    }
+
+    /// <summary>Off the actor: opens the file for reading and hashes it; problems come back as a sentence.</summary>
+    private static FileHashed Hash(string id, string path)
+    {
+        SafeFileHandle? handle = null;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long size = RandomAccess.GetLength(handle);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            for (long offset = 0; offset < size;)
+            {
+                int n = RandomAccess.Read(handle, buffer, offset);
+                if (n == 0) break;
+                sha.AppendData(buffer, 0, n);
+                offset += n;
+            }
+            return new FileHashed(id, handle, size, Convert.ToHexStringLower(sha.GetHashAndReset()), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            handle?.Dispose();
+            return new FileHashed(id, null, 0, null, $"cannot send '{path}': {e.Message}");
+        }
+    }
+
+    private void OnFileHashed(FileHashed m)
+    {
+        if (!_outgoing.TryGetValue(m.Id, out var file))
+        {
+            m.Handle?.Dispose();
+            return;
+        }
+        if (m.Error is not null)
+        {
+            _outgoing.Remove(m.Id);
+            _owner.Tell(new FileFailed(m.Id, m.Error));
+            return;
+        }
+        file.Handle = m.Handle;
+        file.Size = m.Size;
+        file.Sha256 = m.Sha256!;
+        file.State = OutgoingFile.Stage.Offered;
+        _owner.Tell(new FileOfferSent(file.Id, file.Name, file.Size, file.Sha256));
+        if (_chatOpen) SendFrame(file.Offer); // else offered when "chat" opens
+    }
+
+    private void OnAccepted(string id)
+    {
+        if (!_outgoing.TryGetValue(id, out var file) || file.State != OutgoingFile.Stage.Offered) return;
+        file.State = OutgoingFile.Stage.Accepted;
+        OpenFileChannel(file);
+    }
+
+    private void OpenFileChannel(OutgoingFile file) => _session?.Tell(new SessionProtocol.OpenChannel(file.Label));
+
+    private void OnReady(string id, long offset)
+    {
+        if (!_outgoing.TryGetValue(id, out var file) || file.State is OutgoingFile.Stage.Hashing or OutgoingFile.Stage.Offered) return;
+        if (offset > file.Size)
+        {
+            BadFrame($"ready for '{file.Name}' at {offset} beyond its {file.Size} bytes");
+            return;
+        }
+        file.ChannelOpen = true;
+        file.Next = file.Acked = offset;
+        file.State = OutgoingFile.Stage.Sending;
+        file.Clock.Restart(offset);
+        if (offset > 0) _owner.Tell(new FileResumed(id, offset));
+        Pump(file);
+    }
+
+    private void OnChunkAcknowledged(OutgoingFile file, long written)
+    {
+        if (file.State != OutgoingFile.Stage.Sending || written <= file.Acked || written > file.Next) return;
+        file.Acked = written;
+        if (file.Clock.Report(file.Id, written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
+        Pump(file);
+    }
+
+    /// <summary>Sends chunks while the window allows: one small synchronous read each.</summary>
+    private void Pump(OutgoingFile file)
+    {
+        long window = (long)_settings.Window * _settings.ChunkSize;
+        while (file.ChannelOpen && file.Next < file.Size && file.Next - file.Acked < window)
+        {
+            var buffer = new byte[(int)Math.Min(_settings.ChunkSize, file.Size - file.Next)];
+            int n;
+            try
+            {
+                n = RandomAccess.Read(file.Handle!, buffer, file.Next);
+            }
+            catch (IOException e)
+            {
+                FailOutgoing(file, $"cannot read '{file.Path}': {e.Message}");
+                return;
+            }
+            if (n == 0)
+            {
+                FailOutgoing(file, $"'{file.Path}' became shorter while it was being sent");
+                return;
+            }
+            _session!.Tell(new SessionProtocol.SendOnChannel(file.Label, FileChunk.Encode(file.Next, buffer.AsSpan(0, n))));
+            file.Next += n;
+        }
+    }
+
+    private void FailOutgoing(OutgoingFile file, string reason)
+    {
+        SendControl(new ChatFrame("cancel") { Id = file.Id, Reason = reason });
+        EndOutgoing(file.Id, null, reason);
+    }
+
+    /// <summary>The transfer is over: completed when <paramref name="sha256"/> is given, else failed for <paramref name="reason"/>.</summary>
+    private void EndOutgoing(string id, string? sha256, string reason)
+    {
+        if (!_outgoing.Remove(id, out var file)) return;
+        file.Handle?.Dispose();
+        if (file.ChannelOpen && _session is not null && !_sessionGone) _session.Tell(new SessionProtocol.CloseChannel(file.Label));
+        Timers.Cancel("reopen " + file.Label);
+        _channelTrouble.Remove(file.Label);
+        if (sha256 is not null && sha256 == file.Sha256) _owner.Tell(new FileCompleted(id, file.Path, sha256));
+        else _owner.Tell(new FileFailed(id, sha256 is null ? reason : $"the peer reports SHA-256 {sha256}, not {file.Sha256}"));
+    }
+
+    // ---- files: the receiver -------------------------------------------------------------------------
+
+    private void OnOffer(ChatFrame f)
+    {
+        string id = f.Id!;
+        if (id.Length is 0 or > 32 || !id.All(char.IsAsciiLetterOrDigit))
+        {
+            BadFrame($"offer with an unusable id '{id}'");
+            return;
+        }
+        if (_answers.TryGetValue(id, out var answer))
+        {
+            SendControl(answer);
+            return;
+        }
+        if (_incoming.TryGetValue(id, out var known))
+        {
+            if (known.State == IncomingFile.Stage.Receiving) SendControl(new ChatFrame("accept") { Id = id });
+            return; // else the owner has still to answer
+        }
+        if (OfferedName.Problem(f.Name!) is { } problem)
+        {
+            _owner.Tell(new FileFailed(id, problem));
+            Answer(new ChatFrame("reject") { Id = id, Reason = problem });
+            return;
+        }
+        _incoming[id] = new IncomingFile(id, f.Name!, f.Size!.Value, f.Sha256!.ToLowerInvariant(), _settings.DownloadFolder);
+        _owner.Tell(new FileOffered(id, f.Name!, f.Size!.Value));
+    }
+
+    /// <summary>The final answer about a file: told to the peer, kept to repeat if the offer comes again.</summary>
+    private void Answer(ChatFrame frame)
+    {
+        _answers[frame.Id!] = frame;
+        SendControl(frame);
+    }
+
+    private void OnAcceptFile(AcceptFile m)
+    {
+        if (!_incoming.TryGetValue(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
+        if (File.Exists(file.Target) && !m.Overwrite)
+        {
+            file.State = IncomingFile.Stage.Confirming;
+            _owner.Tell(new FileNeedsConfirmation(m.Id, file.Target));
+            return;
+        }
+        try
+        {
+            Directory.CreateDirectory(_settings.DownloadFolder);
+            file.Handle = File.OpenHandle(file.PartPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+            file.Written = RandomAccess.GetLength(file.Handle);
+            if (file.Written > file.Size)
+            {
+                RandomAccess.SetLength(file.Handle, 0); // not a prefix of this file
+                file.Written = 0;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            FailIncoming(file, $"cannot write '{file.PartPath}': {e.Message}");
+            return;
+        }
+        file.Overwrite = m.Overwrite;
+        file.State = IncomingFile.Stage.Receiving;
+        file.Clock.Restart(file.Written);
+        SendControl(new ChatFrame("accept") { Id = m.Id });
+    }
+
+    private void OnChunk(IncomingFile file, long offset, ReadOnlyMemory<byte> data)
+    {
+        if (offset != file.Written || offset + data.Length > file.Size)
+        {
+            if (offset + data.Length > file.Written || offset + data.Length > file.Size)
+                BadFrame($"chunk of '{file.Name}' at {offset}+{data.Length}, expected {file.Written} within {file.Size}");
+            return; // an overlap with what is written already is harmless
+        }
+        try
+        {
+            RandomAccess.Write(file.Handle!, data.Span, offset);
+        }
+        catch (IOException e)
+        {
+            FailIncoming(file, $"cannot write '{file.PartPath}': {e.Message}");
+            return;
+        }
+        file.Written += data.Length;
+        _session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
+        if (file.Clock.Report(file.Id, file.Written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
+        if (file.Written == file.Size) Verify(file);
+    }
+
+    private void Verify(IncomingFile file)
+    {
+        file.State = IncomingFile.Stage.Verifying;
+        file.Handle?.Dispose();
+        file.Handle = null;
+        string id = file.Id, part = file.PartPath;
+        Task.Run(() =>
+        {
+            try
+            {
+                using var stream = File.OpenRead(part);
+                return new PartHashed(id, Convert.ToHexStringLower(SHA256.HashData(stream)), null);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return new PartHashed(id, null, $"cannot read '{part}' back: {e.Message}");
+            }
+        }).PipeTo(Self);
+    }
+
+    private void OnPartHashed(PartHashed m)
+    {
+        if (!_incoming.TryGetValue(m.Id, out var file)) return;
+        if (m.Error is not null)
+        {
+            FailIncoming(file, m.Error);
+            return;
+        }
+        if (m.Sha256 != file.Sha256)
+        {
+            TryDelete(file.PartPath);
+            FailIncoming(file, $"SHA-256 mismatch: the sender's offer says {file.Sha256}, the received file hashes to {m.Sha256}; the partial file was deleted");
+            return;
+        }
+        try
+        {
+            File.Move(file.PartPath, file.Target, file.Overwrite);
+        }
+        catch (IOException e)
+        {
+            FailIncoming(file, $"received '{file.Name}' whole but cannot rename it to '{file.Target}': {e.Message}");
+            return;
+        }
+        _incoming.Remove(m.Id);
+        Answer(new ChatFrame("done") { Id = m.Id, Ok = true, Sha256 = m.Sha256 });
+        _owner.Tell(new FileCompleted(m.Id, file.Target, m.Sha256!));
+    }
+
+    private void FailIncoming(IncomingFile file, string reason)
+    {
+        file.Handle?.Dispose();
+        _incoming.Remove(file.Id);
+        Answer(new ChatFrame("done") { Id = file.Id, Ok = false, Reason = reason });
+        _owner.Tell(new FileFailed(file.Id, reason));
+    }
+
+    private void OnCancelled(string id, string reason)
+    {
+        if (!_incoming.Remove(id, out var file)) return;
+        file.Handle?.Dispose(); // the .part stays: a later offer of the same file resumes from it
+        _owner.Tell(new FileFailed(id, $"the sender gave up: {reason}"));
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("[{0}] could not delete '{1}': {2}", _sessionId, path, e.Message);
+        }
+    }
+}

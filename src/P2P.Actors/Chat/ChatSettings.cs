@@ -1,0 +1,54 @@
+using Akka.Configuration;
+
+namespace P2P.Actors.Chat;
+
+/// <summary>Settings of <see cref="ChatSession"/>, read once from <c>p2p.chat</c> in <c>akka.hocon</c>.</summary>
+/// <param name="DownloadFolder">Where accepted files are written (as <c>&lt;name&gt;.part</c> until verified).</param>
+/// <param name="ChunkSize">Bytes of file data per data channel message (below sctp.max-message-size).</param>
+/// <param name="Window">File chunks sent and not yet acknowledged by the receiver, at most.</param>
+/// <param name="ProgressInterval">Shortest time between two <see cref="ChatProtocol.FileProgress"/> events of one transfer.</param>
+/// <param name="ReopenDelay">Wait before the side that opens a channel opens it again after it closed.</param>
+public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay)
+{
+    public const string Section = "p2p.chat";
+
+    /// <summary>The values of <c>akka.hocon</c>, with downloads in the user's Downloads folder.</summary>
+    public static readonly ChatSettings Default = new(
+        DownloadFolder: DefaultDownloadFolder(),
+        ChunkSize: 16 * 1024,
+        Window: 32,
+        ProgressInterval: TimeSpan.FromMilliseconds(500),
+        ReopenDelay: TimeSpan.FromSeconds(1));
+
+    /// <summary>The <c>p2p.chat</c> section of <paramref name="config"/> when it has one, else <see cref="Default"/>.</summary>
+    public static ChatSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
+
+    public static ChatSettings From(Config config)
+    {
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+        string folder = c.GetString("download-folder", "");
+        var settings = new ChatSettings(
+            DownloadFolder: string.IsNullOrWhiteSpace(folder) ? DefaultDownloadFolder() : folder,
+            ChunkSize: c.GetInt("chunk-size"),
+            Window: c.GetInt("window"),
+            ProgressInterval: c.GetTimeSpan("progress-interval"),
+            ReopenDelay: c.GetTimeSpan("reopen-delay"));
+        settings.Validate();
+        return settings;
+    }
+
+    public void Validate()
+    {
+        if (ChunkSize is < 1024 or > 256 * 1024) throw new ConfigurationException($"'{Section}.chunk-size' must be 1 KiB..256 KiB (sctp.max-message-size), not {ChunkSize}");
+        if (Window < 1) throw new ConfigurationException($"'{Section}.window' must be at least 1, not {Window}");
+        if (ProgressInterval < TimeSpan.Zero || ReopenDelay <= TimeSpan.Zero)
+            throw new ConfigurationException($"'{Section}': progress-interval must not be negative and reopen-delay must be positive");
+    }
+
+    private static string DefaultDownloadFolder()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? Path.Combine(Path.GetTempPath(), "p2p-downloads") : Path.Combine(home, "Downloads");
+    }
+}
