@@ -57,6 +57,6 @@ public sealed record ChatOptions
     /// <summary><c>--local-address</c>: the one address to gather host candidates on (default: every interface).</summary>
     public string? LocalAddress { get; init; }
 
-    /// <summary><c>--download-dir</c>: where received files go.</summary>
-    public string DownloadDirectory { get; init; } = ".";
+    /// <summary><c>--download-dir</c>: where received files go; null for <c>p2p.chat.download-folder</c> (the user's Downloads folder).</summary>
+    public string? DownloadDirectory { get; init; }
 }

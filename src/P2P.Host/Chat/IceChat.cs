@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Host.Commands;
@@ -67,6 +68,7 @@ public static class IceChat
         private readonly Channel<object> _events = Channel.CreateUnbounded<object>();
         private readonly Channel<string> _problems = Channel.CreateUnbounded<string>();
         private IActorRef _session = ActorRefs.Nobody;
+        private IActorRef _chat = ActorRefs.Nobody; // secure sessions: lines with ids and acks, files
 
         public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
         {
@@ -86,7 +88,14 @@ public static class IceChat
                 await status.WriteLineAsync($"p2p: {notAdded.Reason}.");
                 return 1;
             }
-            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, events,
+            IActorRef owner = events;
+            if (!options.Plain)
+            {
+                var chat = ChatSettings.OrDefault(config);
+                if (options.DownloadDirectory is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
+                owner = _chat = system.ActorOf(ChatSession.Props(chat, events), "chat");
+            }
+            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, owner,
                 options.RelayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All, Secure: !options.Plain));
 
             // 1. our description, once gathering is complete
@@ -171,8 +180,34 @@ public static class IceChat
 
         private async Task TypeAsync(TextReader input, CancellationToken cancel)
         {
-            while (await input.ReadLineAsync(cancel) is { } line)
-                _session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes(line.TrimEnd('\r'))));
+            while (await input.ReadLineAsync(cancel) is { } raw)
+            {
+                var line = raw.TrimEnd('\r');
+                if (_chat.IsNobody())
+                {
+                    _session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes(line))); // --plain: one datagram, like the original
+                    continue;
+                }
+                var words = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+                switch (words.FirstOrDefault())
+                {
+                    case "/send" when words.Length >= 2:
+                        _chat.Tell(new ChatProtocol.SendFile(line["/send".Length..].Trim()));
+                        break;
+                    case "/accept" when words.Length >= 2:
+                        _chat.Tell(new ChatProtocol.AcceptFile(words[1], Overwrite: words.Length == 3 && words[2] == "overwrite"));
+                        break;
+                    case "/reject" when words.Length == 2:
+                        _chat.Tell(new ChatProtocol.RejectFile(words[1]));
+                        break;
+                    case "/help":
+                        await status.WriteLineAsync("/send <path>  offer a file;  /accept <id> [overwrite]  take an offered file;  /reject <id>;  anything else is a chat line");
+                        break;
+                    default:
+                        _chat.Tell(new ChatProtocol.Say(line));
+                        break;
+                }
+            }
         }
 
         private async Task<int> ReadAsync(CancellationToken cancel)
@@ -181,6 +216,13 @@ public static class IceChat
             {
                 switch (await _events.Reader.ReadAsync(cancel))
                 {
+                    case ChatProtocol.MessageReceived m:
+                        await output.WriteLineAsync($"Received: {m.Text}");
+                        await output.FlushAsync(cancel);
+                        break;
+                    case ChatProtocol.IChatEvent chatEvent:
+                        if (Describe(chatEvent) is { } line) await status.WriteLineAsync(line);
+                        break;
                     case SessionProtocol.DataReceived d:
                         await output.WriteLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}");
                         await output.FlushAsync(cancel);
@@ -205,6 +247,32 @@ public static class IceChat
                 }
             }
         }
+
+        /// <summary>A chat event as a status line for the user (null for those not worth a line).</summary>
+        private static string? Describe(ChatProtocol.IChatEvent e) => e switch
+        {
+            ChatProtocol.MessageRefused r => $"p2p: not sent: {r.Reason}.",
+            ChatProtocol.FileOfferSent s => $"Offering '{s.Name}' ({Size(s.Size)}) as file {s.Id}; waiting for the other side to accept.",
+            ChatProtocol.FileOffered o => $"The peer offers '{o.Name}' ({Size(o.Size)}): type /accept {o.Id} or /reject {o.Id}.",
+            ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: type /accept {c.Id} overwrite to replace it, or /reject {c.Id}.",
+            ChatProtocol.FileProgress p => $"file {p.Id}: {ProgressBar(p.Bytes, p.Total)} {Size(p.Bytes)} of {Size(p.Total)}, {Size((long)p.BytesPerSecond)}/s{Eta(p)}",
+            ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Size(r.Offset)}.",
+            ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256} verified.",
+            ChatProtocol.FileFailed f => $"p2p: file {f.Id}: {f.Reason.TrimEnd('.')}.",
+            _ => null,
+        };
+
+        private static string ProgressBar(long bytes, long total)
+        {
+            double done = total == 0 ? 1 : (double)bytes / total;
+            int filled = (int)Math.Round(done * 20);
+            return $"[{new string('#', filled)}{new string('.', 20 - filled)}] {done * 100:0}%";
+        }
+
+        private static string Eta(ChatProtocol.FileProgress p) =>
+            p.BytesPerSecond <= 0 || p.Bytes >= p.Total ? "" : $", {TimeSpan.FromSeconds((p.Total - p.Bytes) / p.BytesPerSecond).TotalSeconds:0} s left";
+
+        private static string Size(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
 
         private string FailureSentence(string reason) =>
             reason.Contains("no candidate pair worked", StringComparison.Ordinal) || reason.Contains("all candidate pairs failed", StringComparison.Ordinal)

@@ -32,7 +32,7 @@ public static class ChatCommand
     public static readonly Option<int> Timeout = new("--timeout") { HelpName = "seconds", Description = "Seconds to wait for a working candidate pair before giving up.", DefaultValueFactory = _ => 30 };
     public static readonly Option<bool> RelayOnly = new("--relay-only") { Description = "Offer only the TURN relay candidate (needs --turn): all traffic goes through the relay." };
     public static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Gather host candidates on this address only (default: every interface that is up)." };
-    public static readonly Option<string> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that received files are written to.", DefaultValueFactory = _ => "." };
+    public static readonly Option<string?> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that received files are written to (default: p2p.chat.download-folder, your Downloads folder)." };
     public static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
     public static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
     public static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
@@ -108,7 +108,7 @@ public static class ChatCommand
         Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
         LocalAddress = p.GetValue(LocalAddress),
         RelayOnly = p.GetValue(RelayOnly),
-        DownloadDirectory = p.GetValue(DownloadDirectory)!,
+        DownloadDirectory = p.GetValue(DownloadDirectory),
     };
 
     private static async Task<int> RunAsync(ParseResult p, CancellationToken parserCancel)

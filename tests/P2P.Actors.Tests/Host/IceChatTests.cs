@@ -159,4 +159,46 @@ public sealed class IceChatTests(ITestOutputHelper output)
             output.WriteLine(p2p.Transcript);
         }
     }
+
+    [Fact]
+    public async Task A_file_sent_from_the_chat_arrives_with_the_same_sha256_and_a_missing_file_is_one_sentence()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-ice-file-");
+        try
+        {
+            var source = Path.Combine(folder.FullName, "report.bin");
+            var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
+            await File.WriteAllBytesAsync(source, bytes);
+            var downloads = Directory.CreateDirectory(Path.Combine(folder.FullName, "downloads")).FullName;
+            await using var server = StartP2p("-s", "--download-dir", downloads);
+            await using var client = StartP2p();
+            try
+            {
+                await ExchangeAsync(server, client);
+                await client.WriteLineAsync("/send " + Path.Combine(folder.FullName, "missing.bin"));
+                await client.WaitForLineAsync(l => l.StartsWith("p2p: file", StringComparison.Ordinal) && l.Contains("missing.bin", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+
+                await client.WriteLineAsync("/send " + source);
+                var offer = await server.WaitForLineAsync(l => l.StartsWith("The peer offers 'report.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
+                await server.WriteLineAsync($"/accept {id}");
+                var done = await server.WaitForLineAsync(l => l.StartsWith($"file {id}: done", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                var received = Path.Combine(downloads, "report.bin");
+                Assert.Contains(received, done);
+                Assert.Equal(System.Security.Cryptography.SHA256.HashData(bytes), System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(received)));
+                Assert.Contains(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant(), done);
+                // the chat goes on after the transfer
+                await ChatAsync(client, server);
+            }
+            finally
+            {
+                output.WriteLine(server.Transcript);
+                output.WriteLine(client.Transcript);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }
