@@ -25,6 +25,8 @@ public sealed record SignalSettings
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How long the client tries to open the WebSocket before it reports the server unreachable.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long either end waits for the other's close frame after sending its own.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The values of <c>akka.hocon</c>, for code and tests without a config at hand.</summary>
     public static readonly SignalSettings Default = new();
@@ -45,6 +47,7 @@ public sealed record SignalSettings
             MaxNameLength = c.GetInt("max-name-length", Default.MaxNameLength),
             KeepAliveInterval = c.GetTimeSpan("keep-alive-interval", Default.KeepAliveInterval),
             ConnectTimeout = c.GetTimeSpan("connect-timeout", Default.ConnectTimeout),
+            CloseTimeout = c.GetTimeSpan("close-timeout", Default.CloseTimeout),
         };
         if (settings.Validate() is { } problem) throw new ConfigurationException($"{Section}: {problem}");
         return settings;
@@ -58,6 +61,7 @@ public sealed record SignalSettings
         if (MaxNameLength < 1) return "max-name-length must be at least 1";
         if (KeepAliveInterval < TimeSpan.Zero) return "keep-alive-interval must not be negative";
         if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";
+        if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
         return null;
     }
 

@@ -10,10 +10,13 @@ namespace P2P.Actors.Signaling;
 /// gives it in order. States: Connecting (commands are kept), Connected, Closing. Any failure, including an error from
 /// the server, ends with <see cref="SignalingProtocol.SignalingFailed"/> to the owner and the actor stopping.
 /// </summary>
-public sealed class SignalingClient : ReceiveActor
+public sealed class SignalingClient : ReceiveActor, IWithTimers
 {
     private sealed record ConnectedToServer;
     private sealed record ConnectFailed(string Reason);
+    private sealed record CloseTimedOut;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly Uri _server;
     private readonly string _room;
@@ -99,13 +102,11 @@ public sealed class SignalingClient : ReceiveActor
         });
     }
 
-    /// <summary>Closing: what is queued goes out, then the close frame; the actor stops when that is sent.</summary>
+    /// <summary>Closing: what is queued goes out, then the close frame; the actor stops when the server's close frame came back.</summary>
     private void Closing()
     {
-        Receive<SignalingSocketProtocol.SendCompleted>(_ => _socket!.OnSendCompleted());
-        Receive<SignalingSocketProtocol.CloseSent>(_ => Context.Stop(Self));
-        Receive<SignalingSocketProtocol.Closed>(_ => Context.Stop(Self));
-        ReceiveAny(_ => { }); // reads after close, commands after leave: nothing to do
+        Receive<CloseTimedOut>(_ => Context.Stop(Self));
+        ReceiveAny(m => { if (_socket!.OnClosing(m)) Context.Stop(Self); }); // commands after leave: nothing to do
     }
 
     private void OnServerMessage(SignalMessage message)
@@ -143,6 +144,7 @@ public sealed class SignalingClient : ReceiveActor
     private void Close(WebSocketCloseStatus status, string description)
     {
         _socket!.CloseAfterSends(status, description);
+        Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
         Become(Closing);
     }
 

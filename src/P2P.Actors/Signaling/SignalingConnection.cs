@@ -10,7 +10,7 @@ namespace P2P.Actors.Signaling;
 /// peer's room through <see cref="SignalingRooms"/>, and writes what the room delivers. When the socket closes the
 /// actor stops, and the room, which watches it, frees the seat.
 /// </summary>
-public sealed class SignalingConnection : ReceiveActor
+public sealed class SignalingConnection : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _rooms;
     private readonly SignalSettings _settings;
@@ -22,6 +22,10 @@ public sealed class SignalingConnection : ReceiveActor
     private string? _room;
     private IActorRef? _roomActor;
     private int _badMessages;
+
+    private sealed record CloseTimedOut;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done) =>
         Akka.Actor.Props.Create(() => new SignalingConnection(socket, remote, rooms, settings, done));
@@ -54,10 +58,8 @@ public sealed class SignalingConnection : ReceiveActor
         Receive<SignalingSocketProtocol.Closed>(c =>
         {
             _log.Debug("signal: {0} disconnected{1}: {2}", _remote, InRoom, c.Reason);
-            _socket.CloseAfterSends(WebSocketCloseStatus.NormalClosure, "bye"); // answers a close frame (RFC 6455 §5.5.1), then stops
-            Become(Closing);
+            Close(WebSocketCloseStatus.NormalClosure, "bye"); // answers the close frame (RFC 6455 §5.5.1), then stops
         });
-        Receive<SignalingSocketProtocol.CloseSent>(_ => Context.Stop(Self));
 
         Receive<SignalingRoomProtocol.JoinAccepted>(a =>
         {
@@ -71,7 +73,7 @@ public sealed class SignalingConnection : ReceiveActor
             _log.Info("signal: {0} refused in room {1}: {2}", _remote, r.Room, r.Reason);
             _room = null;
             _socket.Send(SignalMessage.Error(r.Reason));
-            _socket.CloseAfterSends(WebSocketCloseStatus.PolicyViolation, "refused");
+            Close(WebSocketCloseStatus.PolicyViolation, "refused");
         });
         Receive<SignalingRoomProtocol.Deliver>(d => _socket.Send(d.Message));
         Receive<Terminated>(t =>
@@ -84,11 +86,15 @@ public sealed class SignalingConnection : ReceiveActor
     }
 
     /// <summary>The connection is going: finish the close handshake, then stop (the room sees the seat freed).</summary>
-    private void Closing()
+    private void Close(WebSocketCloseStatus status, string description)
     {
-        Receive<SignalingSocketProtocol.SendCompleted>(_ => _socket.OnSendCompleted());
-        Receive<SignalingSocketProtocol.CloseSent>(_ => Context.Stop(Self));
-        ReceiveAny(_ => { });
+        _socket.CloseAfterSends(status, description);
+        Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
+        Become(() =>
+        {
+            Receive<CloseTimedOut>(_ => Context.Stop(Self));
+            ReceiveAny(m => { if (_socket.OnClosing(m)) Context.Stop(Self); });
+        });
     }
 
     private string InRoom => _room is null ? string.Empty : $" (room {_room})";

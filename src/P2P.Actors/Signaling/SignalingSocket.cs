@@ -54,6 +54,30 @@ internal sealed class SignalingSocket
         SendNext();
     }
 
+    /// <summary>
+    /// Handles a socket message while the owner is closing (RFC 6455 §7.1.1: after sending its close frame an endpoint
+    /// waits for the other's before it drops the connection). Returns true when the owner may stop: the close frame
+    /// went out and the other side's came back, or the connection is gone.
+    /// </summary>
+    public bool OnClosing(object message)
+    {
+        switch (message)
+        {
+            case SignalingSocketProtocol.SendCompleted:
+                OnSendCompleted();
+                return false;
+            case SignalingSocketProtocol.CloseSent:
+                return _socket.State is not WebSocketState.CloseSent;
+            case SignalingSocketProtocol.Closed:
+                return true;
+            case SignalingSocketProtocol.Received or SignalingSocketProtocol.TooLarge or SignalingSocketProtocol.NotText:
+                ReceiveNext(); // read on until the other side's close frame
+                return false;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>Drops the connection without a close handshake (the owner is stopping).</summary>
     public void Abort()
     {

@@ -1,0 +1,86 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace P2P.Actors.Tests.Signaling;
+
+/// <summary>A raw WebSocket client for the signaling tests: sends JSON text, reads JSON objects with a timeout.</summary>
+public sealed class SignalTestSocket : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly ClientWebSocket _socket = new();
+
+    public WebSocketState State => _socket.State;
+
+    public static async Task<SignalTestSocket> ConnectAsync(Uri url)
+    {
+        var client = new SignalTestSocket();
+        using var cts = new CancellationTokenSource(Timeout);
+        await client._socket.ConnectAsync(url, cts.Token);
+        return client;
+    }
+
+    /// <summary>Connects and joins <paramref name="room"/> as <paramref name="name"/>, returning the "joined" answer.</summary>
+    public static async Task<(SignalTestSocket Socket, JsonElement Joined)> JoinAsync(Uri url, string room, string name)
+    {
+        var client = await ConnectAsync(url);
+        await client.SendAsync(new { type = "join", room, name });
+        return (client, await client.ExpectAsync("joined"));
+    }
+
+    public Task SendAsync(object message) => SendTextAsync(JsonSerializer.Serialize(message));
+
+    public async Task SendTextAsync(string text)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cts.Token);
+    }
+
+    public async Task SendBinaryAsync(byte[] data)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await _socket.SendAsync(data, WebSocketMessageType.Binary, true, cts.Token);
+    }
+
+    /// <summary>The next message as a JSON object; null when the server closed the connection instead.</summary>
+    public async Task<JsonElement?> ReceiveAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        var buffer = new byte[128 * 1024];
+        int length = 0;
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(buffer.AsMemory(length), cts.Token);
+            if (result.MessageType == WebSocketMessageType.Close) return null;
+            length += result.Count;
+            if (result.EndOfMessage) break;
+        }
+        using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>The next message, which must be of <paramref name="type"/>.</summary>
+    public async Task<JsonElement> ExpectAsync(string type)
+    {
+        var message = await ReceiveAsync() ?? throw new InvalidOperationException($"the server closed the connection; expected \"{type}\"");
+        if (message.GetProperty("type").GetString() != type)
+            throw new InvalidOperationException($"expected a \"{type}\" message, got {message}");
+        return message;
+    }
+
+    public async Task CloseAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
+    }
+
+    public void Abort() => _socket.Abort();
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
