@@ -69,7 +69,11 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             _socket.ReceiveNext();
             Become(Connected);
         });
-        Receive<ConnectFailed>(f => Fail($"cannot reach the signaling server at {_server}: {f.Reason}"));
+        Receive<ConnectFailed>(f =>
+        {
+            Report($"cannot reach the signaling server at {_server}: {f.Reason}");
+            Context.Stop(Self);
+        });
         Receive<SignalingProtocol.SendDescription>(d => _early.Add(SignalMessage.ForDescription(d.Text)));
         Receive<SignalingProtocol.SendCandidate>(c => _early.Add(SignalMessage.ForCandidate(c.Attribute)));
         Receive<SignalingProtocol.SendEndOfCandidates>(_ => _early.Add(SignalMessage.EndOfCandidates()));
@@ -82,7 +86,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         {
             if (SignalMessage.TryParse(r.Utf8, out var message, out var error)) OnServerMessage(message);
             else _log.Warning("signaling client {0} in room {1}: ignored a message from {2}: {3}", _name, _room, _server, error);
-            if (_socket!.IsOpen) _socket.ReceiveNext();
+            _socket!.ReceiveNext(); // also after an error closed it: the server's close frame is still to be read
         });
         Receive<SignalingSocketProtocol.TooLarge>(t =>
         {
@@ -91,7 +95,11 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         });
         Receive<SignalingSocketProtocol.NotText>(_ => _socket!.ReceiveNext());
         Receive<SignalingSocketProtocol.SendCompleted>(_ => _socket!.OnSendCompleted());
-        Receive<SignalingSocketProtocol.Closed>(c => Fail($"lost the signaling server at {_server}: {c.Reason}"));
+        Receive<SignalingSocketProtocol.Closed>(c =>
+        {
+            Report($"lost the signaling server at {_server}: {c.Reason}");
+            Close(WebSocketCloseStatus.NormalClosure, "bye"); // answers the server's close frame, if it sent one
+        });
         Receive<SignalingProtocol.SendDescription>(d => _socket!.Send(SignalMessage.ForDescription(d.Text)));
         Receive<SignalingProtocol.SendCandidate>(c => _socket!.Send(SignalMessage.ForCandidate(c.Attribute)));
         Receive<SignalingProtocol.SendEndOfCandidates>(_ => _socket!.Send(SignalMessage.EndOfCandidates()));
@@ -132,7 +140,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
                 _owner.Tell(new SignalingProtocol.PeerLeft(message.Name!));
                 break;
             case SignalMessage.ErrorType:
-                _owner.Tell(new SignalingProtocol.SignalingFailed($"the signaling server at {_server} answered: {message.Reason!.TrimEnd('.')}"));
+                Report($"the signaling server at {_server} answered: {message.Reason!.TrimEnd('.')}");
                 Close(WebSocketCloseStatus.NormalClosure, "error");
                 break;
             default:
@@ -148,10 +156,9 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         Become(Closing);
     }
 
-    private void Fail(string reason)
+    private void Report(string reason)
     {
         _log.Info("signaling client {0} in room {1}: {2}", _name, _room, reason);
         _owner.Tell(new SignalingProtocol.SignalingFailed(reason));
-        Context.Stop(Self);
     }
 }

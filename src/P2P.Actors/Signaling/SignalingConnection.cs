@@ -76,6 +76,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             Close(WebSocketCloseStatus.PolicyViolation, "refused");
         });
         Receive<SignalingRoomProtocol.Deliver>(d => _socket.Send(d.Message));
+        Receive<SignalingConnections.GoAway>(_ => Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down"));
         Receive<Terminated>(t =>
         {
             if (!t.ActorRef.Equals(_roomActor)) return;

@@ -20,7 +20,15 @@ public sealed class SignalingConnections : ReceiveActor
 
     public sealed record Stats(int Connections, long BadMessages);
 
+    /// <summary>
+    /// Server shutdown: every connection closes with 1001 Going Away (RFC 6455 §7.4.1), then this actor stops. Use it as
+    /// the stop message of <c>GracefulStop</c>.
+    /// </summary>
+    public sealed record CloseAll;
+
     internal sealed record BadMessageCounted;
+
+    internal sealed record GoAway;
 
     private long _accepted;
     private long _badMessages;
@@ -29,9 +37,33 @@ public sealed class SignalingConnections : ReceiveActor
 
     public SignalingConnections(IActorRef rooms, SignalSettings settings)
     {
-        Receive<Accept>(a => Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done), $"connection-{++_accepted}"));
+        Receive<Accept>(a => Context.Watch(Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done), $"connection-{++_accepted}")));
         Receive<BadMessageCounted>(_ => _badMessages++);
         Receive<GetStats>(_ => Sender.Tell(new Stats(Context.GetChildren().Count(), _badMessages)));
+        Receive<Terminated>(_ => { });
+        Receive<CloseAll>(_ =>
+        {
+            foreach (var child in Context.GetChildren()) child.Tell(new GoAway());
+            Become(Draining);
+            StopWhenDrained();
+        });
+    }
+
+    private void Draining()
+    {
+        Receive<Accept>(a =>
+        {
+            a.Socket.Abort(); // arrived during shutdown
+            a.Done.TrySetResult();
+        });
+        Receive<BadMessageCounted>(_ => _badMessages++);
+        Receive<Terminated>(_ => StopWhenDrained());
+        ReceiveAny(_ => { });
+    }
+
+    private void StopWhenDrained()
+    {
+        if (!Context.GetChildren().Any()) Context.Stop(Self);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);

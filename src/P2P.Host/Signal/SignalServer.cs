@@ -23,6 +23,7 @@ public sealed class SignalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly IActorRef _connections;
     private readonly IActorRef? _ownedRooms;
+    private int _disposed;
 
     private SignalServer(WebApplication app, Uri url, IActorRef connections, IActorRef? ownedRooms)
     {
@@ -97,10 +98,11 @@ public sealed class SignalServer : IAsyncDisposable
         return new SignalServer(app, new Uri($"ws://{host}:{port}/"), connections, ownsRooms ? rooms : null);
     }
 
-    /// <summary>Closes every connection (their rooms see them leave), then stops Kestrel.</summary>
+    /// <summary>Closes every connection with 1001 Going Away (their rooms see them leave), then stops Kestrel. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
-        try { await _connections.GracefulStop(TimeSpan.FromSeconds(10)); }
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { await _connections.GracefulStop(TimeSpan.FromSeconds(10), new SignalingConnections.CloseAll()); }
         catch (TaskCanceledException) { /* the actor system is already gone */ }
         if (_ownedRooms is not null)
         {
