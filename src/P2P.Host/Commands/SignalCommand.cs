@@ -84,10 +84,7 @@ public static class SignalCommand
                 await host.StopAsync();
                 return 1;
             }
-            // Close the WebSockets while the actor system still runs: the host fires ApplicationStopping (Ctrl+C, SIGTERM)
-            // and waits for its callbacks before it stops Akka.
-            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(
-                () => server.DisposeAsync().AsTask().GetAwaiter().GetResult());
+            // Ctrl+C / SIGTERM: the server closes its WebSockets in CoordinatedShutdown's first phase (see SignalServer).
             Console.Out.WriteLine($"signal listening on {server.Url}");
             Console.Out.Flush();
             await host.WaitForShutdownAsync();

@@ -95,7 +95,15 @@ public sealed class SignalServer : IAsyncDisposable
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         int port = bound is not null && Uri.TryCreate(bound, UriKind.Absolute, out var address) ? address.Port : listen.Port;
         var host = listen.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{listen.Address}]" : listen.Address.ToString();
-        return new SignalServer(app, new Uri($"ws://{host}:{port}/"), connections, ownsRooms ? rooms : null);
+        var server = new SignalServer(app, new Uri($"ws://{host}:{port}/"), connections, ownsRooms ? rooms : null);
+        // However the actor system goes down (Ctrl+C, SIGTERM through the CLR exit hook, a test ending), the
+        // WebSockets are closed with Going Away first, while the connection actors can still do it.
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-signal-websockets", async () =>
+        {
+            await server.DisposeAsync();
+            return Akka.Done.Instance;
+        });
+        return server;
     }
 
     /// <summary>Closes every connection with 1001 Going Away (their rooms see them leave), then stops Kestrel. Idempotent.</summary>

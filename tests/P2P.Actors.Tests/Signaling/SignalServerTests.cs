@@ -116,7 +116,7 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
         var error = await carol.ExpectAsync("error");
         Assert.Contains("full", Text(error, "reason"));
         Assert.Null(await carol.ReceiveAsync()); // then the server closes the connection
-        Assert.Equal(WebSocketState.CloseReceived, carol.State);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, carol.CloseStatus);
 
         await alice.SendAsync(new { type = "candidate", candidate = "still here" });
         Assert.Equal("still here", Text(await bob.ExpectAsync("candidate"), "candidate"));

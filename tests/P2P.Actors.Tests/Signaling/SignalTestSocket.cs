@@ -13,6 +13,8 @@ public sealed class SignalTestSocket : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
     public static async Task<SignalTestSocket> ConnectAsync(Uri url)
     {
         var client = new SignalTestSocket();
@@ -43,7 +45,7 @@ public sealed class SignalTestSocket : IAsyncDisposable
         await _socket.SendAsync(data, WebSocketMessageType.Binary, true, cts.Token);
     }
 
-    /// <summary>The next message as a JSON object; null when the server closed the connection instead.</summary>
+    /// <summary>The next message as a JSON object; null when the server closed the connection instead (the close is answered).</summary>
     public async Task<JsonElement?> ReceiveAsync(TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? Timeout);
@@ -52,7 +54,11 @@ public sealed class SignalTestSocket : IAsyncDisposable
         while (true)
         {
             var result = await _socket.ReceiveAsync(buffer.AsMemory(length), cts.Token);
-            if (result.MessageType == WebSocketMessageType.Close) return null;
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", cts.Token); // as real clients answer
+                return null;
+            }
             length += result.Count;
             if (result.EndOfMessage) break;
         }
