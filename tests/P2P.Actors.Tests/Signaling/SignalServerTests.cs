@@ -33,6 +33,16 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
         return joined;
     }
 
+    /// <summary>alice, then bob, in <paramref name="room"/>, each having read the other's peer-joined.</summary>
+    private async Task<(SignalTestSocket Alice, SignalTestSocket Bob)> JoinPair(string room)
+    {
+        var (alice, _) = await Join(room, "alice");
+        var (bob, _) = await Join(room, "bob");
+        await alice.ExpectAsync("peer-joined");
+        await bob.ExpectAsync("peer-joined");
+        return (alice, bob);
+    }
+
     private async Task<SignalTestSocket> Connect()
     {
         var socket = await SignalTestSocket.ConnectAsync(Url);
@@ -64,10 +74,7 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
     [Fact]
     public async Task Description_candidates_and_end_of_candidates_are_relayed_both_ways_with_from()
     {
-        var (alice, _) = await Join("r2", "alice");
-        var (bob, _) = await Join("r2", "bob");
-        await alice.ExpectAsync("peer-joined");
-        await bob.ExpectAsync("peer-joined");
+        var (alice, bob) = await JoinPair("r2");
 
         await alice.SendAsync(new { type = "description", description = "a=ice-ufrag:abcd\na=ice-pwd:0123456789012345678901\n" });
         await alice.SendAsync(new { type = "candidate", candidate = "1 1 UDP 2130706431 127.0.0.1 5000 typ host" });
@@ -106,10 +113,7 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
     [Fact]
     public async Task A_third_peer_is_refused_with_an_error_and_closed_and_the_two_stay()
     {
-        var (alice, _) = await Join("full", "alice");
-        var (bob, _) = await Join("full", "bob");
-        await alice.ExpectAsync("peer-joined");
-        await bob.ExpectAsync("peer-joined");
+        var (alice, bob) = await JoinPair("full");
 
         var carol = await Connect();
         await carol.SendAsync(new { type = "join", room = "full", name = "carol" });
@@ -125,10 +129,7 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
     [Fact]
     public async Task Leave_and_disconnect_tell_the_other_peer_and_free_the_seat()
     {
-        var (alice, _) = await Join("seats", "alice");
-        var (bob, _) = await Join("seats", "bob");
-        await alice.ExpectAsync("peer-joined");
-        await bob.ExpectAsync("peer-joined");
+        var (alice, bob) = await JoinPair("seats");
 
         await alice.SendAsync(new { type = "leave" });
         Assert.Equal("alice", Text(await bob.ExpectAsync("peer-left"), "name"));
@@ -190,11 +191,9 @@ public sealed class SignalServerTests(ITestOutputHelper output) : TestKit(string
     public async Task A_room_that_empties_stops_and_can_be_used_again()
     {
         var rooms = await Sys.ActorSelection("/user/" + SignalingRooms.Name).ResolveOne(TimeSpan.FromSeconds(10));
-        var (alice, _) = await Join("short-lived", "alice");
-        var (bob, _) = await Join("short-lived", "bob");
+        var (alice, bob) = await JoinPair("short-lived");
         Assert.Equal(1, (await rooms.Ask<SignalingRoomProtocol.RoomCount>(new SignalingRoomProtocol.GetRoomCount())).Rooms);
 
-        await alice.ExpectAsync("peer-joined");
         await alice.SendAsync(new { type = "leave" });
         await bob.CloseAsync();
         await AwaitAssertAsync(async () =>
