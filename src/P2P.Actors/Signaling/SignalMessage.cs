@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace P2P.Actors.Signaling;
@@ -114,7 +115,9 @@ public sealed record SignalMessage(string Type)
     public byte[] ToUtf8()
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: '+' and '/' (ice-chars, RFC 8839 §5.4) and non-ASCII names stay readable; the HTML-safety the
+        // default encoder adds has no use on a WebSocket. Quotes, backslashes and control characters are still escaped.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteString("type", Type);

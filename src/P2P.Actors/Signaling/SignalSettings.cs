@@ -19,6 +19,8 @@ public sealed record SignalSettings
     public int MaxMessageBytes { get; init; } = 64 * 1024;
     /// <summary>Messages a room keeps for a peer that has not joined yet (trickled candidates).</summary>
     public int MaxPendingMessages { get; init; } = 256;
+    /// <summary>Messages waiting to be written to one WebSocket; past it the server closes that (too slow) connection.</summary>
+    public int MaxQueuedMessages { get; init; } = 1024;
     /// <summary>Longest room name and peer name, in characters.</summary>
     public int MaxNameLength { get; init; } = 64;
     /// <summary>WebSocket ping interval (RFC 6455 §5.5.2) on both ends; zero sends none.</summary>
@@ -44,6 +46,7 @@ public sealed record SignalSettings
             Listen = endPoint,
             MaxMessageBytes = c.GetInt("max-message-bytes", Default.MaxMessageBytes),
             MaxPendingMessages = c.GetInt("max-pending-messages", Default.MaxPendingMessages),
+            MaxQueuedMessages = c.GetInt("max-queued-messages", Default.MaxQueuedMessages),
             MaxNameLength = c.GetInt("max-name-length", Default.MaxNameLength),
             KeepAliveInterval = c.GetTimeSpan("keep-alive-interval", Default.KeepAliveInterval),
             ConnectTimeout = c.GetTimeSpan("connect-timeout", Default.ConnectTimeout),
@@ -58,6 +61,7 @@ public sealed record SignalSettings
     {
         if (MaxMessageBytes < 1024) return "max-message-bytes must be at least 1024";
         if (MaxPendingMessages < 0) return "max-pending-messages must not be negative";
+        if (MaxQueuedMessages < 1) return "max-queued-messages must be at least 1";
         if (MaxNameLength < 1) return "max-name-length must be at least 1";
         if (KeepAliveInterval < TimeSpan.Zero) return "keep-alive-interval must not be negative";
         if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";

@@ -62,12 +62,14 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
     {
         Receive<ConnectedToServer>(_ =>
         {
-            _socket = new SignalingSocket(_webSocket, _settings.MaxMessageBytes, Self);
-            _socket.Send(SignalMessage.Join(_room, _name));
-            foreach (var message in _early) _socket.Send(message);
-            _early.Clear();
+            _socket = new SignalingSocket(_webSocket, _settings, Self);
             _socket.ReceiveNext();
             Become(Connected);
+            var early = _early.ToArray();
+            _early.Clear();
+            if (!Post(SignalMessage.Join(_room, _name))) return;
+            foreach (var message in early)
+                if (!Post(message)) return; // Post has reported it and is stopping
         });
         Receive<ConnectFailed>(f =>
         {
@@ -100,13 +102,12 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             Report($"lost the signaling server at {_server}: {c.Reason}");
             Close(WebSocketCloseStatus.NormalClosure, "bye"); // answers the server's close frame, if it sent one
         });
-        Receive<SignalingProtocol.SendDescription>(d => _socket!.Send(SignalMessage.ForDescription(d.Text)));
-        Receive<SignalingProtocol.SendCandidate>(c => _socket!.Send(SignalMessage.ForCandidate(c.Attribute)));
-        Receive<SignalingProtocol.SendEndOfCandidates>(_ => _socket!.Send(SignalMessage.EndOfCandidates()));
+        Receive<SignalingProtocol.SendDescription>(d => Post(SignalMessage.ForDescription(d.Text)));
+        Receive<SignalingProtocol.SendCandidate>(c => Post(SignalMessage.ForCandidate(c.Attribute)));
+        Receive<SignalingProtocol.SendEndOfCandidates>(_ => Post(SignalMessage.EndOfCandidates()));
         Receive<SignalingProtocol.Leave>(_ =>
         {
-            _socket!.Send(SignalMessage.Leave());
-            Close(WebSocketCloseStatus.NormalClosure, "leave");
+            if (Post(SignalMessage.Leave())) Close(WebSocketCloseStatus.NormalClosure, "leave");
         });
     }
 
@@ -154,6 +155,15 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         _socket!.CloseAfterSends(status, description);
         Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
         Become(Closing);
+    }
+
+    /// <summary>Sends <paramref name="message"/>; when the server reads too slowly for the queue, signaling fails and the actor stops. False then.</summary>
+    private bool Post(SignalMessage message)
+    {
+        if (_socket!.Send(message)) return true;
+        Report($"the signaling server at {_server} reads too slowly ({_settings.MaxQueuedMessages} messages waiting)");
+        Context.Stop(Self); // a close frame could not get past the writes it does not read
+        return false;
     }
 
     private void Report(string reason)

@@ -36,7 +36,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         _settings = settings;
         _remote = remote;
         _done = done;
-        _socket = new SignalingSocket(socket, settings.MaxMessageBytes, Self);
+        _socket = new SignalingSocket(socket, settings, Self);
 
         Receive<SignalingSocketProtocol.Received>(r =>
         {
@@ -66,21 +66,21 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
             _roomActor = Sender;
             Context.Watch(_roomActor);
-            _socket.Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
+            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
         });
         Receive<SignalingRoomProtocol.JoinRefused>(r =>
         {
             _log.Info("signal: {0} refused in room {1}: {2}", _remote, r.Room, r.Reason);
             _room = null;
-            _socket.Send(SignalMessage.Error(r.Reason));
+            Send(SignalMessage.Error(r.Reason));
             Close(WebSocketCloseStatus.PolicyViolation, "refused");
         });
-        Receive<SignalingRoomProtocol.Deliver>(d => _socket.Send(d.Message));
+        Receive<SignalingRoomProtocol.Deliver>(d => Send(d.Message));
         Receive<SignalingConnections.GoAway>(_ => Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down"));
         Receive<Terminated>(t =>
         {
             if (!t.ActorRef.Equals(_roomActor)) return;
-            _socket.Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
+            Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
             _room = null;
             _roomActor = null;
         });
@@ -152,6 +152,17 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         _badMessages++;
         Context.Parent.Tell(new SignalingConnections.BadMessageCounted());
         _log.Warning("signal: bad message from {0}{1}: {2} ({3} from this connection)", _remote, InRoom, reason, _badMessages);
-        _socket.Send(SignalMessage.Error(reason));
+        Send(SignalMessage.Error(reason));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="message"/>. A peer that lets too many pile up is dropped at once (its room frees the seat):
+    /// a close frame could not get past the writes it does not read.
+    /// </summary>
+    private void Send(SignalMessage message)
+    {
+        if (_socket.Send(message)) return;
+        _log.Warning("signal: {0}{1} reads too slowly ({2} messages waiting); dropping the connection", _remote, InRoom, _settings.MaxQueuedMessages);
+        Context.Stop(Self);
     }
 }

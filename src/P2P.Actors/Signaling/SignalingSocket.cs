@@ -15,14 +15,16 @@ internal sealed class SignalingSocket
 {
     private readonly WebSocket _socket;
     private readonly int _maxMessageBytes;
+    private readonly int _maxQueuedMessages;
     private readonly IActorRef _self;
     private readonly Queue<object> _outbox = new(); // byte[] frames, then at most one CloseRequest
     private bool _sending;
 
-    public SignalingSocket(WebSocket socket, int maxMessageBytes, IActorRef self)
+    public SignalingSocket(WebSocket socket, SignalSettings settings, IActorRef self)
     {
         _socket = socket;
-        _maxMessageBytes = maxMessageBytes;
+        _maxMessageBytes = settings.MaxMessageBytes;
+        _maxQueuedMessages = settings.MaxQueuedMessages;
         _self = self;
     }
 
@@ -32,12 +34,17 @@ internal sealed class SignalingSocket
     public void ReceiveNext() =>
         ReceiveAsync().PipeTo(_self, failure: e => new SignalingSocketProtocol.Closed(Describe(e)));
 
-    /// <summary>Queues <paramref name="message"/>; messages go out one at a time, in order.</summary>
-    public void Send(SignalMessage message)
+    /// <summary>
+    /// Queues <paramref name="message"/>; messages go out one at a time, in order. False when the other side reads so
+    /// slowly that <see cref="SignalSettings.MaxQueuedMessages"/> are already waiting: the message is not queued.
+    /// </summary>
+    public bool Send(SignalMessage message)
     {
-        if (!IsOpen) return;
+        if (!IsOpen) return true;
+        if (_outbox.Count >= _maxQueuedMessages) return false;
         _outbox.Enqueue(message.ToUtf8());
         SendNext();
+        return true;
     }
 
     /// <summary>Closes the socket (RFC 6455 §7) once everything queued before has been sent; the actor then gets CloseSent.</summary>

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -9,7 +10,9 @@ public sealed class SignalTestSocket : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private readonly ClientWebSocket _socket = new();
+    private readonly WebSocket _socket;
+
+    private SignalTestSocket(WebSocket socket) => _socket = socket;
 
     public WebSocketState State => _socket.State;
 
@@ -17,18 +20,48 @@ public sealed class SignalTestSocket : IAsyncDisposable
 
     public static async Task<SignalTestSocket> ConnectAsync(Uri url)
     {
-        var client = new SignalTestSocket();
+        var socket = new ClientWebSocket();
         using var cts = new CancellationTokenSource(Timeout);
-        await client._socket.ConnectAsync(url, cts.Token);
-        return client;
+        await socket.ConnectAsync(url, cts.Token);
+        return new SignalTestSocket(socket);
+    }
+
+    /// <summary>
+    /// Connects over a TCP socket whose kernel receive buffer is <paramref name="receiveBufferBytes"/> (no autotuning),
+    /// doing the RFC 6455 §4.1 handshake by hand: a peer that stops reading then blocks the server quickly.
+    /// </summary>
+    public static async Task<SignalTestSocket> ConnectWithSmallBufferAsync(Uri url, int receiveBufferBytes)
+    {
+        var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = receiveBufferBytes };
+        using var cts = new CancellationTokenSource(Timeout);
+        await tcp.ConnectAsync(url.Host, url.Port, cts.Token);
+        var stream = new NetworkStream(tcp, ownsSocket: true);
+        var request = $"GET {url.AbsolutePath} HTTP/1.1\r\nHost: {url.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + $"Sec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cts.Token);
+        var response = new StringBuilder();
+        var one = new byte[1];
+        while (!response.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await stream.ReadAsync(one, cts.Token) == 0) throw new IOException($"the server closed during the handshake: {response}");
+            response.Append((char)one[0]);
+        }
+        if (!response.ToString().StartsWith("HTTP/1.1 101", StringComparison.Ordinal)) throw new IOException($"no upgrade: {response}");
+        return new SignalTestSocket(WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false }));
     }
 
     /// <summary>Connects and joins <paramref name="room"/> as <paramref name="name"/>, returning the "joined" answer.</summary>
     public static async Task<(SignalTestSocket Socket, JsonElement Joined)> JoinAsync(Uri url, string room, string name)
     {
         var client = await ConnectAsync(url);
-        await client.SendAsync(new { type = "join", room, name });
-        return (client, await client.ExpectAsync("joined"));
+        return (client, await client.JoinAsync(room, name));
+    }
+
+    /// <summary>Joins <paramref name="room"/> as <paramref name="name"/>, returning the "joined" answer.</summary>
+    public async Task<JsonElement> JoinAsync(string room, string name)
+    {
+        await SendAsync(new { type = "join", room, name });
+        return await ExpectAsync("joined");
     }
 
     public Task SendAsync(object message) => SendTextAsync(JsonSerializer.Serialize(message));
