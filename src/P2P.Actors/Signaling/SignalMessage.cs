@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// One JSON object of the signaling protocol, one per WebSocket text message. Every message has a "type";
+/// the other fields depend on it:
+/// <code>
+/// client -> server   join {room, name} | description {description} | candidate {candidate} | end-of-candidates | leave
+/// server -> client   joined {room, controlling, peers} | peer-joined {name} | peer-left {name} | error {reason}
+///                    description / candidate / end-of-candidates relayed with "from" (the sender's name)
+/// </code>
+/// The description is the text form of an ICE description (<c>IceDescription.Write()</c>), the candidate an
+/// "a=candidate" value (<c>IceCandidate.ToAttributeValue()</c>); the server relays both as opaque strings.
+/// </summary>
+public sealed record SignalMessage(string Type)
+{
+    public const string JoinType = "join";
+    public const string JoinedType = "joined";
+    public const string PeerJoinedType = "peer-joined";
+    public const string PeerLeftType = "peer-left";
+    public const string DescriptionType = "description";
+    public const string CandidateType = "candidate";
+    public const string EndOfCandidatesType = "end-of-candidates";
+    public const string LeaveType = "leave";
+    public const string ErrorType = "error";
+
+    public string? Room { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? Candidate { get; init; }
+    public string? From { get; init; }
+    public bool? Controlling { get; init; }
+    public int? Peers { get; init; }
+    public string? Reason { get; init; }
+
+    /// <summary>A description, candidate or end-of-candidates: what a room relays from one peer to the other.</summary>
+    public bool IsRelayed => Type is DescriptionType or CandidateType or EndOfCandidatesType;
+
+    public static SignalMessage Join(string room, string name) => new(JoinType) { Room = room, Name = name };
+    public static SignalMessage Joined(string room, bool controlling, int peers) => new(JoinedType) { Room = room, Controlling = controlling, Peers = peers };
+    public static SignalMessage PeerJoined(string name) => new(PeerJoinedType) { Name = name };
+    public static SignalMessage PeerLeft(string name) => new(PeerLeftType) { Name = name };
+    public static SignalMessage ForDescription(string text) => new(DescriptionType) { Description = text };
+    public static SignalMessage ForCandidate(string attribute) => new(CandidateType) { Candidate = attribute };
+    public static SignalMessage EndOfCandidates() => new(EndOfCandidatesType);
+    public static SignalMessage Leave() => new(LeaveType);
+    public static SignalMessage Error(string reason) => new(ErrorType) { Reason = reason };
+
+    /// <summary>
+    /// Parses one message: a JSON object with a known "type" and the string fields that type needs
+    /// (join: room, name; description: description; candidate: candidate; error: reason; peer-joined, peer-left: name;
+    /// joined: room). Unknown fields are ignored. On failure <paramref name="error"/> is one sentence.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out SignalMessage message, out string error)
+    {
+        message = null!;
+        JsonDocument document;
+        try { document = JsonDocument.Parse(utf8.ToArray(), new JsonDocumentOptions { MaxDepth = 8 }); }
+        catch (JsonException)
+        {
+            error = "the message is not JSON";
+            return false;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) { error = "the message is not a JSON object"; return false; }
+            if (!root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+            {
+                error = "the message has no \"type\"";
+                return false;
+            }
+            var type = typeElement.GetString()!;
+            string[] required = type switch
+            {
+                JoinType => ["room", "name"],
+                DescriptionType => ["description"],
+                CandidateType => ["candidate"],
+                ErrorType => ["reason"],
+                PeerJoinedType or PeerLeftType => ["name"],
+                JoinedType => ["room"],
+                EndOfCandidatesType or LeaveType => [],
+                _ => null!,
+            };
+            if (required is null) { error = $"unknown message type '{Shorten(type)}'"; return false; }
+            foreach (var field in required)
+            {
+                if (!root.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.String || value.GetString()!.Length == 0)
+                {
+                    error = $"a \"{type}\" message needs a non-empty string \"{field}\"";
+                    return false;
+                }
+            }
+            message = new SignalMessage(type)
+            {
+                Room = StringField(root, "room"),
+                Name = StringField(root, "name"),
+                Description = StringField(root, "description"),
+                Candidate = StringField(root, "candidate"),
+                From = StringField(root, "from"),
+                Controlling = root.TryGetProperty("controlling", out var c) && c.ValueKind is JsonValueKind.True or JsonValueKind.False ? c.GetBoolean() : null,
+                Peers = root.TryGetProperty("peers", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int peers) ? peers : null,
+                Reason = StringField(root, "reason"),
+            };
+            error = string.Empty;
+            return true;
+        }
+    }
+
+    /// <summary>The message as UTF-8 JSON, fields that are not set left out.</summary>
+    public byte[] ToUtf8()
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        // Relaxed escaping: '+' and '/' (ice-chars, RFC 8839 §5.4) and non-ASCII names stay readable; the HTML-safety the
+        // default encoder adds has no use on a WebSocket. Quotes, backslashes and control characters are still escaped.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", Type);
+            WriteIfSet(writer, "room", Room);
+            WriteIfSet(writer, "name", Name);
+            WriteIfSet(writer, "from", From);
+            if (Controlling is { } controlling) writer.WriteBoolean("controlling", controlling);
+            if (Peers is { } peers) writer.WriteNumber("peers", peers);
+            WriteIfSet(writer, "description", Description);
+            WriteIfSet(writer, "candidate", Candidate);
+            WriteIfSet(writer, "reason", Reason);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public override string ToString() => Encoding.UTF8.GetString(ToUtf8());
+
+    private static string? StringField(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static void WriteIfSet(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null) writer.WriteString(name, value);
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Configuration;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// Settings of the signaling server (<c>p2p signal</c>) and of <see cref="SignalingClient"/>, read once from
+/// <c>p2p.signal</c> in <c>akka.hocon</c>; every value is documented there. The command line overrides
+/// single values with <c>with { }</c>.
+/// </summary>
+public sealed record SignalSettings
+{
+    public const string Section = "p2p.signal";
+
+    /// <summary>Where the server listens (one WebSocket endpoint, path "/").</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Loopback, 8090);
+    /// <summary>Largest JSON message accepted from a WebSocket; a larger one is answered with an error.</summary>
+    public int MaxMessageBytes { get; init; } = 64 * 1024;
+    /// <summary>Messages a room keeps for a peer that has not joined yet (trickled candidates).</summary>
+    public int MaxPendingMessages { get; init; } = 256;
+    /// <summary>Messages waiting to be written to one WebSocket; past it the server closes that (too slow) connection.</summary>
+    public int MaxQueuedMessages { get; init; } = 1024;
+    /// <summary>Longest room name and peer name, in characters.</summary>
+    public int MaxNameLength { get; init; } = 64;
+    /// <summary>WebSocket ping interval (RFC 6455 §5.5.2) on both ends; zero sends none.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long the client tries to open the WebSocket before it reports the server unreachable.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long either end waits for the other's close frame after sending its own.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The values of <c>akka.hocon</c>, for code and tests without a config at hand.</summary>
+    public static readonly SignalSettings Default = new();
+
+    /// <summary>Reads <c>p2p.signal</c>; throws <see cref="ConfigurationException"/> with one sentence on a bad value.</summary>
+    public static SignalSettings From(Config config)
+    {
+        var c = config.GetConfig(Section);
+        if (c is null || c.IsEmpty) throw new ConfigurationException($"configuration section '{Section}' is missing (see akka.hocon)");
+        var listen = c.GetString("listen", "127.0.0.1:8090");
+        if (!TryParseEndPoint(listen, out var endPoint))
+            throw new ConfigurationException($"{Section}.listen: '{listen}' is not an address with a port such as 127.0.0.1:8090 or [::1]:8090");
+        var settings = new SignalSettings
+        {
+            Listen = endPoint,
+            MaxMessageBytes = c.GetInt("max-message-bytes", Default.MaxMessageBytes),
+            MaxPendingMessages = c.GetInt("max-pending-messages", Default.MaxPendingMessages),
+            MaxQueuedMessages = c.GetInt("max-queued-messages", Default.MaxQueuedMessages),
+            MaxNameLength = c.GetInt("max-name-length", Default.MaxNameLength),
+            KeepAliveInterval = c.GetTimeSpan("keep-alive-interval", Default.KeepAliveInterval),
+            ConnectTimeout = c.GetTimeSpan("connect-timeout", Default.ConnectTimeout),
+            CloseTimeout = c.GetTimeSpan("close-timeout", Default.CloseTimeout),
+        };
+        if (settings.Validate() is { } problem) throw new ConfigurationException($"{Section}: {problem}");
+        return settings;
+    }
+
+    /// <summary>Null when the settings make sense, else one sentence saying what is wrong.</summary>
+    public string? Validate()
+    {
+        if (MaxMessageBytes < 1024) return "max-message-bytes must be at least 1024";
+        if (MaxPendingMessages < 0) return "max-pending-messages must not be negative";
+        if (MaxQueuedMessages < 1) return "max-queued-messages must be at least 1";
+        if (MaxNameLength < 1) return "max-name-length must be at least 1";
+        if (KeepAliveInterval < TimeSpan.Zero) return "keep-alive-interval must not be negative";
+        if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";
+        if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
+        return null;
+    }
+
+    /// <summary>Parses "127.0.0.1:8090" or "[::1]:8090"; the port is required (0 picks a free one).</summary>
+    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint)
+    {
+        text = text.Trim();
+        bool hasPort = text.StartsWith('[') ? text.Contains("]:", StringComparison.Ordinal) : text.Count(ch => ch == ':') == 1;
+        if (hasPort && IPEndPoint.TryParse(text, out var parsed) && (parsed.AddressFamily == AddressFamily.InterNetwork || text.StartsWith('[')))
+        {
+            endPoint = parsed;
+            return true;
+        }
+        endPoint = new IPEndPoint(IPAddress.Loopback, 0);
+        return false;
+    }
+}

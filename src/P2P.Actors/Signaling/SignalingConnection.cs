@@ -1,0 +1,168 @@
+using System.Net.WebSockets;
+using Akka.Actor;
+using Akka.Event;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// The server's side of one peer's WebSocket (a child of <see cref="SignalingConnections"/>): reads JSON messages,
+/// answers bad ones with an error (counted and logged, the connection stays open), sends join / relay / leave to the
+/// peer's room through <see cref="SignalingRooms"/>, and writes what the room delivers. When the socket closes the
+/// actor stops, and the room, which watches it, frees the seat.
+/// </summary>
+public sealed class SignalingConnection : ReceiveActor, IWithTimers
+{
+    private readonly IActorRef _rooms;
+    private readonly SignalSettings _settings;
+    private readonly string _remote;
+    private readonly TaskCompletionSource _done;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SignalingSocket _socket;
+    /// <summary>The room joined or being joined; null outside any room.</summary>
+    private string? _room;
+    private IActorRef? _roomActor;
+    private int _badMessages;
+
+    private sealed record CloseTimedOut;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done) =>
+        Akka.Actor.Props.Create(() => new SignalingConnection(socket, remote, rooms, settings, done));
+
+    public SignalingConnection(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done)
+    {
+        _rooms = rooms;
+        _settings = settings;
+        _remote = remote;
+        _done = done;
+        _socket = new SignalingSocket(socket, settings, Self);
+
+        Receive<SignalingSocketProtocol.Received>(r =>
+        {
+            if (SignalMessage.TryParse(r.Utf8, out var message, out var error)) OnClientMessage(message);
+            else Bad(error);
+            _socket.ReceiveNext();
+        });
+        Receive<SignalingSocketProtocol.TooLarge>(t =>
+        {
+            Bad($"the message is {t.Bytes} bytes, over the limit of {_settings.MaxMessageBytes}");
+            _socket.ReceiveNext();
+        });
+        Receive<SignalingSocketProtocol.NotText>(_ =>
+        {
+            Bad("binary messages are not accepted; send JSON as text");
+            _socket.ReceiveNext();
+        });
+        Receive<SignalingSocketProtocol.SendCompleted>(_ => _socket.OnSendCompleted());
+        Receive<SignalingSocketProtocol.Closed>(c =>
+        {
+            _log.Debug("signal: {0} disconnected{1}: {2}", _remote, InRoom, c.Reason);
+            Close(WebSocketCloseStatus.NormalClosure, "bye"); // answers the close frame (RFC 6455 §5.5.1), then stops
+        });
+
+        Receive<SignalingRoomProtocol.JoinAccepted>(a =>
+        {
+            if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
+            _roomActor = Sender;
+            Context.Watch(_roomActor);
+            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
+        });
+        Receive<SignalingRoomProtocol.JoinRefused>(r =>
+        {
+            _log.Info("signal: {0} refused in room {1}: {2}", _remote, r.Room, r.Reason);
+            _room = null;
+            Send(SignalMessage.Error(r.Reason));
+            Close(WebSocketCloseStatus.PolicyViolation, "refused");
+        });
+        Receive<SignalingRoomProtocol.Deliver>(d => Send(d.Message));
+        Receive<SignalingConnections.GoAway>(_ => Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down"));
+        Receive<Terminated>(t =>
+        {
+            if (!t.ActorRef.Equals(_roomActor)) return;
+            Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
+            _room = null;
+            _roomActor = null;
+        });
+    }
+
+    /// <summary>The connection is going: finish the close handshake, then stop (the room sees the seat freed).</summary>
+    private void Close(WebSocketCloseStatus status, string description)
+    {
+        _socket.CloseAfterSends(status, description);
+        Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
+        Become(() =>
+        {
+            Receive<CloseTimedOut>(_ => Context.Stop(Self));
+            ReceiveAny(m => { if (_socket.OnClosing(m)) Context.Stop(Self); });
+        });
+    }
+
+    private string InRoom => _room is null ? string.Empty : $" (room {_room})";
+
+    protected override void PreStart()
+    {
+        _log.Debug("signal: {0} connected", _remote);
+        _socket.ReceiveNext();
+    }
+
+    protected override void PostStop()
+    {
+        _socket.Abort();
+        _done.TrySetResult();
+    }
+
+    private void OnClientMessage(SignalMessage message)
+    {
+        switch (message.Type)
+        {
+            case SignalMessage.JoinType:
+                if (_room is not null) { Bad($"already in room {_room}; send leave first"); return; }
+                if ((NameProblem("room", message.Room!) ?? NameProblem("name", message.Name!)) is { } problem) { Bad(problem); return; }
+                _room = message.Room!;
+                _rooms.Tell(new SignalingRoomProtocol.Join(_room, message.Name!, Self));
+                return;
+            case SignalMessage.DescriptionType or SignalMessage.CandidateType or SignalMessage.EndOfCandidatesType:
+                if (_room is null) { Bad($"join a room before sending a {message.Type}"); return; }
+                _rooms.Tell(new SignalingRoomProtocol.Relay(_room, Self, message));
+                return;
+            case SignalMessage.LeaveType:
+                if (_room is null) { Bad("leave without being in a room"); return; }
+                _rooms.Tell(new SignalingRoomProtocol.Leave(_room, Self));
+                if (_roomActor is not null) Context.Unwatch(_roomActor);
+                _room = null;
+                _roomActor = null;
+                return;
+            default:
+                Bad($"a client does not send \"{message.Type}\" messages");
+                return;
+        }
+    }
+
+    private string? NameProblem(string field, string value)
+    {
+        if (value.Length > _settings.MaxNameLength) return $"the {field} is longer than {_settings.MaxNameLength} characters";
+        if (value.Any(char.IsControl)) return $"the {field} contains control characters";
+        return null;
+    }
+
+    /// <summary>A message the protocol does not allow: answered with an error, counted and logged; the connection stays.</summary>
+    private void Bad(string reason)
+    {
+        _badMessages++;
+        Context.Parent.Tell(new SignalingConnections.BadMessageCounted());
+        _log.Warning("signal: bad message from {0}{1}: {2} ({3} from this connection)", _remote, InRoom, reason, _badMessages);
+        Send(SignalMessage.Error(reason));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="message"/>. A peer that lets too many pile up is dropped at once (its room frees the seat):
+    /// a close frame could not get past the writes it does not read.
+    /// </summary>
+    private void Send(SignalMessage message)
+    {
+        if (_socket.Send(message)) return;
+        _log.Warning("signal: {0}{1} reads too slowly ({2} messages waiting); dropping the connection", _remote, InRoom, _settings.MaxQueuedMessages);
+        Context.Stop(Self);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net.WebSockets;
+using Akka.Actor;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// Parent of the server's <see cref="SignalingConnection"/>s (/user/signal-connections): the web server hands each
+/// accepted WebSocket here with <see cref="Accept"/>. It counts bad messages over all connections. A connection that
+/// throws is stopped, not restarted: its socket and read loop cannot be taken over by a fresh instance.
+/// </summary>
+public sealed class SignalingConnections : ReceiveActor
+{
+    public const string Name = "signal-connections";
+
+    /// <summary>A new WebSocket from <paramref name="Remote"/>; <paramref name="Done"/> completes when its actor has stopped.</summary>
+    public sealed record Accept(WebSocket Socket, string Remote, TaskCompletionSource Done);
+
+    /// <summary>Answered with <see cref="Stats"/>.</summary>
+    public sealed record GetStats;
+
+    public sealed record Stats(int Connections, long BadMessages);
+
+    /// <summary>
+    /// Server shutdown: every connection closes with 1001 Going Away (RFC 6455 §7.4.1), then this actor stops. Use it as
+    /// the stop message of <c>GracefulStop</c>.
+    /// </summary>
+    public sealed record CloseAll;
+
+    internal sealed record BadMessageCounted;
+
+    internal sealed record GoAway;
+
+    private long _accepted;
+    private long _badMessages;
+
+    public static Props Props(IActorRef rooms, SignalSettings settings) => Akka.Actor.Props.Create(() => new SignalingConnections(rooms, settings));
+
+    public SignalingConnections(IActorRef rooms, SignalSettings settings)
+    {
+        Receive<Accept>(a => Context.Watch(Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done), $"connection-{++_accepted}")));
+        Receive<BadMessageCounted>(_ => _badMessages++);
+        Receive<GetStats>(_ => Sender.Tell(new Stats(Context.GetChildren().Count(), _badMessages)));
+        Receive<Terminated>(_ => { });
+        Receive<CloseAll>(_ =>
+        {
+            foreach (var child in Context.GetChildren()) child.Tell(new GoAway());
+            Become(Draining);
+            StopWhenDrained();
+        });
+    }
+
+    private void Draining()
+    {
+        Receive<Accept>(a =>
+        {
+            a.Socket.Abort(); // arrived during shutdown
+            a.Done.TrySetResult();
+        });
+        Receive<BadMessageCounted>(_ => _badMessages++);
+        Receive<Terminated>(_ => StopWhenDrained());
+        ReceiveAny(_ => { });
+    }
+
+    private void StopWhenDrained()
+    {
+        if (!Context.GetChildren().Any()) Context.Stop(Self);
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+}

@@ -1,0 +1,44 @@
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// What a <see cref="SignalingClient"/> tells its owner, and the commands it accepts. The owner feeds
+/// <see cref="RemoteDescription"/> / <see cref="RemoteCandidate"/> / <see cref="RemoteEndOfCandidates"/> to its session
+/// (SessionProtocol.SetRemoteDescription, AddRemoteCandidate, RemoteEndOfCandidates) and sends the session's
+/// LocalDescription / LocalCandidate the other way.
+/// </summary>
+public static class SignalingProtocol
+{
+    // to the owner
+
+    /// <summary>The client has a seat in the room; the first to join is the controlling side (RFC 8445 §6.1.1).</summary>
+    public sealed record Joined(bool Controlling);
+
+    /// <summary>The other peer is in the room (sent to both: to the one already there, and to the one arriving).</summary>
+    public sealed record PeerJoined(string Name);
+
+    /// <summary>The other peer's description, in the text form of <c>IceDescription.Write()</c>.</summary>
+    public sealed record RemoteDescription(string Text);
+
+    /// <summary>One trickled candidate of the other peer, an "a=candidate" value (<c>IceCandidate.ToAttributeValue()</c>).</summary>
+    public sealed record RemoteCandidate(string Attribute);
+
+    /// <summary>The other peer has sent all its candidates (RFC 8838 §4.4).</summary>
+    public sealed record RemoteEndOfCandidates;
+
+    /// <summary>The other peer left the room or lost its connection; its seat is free again.</summary>
+    public sealed record PeerLeft(string Name);
+
+    /// <summary>Signaling is over: the server cannot be reached, refused us, or went away. One sentence; the client then stops.</summary>
+    public sealed record SignalingFailed(string Reason);
+
+    // from the owner
+
+    public sealed record SendDescription(string Text);
+
+    public sealed record SendCandidate(string Attribute);
+
+    public sealed record SendEndOfCandidates;
+
+    /// <summary>Leave the room, close the connection and stop.</summary>
+    public sealed record Leave;
+}

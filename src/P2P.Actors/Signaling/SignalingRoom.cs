@@ -1,0 +1,118 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// One signaling room, a room of two: the entity of <see cref="SignalingRooms"/>, its name the entity id. The first
+/// seat is the controlling side (RFC 8445 §6.1.1), the second the controlled side; a peer that joins takes the first
+/// free seat, a third is refused. What one peer sends is relayed to the other with "from" set; while the other seat is
+/// empty it is kept (at most <see cref="SignalSettings.MaxPendingMessages"/>) and delivered when a peer takes the seat,
+/// so trickle may start early. A peer that leaves or whose connection stops frees its seat and the other gets
+/// peer-left. An empty room asks the region to stop it.
+/// </summary>
+public sealed class SignalingRoom : ReceiveActor
+{
+    private const int Seats = 2;
+
+    private sealed record Seat(string Name, IActorRef Peer);
+
+    private readonly string _room;
+    private readonly SignalSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Seat?[] _seats = new Seat?[Seats];
+    /// <summary>Messages from the seated peer waiting for the other seat to be taken (relayed form, "from" set).</summary>
+    private readonly Queue<SignalMessage> _pending = new();
+
+    public static Props Props(string room, SignalSettings settings) => Akka.Actor.Props.Create(() => new SignalingRoom(room, settings));
+
+    public SignalingRoom(string room, SignalSettings settings)
+    {
+        _room = room;
+        _settings = settings;
+        Receive<SignalingRoomProtocol.Join>(OnJoin);
+        Receive<SignalingRoomProtocol.Relay>(OnRelay);
+        Receive<SignalingRoomProtocol.Leave>(l => Free(l.Peer, "left"));
+        Receive<Terminated>(t => Free(t.ActorRef, "disconnected"));
+        Receive<SignalingRoomProtocol.StopIfEmpty>(_ =>
+        {
+            if (Occupied == 0) Context.Stop(Self);
+            else Context.Parent.Tell(new SignalingRoomProtocol.StillInUse(_room));
+        });
+    }
+
+    private int Occupied => _seats.Count(s => s is not null);
+
+    private int SeatOf(IActorRef peer) => Array.FindIndex(_seats, s => s is not null && s.Peer.Equals(peer));
+
+    private void OnJoin(SignalingRoomProtocol.Join join)
+    {
+        if (SeatOf(join.Peer) >= 0)
+        {
+            join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error($"you are already in room {_room}")));
+            return;
+        }
+        int free = Array.IndexOf(_seats, null);
+        if (free < 0)
+        {
+            _log.Info("signal room {0}: refused {1}, the room is full", _room, join.Name);
+            join.Peer.Tell(new SignalingRoomProtocol.JoinRefused(_room, $"room {_room} is full ({Seats} peers)"));
+            return;
+        }
+        var other = _seats[1 - free];
+        if (other is not null && other.Name == join.Name)
+        {
+            join.Peer.Tell(new SignalingRoomProtocol.JoinRefused(_room, $"the name {join.Name} is already taken in room {_room}"));
+            return;
+        }
+
+        _seats[free] = new Seat(join.Name, join.Peer);
+        Context.Watch(join.Peer);
+        bool controlling = free == 0;
+        _log.Info("signal room {0}: {1} joined ({2}, {3} of {4})", _room, join.Name, controlling ? "controlling" : "controlled", Occupied, Seats);
+        join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, controlling, Occupied));
+        if (other is null) return;
+
+        other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(join.Name)));
+        join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(other.Name)));
+        while (_pending.TryDequeue(out var early)) join.Peer.Tell(new SignalingRoomProtocol.Deliver(early));
+    }
+
+    private void OnRelay(SignalingRoomProtocol.Relay relay)
+    {
+        int seat = SeatOf(relay.Peer);
+        if (seat < 0)
+        {
+            relay.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error($"join room {_room} before sending a {relay.Message.Type}")));
+            return;
+        }
+        var message = relay.Message with { From = _seats[seat]!.Name, Room = null, Name = null };
+        var other = _seats[1 - seat];
+        if (other is not null)
+        {
+            other.Peer.Tell(new SignalingRoomProtocol.Deliver(message));
+            return;
+        }
+        if (_pending.Count >= _settings.MaxPendingMessages)
+        {
+            _log.Warning("signal room {0}: {1} sent more than {2} messages before a peer joined; dropped one", _room, message.From, _settings.MaxPendingMessages);
+            relay.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error(
+                $"room {_room} keeps at most {_settings.MaxPendingMessages} messages for a peer that has not joined; this {message.Type} was dropped")));
+            return;
+        }
+        _pending.Enqueue(message);
+    }
+
+    private void Free(IActorRef peer, string how)
+    {
+        int seat = SeatOf(peer);
+        if (seat < 0) return;
+        var gone = _seats[seat]!;
+        _seats[seat] = null;
+        Context.Unwatch(peer);
+        _pending.Clear(); // what the leaver sent early was for a peer that never came; what it got is moot
+        _log.Info("signal room {0}: {1} {2}", _room, gone.Name, how);
+        if (_seats[1 - seat] is { } other) other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(gone.Name)));
+        else Context.Parent.Tell(new SignalingRoomProtocol.Passivate(_room));
+    }
+}

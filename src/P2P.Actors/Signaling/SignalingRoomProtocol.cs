@@ -1,0 +1,61 @@
+using Akka.Actor;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// Messages between a peer's connection actor and its room (through <see cref="SignalingRooms"/>), and the
+/// passivation handshake between a room and the region. Every message for a room names it, so the region can
+/// route by room name the way an Akka.Cluster.Sharding message extractor would.
+/// </summary>
+public static class SignalingRoomProtocol
+{
+    /// <summary>A message for the room named <see cref="Room"/> (the entity id).</summary>
+    public interface IRoomMessage
+    {
+        string Room { get; }
+    }
+
+    /// <summary><paramref name="Peer"/> (its connection actor) asks for a seat under <paramref name="Name"/>.</summary>
+    public sealed record Join(string Room, string Name, IActorRef Peer) : IRoomMessage;
+
+    /// <summary>A description, candidate or end-of-candidates from <paramref name="Peer"/> for the other seat.</summary>
+    public sealed record Relay(string Room, IActorRef Peer, SignalMessage Message) : IRoomMessage;
+
+    /// <summary><paramref name="Peer"/> gives up its seat.</summary>
+    public sealed record Leave(string Room, IActorRef Peer) : IRoomMessage;
+
+    /// <summary>To the connection: it has a seat (the first seat is the controlling side).</summary>
+    public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers);
+
+    /// <summary>To the connection: no seat (the room is full, the name is taken); the connection is then closed.</summary>
+    public sealed record JoinRefused(string Room, string Reason);
+
+    /// <summary>To the connection: a message to write to its WebSocket as it is.</summary>
+    public sealed record Deliver(SignalMessage Message);
+
+    /// <summary>Room to region: I am empty, stop me (Akka.Cluster.Sharding's Passivate).</summary>
+    public sealed record Passivate(string Room);
+
+    /// <summary>Region to room, after every message routed to it before: stop if you are still empty.</summary>
+    public sealed record StopIfEmpty;
+
+    /// <summary>Room to region: a join arrived before <see cref="StopIfEmpty"/>, so I stay.</summary>
+    public sealed record StillInUse(string Room);
+
+    /// <summary>Ask the region how many rooms are live (tests, diagnostics); answered with <see cref="RoomCount"/>.</summary>
+    public sealed record GetRoomCount;
+
+    public sealed record RoomCount(int Rooms);
+}
+
+/// <summary>
+/// Routes room messages by room name, shaped like Akka.Cluster.Sharding's <c>IMessageExtractor</c>, so that
+/// moving rooms to a ShardRegion is a change of wiring: <see cref="EntityId"/> and <see cref="EntityMessage"/>
+/// carry over, and a stable <c>ShardId</c> (a HashCodeMessageExtractor) is added then.
+/// </summary>
+public sealed class RoomMessageExtractor
+{
+    public string? EntityId(object message) => message is SignalingRoomProtocol.IRoomMessage m ? m.Room : null;
+
+    public object EntityMessage(object message) => message;
+}

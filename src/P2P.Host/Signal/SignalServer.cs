@@ -1,0 +1,131 @@
+using System.Net;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using P2P.Actors.Signaling;
+using Serilog;
+
+namespace P2P.Host.Signal;
+
+/// <summary>
+/// The signaling server's web side: Kestrel (ASP.NET Core's own server) with one WebSocket endpoint at "/". Each
+/// accepted WebSocket is handed to <see cref="SignalingConnections"/> in the given actor system, whose connections talk
+/// to the rooms of <see cref="SignalingRooms"/>. Used by <c>p2p signal</c> and by tests (port 0 picks a free port).
+/// </summary>
+public sealed class SignalServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IActorRef _connections;
+    private readonly IActorRef? _ownedRooms;
+    private int _disposed;
+
+    private SignalServer(WebApplication app, Uri url, IActorRef connections, IActorRef? ownedRooms)
+    {
+        _app = app;
+        Url = url;
+        _connections = connections;
+        _ownedRooms = ownedRooms;
+    }
+
+    /// <summary>The WebSocket URL with the port actually bound, e.g. ws://127.0.0.1:40123/.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The parent of the connection actors (answers <see cref="SignalingConnections.GetStats"/>).</summary>
+    public IActorRef Connections => _connections;
+
+    /// <summary>Starts a server with its own rooms actor (/user/signal-rooms) in <paramref name="system"/>.</summary>
+    public static Task<SignalServer> StartAsync(ActorSystem system, IPEndPoint listen, SignalSettings? settings = null)
+    {
+        settings ??= SignalSettings.Default;
+        var rooms = system.ActorOf(SignalingRooms.Props(settings), SignalingRooms.Name);
+        return StartAsync(system, rooms, listen, settings, ownsRooms: true);
+    }
+
+    /// <summary>Starts a server whose connections join the rooms of <paramref name="rooms"/>.</summary>
+    public static Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, IPEndPoint listen, SignalSettings settings) =>
+        StartAsync(system, rooms, listen, settings, ownsRooms: false);
+
+    private static async Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, IPEndPoint listen, SignalSettings settings, bool ownsRooms)
+    {
+        var connections = system.ActorOf(SignalingConnections.Props(rooms, settings), SignalingConnections.Name);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(listen));
+        builder.Services.AddSingleton<IHostLifetime, CallerLifetime>(); // Ctrl+C belongs to the caller, not to this web host
+        builder.Logging.ClearProviders();
+        // Kestrel's warnings and errors into the same Serilog stream; its per-request chatter stays out
+        // (AddSerilog replaces the logger factory, so the level is set on a Serilog sub-logger, not a MEL filter).
+        var kestrelLog = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Logger(Log.Logger).CreateLogger();
+        builder.Logging.AddSerilog(kestrelLog, dispose: true);
+
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
+        app.Run(async context =>
+        {
+            if (context.Request.Path != "/" || !context.WebSockets.IsWebSocketRequest)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsync("p2p signal: connect with a WebSocket to /\n");
+                return;
+            }
+            var socket = await context.WebSockets.AcceptWebSocketAsync();
+            var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            connections.Tell(new SignalingConnections.Accept(socket, remote, done));
+            try { await done.Task.WaitAsync(context.RequestAborted); }
+            catch (OperationCanceledException) { /* the client went away; its actor sees the socket closed */ }
+        });
+
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await connections.GracefulStop(TimeSpan.FromSeconds(5));
+            if (ownsRooms) await rooms.GracefulStop(TimeSpan.FromSeconds(5));
+            await app.DisposeAsync();
+            throw;
+        }
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        int port = bound is not null && Uri.TryCreate(bound, UriKind.Absolute, out var address) ? address.Port : listen.Port;
+        var host = listen.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{listen.Address}]" : listen.Address.ToString();
+        var server = new SignalServer(app, new Uri($"ws://{host}:{port}/"), connections, ownsRooms ? rooms : null);
+        // However the actor system goes down (Ctrl+C, SIGTERM through the CLR exit hook, a test ending), the
+        // WebSockets are closed with Going Away first, while the connection actors can still do it.
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-signal-websockets", async () =>
+        {
+            await server.DisposeAsync();
+            return Akka.Done.Instance;
+        });
+        return server;
+    }
+
+    /// <summary>Closes every connection with 1001 Going Away (their rooms see them leave), then stops Kestrel. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { await _connections.GracefulStop(TimeSpan.FromSeconds(10), new SignalingConnections.CloseAll()); }
+        catch (TaskCanceledException) { /* the actor system is already gone */ }
+        if (_ownedRooms is not null)
+        {
+            try { await _ownedRooms.GracefulStop(TimeSpan.FromSeconds(10)); }
+            catch (TaskCanceledException) { }
+        }
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(stopping.Token);
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>A host lifetime that waits for no signal: the process's Ctrl+C and SIGTERM are handled by the caller's host.</summary>
+    private sealed class CallerLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using P2P.Actors.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Signaling;
+
+/// <summary>`p2p signal` as a real process.</summary>
+public sealed class SignalCommandTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Signal_prints_the_url_it_listens_on_and_a_websocket_can_join_a_room()
+    {
+        await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
+        try
+        {
+            var line = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ", StringComparison.Ordinal), Timeout);
+            var url = new Uri(line["signal listening on ".Length..]);
+            Assert.Equal("ws", url.Scheme);
+            Assert.Equal("127.0.0.1", url.Host);
+            Assert.NotEqual(0, url.Port);
+            Assert.Equal("/", url.AbsolutePath);
+
+            var (alice, joined) = await SignalTestSocket.JoinAsync(url, "lobby", "alice");
+            await using var _ = alice;
+            Assert.Equal("lobby", joined.GetProperty("room").GetString());
+            Assert.True(joined.GetProperty("controlling").GetBoolean());
+
+            var (bob, bobJoined) = await SignalTestSocket.JoinAsync(url, "lobby", "bob");
+            await using var __ = bob;
+            Assert.False(bobJoined.GetProperty("controlling").GetBoolean());
+            await alice.SendAsync(new { type = "candidate", candidate = "1 1 UDP 2130706431 127.0.0.1 5000 typ host" });
+            await bob.ExpectAsync("peer-joined");
+            Assert.Equal("alice", (await bob.ExpectAsync("candidate")).GetProperty("from").GetString());
+
+            // SIGTERM: the peers are told the server is going away, and it exits 0
+            using var kill = Process.Start("kill", ["-TERM", signal.Process.Id.ToString(CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+            await alice.ExpectAsync("peer-joined");
+            Assert.Null(await alice.ReceiveAsync());
+            Assert.Null(await bob.ReceiveAsync());
+            Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, alice.CloseStatus);
+            Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, bob.CloseStatus);
+            Assert.Equal(0, await signal.WaitForExitAsync(Timeout));
+        }
+        finally
+        {
+            output.WriteLine(signal.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_listen_address_gives_one_sentence_on_stderr_and_exit_2()
+    {
+        var result = await Processes.Run(Processes.Dotnet(Processes.P2pDll, "signal", "--listen", "nowhere"), Timeout);
+        output.WriteLine(result.ToString());
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("p2p signal: --listen 'nowhere' is not an address with a port such as 127.0.0.1:8090 or [::1]:8090.", result.Stderr.Trim());
+    }
+}
