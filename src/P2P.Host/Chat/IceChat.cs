@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Signaling;
 using P2P.Host.Commands;
 using P2P.Protocol.Ice;
 
@@ -69,6 +70,8 @@ public static class IceChat
         private readonly Channel<string> _problems = Channel.CreateUnbounded<string>();
         private IActorRef _session = ActorRefs.Nobody;
         private IActorRef _chat = ActorRefs.Nobody; // secure sessions: lines with ids and acks, files
+        private IActorRef _signaling = ActorRefs.Nobody; // --signal: descriptions and trickled candidates through p2p signal
+        private readonly List<object> _early = []; // remote signaling that came before our session started
 
         public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
         {
@@ -88,6 +91,29 @@ public static class IceChat
                 await status.WriteLineAsync($"p2p: {notAdded.Reason}.");
                 return 1;
             }
+            bool controlling = options.Server;
+            if (options.Signal is { } url)
+            {
+                var name = $"{Environment.UserName}-{Environment.ProcessId}";
+                _signaling = system.ActorOf(SignalingClient.Props(url, options.Room!, name, events, SignalSettings.From(config)), "signaling");
+                await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
+                while (true)
+                {
+                    var e = await _events.Reader.ReadAsync(cancel);
+                    if (e is SignalingProtocol.Joined joined)
+                    {
+                        controlling = joined.Controlling; // the first in the room controls, whatever -s says
+                        await status.WriteLineAsync(joined.Controlling ? "Joined; waiting for the other peer to join." : "Joined; the other peer is there.");
+                        break;
+                    }
+                    if (e is SignalingProtocol.SignalingFailed f)
+                    {
+                        await status.WriteLineAsync($"p2p: {f.Reason.TrimEnd('.')}.");
+                        return 1;
+                    }
+                    _early.Add(e);
+                }
+            }
             IActorRef owner = events;
             if (!options.Plain)
             {
@@ -95,8 +121,10 @@ public static class IceChat
                 if (options.DownloadDirectory is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
                 owner = _chat = system.ActorOf(ChatSession.Props(chat, events), "chat");
             }
-            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, options.Server, owner,
+            peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, controlling, owner,
                 options.RelayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All, Secure: !options.Plain));
+
+            if (!_signaling.IsNobody()) return await RunSignaledAsync(input, cancel);
 
             // 1. our description, once gathering is complete
             IceDescription? local = null;
@@ -146,12 +174,83 @@ public static class IceChat
             _session.Tell(new SessionProtocol.SetRemoteDescription(remote with { EndOfCandidates = true }));
             await status.WriteLineAsync($"Connecting (up to {options.Timeout.TotalSeconds:0} s)...");
 
+            return await ConnectAndChatAsync(input, cancel);
+        }
+
+        /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>
+        private async Task<int> RunSignaledAsync(TextReader input, CancellationToken cancel)
+        {
+            await status.WriteLineAsync($"Connecting through room '{options.Room}' (up to {options.Timeout.TotalSeconds:0} s once the other peer is there)...");
+            return await ConnectAndChatAsync(input, cancel);
+        }
+
+        /// <summary>
+        /// Signaling traffic, handled wherever it shows up: ours goes to the server, theirs to the session (after it
+        /// started). True when <paramref name="e"/> was one of these; a sentence and an exit code when it ends the run.
+        /// </summary>
+        private async Task<(bool Handled, int? Exit)> SignalAsync(object e)
+        {
+            if (_signaling.IsNobody()) return (false, null);
+            switch (e)
+            {
+                case SessionProtocol.Started s:
+                    _session = s.Session;
+                    _signaling.Tell(new SignalingProtocol.SendDescription(s.Description!.Write()));
+                    foreach (var early in _early) await SignalAsync(early);
+                    _early.Clear();
+                    return (true, null);
+                case SessionProtocol.Restarted r: // ICE restart: new credentials to the other side
+                    _signaling.Tell(new SignalingProtocol.SendDescription(new IceDescription(r.Credentials, []).Write()));
+                    return (true, null);
+                case SessionProtocol.LocalCandidate c:
+                    _signaling.Tell(new SignalingProtocol.SendCandidate(c.Candidate.ToAttributeValue()));
+                    return (true, null);
+                case SessionProtocol.LocalDescription:
+                    _signaling.Tell(new SignalingProtocol.SendEndOfCandidates());
+                    return (true, null);
+                case SignalingProtocol.RemoteDescription or SignalingProtocol.RemoteCandidate or SignalingProtocol.RemoteEndOfCandidates when _session.IsNobody():
+                    _early.Add(e);
+                    return (true, null);
+                case SignalingProtocol.RemoteDescription d:
+                    if (IceDescription.TryParse(d.Text, skipHostNameCandidates: true, out var description, out var error, out _))
+                        _session.Tell(new SessionProtocol.SetRemoteDescription(description));
+                    else await status.WriteLineAsync($"p2p: the other peer sent a description that is wrong: {error}.");
+                    return (true, null);
+                case SignalingProtocol.RemoteCandidate c:
+                    if (IceCandidate.TryParse(c.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
+                    else await status.WriteLineAsync($"p2p: ignored a candidate from the other peer: {reason}.");
+                    return (true, null);
+                case SignalingProtocol.RemoteEndOfCandidates:
+                    _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
+                    return (true, null);
+                case SignalingProtocol.PeerJoined j:
+                    await status.WriteLineAsync($"{j.Name} joined the room.");
+                    return (true, null);
+                case SignalingProtocol.PeerLeft l:
+                    await status.WriteLineAsync($"{l.Name} left the room.");
+                    return (true, null);
+                case SignalingProtocol.SignalingFailed f:
+                    await status.WriteLineAsync($"p2p: {f.Reason.TrimEnd('.')}.");
+                    return (true, _connected ? null : 1); // once connected, the chat goes on without the server
+                default:
+                    return (false, null);
+            }
+        }
+
+        private bool _connected;
+
+        private async Task<int> ConnectAndChatAsync(TextReader input, CancellationToken cancel)
+        {
             // 3. connected, or a sentence saying why not
             while (true)
             {
                 var next = await _events.Reader.ReadAsync(cancel);
+                var (handled, exit) = await SignalAsync(next);
+                if (exit is { } code) return code;
+                if (handled) continue;
                 if (next is SessionProtocol.Connected c)
                 {
+                    _connected = true;
                     await output.WriteLineAsync("Connected");
                     await output.FlushAsync(cancel);
                     await status.WriteLineAsync($"Connected over {c.Pair}{(c.RemoteFingerprint is { } fp ? $", encrypted (DTLS), peer certificate sha-256 {fp}" : ", unencrypted (--plain)")}.");
@@ -214,7 +313,11 @@ public static class IceChat
         {
             while (true)
             {
-                switch (await _events.Reader.ReadAsync(cancel))
+                var next = await _events.Reader.ReadAsync(cancel);
+                var (handled, exit) = await SignalAsync(next);
+                if (exit is { } code) return code;
+                if (handled) continue;
+                switch (next)
                 {
                     case ChatProtocol.MessageReceived m:
                         await output.WriteLineAsync($"Received: {m.Text}");
@@ -235,7 +338,7 @@ public static class IceChat
                         await status.WriteLineAsync($"p2p: connection lost ({d.Reason}); trying to restore it...");
                         break;
                     case SessionProtocol.Restarted:
-                        if (options.Signal is null)
+                        if (_signaling.IsNobody())
                         {
                             await status.WriteLineAsync("p2p: the path to the peer is gone and new descriptions cannot be exchanged by hand mid-chat; start both sides again.");
                             return 1;

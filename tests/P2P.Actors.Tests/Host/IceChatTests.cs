@@ -201,4 +201,39 @@ public sealed class IceChatTests(ITestOutputHelper output)
             folder.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Two_p2p_programs_meet_through_p2p_signal_and_chat_encrypted()
+    {
+        await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
+        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ws://127.0.0.1:", StringComparison.Ordinal), Wait);
+        var url = listening["signal listening on ".Length..].Trim();
+        await using var alice = StartP2p("--signal", url, "--room", "lunch");
+        await alice.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr); // first in the room
+        await using var bob = StartP2p("--signal", url, "--room", "lunch");
+        try
+        {
+            await alice.WaitForLineAsync(l => l == "Connected", Wait);
+            await bob.WaitForLineAsync(l => l == "Connected", Wait);
+            await alice.WaitForLineAsync(l => l.Contains("encrypted (DTLS)", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            await ChatAsync(alice, bob);
+            await ChatAsync(bob, alice);
+        }
+        finally
+        {
+            output.WriteLine(alice.Transcript);
+            output.WriteLine(bob.Transcript);
+            output.WriteLine(signal.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task An_unreachable_signaling_server_is_one_sentence_and_a_non_zero_exit()
+    {
+        int port = InteractiveProcess.FindFreeTcpPort();
+        await using var p2p = StartP2p("--signal", $"ws://127.0.0.1:{port}/", "--room", "lunch");
+        var sentence = await p2p.WaitForLineAsync(l => l.StartsWith("p2p: ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        Assert.Contains("signaling server", sentence);
+        Assert.Equal(1, await p2p.WaitForExitAsync(Wait));
+    }
 }
