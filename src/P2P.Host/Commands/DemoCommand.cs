@@ -13,24 +13,44 @@ namespace P2P.Host.Commands;
 /// <summary><c>p2p demo</c>: the embedded default; runs everything on 127.0.0.1 in one process and exits 0 when it all worked.</summary>
 public static class DemoCommand
 {
-    private static readonly Option<int> Messages = new("--messages", "-n")
+    private static readonly Option<bool> Real = new("--real") { Description = "Real UDP sockets on 127.0.0.1 instead of two simulated NATs on the virtual network." };
+    private static readonly Option<string> NatA = NatOption("--nat-a", "port-restricted-cone");
+    private static readonly Option<string> NatB = NatOption("--nat-b", "port-restricted-cone");
+    private static readonly Option<int> FileMiB = new("--file-mib") { HelpName = "MiB", Description = "Size of the file alice sends bob.", DefaultValueFactory = _ => 4 };
+    private static readonly Option<int> Lines = new("--lines") { HelpName = "n", Description = "Chat lines each way.", DefaultValueFactory = _ => 3 };
+
+    private static Option<string> NatOption(string name, string fallback)
     {
-        Description = "Messages to relay through the TURN channel.",
-        DefaultValueFactory = _ => 100,
-    };
+        var option = new Option<string>(name)
+        {
+            HelpName = "nat",
+            Description = $"NAT in front of {(name == "--nat-a" ? "alice" : "bob")}: {string.Join(", ", PeersDemo.Nats.Keys)}.",
+            DefaultValueFactory = _ => fallback,
+        };
+        option.Validators.Add(r =>
+        {
+            if (!PeersDemo.Nats.ContainsKey(r.GetValueOrDefault<string>() ?? "")) r.AddError($"{name} must be one of {string.Join(", ", PeersDemo.Nats.Keys)}");
+        });
+        return option;
+    }
+
     private static readonly Option<FileInfo?> ConfigFile = new("--config") { Description = "A HOCON file layered over akka.hocon." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { Description = "Also write the log to this file." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging on the console." };
 
     public static Command Create()
     {
-        var command = new Command("demo", "Run the embedded default on 127.0.0.1: a relay, a STUN query, a TURN allocation and messages through it. No outside server is contacted.")
+        var command = new Command("demo", "Run the embedded default in one process: our relay, a signaling server and two peers behind simulated NATs; they connect, chat and move a file. No outside server is contacted.")
         {
-            Messages, ConfigFile, LogFile, Verbose,
+            Real, NatA, NatB, FileMiB, Lines, ConfigFile, LogFile, Verbose,
         };
-        Messages.Validators.Add(r =>
+        FileMiB.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 1 or > 100_000) r.AddError("--messages must be between 1 and 100000");
+            if (r.GetValueOrDefault<int>() is < 1 or > 1024) r.AddError("--file-mib must be between 1 and 1024");
+        });
+        Lines.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 10_000) r.AddError("--lines must be between 1 and 10000");
         });
         command.SetAction((parseResult, cancel) => Run(parseResult, cancel));
         return command;
@@ -47,13 +67,16 @@ public static class DemoCommand
         }
         bool verbose = p.GetValue(Verbose);
         // The demo's table is its output; engine logs on the console only from warnings up (all of them with -v or in --log).
-        P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile), LogEventLevel.Warning);
+        P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile), LogEventLevel.Error);
         try
         {
             using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { });
             await host.StartAsync(cancel);
             var system = host.Services.GetRequiredService<ActorSystem>();
-            int result = await new RelayDemo(system, config, p.GetValue(Messages), AnsiConsole.Console).RunAsync(cancel);
+            var options = new DemoOptions(p.GetValue(Real), p.GetValue(NatA)!, p.GetValue(NatB)!, p.GetValue(FileMiB) * 1024 * 1024, p.GetValue(Lines));
+            var console = AnsiConsole.Console;
+            if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe or a log
+            int result = await new PeersDemo(system, config, options, console).RunAsync(cancel);
             await host.StopAsync(CancellationToken.None);
             return result;
         }

@@ -1,0 +1,74 @@
+using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Sessions;
+using P2P.Protocol.Ice;
+
+namespace P2P.Actors.Signaling;
+
+/// <summary>
+/// One session's signaling through <c>p2p signal</c> (G1), as an actor: it runs a <see cref="SignalingClient"/> in a
+/// room and is the owner (directly, or behind a chat session) of the session the app opens once it hears
+/// <see cref="SignalingProtocol.Joined"/> (whose Controlling flag is the session's role). Our description,
+/// trickled candidates and end-of-candidates go to the room; theirs go to the session (kept until it started);
+/// an ICE restart's new credentials go out again. Everything else goes on to the observer.
+/// </summary>
+public sealed class SignalingBridge : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<object> _early = [];
+    private IActorRef _client = ActorRefs.Nobody;
+    private IActorRef _session = ActorRefs.Nobody;
+
+    public SignalingBridge(Uri server, string room, string name, IActorRef observer, SignalSettings settings)
+    {
+        Receive<SessionProtocol.Started>(m =>
+        {
+            _session = m.Session;
+            if (m.Description is { } description) _client.Tell(new SignalingProtocol.SendDescription(description.Write()));
+            foreach (var early in _early) Self.Tell(early);
+            _early.Clear();
+            observer.Forward(m);
+        });
+        Receive<SessionProtocol.Restarted>(m =>
+        {
+            _client.Tell(new SignalingProtocol.SendDescription(new IceDescription(m.Credentials, []).Write()));
+            observer.Forward(m);
+        });
+        Receive<SessionProtocol.LocalCandidate>(m => _client.Tell(new SignalingProtocol.SendCandidate(m.Candidate.ToAttributeValue())));
+        Receive<SessionProtocol.LocalDescription>(m =>
+        {
+            _client.Tell(new SignalingProtocol.SendEndOfCandidates());
+            observer.Forward(m);
+        });
+        Receive<SignalingProtocol.RemoteDescription>(m =>
+        {
+            if (Early(m)) return;
+            if (IceDescription.TryParse(m.Text, skipHostNameCandidates: true, out var description, out var error, out _))
+                _session.Tell(new SessionProtocol.SetRemoteDescription(description));
+            else _log.Warning("[{0}] the other peer sent a description that is wrong: {1}", room, error);
+        });
+        Receive<SignalingProtocol.RemoteCandidate>(m =>
+        {
+            if (Early(m)) return;
+            if (IceCandidate.TryParse(m.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
+            else _log.Warning("[{0}] ignored a candidate from the other peer: {1}", room, reason);
+        });
+        Receive<SignalingProtocol.RemoteEndOfCandidates>(m =>
+        {
+            if (!Early(m)) _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
+        });
+        ReceiveAny(observer.Forward);
+        _client = Context.ActorOf(SignalingClient.Props(server, room, name, Self, settings), "client");
+    }
+
+    public static Props Props(Uri server, string room, string name, IActorRef observer, SignalSettings settings) =>
+        Akka.Actor.Props.Create(() => new SignalingBridge(server, room, name, observer, settings));
+
+    /// <summary>Theirs before our session started: kept, replayed once it has.</summary>
+    private bool Early(object message)
+    {
+        if (!_session.IsNobody()) return false;
+        _early.Add(message);
+        return true;
+    }
+}
