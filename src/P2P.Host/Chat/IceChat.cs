@@ -271,7 +271,11 @@ public static class IceChat
             if (first == typing)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None); // let what was typed last arrive
+                // close, and stay until the session is gone: its close_notify must leave before the process does
+                var gone = _session.WatchAsync(CancellationToken.None);
                 _session.Tell(new SessionProtocol.Close());
+                await Task.WhenAny(gone, Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None));
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None); // the socket actor sends it
                 return 0;
             }
             return await reading;

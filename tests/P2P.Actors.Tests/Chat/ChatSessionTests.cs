@@ -277,7 +277,7 @@ public sealed class ChatSessionTests : TestKit
         Assert.Equal(sha, completed.Sha256);
         Assert.Equal(content, File.ReadAllBytes(completed.Path));
         Assert.False(File.Exists(part));
-        Assert.All(progressAfter, b => Assert.True(b > resumed.Offset));
+        Assert.All(progressAfter, b => Assert.True(b >= resumed.Offset)); // never below where it resumed (the first report may be at it)
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
     }
 
