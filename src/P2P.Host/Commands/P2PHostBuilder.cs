@@ -60,6 +60,7 @@ public static class P2PHostBuilder
         var minimum = verbose ? LogEventLevel.Debug : LogEventLevel.Information;
         var logConfig = new LoggerConfiguration()
             .MinimumLevel.Is(minimum)
+            .Enrich.With<ActorPathEnricher>()
             .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: LogEventLevel.Warning);
         if (logFile is not null)
             logConfig = json

@@ -60,7 +60,8 @@ public sealed class IceChatTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_p2p_programs_chat_encrypted_after_a_manual_exchange_and_one_leaving_ends_the_other()
     {
-        await using var server = StartP2p("-s");
+        var log = Path.Combine(Path.GetTempPath(), $"p2p-log-{Guid.NewGuid():N}.json");
+        await using var server = StartP2p("-s", "--log", log, "--log-json");
         await using var client = StartP2p();
         try
         {
@@ -77,9 +78,17 @@ public sealed class IceChatTests(ITestOutputHelper output)
             Assert.Equal(0, await client.WaitForExitAsync(Wait));
             await server.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
             Assert.Equal(0, await server.WaitForExitAsync(Wait));
+
+            // --log-json: one JSON event per line, the session's own events carry its id (H5)
+            var events = File.ReadAllLines(log).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            var sessionEvents = events.Where(e => e.TryGetProperty("SessionId", out var id) && id.GetString() == "chat").ToList();
+            Assert.Contains(sessionEvents, e => e.GetProperty("@mt").GetString()!.Contains("connected over", StringComparison.Ordinal));
+            Assert.Contains(sessionEvents, e => e.GetProperty("@mt").GetString()!.Contains("DTLS", StringComparison.Ordinal));
+            Assert.All(sessionEvents, e => Assert.Equal("me", e.GetProperty("Peer").GetString()));
         }
         finally
         {
+            File.Delete(log);
             output.WriteLine(server.Transcript);
             output.WriteLine(client.Transcript);
         }
