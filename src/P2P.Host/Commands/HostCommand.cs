@@ -22,6 +22,7 @@ public static class HostCommand
     private static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
     private static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
     private static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Bind peers to this address only (default: every interface)." };
+    private static readonly Option<string?> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that accepted files are written to (default: p2p.chat.download-folder, your Downloads folder)." };
     private static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
     private static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
@@ -31,7 +32,7 @@ public static class HostCommand
     {
         var command = new Command("host", "Interactive console: many local peers and sessions in one process (peer add, open, sessions, pairs, say, close).")
         {
-            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, ConfigFile, LogFile, LogJson, Verbose,
+            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose,
         };
         LocalAddress.Validators.Add(r =>
         {
@@ -67,7 +68,9 @@ public static class HostCommand
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
             if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe
             var local = p.GetValue(LocalAddress) is { } address ? IPAddress.Parse(address) : null;
-            int result = await new HostConsole(system, peers, new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local), console).RunAsync(System.Console.In, cancel);
+            var chat = P2P.Actors.Chat.ChatSettings.OrDefault(config);
+            if (p.GetValue(DownloadDirectory) is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
+            int result = await new HostConsole(system, peers, new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local, chat), console).RunAsync(System.Console.In, cancel);
             await host.StopAsync(CancellationToken.None);
             return result;
         }

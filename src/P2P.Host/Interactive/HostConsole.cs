@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
+using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Protocol.Ice;
@@ -35,6 +36,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         public string Peer { get; } = peer;
         public string Remote { get; } = remote;
         public IActorRef Session { get; set; } = ActorRefs.Nobody;
+        public IActorRef Chat { get; set; } = ActorRefs.Nobody;
         public string State { get; set; } = "gathering";
         public SelectedPair? Pair { get; set; }
     }
@@ -45,7 +47,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         open <peer> <remote>          open a secure session from <peer> to another local peer <remote>
         sessions                      table of sessions: state, selected pair, RTT, bytes
         pairs <session>               the candidate pair table of a session
-        say <session> <text>          send a line on a session
+        say <session> <text>          send a chat line (acknowledged, shown once on the other side)
+        send <session> <path>         offer a file on a session (own data channel, SHA-256 checked)
+        accept <session> <id> [overwrite]   take a file the other side offered (into --download-dir)
+        reject <session> <id>         refuse an offered file
         close <session>               close a session (the other side is told)
         help                          this list
         quit                          close everything and leave
@@ -101,11 +106,16 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 await ShowPairsAsync(words[1]);
                 break;
             case "say" when words.Length >= 3:
-                if (Find(words[1]) is { } row)
-                {
-                    var text = line[(line.IndexOf(words[1], "say".Length, StringComparison.Ordinal) + words[1].Length)..].Trim();
-                    row.Session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes(text)));
-                }
+                if (Find(words[1]) is { } row) row.Chat.Tell(new ChatProtocol.Say(Rest(line, words[1])));
+                break;
+            case "send" when words.Length >= 3:
+                if (Find(words[1]) is { } sending) sending.Chat.Tell(new ChatProtocol.SendFile(Rest(line, words[1])));
+                break;
+            case "accept" when words.Length is 3 or 4:
+                if (Find(words[1]) is { } accepting) accepting.Chat.Tell(new ChatProtocol.AcceptFile(words[2], Overwrite: words.Length == 4 && words[3] == "overwrite"));
+                break;
+            case "reject" when words.Length == 3:
+                if (Find(words[1]) is { } rejecting) rejecting.Chat.Tell(new ChatProtocol.RejectFile(words[2]));
                 break;
             case "close" when words.Length == 2:
                 if (Find(words[1]) is { } closing) closing.Session.Tell(new SessionProtocol.Close());
@@ -152,11 +162,18 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             _sessions[a] = new SessionRow(a, peer, remote);
             _sessions[b] = new SessionRow(b, remote, peer);
             var link = system.ActorOf(LocalSignaling.Props(a, b, _pump), $"link-{n}");
-            peers.Tell(new PeerHostProtocol.OpenSession(peer, a, true, link, Secure: true));
-            peers.Tell(new PeerHostProtocol.OpenSession(remote, b, false, link, Secure: true));
+            // each session's owner is its chat (lines with ids and acks, files), which passes the rest on to the link
+            foreach (var (row, controlling) in new[] { (_sessions[a], true), (_sessions[b], false) })
+            {
+                row.Chat = system.ActorOf(ChatSession.Props(settings.Chat, system.ActorOf(Props.Create(() => new Tagger(row.Id, link)))), $"chat-{n}-{(controlling ? "a" : "b")}");
+                peers.Tell(new PeerHostProtocol.OpenSession(row.Peer, row.Id, controlling, row.Chat, Secure: true));
+            }
             console.WriteLine($"opening {a} and {b}");
         }
     }
+
+    /// <summary>What follows the word <paramref name="after"/> in the typed line (a text or a path, spaces kept).</summary>
+    private static string Rest(string line, string after) => line[(line.IndexOf(after, line.IndexOf(' '), StringComparison.Ordinal) + after.Length)..].Trim();
 
     private SessionRow? Find(string id)
     {
@@ -236,6 +253,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case SessionProtocol.DataReceived d:
                         console.WriteLine($"[{d.SessionId}] Received: {Encoding.UTF8.GetString(d.Data.Span)}");
                         break;
+                    case Tagged { Event: var chatEvent, SessionId: var id } when Describe(chatEvent) is { } text:
+                        console.WriteLine($"[{id}] {text}");
+                        break;
                     case SessionProtocol.Disconnected d when _sessions.TryGetValue(d.SessionId, out var row):
                         row.State = d.Reason.Contains("closed", StringComparison.Ordinal) ? "closed by peer" : "reconnecting";
                         console.WriteLine($"[{d.SessionId}] {d.Reason}");
@@ -257,6 +277,36 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>A chat event as the console shows it (null for those not worth a line).</summary>
+    private static string? Describe(object e) => e switch
+    {
+        ChatProtocol.MessageReceived m => $"Received: {m.Text}",
+        ChatProtocol.MessageDelivered m => $"delivered #{m.Id}",
+        ChatProtocol.MessageRefused r => $"not sent: {r.Reason}",
+        ChatProtocol.FileOfferSent s => $"offering '{s.Name}' ({Bytes(s.Size)}) as file {s.Id}",
+        ChatProtocol.FileOffered o => $"offers '{o.Name}' ({Bytes(o.Size)}): accept <session> {o.Id} or reject <session> {o.Id}",
+        ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: accept <session> {c.Id} overwrite, or reject",
+        ChatProtocol.FileProgress p => $"file {p.Id}: {p.Bytes * 100 / Math.Max(1, p.Total)}% of {Bytes(p.Total)}, {Bytes((long)p.BytesPerSecond)}/s",
+        ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Bytes(r.Offset)}",
+        ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256}",
+        ChatProtocol.FileFailed f => $"file {f.Id} failed: {f.Reason}",
+        _ => null,
+    };
+
+    /// <summary>A chat event with the session it belongs to (chat events do not carry it).</summary>
+    private sealed record Tagged(string SessionId, object Event);
+
+    /// <summary>Between a chat and the link: tags chat events with the session id, passes session events on.</summary>
+    private sealed class Tagger : ReceiveActor
+    {
+        public Tagger(string sessionId, IActorRef link)
+        {
+            var console = Context.System.ActorSelection("/user/console");
+            Receive<ChatProtocol.IChatEvent>(e => console.Tell(new Tagged(sessionId, e)));
+            ReceiveAny(link.Forward);
         }
     }
 
@@ -283,4 +333,4 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 }
 
 /// <summary>What peers added in the console are given: the servers and the local address.</summary>
-public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress);
+public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress, ChatSettings Chat);

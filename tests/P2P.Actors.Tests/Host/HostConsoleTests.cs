@@ -12,7 +12,9 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
     [Fact]
     public async Task Peers_and_a_secure_session_are_managed_from_typed_commands()
     {
-        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1");
+        var folder = Directory.CreateTempSubdirectory("p2p-host-");
+        var downloads = Directory.CreateDirectory(Path.Combine(folder.FullName, "downloads")).FullName;
+        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1", "--download-dir", downloads);
         try
         {
             await host.WriteLineAsync("peer add alice");
@@ -40,6 +42,20 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
 
             await host.WriteLineAsync("say alice-bob-1 hello bob, from the console");
             await host.WaitForLineAsync(l => l == "[bob-alice-1] Received: hello bob, from the console", Wait);
+            await host.WaitForLineAsync(l => l == "[alice-bob-1] delivered #1", Wait);
+
+            // a file from alice to bob: offered, accepted, checked
+            var source = Path.Combine(folder.FullName, "notes with spaces.bin");
+            var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024 * 1024 + 3);
+            await File.WriteAllBytesAsync(source, bytes);
+            await host.WriteLineAsync($"send alice-bob-1 {source}");
+            var offer = await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] offers 'notes with spaces.bin'", StringComparison.Ordinal), Wait);
+            var id = System.Text.RegularExpressions.Regex.Match(offer, @"accept <session> (\S+)").Groups[1].Value;
+            await host.WriteLineAsync($"accept bob-alice-1 {id}");
+            var done = await host.WaitForLineAsync(l => l.StartsWith($"[bob-alice-1] file {id}: done", StringComparison.Ordinal), Wait);
+            var received = Path.Combine(downloads, "notes with spaces.bin");
+            Assert.Contains(received, done);
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(received));
 
             await host.WriteLineAsync("close bob-alice-1");
             await host.WaitForLineAsync(l => l == "[alice-bob-1] the peer closed the DTLS association", Wait);
@@ -52,6 +68,7 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
         finally
         {
             output.WriteLine(host.Transcript);
+            folder.Delete(recursive: true);
         }
     }
 }
