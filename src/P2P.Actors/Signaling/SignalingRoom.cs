@@ -24,12 +24,16 @@ public sealed class SignalingRoom : ReceiveActor
     /// <summary>Messages from the seated peer waiting for the other seat to be taken (relayed form, "from" set).</summary>
     private readonly Queue<SignalMessage> _pending = new();
 
-    public static Props Props(string room, SignalSettings settings) => Akka.Actor.Props.Create(() => new SignalingRoom(room, settings));
+    private readonly bool _sharded;
 
-    public SignalingRoom(string room, SignalSettings settings)
+    /// <param name="sharded">The room is an entity of Akka.Cluster.Sharding (its parent a Shard), not of <see cref="SignalingRooms"/>.</param>
+    public static Props Props(string room, SignalSettings settings, bool sharded = false) => Akka.Actor.Props.Create(() => new SignalingRoom(room, settings, sharded));
+
+    public SignalingRoom(string room, SignalSettings settings, bool sharded)
     {
         _room = room;
         _settings = settings;
+        _sharded = sharded;
         Receive<SignalingRoomProtocol.Join>(OnJoin);
         Receive<SignalingRoomProtocol.Relay>(OnRelay);
         Receive<SignalingRoomProtocol.Leave>(l => Free(l.Peer, "left"));
@@ -113,6 +117,7 @@ public sealed class SignalingRoom : ReceiveActor
         _pending.Clear(); // what the leaver sent early was for a peer that never came; what it got is moot
         _log.Info("signal room {0}: {1} {2}", _room, gone.Name, how);
         if (_seats[1 - seat] is { } other) other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(gone.Name)));
+        else if (_sharded) Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)); // the shard holds its messages meanwhile
         else Context.Parent.Tell(new SignalingRoomProtocol.Passivate(_room));
     }
 }

@@ -49,13 +49,15 @@ public static class SignalingRoomProtocol
 }
 
 /// <summary>
-/// Routes room messages by room name, shaped like Akka.Cluster.Sharding's <c>IMessageExtractor</c>, so that
-/// moving rooms to a ShardRegion is a change of wiring: <see cref="EntityId"/> and <see cref="EntityMessage"/>
-/// carry over, and a stable <c>ShardId</c> (a HashCodeMessageExtractor) is added then.
+/// Routes room messages by room name: the room is the entity id, its shard a stable hash of it. Used by the
+/// Akka.Cluster.Sharding region of <c>p2p signal</c> and by the in-process <see cref="SignalingRooms"/> alike.
 /// </summary>
-public sealed class RoomMessageExtractor
+public sealed class RoomMessageExtractor() : Akka.Cluster.Sharding.HashCodeMessageExtractor(MaxShards)
 {
-    public string? EntityId(object message) => message is SignalingRoomProtocol.IRoomMessage m ? m.Room : null;
+    /// <summary>Shards of the signal-room entity type: ten per node of a cluster of ten is plenty for rooms of two.</summary>
+    public const int MaxShards = 100;
 
-    public object EntityMessage(object message) => message;
+    public override string? EntityId(object message) => message is SignalingRoomProtocol.IRoomMessage m ? m.Room : null;
+
+    public override object EntityMessage(object message) => message;
 }

@@ -51,6 +51,22 @@ public static class SignalCommand
         return settings;
     }
 
+    /// <summary>
+    /// A one-node cluster on loopback for the rooms' ShardRegion (remoting on a free port, nothing remembered). A room
+    /// passivates itself when its last peer leaves; idle passivation is off, since two connected peers stay silent on
+    /// the signaling channel for as long as they chat and a passivated room would forget their seats.
+    /// </summary>
+    private static readonly Config ShardingConfig = ConfigurationFactory.ParseString("""
+        akka.actor.provider = cluster
+        akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+        akka.remote.dot-netty.tcp.port = 0
+        akka.cluster.min-nr-of-members = 1
+        akka.cluster.sharding.state-store-mode = ddata
+        akka.cluster.sharding.remember-entities = off
+        akka.cluster.sharding.passivate-idle-entity-after = off
+        akka.cluster.log-info = off
+        """);
+
     private static async Task<int> Run(ParseResult p)
     {
         Config config;
@@ -70,11 +86,19 @@ public static class SignalCommand
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
         try
         {
-            using var host = P2PHostBuilder.Build(config, verbose, (system, registry) =>
-                registry.Register<SignalingRooms>(system.ActorOf(SignalingRooms.Props(settings), SignalingRooms.Name)));
+            // Rooms are entities of Akka.Cluster.Sharding, the room name their id: one node here (it joins itself),
+            // more nodes behind a load balancer later without changing the rooms or the connections.
+            using var host = P2PHostBuilder.Build(ShardingConfig.WithFallback(config), verbose, (_, _) => { });
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
-            var rooms = host.Services.GetRequiredService<ActorRegistry>().Get<SignalingRooms>();
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            cluster.Join(cluster.SelfAddress);
+            await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var rooms = await Akka.Cluster.Sharding.ClusterSharding.Get(system).StartAsync("signal-room",
+                room => SignalingRoom.Props(room, settings, sharded: true),
+                Akka.Cluster.Sharding.ClusterShardingSettings.Create(system), new RoomMessageExtractor());
 
             SignalServer server;
             try { server = await SignalServer.StartAsync(system, rooms, settings.Listen, settings); }

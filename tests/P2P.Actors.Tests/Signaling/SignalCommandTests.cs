@@ -54,6 +54,41 @@ public sealed class SignalCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Rooms_are_cluster_sharded_entities_that_passivate_when_empty_and_come_back()
+    {
+        await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
+        try
+        {
+            var line = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ", StringComparison.Ordinal), Timeout);
+            var url = new Uri(line["signal listening on ".Length..]);
+            // the process runs Akka.Cluster.Sharding for the rooms (it logs the coordinator of the signal-room type)
+            Assert.Contains("signal-room: ShardCoordinator was moved to the active state", signal.Transcript);
+            for (int round = 0; round < 2; round++)
+            {
+                // a room used, emptied (its entity passivates), then used again from scratch: the first comer controls again
+                var (alice, joined) = await SignalTestSocket.JoinAsync(url, "kitchen", "alice");
+                Assert.True(joined.GetProperty("controlling").GetBoolean());
+                var (bob, bobJoined) = await SignalTestSocket.JoinAsync(url, "kitchen", "bob");
+                Assert.False(bobJoined.GetProperty("controlling").GetBoolean());
+                Assert.Equal("bob", (await alice.ExpectAsync("peer-joined")).GetProperty("name").GetString());
+                Assert.Equal("alice", (await bob.ExpectAsync("peer-joined")).GetProperty("name").GetString());
+                await bob.SendAsync(new { type = "description", description = $"round {round}" });
+                Assert.Equal($"round {round}", (await alice.ExpectAsync("description")).GetProperty("description").GetString());
+                await alice.SendAsync(new { type = "leave" });
+                await bob.ExpectAsync("peer-left");
+                await bob.SendAsync(new { type = "leave" });
+                await alice.DisposeAsync();
+                await bob.DisposeAsync();
+                await Task.Delay(500); // the empty room stops (its shard holds any message meanwhile)
+            }
+        }
+        finally
+        {
+            output.WriteLine(signal.Transcript);
+        }
+    }
+
+    [Fact]
     public async Task A_bad_listen_address_gives_one_sentence_on_stderr_and_exit_2()
     {
         var result = await Processes.Run(Processes.Dotnet(Processes.P2pDll, "signal", "--listen", "nowhere"), Timeout);
