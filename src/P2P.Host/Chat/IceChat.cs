@@ -327,8 +327,10 @@ public static class IceChat
                         await output.WriteLineAsync($"Received: {m.Text}");
                         await output.FlushAsync(cancel);
                         break;
+                    case ChatProtocol.MessageDelivered:
+                        break; // acknowledged: nothing to show in a two-person chat
                     case ChatProtocol.IChatEvent chatEvent:
-                        if (Describe(chatEvent) is { } line) await status.WriteLineAsync(line);
+                        if (ChatEventText.Describe(chatEvent, c => "/" + c) is { } line) await status.WriteLineAsync(line);
                         break;
                     case SessionProtocol.DataReceived d:
                         await output.WriteLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}");
@@ -354,32 +356,6 @@ public static class IceChat
                 }
             }
         }
-
-        /// <summary>A chat event as a status line for the user (null for those not worth a line).</summary>
-        private static string? Describe(ChatProtocol.IChatEvent e) => e switch
-        {
-            ChatProtocol.MessageRefused r => $"p2p: not sent: {r.Reason}.",
-            ChatProtocol.FileOfferSent s => $"Offering '{s.Name}' ({Size(s.Size)}) as file {s.Id}; waiting for the other side to accept.",
-            ChatProtocol.FileOffered o => $"The peer offers '{o.Name}' ({Size(o.Size)}): type /accept {o.Id} or /reject {o.Id}.",
-            ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: type /accept {c.Id} overwrite to replace it, or /reject {c.Id}.",
-            ChatProtocol.FileProgress p => $"file {p.Id}: {ProgressBar(p.Bytes, p.Total)} {Size(p.Bytes)} of {Size(p.Total)}, {Size((long)p.BytesPerSecond)}/s{Eta(p)}",
-            ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Size(r.Offset)}.",
-            ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256} verified.",
-            ChatProtocol.FileFailed f => $"p2p: file {f.Id}: {f.Reason.TrimEnd('.')}.",
-            _ => null,
-        };
-
-        private static string ProgressBar(long bytes, long total)
-        {
-            double done = total == 0 ? 1 : (double)bytes / total;
-            int filled = (int)Math.Round(done * 20);
-            return $"[{new string('#', filled)}{new string('.', 20 - filled)}] {done * 100:0}%";
-        }
-
-        private static string Eta(ChatProtocol.FileProgress p) =>
-            p.BytesPerSecond <= 0 || p.Bytes >= p.Total ? "" : $", {TimeSpan.FromSeconds((p.Total - p.Bytes) / p.BytesPerSecond).TotalSeconds:0} s left";
-
-        private static string Size(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
 
         private string FailureSentence(string reason) =>
             reason.Contains("no candidate pair worked", StringComparison.Ordinal) || reason.Contains("all candidate pairs failed", StringComparison.Ordinal)

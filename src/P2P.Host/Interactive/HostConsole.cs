@@ -6,6 +6,7 @@ using Akka.Actor;
 using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Host.Chat;
 using P2P.Protocol.Ice;
 using Spectre.Console;
 
@@ -231,7 +232,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         lock (_gate) console.Write(table);
     }
 
-    private static string Bytes(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
+    private static string Bytes(long n) => ChatEventText.Size(n);
 
     private async Task PrintEventsAsync(CancellationToken cancel)
     {
@@ -253,7 +254,11 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case SessionProtocol.DataReceived d:
                         console.WriteLine($"[{d.SessionId}] Received: {Encoding.UTF8.GetString(d.Data.Span)}");
                         break;
-                    case Tagged { Event: var chatEvent, SessionId: var id } when Describe(chatEvent) is { } text:
+                    case Tagged { Event: ChatProtocol.MessageReceived m, SessionId: var id }:
+                        console.WriteLine($"[{id}] Received: {m.Text}");
+                        break;
+                    case Tagged { Event: ChatProtocol.IChatEvent chatEvent, SessionId: var id }
+                        when ChatEventText.Describe(chatEvent, c => c.Insert(c.IndexOf(' '), " " + id)) is { } text:
                         console.WriteLine($"[{id}] {text}");
                         break;
                     case SessionProtocol.Disconnected d when _sessions.TryGetValue(d.SessionId, out var row):
@@ -279,22 +284,6 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             }
         }
     }
-
-    /// <summary>A chat event as the console shows it (null for those not worth a line).</summary>
-    private static string? Describe(object e) => e switch
-    {
-        ChatProtocol.MessageReceived m => $"Received: {m.Text}",
-        ChatProtocol.MessageDelivered m => $"delivered #{m.Id}",
-        ChatProtocol.MessageRefused r => $"not sent: {r.Reason}",
-        ChatProtocol.FileOfferSent s => $"offering '{s.Name}' ({Bytes(s.Size)}) as file {s.Id}",
-        ChatProtocol.FileOffered o => $"offers '{o.Name}' ({Bytes(o.Size)}): accept <session> {o.Id} or reject <session> {o.Id}",
-        ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: accept <session> {c.Id} overwrite, or reject",
-        ChatProtocol.FileProgress p => $"file {p.Id}: {p.Bytes * 100 / Math.Max(1, p.Total)}% of {Bytes(p.Total)}, {Bytes((long)p.BytesPerSecond)}/s",
-        ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Bytes(r.Offset)}",
-        ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256}",
-        ChatProtocol.FileFailed f => $"file {f.Id} failed: {f.Reason}",
-        _ => null,
-    };
 
     /// <summary>A chat event with the session it belongs to (chat events do not carry it).</summary>
     private sealed record Tagged(string SessionId, object Event);

@@ -17,35 +17,18 @@ namespace P2P.Actors.Tests.Chat;
 /// wall clock; no loss here, so its default retransmission timers do): the link is cut while lines are being sent, consent is lost, ICE restarts when the link returns, and
 /// every line still arrives exactly once and in order.
 /// </summary>
-public sealed class ChatAcrossOutageTests : TestKit
+public sealed class ChatAcrossOutageTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase("akka.loglevel = INFO", output, seed: 4761)
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(120);
     // consent checked every 500 ms and lost after 3 s, so the outage and the restart take seconds, not half a minute
     private static readonly IceSettings QuickConsent = IceSettings.Default with { ConsentInterval = TimeSpan.FromMilliseconds(500), ConsentTimeout = TimeSpan.FromSeconds(3) };
-    private readonly ITestOutputHelper _log;
-    private readonly VirtualNetwork _net;
-
-    public ChatAcrossOutageTests(ITestOutputHelper output) : base("akka.loglevel = INFO", output)
-    {
-        _log = output;
-        _net = new VirtualNetwork(Sys, seed: 4761);
-    }
-
-    private IActorRef StartPeer(string name, string address)
-    {
-        _net.AddPublicHost(name, IPAddress.Parse(address));
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], []) { Sockets = _net.SocketsOf(name) };
-        var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, QuickConsent, StunSettings.Default, TurnClientSettings.Default), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
-        return peer;
-    }
+    private readonly ITestOutputHelper _log = output;
 
     [Fact]
     public async Task Lines_sent_across_a_cut_link_and_an_ice_restart_arrive_exactly_once_in_order()
     {
-        var alice = StartPeer("alice", "203.0.113.10");
-        var bob = StartPeer("bob", "203.0.113.20");
+        var alice = StartPeer("alice", "203.0.113.10", QuickConsent);
+        var bob = StartPeer("bob", "203.0.113.20", QuickConsent);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         var atA = CreateTestProbe();
@@ -71,12 +54,12 @@ public sealed class ChatAcrossOutageTests : TestKit
         var (firstAtA, firstFromA) = ChatAssertions.AwaitLines(atA, 50, Generous);
         var (firstAtB, firstFromB) = ChatAssertions.AwaitLines(atB, 50, Generous);
         SayBatch(50);
-        _net.Cut("alice"); // lines of the batch above are still in flight
+        Net.Cut("alice"); // lines of the batch above are still in flight
         SayBatch(50); // into the cut
         var disconnected = new HashSet<string>();
         ChatAssertions.AwaitSession(events, m => m is SessionProtocol.Disconnected d && disconnected.Add(d.SessionId), Generous);
         SayBatch(50); // while consent is lost and ICE restarts
-        _net.Cut("alice", false);
+        Net.Cut("alice", false);
         var restarted = new HashSet<string>();
         var connected = new HashSet<string>();
         ChatAssertions.AwaitSession(events, m =>

@@ -27,8 +27,14 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
             await host.WaitForLineAsync(l => l.Contains("cannot open alice -> carol: both must be local peers", StringComparison.Ordinal), Wait);
 
             await host.WriteLineAsync("open alice bob");
-            await host.WaitForLineAsync(l => l.StartsWith("[alice-bob-1] connected over host 127.0.0.1:", StringComparison.Ordinal) && l.EndsWith("(DTLS)", StringComparison.Ordinal), Wait);
-            await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] connected over", StringComparison.Ordinal), Wait);
+            var connected = new HashSet<string>();
+            await host.WaitForLineAsync(l =>
+            {
+                // either side may be first
+                if (l.StartsWith("[alice-bob-1] connected over host 127.0.0.1:", StringComparison.Ordinal) && l.EndsWith("(DTLS)", StringComparison.Ordinal)) connected.Add("a");
+                if (l.StartsWith("[bob-alice-1] connected over host 127.0.0.1:", StringComparison.Ordinal) && l.EndsWith("(DTLS)", StringComparison.Ordinal)) connected.Add("b");
+                return connected.Count == 2;
+            }, Wait);
 
             await host.WriteLineAsync("sessions");
             var row = await host.WaitForLineAsync(l => l.Contains("alice-bob-1", StringComparison.Ordinal) && l.Contains("connected", StringComparison.Ordinal), Wait);
@@ -49,8 +55,8 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
             var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024 * 1024 + 3);
             await File.WriteAllBytesAsync(source, bytes);
             await host.WriteLineAsync($"send alice-bob-1 {source}");
-            var offer = await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] offers 'notes with spaces.bin'", StringComparison.Ordinal), Wait);
-            var id = System.Text.RegularExpressions.Regex.Match(offer, @"accept <session> (\S+)").Groups[1].Value;
+            var offer = await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] the peer offers 'notes with spaces.bin'", StringComparison.Ordinal), Wait);
+            var id = System.Text.RegularExpressions.Regex.Match(offer, @"accept bob-alice-1 (\S+)").Groups[1].Value;
             await host.WriteLineAsync($"accept bob-alice-1 {id}");
             var done = await host.WaitForLineAsync(l => l.StartsWith($"[bob-alice-1] file {id}: done", StringComparison.Ordinal), Wait);
             var received = Path.Combine(downloads, "notes with spaces.bin");

@@ -188,7 +188,7 @@ public sealed class IceChatTests(ITestOutputHelper output)
                 await client.WaitForLineAsync(l => l.StartsWith("p2p: file", StringComparison.Ordinal) && l.Contains("missing.bin", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
 
                 await client.WriteLineAsync("/send " + source);
-                var offer = await server.WaitForLineAsync(l => l.StartsWith("The peer offers 'report.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                var offer = await server.WaitForLineAsync(l => l.StartsWith("the peer offers 'report.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
                 var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
                 await server.WriteLineAsync($"/accept {id}");
                 var done = await server.WaitForLineAsync(l => l.StartsWith($"file {id}: done", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);

@@ -14,12 +14,10 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Ice;
 
 /// <summary>
-/// Our peer to our peer through whole secure sessions (ICE, DTLS, SCTP, DCEP) on the virtual network, with and
-/// without 10 % packet loss: the checks the WebRTC interop tests make, every message in order and once. Time is
-/// real here, not virtual: BouncyCastle's DTLS handshake times its retransmissions by the wall clock, so moving
-/// virtual time would let ICE consent and SCTP timers run ahead of a handshake still waiting on a lost flight.
+/// Our peer to our peer through whole secure sessions (ICE, DTLS, SCTP, DCEP) on the virtual network in real time,
+/// with and without 10 % packet loss: the checks the WebRTC interop tests make, every message in order and once.
 /// </summary>
-public sealed class SecureSessionOnVirtualNetworkTests : TestKit
+public sealed class SecureSessionOnVirtualNetworkTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase(Config, output, seed: 8831)
 {
     // A quicker first DTLS retransmission than RFC 6347's 1 s keeps a lossy handshake short; the rest is akka.hocon's.
     private const string Config = """
@@ -34,24 +32,7 @@ public sealed class SecureSessionOnVirtualNetworkTests : TestKit
         """;
 
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(120);
-    private readonly ITestOutputHelper _log;
-    private readonly VirtualNetwork _net;
-
-    public SecureSessionOnVirtualNetworkTests(ITestOutputHelper output) : base(Config, output)
-    {
-        _log = output;
-        _net = new VirtualNetwork(Sys, seed: 8831);
-    }
-
-    private IActorRef StartPeer(string name, string address)
-    {
-        _net.AddPublicHost(name, IPAddress.Parse(address));
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], []) { Sockets = _net.SocketsOf(name) };
-        var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
-        return peer;
-    }
+    private readonly ITestOutputHelper _log = output;
 
     [Theory]
     [InlineData(0.0)]
@@ -61,7 +42,7 @@ public sealed class SecureSessionOnVirtualNetworkTests : TestKit
         var alice = StartPeer("alice", "203.0.113.10");
         var bob = StartPeer("bob", "203.0.113.20");
         // every packet between the two crosses alice's link: this is the loss each datagram sees, both ways
-        _net.SetLink("alice", new LinkConditions { Loss = loss });
+        Net.SetLink("alice", new LinkConditions { Loss = loss });
 
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));

@@ -1,0 +1,39 @@
+using P2P.Actors.Chat;
+
+namespace P2P.Host.Chat;
+
+/// <summary>
+/// How a console tells the user a chat event: one wording for the ICE chat and <c>p2p host</c>, which differ only in
+/// how their commands are typed (<c>/accept 3</c> there, <c>accept bob-alice-1 3</c> here: <paramref name="command"/>
+/// turns "accept 3" into the console's form).
+/// </summary>
+public static class ChatEventText
+{
+    /// <summary>One line for the user, or null for events not worth one (a received line is printed by the caller).</summary>
+    public static string? Describe(ChatProtocol.IChatEvent e, Func<string, string> command) => e switch
+    {
+        ChatProtocol.MessageDelivered m => $"delivered #{m.Id}",
+        ChatProtocol.MessageRefused r => $"p2p: not sent: {r.Reason.TrimEnd('.')}.",
+        ChatProtocol.FileOfferSent s => $"offering '{s.Name}' ({Size(s.Size)}) as file {s.Id}; waiting for the other side to accept",
+        ChatProtocol.FileOffered o => $"the peer offers '{o.Name}' ({Size(o.Size)}): type {command($"accept {o.Id}")} or {command($"reject {o.Id}")}",
+        ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: type {command($"accept {c.Id} overwrite")} to replace it, or {command($"reject {c.Id}")}",
+        ChatProtocol.FileProgress p => $"file {p.Id}: {ProgressBar(p.Bytes, p.Total)} {Size(p.Bytes)} of {Size(p.Total)}, {Size((long)p.BytesPerSecond)}/s{Eta(p)}",
+        ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Size(r.Offset)}",
+        ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256} verified",
+        ChatProtocol.FileFailed f => $"p2p: file {f.Id}: {f.Reason.TrimEnd('.')}.",
+        _ => null,
+    };
+
+    /// <summary>Bytes for people: "812 B", "48.0 KiB", "12.5 MiB".</summary>
+    public static string Size(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
+
+    private static string ProgressBar(long bytes, long total)
+    {
+        double done = total == 0 ? 1 : (double)bytes / total;
+        int filled = (int)Math.Round(done * 20);
+        return $"[{new string('#', filled)}{new string('.', 20 - filled)}] {done * 100:0}%";
+    }
+
+    private static string Eta(ChatProtocol.FileProgress p) =>
+        p.BytesPerSecond <= 0 || p.Bytes >= p.Total ? "" : $", {TimeSpan.FromSeconds((p.Total - p.Bytes) / p.BytesPerSecond).TotalSeconds:0} s left";
+}

@@ -1,0 +1,33 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Transport.Virtual;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Support;
+
+/// <summary>
+/// Peers on the virtual network with the actor system's ordinary scheduler: time is real. For whole secure sessions,
+/// whose DTLS handshake (BouncyCastle) times its retransmissions by the wall clock, so virtual time would let ICE
+/// consent and SCTP timers run ahead of a handshake still waiting on a lost flight.
+/// </summary>
+public abstract class RealTimeVirtualNetworkTestBase : TestKit
+{
+    protected RealTimeVirtualNetworkTestBase(string config, ITestOutputHelper output, int seed) : base(config, output) =>
+        Net = new VirtualNetwork(Sys, seed);
+
+    protected VirtualNetwork Net { get; }
+
+    /// <summary>A peer on a new public host of the network, bound to port 5000 of every address.</summary>
+    protected IActorRef StartPeer(string name, string address, IceSettings? ice = null)
+    {
+        Net.AddPublicHost(name, IPAddress.Parse(address));
+        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], []) { Sockets = Net.SocketsOf(name) };
+        var parent = CreateTestProbe();
+        var peer = parent.ChildActorOf(Peer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
+        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
+        return peer;
+    }
+}
