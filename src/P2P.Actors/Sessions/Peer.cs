@@ -134,6 +134,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             foreach (var server in _probers.Keys)
                 Problem($"STUN server {server} did not answer within {_ice.GatheringTimeout.TotalSeconds:0} s; UDP seems blocked on this network");
+            foreach (var (allocator, server) in _allocatorServer)
+                if (!_relayCandidateOf.ContainsKey(allocator))
+                    Problem($"TURN server {server} did not answer within {_ice.GatheringTimeout.TotalSeconds:0} s, so there is no relay candidate (is it running there, on that port?)");
             CompleteGathering("gathering timed out");
         });
         Receive<PeerProtocol.CredentialsChanged>(m =>

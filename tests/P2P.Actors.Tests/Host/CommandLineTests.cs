@@ -88,6 +88,26 @@ public sealed class CommandLineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_unreachable_TURN_server_is_one_sentence_and_the_run_goes_on_with_host_candidates()
+    {
+        int nobody = InteractiveProcess.FindFreeTcpPort(); // no TURN server there (UDP)
+        await using var p2p = P2pProcess.Start("-s", "--plain", "--local-address", "127.0.0.1", "--stun", "none",
+            "--turn", "127.0.0.1", "--turn-port", nobody.ToString(), "--turn-user", "alice", "--turn-pass", "secret");
+        try
+        {
+            var sentence = await p2p.WaitForLineAsync(l => l.StartsWith("p2p: TURN server", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains($"127.0.0.1:{nobody} did not answer", sentence);
+            Assert.Contains("no relay candidate", sentence);
+            var block = await p2p.ReadLocalDescriptionAsync(Wait);
+            Assert.Contains("typ host", block);
+        }
+        finally
+        {
+            output.WriteLine(p2p.Transcript);
+        }
+    }
+
+    [Fact]
     public async Task A_relay_only_chat_goes_through_p2p_relay()
     {
         await using var relay = await RelayProcess.Start("--user", "alice:secret", "--allow-loopback");
