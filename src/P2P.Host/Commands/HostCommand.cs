@@ -23,6 +23,7 @@ public static class HostCommand
     private static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
     private static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Bind peers to this address only (default: every interface)." };
     private static readonly Option<string?> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that accepted files are written to (default: p2p.chat.download-folder, your Downloads folder)." };
+    private static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server (ws://host:port/) whose rooms 'open <peer> room:<name>' joins." };
     private static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
     private static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
@@ -32,7 +33,7 @@ public static class HostCommand
     {
         var command = new Command("host", "Interactive console: many local peers and sessions in one process (peer add, open, sessions, pairs, say, close).")
         {
-            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose,
+            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, DownloadDirectory, Signal, ConfigFile, LogFile, LogJson, Verbose,
         };
         LocalAddress.Validators.Add(r =>
         {
@@ -41,6 +42,8 @@ public static class HostCommand
         command.Validators.Add(r =>
         {
             if (r.GetValue(Turn) is not null && (r.GetValue(TurnUser) is null || r.GetValue(TurnPass) is null)) r.AddError("--turn needs --turn-user and --turn-pass");
+            if (r.GetValue(Signal) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss")))
+                r.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
         });
         command.SetAction((p, cancel) => RunAsync(p, cancel));
         return command;
@@ -70,7 +73,12 @@ public static class HostCommand
             var local = p.GetValue(LocalAddress) is { } address ? IPAddress.Parse(address) : null;
             var chat = P2P.Actors.Chat.ChatSettings.OrDefault(config);
             if (p.GetValue(DownloadDirectory) is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
-            int result = await new HostConsole(system, peers, new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local, chat), console).RunAsync(System.Console.In, cancel);
+            var hostSettings = new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local, chat)
+            {
+                Signal = p.GetValue(Signal) is { } signal ? new Uri(signal) : null,
+                SignalSettings = P2P.Actors.Signaling.SignalSettings.From(config),
+            };
+            int result = await new HostConsole(system, peers, hostSettings, console).RunAsync(System.Console.In, cancel);
             await host.StopAsync(CancellationToken.None);
             return result;
         }

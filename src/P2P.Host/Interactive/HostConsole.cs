@@ -6,6 +6,7 @@ using Akka.Actor;
 using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Signaling;
 using P2P.Host.Chat;
 using P2P.Protocol.Ice;
 using Spectre.Console;
@@ -38,6 +39,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         public string Remote { get; } = remote;
         public IActorRef Session { get; set; } = ActorRefs.Nobody;
         public IActorRef Chat { get; set; } = ActorRefs.Nobody;
+        public IActorRef Bridge { get; set; } = ActorRefs.Nobody; // room:<name> sessions: their signaling
         public string State { get; set; } = "gathering";
         public SelectedPair? Pair { get; set; }
     }
@@ -46,6 +48,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         peer add <name>               bind a new local peer (one UDP socket, shared by its sessions)
         peers                         list the local peers
         open <peer> <remote>          open a secure session from <peer> to another local peer <remote>
+        open <peer> room:<name>       meet whoever joins that room of the --signal server (any process, any machine)
         sessions                      table of sessions: state, selected pair, RTT, bytes
         pairs <session>               the candidate pair table of a session
         say <session> <text>          send a chat line (acknowledged, shown once on the other side)
@@ -145,6 +148,11 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 
     private void Open(string peer, string remote)
     {
+        if (remote.StartsWith("room:", StringComparison.Ordinal))
+        {
+            OpenInRoom(peer, remote["room:".Length..]);
+            return;
+        }
         lock (_gate)
         {
             if (!_peers.Contains(peer) || !_peers.Contains(remote))
@@ -170,6 +178,33 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 peers.Tell(new PeerHostProtocol.OpenSession(row.Peer, row.Id, controlling, row.Chat, Secure: true));
             }
             console.WriteLine($"opening {a} and {b}");
+        }
+    }
+
+    /// <summary>
+    /// A session with whoever is in <paramref name="room"/> of the signaling server: the room decides the role (the first
+    /// in it controls), so the session opens once the bridge has joined (see <see cref="PrintEventsAsync"/>).
+    /// </summary>
+    private void OpenInRoom(string peer, string room)
+    {
+        lock (_gate)
+        {
+            if (settings.Signal is null)
+            {
+                Say("a room needs a signaling server: start p2p host with --signal ws://host:port/");
+                return;
+            }
+            if (!_peers.Contains(peer) || room.Length == 0)
+            {
+                Say($"cannot open {peer} in room '{room}': {(room.Length == 0 ? "the room has no name" : $"{peer} is not a local peer (peer add {peer})")}");
+                return;
+            }
+            int n = ++_opened;
+            var id = $"{peer}@{room}-{n}";
+            var row = _sessions[id] = new SessionRow(id, peer, "room:" + room);
+            var tagger = system.ActorOf(Props.Create(() => new Tagger(id, _pump)));
+            row.Bridge = system.ActorOf(SignalingBridge.Props(settings.Signal, room, peer, tagger, settings.SignalSettings), $"room-{n}");
+            console.WriteLine($"joining room '{room}' as {peer} ({id})");
         }
     }
 
@@ -254,6 +289,22 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case SessionProtocol.DataReceived d:
                         console.WriteLine($"[{d.SessionId}] Received: {Encoding.UTF8.GetString(d.Data.Span)}");
                         break;
+                    case Tagged { Event: SignalingProtocol.Joined j, SessionId: var id } when _sessions.TryGetValue(id, out var row):
+                        // the room gave the role: now the session, its chat the owner, the bridge behind it
+                        row.Chat = system.ActorOf(ChatSession.Props(settings.Chat, row.Bridge));
+                        peers.Tell(new PeerHostProtocol.OpenSession(row.Peer, row.Id, j.Controlling, row.Chat, Secure: true));
+                        console.WriteLine($"[{id}] joined {row.Remote} ({(j.Controlling ? "first in the room: controlling" : "controlled")})");
+                        break;
+                    case Tagged { Event: SignalingProtocol.PeerJoined j, SessionId: var id }:
+                        console.WriteLine($"[{id}] {j.Name} joined the room");
+                        break;
+                    case Tagged { Event: SignalingProtocol.PeerLeft l, SessionId: var id }:
+                        console.WriteLine($"[{id}] {l.Name} left the room");
+                        break;
+                    case Tagged { Event: SignalingProtocol.SignalingFailed f, SessionId: var id } when _sessions.TryGetValue(id, out var row):
+                        if (row.State != "connected") row.State = "failed";
+                        console.WriteLine($"[{id}] {f.Reason}");
+                        break;
                     case Tagged { Event: ChatProtocol.MessageReceived m, SessionId: var id }:
                         console.WriteLine($"[{id}] Received: {m.Text}");
                         break;
@@ -288,13 +339,17 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
     /// <summary>A chat event with the session it belongs to (chat events do not carry it).</summary>
     private sealed record Tagged(string SessionId, object Event);
 
-    /// <summary>Between a chat and the link: tags chat events with the session id, passes session events on.</summary>
+    /// <summary>Between a chat and what signals it (the link, or the console behind a room's bridge): tags chat and room events with the session id, passes session events on.</summary>
     private sealed class Tagger : ReceiveActor
     {
         public Tagger(string sessionId, IActorRef link)
         {
             var console = Context.System.ActorSelection("/user/console");
             Receive<ChatProtocol.IChatEvent>(e => console.Tell(new Tagged(sessionId, e)));
+            Receive<SignalingProtocol.Joined>(e => console.Tell(new Tagged(sessionId, e)));
+            Receive<SignalingProtocol.PeerJoined>(e => console.Tell(new Tagged(sessionId, e)));
+            Receive<SignalingProtocol.PeerLeft>(e => console.Tell(new Tagged(sessionId, e)));
+            Receive<SignalingProtocol.SignalingFailed>(e => console.Tell(new Tagged(sessionId, e)));
             ReceiveAny(link.Forward);
         }
     }
@@ -322,4 +377,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 }
 
 /// <summary>What peers added in the console are given: the servers and the local address.</summary>
-public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress, ChatSettings Chat);
+public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress, ChatSettings Chat)
+{
+    /// <summary>--signal: the server whose rooms <c>open &lt;peer&gt; room:&lt;name&gt;</c> joins.</summary>
+    public Uri? Signal { get; init; }
+
+    public SignalSettings SignalSettings { get; init; } = SignalSettings.Default;
+}

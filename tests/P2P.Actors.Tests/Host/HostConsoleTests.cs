@@ -77,4 +77,37 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
             folder.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Peers_meet_in_a_room_of_p2p_signal_and_chat()
+    {
+        await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
+        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ", StringComparison.Ordinal), Wait);
+        var url = listening["signal listening on ".Length..].Trim();
+        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1", "--signal", url);
+        try
+        {
+            await host.WriteLineAsync("peer add alice");
+            await host.WriteLineAsync("peer add bob");
+            await host.WaitForLineAsync(l => l.StartsWith("peer bob bound", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("open alice room:lunch");
+            await host.WaitForLineAsync(l => l == "[alice@lunch-1] joined room:lunch (first in the room: controlling)", Wait);
+            await host.WriteLineAsync("open bob room:lunch");
+            var connected = new HashSet<string>();
+            await host.WaitForLineAsync(l =>
+            {
+                if (l.StartsWith("[alice@lunch-1] connected over host 127.0.0.1:", StringComparison.Ordinal)) connected.Add("alice");
+                if (l.StartsWith("[bob@lunch-2] connected over host 127.0.0.1:", StringComparison.Ordinal)) connected.Add("bob");
+                return connected.Count == 2;
+            }, Wait);
+            await host.WriteLineAsync("say bob@lunch-2 hello through the room");
+            await host.WaitForLineAsync(l => l == "[alice@lunch-1] Received: hello through the room", Wait);
+            await host.WriteLineAsync("quit");
+            Assert.Equal(0, await host.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
 }
