@@ -42,6 +42,10 @@ APT_PACKAGES=(
     "libnice-dev"
     "gcc:gcc"
     "pkg-config:pkg-config"
+    # tests/lab (the NAT lab: network namespaces, nftables NATs, coturn)
+    "iproute2:ip"
+    "nftables:nft"
+    "conntrack:conntrack"
 )
 
 log() { printf '==> %s\n' "$*"; }
@@ -181,7 +185,7 @@ if [ "$build_rc" -ne 0 ]; then
 else
     # Tests that talk to third-party WebRTC stacks (Category=WebRtcIsolated) run in a second pass inside a
     # loopback-only network namespace, together with the stacks they start (tests/interop/webrtc/README.md).
-    filter=(--filter "Category!=WebRtcIsolated")
+    filter=(--filter "Category!=WebRtcIsolated&Category!=Lab")
     [ "$#" -gt 0 ] && filter=()   # the caller chose what to run
     log "dotnet test $SOLUTION -c $CONFIGURATION --no-build ${filter[*]} $*"
     dotnet test "$SOLUTION" -c "$CONFIGURATION" --no-build \
@@ -206,6 +210,23 @@ else
         if [ "$isolated_rc" -ne 0 ]; then
             err "dotnet test of the WebRTC interop tests exited with $isolated_rc"
             status=1
+        fi
+        # The NAT lab (tests/lab, Category=Lab): kernel NATs in network namespaces, so root only; CI runs as root.
+        if [ "$(id -u)" -eq 0 ]; then
+            lab_rc=0
+            log "dotnet test (Category=Lab): the NAT lab, real p2p processes behind nftables NATs"
+            dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
+                --results-directory "$RESULTS_DIR" \
+                --logger "trx;LogFilePrefix=P2P-lab" \
+                --logger "console;verbosity=normal" \
+                --blame-hang-timeout 15m \
+                --filter "Category=Lab" || lab_rc=$?
+            if [ "$lab_rc" -ne 0 ]; then
+                err "the NAT lab exited with $lab_rc (tests/lab/results.md names the cells)"
+                status=1
+            fi
+        else
+            log "the NAT lab (Category=Lab) needs root: not run (CI runs as root)"
         fi
     fi
 fi

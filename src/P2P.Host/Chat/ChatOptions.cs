@@ -39,6 +39,9 @@ public sealed record ChatOptions
 
     public string? TurnPass { get; init; }
 
+    /// <summary><c>--turn-tcp</c>: reach the TURN server over TCP (RFC 8656 §3.1), for networks that block UDP.</summary>
+    public bool TurnTcp { get; init; }
+
     /// <summary><c>--plain</c>: ICE mode without DTLS, raw text datagrams like the original.</summary>
     public bool Plain { get; init; }
 

@@ -26,7 +26,7 @@ public static class IceChat
 {
     public static async Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
     {
-        var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel);
+        var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel, options.TurnTcp);
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
 

@@ -9,7 +9,7 @@ namespace P2P.Host.Chat;
 public static class ServerAddresses
 {
     /// <summary>Resolves --stun and --turn to addresses; null (after one sentence on status) when a name does not resolve.</summary>
-    public static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveAsync(string? stunHost, int stunPort, string? turnHost, int turnPort, string? turnUser, string? turnPass, TextWriter status, CancellationToken cancel)
+    public static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveAsync(string? stunHost, int stunPort, string? turnHost, int turnPort, string? turnUser, string? turnPass, TextWriter status, CancellationToken cancel, bool turnTcp = false)
     {
         var stun = new List<IPEndPoint>();
         var turn = new List<TurnServer>();
@@ -31,7 +31,8 @@ public static class ServerAddresses
                 await status.WriteLineAsync($"p2p: cannot resolve the TURN server '{turnHost}'. Check --turn.");
                 return null;
             }
-            turn.Add(new TurnServer(new IPEndPoint(address, turnPort), new TurnCredentials(turnUser ?? string.Empty, turnPass ?? string.Empty)));
+            turn.Add(new TurnServer(new IPEndPoint(address, turnPort), new TurnCredentials(turnUser ?? string.Empty, turnPass ?? string.Empty),
+                turnTcp ? TurnTransport.Tcp : TurnTransport.Udp));
         }
         return (stun, turn);
     }

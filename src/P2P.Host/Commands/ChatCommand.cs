@@ -26,6 +26,7 @@ public static class ChatCommand
     public static readonly Option<int> TurnPort = PortOption("--turn-port", "TURN server port.", 3478);
     public static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
     public static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
+    public static readonly Option<bool> TurnTcp = new("--turn-tcp") { Description = "Reach the TURN server over TCP (for networks that block UDP); the relay candidate stays UDP." };
     public static readonly Option<bool> Plain = new("--plain") { Description = "ICE without encryption: raw text datagrams, to talk to the original program." };
     public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
     public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
@@ -55,7 +56,7 @@ public static class ChatCommand
     /// <summary>Adds the options and the action to the root command.</summary>
     public static void Configure(RootCommand root)
     {
-        foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass,
+        foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, TurnTcp,
             Plain, Signal, Room, Timeout, RelayOnly, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
             root.Options.Add(option);
         root.Validators.Add(Validate);
@@ -82,6 +83,7 @@ public static class ChatCommand
             result.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
         if (result.GetValue(Signal) is not null && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
         if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
+        if (result.GetValue(TurnTcp) && result.GetValue(Turn) is null) result.AddError("--turn-tcp needs --turn <server>");
         if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null) result.AddError("--relay-only needs --turn <server> (and its user and password)");
         if (result.GetValue(RelayOnly) && noIce) result.AddError("--relay-only applies to ICE mode");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
@@ -102,6 +104,7 @@ public static class ChatCommand
         TurnPort = p.GetValue(TurnPort),
         TurnUser = p.GetValue(TurnUser),
         TurnPass = p.GetValue(TurnPass),
+        TurnTcp = p.GetValue(TurnTcp),
         Plain = p.GetValue(Plain),
         Signal = p.GetValue(Signal) is { } url ? new Uri(url) : null,
         Room = p.GetValue(Room),

@@ -22,4 +22,17 @@ public sealed class P2pProcess : InteractiveProcess
     }
 
     public static P2pProcess Start(params string[] arguments) => Start((IReadOnlyList<string>)arguments);
+
+    /// <summary>Starts <c>p2p</c> through a launcher, e.g. <c>tests/lab/lab.sh exec a</c> to run it inside a lab namespace.</summary>
+    public static P2pProcess StartThrough(string launcher, IReadOnlyList<string> launcherArguments, IReadOnlyList<string> arguments)
+    {
+        var info = new ProcessStartInfo(launcher);
+        foreach (var a in launcherArguments) info.ArgumentList.Add(a);
+        info.ArgumentList.Add("dotnet");
+        info.ArgumentList.Add(Processes.P2pDll);
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return new P2pProcess(Launch(info), [launcher, .. launcherArguments, "p2p", .. arguments]);
+    }
 }
