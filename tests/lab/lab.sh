@@ -88,11 +88,14 @@ cmd_down() {
         pid="$(cat "${STATE}/turnserver.pid")"
         if [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null; then
             kill "${pid}" 2>/dev/null || true
-            # Wait (up to 2 s) until it is gone or only a zombie waiting for init.
-            for tries in $(seq 1 20); do
+            # Wait (up to 3 s) until it is gone: SIGKILL after 1 s if it still runs;
+            # a zombie is left to init, whose reaping we wait for so that no
+            # turnserver shows in the process list after `down`.
+            for tries in $(seq 1 30); do
                 [[ -r "/proc/${pid}/stat" ]] || break
-                [[ "$(awk '{print $3}' "/proc/${pid}/stat" 2>/dev/null)" == Z ]] && break
-                [[ ${tries} -eq 10 ]] && { kill -9 "${pid}" 2>/dev/null || true; }
+                if [[ ${tries} -eq 10 && "$(awk '{print $3}' "/proc/${pid}/stat" 2>/dev/null)" != Z ]]; then
+                    kill -9 "${pid}" 2>/dev/null || true
+                fi
                 sleep 0.1
             done
         fi
@@ -257,7 +260,7 @@ start_coturn() {
     pid=$!
     echo "${pid}" >"${STATE}/turnserver.pid"
     for _ in $(seq 1 50); do
-        kill -0 "${pid}" 2>/dev/null || die "turnserver exited at start (see ${STATE}/turnserver.out)"
+        kill -0 "${pid}" 2>/dev/null || die "turnserver exited at start (its output follows)"
         if turn_answers; then
             return 0
         fi
