@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# A NAT lab made of Linux network namespaces: two LANs, each behind its own
+# nftables NAT router, and a "public" network with coturn on it.
+#
+#   lab.sh up <natA> <natB>     build the lab (runs `down` first)
+#   lab.sh down                 remove everything the lab made (ok if nothing is up)
+#   lab.sh exec <host> <cmd...> run a command in a lab namespace (stdin/stdout/exit status pass through)
+#   lab.sh status               what is up
+#
+# NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
+# Hosts:     srv | a | b | ra | rb
+#
+# Addresses (exist only inside the lab's namespaces):
+#   public 198.18.0.0/24 (a bridge in namespace lab-sw)
+#     lab-srv  198.18.0.10 and 198.18.0.11 (coturn, UDP+TCP 3478, alt port 3479)
+#     lab-ra   WAN 198.18.0.1, LAN 10.10.1.1/24  ->  lab-a 10.10.1.2 (default via 10.10.1.1)
+#     lab-rb   WAN 198.18.0.2, LAN 10.10.2.1/24  ->  lab-b 10.10.2.2 (default via 10.10.2.1)
+#   coturn: long-term credentials, user "lab", password "labpass", realm "lab".
+#
+# State (pids, logs, NAT kinds) lives in $P2P_LAB_STATE (default /run/p2p-lab).
+# Needs root and the Debian packages iproute2, nftables, conntrack, coturn.
+set -euo pipefail
+
+STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
+NAMESPACES=(lab-a lab-b lab-ra lab-rb lab-srv lab-sw)
+KINDS="masquerade port-restricted symmetric full-cone udp-blocked none"
+
+TURN_USER=lab
+TURN_PASS=labpass
+TURN_REALM=lab
+SRV_IP1=198.18.0.10
+SRV_IP2=198.18.0.11
+TURN_PORT=3478
+TURN_ALT_PORT=3479
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+usage() {
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+need_root() {
+    [[ ${EUID} -eq 0 ]] || die "must run as root (network namespaces and nftables need it)"
+}
+
+# need_tools TOOL... : each tool must be on PATH; name the Debian package if not.
+need_tools() {
+    local tool pkg missing=0
+    for tool in "$@"; do
+        if ! command -v "${tool}" >/dev/null 2>&1; then
+            case "${tool}" in
+                ip) pkg=iproute2 ;;
+                nft) pkg=nftables ;;
+                conntrack) pkg=conntrack ;;
+                turnserver | turnutils_stunclient) pkg=coturn ;;
+                *) pkg="${tool}" ;;
+            esac
+            say "'${tool}' is missing: install the Debian package ${pkg} (apt-get install -y ${pkg})."
+            missing=1
+        fi
+    done
+    [[ ${missing} -eq 0 ]] || exit 1
+}
+
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+
+# host_ns NAME : map a short host name to its namespace.
+host_ns() {
+    case "$1" in
+        srv | a | b | ra | rb | sw) printf 'lab-%s\n' "$1" ;;
+        lab-srv | lab-a | lab-b | lab-ra | lab-rb | lab-sw) printf '%s\n' "$1" ;;
+        *) die "unknown host '$1' (one of: srv a b ra rb)" ;;
+    esac
+}
+
+in_ns() { local ns="$1"; shift; ip netns exec "${ns}" "$@"; }
+
+# ---------------------------------------------------------------- down
+
+cmd_down() {
+    need_root
+    need_tools ip
+    local ns pid pids tries
+    # coturn first, by the pid we kept.
+    if [[ -f "${STATE}/turnserver.pid" ]]; then
+        pid="$(cat "${STATE}/turnserver.pid")"
+        if [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null; then
+            kill "${pid}" 2>/dev/null || true
+            # Wait (up to 3 s) until it is gone: SIGKILL after 1 s if it still runs;
+            # a zombie is left to init, whose reaping we wait for so that no
+            # turnserver shows in the process list after `down`.
+            for tries in $(seq 1 30); do
+                [[ -r "/proc/${pid}/stat" ]] || break
+                if [[ ${tries} -eq 10 && "$(awk '{print $3}' "/proc/${pid}/stat" 2>/dev/null)" != Z ]]; then
+                    kill -9 "${pid}" 2>/dev/null || true
+                fi
+                sleep 0.1
+            done
+        fi
+    fi
+    # Then anything else still running inside a lab namespace.
+    for tries in 1 2 3 4 5 6 7 8 9 10; do
+        pids=""
+        for ns in "${NAMESPACES[@]}"; do
+            if ns_exists "${ns}"; then
+                pids+=" $(ip netns pids "${ns}" 2>/dev/null | tr '\n' ' ')"
+            fi
+        done
+        pids="$(echo "${pids}" | xargs)"
+        [[ -z "${pids}" ]] && break
+        if [[ ${tries} -lt 5 ]]; then
+            # shellcheck disable=SC2086 # a list of pids
+            kill ${pids} 2>/dev/null || true
+        else
+            # shellcheck disable=SC2086
+            kill -9 ${pids} 2>/dev/null || true
+        fi
+        sleep 0.1
+    done
+    for ns in "${NAMESPACES[@]}"; do
+        if ns_exists "${ns}"; then
+            ip netns del "${ns}"
+        fi
+    done
+    # Remove only the files the lab writes (never rm -r a user-given path).
+    if [[ -d "${STATE}" ]]; then
+        rm -f "${STATE}/turnserver.pid" "${STATE}/turnserver.log" "${STATE}/turnserver.out" \
+            "${STATE}/turndb" "${STATE}/kinds" "${STATE}/turnserver.pid.coturn" \
+            "${STATE}"/turnserver*.log
+        rmdir "${STATE}" 2>/dev/null || say "left ${STATE} (it holds files the lab did not write)"
+    fi
+}
+
+# ---------------------------------------------------------------- up
+
+# nat_rules KIND LAN_CIDR : the nftables ruleset of one router.
+# The router's interfaces are "wan" (public side) and "lan".
+nat_rules() {
+    local kind="$1" lan="$2"
+    local out_rule="iifname \"lan\" oifname \"wan\" accept"
+    local back_rule="iifname \"wan\" oifname \"lan\" ct state established,related accept"
+    local nat_rule="oifname \"wan\" ip saddr ${lan} masquerade"
+    local extra_forward="" extra_chains="" input_rules
+    input_rules='iifname "wan" ct state established,related accept
+        iifname "wan" drop'
+    case "${kind}" in
+        masquerade)
+            # Endpoint-independent mapping with port preservation; conntrack only lets
+            # replies of the exact 5-tuple back in.
+            ;;
+        port-restricted)
+            # Endpoint-independent mapping; address-and-port-dependent filtering, stated:
+            # from the WAN only packets of a flow the LAN host opened (same remote addr+port).
+            extra_forward='iifname "wan" oifname "lan" ct state new counter drop'
+            ;;
+        symmetric)
+            nat_rule="oifname \"wan\" ip saddr ${lan} masquerade fully-random"
+            ;;
+        full-cone)
+            # Endpoint-independent filtering: learn each UDP mapping (public port ->
+            # inner addr.port) after SNAT, and send anything arriving on it inward.
+            extra_forward='iifname "wan" oifname "lan" ct status dnat accept'
+            extra_chains="
+    map fc {
+        type inet_service : ipv4_addr . inet_service
+        flags dynamic,timeout
+        timeout 10m
+    }
+    chain learn {
+        type filter hook postrouting priority srcnat + 1; policy accept;
+        oifname \"wan\" meta l4proto udp ct status snat update @fc { ct reply proto-dst : ct original ip saddr . ct original proto-src }
+    }
+    chain pre {
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname \"wan\" meta l4proto udp dnat ip to udp dport map @fc
+    }"
+            ;;
+        udp-blocked)
+            # Only TCP goes out (masqueraded); UDP is dropped both ways.
+            out_rule='iifname "lan" oifname "wan" meta l4proto tcp accept'
+            extra_forward='meta l4proto udp counter drop'
+            input_rules='meta l4proto udp iifname "wan" counter drop
+        iifname "wan" ct state established,related accept
+        iifname "wan" drop'
+            ;;
+        none)
+            # Routed, no NAT (for debugging): lab-srv gets a route to this LAN.
+            nat_rule=""
+            back_rule='iifname "wan" oifname "lan" accept'
+            ;;
+        *) die "unknown NAT kind '${kind}' (one of: ${KINDS})" ;;
+    esac
+    cat <<EOF
+table ip lab {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ${input_rules}
+    }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ${extra_forward}
+        ${out_rule}
+        ${back_rule}
+    }
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        ${nat_rule}
+    }${extra_chains}
+}
+EOF
+}
+
+# veth NS1 IF1 NS2 IF2 : a veth pair created directly inside the two namespaces.
+veth() {
+    ip link add name "$2" netns "$1" type veth peer name "$4" netns "$3"
+}
+
+setup_router() {
+    local r="$1" wan_ip="$2" lan_net="$3" lan_gw="$4" host="$5" host_ip="$6" kind="$7"
+    veth "${r}" wan lab-sw "${r#lab-}"
+    ip -n lab-sw link set "${r#lab-}" master br0 up
+    ip -n "${r}" addr add "${wan_ip}/24" dev wan
+    ip -n "${r}" link set wan up
+    veth "${r}" lan "${host}" eth0
+    ip -n "${r}" addr add "${lan_gw}/24" dev lan
+    ip -n "${r}" link set lan up
+    ip -n "${host}" addr add "${host_ip}/24" dev eth0
+    ip -n "${host}" link set eth0 up
+    ip -n "${host}" route add default via "${lan_gw}"
+    in_ns "${r}" sysctl -qw net.ipv4.ip_forward=1
+    nat_rules "${kind}" "${lan_net}" | in_ns "${r}" nft -f -
+    in_ns "${r}" conntrack -F >/dev/null 2>&1 || true
+    if [[ "${kind}" == none ]]; then
+        ip -n lab-srv route add "${lan_net}" via "${wan_ip}"
+    fi
+}
+
+turn_answers() {
+    local ip
+    for ip in "${SRV_IP1}" "${SRV_IP2}"; do
+        timeout 0.5 ip netns exec lab-srv turnutils_stunclient -p "${TURN_PORT}" "${ip}" 2>/dev/null |
+            grep -q 'UDP reflexive addr' || return 1
+        timeout 2 ip netns exec lab-srv bash -c "exec 3<>/dev/tcp/${ip}/${TURN_PORT}" 2>/dev/null || return 1
+    done
+}
+
+start_coturn() {
+    local pid
+    rm -f "${STATE}/turndb"
+    # -n: ignore /etc/turnserver.conf. The userdb is a private file in the state dir.
+    ip netns exec lab-srv turnserver -n --no-cli --no-tls --no-dtls \
+        --listening-ip "${SRV_IP1}" --listening-ip "${SRV_IP2}" --relay-ip "${SRV_IP1}" \
+        --listening-port "${TURN_PORT}" --alt-listening-port "${TURN_ALT_PORT}" \
+        --lt-cred-mech --user "${TURN_USER}:${TURN_PASS}" --realm "${TURN_REALM}" \
+        --userdb "${STATE}/turndb" --pidfile "${STATE}/turnserver.pid.coturn" \
+        --log-file "${STATE}/turnserver.log" --simple-log --no-stdout-log \
+        </dev/null >"${STATE}/turnserver.out" 2>&1 &
+    pid=$!
+    echo "${pid}" >"${STATE}/turnserver.pid"
+    for _ in $(seq 1 50); do
+        kill -0 "${pid}" 2>/dev/null || die "turnserver exited at start (its output follows)"
+        if turn_answers; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "turnserver did not answer on ${SRV_IP1}/${SRV_IP2}:${TURN_PORT} within a few seconds"
+}
+
+on_up_failure() {
+    local rc=$?
+    trap - EXIT
+    if [[ ${rc} -ne 0 ]]; then
+        say "up failed (exit ${rc}); tearing the lab down"
+        if [[ -s "${STATE}/turnserver.out" ]]; then
+            tail -n 20 "${STATE}/turnserver.out" >&2 || true
+        fi
+        cmd_down || true
+    fi
+    exit "${rc}"
+}
+
+cmd_up() {
+    [[ $# -eq 2 ]] || usage
+    local ka="$1" kb="$2" k
+    for k in "${ka}" "${kb}"; do
+        [[ " ${KINDS} " == *" ${k} "* ]] || die "unknown NAT kind '${k}' (one of: ${KINDS})"
+    done
+    need_root
+    need_tools ip nft conntrack turnserver turnutils_stunclient
+    cmd_down
+    trap on_up_failure EXIT
+    mkdir -p "${STATE}"
+    chmod 700 "${STATE}"
+    local ns
+    for ns in "${NAMESPACES[@]}"; do
+        ip netns add "${ns}"
+        ip -n "${ns}" link set lo up
+    done
+    # The public network: a bridge in its own namespace.
+    ip -n lab-sw link add br0 type bridge
+    ip -n lab-sw link set br0 up
+    veth lab-srv eth0 lab-sw srv
+    ip -n lab-sw link set srv master br0 up
+    ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
+    ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
+    ip -n lab-srv link set eth0 up
+    setup_router lab-ra 198.18.0.1 10.10.1.0/24 10.10.1.1 lab-a 10.10.1.2 "${ka}"
+    setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
+    printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"
+    start_coturn
+    trap - EXIT
+    say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
+}
+
+# ---------------------------------------------------------------- exec / status
+
+cmd_exec() {
+    [[ $# -ge 2 ]] || usage
+    local ns
+    ns="$(host_ns "$1")"
+    shift
+    need_root
+    ns_exists "${ns}" || die "namespace ${ns} does not exist (is the lab up?)"
+    exec ip netns exec "${ns}" "$@"
+}
+
+cmd_status() {
+    local ns up=0 pid
+    for ns in "${NAMESPACES[@]}"; do
+        if ns_exists "${ns}"; then
+            printf 'namespace %s: up\n' "${ns}"
+            up=1
+        fi
+    done
+    if [[ ${up} -eq 0 ]]; then
+        echo "lab: down"
+        return 0
+    fi
+    if [[ -f "${STATE}/kinds" ]]; then
+        sed 's/^ra=/nat lab-ra: /; s/^rb=/nat lab-rb: /' "${STATE}/kinds"
+    fi
+    if [[ -f "${STATE}/turnserver.pid" ]]; then
+        pid="$(cat "${STATE}/turnserver.pid")"
+        if kill -0 "${pid}" 2>/dev/null; then
+            echo "coturn: pid ${pid}, ${SRV_IP1},${SRV_IP2}:${TURN_PORT} udp+tcp, user ${TURN_USER}:${TURN_PASS} realm ${TURN_REALM}, log ${STATE}/turnserver.log"
+        else
+            echo "coturn: pid ${pid} NOT running (log ${STATE}/turnserver.log)"
+        fi
+    else
+        echo "coturn: not started"
+    fi
+}
+
+main() {
+    [[ $# -ge 1 ]] || usage
+    local cmd="$1"
+    shift
+    case "${cmd}" in
+        up) cmd_up "$@" ;;
+        down) cmd_down ;;
+        exec) cmd_exec "$@" ;;
+        status) cmd_status ;;
+        -h | --help | help) usage ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"
