@@ -255,7 +255,7 @@ start_coturn() {
         --listening-port "${TURN_PORT}" --alt-listening-port "${TURN_ALT_PORT}" \
         --lt-cred-mech --user "${TURN_USER}:${TURN_PASS}" --realm "${TURN_REALM}" \
         --userdb "${STATE}/turndb" --pidfile "${STATE}/turnserver.pid.coturn" \
-        --log-file "${STATE}/turnserver.log" --simple-log --no-stdout-log \
+        --log-file "${STATE}/turnserver.log" --simple-log --no-stdout-log ${P2P_LAB_COTURN_ARGS:-} \
         </dev/null >"${STATE}/turnserver.out" 2>&1 &
     pid=$!
     echo "${pid}" >"${STATE}/turnserver.pid"

@@ -8,7 +8,7 @@ namespace P2P.Actors.Ice;
 /// <summary>
 /// Host candidates (RFC 8445 §5.1.1.1) for a socket: its own address when it is bound to one (a loopback test,
 /// or a host of the virtual network), else every usable address of the machine's interfaces in the socket's
-/// family (IPv4 or IPv6; IPv6 link-local and temporary-less duplicates left out), each with the socket's port.
+/// family (IPv4 or IPv6; loopback and IPv6 link-local left out), each with the socket's port.
 /// Priorities prefer IPv6 and earlier interfaces (RFC 8421 spirit), foundations follow §5.1.1.3.
 /// </summary>
 public static class CandidateGatherer
@@ -39,7 +39,8 @@ public static class CandidateGatherer
 
     private static bool IsAny(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
 
+    /// <summary>RFC 8445 §5.1.1.1: loopback addresses MUST NOT be candidates (a socket bound to one is another matter: a test).</summary>
     private static bool Usable(IPAddress address) =>
-        !address.IsIPv6LinkLocal && !address.IsIPv6Multicast
+        !IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal && !address.IsIPv6Multicast
         && !(address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] == 169 && address.GetAddressBytes()[1] == 254);
 }

@@ -89,6 +89,8 @@ public sealed class CandidateGathererTests
 {
     private static readonly CandidateGatherer.InterfaceAddress[] Interfaces =
     [
+        new(IPAddress.Loopback, 0),
+        new(IPAddress.IPv6Loopback, 0),
         new(IPAddress.Parse("192.168.1.20"), 1),
         new(IPAddress.Parse("fe80::1"), 1),
         new(IPAddress.Parse("2001:db8::20"), 1),
@@ -97,7 +99,7 @@ public sealed class CandidateGathererTests
     ];
 
     [Fact]
-    public void Bound_to_any_gives_every_usable_address_of_the_family()
+    public void Bound_to_any_gives_every_usable_address_of_the_family_but_loopback_and_link_local()
     {
         var v4 = CandidateGatherer.HostCandidates(new IPEndPoint(IPAddress.Any, 5000), Interfaces);
         Assert.Equal(["192.168.1.20:5000", "10.8.0.2:5000"], v4.Select(c => c.Address.ToString()));
@@ -114,5 +116,7 @@ public sealed class CandidateGathererTests
     {
         var only = CandidateGatherer.HostCandidates(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 7000), Interfaces);
         Assert.Equal("10.0.0.2:7000", Assert.Single(only).Address.ToString());
+        // a socket bound to loopback on purpose (tests, one machine) keeps it
+        Assert.Equal("127.0.0.1:7000", Assert.Single(CandidateGatherer.HostCandidates(new IPEndPoint(IPAddress.Loopback, 7000), Interfaces)).Address.ToString());
     }
 }

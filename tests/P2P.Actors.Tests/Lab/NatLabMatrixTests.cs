@@ -22,7 +22,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     private static readonly string[] Nats = ["masquerade", "port-restricted", "full-cone", "symmetric", "udp-blocked"];
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(45);
     private const string Server = "198.18.0.10";
-    private const int CoturnPort = 3478, RelayPort = 3479, SignalPort = 8090;
+    private const int CoturnPort = 3478, RelayPort = 3480, SignalPort = 8090; // coturn also holds 3479 (its RFC 5780 alternate port)
     private const int FileBytes = 5 * 1024 * 1024;
 
     private static string LabScript => Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "lab.sh");
