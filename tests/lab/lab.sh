@@ -307,6 +307,11 @@ cmd_up() {
     ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
     ip -n lab-srv link set eth0 up
+    # Like any server on the Internet, lab-srv has a default route: a datagram to an address nobody routes (a
+    # peer's private host candidate) then vanishes, instead of failing at once with ENETUNREACH. coturn 4.6.1
+    # stops relaying for an allocation after such an error on its relay socket (every cell through coturn
+    # that needed the relay failed before this route was added). The gateway does not exist.
+    ip -n lab-srv route add default via 198.18.0.254
     setup_router lab-ra 198.18.0.1 10.10.1.0/24 10.10.1.1 lab-a 10.10.1.2 "${ka}"
     setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"

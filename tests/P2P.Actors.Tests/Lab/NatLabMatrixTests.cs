@@ -50,6 +50,27 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         return true;
     }
 
+    [Theory]
+    [InlineData("masquerade", "symmetric")]
+    [InlineData("full-cone", "port-restricted")]
+    [InlineData("udp-blocked", "masquerade")]
+    public async Task Each_router_behaves_as_the_NAT_it_claims_to_a_STUN_query_from_its_LAN(string natA, string natB)
+    {
+        // tests/lab/check-nat.sh: one local port, two STUN destinations; same mapped port = endpoint-independent
+        // mapping, different = symmetric, no answer = UDP blocked; full cone also lets in an unsolicited answer
+        try
+        {
+            await Lab("up", natA, natB);
+            var result = await Processes.Run(Processes.Program("bash", Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "check-nat.sh")), TimeSpan.FromMinutes(2));
+            output.WriteLine(result.ToString());
+            Assert.Equal(0, result.ExitCode);
+        }
+        finally
+        {
+            await Lab("down");
+        }
+    }
+
     [Fact]
     public async Task Every_pair_of_NAT_behaviours_connects_through_the_lab_with_coturn_and_with_p2p_relay()
     {
