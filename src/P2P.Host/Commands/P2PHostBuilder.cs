@@ -20,6 +20,27 @@ public static class P2PHostBuilder
     public static Config LoadConfig(FileInfo? overlay) => LoadConfig(overlay, Environment.GetEnvironmentVariables());
 
     /// <summary>
+    /// A server command's start: its config (<see cref="LoadConfig(FileInfo?)"/>) and its settings built from it and the
+    /// options. False, after one sentence on stderr ("p2p relay: ..."), when either is wrong.
+    /// </summary>
+    public static bool TryLoadSettings<TSettings>(string command, FileInfo? overlay, Func<Config, TSettings> build, out Config config, out TSettings settings)
+    {
+        try
+        {
+            config = LoadConfig(overlay);
+            settings = build(config);
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
+        {
+            Console.Error.WriteLine($"p2p {command}: {e.Message.TrimEnd('.')}.");
+            config = Config.Empty;
+            settings = default!;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// akka.hocon from the binary folder, then environment variables over it, then the --config file (options are
     /// applied by each command over all of these). A variable <c>P2P__ICE__CONSENT_TIMEOUT=10s</c> sets
     /// <c>p2p.ice.consent-timeout</c>: "__" separates path segments, "_" stands for "-", names are lower-cased.

@@ -137,18 +137,7 @@ public static class RelayCommand
 
     private static async Task<int> Run(ParseResult p)
     {
-        Config config;
-        RelaySettings settings;
-        try
-        {
-            config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile));
-            settings = BuildSettings(p, config);
-        }
-        catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
-        {
-            Console.Error.WriteLine($"p2p relay: {e.Message.TrimEnd('.')}.");
-            return 2;
-        }
+        if (!P2PHostBuilder.TryLoadSettings("relay", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
 
         bool verbose = p.GetValue(Verbose);
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
