@@ -36,7 +36,7 @@ public static class NoIceSession
         var sending = SendAsync(ReadTyped(input), stream, stop.Token);
         var first = await Task.WhenAny(receiving, sending).ConfigureAwait(false);
         // Close our direction while the read is still pending: cancelling a TLS read first would spoil the stream.
-        if (first == sending && sending.IsCompletedSuccessfully && sending.Result == End.InputEnded)
+        if (first == sending && sending.IsCompletedSuccessfully && await sending.ConfigureAwait(false) == End.InputEnded)
             await CloseGracefullyAsync(socket, stream).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         End end;
