@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
@@ -49,18 +50,25 @@ public static class DataChannelBench
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run)
+    /// <summary>Two peers and a secure session between them, up to an open "bench" channel; the time that took.</summary>
+    public sealed record OpenPair(double OpenMs, IActorRef Host, IActorRef Sink, Channel<object> Events, Dictionary<string, IActorRef> Sessions);
+
+    /// <summary>
+    /// Opens a pair of peers on 127.0.0.1 and a secure session between them (descriptions and trickled candidates
+    /// handed over in-process), and times it from OpenSession to the "bench" data channel open on the far side.
+    /// </summary>
+    public static async Task<OpenPair> OpenPairAsync(ActorSystem system, string tag, CandidatePolicy policy = CandidatePolicy.All, IReadOnlyList<TurnServer>? turn = null)
     {
         var events = Channel.CreateUnbounded<object>();
-        var sink = system.ActorOf(Props.Create(() => new Sink(events.Writer)), $"sink-{run}");
+        var sink = system.ActorOf(Props.Create(() => new Sink(events.Writer)), $"sink-{tag}");
         var config = system.Settings.Config;
-        var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), $"peers-{run}");
+        var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), $"peers-{tag}");
         foreach (var name in new[] { "a", "b" })
-            await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
+            await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn ?? [])), TimeSpan.FromSeconds(10));
 
         var clock = Stopwatch.StartNew();
-        host.Tell(new PeerHostProtocol.OpenSession("a", "x/a", true, sink, Secure: true));
-        host.Tell(new PeerHostProtocol.OpenSession("b", "x/b", false, sink, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("a", "x/a", true, sink, policy, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("b", "x/b", false, sink, policy, Secure: true));
         var sessions = new Dictionary<string, IActorRef>();
         var descriptions = new Dictionary<string, IceDescription>();
         int connected = 0;
@@ -100,6 +108,13 @@ public static class DataChannelBench
         sessions["x/a"].Tell(new SessionProtocol.OpenChannel("bench"));
         await Until<SessionProtocol.ChannelOpened>(events, m => m.SessionId == "x/b");
         double openMs = clock.Elapsed.TotalMilliseconds;
+        return new OpenPair(openMs, host, sink, events, sessions);
+    }
+
+    private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run)
+    {
+        var (openMs, host, sink, events, sessions) = await OpenPairAsync(system, run.ToString(CultureInfo.InvariantCulture));
+        var clock = Stopwatch.StartNew();
 
         // bulk: 10 MiB in 16 KiB binary messages
         var payload = RandomNumberGenerator.GetBytes(16 * 1024);

@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const now = () => performance.now();
 
 // ------------------------------------------------------------------ arguments
-const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, rateMessages: 4096, lossyMessages: 100, verbose: false };
+const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, rateMessages: 4096, lossyMessages: 100, verbose: false, openOnly: false };
 {
     const a = process.argv.slice(2);
     for (let i = 0; i < a.length; i++) {
@@ -39,6 +39,7 @@ const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, r
             case '--messages': args.messages = Number(v()); break;
             case '--rate-messages': args.rateMessages = Number(v()); break;
             case '--verbose': args.verbose = true; break;
+            case '--open-only': args.openOnly = true; break; // connect-time runs: stop once the channel is open
             default: console.error(`selftest: unknown argument ${a[i]}`); process.exit(2);
         }
     }
@@ -123,6 +124,7 @@ async function runPair(offerStack, answerStack) {
         r.openMs = Math.max(oa.at, ob.at) - tOffer;
         assert(ob.ordered === true, `answerer sees chat ordered=${ob.ordered}`);
         for (const sdp of [offer.sdp, answer.sdp]) assert(/a=candidate:\S+ 1 udp \d+ (127\.0\.0\.1|::1) /i.test(sdp), 'no loopback host candidate in a description');
+        if (args.openOnly) { r.ok = true; return r; }
 
         // --- N text messages both ways at once, complete and in order
         const N = args.messages;
@@ -198,6 +200,7 @@ async function runPair(offerStack, answerStack) {
 }
 
 // ------------------------------------------------------------------ main
+const percentile = (xs, p) => { const s = xs.filter(x => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] : NaN; };
 const median = xs => { const s = xs.filter(x => x !== undefined && !Number.isNaN(x)).sort((p, q) => p - q); if (!s.length) return NaN; const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const pairs = [['wrtc', 'wrtc'], ['werift', 'werift'], ['wrtc', 'werift'], ['werift', 'wrtc']]
     .filter(([o, a]) => !args.only || args.only.includes(`${o}-${a}`));
@@ -217,8 +220,9 @@ for (const [o, an] of pairs) {
         pair: `${o} -> ${an}`,
         result: ok.length === results.length ? 'ok' : `${results.length - ok.length} FAILED`,
         open: median(ok.map(r => r.openMs)), msgs: median(ok.map(r => r.msgsMs)),
+        openP50: percentile(ok.map(r => r.openMs), 50), openP99: percentile(ok.map(r => r.openMs), 99),
         bulk: median(ok.map(r => r.bulkMiBs)), rate: median(ok.map(r => r.rate)),
-        lossy: [...new Set(ok.map(r => r.lossy.replace(/^\d+\/\d+/, m => m)))].join(' '),
+        lossy: [...new Set(ok.map(r => (r.lossy ?? '').replace(/^\d+\/\d+/, m => m)))].join(' '),
     });
 }
 
@@ -234,5 +238,7 @@ for (const [i, row] of table.entries()) {
 console.log('');
 if (rows.some(r => r.lossy.includes('*')))
     console.log('* werift announces an unordered maxRetransmits channel as ordered (DCEP channel type 0x01, not 0x81): its remote sees ordered=true.');
+if (args.openOnly)
+    for (const r of rows) console.log(`open ${r.pair}: p50 ${fmt(r.openP50, 1)} ms, p99 ${fmt(r.openP99, 1)} ms over ${args.runs} runs`);
 console.log(failed ? `selftest: ${failed} run(s) FAILED` : 'selftest: all passed');
 process.exit(failed ? 1 : 0);
