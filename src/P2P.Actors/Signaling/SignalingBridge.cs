@@ -45,19 +45,24 @@ public sealed class SignalingBridge : ReceiveActor
             if (Early(m)) return;
             if (IceDescription.TryParse(m.Text, skipHostNameCandidates: true, out var description, out var error, out _))
                 _session.Tell(new SessionProtocol.SetRemoteDescription(description));
-            else _log.Warning("[{0}] the other peer sent a description that is wrong: {1}", room, error);
+            else Refused($"the other peer sent a description that is wrong: {error}");
         });
         Receive<SignalingProtocol.RemoteCandidate>(m =>
         {
             if (Early(m)) return;
             if (IceCandidate.TryParse(m.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
-            else _log.Warning("[{0}] ignored a candidate from the other peer: {1}", room, reason);
+            else Refused($"ignored a candidate from the other peer: {reason}");
         });
         Receive<SignalingProtocol.RemoteEndOfCandidates>(m =>
         {
             if (!Early(m)) _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
         });
         ReceiveAny(observer.Forward);
+        void Refused(string reason)
+        {
+            _log.Warning("[{0}] {1}", room, reason);
+            observer.Tell(new SignalingProtocol.RemoteSignalRefused(reason));
+        }
         _client = Context.ActorOf(SignalingClient.Props(server, room, name, Self, settings), "client");
     }
 

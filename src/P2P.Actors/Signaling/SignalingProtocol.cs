@@ -31,6 +31,9 @@ public static class SignalingProtocol
     /// <summary>Signaling is over: the server cannot be reached, refused us, or went away. One sentence; the client then stops.</summary>
     public sealed record SignalingFailed(string Reason);
 
+    /// <summary>From a <see cref="SignalingBridge"/> to its observer: a description or candidate from the other peer could not be used (one sentence).</summary>
+    public sealed record RemoteSignalRefused(string Reason);
+
     // from the owner
 
     public sealed record SendDescription(string Text);

@@ -70,8 +70,7 @@ public static class IceChat
         private readonly Channel<string> _problems = Channel.CreateUnbounded<string>();
         private IActorRef _session = ActorRefs.Nobody;
         private IActorRef _chat = ActorRefs.Nobody; // secure sessions: lines with ids and acks, files
-        private IActorRef _signaling = ActorRefs.Nobody; // --signal: descriptions and trickled candidates through p2p signal
-        private readonly List<object> _early = []; // remote signaling that came before our session started
+        private IActorRef _signaling = ActorRefs.Nobody; // --signal: the SignalingBridge that carries descriptions and candidates
 
         public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
         {
@@ -95,7 +94,7 @@ public static class IceChat
             if (options.Signal is { } url)
             {
                 var name = $"{Environment.UserName}-{Environment.ProcessId}";
-                _signaling = system.ActorOf(SignalingClient.Props(url, options.Room!, name, events, SignalSettings.From(config)), "signaling");
+                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, SignalSettings.From(config)), "signaling");
                 await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
                 while (true)
                 {
@@ -111,15 +110,15 @@ public static class IceChat
                         await status.WriteLineAsync($"p2p: {f.Reason.TrimEnd('.')}.");
                         return 1;
                     }
-                    _early.Add(e);
                 }
             }
-            IActorRef owner = events;
+            // the session's owner: its chat (secure), then the signaling bridge (--signal), then the console
+            IActorRef owner = _signaling.IsNobody() ? events : _signaling;
             if (!options.Plain)
             {
                 var chat = ChatSettings.OrDefault(config);
                 if (options.DownloadDirectory is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
-                owner = _chat = system.ActorOf(ChatSession.Props(chat, events), "chat");
+                owner = _chat = system.ActorOf(ChatSession.Props(chat, owner), "chat");
             }
             peers.Tell(new PeerHostProtocol.OpenSession(PeerName, SessionId, controlling, owner,
                 options.RelayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All, Secure: !options.Plain));
@@ -185,8 +184,9 @@ public static class IceChat
         }
 
         /// <summary>
-        /// Signaling traffic, handled wherever it shows up: ours goes to the server, theirs to the session (after it
-        /// started). True when <paramref name="e"/> was one of these; a sentence and an exit code when it ends the run.
+        /// With --signal, what the room tells (the bridge carries descriptions and candidates itself): the session
+        /// starting, the other peer coming and going, a refused description, the server failing. True when
+        /// <paramref name="e"/> was one of these; an exit code when it ends the run.
         /// </summary>
         private async Task<(bool Handled, int? Exit)> SignalAsync(object e)
         {
@@ -195,33 +195,9 @@ public static class IceChat
             {
                 case SessionProtocol.Started s:
                     _session = s.Session;
-                    _signaling.Tell(new SignalingProtocol.SendDescription(s.Description!.Write()));
-                    foreach (var early in _early) await SignalAsync(early);
-                    _early.Clear();
                     return (true, null);
-                case SessionProtocol.Restarted r: // ICE restart: new credentials to the other side
-                    _signaling.Tell(new SignalingProtocol.SendDescription(new IceDescription(r.Credentials, []).Write()));
-                    return (true, null);
-                case SessionProtocol.LocalCandidate c:
-                    _signaling.Tell(new SignalingProtocol.SendCandidate(c.Candidate.ToAttributeValue()));
-                    return (true, null);
-                case SessionProtocol.LocalDescription:
-                    _signaling.Tell(new SignalingProtocol.SendEndOfCandidates());
-                    return (true, null);
-                case SignalingProtocol.RemoteDescription or SignalingProtocol.RemoteCandidate or SignalingProtocol.RemoteEndOfCandidates when _session.IsNobody():
-                    _early.Add(e);
-                    return (true, null);
-                case SignalingProtocol.RemoteDescription d:
-                    if (IceDescription.TryParse(d.Text, skipHostNameCandidates: true, out var description, out var error, out _))
-                        _session.Tell(new SessionProtocol.SetRemoteDescription(description));
-                    else await status.WriteLineAsync($"p2p: the other peer sent a description that is wrong: {error}.");
-                    return (true, null);
-                case SignalingProtocol.RemoteCandidate c:
-                    if (IceCandidate.TryParse(c.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
-                    else await status.WriteLineAsync($"p2p: ignored a candidate from the other peer: {reason}.");
-                    return (true, null);
-                case SignalingProtocol.RemoteEndOfCandidates:
-                    _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
+                case SignalingProtocol.RemoteSignalRefused r:
+                    await status.WriteLineAsync($"p2p: {r.Reason.TrimEnd('.')}.");
                     return (true, null);
                 case SignalingProtocol.PeerJoined j:
                     await status.WriteLineAsync($"{j.Name} joined the room.");
