@@ -62,7 +62,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 
     public async Task<int> RunAsync(TextReader input, CancellationToken cancel)
     {
-        _pump = system.ActorOf(Props.Create(() => new EventPump(_events.Writer)), "console");
+        _pump = system.ActorOf(P2P.Host.Demo.EventSink.Props(_events.Writer), "console");
         peers.Tell(new PeerHostProtocol.Subscribe(_pump));
         var printing = Task.Run(() => PrintEventsAsync(cancel), CancellationToken.None);
         console.MarkupLine("[bold]p2p host[/]: type [green]help[/] for the commands.");
@@ -367,12 +367,6 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         if (open.Count > 0) await Task.Delay(TimeSpan.FromMilliseconds(300)); // close_notify on its way
         console.WriteLine("bye");
         return 0;
-    }
-
-    /// <summary>Hands every message it gets to the console.</summary>
-    private sealed class EventPump : ReceiveActor
-    {
-        public EventPump(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
     }
 }
 
