@@ -247,6 +247,13 @@ case "$summary_rc" in
 esac
 [ -n "$summary" ] || summary="0 passed, 0 failed"
 
+# The failed tests by name, right above the summary (a long log may only be read from its end).
+failed_names="$(find "$RESULTS_DIR" -type f -name '*.trx' -exec awk 'BEGIN { RS = "<" }
+    /^UnitTestResult[ \t\r\n]/ && /outcome="Failed"/ {
+        if (match($0, /testName="[^"]*"/)) print "  FAILED " substr($0, RSTART + 10, RLENGTH - 11)
+    }' {} + 2>/dev/null || true)"
+[ -z "$failed_names" ] || printf 'failed tests:\n%s\n' "$failed_names"
+
 # Must stay the last line printed.
 printf '%s\n' "$summary"
 exit "$status"

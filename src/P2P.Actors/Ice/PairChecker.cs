@@ -183,6 +183,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         foreach (var candidate in _pendingRemote) AddPairs(_checkList.AddRemote(candidate));
         _pendingRemote.Clear();
         EnsureTicking();
+        CheckForFailure(); // both sides may have finished gathering already (and no pair could be formed)
     }
 
     private void AddPairs(IReadOnlyList<CandidatePair> added)
@@ -508,7 +509,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             NominateBest();
             return;
         }
-        if (!_localDone || !_remoteDone || _triggered.Count > 0 || _transactions.Count > 0) return;
+        // without the remote credentials, its candidates are still waiting to be paired: signaling may deliver the
+        // description after the trickled candidates and end-of-candidates, so nothing has failed yet
+        if (_remote is null || !_localDone || !_remoteDone || _triggered.Count > 0 || _transactions.Count > 0) return;
         if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
         _failed = true;
         string reason = _checkList.Pairs.Count == 0

@@ -25,7 +25,9 @@ public sealed class SignalingBridge : ReceiveActor
         {
             _session = m.Session;
             if (m.Description is { } description) _client.Tell(new SignalingProtocol.SendDescription(description.Write()));
-            foreach (var early in _early) Self.Tell(early);
+            // theirs that came before our session started go to it now, in the order they came and ahead of anything
+            // still in the mailbox (sent to ourselves again they would fall behind a later end-of-candidates)
+            foreach (var early in _early) FromRemote(early);
             _early.Clear();
             observer.Forward(m);
         });
@@ -40,24 +42,33 @@ public sealed class SignalingBridge : ReceiveActor
             _client.Tell(new SignalingProtocol.SendEndOfCandidates());
             observer.Forward(m);
         });
-        Receive<SignalingProtocol.RemoteDescription>(m =>
-        {
-            if (Early(m)) return;
-            if (IceDescription.TryParse(m.Text, skipHostNameCandidates: true, out var description, out var error, out _))
-                _session.Tell(new SessionProtocol.SetRemoteDescription(description));
-            else Refused($"the other peer sent a description that is wrong: {error}");
-        });
-        Receive<SignalingProtocol.RemoteCandidate>(m =>
-        {
-            if (Early(m)) return;
-            if (IceCandidate.TryParse(m.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
-            else Refused($"ignored a candidate from the other peer: {reason}");
-        });
-        Receive<SignalingProtocol.RemoteEndOfCandidates>(m =>
-        {
-            if (!Early(m)) _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
-        });
+        Receive<SignalingProtocol.RemoteDescription>(FromRemote);
+        Receive<SignalingProtocol.RemoteCandidate>(FromRemote);
+        Receive<SignalingProtocol.RemoteEndOfCandidates>(FromRemote);
         ReceiveAny(observer.Forward);
+        void FromRemote(object message)
+        {
+            if (_session.IsNobody())
+            {
+                _early.Add(message); // theirs before our session started: kept
+                return;
+            }
+            switch (message)
+            {
+                case SignalingProtocol.RemoteDescription d:
+                    if (IceDescription.TryParse(d.Text, skipHostNameCandidates: true, out var description, out var error, out _))
+                        _session.Tell(new SessionProtocol.SetRemoteDescription(description));
+                    else Refused($"the other peer sent a description that is wrong: {error}");
+                    break;
+                case SignalingProtocol.RemoteCandidate c:
+                    if (IceCandidate.TryParse(c.Attribute, out var candidate, out var reason)) _session.Tell(new SessionProtocol.AddRemoteCandidate(candidate));
+                    else Refused($"ignored a candidate from the other peer: {reason}");
+                    break;
+                case SignalingProtocol.RemoteEndOfCandidates:
+                    _session.Tell(new SessionProtocol.RemoteEndOfCandidates());
+                    break;
+            }
+        }
         void Refused(string reason)
         {
             _log.Warning("[{0}] {1}", room, reason);
@@ -68,12 +79,4 @@ public sealed class SignalingBridge : ReceiveActor
 
     public static Props Props(Uri server, string room, string name, IActorRef observer, SignalSettings settings) =>
         Akka.Actor.Props.Create(() => new SignalingBridge(server, room, name, observer, settings));
-
-    /// <summary>Theirs before our session started: kept, replayed once it has.</summary>
-    private bool Early(object message)
-    {
-        if (!_session.IsNobody()) return false;
-        _early.Add(message);
-        return true;
-    }
 }

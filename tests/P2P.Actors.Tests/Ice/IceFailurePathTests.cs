@@ -45,6 +45,60 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
     }
 
     [Fact]
+    public async Task Candidates_and_end_of_candidates_that_overtake_the_description_still_connect()
+    {
+        // signaling may hand over the trickled candidates and end-of-candidates before the description (seen with a
+        // room whose messages arrived while the session was starting); with both sides done gathering, the checker
+        // must wait for the credentials instead of finding "no candidate pairs"
+        var (a, b) = await BuildAsync(null, null, turn: false);
+        var events = CreateTestProbe();
+        a.Peer.Tell(new PeerProtocol.OpenSession("late/a", true, events.Ref));
+        b.Peer.Tell(new PeerProtocol.OpenSession("late/b", false, events.Ref));
+        var sessions = new Dictionary<string, IActorRef>();
+        var descriptions = new Dictionary<string, IceDescription>();
+        var waiting = new List<(string To, object Message)>();
+        var ended = new HashSet<string>();
+        var connected = new HashSet<string>();
+        string Other(string id) => id == "late/a" ? "late/b" : "late/a";
+        void To(string id, object message)
+        {
+            if (sessions.TryGetValue(id, out var session)) session.Tell(message);
+            else waiting.Add((id, message));
+        }
+        RunUntil(events, m =>
+        {
+            switch (m)
+            {
+                case SessionProtocol.Started s:
+                    sessions[s.SessionId] = s.Session;
+                    descriptions[s.SessionId] = s.Description!;
+                    foreach (var w in waiting.Where(w => w.To == s.SessionId).ToList())
+                    {
+                        s.Session.Tell(w.Message);
+                        waiting.Remove(w);
+                    }
+                    break;
+                case SessionProtocol.LocalCandidate c:
+                    To(Other(c.SessionId), new SessionProtocol.AddRemoteCandidate(c.Candidate));
+                    break;
+                case SessionProtocol.LocalDescription d:
+                    To(Other(d.SessionId), new SessionProtocol.RemoteEndOfCandidates());
+                    // the descriptions only once both sides have gathered everything and told the other so
+                    if (ended.Add(d.SessionId) && ended.Count == 2)
+                        foreach (var (id, description) in descriptions) To(Other(id), new SessionProtocol.SetRemoteDescription(description));
+                    break;
+                case SessionProtocol.Failed f:
+                    throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+                case SessionProtocol.Connected c:
+                    connected.Add(c.SessionId);
+                    break;
+            }
+            return connected.Count == 2;
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal(2, ended.Count); // the order this test is about did happen
+    }
+
+    [Fact]
     public async Task Wrong_turn_password_fails_the_session_with_401_only_when_no_other_path_exists()
     {
         var (a, b) = await BuildAsync("Symmetric", "Symmetric", wrongTurnPassword: true);
