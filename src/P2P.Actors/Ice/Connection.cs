@@ -54,11 +54,15 @@ public sealed class Connection : ReceiveActor, IWithTimers
     private TimeSpan? _roundTrip;
     private bool _lost;
     private IActorRef? _dtls;
+    private readonly uint? _muxTag;
     private long _refused;
     private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
 
-    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport)
+    /// <param name="muxTag">The remote session's tag when it multiplexes sessions on its socket (<see cref="SessionMux"/>):
+    /// every datagram is then framed with it.</param>
+    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null)
     {
+        _muxTag = muxTag;
         _settings = settings;
         _sessionId = sessionId;
         _pair = pair;
@@ -107,13 +111,13 @@ public sealed class Connection : ReceiveActor, IWithTimers
     private void Transmit(ReadOnlyMemory<byte> data)
     {
         if (_lost) return;
-        _transport.Tell(new Transmit(_pair.Local, _pair.Remote.Address, data));
+        _transport.Tell(new Transmit(_pair.Local, _pair.Remote.Address, _muxTag is { } tag ? SessionMux.Frame(tag, data.Span) : data));
         _bytesSent += data.Length;
         _packetsSent++;
     }
 
-    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport) =>
-        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport));
+    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null) =>
+        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport, muxTag));
 
     protected override void PreStart()
     {

@@ -5,6 +5,7 @@ using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
 using P2P.Actors.Transport;
+using P2P.Protocol;
 using P2P.Protocol.Ice;
 using P2P.Protocol.Stun;
 using static P2P.Actors.Ice.IceTransportProtocol;
@@ -88,8 +89,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private int _pendingGatherers;
     private bool _gatheringComplete;
     private long _unroutable, _malformed;
-    private readonly Dictionary<IPEndPoint, List<(Inbound Datagram, DateTimeOffset At)>> _early = [];
-    private const int EarlyRemotes = 64, EarlyPerRemote = 8;
+    private readonly EarlyData<IPEndPoint> _early = new(keys: 64);
+    private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
+    private readonly Dictionary<uint, IActorRef> _dataByTag = [];     // multiplexed sessions (SessionMux): tag -> data path
     private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
@@ -154,11 +156,12 @@ public sealed class Peer : ReceiveActor, IWithTimers
             sessions.RemoveAll(p => p.Session.Equals(session));
             sessions.Add((session, m.Data));
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
-            if (_early.Remove(m.Remote, out var held))
+            var now = Context.System.Scheduler.Now;
+            foreach (var datagram in _early.Take(m.Remote, now)) m.Data.Tell(datagram);
+            if (_sessions.TryGetValue(session, out var info))
             {
-                var now = Context.System.Scheduler.Now;
-                foreach (var (datagram, at) in held)
-                    if (now - at <= EarlyDataLifetime) m.Data.Tell(datagram);
+                _dataByTag[info.Tag] = m.Data;
+                foreach (var datagram in _earlyTagged.Take(info.Tag, now)) m.Data.Tell(datagram);
             }
         });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
@@ -320,6 +323,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
+            _dataByTag.Remove(info.Tag);
             foreach (var (remote, sessions) in _dataPaths.ToList())
                 if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) > 0 && sessions.Count == 0) _dataPaths.Remove(remote);
             return;
@@ -408,8 +412,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
             else session.Tell(inbound);
             return;
         }
+        if (SessionMux.TryReadTag(span, out uint tag) && _sessionsByTag.ContainsKey(tag))
+        {
+            // from a peer that multiplexes sessions on its socket, for one of ours by its tag: the frame is ours to strip
+            var unframed = inbound with { Payload = inbound.Payload[SessionMux.HeaderLength..] };
+            if (_dataByTag.TryGetValue(tag, out var data)) data.Tell(unframed);
+            else Hold(_earlyTagged, tag, unframed);
+            return;
+        }
         if (DataPathOf(inbound.From) is { } target) target.Data.Tell(inbound);
-        else HoldEarly(inbound);
+        else Hold(_early, inbound.From, inbound);
     }
 
     /// <summary>
@@ -418,25 +430,41 @@ public sealed class Peer : ReceiveActor, IWithTimers
     /// the handshake its first retransmission timer (1 s, RFC 6347 §4.2.4.1), so a few datagrams per remote address
     /// are held for a short while and handed to the session that selects a pair with that address.
     /// </summary>
-    private void HoldEarly(Inbound inbound)
+    private void Hold<TKey>(EarlyData<TKey> early, TKey key, Inbound inbound) where TKey : notnull
     {
         _unroutable++;
-        var now = Context.System.Scheduler.Now;
-        if (!_early.TryGetValue(inbound.From, out var held))
+        early.Add(key, inbound, Context.System.Scheduler.Now);
+    }
+
+    /// <summary>A few datagrams per key (a remote address, or a session tag) for a short while; bounded in keys too.</summary>
+    private sealed class EarlyData<TKey>(int keys) where TKey : notnull
+    {
+        private const int PerKey = 8;
+        private readonly Dictionary<TKey, List<(Inbound Datagram, DateTimeOffset At)>> _held = [];
+
+        public void Add(TKey key, Inbound inbound, DateTimeOffset now)
         {
-            if (_early.Count >= EarlyRemotes)
-                foreach (var (remote, old) in _early.ToList())
-                    if (old.Count == 0 || now - old[^1].At > EarlyDataLifetime) _early.Remove(remote);
-            if (_early.Count >= EarlyRemotes) return;
-            _early[inbound.From] = held = [];
+            if (!_held.TryGetValue(key, out var held))
+            {
+                if (_held.Count >= keys)
+                    foreach (var (old, list) in _held.ToList())
+                        if (list.Count == 0 || now - list[^1].At > EarlyDataLifetime) _held.Remove(old);
+                if (_held.Count >= keys) return;
+                _held[key] = held = [];
+            }
+            held.RemoveAll(h => now - h.At > EarlyDataLifetime);
+            if (held.Count < PerKey) held.Add((inbound, now));
         }
-        held.RemoveAll(h => now - h.At > EarlyDataLifetime);
-        if (held.Count < EarlyPerRemote) held.Add((inbound, now));
+
+        /// <summary>What is held for <paramref name="key"/> and still fresh, in arrival order; forgotten here.</summary>
+        public List<Inbound> Take(TKey key, DateTimeOffset now) =>
+            _held.Remove(key, out var held) ? held.Where(h => now - h.At <= EarlyDataLifetime).Select(h => h.Datagram).ToList() : [];
     }
 
     /// <summary>
     /// The session application data from <paramref name="remote"/> belongs to. Two sessions between the same two
-    /// addresses cannot be told apart by address (a session tag in the data would be needed): the newer one wins.
+    /// addresses cannot be told apart by address: the newer one wins, unless the remote frames its datagrams with our
+    /// session's tag (<see cref="SessionMux"/>), as our own peers do.
     /// </summary>
     private (IActorRef Session, IActorRef Data)? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
 }

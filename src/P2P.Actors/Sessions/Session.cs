@@ -121,6 +121,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly List<string> _problems = [];
     private IceCredentials _credentials;
     private IceCredentials? _remoteCredentials;
+    private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
     private IActorRef _ice;
     private IActorRef? _connection;
     private SelectedPair? _pair;
@@ -360,6 +361,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Options = ["trickle"],
         IceLite = _settings.Lite,
         Pacing = _settings.Ta,
+        SessionTag = _sessionTag,
         FingerprintAlgorithm = _certificate is null ? null : _certificate.Fingerprint.Algorithm,
         Fingerprint = _certificate?.Fingerprint.Hex,
         Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),
@@ -393,6 +395,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             }
         }
         _remoteCredentials = credentials;
+        _remoteSessionTag ??= m.Description.SessionTag;
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(m.Description));
     }
 
@@ -460,7 +463,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
         else
         {
-            _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer), "connection");
+            _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer, _remoteSessionTag), "connection");
             if (_certificate is not null && _remoteFingerprint is not null)
             {
                 // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts

@@ -29,6 +29,12 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
     /// </summary>
     public TimeSpan? Pacing { get; init; }
 
+    /// <summary>
+    /// The agent multiplexes sessions on one socket and names this one with the tag ("a=x-p2p-session:&lt;8 hex
+    /// digits&gt;", our extension, see <see cref="SessionMux"/>); null for every other agent.
+    /// </summary>
+    public uint? SessionTag { get; init; }
+
     /// <summary>The hash function of "a=fingerprint:&lt;algorithm&gt; &lt;hex&gt;" (RFC 8122 §5), e.g. "sha-256".</summary>
     public string? FingerprintAlgorithm { get; init; }
 
@@ -57,6 +63,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         string? ufrag = null, pwd = null, fingerprintAlgorithm = null, fingerprint = null, setup = null;
         bool endOfCandidates = false, iceLite = false;
         TimeSpan? pacing = null;
+        uint? sessionTag = null;
         var candidates = new List<IceCandidate>();
         var options = new List<string>();
 
@@ -97,6 +104,11 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
                     break;
                 case "ice-lite":
                     iceLite = true;
+                    break;
+                case "x-p2p-session":
+                    if (value.Length is < 1 or > 8 || !uint.TryParse(value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint tag))
+                    { error = Fail($"bad x-p2p-session '{value}' (1 to 8 hex digits)"); return false; }
+                    sessionTag = tag;
                     break;
                 case "ice-pacing":
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pacingMs) || pacingMs < 1)
@@ -147,6 +159,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
             Options = options.ToArray(),
             IceLite = iceLite,
             Pacing = pacing,
+            SessionTag = sessionTag,
             FingerprintAlgorithm = fingerprintAlgorithm,
             Fingerprint = fingerprint,
             Setup = setup,
@@ -157,7 +170,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
 
     /// <summary>
     /// Writes the description, one line per attribute, each ended by "\n". The "a=" lines come in
-    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing (not in the libnice format), fingerprint, setup, the candidates,
+    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing and x-p2p-session (not in the libnice format), fingerprint, setup, the candidates,
     /// end-of-candidates. <see cref="IceDescriptionFormat.Libnice"/> puts the "m=" and "c=" lines
     /// first, with the address of the default candidate (the highest-priority UDP candidate, else
     /// the highest-priority one, else "0.0.0.0" port 9), and ends with an empty line.
@@ -181,6 +194,8 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         if (IceLite) sb.Append("a=ice-lite\n");
         if (Pacing is { } pace && format == IceDescriptionFormat.Attributes)
             sb.Append("a=ice-pacing:").Append(((long)pace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)).Append('\n');
+        if (SessionTag is { } tag && format == IceDescriptionFormat.Attributes)
+            sb.Append("a=x-p2p-session:").Append(tag.ToString("x8", CultureInfo.InvariantCulture)).Append('\n');
         if (FingerprintAlgorithm is not null && Fingerprint is not null)
             sb.Append("a=fingerprint:").Append(FingerprintAlgorithm).Append(' ').Append(Fingerprint).Append('\n');
         if (Setup is not null) sb.Append("a=setup:").Append(Setup).Append('\n');
@@ -198,6 +213,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         && Options.SequenceEqual(other.Options)
         && IceLite == other.IceLite
         && Pacing == other.Pacing
+        && SessionTag == other.SessionTag
         && FingerprintAlgorithm == other.FingerprintAlgorithm
         && Fingerprint == other.Fingerprint
         && Setup == other.Setup;

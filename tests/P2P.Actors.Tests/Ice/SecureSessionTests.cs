@@ -78,6 +78,47 @@ public sealed class SecureSessionTests : TestKit
         Assert.Equal(SHA256.HashData(payload), SHA256.HashData(bulk.ToArray()));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Sessions_between_the_same_two_sockets_each_carry_only_their_own_data(bool secure)
+    {
+        // one socket per peer, so every session has the same address pair: only the session tag in each datagram
+        // (SessionMux) tells the receiving peer which session a DTLS record or a plain datagram belongs to
+        const int count = 8;
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var sessions = new Dictionary<string, IActorRef>();
+        for (int i = 0; i < count; i++)
+        {
+            var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+            host.Tell(new PeerHostProtocol.OpenSession("alice", $"m{i}/a", true, link, Secure: secure));
+            host.Tell(new PeerHostProtocol.OpenSession("bob", $"m{i}/b", false, link, Secure: secure));
+        }
+        int connected = 0;
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected) connected++;
+            return connected == 2 * count;
+        }, Generous);
+
+        for (int round = 0; round < 20; round++)
+            foreach (var (id, session) in sessions) session.Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes($"{round} from {id}")));
+        var got = sessions.Keys.ToDictionary(id => id, _ => new List<string>());
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.DataReceived d) got[d.SessionId].Add(Encoding.UTF8.GetString(d.Data.Span));
+            return got.Values.Sum(g => g.Count) == 20 * 2 * count;
+        }, Generous);
+        foreach (var (id, lines) in got)
+        {
+            string from = id.EndsWith("/a", StringComparison.Ordinal) ? id[..^2] + "/b" : id[..^2] + "/a";
+            Assert.Equal(Enumerable.Range(0, 20).Select(r => $"{r} from {from}"), secure ? lines : lines.Order(StringComparer.Ordinal).OrderBy(l => int.Parse(l.Split(' ')[0])));
+        }
+    }
+
     [Fact]
     public void A_fingerprint_that_does_not_match_refuses_the_session()
     {

@@ -208,4 +208,50 @@ public class IceDescriptionTests
         var d = Parse("a=ice-ufrag:G6op\na=ice-pwd:zQ15Lb+Fx4X6zn1lTGq24x\na=ice-ufrag:G6op\na=ice-options:trickle\na=ice-options:trickle ice2\n");
         Assert.Equal(["trickle", "ice2"], d.Options);
     }
+
+    [Fact]
+    public void A_session_tag_is_written_read_back_and_left_out_of_the_libnice_block()
+    {
+        var d = new IceDescription(new IceCredentials("G6op", "zQ15Lb+Fx4X6zn1lTGq24x"), []) { SessionTag = 0x0a0b0c0d };
+        string text = d.Write();
+        Assert.Contains("a=x-p2p-session:0a0b0c0d\n", text);
+        Assert.Equal(d, Parse(text));
+        Assert.DoesNotContain("x-p2p-session", d.Write(IceDescriptionFormat.Libnice));
+        Assert.Null(Parse(LibniceBlock).SessionTag);
+        Assert.NotEqual(d, d with { SessionTag = 1 });
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("123456789")]
+    [InlineData("xyz")]
+    [InlineData("-1")]
+    public void A_bad_session_tag_names_its_line(string value)
+    {
+        var error = Error($"a=ice-ufrag:G6op\na=ice-pwd:zQ15Lb+Fx4X6zn1lTGq24x\na=x-p2p-session:{value}\n");
+        Assert.Equal(3, error.LineNumber);
+        Assert.Contains("x-p2p-session", error.Reason);
+    }
+}
+
+public class SessionMuxTests
+{
+    [Fact]
+    public void A_frame_carries_the_tag_then_the_datagram_and_is_unassigned_in_rfc_7983()
+    {
+        byte[] dtls = [22, 254, 253, 0, 1];
+        var framed = SessionMux.Frame(0xdeadbeef, dtls);
+        Assert.Equal(SessionMux.HeaderLength + dtls.Length, framed.Length);
+        Assert.True(SessionMux.TryReadTag(framed, out uint tag));
+        Assert.Equal(0xdeadbeefu, tag);
+        Assert.Equal(dtls, framed[SessionMux.HeaderLength..]);
+        Assert.Equal(PacketKind.Unknown, PacketDemultiplexer.Classify(framed));
+    }
+
+    [Theory]
+    [InlineData(new byte[0])]
+    [InlineData(new byte[] { 0x0E, 1, 2, 3 })]          // shorter than the header
+    [InlineData(new byte[] { 22, 254, 253, 0, 1, 2 })] // DTLS
+    [InlineData(new byte[] { 0, 1, 0, 0, 0x21, 0x12 })] // STUN
+    public void Anything_else_is_not_a_frame(byte[] datagram) => Assert.False(SessionMux.TryReadTag(datagram, out _));
 }
