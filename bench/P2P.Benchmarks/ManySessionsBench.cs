@@ -162,7 +162,7 @@ public static class ManySessionsBench
                 {
                     if (line.StartsWith("desc ", StringComparison.Ordinal) || line.StartsWith("cand ", StringComparison.Ordinal) || line.StartsWith("eoc ", StringComparison.Ordinal))
                         _other.Send(line);
-                    else if (line.StartsWith("failed ", StringComparison.Ordinal)) throw new InvalidOperationException($"a session failed: {line}");
+                    else if (line.StartsWith("failed ", StringComparison.Ordinal)) _results.Writer.TryWrite(["error", .. line.Split(' ')]);
                     else _results.Writer.TryWrite(line.Split(' '));
                 }
                 _results.Writer.TryComplete(new InvalidOperationException("a sessions-peer process ended"));
@@ -233,19 +233,24 @@ public static class ManySessionsBench
     }
 
     /// <summary>Owner of every session of the child, and the only one who reads its commands.</summary>
-    private sealed class Driver : ReceiveActor
+    private sealed record Progress;
+
+    private sealed class Driver : ReceiveActor, IWithTimers
     {
+        public ITimerScheduler Timers { get; set; } = null!;
+
         private readonly Dictionary<string, IActorRef> _sessions = new(StringComparer.Ordinal);
         private readonly Dictionary<string, List<object>> _early = new(StringComparer.Ordinal);
         private readonly ChannelWriter<string> _out;
         private readonly HashSet<string> _received = new(StringComparer.Ordinal);
-        private int _expected, _connected, _closedExpected, _closed;
+        private int _expected, _connected, _closedExpected, _closed, _descriptions;
         private long _ws0, _heap0;
         private TimeSpan _cpu0;
 
         public Driver(IActorRef host, string peer, bool secure, ChannelWriter<string> output, TaskCompletionSource quit)
         {
             _out = output;
+            if (Environment.GetEnvironmentVariable("BENCH_PROGRESS") is not null) Timers.StartPeriodicTimer("progress", new Progress(), TimeSpan.FromSeconds(2));
             Receive<string>(line =>
             {
                 var f = line.Split(' ', 3);
@@ -263,7 +268,11 @@ public static class ManySessionsBench
                     case "desc":
                         var text = Encoding.UTF8.GetString(Convert.FromBase64String(f[2]));
                         if (!IceDescription.TryParse(text, out var description, out var error)) _out.TryWrite($"error description of {f[1]}: {error}");
-                        else ToSession(f[1], new SessionProtocol.SetRemoteDescription(description), first: true);
+                        else
+                        {
+                            _descriptions++;
+                            ToSession(f[1], new SessionProtocol.SetRemoteDescription(description), first: true);
+                        }
                         break;
                     case "cand":
                         if (!IceCandidate.TryParse(f[2], out var candidate, out var reason)) _out.TryWrite($"error candidate of {f[1]}: {reason}");
@@ -300,6 +309,10 @@ public static class ManySessionsBench
                 if (++_connected == _expected) Report();
             });
             Receive<SessionProtocol.Failed>(m => _out.TryWrite($"failed {m.SessionId} {m.Reason}"));
+            Receive<Progress>(_ =>
+            {
+                if (_expected > 0 && _connected < _expected) Console.Error.WriteLine($"  {peer}: {_sessions.Count} started, {_descriptions} descriptions in, {_connected} of {_expected} connected");
+            });
             Receive<SessionProtocol.Closed>(_ =>
             {
                 if (++_closed == _closedExpected)

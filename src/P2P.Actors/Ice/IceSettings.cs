@@ -25,6 +25,13 @@ public sealed record IceSettings(
 {
     public const string Section = "p2p.ice";
 
+    /// <summary>
+    /// Kernel receive and send buffer of a peer's socket, in bytes (0 keeps the system default). Every session of the
+    /// peer shares that socket: thousands of sessions checking at once overflow a default buffer (~208 KiB on Linux),
+    /// and each dropped check costs a retransmission timeout. Linux caps it at net.core.rmem_max / wmem_max.
+    /// </summary>
+    public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -57,7 +64,7 @@ public sealed record IceSettings(
             ConsentTimeout: c.GetTimeSpan("consent-timeout"),
             GatheringTimeout: c.GetTimeSpan("gathering-timeout"),
             Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true),
-            Lite: c.GetBoolean("lite", false));
+            Lite: c.GetBoolean("lite", false)) { SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024) };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
         return settings;

@@ -100,7 +100,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _ice = ice;
         _stun = stun;
         _turn = turn;
-        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self), "udp");
+        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes), "udp");
 
         Receive<UdpSocketProtocol.Bound>(OnBound);
         Receive<UdpSocketProtocol.BindFailed>(m =>
