@@ -18,7 +18,8 @@ namespace P2P.Benchmarks;
 /// </summary>
 public static class DataChannelBench
 {
-    public static async Task<int> RunAsync(int runs)
+    /// <param name="turn">Relay-only through this TURN server when given (the via-relay figures), else host candidates.</param>
+    public static async Task<int> RunAsync(int runs, TurnServer? turn = null)
     {
         // the product's own akka.hocon (copied next to the binary), so the figures are those of its settings
         var config = ConfigurationFactory.ParseString(Environment.GetEnvironmentVariable("BENCH_AKKA") ?? "akka.loglevel = WARNING")
@@ -31,12 +32,12 @@ public static class DataChannelBench
         // (tiered compilation), while the anchor is native code; a host that runs for a while is past this.
         for (int run = 0; run < WarmUpRuns; run++)
         {
-            var (o, b, r) = await OneRunAsync(system, -1 - run);
+            var (o, b, r) = await OneRunAsync(system, -1 - run, turn);
             Console.WriteLine($"warm-up {run + 1}: open {o:0.0} ms, bulk {b:0.0} MiB/s, 1 KiB messages {r:0} /s");
         }
         for (int run = 0; run < runs; run++)
         {
-            var (o, b, r) = await OneRunAsync(system, run);
+            var (o, b, r) = await OneRunAsync(system, run, turn);
             open.Add(o);
             bulk.Add(b);
             rate.Add(r);
@@ -111,9 +112,11 @@ public static class DataChannelBench
         return new OpenPair(openMs, host, sink, events, sessions);
     }
 
-    private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run)
+    private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run, TurnServer? turn)
     {
-        var (openMs, host, sink, events, sessions) = await OpenPairAsync(system, run.ToString(CultureInfo.InvariantCulture));
+        var (openMs, host, sink, events, sessions) = turn is null
+            ? await OpenPairAsync(system, run.ToString(CultureInfo.InvariantCulture))
+            : await OpenPairAsync(system, run.ToString(CultureInfo.InvariantCulture), CandidatePolicy.RelayOnly, [turn]);
         var clock = Stopwatch.StartNew();
 
         // bulk: 10 MiB in 16 KiB binary messages

@@ -42,7 +42,7 @@ process.on('unhandledRejection', e => fatal(`unhandled rejection: ${e?.stack ?? 
 
 // ------------------------------------------------------------------ arguments
 function parseArgs(argv) {
-    const o = { stack: null, role: null, label: 'chat', ordered: true, maxRetransmits: undefined, maxPacketLifeTime: undefined, protocol: '', quiet: false, gatherTimeoutMs: 10000 };
+    const o = { stack: null, role: null, label: 'chat', ordered: true, maxRetransmits: undefined, maxPacketLifeTime: undefined, protocol: '', quiet: false, gatherTimeoutMs: 10000, turn: null, turnUser: '', turnPass: '' };
     const bool = v => { if (v === 'true' || v === '1') return true; if (v === 'false' || v === '0') return false; throw new Error(`expected true|false, got ${v}`); };
     const int = (n, v) => { const x = Number(v); if (!Number.isInteger(x) || x < 0) throw new Error(`${n}: expected a non-negative integer, got ${v}`); return x; };
     for (let i = 0; i < argv.length; i++) {
@@ -58,6 +58,10 @@ function parseArgs(argv) {
             case '--protocol': o.protocol = next(); break;
             case '--quiet': o.quiet = true; break;
             case '--gather-timeout-ms': o.gatherTimeoutMs = int(a, next()); break;
+            // relay-only through a TURN server on loopback (the data-channel-via-relay benchmark); wrtc only
+            case '--turn': o.turn = next(); break;
+            case '--turn-user': o.turnUser = next(); break;
+            case '--turn-pass': o.turnPass = next(); break;
             case '-h': case '--help':
                 process.stderr.write('usage: peer.mjs --stack wrtc|werift --role offer|answer [--label L] [--ordered true|false] [--max-retransmits N] [--max-packet-life-time MS] [--protocol P] [--quiet]\n');
                 process.exit(0);
@@ -66,6 +70,8 @@ function parseArgs(argv) {
     }
     if (o.stack !== 'wrtc' && o.stack !== 'werift') throw new Error('--stack wrtc|werift is required');
     if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role offer|answer is required');
+    if (o.turn !== null && o.stack !== 'wrtc') throw new Error('--turn is supported with --stack wrtc only');
+    if (o.turn !== null && !/^127\.0\.0\.1:\d+$/.test(o.turn)) throw new Error('--turn must be 127.0.0.1:<port> (loopback only)');
     if (o.maxRetransmits !== undefined && o.maxPacketLifeTime !== undefined) throw new Error('--max-retransmits and --max-packet-life-time exclude each other');
     return o;
 }
@@ -81,7 +87,10 @@ function loadStack(name) {
         const wrtc = require('@roamhq/wrtc');
         return {
             name,
-            createPc: () => new wrtc.RTCPeerConnection({ iceServers: [] }),
+            createPc: () => new wrtc.RTCPeerConnection(opts.turn === null ? { iceServers: [] } : {
+                iceServers: [{ urls: `turn:${opts.turn}?transport=udp`, username: opts.turnUser, credential: opts.turnPass }],
+                iceTransportPolicy: 'relay',
+            }),
             wrapChannel(dc) {
                 dc.binaryType = 'arraybuffer';
                 return {

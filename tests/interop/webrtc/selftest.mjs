@@ -3,7 +3,7 @@
 // Run through selftest.sh (which runs it inside ONE loopback-only namespace, so both peers share it).
 //
 //   node selftest.mjs [--runs N] [--only wrtc-wrtc,werift-wrtc,...] [--bulk-mib 10] [--chunk 16384]
-//                     [--messages 1000] [--rate-messages 4096]
+//                     [--messages 1000] [--rate-messages 4096] [--turn 127.0.0.1:<port> <user> <pass>]
 //
 // For each pair (offerer stack -> answerer stack): the channel opens; N text messages cross both ways
 // at once and arrive complete and in order; a bulk binary transfer offerer -> answerer arrives with
@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const now = () => performance.now();
 
 // ------------------------------------------------------------------ arguments
-const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, rateMessages: 4096, lossyMessages: 100, verbose: false, openOnly: false };
+const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, rateMessages: 4096, lossyMessages: 100, verbose: false, openOnly: false, turn: [] };
 {
     const a = process.argv.slice(2);
     for (let i = 0; i < a.length; i++) {
@@ -40,6 +40,7 @@ const args = { runs: 1, only: null, bulkMiB: 10, chunk: 16384, messages: 1000, r
             case '--rate-messages': args.rateMessages = Number(v()); break;
             case '--verbose': args.verbose = true; break;
             case '--open-only': args.openOnly = true; break; // connect-time runs: stop once the channel is open
+            case '--turn': args.turn = ['--turn', v(), '--turn-user', v(), '--turn-pass', v()]; break; // host:port user pass: relay-only
             default: console.error(`selftest: unknown argument ${a[i]}`); process.exit(2);
         }
     }
@@ -107,8 +108,8 @@ function assert(cond, text) { if (!cond) throw new Error(text); }
 
 // ------------------------------------------------------------------ one run of one pair
 async function runPair(offerStack, answerStack) {
-    const a = new Peer(`${offerStack}(offer)`, ['--stack', offerStack, '--role', 'offer', '--label', 'chat']);
-    const b = new Peer(`${answerStack}(answer)`, ['--stack', answerStack, '--role', 'answer']);
+    const a = new Peer(`${offerStack}(offer)`, ['--stack', offerStack, '--role', 'offer', '--label', 'chat', ...args.turn]);
+    const b = new Peer(`${answerStack}(answer)`, ['--stack', answerStack, '--role', 'answer', ...args.turn]);
     const r = {};
     try {
         // --- descriptions and open
