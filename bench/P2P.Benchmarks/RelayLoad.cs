@@ -28,6 +28,7 @@ public static class RelayLoad
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
     private const ushort Channel = 0x4000;
     private const int MinPayload = 8; // slot (2), zero (2), sequence number (4)
+    private const int SocketBufferBytes = 2 << 20;
 
     public sealed record Options(
         IPEndPoint Server, string User, string Password, int ServerPid, int Allocations, int Window, int Seconds, int Size, string Label);
@@ -205,6 +206,13 @@ public static class RelayLoad
             _options = options;
             _client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             _peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            // Buffers as large as the servers' own (coturn asks for 2 MiB), so that a burst is dropped, if at all, by
+            // the relay under test and not by the load client.
+            foreach (var socket in new[] { _client, _peer })
+            {
+                socket.ReceiveBufferSize = SocketBufferBytes;
+                socket.SendBufferSize = SocketBufferBytes;
+            }
             _client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _client.Connect(options.Server);
