@@ -91,5 +91,5 @@ num() { grep '^relay ' | grep -oE "[0-9.]+ $1" | head -n1 | awk '{print $1}'; } 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "$ours"
 echo "$coturn"
-echo "coturn: ${engine:-?}, $(nproc) CPUs"
+echo "coturn: Net Engine version ${engine:-?} on $(nproc) CPUs"
 echo "ours / coturn: packets/s $(ratio "$(echo "$ours" | num packets/s)" "$(echo "$coturn" | num packets/s)"), CPU/packet $(ratio "$(echo "$ours" | num 'us CPU/packet')" "$(echo "$coturn" | num 'us CPU/packet')")"
