@@ -30,7 +30,7 @@ public sealed record RelaySettings
     public TimeSpan ChannelLifetime { get; init; } = TimeSpan.FromSeconds(600);
     public TimeSpan NonceLifetime { get; init; } = TimeSpan.FromSeconds(600);
     public string Software { get; init; } = "p2p relay";
-    public int SocketBufferBytes { get; init; }
+    public int SocketBufferBytes { get; init; } = 4 << 20;
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
 
     /// <summary>True when at least one user is configured; without one TURN is refused (no anonymous relay).</summary>
@@ -76,7 +76,7 @@ public sealed record RelaySettings
             ChannelLifetime = c.GetTimeSpan("channel-lifetime", TimeSpan.FromSeconds(600)),
             NonceLifetime = c.GetTimeSpan("nonce-lifetime", TimeSpan.FromSeconds(600)),
             Software = c.GetString("software", "p2p relay"),
-            SocketBufferBytes = c.GetInt("socket-buffer-bytes", 0),
+            SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 << 20),
             TcpWriteQueueBytes = c.GetInt("tcp-write-queue-bytes", 1 << 20),
         };
         var problem = settings.Validate();
