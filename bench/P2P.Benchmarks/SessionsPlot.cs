@@ -22,6 +22,12 @@ public static class SessionsPlot
         memory.MarkerSize = 8;
         memory.Axes.YAxis = plot.Axes.Right;
 
+        var heap = plot.Add.Scatter(x, rows.Select(r => r.HeapBytesPerSession / 1024).ToArray());
+        heap.LegendText = "managed heap per session (KiB, right)";
+        heap.LineWidth = 2;
+        heap.MarkerSize = 8;
+        heap.Axes.YAxis = plot.Axes.Right;
+
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (var r in rows) ticks.AddMajor(Math.Log10(r.Sessions), r.Sessions.ToString("N0", CultureInfo.InvariantCulture));
         plot.Axes.Bottom.TickGenerator = ticks;
@@ -29,7 +35,7 @@ public static class SessionsPlot
         plot.Title($"{(secure ? "Secure sessions (ICE + DTLS)" : "ICE sessions")} between two p2p processes, one socket per peer");
         plot.XLabel("concurrent sessions (log scale)");
         plot.Axes.Left.Label.Text = "seconds to all connected";
-        plot.Axes.Right.Label.Text = "KiB per session (working set)";
+        plot.Axes.Right.Label.Text = "KiB per session";
         plot.Axes.SetLimitsY(0, Math.Max(1, rows.Max(r => r.ConnectMs) / 1000 * 1.15), plot.Axes.Left);
         plot.Axes.SetLimitsY(0, Math.Max(1, rows.Max(r => r.WorkingSetBytesPerSession) / 1024 * 1.15), plot.Axes.Right);
         plot.ShowLegend(Alignment.UpperLeft);
