@@ -68,6 +68,8 @@ public static class ManySessionsBench
         await Task.WhenAll(a.ExpectAsync("closed"), b.ExpectAsync("closed"));
 
         var (ms, resultA, resultB) = await RoundAsync(a, b, n, "s");
+        // BENCH_PAUSE_MS: time to look at the processes with every session up (dotnet-gcdump, dotnet-trace)
+        if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_PAUSE_MS"), out int pause)) await Task.Delay(pause);
         // one datagram on every session; sent again (at most 5 times) if some were lost on the way: it is UDP
         bool dataChecked = false;
         for (int attempt = 0; attempt < 5 && !dataChecked; attempt++)
@@ -341,11 +343,20 @@ public static class ManySessionsBench
             if (first) list.Insert(0, message); else list.Add(message);
         }
 
+        /// <summary>
+        /// What the sessions hold, not the transient peaks of opening them: a full compacting collection that also
+        /// gives freed memory back to the system (GCCollectionMode.Aggressive), as a long-running host's GC does in time.
+        /// </summary>
+        private static void Settle()
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+
         private void Baseline()
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
+            Settle();
             using var self = Process.GetCurrentProcess();
             _ws0 = self.WorkingSet64;
             _heap0 = GC.GetTotalMemory(forceFullCollection: false);
@@ -356,9 +367,7 @@ public static class ManySessionsBench
         {
             using var self = Process.GetCurrentProcess();
             var cpu = self.TotalProcessorTime - _cpu0; // before the collections below, which are the bench's own
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
+            Settle();
             self.Refresh();
             long ws = self.WorkingSet64 - _ws0;
             long heap = GC.GetTotalMemory(forceFullCollection: false) - _heap0;

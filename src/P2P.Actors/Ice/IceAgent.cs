@@ -1,4 +1,5 @@
 using Akka.Actor;
+using P2P.Actors.Dispatch;
 using Akka.Event;
 using P2P.Protocol.Ice;
 
@@ -56,7 +57,7 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _sessionId = sessionId;
-        _checks = Context.ActorOf(PairChecker.Props(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport), "checks");
+        _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport), Context.System), "checks");
 
         Receive<IceAgentProtocol.AddLocalCandidates>(m =>
         {

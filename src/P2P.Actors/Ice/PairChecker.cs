@@ -100,7 +100,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
     private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
     private readonly List<IceCandidate> _pendingRemote = [];
-    private readonly byte[] _buffer = new byte[512];
+    // where requests and answers are written before they are copied out: one per thread, not one per session (a host
+    // holds thousands of checkers; every use is synchronous within one message)
+    [ThreadStatic] private static byte[]? t_scratch;
+    private static byte[] Scratch => t_scratch ??= new byte[512];
     private StunTransactions<Check> _transactions = null!;
     private IceCredentials? _remote;
     private StunIntegrityKey? _remoteKey;
@@ -245,9 +248,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         var id = NewTransactionId();
         int localPreference = CandidatePriority.LocalPreferenceOf(pair.Local.Priority);
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
-        int length = IceMessages.WriteBindingRequest(_buffer, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
+        int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
             _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);
-        _transactions.Start(_buffer.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow, _controlling));
+        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow, _controlling));
         _checksSent++;
     }
 
@@ -317,13 +320,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             || msg.VerifyIntegrity(_localKey) != StunError.None)
         {
             _badRequests++;
-            Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 401, "Unauthorized", null));
+            Reply(inbound, IceMessages.WriteBindingError(Scratch, msg.TransactionId, 401, "Unauthorized", null));
             return;
         }
         if (!IceMessages.TryReadCheck(msg, out var check))
         {
             _badRequests++;
-            Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 400, "Bad Request", _localKey));
+            Reply(inbound, IceMessages.WriteBindingError(Scratch, msg.TransactionId, 400, "Bad Request", _localKey));
             return;
         }
 
@@ -334,13 +337,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             bool weWin = _tieBreaker >= check.TieBreaker;
             if (_controlling == weWin)
             {
-                Reply(inbound, IceMessages.WriteBindingError(_buffer, msg.TransactionId, 487, "Role Conflict", _localKey));
+                Reply(inbound, IceMessages.WriteBindingError(Scratch, msg.TransactionId, 487, "Role Conflict", _localKey));
                 return;
             }
             SwitchRole();
         }
 
-        Reply(inbound, IceMessages.WriteBindingSuccess(_buffer, msg.TransactionId, inbound.From, _localKey));
+        Reply(inbound, IceMessages.WriteBindingSuccess(Scratch, msg.TransactionId, inbound.From, _localKey));
         _requestsAnswered++;
 
         // RFC 8445 §7.3.1.3 and §7.3.1.4: learn a peer-reflexive remote, then a triggered check
@@ -430,7 +433,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     }
 
     private void Reply(Inbound inbound, int length) =>
-        _transport.Tell(new Transmit(inbound.Local, inbound.From, _buffer.AsSpan(0, length).ToArray()), Self);
+        _transport.Tell(new Transmit(inbound.Local, inbound.From, Scratch.AsSpan(0, length).ToArray()), Self);
 
     private void Trigger(CandidatePair pair, bool useCandidate)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Akka.Actor;
+using P2P.Actors.Dispatch;
 using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
@@ -306,7 +307,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate), Context.System), name);
         Context.Watch(session);
         _sessions[session] = (credentials.Ufrag, tag, policy);
         _sessionsByUfrag[credentials.Ufrag] = session;

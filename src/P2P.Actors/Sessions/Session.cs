@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Akka.Actor;
+using P2P.Actors.Dispatch;
 using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
@@ -378,7 +379,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     private IActorRef StartAgent()
     {
         ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        return Context.ActorOf(IceAgent.Props(_settings, _sessionId, _credentials, _controlling, tieBreaker, _sessionTag, _peer), $"ice-{_generation}");
+        return Context.ActorOf(SessionMailbox.For(IceAgent.Props(_settings, _sessionId, _credentials, _controlling, tieBreaker, _sessionTag, _peer), Context.System), $"ice-{_generation}");
     }
 
     private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
@@ -463,7 +464,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
         else
         {
-            _connection = Context.ActorOf(Connection.Props(_settings, _sessionId, m.Pair, _peer, _remoteSessionTag), "connection");
+            _connection = Context.ActorOf(SessionMailbox.For(Connection.Props(_settings, _sessionId, m.Pair, _peer, _remoteSessionTag), Context.System), "connection");
             if (_certificate is not null && _remoteFingerprint is not null)
             {
                 // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
