@@ -186,6 +186,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         if (_outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f))
         {
+            _log.Info("[{0}] channel {1} closed while sending '{2}' ({3} of {4} bytes acknowledged); opening it again in {5} ms",
+                m.SessionId, m.Label, f.Name, f.Acked, f.Size, _settings.ReopenDelay.TotalMilliseconds);
             f.ChannelOpen = false;
             ScheduleReopen(m.Label);
         }
@@ -200,7 +202,11 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             if (!_chatOpen && _controlling) _session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
         }
-        else if (_chatOpen && _outgoing.TryGetValue(label[FileLabelPrefix.Length..], out var f) && !f.ChannelOpen && f.State != OutgoingFile.Stage.Hashing) OpenFileChannel(f);
+        else if (_outgoing.TryGetValue(label[FileLabelPrefix.Length..], out var f))
+        {
+            if (_chatOpen && !f.ChannelOpen && f.State != OutgoingFile.Stage.Hashing) OpenFileChannel(f);
+            else _log.Info("[{0}] channel {1} not opened again now (chat open: {2}, channel open: {3}, {4})", _sessionId, label, _chatOpen, f.ChannelOpen, f.State);
+        }
     }
 
     private void OnChannelMessage(SessionProtocol.ChannelMessage m)
