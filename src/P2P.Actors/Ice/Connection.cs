@@ -37,7 +37,7 @@ public static class ConnectionProtocol
 /// <see cref="ConnectionProtocol.ConsentLost"/> when no check succeeded for the consent timeout (30 s).
 /// Time comes from the actor scheduler, so tests run it in virtual time.
 /// </summary>
-public sealed class Connection : ReceiveActor, IWithTimers
+public sealed class Connection : UntypedActor, IWithTimers
 {
     private sealed record ConsentTick
     {
@@ -68,42 +68,62 @@ public sealed class Connection : ReceiveActor, IWithTimers
         _pair = pair;
         _transport = transport;
         _roundTrip = pair.RoundTrip;
+    }
 
-        Receive<ConnectionProtocol.Send>(m => Transmit(m.Data));
-        Receive<DtlsProtocol.Outgoing>(m => Transmit(m.Datagram));
-        Receive<ConnectionProtocol.AttachDtls>(m => _dtls = m.Dtls);
-        Receive<Inbound>(m =>
+    // One OnReceive instead of a Receive<T> per message type: a host has one connection per session, thousands of
+    // them, and ReceiveActor keeps a delegate and matcher objects per handler per instance (~1 KiB here).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _bytesReceived += m.Payload.Length;
-            _packetsReceived++;
-            if (_dtls is null) Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
-            else if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Dtls) _dtls.Tell(new DtlsProtocol.Incoming(m.Payload));
-            else
-            {
-                _refused++; // RFC 7983: on a secure session only DTLS (and STUN, handled by the agent) may arrive
-                _log.Debug("[{0}] dropped {1} bytes from {2} that are not DTLS", _sessionId, m.Payload.Length, m.From);
-            }
-        });
-        Receive<ConnectionProtocol.SwitchPair>(m =>
-        {
-            _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);
-            _pair = m.Pair;
-            _roundTrip = m.Pair.RoundTrip;
-            _lastConsent = Context.System.Scheduler.Now;
-            if (_lost)
-            {
-                _lost = false;
-                ScheduleConsent();
-            }
-        });
-        Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
-        {
-            _lastConsent = Context.System.Scheduler.Now;
-            _roundTrip = m.RoundTrip;
-        });
-        Receive<ConsentTick>(_ => OnConsentTick());
-        Receive<ConnectionProtocol.ResetConsent>(_ => _lastConsent = Context.System.Scheduler.Now);
-        Receive<ConnectionProtocol.GetInfo>(_ => Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip, _refused)));
+            case ConnectionProtocol.Send m:
+                Transmit(m.Data);
+                break;
+            case DtlsProtocol.Outgoing m:
+                Transmit(m.Datagram);
+                break;
+            case ConnectionProtocol.AttachDtls m:
+                _dtls = m.Dtls;
+                break;
+            case Inbound m:
+                _bytesReceived += m.Payload.Length;
+                _packetsReceived++;
+                if (_dtls is null) Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
+                else if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Dtls) _dtls.Tell(new DtlsProtocol.Incoming(m.Payload));
+                else
+                {
+                    _refused++; // RFC 7983: on a secure session only DTLS (and STUN, handled by the agent) may arrive
+                    _log.Debug("[{0}] dropped {1} bytes from {2} that are not DTLS", _sessionId, m.Payload.Length, m.From);
+                }
+                break;
+            case ConnectionProtocol.SwitchPair m:
+                _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);
+                _pair = m.Pair;
+                _roundTrip = m.Pair.RoundTrip;
+                _lastConsent = Context.System.Scheduler.Now;
+                if (_lost)
+                {
+                    _lost = false;
+                    ScheduleConsent();
+                }
+                break;
+            case PairCheckerProtocol.ConsentConfirmed m:
+                _lastConsent = Context.System.Scheduler.Now;
+                _roundTrip = m.RoundTrip;
+                break;
+            case ConsentTick:
+                OnConsentTick();
+                break;
+            case ConnectionProtocol.ResetConsent:
+                _lastConsent = Context.System.Scheduler.Now;
+                break;
+            case ConnectionProtocol.GetInfo:
+                Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip, _refused));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

@@ -34,7 +34,7 @@ public static class IceAgentProtocol
 /// <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a reason a user can
 /// read. A checker that throws is restarted and re-fed; the session goes on.
 /// </summary>
-public sealed class IceAgent : ReceiveActor, IWithTimers
+public sealed class IceAgent : UntypedActor, IWithTimers
 {
     private sealed record ConnectTimeout
     {
@@ -58,56 +58,70 @@ public sealed class IceAgent : ReceiveActor, IWithTimers
         _settings = settings;
         _sessionId = sessionId;
         _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport), Context.System), "checks");
+    }
 
-        Receive<IceAgentProtocol.AddLocalCandidates>(m =>
+    // One OnReceive instead of a Receive<T> per message type: thousands of sessions each have an agent, and
+    // ReceiveActor keeps a delegate and matcher objects per handler per instance.
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            foreach (var c in m.Candidates)
-            {
-                _local.Add(c);
-                _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
-            }
-        });
-        Receive<IceAgentProtocol.LocalGatheringComplete>(_ =>
-        {
-            _localDone = true;
-            _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
-        });
-        Receive<IceAgentProtocol.SetRemoteDescription>(m =>
-        {
-            _remoteCredentials = m.Description.Credentials;
-            _remotePacing = m.Description.Pacing;
-            if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
-            _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials, m.Description.Pacing));
-            foreach (var c in m.Description.Candidates) AddRemote(c);
-            if (m.Description.EndOfCandidates) RemoteDone();
-        });
-        Receive<IceAgentProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
-        Receive<IceAgentProtocol.RemoteGatheringComplete>(_ => RemoteDone());
-        Receive<IceAgentProtocol.CheckerRestarted>(_ => Refeed());
-        Receive<PairCheckerProtocol.PairSelected>(m =>
-        {
-            Timers.Cancel(ConnectTimeout.Instance);
-            _connected = true;
-            _selected = m.Pair;
-            Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
-        });
-        Receive<PairCheckerProtocol.ChecksFailed>(m => Fail(m.Reason));
-        Receive<PairCheckerProtocol.RoleChanged>(m =>
-        {
-            _controlling = m.Controlling;
-            _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled");
-        });
-        Receive<PairCheckerProtocol.ConsentConfirmed>(m => Context.Parent.Tell(m));
-        Receive<ConnectTimeout>(_ =>
-        {
-            if (!_connected) Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
-        });
-        // queries and consent checks go to the checker
-        Receive<PairCheckerProtocol.CheckConsent>(m => _checks.Forward(m));
-        Receive<PairCheckerProtocol.GetPairs>(m => _checks.Forward(m));
-        Receive<PairCheckerProtocol.InjectFault>(m => _checks.Forward(m));
-        Receive<PairCheckerProtocol.GetStats>(m => _checks.Forward(m));
-        Receive<IceTransportProtocol.Inbound>(m => _checks.Forward(m));
+            case IceAgentProtocol.AddLocalCandidates m:
+                foreach (var c in m.Candidates)
+                {
+                    _local.Add(c);
+                    _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
+                }
+                break;
+            case IceAgentProtocol.LocalGatheringComplete:
+                _localDone = true;
+                _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
+                break;
+            case IceAgentProtocol.SetRemoteDescription m:
+                _remoteCredentials = m.Description.Credentials;
+                _remotePacing = m.Description.Pacing;
+                if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
+                _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials, m.Description.Pacing));
+                foreach (var c in m.Description.Candidates) AddRemote(c);
+                if (m.Description.EndOfCandidates) RemoteDone();
+                break;
+            case IceAgentProtocol.AddRemoteCandidate m:
+                AddRemote(m.Candidate);
+                break;
+            case IceAgentProtocol.RemoteGatheringComplete:
+                RemoteDone();
+                break;
+            case IceAgentProtocol.CheckerRestarted:
+                Refeed();
+                break;
+            case PairCheckerProtocol.PairSelected m:
+                Timers.Cancel(ConnectTimeout.Instance);
+                _connected = true;
+                _selected = m.Pair;
+                Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
+                break;
+            case PairCheckerProtocol.ChecksFailed m:
+                Fail(m.Reason);
+                break;
+            case PairCheckerProtocol.RoleChanged m:
+                _controlling = m.Controlling;
+                _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled");
+                break;
+            case PairCheckerProtocol.ConsentConfirmed m:
+                Context.Parent.Tell(m);
+                break;
+            case ConnectTimeout:
+                if (!_connected) Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
+                break;
+            // queries and consent checks go to the checker
+            case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs or PairCheckerProtocol.InjectFault
+                or PairCheckerProtocol.GetStats or IceTransportProtocol.Inbound:
+                _checks.Forward(message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
