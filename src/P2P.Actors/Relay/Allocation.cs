@@ -165,7 +165,8 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     {
         Receive<AllocationProtocol.GetInfo>(_ => Sender.Tell(new AllocationProtocol.Info(
             _relayed, _user, _permissions.Count, _channels.Count,
-            _toPeer + (_dataPath?.ToPeer ?? 0), _fromPeer + (_dataPath?.FromPeer ?? 0), _droppedNoPermission, _malformed)));
+            _toPeer + (_dataPath?.ToPeer ?? 0), _fromPeer + (_dataPath?.FromPeer ?? 0), _droppedNoPermission, _malformed,
+            _dataPath?.ToPeer ?? 0, _dataPath?.FromPeer ?? 0)));
         Receive<AllocationProtocol.InjectFault>(f => throw new InjectedFaultException(f.Reason));
     }
 
