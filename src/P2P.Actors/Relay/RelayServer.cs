@@ -207,7 +207,9 @@ public sealed class RelayServer : ReceiveActor
         if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp)))
         {
             _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Where(l => l.Tcp is not null).Select(l => l.Tcp!).ToList());
-            _log.Info("Relay listening on udp {0}, tcp {1}", string.Join(", ", _listening.Udp), string.Join(", ", _listening.Tcp));
+            var fast = _listeners.Where(l => l.FastPort is not null).Select(l => l.Udp!).ToList();
+            _log.Info("Relay listening on udp {0}, tcp {1}; ChannelData relayed on the receiving threads for {2}", string.Join(", ", _listening.Udp),
+                string.Join(", ", _listening.Tcp), fast.Count > 0 ? "udp " + string.Join(", ", fast) : "no listener (through the actors)");
             foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
             _awaitingListening.Clear();
         }
