@@ -30,10 +30,13 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private readonly AllocationProtocol.AuthenticatedRequest _allocateRequest;
     private readonly int _attempt;
     private readonly IUdpSocketFactory _sockets;
+    private readonly AllocationDataPath? _dataPath;
     private readonly TransactionId _allocateId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HashSet<IPAddress> _permissions = [];
+    /// <summary>Peer IP → expiry as <see cref="Environment.TickCount64"/> (for the data path; the timers remove entries).</summary>
+    private readonly Dictionary<IPAddress, long> _permissions = [];
     private readonly Dictionary<ushort, IPEndPoint> _channels = [];
+    private readonly Dictionary<ushort, long> _channelExpiry = [];
     private readonly Dictionary<IPEndPoint, ushort> _channelByPeer = [];
     private IActorRef _socket = ActorRefs.Nobody;
     private IPEndPoint? _relayed;
@@ -42,10 +45,11 @@ public sealed class Allocation : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets)
+    private Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets, AllocationDataPath? dataPath)
     {
         _sockets = sockets;
+        _dataPath = dataPath;
         _settings = settings;
         _client = client;
         _user = user;
@@ -63,17 +67,39 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null)
     {
         var factory = sockets ?? RealUdpSockets.Instance;
-        return Akka.Actor.Props.Create(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory));
+        return Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory, null)));
+    }
+
+    /// <summary>An allocation whose ChannelData is relayed by <paramref name="dataPath"/> (real UDP sockets; see <see cref="AllocationDataPath"/>).</summary>
+    internal static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, AllocationDataPath dataPath) =>
+        Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, RealUdpSockets.Instance, dataPath)));
+
+    /// <summary>Creates the actor through its private constructor (whose data path type is internal).</summary>
+    private sealed class Producer(Func<Allocation> create) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(Allocation);
+
+        public ActorBase Produce() => create();
+
+        public void Release(ActorBase actor)
+        {
+        }
     }
 
     /// <summary>The relayed socket failing ends the allocation: the failure goes up to the server, which stops it.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     protected override void PreStart() =>
-        _socket = Context.ActorOf(_sockets.Create(_relayBind, Self, _settings.SocketBufferBytes), "relay-udp");
+        _socket = Context.ActorOf(
+            _dataPath is null
+                ? _sockets.Create(_relayBind, Self, _settings.SocketBufferBytes)
+                : UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes, _dataPath.Relay),
+            "relay-udp");
 
     protected override void PostStop()
     {
+        _dataPath?.Close();
         _md5.Dispose();
         _sha256.Dispose();
     }
@@ -90,6 +116,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
             _client.Send(_allocateResponse, Self);
             Timers.StartSingleTimer(typeof(LifetimeTimer), new AllocationProtocol.LifetimeExpired(), _initialLifetime);
             Context.Parent.Tell(new AllocationProtocol.Allocated(_client.FiveTuple, _relayed));
+            _dataPath?.Open();
             Become(Active);
         });
         Receive<UdpSocketProtocol.BindFailed>(failed =>
@@ -121,11 +148,14 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         Receive<AllocationProtocol.PermissionExpired>(p =>
         {
             _permissions.Remove(p.Peer);
+            PublishRoutes();
             _log.Debug("Allocation {0}: permission for {1} expired", _relayed, p.Peer);
         });
         Receive<AllocationProtocol.ChannelExpired>(c =>
         {
             if (_channels.Remove(c.Channel, out var peer)) _channelByPeer.Remove(peer);
+            _channelExpiry.Remove(c.Channel);
+            PublishRoutes();
             _log.Debug("Allocation {0}: channel 0x{1:x4} expired", _relayed, c.Channel);
         });
         Common();
@@ -134,7 +164,9 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private void Common()
     {
         Receive<AllocationProtocol.GetInfo>(_ => Sender.Tell(new AllocationProtocol.Info(
-            _relayed, _user, _permissions.Count, _channels.Count, _toPeer, _fromPeer, _droppedNoPermission, _malformed)));
+            _relayed, _user, _permissions.Count, _channels.Count,
+            _toPeer + (_dataPath?.ToPeer ?? 0), _fromPeer + (_dataPath?.FromPeer ?? 0), _droppedNoPermission, _malformed,
+            _dataPath?.ToPeer ?? 0, _dataPath?.FromPeer ?? 0)));
         Receive<AllocationProtocol.InjectFault>(f => throw new InjectedFaultException(f.Reason));
     }
 
@@ -258,15 +290,22 @@ public sealed class Allocation : ReceiveActor, IWithTimers
             return;
         }
         foreach (var ip in peers) InstallPermission(ip);
+        PublishRoutes();
         Reply(Success(StunMethod.CreatePermission, id, signing));
     }
 
     private void InstallPermission(IPAddress ip)
     {
-        _permissions.Add(ip);
+        _permissions[ip] = ExpiryTicks(_settings.PermissionLifetime);
         var expired = new AllocationProtocol.PermissionExpired(ip);
         Timers.StartSingleTimer(expired, expired, _settings.PermissionLifetime);
     }
+
+    private static long ExpiryTicks(TimeSpan lifetime) => Environment.TickCount64 + (long)lifetime.TotalMilliseconds;
+
+    /// <summary>Hands the data path (if any) the permissions and channels as they are now.</summary>
+    private void PublishRoutes() =>
+        _dataPath?.Publish(RelayRoutes.Build(_permissions, _channels.Select(c => (c.Key, c.Value, _channelExpiry[c.Key]))));
 
     /// <summary>
     /// RFC 8656 §12 channels are 0x4000-0x4FFF. RFC 5766 §11 allowed up to 0x7FFF and coturn's clients
@@ -299,9 +338,11 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         if (_channelByPeer.TryGetValue(peer, out var other) && other != channel) { Fail(400, "Peer is bound to another channel"); return; }
         _channels[channel] = peer;
         _channelByPeer[peer] = channel;
+        _channelExpiry[channel] = ExpiryTicks(_settings.ChannelLifetime);
         var expired = new AllocationProtocol.ChannelExpired(channel);
         Timers.StartSingleTimer(expired, expired, _settings.ChannelLifetime);
         InstallPermission(peer.Address); // RFC 8656 §11.2: a binding installs or refreshes the peer's permission
+        PublishRoutes();
         Reply(Success(StunMethod.ChannelBind, id, signing));
     }
 
@@ -328,7 +369,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
             return;
         }
         var to = address.ToEndPoint();
-        if (!_permissions.Contains(to.Address)) { _droppedNoPermission++; return; }
+        if (!_permissions.ContainsKey(to.Address)) { _droppedNoPermission++; return; }
         bytes.Overlaps(payload, out int start);
         SendToPeer(to, packet.Slice(start, payload.Length));
     }
@@ -343,7 +384,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private void OnFromPeer(UdpSocketProtocol.Received received)
     {
         var from = received.From.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(received.From.Address.MapToIPv4(), received.From.Port) : received.From;
-        if (!_permissions.Contains(from.Address))
+        if (!_permissions.ContainsKey(from.Address))
         {
             _droppedNoPermission++;
             _log.Debug("Allocation {0}: dropped {1} bytes from {2}, no permission", _relayed, received.Payload.Length, from);

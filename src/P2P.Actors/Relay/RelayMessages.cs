@@ -52,8 +52,13 @@ public static class AllocationProtocol
     /// <summary>Answered with <see cref="Info"/>.</summary>
     public sealed record GetInfo;
 
+    /// <param name="ToPeer">Datagrams relayed to peers, by the actors and by the fast data path.</param>
+    /// <param name="FromPeer">Datagrams relayed from peers to the client, by the actors and by the fast data path.</param>
+    /// <param name="FastToPeer">Of <paramref name="ToPeer"/>, those the fast data path relayed (<see cref="AllocationDataPath"/>).</param>
+    /// <param name="FastFromPeer">Of <paramref name="FromPeer"/>, those the fast data path relayed.</param>
     public sealed record Info(
-        IPEndPoint? Relayed, string User, int Permissions, int Channels, long ToPeer, long FromPeer, long DroppedNoPermission, long Malformed);
+        IPEndPoint? Relayed, string User, int Permissions, int Channels, long ToPeer, long FromPeer, long DroppedNoPermission, long Malformed,
+        long FastToPeer = 0, long FastFromPeer = 0);
 
     /// <summary>Diagnostics: makes the allocation throw, to exercise its supervision (the server stops it, others carry on).</summary>
     public sealed record InjectFault(string Reason);

@@ -33,6 +33,8 @@ public sealed class RelayServer : ReceiveActor
         public IActorRef? UdpActor { get; set; }
         public IActorRef? TcpActor { get; set; }
         public bool TcpRetriedOnAnyPort { get; set; }
+        /// <summary>The fast data path's receiver of this listener, or null when its packets all go through the actors.</summary>
+        public RelayListenerPort? FastPort { get; set; }
     }
 
     private sealed record UserKeys(StunIntegrityKey Md5, StunIntegrityKey Sha256, byte[] Md5Bytes, byte[] Sha256Bytes);
@@ -43,6 +45,7 @@ public sealed class RelayServer : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly RelayNonces _nonces;
     private readonly RelayPortPool _ports;
+    private readonly RelayPortPoller? _poller;
     private readonly Dictionary<string, UserKeys> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _userHashes = new(StringComparer.Ordinal);
     private readonly Dictionary<FiveTuple, AllocationRecord> _allocations = [];
@@ -60,6 +63,7 @@ public sealed class RelayServer : ReceiveActor
         _settings = settings;
         _sockets = sockets;
         _servesTcp = sockets is RealUdpSockets;
+        if (settings.FastDataPath && sockets is RealUdpSockets) _poller = new RelayPortPoller();
         _nonces = new RelayNonces(settings.NonceLifetime);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
         foreach (var (name, password) in settings.Users)
@@ -93,7 +97,7 @@ public sealed class RelayServer : ReceiveActor
             else _awaitingListening.Add(Sender);
         });
         Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
-            _received, _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed)));
+            _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed)));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
     }
@@ -134,13 +138,23 @@ public sealed class RelayServer : ReceiveActor
         {
             var listener = new Listener(_settings.Listen[i]);
             _listeners.Add(listener);
-            listener.UdpActor = Context.ActorOf(_sockets.Create(listener.Requested, Self, _settings.SocketBufferBytes), $"udp-{i}");
+            // The fast data path needs a specific listening address: on a wildcard the 5-tuple's server side is only
+            // known per datagram (IP_PKTINFO), which the actor's receive loop asks for.
+            if (_poller is not null && !listener.Requested.Address.Equals(IPAddress.Any) && !listener.Requested.Address.Equals(IPAddress.IPv6Any))
+                listener.FastPort = new RelayListenerPort();
+            listener.UdpActor = Context.ActorOf(ListenerSocket(listener, listener.Requested), $"udp-{i}");
             Context.Watch(listener.UdpActor);
         }
     }
 
+    private Props ListenerSocket(Listener listener, IPEndPoint bind) =>
+        listener.FastPort is { } port
+            ? UdpSocket.Props(bind, Self, _settings.SocketBufferBytes, port)
+            : _sockets.Create(bind, Self, _settings.SocketBufferBytes);
+
     protected override void PostStop()
     {
+        _poller?.Dispose();
         _nonces.Dispose();
         foreach (var keys in _users.Values)
         {
@@ -193,7 +207,9 @@ public sealed class RelayServer : ReceiveActor
         if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp)))
         {
             _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Where(l => l.Tcp is not null).Select(l => l.Tcp!).ToList());
-            _log.Info("Relay listening on udp {0}, tcp {1}", string.Join(", ", _listening.Udp), string.Join(", ", _listening.Tcp));
+            var fast = _listeners.Where(l => l.FastPort is not null).Select(l => l.Udp!).ToList();
+            _log.Info("Relay listening on udp {0}, tcp {1}; ChannelData relayed on the receiving threads for {2}", string.Join(", ", _listening.Udp),
+                string.Join(", ", _listening.Tcp), fast.Count > 0 ? "udp " + string.Join(", ", fast) : "no listener (through the actors)");
             foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
             _awaitingListening.Clear();
         }
@@ -252,7 +268,7 @@ public sealed class RelayServer : ReceiveActor
             int index = _listeners.IndexOf(l);
             if (udp)
             {
-                l.UdpActor = Context.ActorOf(_sockets.Create(l.Udp ?? l.Requested, Self, _settings.SocketBufferBytes), $"udp-{index}-r{_listenerRestarts}");
+                l.UdpActor = Context.ActorOf(ListenerSocket(l, l.Udp ?? l.Requested), $"udp-{index}-r{_listenerRestarts}");
                 Context.Watch(l.UdpActor);
             }
             else
@@ -502,9 +518,13 @@ public sealed class RelayServer : ReceiveActor
             lifetime = ClampLifetime(requested);
 
         var keys = _users[user];
-        var actor = Context.ActorOf(
-            Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, new IPEndPoint(relayIp, port), lifetime, authenticated, attempt, _sockets),
-            $"allocation-{++_allocationCounter}");
+        var relayBind = new IPEndPoint(relayIp, port);
+        var fastPort = path.IsStream || _poller is null ? null : _listeners.FirstOrDefault(l => Equals(l.UdpActor, path.Socket))?.FastPort;
+        var props = fastPort is null
+            ? Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt, _sockets)
+            : Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt,
+                new AllocationDataPath(fastPort, path.Client.Serialize(), new RelayPort(_poller!)));
+        var actor = Context.ActorOf(props, $"allocation-{++_allocationCounter}");
         Context.Watch(actor);
         _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port);
         _allocationByActor[actor] = path.FiveTuple;

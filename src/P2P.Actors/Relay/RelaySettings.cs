@@ -32,6 +32,8 @@ public sealed record RelaySettings
     public string Software { get; init; } = "p2p relay";
     public int SocketBufferBytes { get; init; } = 4 << 20;
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
+    /// <summary>Relay ChannelData on the receiving threads instead of through the actors (real UDP sockets only).</summary>
+    public bool FastDataPath { get; init; } = true;
 
     /// <summary>True when at least one user is configured; without one TURN is refused (no anonymous relay).</summary>
     public bool TurnEnabled => Users.Count > 0;
@@ -78,6 +80,7 @@ public sealed record RelaySettings
             Software = c.GetString("software", "p2p relay"),
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 << 20),
             TcpWriteQueueBytes = c.GetInt("tcp-write-queue-bytes", 1 << 20),
+            FastDataPath = c.GetBoolean("fast-data-path", true),
         };
         var problem = settings.Validate();
         if (problem is not null) throw new ConfigurationException($"p2p.relay: {problem}");

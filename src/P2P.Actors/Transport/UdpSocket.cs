@@ -40,16 +40,19 @@ public sealed class UdpSocket : ReceiveActor
     private readonly IActorRef _handler;
     private readonly int _bufferBytes;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IUdpReceiver? _receiver;
     private readonly CancellationTokenSource _stop = new();
+    private IDisposable? _receiving;
     private Socket? _socket;
     private IPEndPoint? _local;
     private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
 
-    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes)
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null)
     {
         _requested = bind;
         _handler = handler;
         _bufferBytes = socketBufferBytes;
+        _receiver = receiver;
 
         Receive<UdpSocketProtocol.Send>(OnSend);
         Receive<UdpSocketProtocol.GetStats>(_ => Sender.Tell(new UdpSocketProtocol.Stats(
@@ -60,8 +63,12 @@ public sealed class UdpSocket : ReceiveActor
     /// <param name="bind">Address and port to bind (port 0 picks a free one).</param>
     /// <param name="handler">Gets <see cref="UdpSocketProtocol.Bound"/>/<see cref="UdpSocketProtocol.BindFailed"/> and every <see cref="UdpSocketProtocol.Received"/>.</param>
     /// <param name="socketBufferBytes">Kernel send/receive buffer size; 0 keeps the system default.</param>
-    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) =>
-        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes));
+    /// <param name="receiver">
+    /// Receives instead of the actor's asynchronous loop (see <see cref="IUdpReceiver"/>); its datagrams are not in
+    /// <see cref="UdpSocketProtocol.Stats"/>. Null: the actor receives with .NET's asynchronous sockets.
+    /// </param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver));
 
     protected override void PreStart()
     {
@@ -89,12 +96,20 @@ public sealed class UdpSocket : ReceiveActor
         }
         _socket = socket;
         _local = (IPEndPoint)socket.LocalEndPoint!;
+        if (_receiver is not null)
+        {
+            // Started before Bound is told, so that whoever gets Bound finds the receiver running.
+            _receiving = _receiver.Start(socket, _local, new UdpDelivery(_handler, Self, _local));
+            _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
+            return;
+        }
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
         _ = ReceiveLoop(socket, _local, _handler, Self, _stop.Token);
     }
 
     protected override void PostStop()
     {
+        _receiving?.Dispose();
         _stop.Cancel();
         _socket?.Dispose();
         _stop.Dispose();
