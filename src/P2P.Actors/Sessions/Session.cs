@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
@@ -30,6 +31,15 @@ public static class SessionProtocol
     public sealed record GetConnectionInfo;
 
     public sealed record NotConnected(string SessionId);
+
+    /// <summary>Diagnostics and benchmarks: answered with <see cref="Timeline"/>.</summary>
+    public sealed record GetTimeline;
+
+    /// <summary>
+    /// When each step of setting the session up was reached, as <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>
+    /// values (0: not yet): created, first local candidate, ICE pair selected, DTLS handshake done, SCTP association up.
+    /// </summary>
+    public sealed record Timeline(string SessionId, long Started, long FirstLocalCandidate, long IceConnected, long DtlsConnected, long Associated);
 
     // events to the owner, each naming the session
     public sealed record Started(string SessionId, IActorRef Session, IceCredentials Credentials)
@@ -138,6 +148,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     private bool _associated;
     private string? _dtlsFingerprint;
     private int _generation;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private long _firstCandidateAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt;
     private bool _localGatheringComplete, _awaitingRemoteRestart, _failed, _restarting;
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
@@ -156,6 +168,7 @@ public sealed class Session : ReceiveActor, IWithTimers
 
         Receive<SessionProtocol.LocalCandidatesGathered>(m =>
         {
+            if (_firstCandidateAt == 0 && m.Candidates.Count > 0) _firstCandidateAt = Stopwatch.GetTimestamp();
             _localCandidates.AddRange(m.Candidates);
             _ice.Tell(new IceAgentProtocol.AddLocalCandidates(m.Candidates));
             foreach (var c in m.Candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
@@ -181,6 +194,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         });
         Receive<DtlsProtocol.Connected>(m =>
         {
+            _dtlsConnectedAt = Stopwatch.GetTimestamp();
             _dtlsFingerprint = m.RemoteFingerprint;
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
@@ -198,6 +212,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<SctpProtocol.AssociationEstablished>(_ =>
         {
             _associated = true;
+            _associatedAt = Stopwatch.GetTimestamp();
             // the DTLS client opens the session's default channel, which carries Send/DataReceived
             if (_dtlsRole == DtlsRole.Client) _sctp!.Tell(new SctpProtocol.OpenChannel(DefaultChannel));
             foreach (var waiting in _waitingForAssociation) Self.Tell(waiting, _owner);
@@ -290,6 +305,8 @@ public sealed class Session : ReceiveActor, IWithTimers
             else _connection.Forward(new ConnectionProtocol.GetInfo());
         });
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
+        Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
+            new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
         Receive<SessionProtocol.InjectFault>(m => _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason)));
         Receive<SessionProtocol.Close>(_ =>
         {
@@ -460,6 +477,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     {
         _pair = m.Pair;
         _restarting = false;
+        if (_iceConnectedAt == 0) _iceConnectedAt = Stopwatch.GetTimestamp();
         if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
         else
         {

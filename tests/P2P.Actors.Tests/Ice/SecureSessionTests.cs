@@ -76,6 +76,17 @@ public sealed class SecureSessionTests : TestKit
         Assert.Contains("b199", atA);
         Assert.Contains("a199", atB);
         Assert.Equal(SHA256.HashData(payload), SHA256.HashData(bulk.ToArray()));
+
+        // the timeline says when each step was reached, in order
+        foreach (var session in sessions.Values)
+        {
+            session.Tell(new SessionProtocol.GetTimeline(), TestActor);
+            var t = ExpectMsg<SessionProtocol.Timeline>(Generous);
+            Assert.True(t.Started > 0 && t.FirstLocalCandidate >= t.Started, $"candidate {t.FirstLocalCandidate} before start {t.Started}");
+            Assert.True(t.IceConnected >= t.FirstLocalCandidate, "ICE before the first candidate");
+            Assert.True(t.DtlsConnected >= t.IceConnected, "DTLS before ICE");
+            Assert.True(t.Associated >= t.DtlsConnected, "SCTP before DTLS");
+        }
     }
 
     [Theory]
