@@ -102,6 +102,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly List<IceCandidate> _pendingRemote = [];
     private readonly byte[] _buffer = new byte[512];
     private StunTransactions<Check> _transactions = null!;
+    private PacingWakeUp? _wakeUp;
     private IceCredentials? _remote;
     private StunIntegrityKey? _remoteKey;
     private bool _controlling;
@@ -161,12 +162,16 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
         Akka.Actor.Props.Create(() => new PairChecker(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
             (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
+        _wakeUp = PacingWakeUp.For(Context.System, Self, Tick.Instance);
+    }
 
     protected override void PostStop()
     {
+        _wakeUp?.Dispose();
         _localKey.Dispose();
         _remoteKey?.Dispose();
     }
@@ -203,23 +208,42 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
         if (_ticking)
         {
-            if (_triggered.Count > 0 && PacingAllows()) OnTick(); // e.g. a nomination: no need to wait for the tick
+            // e.g. a nomination: no need to wait for the tick
+            if (_triggered.Count > 0 && PacingAllows()) OnTick();
+            else WakeUpForTriggered();
             return;
         }
         _ticking = true;
         if (PacingAllows()) OnTick();
-        if (_ticking) Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
+        if (!_ticking) return;
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
+        WakeUpForTriggered();
     }
 
     private bool PacingAllows() => Context.System.Scheduler.Now - _lastCheckAt >= _ta;
 
+    /// <summary>
+    /// A triggered check waiting for pacing goes once Ta has passed since the last check, not at the scheduler's next
+    /// tick after that (10-20 ms later: see <see cref="PacingWakeUp"/>). Ordinary checks keep the scheduler's pace.
+    /// </summary>
+    private void WakeUpForTriggered()
+    {
+        if (_triggered.Count > 0) _wakeUp?.After(_lastCheckAt + _ta - Context.System.Scheduler.Now);
+    }
+
     private void OnTick()
     {
-        if (_remote is null || !PacingAllows()) return;
+        if (_remote is null) return;
+        if (!PacingAllows())
+        {
+            WakeUpForTriggered();
+            return;
+        }
         if (_triggered.First is { } first)
         {
             _triggered.RemoveFirst();
             SendCheck(first.Value.Pair, first.Value.UseCandidate, consent: false);
+            WakeUpForTriggered();
             return;
         }
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks
