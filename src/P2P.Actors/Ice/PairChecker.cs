@@ -50,6 +50,9 @@ public static class PairCheckerProtocol
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
 
+    /// <summary>A pair became valid before any was selected, better than any reported before (RFC 8445 §8.1.1: data may go on it).</summary>
+    public sealed record PairValid(SelectedPair Pair);
+
     public sealed record ChecksFailed(string Reason);
 
     public sealed record RoleChanged(bool Controlling);
@@ -110,6 +113,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private TimeSpan _ta = IceSettings.DefaultPacing;
     private DateTimeOffset _lastCheckAt = DateTimeOffset.MinValue;
     private CandidatePair? _selected;
+    private CandidatePair? _reportedValid;
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
     private const int MaxNominationFailures = 3;
@@ -449,6 +453,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             Nominated(pair);
             return;
+        }
+        if (firstTime && _selected is null && (_reportedValid is null || pair.Priority > _reportedValid.Priority))
+        {
+            // RFC 8445 §8.1.1 (note): data can be sent on any valid pair, without nomination; the session may begin
+            // (its DTLS handshake) while the nomination, paced by Ta, is on its way
+            _reportedValid = pair;
+            Context.Parent.Tell(new PairCheckerProtocol.PairValid(new SelectedPair(pair.Local, pair.Remote, pair.Priority, roundTrip)));
         }
         if (firstTime && _controlling && _selected is null) ConsiderNomination();
     }

@@ -34,6 +34,29 @@ public sealed class PairCheckerPacingTests : TestKit
         Assert.True(gaps[3] < TimeSpan.FromMilliseconds(9), $"the nomination waited {gaps[3].TotalMilliseconds:0.0} ms (median)");
     }
 
+    [Fact]
+    public void A_valid_pair_is_reported_before_the_nomination_selects_it()
+    {
+        // RFC 8445 §8.1.1: data can go on any valid pair without nomination; the session starts DTLS on it
+        var local = IceCredentials.Generate();
+        var remote = IceCredentials.Generate();
+        var localCandidate = new IceCandidate("1", 1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Host, 65535, 1),
+            new IPEndPoint(IPAddress.Loopback, 42000), CandidateType.Host);
+        var remoteCandidate = localCandidate with { Foundation = "2", Address = new IPEndPoint(IPAddress.Loopback, 42001) };
+        var parent = CreateTestProbe();
+        var transport = Sys.ActorOf(Props.Create(() => new AnsweringRemote(remote, CreateTestProbe().Ref, true)));
+        var checker = parent.ChildActorOf(PairChecker.Props(IceSettings.Default, "valid", local, controlling: true, tieBreaker: 42, sessionTag: 7, transport));
+        checker.Tell(new PairCheckerProtocol.SetRemoteCredentials(remote, Ta), ActorRefs.NoSender);
+        checker.Tell(new PairCheckerProtocol.AddLocalCandidate(localCandidate), ActorRefs.NoSender);
+        checker.Tell(new PairCheckerProtocol.AddRemoteCandidate(remoteCandidate), ActorRefs.NoSender);
+
+        var valid = parent.ExpectMsg<PairCheckerProtocol.PairValid>(TimeSpan.FromSeconds(5));
+        Assert.Equal(remoteCandidate.Address, valid.Pair.Remote.Address);
+        var selected = parent.FishForMessage<PairCheckerProtocol.PairSelected>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.Equal(valid.Pair.Remote.Address, selected.Pair.Remote.Address);
+        parent.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // reported once: no second PairValid after the selection
+    }
+
     /// <summary>One controlling checker, one pair, a remote that answers at once: the time from its first check to the nomination.</summary>
     private TimeSpan GapBeforeNomination(int run)
     {
@@ -56,10 +79,10 @@ public sealed class PairCheckerPacingTests : TestKit
 
     private sealed record Gap(TimeSpan Value);
 
-    /// <summary>Answers the first check with a success at once; tells the probe how long after it the USE-CANDIDATE check came.</summary>
+    /// <summary>Answers the first check with a success at once (and the nomination when asked); tells the probe how long after it the USE-CANDIDATE check came.</summary>
     private sealed class AnsweringRemote : ReceiveActor
     {
-        public AnsweringRemote(IceCredentials remote, IActorRef probe)
+        public AnsweringRemote(IceCredentials remote, IActorRef probe, bool answerNominations = false)
         {
             long firstAt = 0;
             var key = new StunIntegrityKey(Encoding.UTF8.GetBytes(remote.Pwd));
@@ -72,13 +95,19 @@ public sealed class PairCheckerPacingTests : TestKit
                 {
                     if (firstAt != 0) probe.Tell(new Gap(Stopwatch.GetElapsedTime(firstAt, now)));
                     firstAt = 0;
+                    if (answerNominations) Answer(t, request.TransactionId);
                     return;
                 }
                 if (firstAt != 0) return; // only the first check is timed and answered
                 firstAt = now;
-                int length = IceMessages.WriteBindingSuccess(buffer, request.TransactionId, t.Local.Address, key);
-                Sender.Tell(new Inbound(t.Local, t.To, buffer.AsSpan(0, length).ToArray()));
+                Answer(t, request.TransactionId);
             });
+
+            void Answer(Transmit t, TransactionId id)
+            {
+                int length = IceMessages.WriteBindingSuccess(buffer, id, t.Local.Address, key);
+                Sender.Tell(new Inbound(t.Local, t.To, buffer.AsSpan(0, length).ToArray()));
+            }
         }
     }
 }

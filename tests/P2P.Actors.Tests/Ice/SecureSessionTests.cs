@@ -83,10 +83,15 @@ public sealed class SecureSessionTests : TestKit
             session.Tell(new SessionProtocol.GetTimeline(), TestActor);
             var t = ExpectMsg<SessionProtocol.Timeline>(Generous);
             Assert.True(t.Started > 0 && t.FirstLocalCandidate >= t.Started, $"candidate {t.FirstLocalCandidate} before start {t.Started}");
-            Assert.True(t.IceConnected >= t.FirstLocalCandidate, "ICE before the first candidate");
-            Assert.True(t.DtlsConnected >= t.IceConnected, "DTLS before ICE");
+            Assert.True(t.DataPath >= t.FirstLocalCandidate, "a valid pair before the first candidate");
+            Assert.True(t.IceConnected >= t.DataPath, "ICE selected before the connection began");
+            Assert.True(t.DtlsConnected >= t.DataPath, "DTLS before the connection began");
             Assert.True(t.Associated >= t.DtlsConnected, "SCTP before DTLS");
         }
+        // the controlling side's DTLS began on its first valid pair, while its nomination waited for Ta (RFC 8445 §8.1.1)
+        sessions["d/a"].Tell(new SessionProtocol.GetTimeline(), TestActor);
+        var controlling = ExpectMsg<SessionProtocol.Timeline>(Generous);
+        Assert.True(controlling.DataPath < controlling.IceConnected, "the controlling side began only at the selection");
     }
 
     [Theory]
