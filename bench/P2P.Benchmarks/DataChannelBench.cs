@@ -52,7 +52,23 @@ public static class DataChannelBench
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     /// <summary>Two peers and a secure session between them, up to an open "bench" channel; the time that took.</summary>
-    public sealed record OpenPair(double OpenMs, IActorRef Host, IActorRef Sink, Channel<object> Events, Dictionary<string, IActorRef> Sessions);
+    public sealed record OpenPair(double OpenMs, IActorRef Host, IActorRef Sink, Channel<object> Events, Dictionary<string, IActorRef> Sessions)
+    {
+        /// <summary>Where the time went, each step until both sessions had reached it (see <see cref="OpenSteps"/>).</summary>
+        public OpenSteps Steps { get; init; } = OpenSteps.None;
+    }
+
+    /// <summary>
+    /// The connect time split into its steps, in ms, each until both sessions had reached it (the later one decides):
+    /// first local candidate (<see cref="Gather"/>, from the start), then a valid ICE pair, on which DTLS begins
+    /// (<see cref="IceValid"/>), the DTLS handshake (<see cref="Dtls"/>), the SCTP association (<see cref="Sctp"/>), and
+    /// the channel open on the far side once both sides reported Connected and the association is up (<see cref="Dcep"/>).
+    /// ICE selects its pair meanwhile (nomination, paced by Ta): <see cref="IceSelected"/> is when, from the start.
+    /// </summary>
+    public sealed record OpenSteps(double Gather, double IceValid, double Dtls, double Sctp, double Dcep, double IceSelected)
+    {
+        public static readonly OpenSteps None = new(0, 0, 0, 0, 0, 0);
+    }
 
     /// <summary>
     /// Opens a pair of peers on 127.0.0.1 and a secure session between them (descriptions and trickled candidates
@@ -68,6 +84,7 @@ public static class DataChannelBench
             await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn ?? [])), TimeSpan.FromSeconds(10));
 
         var clock = Stopwatch.StartNew();
+        long start = Stopwatch.GetTimestamp();
         host.Tell(new PeerHostProtocol.OpenSession("a", "x/a", true, sink, policy, Secure: true));
         host.Tell(new PeerHostProtocol.OpenSession("b", "x/b", false, sink, policy, Secure: true));
         var sessions = new Dictionary<string, IActorRef>();
@@ -109,7 +126,15 @@ public static class DataChannelBench
         sessions["x/a"].Tell(new SessionProtocol.OpenChannel("bench"));
         await Until<SessionProtocol.ChannelOpened>(events, m => m.SessionId == "x/b");
         double openMs = clock.Elapsed.TotalMilliseconds;
-        return new OpenPair(openMs, host, sink, events, sessions);
+        var a = await sessions["x/a"].Ask<SessionProtocol.Timeline>(new SessionProtocol.GetTimeline(), TimeSpan.FromSeconds(5));
+        var b = await sessions["x/b"].Ask<SessionProtocol.Timeline>(new SessionProtocol.GetTimeline(), TimeSpan.FromSeconds(5));
+        double At(Func<SessionProtocol.Timeline, long> step) => Stopwatch.GetElapsedTime(start, Math.Max(step(a), step(b))).TotalMilliseconds;
+        double gathered = At(t => t.FirstLocalCandidate), valid = At(t => t.DataPath), selected = At(t => t.IceConnected);
+        double dtls = At(t => t.DtlsConnected), sctp = At(t => t.Associated);
+        return new OpenPair(openMs, host, sink, events, sessions)
+        {
+            Steps = new OpenSteps(gathered, valid - gathered, dtls - valid, sctp - dtls, openMs - Math.Max(sctp, selected), selected),
+        };
     }
 
     private static async Task<(double OpenMs, double BulkMiBps, double MessagesPerSecond)> OneRunAsync(ActorSystem system, int run, TurnServer? turn)

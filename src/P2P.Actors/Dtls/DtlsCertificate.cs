@@ -36,7 +36,17 @@ public sealed class DtlsCertificate
         PrivateKey = privateKey;
         _der = certificate.GetEncoded();
         Fingerprint = CertificateFingerprint.ComputeSha256(_der);
+        if (privateKey is ECPrivateKeyParameters d && certificate.GetPublicKey() is ECPublicKeyParameters q && NativeEcdsaTlsCrypto.CurveOf(q) is { } curve)
+            NativeKey = new System.Security.Cryptography.ECParameters
+            {
+                Curve = curve,
+                D = Org.BouncyCastle.Utilities.BigIntegers.AsUnsignedByteArray(32, d.D),
+                Q = NativeEcdsaTlsCrypto.PointOf(q),
+            };
     }
+
+    /// <summary>The key pair as .NET's <see cref="System.Security.Cryptography.ECDsa"/> imports it (to sign the handshake); null off P-256.</summary>
+    internal System.Security.Cryptography.ECParameters? NativeKey { get; }
 
     /// <summary>The X.509 certificate (BouncyCastle's type).</summary>
     public X509Certificate Certificate { get; }

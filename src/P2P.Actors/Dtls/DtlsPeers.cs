@@ -72,8 +72,10 @@ internal sealed class DtlsPeerState(DtlsCertificate certificate, CertificateFing
     public TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto)
     {
         var chain = new Certificate([crypto.CreateCertificate(Certificate.Der.ToArray())]);
-        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, Certificate.PrivateKey, chain,
-            new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+        var algorithm = new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa);
+        return Certificate.NativeKey is { } key
+            ? new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new NativeEcdsaSigner(key), chain, algorithm)
+            : new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, Certificate.PrivateKey, chain, algorithm);
     }
 
     /// <summary>
@@ -108,7 +110,7 @@ internal sealed class DtlsPeerState(DtlsCertificate certificate, CertificateFing
 }
 
 /// <summary>The DTLS client ("active" side, RFC 5763 §5): DTLS 1.2 only, our suites, our certificate when asked.</summary>
-internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
+internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new NativeEcdsaTlsCrypto(new SecureRandom()))
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
@@ -158,7 +160,7 @@ internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new BcT
 }
 
 /// <summary>The DTLS server ("passive" side): DTLS 1.2 only, our suites, and it demands the client's certificate (mutual authentication, RFC 8827 §6.5).</summary>
-internal sealed class DtlsServer(DtlsPeerState state) : DefaultTlsServer(new BcTlsCrypto(new SecureRandom()))
+internal sealed class DtlsServer(DtlsPeerState state) : DefaultTlsServer(new NativeEcdsaTlsCrypto(new SecureRandom()))
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 

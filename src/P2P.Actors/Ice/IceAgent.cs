@@ -21,6 +21,12 @@ public static class IceAgentProtocol
     // to the Session
     public sealed record Connected(SelectedPair Pair);
 
+    /// <summary>
+    /// Before any pair is selected, a pair became valid (and better than any reported before): RFC 8445 §8.1.1 lets
+    /// data go on any valid pair without nomination, so the session may start using it; <see cref="Connected"/> follows.
+    /// </summary>
+    public sealed record PairValid(SelectedPair Pair);
+
     public sealed record Failed(string Reason);
 
     /// <summary>Told by a restarted <see cref="PairChecker"/>: the agent sends it everything it knows again.</summary>
@@ -99,6 +105,9 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                 _connected = true;
                 _selected = m.Pair;
                 Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
+                break;
+            case PairCheckerProtocol.PairValid m:
+                if (!_connected) Context.Parent.Tell(new IceAgentProtocol.PairValid(m.Pair));
                 break;
             case PairCheckerProtocol.ChecksFailed m:
                 Fail(m.Reason);

@@ -50,6 +50,9 @@ public static class PairCheckerProtocol
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
 
+    /// <summary>A pair became valid before any was selected, better than any reported before (RFC 8445 §8.1.1: data may go on it).</summary>
+    public sealed record PairValid(SelectedPair Pair);
+
     public sealed record ChecksFailed(string Reason);
 
     public sealed record RoleChanged(bool Controlling);
@@ -105,6 +108,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     [ThreadStatic] private static byte[]? t_scratch;
     private static byte[] Scratch => t_scratch ??= new byte[512];
     private StunTransactions<Check> _transactions = null!;
+    private PacingWakeUp? _wakeUp;
     private IceCredentials? _remote;
     private StunIntegrityKey? _remoteKey;
     private bool _controlling;
@@ -112,6 +116,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private TimeSpan _ta = IceSettings.DefaultPacing;
     private DateTimeOffset _lastCheckAt = DateTimeOffset.MinValue;
     private CandidatePair? _selected;
+    private CandidatePair? _reportedValid;
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
     private const int MaxNominationFailures = 3;
@@ -164,12 +169,16 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
         Akka.Actor.Props.Create(() => new PairChecker(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
             (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
+        _wakeUp = PacingWakeUp.For(Context.System, Self, Tick.Instance);
+    }
 
     protected override void PostStop()
     {
+        _wakeUp?.Dispose();
         _localKey.Dispose();
         _remoteKey?.Dispose();
     }
@@ -206,23 +215,42 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
         if (_ticking)
         {
-            if (_triggered.Count > 0 && PacingAllows()) OnTick(); // e.g. a nomination: no need to wait for the tick
+            // e.g. a nomination: no need to wait for the tick
+            if (_triggered.Count > 0 && PacingAllows()) OnTick();
+            else WakeUpForTriggered();
             return;
         }
         _ticking = true;
         if (PacingAllows()) OnTick();
-        if (_ticking) Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
+        if (!_ticking) return;
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
+        WakeUpForTriggered();
     }
 
     private bool PacingAllows() => Context.System.Scheduler.Now - _lastCheckAt >= _ta;
 
+    /// <summary>
+    /// A triggered check waiting for pacing goes once Ta has passed since the last check, not at the scheduler's next
+    /// tick after that (10-20 ms later: see <see cref="PacingWakeUp"/>). Ordinary checks keep the scheduler's pace.
+    /// </summary>
+    private void WakeUpForTriggered()
+    {
+        if (_triggered.Count > 0) _wakeUp?.After(_lastCheckAt + _ta - Context.System.Scheduler.Now);
+    }
+
     private void OnTick()
     {
-        if (_remote is null || !PacingAllows()) return;
+        if (_remote is null) return;
+        if (!PacingAllows())
+        {
+            WakeUpForTriggered();
+            return;
+        }
         if (_triggered.First is { } first)
         {
             _triggered.RemoveFirst();
             SendCheck(first.Value.Pair, first.Value.UseCandidate, consent: false);
+            WakeUpForTriggered();
             return;
         }
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks
@@ -428,6 +456,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             Nominated(pair);
             return;
+        }
+        if (firstTime && _selected is null && (_reportedValid is null || pair.Priority > _reportedValid.Priority))
+        {
+            // RFC 8445 §8.1.1 (note): data can be sent on any valid pair, without nomination; the session may begin
+            // (its DTLS handshake) while the nomination, paced by Ta, is on its way
+            _reportedValid = pair;
+            Context.Parent.Tell(new PairCheckerProtocol.PairValid(new SelectedPair(pair.Local, pair.Remote, pair.Priority, roundTrip)));
         }
         if (firstTime && _controlling && _selected is null) ConsiderNomination();
     }

@@ -86,7 +86,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     // application data by remote address: the session that selected it last is at the end of the list
     private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data)>> _dataPaths = [];
     private readonly List<string> _problems = [];
-    private DtlsCertificate? _certificate; // one per peer, made for its first secure session
+    private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
     private int _pendingGatherers;
     private bool _gatheringComplete;
     private long _unroutable, _malformed;
@@ -150,6 +150,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
 
         Receive<PeerProtocol.OpenSession>(OnOpenSession);
+        Receive<CertificateReady>(m => _certificate ??= m.Certificate);
         Receive<PeerProtocol.DataPathSelected>(m =>
         {
             if (!_dataPaths.TryGetValue(m.Remote, out var sessions)) _dataPaths[m.Remote] = sessions = [];
@@ -177,6 +178,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     public static Props Props(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
         Akka.Actor.Props.Create(() => new Peer(settings, ice, stun, turn));
+
+    private sealed record CertificateReady(DtlsCertificate Certificate);
+
+    /// <summary>
+    /// The peer's DTLS certificate (a key pair and a signature, ~1 ms) is made off the actor as the peer starts, so that
+    /// no secure session waits for it while it connects; one opened before it is ready makes it then (as before).
+    /// </summary>
+    protected override void PreStart() => Task.Run(() => new CertificateReady(DtlsCertificate.Generate())).PipeTo(Self);
 
     // ---- gathering ---------------------------------------------------------------------------------
 

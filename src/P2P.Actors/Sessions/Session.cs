@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Akka.Actor;
 using P2P.Actors.Dispatch;
@@ -31,6 +32,17 @@ public static class SessionProtocol
     public sealed record GetConnectionInfo;
 
     public sealed record NotConnected(string SessionId);
+
+    /// <summary>Diagnostics and benchmarks: answered with <see cref="Timeline"/>.</summary>
+    public sealed record GetTimeline;
+
+    /// <summary>
+    /// When each step of setting the session up was reached, as <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>
+    /// values (0: not yet): created, first local candidate, connection begun, ICE pair selected, DTLS handshake done,
+    /// SCTP association up.
+    /// </summary>
+    /// <param name="DataPath">When the connection began: on a secure session the first valid pair (DTLS starts then), else the selection.</param>
+    public sealed record Timeline(string SessionId, long Started, long FirstLocalCandidate, long DataPath, long IceConnected, long DtlsConnected, long Associated);
 
     // events to the owner, each naming the session
     public sealed record Started(string SessionId, IActorRef Session, IceCredentials Credentials)
@@ -139,6 +151,9 @@ public sealed class Session : ReceiveActor, IWithTimers
     private bool _associated;
     private string? _dtlsFingerprint;
     private int _generation;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private long _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt;
+    private SelectedPair? _connectionPair; // the valid pair the connection began on, until the first selection
     private bool _localGatheringComplete, _awaitingRemoteRestart, _failed, _restarting;
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
@@ -157,6 +172,7 @@ public sealed class Session : ReceiveActor, IWithTimers
 
         Receive<SessionProtocol.LocalCandidatesGathered>(m =>
         {
+            if (_firstCandidateAt == 0 && m.Candidates.Count > 0) _firstCandidateAt = Stopwatch.GetTimestamp();
             _localCandidates.AddRange(m.Candidates);
             _ice.Tell(new IceAgentProtocol.AddLocalCandidates(m.Candidates));
             foreach (var c in m.Candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
@@ -176,12 +192,17 @@ public sealed class Session : ReceiveActor, IWithTimers
         {
             if (Sender.Equals(_ice)) OnConnected(m);
         });
+        Receive<IceAgentProtocol.PairValid>(m =>
+        {
+            if (Sender.Equals(_ice)) OnPairValid(m.Pair);
+        });
         Receive<IceAgentProtocol.Failed>(m =>
         {
             if (Sender.Equals(_ice)) Fail(_problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}");
         });
         Receive<DtlsProtocol.Connected>(m =>
         {
+            _dtlsConnectedAt = Stopwatch.GetTimestamp();
             _dtlsFingerprint = m.RemoteFingerprint;
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
@@ -199,6 +220,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<SctpProtocol.AssociationEstablished>(_ =>
         {
             _associated = true;
+            _associatedAt = Stopwatch.GetTimestamp();
             // the DTLS client opens the session's default channel, which carries Send/DataReceived
             if (_dtlsRole == DtlsRole.Client) _sctp!.Tell(new SctpProtocol.OpenChannel(DefaultChannel));
             foreach (var waiting in _waitingForAssociation) Self.Tell(waiting, _owner);
@@ -291,6 +313,8 @@ public sealed class Session : ReceiveActor, IWithTimers
             else _connection.Forward(new ConnectionProtocol.GetInfo());
         });
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
+        Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
+            new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
         Receive<SessionProtocol.InjectFault>(m => _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason)));
         Receive<SessionProtocol.Close>(_ =>
         {
@@ -454,24 +478,51 @@ public sealed class Session : ReceiveActor, IWithTimers
         }
     }
 
+    private static bool SamePath(SelectedPair a, SelectedPair b) =>
+        a.Local.Address.Equals(b.Local.Address) && a.Remote.Address.Equals(b.Remote.Address) && a.Local.Type == b.Local.Type;
+
     private void TellLocalDescription() =>
         _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, Describe(_localCandidates.ToList()) with { EndOfCandidates = true }));
+
+    /// <summary>
+    /// A secure session starts its connection and DTLS handshake on the first valid pair, before ICE selects one: RFC
+    /// 8445 §8.1.1 lets data go on any valid pair without nomination, and the controlling agent's nomination waits Ta
+    /// after its last check, time the handshake would otherwise spend waiting too (libwebrtc does the same). The owner
+    /// still hears Connected once both the handshake is done and a pair is selected; a selected pair that differs
+    /// from this one takes over the connection (<see cref="ConnectionProtocol.SwitchPair"/>). A plain session waits
+    /// for the selection: nothing would go on the pair before its owner hears Connected anyway.
+    /// </summary>
+    private void OnPairValid(SelectedPair pair)
+    {
+        if (_certificate is null || _remoteFingerprint is null || _connection is not null || _pair is not null) return;
+        if (_dataPathAt == 0) _dataPathAt = Stopwatch.GetTimestamp();
+        StartConnection(pair);
+        _connectionPair = pair;
+        _peer.Tell(new PeerProtocol.DataPathSelected(pair.Remote.Address, _connection));
+        _log.Info("[{0}] DTLS starts over the valid pair {1} while ICE nominates", _sessionId, pair);
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_connection))]
+    private void StartConnection(SelectedPair pair)
+    {
+        _connection = Context.ActorOf(SessionMailbox.For(Connection.Props(_settings, _sessionId, pair, _peer, _remoteSessionTag), Context.System), "connection");
+        if (_certificate is not null && _remoteFingerprint is not null)
+        {
+            // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
+            _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, _dtlsSettings, Self), "dtls");
+            _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
+        }
+    }
 
     private void OnConnected(IceAgentProtocol.Connected m)
     {
         _pair = m.Pair;
         _restarting = false;
-        if (_connection is not null) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
-        else
-        {
-            _connection = Context.ActorOf(SessionMailbox.For(Connection.Props(_settings, _sessionId, m.Pair, _peer, _remoteSessionTag), Context.System), "connection");
-            if (_certificate is not null && _remoteFingerprint is not null)
-            {
-                // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
-                _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, _dtlsSettings, Self), "dtls");
-                _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
-            }
-        }
+        if (_iceConnectedAt == 0) _iceConnectedAt = Stopwatch.GetTimestamp();
+        if (_dataPathAt == 0) _dataPathAt = _iceConnectedAt;
+        if (_connection is null) StartConnection(m.Pair);
+        else if (_connectionPair is not { } valid || !SamePath(valid, m.Pair)) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
+        _connectionPair = null; // from now on every selection (a restart's too) is told to the connection
         _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address, _connection));
         _log.Info("[{0}] connected over {1}", _sessionId, m.Pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));

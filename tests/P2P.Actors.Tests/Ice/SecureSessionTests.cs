@@ -76,6 +76,22 @@ public sealed class SecureSessionTests : TestKit
         Assert.Contains("b199", atA);
         Assert.Contains("a199", atB);
         Assert.Equal(SHA256.HashData(payload), SHA256.HashData(bulk.ToArray()));
+
+        // the timeline says when each step was reached, in order
+        foreach (var session in sessions.Values)
+        {
+            session.Tell(new SessionProtocol.GetTimeline(), TestActor);
+            var t = ExpectMsg<SessionProtocol.Timeline>(Generous);
+            Assert.True(t.Started > 0 && t.FirstLocalCandidate >= t.Started, $"candidate {t.FirstLocalCandidate} before start {t.Started}");
+            Assert.True(t.DataPath >= t.FirstLocalCandidate, "a valid pair before the first candidate");
+            Assert.True(t.IceConnected >= t.DataPath, "ICE selected before the connection began");
+            Assert.True(t.DtlsConnected >= t.DataPath, "DTLS before the connection began");
+            Assert.True(t.Associated >= t.DtlsConnected, "SCTP before DTLS");
+        }
+        // the controlling side's DTLS began on its first valid pair, while its nomination waited for Ta (RFC 8445 §8.1.1)
+        sessions["d/a"].Tell(new SessionProtocol.GetTimeline(), TestActor);
+        var controlling = ExpectMsg<SessionProtocol.Timeline>(Generous);
+        Assert.True(controlling.DataPath < controlling.IceConnected, "the controlling side began only at the selection");
     }
 
     [Theory]
