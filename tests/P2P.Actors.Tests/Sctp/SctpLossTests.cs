@@ -116,6 +116,9 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         pipe.Tell(new SctpPipe.Impair(Loss: 0.2));
         const int count = 200;
         for (int i = 0; i < count; i++) client.Tell(new SctpProtocol.SendMessage(stream, Numbered(i, 500), Binary: true));   // two per packet: ~100 DATA packets
+        // every message sent once while the loss is on (a busy machine may take longer than the pumping below, and
+        // the loss must not be lifted before the packets went through it), then time for SACKs and FORWARD-TSN
+        Pump(() => StatsOf(client).DataChunksOut >= count + 1, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10), "the first transmission of every message");
         PumpFor(TimeSpan.FromSeconds(5));
         pipe.Tell(new SctpPipe.Impair(0));
         client.Tell(new SctpProtocol.SendMessage(stream, Numbered(count, 100), Binary: true));
