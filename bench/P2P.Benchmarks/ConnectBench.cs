@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using Akka.Actor;
-using Akka.Configuration;
 using P2P.Actors.Ice;
 using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
@@ -20,8 +19,7 @@ public static class ConnectBench
 
     public static async Task<int> RunAsync(int runs)
     {
-        var config = ConfigurationFactory.ParseString(Environment.GetEnvironmentVariable("BENCH_AKKA") ?? "akka.loglevel = WARNING")
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon"))));
+        var config = BenchConfig.Load();
         using var system = ActorSystem.Create("connect", config);
 
         var host = await MeasureAsync(system, "host", runs, CandidatePolicy.All, []);

@@ -4,7 +4,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Akka.Actor;
-using Akka.Configuration;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Protocol.Ice;
@@ -21,9 +20,7 @@ public static class DataChannelBench
     /// <param name="turn">Relay-only through this TURN server when given (the via-relay figures), else host candidates.</param>
     public static async Task<int> RunAsync(int runs, TurnServer? turn = null)
     {
-        // the product's own akka.hocon (copied next to the binary), so the figures are those of its settings
-        var config = ConfigurationFactory.ParseString(Environment.GetEnvironmentVariable("BENCH_AKKA") ?? "akka.loglevel = WARNING")
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon"))));
+        var config = BenchConfig.Load();
         using var system = ActorSystem.Create("bench", config);
         var bulk = new List<double>();
         var rate = new List<double>();

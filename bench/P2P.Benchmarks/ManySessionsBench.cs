@@ -4,7 +4,6 @@ using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
-using Akka.Configuration;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Protocol.Ice;
@@ -199,8 +198,7 @@ public static class ManySessionsBench
     {
         string name = args.Length > 0 ? args[0] : "a";
         bool secure = args.Contains("--secure");
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon"))));
+        var config = BenchConfig.Load();
         using var system = ActorSystem.Create($"sessions-{name}", config);
         var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "peers");
         var added = await host.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));

@@ -11,22 +11,17 @@ public static class SessionsPlot
         var plot = new Plot();
         double[] x = rows.Select(r => Math.Log10(r.Sessions)).ToArray();
 
-        var time = plot.Add.Scatter(x, rows.Select(r => r.ConnectMs / 1000).ToArray());
-        time.LegendText = "time to all connected (s, left)";
-        time.LineWidth = 2;
-        time.MarkerSize = 8;
-
-        var memory = plot.Add.Scatter(x, rows.Select(r => r.WorkingSetBytesPerSession / 1024).ToArray());
-        memory.LegendText = "working set per session (KiB, right)";
-        memory.LineWidth = 2;
-        memory.MarkerSize = 8;
-        memory.Axes.YAxis = plot.Axes.Right;
-
-        var heap = plot.Add.Scatter(x, rows.Select(r => r.HeapBytesPerSession / 1024).ToArray());
-        heap.LegendText = "managed heap per session (KiB, right)";
-        heap.LineWidth = 2;
-        heap.MarkerSize = 8;
-        heap.Axes.YAxis = plot.Axes.Right;
+        void Line(Func<ManySessionsBench.Row, double> y, string legend, bool right)
+        {
+            var line = plot.Add.Scatter(x, rows.Select(y).ToArray());
+            line.LegendText = legend;
+            line.LineWidth = 2;
+            line.MarkerSize = 8;
+            if (right) line.Axes.YAxis = plot.Axes.Right;
+        }
+        Line(r => r.ConnectMs / 1000, "time to all connected (s, left)", right: false);
+        Line(r => r.WorkingSetBytesPerSession / 1024, "working set per session (KiB, right)", right: true);
+        Line(r => r.HeapBytesPerSession / 1024, "managed heap per session (KiB, right)", right: true);
 
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (var r in rows) ticks.AddMajor(Math.Log10(r.Sessions), r.Sessions.ToString("N0", CultureInfo.InvariantCulture));
