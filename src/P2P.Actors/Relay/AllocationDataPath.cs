@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using P2P.Protocol.Turn;
@@ -74,32 +73,21 @@ internal sealed class AllocationDataPath(RelayListenerPort listener, SocketAddre
     }
 
     /// <summary>
-    /// On the relay poller's thread: a datagram from a peer, received at <c>buffer[4..4+length]</c>, goes to the client
-    /// as ChannelData (RFC 8656 §12.6), its header written into <c>buffer[0..4]</c>. False when the actors should see it
-    /// (no permission, or no channel: a Data indication).
+    /// On the relay poller's thread: whether a datagram from <paramref name="from"/> to the relayed address goes to the
+    /// client as ChannelData on <paramref name="channel"/> (RFC 8656 §12.6), which the poller sends in a batch on
+    /// <see cref="Listener"/>'s socket to <see cref="Client"/>. False when the actors should see it (no permission, or
+    /// no channel: a Data indication).
     /// </summary>
-    public bool TryRelayToClient(byte[] buffer, int length, SocketAddress from)
+    public bool TryRouteToClient(SocketAddress from, out ushort channel)
     {
         var routes = _routes;
         long now = Environment.TickCount64;
-        if (!routes.IsPermitted(from, now) || !routes.TryGetChannel(from, now, out ushort channel)) return false;
-        var socket = Listener.Socket;
-        if (socket is null) return false;
-        BinaryPrimitives.WriteUInt16BigEndian(buffer, channel);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
-        try
-        {
-            socket.SendTo(buffer.AsSpan(0, ChannelData.HeaderLength + length), SocketFlags.None, Client);
-            Interlocked.Increment(ref _fromPeer);
-        }
-        catch (SocketException)
-        {
-            Interlocked.Increment(ref _sendErrors);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The listener is being re-created: the datagram is lost, as UDP may lose it.
-        }
+        channel = 0;
+        if (!routes.IsPermitted(from, now) || !routes.TryGetChannel(from, now, out channel)) return false;
+        Interlocked.Increment(ref _fromPeer);
         return true;
     }
+
+    /// <summary>Counts datagrams to the client the kernel refused (lost, as UDP may lose them).</summary>
+    public void CountSendErrors(int count) => Interlocked.Add(ref _sendErrors, count);
 }

@@ -6,8 +6,8 @@ using P2P.Actors.Transport;
 namespace P2P.Actors.Relay;
 
 /// <summary>
-/// Receives on one listening UDP socket of the relay (a specific address, not a wildcard) with a dedicated thread
-/// and blocking receives. ChannelData from a client whose allocation has an open <see cref="AllocationDataPath"/> is
+/// Receives on one listening UDP socket of the relay (a specific address, not a wildcard) with a dedicated thread,
+/// a batch of datagrams per <c>recvmmsg</c> (<see cref="LinuxUdp"/>). ChannelData from a client whose allocation has an open <see cref="AllocationDataPath"/> is
 /// relayed to the peer right there, on this thread; every other datagram (STUN requests and indications, ChannelData
 /// the path does not take) goes to the <see cref="RelayServer"/> as a <see cref="UdpSocketProtocol.Received"/> from
 /// the listening socket's actor, as it would without this receiver. The client table is keyed by the client's socket
@@ -40,49 +40,68 @@ internal sealed class RelayListenerPort : IUdpReceiver
 
     private sealed class Loop(RelayListenerPort port, Socket socket, UdpDelivery delivery) : IDisposable
     {
+        /// <summary>Datagrams taken per <c>recvmmsg</c>.</summary>
+        private const int Slots = 32;
+
+        private const int WaitMs = 500;
+
         private volatile bool _stopped;
 
-        /// <summary>Stops after the current datagram; the socket's actor then closes the socket, which ends a blocked receive.</summary>
+        /// <summary>Stops within <see cref="WaitMs"/>; the socket's actor then closes the socket.</summary>
         public void Dispose() => _stopped = true;
 
         public void Run()
         {
-            var buffer = new byte[65_536];
-            var from = new SocketAddress(socket.AddressFamily);
+            var batch = new DatagramBatch(Slots, 65_536, 0);
+            var v4 = new SocketAddress(AddressFamily.InterNetwork);
+            var v6 = new SocketAddress(AddressFamily.InterNetworkV6);
             while (!_stopped)
             {
-                int received;
+                bool added = false;
+                int received, error;
                 try
                 {
-                    received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                    socket.SafeHandle.DangerousAddRef(ref added);
+                    int fd = LinuxUdp.Descriptor(socket.SafeHandle);
+                    received = batch.Receive(fd, 0, Slots, out error);
+                    if (received == 0)
+                    {
+                        LinuxUdp.WaitReadable(fd, WaitMs);
+                        continue;
+                    }
                 }
                 catch (ObjectDisposedException)
                 {
                     return;
                 }
-                catch (SocketException e) when (!_stopped && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+                finally
                 {
-                    continue; // ICMP port unreachable echoed on some platforms, or an oversize datagram: not fatal
+                    if (added) socket.SafeHandle.DangerousRelease();
                 }
-                catch (Exception e)
+                if (received < 0)
                 {
-                    if (!_stopped) delivery.Fail(e);
-                    return;
+                    // ICMP reports (ECONNREFUSED and kin) are not fatal on a listening socket; a closed one ends the loop.
+                    if (error == LinuxUdp.EBadF || _stopped) return;
+                    continue;
                 }
-                try
+                for (int i = 0; i < received; i++)
                 {
-                    var datagram = buffer.AsSpan(0, received);
-                    if (received > 0 && datagram[0] is >= 0x40 and <= 0x7F
-                        && port._clients.TryGetValue(from, out var path) && path.TryRelayToPeer(datagram))
-                        Interlocked.Increment(ref port._relayed);
-                    else
-                        delivery.Deliver(datagram, from);
-                }
-                catch (Exception e)
-                {
-                    // A fault of the data path itself: the socket's actor throws it and the server's supervision decides.
-                    delivery.Fail(e);
-                    return;
+                    try
+                    {
+                        var from = batch.SenderOf(i, v4, v6);
+                        var datagram = batch.Payload(i);
+                        if (datagram.Length > 0 && datagram[0] is >= 0x40 and <= 0x7F
+                            && port._clients.TryGetValue(from, out var path) && path.TryRelayToPeer(datagram))
+                            Interlocked.Increment(ref port._relayed);
+                        else
+                            delivery.Deliver(datagram, from);
+                    }
+                    catch (Exception e)
+                    {
+                        // A fault of the data path itself: the socket's actor throws it and the server's supervision decides.
+                        delivery.Fail(e);
+                        return;
+                    }
                 }
             }
         }

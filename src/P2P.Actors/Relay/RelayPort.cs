@@ -6,16 +6,15 @@ namespace P2P.Actors.Relay;
 
 /// <summary>
 /// The receiving side of one allocation's relayed UDP socket on real sockets: the socket joins the
-/// <see cref="RelayPortPoller"/>, whose thread reads it. A datagram from a permitted peer with a bound channel goes
-/// to the client through the allocation's <see cref="AllocationDataPath"/> on that thread; any other goes to the
-/// <see cref="Allocation"/> actor as a <see cref="UdpSocketProtocol.Received"/>, as without this receiver.
+/// <see cref="RelayPortPoller"/>, whose thread reads it in batches. A datagram from a permitted peer with a bound
+/// channel goes to the client through the allocation's <see cref="AllocationDataPath"/> on that thread; any other goes
+/// to the <see cref="Allocation"/> actor as a <see cref="UdpSocketProtocol.Received"/>, as without this receiver.
 /// </summary>
 internal sealed class RelayPort(RelayPortPoller poller) : IUdpReceiver
 {
     private volatile Socket? _socket;
     private volatile AllocationDataPath? _owner;
     private UdpDelivery? _delivery;
-    private SocketAddress? _from;
 
     /// <summary>The relayed socket once bound (ChannelData from the client goes out on it), else null.</summary>
     public Socket? Socket => _socket;
@@ -27,43 +26,51 @@ internal sealed class RelayPort(RelayPortPoller poller) : IUdpReceiver
         set => _owner = value;
     }
 
+    /// <summary>The poller's key for this port while it is registered.</summary>
+    internal ulong Key { get; set; }
+
     public IDisposable Start(Socket socket, IPEndPoint local, UdpDelivery delivery)
     {
         _delivery = delivery;
-        _from = new SocketAddress(socket.AddressFamily);
         _socket = socket;
-        poller.Add(this);
+        if (!poller.Add(this, socket, out int error))
+            delivery.Fail(new SocketException(error)); // the allocation cannot hear its peers: it ends, and says why
         return new Registration(this);
     }
 
-    /// <summary>On the poller's thread, when the socket is readable: receives one datagram and relays or delivers it.</summary>
-    internal void ReceiveOne(Socket socket, byte[] buffer)
+    /// <summary>
+    /// On the poller's thread: receives up to <paramref name="count"/> waiting datagrams into slots
+    /// <paramref name="first"/>.. of <paramref name="batch"/>; the number received.
+    /// </summary>
+    internal int Receive(DatagramBatch batch, int first, int count)
     {
-        var from = _from!;
-        int received;
+        var socket = _socket;
+        if (socket is null) return 0;
+        bool added = false;
         try
         {
-            received = socket.ReceiveFrom(buffer.AsSpan(Protocol.Turn.ChannelData.HeaderLength), SocketFlags.None, from);
+            socket.SafeHandle.DangerousAddRef(ref added);
+            int received = batch.Receive(LinuxUdp.Descriptor(socket.SafeHandle), first, count, out _);
+            return Math.Max(received, 0); // an error (an ICMP report, the socket closing) loses nothing queued
         }
         catch (ObjectDisposedException)
         {
-            return; // the allocation is closing
+            return 0; // the allocation is closing
         }
-        catch (SocketException)
+        finally
         {
-            return; // ICMP errors echoed on some platforms, or the socket is closing: not fatal
+            if (added) socket.SafeHandle.DangerousRelease();
         }
-        try
-        {
-            if (_owner is not { } owner || !owner.TryRelayToClient(buffer, received, from))
-                _delivery!.Deliver(buffer.AsSpan(Protocol.Turn.ChannelData.HeaderLength, received), from);
-        }
-        catch (Exception e)
-        {
-            // A fault of the data path itself: the socket's actor throws it, which ends the allocation.
-            poller.Remove(this);
-            _delivery!.Fail(e);
-        }
+    }
+
+    /// <summary>Hands a datagram the fast path does not take to the allocation's actor.</summary>
+    internal void Deliver(ReadOnlySpan<byte> datagram, SocketAddress from) => _delivery!.Deliver(datagram, from);
+
+    /// <summary>A fault of the data path itself: the socket's actor throws it, which ends the allocation.</summary>
+    internal void Fail(Exception error)
+    {
+        poller.Remove(this);
+        _delivery!.Fail(error);
     }
 
     private sealed class Registration(RelayPort port) : IDisposable

@@ -63,7 +63,8 @@ public sealed class RelayServer : ReceiveActor
         _settings = settings;
         _sockets = sockets;
         _servesTcp = sockets is RealUdpSockets;
-        if (settings.FastDataPath && sockets is RealUdpSockets) _poller = new RelayPortPoller();
+        // The fast data path batches datagrams with Linux system calls; elsewhere every datagram goes through the actors.
+        if (settings.FastDataPath && sockets is RealUdpSockets && LinuxUdp.IsSupported) _poller = new RelayPortPoller();
         _nonces = new RelayNonces(settings.NonceLifetime);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
         foreach (var (name, password) in settings.Users)
