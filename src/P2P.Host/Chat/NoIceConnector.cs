@@ -10,11 +10,8 @@ namespace P2P.Host.Chat;
 /// </summary>
 public static class NoIceConnector
 {
-    /// <summary>How long the client waits for the server to answer before giving up (the kernel's own wait is minutes).</summary>
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
-
     /// <summary>Listens on 0.0.0.0:<paramref name="port"/>, says so on <paramref name="status"/>, accepts one connection.</summary>
-    public static async Task<Socket> AcceptOneAsync(int port, TextWriter status, CancellationToken cancel)
+    public static async Task<Socket> AcceptOneAsync(int port, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -32,6 +29,7 @@ public static class NoIceConnector
             });
         }
         int bound = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        log.Information("Listening on {LocalEndPoint} for one connection", listener.LocalEndPoint);
         await status.WriteLineAsync($"Listening on 0.0.0.0:{bound}").ConfigureAwait(false);
         await status.FlushAsync(cancel).ConfigureAwait(false);
         try
@@ -44,16 +42,21 @@ public static class NoIceConnector
         }
     }
 
-    /// <summary>Resolves <paramref name="host"/> and connects to it at <paramref name="port"/>.</summary>
-    public static async Task<Socket> ConnectAsync(string host, int port, CancellationToken cancel)
+    /// <summary>
+    /// Resolves <paramref name="host"/> and connects to it at <paramref name="port"/>, giving up after
+    /// <paramref name="connectTimeout"/>.
+    /// </summary>
+    public static async Task<Socket> ConnectAsync(string host, int port, TimeSpan connectTimeout, Serilog.ILogger log, CancellationToken cancel)
     {
         var addresses = await ResolveAsync(host, cancel).ConfigureAwait(false);
+        log.Debug("Resolved {Host} to {Addresses}", host, addresses);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(ConnectTimeout);
+        timeout.CancelAfter(connectTimeout);
         SocketException? last = null;
         foreach (var address in addresses)
         {
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            log.Debug("Connecting to {RemoteEndPoint}", new IPEndPoint(address, port));
             try
             {
                 await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
@@ -62,13 +65,14 @@ public static class NoIceConnector
             catch (SocketException e)
             {
                 socket.Dispose();
+                log.Debug("Connecting to {RemoteEndPoint} failed: {SocketError}", new IPEndPoint(address, port), e.SocketErrorCode);
                 last = e;
             }
             catch (OperationCanceledException)
             {
                 socket.Dispose();
                 if (cancel.IsCancellationRequested) throw;
-                throw new NoIceFailure($"Cannot connect to {host}:{port}: no answer within {ConnectTimeout.TotalSeconds:0} s. Check the address given with -c and that no firewall is in the way.");
+                throw new NoIceFailure($"Cannot connect to {host}:{port}: no answer within {connectTimeout.TotalSeconds:0.###} s. Check the address given with -c and that no firewall is in the way.");
             }
         }
         throw new NoIceFailure(last!.SocketErrorCode switch

@@ -29,11 +29,11 @@ public static class NoIceSession
     }
 
     /// <summary>Runs the chat over <paramref name="stream"/> (the TCP stream, or TLS over it) and returns the exit code.</summary>
-    public static async Task<int> RunAsync(Socket socket, Stream stream, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
+    public static async Task<int> RunAsync(Socket socket, Stream stream, TextReader input, TextWriter output, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var receiving = ReceiveAsync(stream, output, stop.Token);
-        var sending = SendAsync(ReadTyped(input), stream, stop.Token);
+        var receiving = ReceiveAsync(stream, output, log, stop.Token);
+        var sending = SendAsync(ReadTyped(input), stream, log, stop.Token);
         var first = await Task.WhenAny(receiving, sending).ConfigureAwait(false);
         // Close our direction while the read is still pending: cancelling a TLS read first would spoil the stream.
         if (first == sending && sending.IsCompletedSuccessfully && await sending.ConfigureAwait(false) == End.InputEnded)
@@ -46,9 +46,11 @@ public static class NoIceSession
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
+            log.Information("Chat interrupted");
             return 130;
         }
         await Task.WhenAll(receiving, sending).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        log.Information("Chat ended: {ChatEnd}", end);
 
         switch (end)
         {
@@ -67,7 +69,7 @@ public static class NoIceSession
         }
     }
 
-    private static async Task<End> ReceiveAsync(Stream stream, TextWriter output, CancellationToken cancel)
+    private static async Task<End> ReceiveAsync(Stream stream, TextWriter output, Serilog.ILogger log, CancellationToken cancel)
     {
         bool secure = stream is SslStream;
         var buffer = new byte[64 * 1024];
@@ -82,6 +84,7 @@ public static class NoIceSession
             }
             catch (Exception e) when (e is IOException or AuthenticationException)
             {
+                log.Debug(e, "Reading from the peer failed");
                 // TLS 1.3: the client's handshake is over before the server has judged its certificate, so a refusal
                 // arrives as the first thing read. Plain TCP: a reset is the peer going away, as the original says.
                 return secure && !received && (e is AuthenticationException || e.InnerException is AuthenticationException) ? End.SecureRefused : End.PeerClosed;
@@ -90,24 +93,28 @@ public static class NoIceSession
             // The original never sends a TLS record: such bytes first mean a p2p --secure on the other side.
             if (!secure && !received && NoIceSniffingStream.LooksLikeTls(buffer.AsSpan(0, n))) return End.PeerSpeaksTls;
             received = true;
+            log.Debug("Received {Bytes} bytes", n);
             foreach (var line in text.Lines(buffer.AsSpan(0, n)))
                 await output.WriteLineAsync(line).ConfigureAwait(false);
             await output.FlushAsync(cancel).ConfigureAwait(false);
         }
     }
 
-    private static async Task<End> SendAsync(ChannelReader<string> typed, Stream stream, CancellationToken cancel)
+    private static async Task<End> SendAsync(ChannelReader<string> typed, Stream stream, Serilog.ILogger log, CancellationToken cancel)
     {
         var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         await foreach (var line in typed.ReadAllAsync(cancel).ConfigureAwait(false))
         {
+            var bytes = encoding.GetBytes(line);
             try
             {
-                await stream.WriteAsync(encoding.GetBytes(line), cancel).ConfigureAwait(false);
+                await stream.WriteAsync(bytes, cancel).ConfigureAwait(false);
                 await stream.FlushAsync(cancel).ConfigureAwait(false);
+                log.Debug("Sent {Bytes} bytes", bytes.Length);
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                log.Debug(e, "Writing to the peer failed");
                 return End.PeerClosed;
             }
         }

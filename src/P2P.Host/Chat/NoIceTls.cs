@@ -12,9 +12,6 @@ namespace P2P.Host.Chat;
 /// </summary>
 public static class NoIceTls
 {
-    /// <summary>How long the handshake may take once TCP is up: a peer that is not --secure never answers it.</summary>
-    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(15);
-
     public const string NotTlsSentence = "The other side did not answer TLS: run both sides with --secure, or neither.";
 
     /// <summary>A self-signed ECDSA P-256 certificate for this run, valid from yesterday for 30 days.</summary>
@@ -30,12 +27,13 @@ public static class NoIceTls
 
     /// <summary>
     /// Runs the handshake as server (<paramref name="server"/>) or client over <paramref name="transport"/> and
-    /// returns the TLS stream; prints the peer's fingerprint on <paramref name="status"/>. Every failure becomes a
-    /// <see cref="NoIceFailure"/> with one sentence: the other side not speaking TLS, a fingerprint that is not
-    /// <paramref name="expected"/>, a refused handshake.
+    /// returns the TLS stream; prints the peer's fingerprint and what was negotiated (protocol, cipher suite) on
+    /// <paramref name="status"/>. Every failure becomes a <see cref="NoIceFailure"/> with one sentence: the other side
+    /// not speaking TLS, a fingerprint that is not <paramref name="expected"/>, a refused handshake, no handshake
+    /// within <paramref name="handshakeTimeout"/>.
     /// </summary>
     public static async Task<SslStream> AuthenticateAsync(Stream transport, bool server, X509Certificate2 certificate,
-        NoIceFingerprint? expected, TextWriter status, CancellationToken cancel)
+        NoIceFingerprint? expected, TimeSpan handshakeTimeout, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
     {
         var sniffing = new NoIceSniffingStream(transport);
         string? refusal = null;
@@ -60,7 +58,8 @@ public static class NoIceTls
 
         var tls = new SslStream(sniffing, leaveInnerStreamOpen: false, Validate);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(HandshakeTimeout);
+        timeout.CancelAfter(handshakeTimeout);
+        log.Debug("TLS handshake as {TlsRole}", server ? "server" : "client");
         try
         {
             if (server)
@@ -84,16 +83,29 @@ public static class NoIceTls
         {
             await tls.DisposeAsync().ConfigureAwait(false);
             if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
-            throw new NoIceFailure(refusal ?? Explain(e, sniffing.SawTls));
+            throw new NoIceFailure(refusal ?? Explain(e, sniffing.SawTls, handshakeTimeout));
         }
-        if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer}").ConfigureAwait(false);
+        var protocol = Describe(tls.SslProtocol);
+        var cipherSuite = tls.NegotiatedCipherSuite.ToString();
+        log.Information("TLS established: {TlsProtocol} {CipherSuite}, peer certificate sha-256 {PeerFingerprint}", protocol, cipherSuite, seen?.ToString());
+        if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer} ({protocol}, {cipherSuite})").ConfigureAwait(false);
         return tls;
     }
 
-    private static string Explain(Exception e, bool sawTls)
+    /// <summary>"TLS 1.3" for <see cref="SslProtocols.Tls13"/> (the only one enabled), the enum's name otherwise.</summary>
+    public static string Describe(SslProtocols protocol) => protocol switch
     {
+        SslProtocols.Tls13 => "TLS 1.3",
+        SslProtocols.Tls12 => "TLS 1.2",
+        _ => protocol.ToString(),
+    };
+
+    private static string Explain(Exception e, bool sawTls, TimeSpan handshakeTimeout)
+    {
+        if (!sawTls && e is OperationCanceledException)
+            return $"The other side did not answer TLS within {handshakeTimeout.TotalSeconds:0.###} s: run both sides with --secure, or neither.";
         if (!sawTls) return NotTlsSentence;
-        if (e is OperationCanceledException) return $"The TLS handshake did not finish within {HandshakeTimeout.TotalSeconds:0} s.";
+        if (e is OperationCanceledException) return $"The TLS handshake did not finish within {handshakeTimeout.TotalSeconds:0.###} s.";
         return "The other side ended the TLS handshake: it may have been given a --peer-fingerprint that is not your certificate's.";
     }
 }

@@ -122,9 +122,14 @@ public static class ChatCommand
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var cancel = stop.Token;
         var options = Read(p);
-        if (options.NoIce) return await NoIceChat.RunAsync(options, Console.In, Console.Out, Console.Error, cancel);
+        // the same layers in both modes (akka.hocon, P2P__ variables, --config): a wrong file is refused in --no-ice too
         Config config;
-        try { config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile)); }
+        NoIceSettings noIce;
+        try
+        {
+            config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile));
+            noIce = NoIceSettings.From(config);
+        }
         catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
         {
             await Console.Error.WriteLineAsync($"p2p: {e.Message.TrimEnd('.')}.");
@@ -135,6 +140,7 @@ public static class ChatCommand
         P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
         try
         {
+            if (options.NoIce) return await NoIceChat.RunAsync(options, noIce, Serilog.Log.Logger, Console.In, Console.Out, Console.Error, cancel);
             return await IceChat.RunAsync(options, config, p.GetValue(Verbose), Console.In, Console.Out, Console.Error, cancel);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

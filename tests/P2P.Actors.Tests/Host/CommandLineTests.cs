@@ -18,18 +18,74 @@ public sealed class CommandLineTests(ITestOutputHelper output)
 
     private static Task<Processes.Result> RunP2p(params string[] args) => Processes.Run(Processes.Dotnet([Processes.P2pDll, .. args]), Wait);
 
+    /// <summary>
+    /// The rows of a help section ("Options:" or "Commands:"): each row's first column split into its tokens
+    /// ("-p, --port &lt;port&gt;" gives -p, --port, &lt;port&gt;), with the whole line.
+    /// </summary>
+    private static List<(string[] Names, string Line)> HelpRows(string help, string section)
+    {
+        var rows = new List<(string[], string)>();
+        bool inside = false;
+        foreach (var line in help.Split('\n').Select(l => l.TrimEnd('\r')))
+        {
+            if (!line.StartsWith(' ')) { inside = line == section; continue; }
+            if (!inside) continue;
+            var first = System.Text.RegularExpressions.Regex.Split(line.Trim(), @"\s{2,}")[0];
+            rows.Add((first.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries), line));
+        }
+        return rows;
+    }
+
+    /// <summary>The one help row that names <paramref name="name"/> as a whole token (so "-s" is not found in "--stun").</summary>
+    private static string HelpRow(string help, string section, string name)
+    {
+        var rows = HelpRows(help, section).Where(r => r.Names.Contains(name)).ToList();
+        Assert.True(rows.Count == 1, $"'{name}' should be named on exactly one line of {section} in:\n{help}");
+        return rows[0].Line;
+    }
+
     [Fact]
     public async Task Help_lists_every_option_of_the_original_with_its_default()
     {
         var result = await RunP2p("--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (var option in new[] { "-s", "-p", "-c", "--no-ice", "--stun <server>", "--stun-port", "--turn <server>", "--turn-port", "--turn-user", "--turn-pass",
-            "--plain", "--secure", "--signal", "--room", "--relay-only", "--config", "--log", "--log-json", "-v", "--help" })
-            Assert.Contains(option, result.Stdout);
-        foreach (var fallback in new[] { "[default: 8080]", "[default: 127.0.0.1]", "[default: stun.l.google.com]", "[default: 19302]", "[default: 3478]" })
-            Assert.Contains(fallback, result.Stdout);
-        foreach (var command in new[] { "relay", "signal", "demo" })
-            Assert.Contains(command, result.Stdout);
+        var help = result.Stdout;
+        // the original's options with their defaults, each on its own row
+        foreach (var (option, fallback) in new (string, string?)[]
+        {
+            ("-s", null), ("-p", "8080"), ("-c", "127.0.0.1"), ("--no-ice", null), ("--stun", "stun.l.google.com"), ("--stun-port", "19302"),
+            ("--turn", null), ("--turn-port", "3478"), ("--turn-user", null), ("--turn-pass", null), ("--help", null),
+        })
+        {
+            var row = HelpRow(help, "Options:", option);
+            if (fallback is not null) Assert.EndsWith($"[default: {fallback}]", row);
+            else Assert.DoesNotContain("[default:", row);
+        }
+        Assert.Contains("<server>", HelpRows(help, "Options:").Single(r => r.Names.Contains("--stun")).Names);
+        Assert.Contains("<port>", HelpRows(help, "Options:").Single(r => r.Names.Contains("-p")).Names);
+        // ours
+        foreach (var option in new[] { "--secure", "--peer-fingerprint", "--plain", "--signal", "--room", "--relay-only", "--turn-tcp", "--timeout",
+            "--local-address", "--download-dir", "--config", "--log", "--log-json", "-v" })
+            HelpRow(help, "Options:", option);
+        foreach (var command in new[] { "relay", "signal", "host", "demo" })
+            HelpRow(help, "Commands:", command);
+    }
+
+    [Theory]
+    [InlineData("host", "--stun --stun-port --turn --turn-port --turn-user --turn-pass --local-address --download-dir --signal --config --log --log-json -v --help")]
+    [InlineData("relay", "--listen --relay-ip --min-port --max-port --realm --user --allow-loopback --allow-private --max-allocations --user-quota --lifetime-max --nonce-lifetime --config --log -v --help")]
+    [InlineData("signal", "--listen --config --log -v --help")]
+    [InlineData("demo", "--real --nat-a --nat-b --file-mib --lines --config --log -v --help")]
+    public async Task Each_subcommand_help_lists_its_options(string command, string options)
+    {
+        var result = await RunP2p(command, "--help");
+        output.WriteLine(result.ToString());
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains($"p2p {command} [options]", result.Stdout);
+        foreach (var option in options.Split(' '))
+            HelpRow(result.Stdout, "Options:", option);
+        // not the root's: a subcommand's help is its own
+        Assert.DoesNotContain(HelpRows(result.Stdout, "Options:"), r => r.Names.Contains("--no-ice"));
     }
 
     [Theory]

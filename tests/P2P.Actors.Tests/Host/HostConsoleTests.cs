@@ -10,6 +10,35 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Fact]
+    public async Task Help_lists_every_console_command()
+    {
+        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1");
+        try
+        {
+            await host.WriteLineAsync("help");
+            // each command at the start of its own line, with its arguments, then what it does
+            var commands = new[]
+            {
+                "peer add <name>", "peers", "open <peer> <remote>", "open <peer> room:<name>", "sessions", "pairs <session>", "say <session> <text>",
+                "send <session> <path>", "accept <session> <id> [overwrite]", "reject <session> <id>", "close <session>", "help", "quit",
+            };
+            var seen = new HashSet<string>();
+            await host.WaitForLineAsync(l =>
+            {
+                foreach (var command in commands)
+                    if (System.Text.RegularExpressions.Regex.IsMatch(l, $@"^\s*{System.Text.RegularExpressions.Regex.Escape(command)}\s{{2,}}\S")) seen.Add(command);
+                return seen.Count == commands.Length;
+            }, Wait);
+            await host.WriteLineAsync("quit");
+            Assert.Equal(0, await host.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
+
+    [Fact]
     public async Task Peers_and_a_secure_session_are_managed_from_typed_commands()
     {
         var folder = Directory.CreateTempSubdirectory("p2p-host-");

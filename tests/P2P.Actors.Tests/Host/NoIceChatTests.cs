@@ -15,11 +15,7 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
     // Generous: two cores, other builds running, every p2p is a fresh `dotnet p2p.dll`.
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    // ChatCommand's validator reads --timeout as 0 when it is not given, so the default command line is refused
-    // ("--timeout must be between 1 and 3600 seconds"); every test but Default_command_line_is_accepted passes it.
-    private static readonly string[] TimeoutWorkaround = ["--timeout", "30"];
-
-    private static P2pProcess StartP2p(params string[] arguments) => P2pProcess.Start([.. arguments, .. TimeoutWorkaround]);
+    private static P2pProcess StartP2p(params string[] arguments) => P2pProcess.Start(arguments);
 
     private static Task<string> Listening(InteractiveProcess server, int port) =>
         server.WaitForLineAsync(l => l == $"Listening on 0.0.0.0:{port}", Wait, NicePeerStream.Stderr);
@@ -34,11 +30,15 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
     private static string[] StatusLines(InteractiveProcess process) =>
         [.. process.Transcript.Split('\n').Where(l => l.StartsWith("err| ", StringComparison.Ordinal)).Select(l => l[5..])];
 
+    /// <summary>The fingerprint on the "label: sha-256 AB:CD:..." line (the peer's line goes on with what TLS negotiated).</summary>
     private async Task<string> Fingerprint(InteractiveProcess process, string label)
     {
-        var line = await process.WaitForLineAsync(l => l.StartsWith($"{label}: sha-256 ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-        return line[$"{label}: sha-256 ".Length..];
+        var line = await CertificateLine(process, label);
+        return line[$"{label}: sha-256 ".Length..].Split(' ')[0];
     }
+
+    private static Task<string> CertificateLine(InteractiveProcess process, string label) =>
+        process.WaitForLineAsync(l => l.StartsWith($"{label}: sha-256 ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
 
     private async Task Chat(InteractiveProcess a, InteractiveProcess b)
     {
@@ -145,10 +145,15 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         await Logged(server, client, async () =>
         {
         var clientFingerprint = await Fingerprint(client, "Your certificate");
-        Assert.Equal(serverFingerprint, await Fingerprint(client, "Peer certificate"));
-        Assert.Equal(clientFingerprint, await Fingerprint(server, "Peer certificate"));
+        var peerOfClient = await CertificateLine(client, "Peer certificate");
+        var peerOfServer = await CertificateLine(server, "Peer certificate");
+        Assert.StartsWith($"Peer certificate: sha-256 {serverFingerprint} ", peerOfClient);
+        Assert.StartsWith($"Peer certificate: sha-256 {clientFingerprint} ", peerOfServer);
         Assert.Matches("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", serverFingerprint);
         Assert.NotEqual(serverFingerprint, clientFingerprint);
+        // what was negotiated, on the same line: TLS 1.3 and one of its cipher suites (RFC 8446 §B.4)
+        foreach (var line in new[] { peerOfClient, peerOfServer })
+            Assert.Matches(@" \(TLS 1\.3, TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256|AES_128_CCM_SHA256|AES_128_CCM_8_SHA256)\)$", line);
         await Chat(client, server);
         await Leave(client, server);
         });
@@ -229,6 +234,93 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
         Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
         await ClosedByPeer(client);
         });
+    }
+
+    /// <summary>The events of a <c>--log-json</c> file (Serilog's compact JSON: one object per line).</summary>
+    private static List<System.Text.Json.JsonElement> LogEvents(string path) =>
+        [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone())];
+
+    private static string Level(System.Text.Json.JsonElement e) => e.TryGetProperty("@l", out var level) ? level.GetString()! : "Information";
+
+    private static string Template(System.Text.Json.JsonElement e) => e.GetProperty("@mt").GetString()!;
+
+    [Fact]
+    public async Task No_ice_chat_writes_json_log_events_with_its_session_id_and_debug_events_only_with_v()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-noice-log-");
+        var serverLog = Path.Combine(folder.FullName, "server.json");
+        var clientLog = Path.Combine(folder.FullName, "client.json");
+        int port = InteractiveProcess.FindFreeTcpPort();
+        await using var server = StartP2p("-s", "--no-ice", "-p", $"{port}", "--log", serverLog, "--log-json", "-v");
+        await Listening(server, port);
+        await using var client = StartP2p("--no-ice", "-p", $"{port}", "--log", clientLog, "--log-json");
+        try
+        {
+            await Logged(server, client, async () =>
+            {
+                await Chat(server, client);
+                await Leave(client, server);
+            });
+            foreach (var (path, role) in new[] { (serverLog, "server"), (clientLog, "client") })
+            {
+                var events = LogEvents(path);
+                Assert.NotEmpty(events);
+                Assert.All(events, e => Assert.Equal("chat", e.GetProperty("SessionId").GetString()));
+                Assert.Contains(events, e => e.TryGetProperty("Role", out var r) && r.GetString() == role);
+                var connected = Assert.Single(events, e => Template(e).StartsWith("TCP connected", StringComparison.Ordinal));
+                Assert.Contains($"127.0.0.1:{port}", connected.GetProperty(role == "server" ? "LocalEndPoint" : "RemoteEndPoint").GetString());
+                Assert.Contains(events, e => Template(e).StartsWith("Chat ended", StringComparison.Ordinal));
+            }
+            // -v: the bytes of each line, at debug level; without it, no debug event at all
+            var serverEvents = LogEvents(serverLog);
+            Assert.Contains(serverEvents, e => Level(e) == "Debug" && Template(e) == "Received {Bytes} bytes");
+            Assert.Contains(serverEvents, e => Level(e) == "Debug" && Template(e) == "Sent {Bytes} bytes");
+            Assert.DoesNotContain(LogEvents(clientLog), e => Level(e) == "Debug");
+            // and on the console of the -v side only (stderr from warnings up, so these are on stdout)
+            Assert.Contains("out| [", server.Transcript);
+            Assert.Contains(" DBG] Received ", server.Transcript);
+            Assert.DoesNotContain(" DBG] ", client.Transcript);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task No_ice_chat_refuses_a_config_file_that_does_not_exist_with_exit_code_2()
+    {
+        int port = InteractiveProcess.FindFreeTcpPort();
+        var missing = Path.Combine(Path.GetTempPath(), $"p2p-missing-{Guid.NewGuid():N}.hocon");
+        await using var client = StartP2p("--no-ice", "-p", $"{port}", "--config", missing);
+        int code = await client.WaitForExitAsync(Wait);
+        log.WriteLine(client.Transcript);
+        Assert.Equal(2, code);
+        Assert.Equal([$"p2p: the config file {missing} does not exist."], StatusLines(client));
+    }
+
+    [Fact]
+    public async Task No_ice_secure_client_takes_its_tls_handshake_timeout_from_the_config_file()
+    {
+        // a server that accepts and never says a word: the handshake can only end by its timeout
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        int port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var config = Path.Combine(Path.GetTempPath(), $"p2p-noice-{Guid.NewGuid():N}.hocon");
+        await File.WriteAllTextAsync(config, "p2p.no-ice.tls-handshake-timeout = 2s");
+        try
+        {
+            await using var client = StartP2p("--no-ice", "--secure", "-p", $"{port}", "--config", config);
+            using var accepted = await silent.AcceptSocketAsync();
+            int code = await client.WaitForExitAsync(Wait);
+            log.WriteLine(client.Transcript);
+            Assert.Equal(1, code);
+            Assert.Contains("The other side did not answer TLS within 2 s: run both sides with --secure, or neither.", StatusLines(client));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Akka.Configuration;
 using P2P.Host.Chat;
 using Xunit;
 
@@ -9,6 +10,17 @@ namespace P2P.Actors.Tests.Host;
 /// <summary>The pieces of <c>p2p --no-ice</c> on their own: line cutting, received text, fingerprints, cancellation.</summary>
 public sealed class NoIceUnitTests
 {
+    [Fact]
+    public void No_ice_settings_agree_with_akka_hocon_and_refuse_a_timeout_that_is_not_positive()
+    {
+        var hocon = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon")));
+        Assert.Equal(NoIceSettings.Default, NoIceSettings.From(hocon));
+        var overlay = ConfigurationFactory.ParseString("p2p.no-ice.tls-handshake-timeout = 3s").WithFallback(hocon);
+        Assert.Equal(NoIceSettings.Default with { TlsHandshakeTimeout = TimeSpan.FromSeconds(3) }, NoIceSettings.From(overlay));
+        var zero = ConfigurationFactory.ParseString("p2p.no-ice.connect-timeout = 0s").WithFallback(hocon);
+        Assert.Contains("p2p.no-ice.connect-timeout", Assert.Throws<ConfigurationException>(() => NoIceSettings.From(zero)).Message);
+    }
+
     [Fact]
     public void Typed_text_goes_out_line_by_line_with_its_newline_and_the_rest_at_end_of_input()
     {
