@@ -223,6 +223,24 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_late_duplicate_of_the_cookie_that_opened_the_association_is_acknowledged_again_not_called_stale()
+    {
+        var r = StartResponder();
+        r.Association.Tell(CookieEcho(r.Tag, r.Cookie));
+        AssertOpened(r);
+        Scheduler.Advance(TimeSpan.FromMilliseconds(Lifetime + 1500));   // heartbeats fall due meanwhile
+        r.Wire.ReceiveWhile<SctpProtocol.Outbound>(_ => true, TimeSpan.FromMilliseconds(200));
+        // RFC 9260 §5.2.4 item 3: both tags are the current association's, so the cookie counts as valid (action D)
+        // even past its lifetime: its COOKIE ACK was lost, and the peer must get one.
+        r.Association.Tell(CookieEcho(r.Tag, r.Cookie));
+        var chunks = r.Wire.ReceiveWhile<SctpProtocol.Outbound>(_ => true, TimeSpan.FromMilliseconds(300)).SelectMany(p => Read(p).Chunks).ToList();
+        Assert.Contains(SctpChunkType.CookieAck, chunks);
+        Assert.DoesNotContain(SctpChunkType.Error, chunks);
+        Assert.Single(r.Events.OfType<SctpProtocol.AssociationEstablished>());
+        Assert.Equal("Established", StatsOf(r.Association).State);
+    }
+
+    [Fact]
     public void A_stale_cookie_with_a_changed_byte_is_discarded_without_an_error()
     {
         var r = StartResponder();
