@@ -216,7 +216,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
             case SctpChunkType.ShutdownAck: OnShutdownAck(); return true;
             case SctpChunkType.ForwardTsn: OnForwardTsn(chunk); return true;
             case SctpChunkType.ReConfig: OnReConfig(chunk); return true;
-            case SctpChunkType.Error: _log.Debug("SCTP: peer sent an ERROR chunk"); return true;
+            case SctpChunkType.Error: OnError(chunk); return true;
             case SctpChunkType.Init or SctpChunkType.Abort or SctpChunkType.ShutdownComplete:
                 _badPackets++;   // must come first and alone (§6.10)
                 return false;
@@ -300,14 +300,24 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private void OnCookieEcho(SctpChunk chunk)
     {
         if (!CookieChunks.TryParseCookieEcho(chunk, out var cookieBytes, out _)) { _badPackets++; return; }
-        var result = StateCookie.TryOpen(_cookieKey, cookieBytes, NowMs, out var c);
-        if (result != CookieError.None)
+        long nowMs = NowMs;
+        var result = StateCookie.TryOpen(_cookieKey, cookieBytes, nowMs, out var c);
+        if (result is CookieError.Malformed or CookieError.BadMac)
         {
-            _badPackets++;
+            _badPackets++;   // §5.1.5 step 2: not ours or tampered with, silently discarded
             _log.Debug("SCTP: refused a State Cookie ({0})", result);
             return;
         }
-        if (c.MyTag != _myTag) { _outOfTheBlue++; return; }
+        if (c.MyTag != _myTag) { _outOfTheBlue++; return; }   // step 3
+        if (result == CookieError.Stale && !(_peerTag != 0 && c.PeerTag == _peerTag))
+        {
+            // Step 4 (and §5.2.4 item 3: a stale cookie whose two tags are the current association's still counts):
+            // discard, and tell the peer with a "Stale Cookie" error so that it can start again (§5.2.6).
+            _badPackets++;
+            _log.Debug("SCTP: refused a stale State Cookie, {0} ms past its lifetime", nowMs - c.CreatedMs - c.LifetimeMs);
+            SendStaleCookieError(c.PeerTag, nowMs - c.CreatedMs - c.LifetimeMs);
+            return;
+        }
         if (_state is AssociationState.Closed or AssociationState.CookieWait or AssociationState.CookieEchoed)
         {
             // §5.2.4 action (d) when both tags match, or a plain §5.1 D for a stateless INIT ACK.
@@ -325,6 +335,53 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
             return;
         }
         _cookieAckDue = true;   // also re-sent for a duplicate COOKIE ECHO (its COOKIE ACK was lost)
+    }
+
+    /// <summary>An ERROR chunk with one "Stale Cookie" cause (RFC 9260 §3.3.10.3): the measure of staleness in microseconds.</summary>
+    private void SendStaleCookieError(uint peerTag, long staleMs)
+    {
+        Span<byte> staleness = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(staleness, (uint)Math.Clamp(staleMs * 1000, 0, uint.MaxValue));
+        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, peerTag);
+        w.BeginError();
+        w.AddErrorCause(SctpErrorCauseCode.StaleCookieError, staleness);
+        SendPacket(w.ToArray());
+    }
+
+    /// <summary>
+    /// An ERROR chunk. A "Stale Cookie" cause in COOKIE-ECHOED means our COOKIE ECHO came too late (RFC 9260 §5.2.6):
+    /// we take the first of its three choices and send a new INIT for a fresh cookie, counted as one more INIT attempt
+    /// so that a peer that keeps finding our cookies stale cannot hold us in setup for ever. Other causes are only logged.
+    /// </summary>
+    private void OnError(SctpChunk chunk)
+    {
+        if (!ErrorChunk.TryParse(chunk, out var error, out _)) { _badPackets++; return; }
+        foreach (var cause in error.Causes)
+        {
+            if (cause.CauseCode == SctpErrorCauseCode.StaleCookieError && _state == AssociationState.CookieEchoed)
+            {
+                RestartAfterStaleCookie();
+                return;
+            }
+            _log.Debug("SCTP: peer sent an ERROR chunk ({0})", cause.CauseCode);
+        }
+    }
+
+    private void RestartAfterStaleCookie()
+    {
+        if (++_t1Count > _settings.MaxInitRetransmits)
+        {
+            Terminate(new SctpProtocol.AssociationAborted($"association setup failed: the peer found our State Cookie stale after {_t1Count} attempts", ByPeer: false));
+            return;
+        }
+        _log.Debug("SCTP: the peer found our State Cookie stale; sending a new INIT");
+        _peerTag = 0;
+        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, 0);
+        WriteInit(ref w, ack: false);
+        _t1Packet = w.ToArray();
+        _state = AssociationState.CookieWait;
+        SendPacket(_t1Packet);
+        Timers.StartSingleTimer(T1Key, T1Expired.Instance, _t1Rto);
     }
 
     private void OnCookieAck()
