@@ -83,7 +83,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             var opened = events.FishForMessage(m => m is SessionProtocol.ChannelOpened or SessionProtocol.Failed or SessionProtocol.ChannelError, Step);
             if (opened is SessionProtocol.Failed f) Assert.Fail(f.Reason);
             if (opened is SessionProtocol.ChannelError ce) Assert.Fail(ce.Reason);
-            await them.ReadAsync("open", Step);
+            await them.ReadAsync("open", e => Is(e, "open", "chat"), Step);
 
             await ExerciseAsync(stack, them, session, events);
         }
@@ -196,7 +196,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
             var opened = events.FishForMessage(m => m is SessionProtocol.ChannelOpened or SessionProtocol.Failed, Step);
             if (opened is SessionProtocol.Failed f) Assert.Fail(f.Reason);
             Assert.Equal("chat", ((SessionProtocol.ChannelOpened)opened).Label);
-            await them.ReadAsync("open", Step);
+            await them.ReadAsync("open", e => Is(e, "open", "chat"), Step);
             return (them, session, events);
         }
         catch
