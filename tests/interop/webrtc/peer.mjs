@@ -10,8 +10,8 @@
 //   out {"type":"description","sdp":..,"sdpType":"offer|answer"}   full SDP after ICE gathering (no trickle)
 //   in  {"type":"description","sdp":..,"sdpType":..}                the remote one
 //   out {"type":"open","label":..,"id":..,"ordered":..,"maxRetransmits":..,"maxPacketLifeTime":..,"protocol":..,"ms":..}
-//   in  send / sendBinary / echo / quiet / bulk / count / expect / reset / createChannel / closeChannel / close
-//   out message / binary / bulkDone / count / reset / expectDone / channelClosed / closed / error
+//   in  send / sendBinary / sendMany / echo / quiet / bulk / count / expect / reset / createChannel / closeChannel / close
+//   out message / binary / sendManyDone / bulkDone / count / reset / expectDone / channelClosed / closed / error
 import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -318,6 +318,24 @@ async function bulk(cmd) {
     emit({ type: 'bulkDone', label, bytes: sent, messages, chunk, ms: +ms.toFixed(2), queuedMs: +queuedMs.toFixed(2), sha256: hash.digest('hex') });
 }
 
+// `count` numbered text messages `${prefix}0`, `${prefix}1`, ... in one go, so a receiver can check that each arrives
+// exactly once and in order; bufferedAmount back-pressure keeps the sender's queue bounded.
+async function sendMany(cmd) {
+    const label = cmd.label ?? opts.label;
+    const ch = channelFor(label);
+    const count = Number(cmd.count), prefix = String(cmd.prefix ?? 'message ');
+    if (!Number.isInteger(count) || count < 0) throw new Error('sendMany needs an integer count >= 0');
+    const high = Number(cmd.highWater ?? 256 << 10), low = Number(cmd.lowWater ?? 64 << 10);
+    const hash = createHash('sha256');
+    for (let i = 0; i < count; i++) {
+        if (ch.bufferedAmount >= high) await ch.waitLow(low);
+        const text = `${prefix}${i}`;
+        hash.update(Buffer.from(text, 'utf8'));
+        ch.send(text);
+    }
+    emit({ type: 'sendManyDone', label, messages: count, sha256: hash.digest('hex') });
+}
+
 async function shutdown(code = 0) {
     if (closed) return;
     closed = true;
@@ -338,6 +356,7 @@ async function handle(msg) {
             return;
         case 'send': channelFor(msg.label).send(String(msg.text)); return;
         case 'sendBinary': channelFor(msg.label).send(Buffer.from(String(msg.base64), 'base64')); return;
+        case 'sendMany': await sendMany(msg); return;
         case 'echo': echo = msg.on !== false; return;
         case 'quiet': opts.quiet = msg.on !== false; return;
         case 'bulk': await bulk(msg); return;
