@@ -109,8 +109,8 @@ public static class SessionProtocol
     /// <summary>Answered with <see cref="Faults"/>.</summary>
     public sealed record GetFaults;
 
-    /// <summary>Every fault of a child of the session so far, oldest first.</summary>
-    public sealed record Faults(string SessionId, IReadOnlyList<ChildFault> Entries);
+    /// <summary>The faults of the session's children, oldest first: the last <see cref="Session.FaultsKept"/> of <paramref name="Total"/>.</summary>
+    public sealed record Faults(string SessionId, IReadOnlyList<ChildFault> Entries, int Total);
 
     /// <summary>One child threw: which (its actor name), why, and what the session did (resumed it, or stopped it and failed).</summary>
     public sealed record ChildFault(string Child, string Reason, string Action);
@@ -364,7 +364,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Child);
             else child.Tell(new InjectFault(m.Reason));
         });
-        Receive<SessionProtocol.GetFaults>(_ => Sender.Tell(new SessionProtocol.Faults(_sessionId, _faults.ToList())));
+        Receive<SessionProtocol.GetFaults>(_ => Sender.Tell(new SessionProtocol.Faults(_sessionId, _faults.ToList(), _faultCount)));
         Receive<SessionProtocol.ChildStopped>(m => Fail(m.Reason));
         Receive<SessionProtocol.Close>(_ =>
         {
@@ -383,7 +383,11 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private readonly List<SessionProtocol.ChildFault> _faults = [];
+    /// <summary>How many faults <see cref="SessionProtocol.GetFaults"/> lists (a session lives long: the oldest go).</summary>
+    public const int FaultsKept = 100;
+
+    private readonly Queue<SessionProtocol.ChildFault> _faults = new();
+    private int _faultCount;
     private readonly Dictionary<string, Queue<DateTimeOffset>> _recentFaults = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -417,17 +421,24 @@ public sealed class Session : ReceiveActor, IWithTimers
         bool resumable = cause is not (ActorInitializationException or ActorKilledException or DeathPactException);
         if (resumable && recent.Count <= _settings.ChildFaultsPerMinute)
         {
-            _faults.Add(new SessionProtocol.ChildFault(name, reason, "resumed"));
+            Record(new SessionProtocol.ChildFault(name, reason, "resumed"));
             _log.Warning(cause, "[{0}] the {1} threw ({2}); resumed with its state, the message that caused it dropped (fault {3} in the last minute)",
                 _sessionId, what, reason, recent.Count);
             return Directive.Resume;
         }
-        _faults.Add(new SessionProtocol.ChildFault(name, reason, "stopped"));
+        Record(new SessionProtocol.ChildFault(name, reason, "stopped"));
         _log.Error(cause, "[{0}] the {1} failed ({2}) and is stopped; the session cannot go on without it", _sessionId, what, reason);
         Self.Tell(new SessionProtocol.ChildStopped(resumable
             ? $"the session's {what} failed {recent.Count} times within a minute (last: {reason.TrimEnd('.')})"
             : $"the session's {what} failed: {reason.TrimEnd('.')}"));
         return Directive.Stop;
+    }
+
+    private void Record(SessionProtocol.ChildFault fault)
+    {
+        _faultCount++;
+        if (_faults.Count == FaultsKept) _faults.Dequeue();
+        _faults.Enqueue(fault);
     }
 
     /// <summary>One-for-one supervision whose decision may depend on which child failed (Akka's deciders see only the exception).</summary>

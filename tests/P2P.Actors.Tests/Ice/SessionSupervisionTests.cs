@@ -49,6 +49,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
         Assert.Equal(name, fault.Child);
         Assert.Equal("injected by the test", fault.Reason);
         Assert.Equal("resumed", fault.Action);
+        Assert.Equal(1, faults.Total);
         Assert.Empty((await sessions["h/b"].Ask<SessionProtocol.Faults>(new SessionProtocol.GetFaults(), Generous)).Entries);
     }
 
