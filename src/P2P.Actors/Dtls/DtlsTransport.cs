@@ -151,6 +151,7 @@ public sealed class DtlsTransport : ReceiveActor
             _refused++;
             _log.Warning("DTLS {0}: dropped {1} bytes to send: one record carries at most {2}", _role, m.Length, m.Limit);
         });
+        Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<DtlsProtocol.GetStats>(_ => Sender.Tell(new DtlsProtocol.Stats(
             _datagramsIn, Interlocked.Read(ref _datagramsOut), _notDtls, _worker?.Dropped ?? 0, _decrypted + (_worker?.RoutedRecords ?? 0), _sent, _refused)));
     }

@@ -117,6 +117,8 @@ public sealed class Connection : UntypedActor, IWithTimers
             case ConnectionProtocol.ResetConsent:
                 _lastConsent = Context.System.Scheduler.Now;
                 break;
+            case Supervision.InjectFault m:
+                throw new Supervision.InjectedFaultException(m.Reason);
             case ConnectionProtocol.GetInfo:
                 Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip, _refused));
                 break;

@@ -100,6 +100,8 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             case IceAgentProtocol.CheckerRestarted:
                 Refeed();
                 break;
+            case Supervision.InjectFault m:
+                throw new Supervision.InjectedFaultException(m.Reason);
             case PairCheckerProtocol.PairSelected m:
                 Timers.Cancel(ConnectTimeout.Instance);
                 _connected = true;

@@ -32,6 +32,12 @@ public sealed record IceSettings(
     /// </summary>
     public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// How many times within a minute one child of a session (its agent, connection, DTLS transport or SCTP association)
+    /// may throw and be resumed with its state; one more and it is stopped and the session fails (see <c>Session</c>).
+    /// </summary>
+    public int ChildFaultsPerMinute { get; init; } = 10;
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -64,7 +70,10 @@ public sealed record IceSettings(
             ConsentTimeout: c.GetTimeSpan("consent-timeout"),
             GatheringTimeout: c.GetTimeSpan("gathering-timeout"),
             Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true),
-            Lite: c.GetBoolean("lite", false)) { SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024) };
+            Lite: c.GetBoolean("lite", false)) {
+            SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024),
+            ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
+        };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
         return settings;

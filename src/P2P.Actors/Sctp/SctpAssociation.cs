@@ -108,6 +108,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         Receive<SctpProtocol.CloseChannel>(m => OnCloseChannel(m.StreamId));
         Receive<SctpProtocol.Shutdown>(_ => OnShutdownCommand());
         Receive<SctpProtocol.Abort>(m => AbortAssociation(SctpErrorCauseCode.UserInitiatedAbort, m.Reason, $"aborted locally: {m.Reason}"));
+        Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<SctpProtocol.GetStats>(_ => Sender.Tell(new SctpProtocol.Stats(_state.ToString(), _packetsIn, _packetsOut, _badPackets,
             _outOfTheBlue, _dataChunksIn, _dataChunksOut, _duplicateChunksIn, _retransmissions, _fastRetransmits, _t3Expirations,
             _abandonedMessages, _forwardTsnsSent, _dcepErrors, _messagesIn, _messagesOut, _cc?.Cwnd ?? 0, _peerRwnd, _rto.Rto)));

@@ -6,6 +6,7 @@ using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
 using P2P.Actors.Sctp;
+using P2P.Actors.Supervision;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
 using static P2P.Actors.Ice.IceTransportProtocol;
@@ -102,8 +103,20 @@ public static class SessionProtocol
     /// <summary>A channel command could not be carried out (unknown label, message too large, association gone).</summary>
     public sealed record ChannelError(string SessionId, string Label, string Reason);
 
-    /// <summary>Diagnostics and tests: make the named child ("ice/checks") throw, to exercise supervision.</summary>
-    public sealed record InjectFault(string Reason);
+    /// <summary>Diagnostics and tests: make one child of the session throw while handling a message, to exercise supervision.</summary>
+    public sealed record InjectFault(string Reason, SessionChild Child = SessionChild.PairChecker);
+
+    /// <summary>Answered with <see cref="Faults"/>.</summary>
+    public sealed record GetFaults;
+
+    /// <summary>The faults of the session's children, oldest first: the last <see cref="Session.FaultsKept"/> of <paramref name="Total"/>.</summary>
+    public sealed record Faults(string SessionId, IReadOnlyList<ChildFault> Entries, int Total);
+
+    /// <summary>One child threw: which (its actor name), why, and what the session did (resumed it, or stopped it and failed).</summary>
+    public sealed record ChildFault(string Child, string Reason, string Action);
+
+    /// <summary>Told by the supervisor strategy when a child had to be stopped: the session fails with <paramref name="Reason"/>.</summary>
+    internal sealed record ChildStopped(string Reason);
 
     // from the Peer
     internal sealed record LocalCandidatesGathered(IReadOnlyList<IceCandidate> Candidates);
@@ -111,6 +124,25 @@ public static class SessionProtocol
     internal sealed record LocalGatheringComplete;
 
     internal sealed record GatheringProblem(string Reason);
+}
+
+/// <summary>The children of a <see cref="Session"/> a fault can be injected into (<see cref="SessionProtocol.InjectFault"/>).</summary>
+public enum SessionChild
+{
+    /// <summary>The agent's pair checker ("ice-N/checks"), which the agent restarts and re-feeds.</summary>
+    PairChecker,
+
+    /// <summary>The ICE agent ("ice-N").</summary>
+    Agent,
+
+    /// <summary>The connection on the selected pair ("connection").</summary>
+    Connection,
+
+    /// <summary>The DTLS transport of a secure session ("dtls").</summary>
+    Dtls,
+
+    /// <summary>The SCTP association of a secure session ("sctp").</summary>
+    Sctp,
 }
 
 /// <summary>
@@ -315,7 +347,25 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
         Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
             new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
-        Receive<SessionProtocol.InjectFault>(m => _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason)));
+        Receive<SessionProtocol.InjectFault>(m =>
+        {
+            if (m.Child == SessionChild.PairChecker)
+            {
+                _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason));
+                return;
+            }
+            IActorRef? child = m.Child switch
+            {
+                SessionChild.Agent => _ice,
+                SessionChild.Connection => _connection,
+                SessionChild.Dtls => _dtls,
+                _ => _sctp,
+            };
+            if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Child);
+            else child.Tell(new InjectFault(m.Reason));
+        });
+        Receive<SessionProtocol.GetFaults>(_ => Sender.Tell(new SessionProtocol.Faults(_sessionId, _faults.ToList(), _faultCount)));
+        Receive<SessionProtocol.ChildStopped>(m => Fail(m.Reason));
         Receive<SessionProtocol.Close>(_ =>
         {
             _owner.Tell(new SessionProtocol.Closed(_sessionId));
@@ -332,6 +382,70 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>How many faults <see cref="SessionProtocol.GetFaults"/> lists (a session lives long: the oldest go).</summary>
+    public const int FaultsKept = 100;
+
+    private readonly Queue<SessionProtocol.ChildFault> _faults = new();
+    private int _faultCount;
+    private readonly Dictionary<string, Queue<DateTimeOffset>> _recentFaults = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// None of the session's children can be rebuilt from its Props without losing what the remote peer shares with it:
+    /// the agent its candidates, credentials and selected pair; the connection the pair it switched to and the DTLS
+    /// transport it feeds; the DTLS transport its handshake and keys (a restart would send close_notify and start a
+    /// handshake the peer does not expect); the SCTP association its TSNs, streams and channels. So none is restarted
+    /// (the one child that can be rebuilt, the agent's pair checker, is restarted and re-fed by the agent). A child that
+    /// throws while handling one message (a bug, or an input its code did not expect) is resumed: that message is
+    /// dropped, its state is kept, and the fault is logged and counted (<see cref="SessionProtocol.GetFaults"/>). A child
+    /// that keeps throwing (more than <see cref="IceSettings.ChildFaultsPerMinute"/> within a minute), or that cannot be
+    /// resumed (it failed to start, or was killed), is stopped, and the session fails with a reason the owner can show.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new PerChildStrategy(Decide);
+
+    private Directive Decide(IActorRef child, Exception cause)
+    {
+        string name = child.Path.Name;
+        string what = name.StartsWith("ice-", StringComparison.Ordinal) ? "ICE agent" : name switch
+        {
+            "connection" => "connection",
+            "dtls" => "DTLS transport",
+            "sctp" => "SCTP association",
+            _ => name,
+        };
+        var reason = (cause is ActorInitializationException { InnerException: { } inner } ? inner : cause).Message;
+        var now = Context.System.Scheduler.Now;
+        if (!_recentFaults.TryGetValue(name, out var recent)) _recentFaults[name] = recent = new Queue<DateTimeOffset>();
+        while (recent.Count > 0 && now - recent.Peek() > TimeSpan.FromMinutes(1)) recent.Dequeue();
+        recent.Enqueue(now);
+        bool resumable = cause is not (ActorInitializationException or ActorKilledException or DeathPactException);
+        if (resumable && recent.Count <= _settings.ChildFaultsPerMinute)
+        {
+            Record(new SessionProtocol.ChildFault(name, reason, "resumed"));
+            _log.Warning(cause, "[{0}] the {1} threw ({2}); resumed with its state, the message that caused it dropped (fault {3} in the last minute)",
+                _sessionId, what, reason, recent.Count);
+            return Directive.Resume;
+        }
+        Record(new SessionProtocol.ChildFault(name, reason, "stopped"));
+        _log.Error(cause, "[{0}] the {1} failed ({2}) and is stopped; the session cannot go on without it", _sessionId, what, reason);
+        Self.Tell(new SessionProtocol.ChildStopped(resumable
+            ? $"the session's {what} failed {recent.Count} times within a minute (last: {reason.TrimEnd('.')})"
+            : $"the session's {what} failed: {reason.TrimEnd('.')}"));
+        return Directive.Stop;
+    }
+
+    private void Record(SessionProtocol.ChildFault fault)
+    {
+        _faultCount++;
+        if (_faults.Count == FaultsKept) _faults.Dequeue();
+        _faults.Enqueue(fault);
+    }
+
+    /// <summary>One-for-one supervision whose decision may depend on which child failed (Akka's deciders see only the exception).</summary>
+    private sealed class PerChildStrategy(Func<IActorRef, Exception, Directive> decide) : OneForOneStrategy(-1, -1, Akka.Actor.SupervisorStrategy.DefaultDecider, loggingEnabled: false)
+    {
+        protected override Directive Handle(IActorRef child, Exception exception) => decide(child, exception);
+    }
 
     /// <summary>Closed by the owner: waiting for close_notify to leave through the connection, then stopping.</summary>
     private void Closing()

@@ -17,7 +17,7 @@ public static class ChatEventText
         ChatProtocol.FileOfferSent s => $"offering '{s.Name}' ({Size(s.Size)}) as file {s.Id}; waiting for the other side to accept",
         ChatProtocol.FileOffered o => $"the peer offers '{o.Name}' ({Size(o.Size)}): type {command($"accept {o.Id}")} or {command($"reject {o.Id}")}",
         ChatProtocol.FileNeedsConfirmation c => $"{c.Path} exists: type {command($"accept {c.Id} overwrite")} to replace it, or {command($"reject {c.Id}")}",
-        ChatProtocol.FileProgress p => $"file {p.Id}: {ProgressBar(p.Bytes, p.Total)} {Size(p.Bytes)} of {Size(p.Total)}, {Size((long)p.BytesPerSecond)}/s{Eta(p)}",
+        ChatProtocol.FileProgress p => $"file {p.Id}: {Percent(p.Bytes, p.Total)}% ({Size(p.Bytes)} of {Size(p.Total)}), {Size((long)p.BytesPerSecond)}/s, ETA {Eta(p)}",
         ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Size(r.Offset)}",
         ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256} verified",
         ChatProtocol.FileFailed f => $"p2p: file {f.Id}: {f.Reason.TrimEnd('.')}.",
@@ -27,13 +27,17 @@ public static class ChatEventText
     /// <summary>Bytes for people: "812 B", "48.0 KiB", "12.5 MiB".</summary>
     public static string Size(long n) => n < 10_000 ? $"{n} B" : n < 10_000_000 ? $"{n / 1024.0:0.0} KiB" : $"{n / 1048576.0:0.0} MiB";
 
-    private static string ProgressBar(long bytes, long total)
-    {
-        double done = total == 0 ? 1 : (double)bytes / total;
-        int filled = (int)Math.Round(done * 20);
-        return $"[{new string('#', filled)}{new string('.', 20 - filled)}] {done * 100:0}%";
-    }
+    /// <summary>Whole percent done, rounded down: 100 only once every byte is there.</summary>
+    private static long Percent(long bytes, long total) => total <= 0 ? 100 : Math.Clamp(bytes * 100 / total, 0, 100);
 
-    private static string Eta(ChatProtocol.FileProgress p) =>
-        p.BytesPerSecond <= 0 || p.Bytes >= p.Total ? "" : $", {TimeSpan.FromSeconds((p.Total - p.Bytes) / p.BytesPerSecond).TotalSeconds:0} s left";
+    /// <summary>The time left at the current rate as hh:mm:ss (as Spectre's remaining-time column shows it), "--:--:--" without a rate yet.</summary>
+    private static string Eta(ChatProtocol.FileProgress p)
+    {
+        if (p.Bytes >= p.Total) return "00:00:00";
+        if (p.BytesPerSecond <= 0) return "--:--:--";
+        double seconds = Math.Ceiling((p.Total - p.Bytes) / p.BytesPerSecond);
+        if (seconds >= 100 * 3600) return ">99:59:59";
+        var left = TimeSpan.FromSeconds(seconds);
+        return $"{(int)left.TotalHours:00}:{left.Minutes:00}:{left.Seconds:00}";
+    }
 }

@@ -11,6 +11,7 @@ using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
 using P2P.Host.Commands;
 using P2P.Protocol.Ice;
+using Spectre.Console;
 
 namespace P2P.Host.Chat;
 
@@ -72,6 +73,31 @@ public static class IceChat
         private IActorRef _chat = ActorRefs.Nobody; // secure sessions: lines with ids and acks, files
         private IActorRef _signaling = ActorRefs.Nobody; // --signal: the SignalingBridge that carries descriptions and candidates
 
+        // file transfers' progress on the status stream: live Spectre bars on a terminal, plain lines when redirected
+        private readonly TransferProgress _progress = new(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(status) }), status.WriteLine);
+
+        // stdout and stderr on one terminal: while the bars are shown, chat lines go above them through the same console
+        private readonly bool _sharedScreen = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+
+        /// <summary>A status line: on stderr, or above the live progress bars while they are shown.</summary>
+        private async Task StatusAsync(string line)
+        {
+            if (_progress.Live) _progress.WriteLine(line);
+            else await status.WriteLineAsync(line);
+        }
+
+        /// <summary>A chat line: on stdout, or above the live progress bars while they share its screen.</summary>
+        private async Task ChatLineAsync(string line, CancellationToken cancel)
+        {
+            if (_sharedScreen && _progress.Live)
+            {
+                _progress.WriteLine(line);
+                return;
+            }
+            await output.WriteLineAsync(line);
+            await output.FlushAsync(cancel);
+        }
+
         public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
         {
             var peers = system.ActorOf(PeerHost.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "peers");
@@ -81,7 +107,7 @@ public static class IceChat
             _ = Task.Run(async () =>
             {
                 await foreach (var problem in _problems.Reader.ReadAllAsync(cancel))
-                    await status.WriteLineAsync($"p2p: {problem.TrimEnd('.')}.");
+                    await StatusAsync($"p2p: {problem.TrimEnd('.')}.");
             }, CancellationToken.None);
             var bind = new IPEndPoint(options.LocalAddress is { } address ? IPAddress.Parse(address) : IPAddress.Any, 0);
             var added = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(PeerName, bind, stun, turn)), TimeSpan.FromSeconds(10), cancel);
@@ -197,16 +223,16 @@ public static class IceChat
                     _session = s.Session;
                     return (true, null);
                 case SignalingProtocol.RemoteSignalRefused r:
-                    await status.WriteLineAsync($"p2p: {r.Reason.TrimEnd('.')}.");
+                    await StatusAsync($"p2p: {r.Reason.TrimEnd('.')}.");
                     return (true, null);
                 case SignalingProtocol.PeerJoined j:
-                    await status.WriteLineAsync($"{j.Name} joined the room.");
+                    await StatusAsync($"{j.Name} joined the room.");
                     return (true, null);
                 case SignalingProtocol.PeerLeft l:
-                    await status.WriteLineAsync($"{l.Name} left the room.");
+                    await StatusAsync($"{l.Name} left the room.");
                     return (true, null);
                 case SignalingProtocol.SignalingFailed f:
-                    await status.WriteLineAsync($"p2p: {f.Reason.TrimEnd('.')}.");
+                    await StatusAsync($"p2p: {f.Reason.TrimEnd('.')}.");
                     return (true, _connected ? null : 1); // once connected, the chat goes on without the server
                 default:
                     return (false, null);
@@ -244,6 +270,7 @@ public static class IceChat
             var typing = Task.Run(() => TypeAsync(input, cancel), CancellationToken.None);
             var reading = ReadAsync(cancel);
             var first = await Task.WhenAny(typing, reading);
+            _progress.EndAll(); // bars of transfers still running end here
             if (first == typing)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None); // let what was typed last arrive
@@ -280,7 +307,7 @@ public static class IceChat
                         _chat.Tell(new ChatProtocol.RejectFile(words[1]));
                         break;
                     case "/help":
-                        await status.WriteLineAsync("/send <path>  offer a file;  /accept <id> [overwrite]  take an offered file;  /reject <id>;  anything else is a chat line");
+                        await StatusAsync("/send <path>  offer a file;  /accept <id> [overwrite]  take an offered file;  /reject <id>;  anything else is a chat line");
                         break;
                     default:
                         _chat.Tell(new ChatProtocol.Say(line));
@@ -300,34 +327,32 @@ public static class IceChat
                 switch (next)
                 {
                     case ChatProtocol.MessageReceived m:
-                        await output.WriteLineAsync($"Received: {m.Text}");
-                        await output.FlushAsync(cancel);
+                        await ChatLineAsync($"Received: {m.Text}", cancel);
                         break;
                     case ChatProtocol.MessageDelivered:
                         break; // acknowledged: nothing to show in a two-person chat
                     case ChatProtocol.IChatEvent chatEvent:
-                        if (ChatEventText.Describe(chatEvent, c => "/" + c) is { } line) await status.WriteLineAsync(line);
+                        if (_progress.Show(SessionId, chatEvent)) break;
+                        if (ChatEventText.Describe(chatEvent, c => "/" + c) is { } line) await StatusAsync(line);
                         break;
                     case SessionProtocol.DataReceived d:
-                        await output.WriteLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}");
-                        await output.FlushAsync(cancel);
+                        await ChatLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}", cancel);
                         break;
                     case SessionProtocol.Disconnected d when d.Reason.Contains("closed", StringComparison.Ordinal):
-                        await output.WriteLineAsync("Connection closed by peer");
-                        await output.FlushAsync(cancel);
+                        await ChatLineAsync("Connection closed by peer", cancel);
                         return 0;
                     case SessionProtocol.Disconnected d:
-                        await status.WriteLineAsync($"p2p: connection lost ({d.Reason}); trying to restore it...");
+                        await StatusAsync($"p2p: connection lost ({d.Reason}); trying to restore it...");
                         break;
                     case SessionProtocol.Restarted:
                         if (_signaling.IsNobody())
                         {
-                            await status.WriteLineAsync("p2p: the path to the peer is gone and new descriptions cannot be exchanged by hand mid-chat; start both sides again.");
+                            await StatusAsync("p2p: the path to the peer is gone and new descriptions cannot be exchanged by hand mid-chat; start both sides again.");
                             return 1;
                         }
                         break;
                     case SessionProtocol.Failed f:
-                        await status.WriteLineAsync($"p2p: {f.Reason}.");
+                        await StatusAsync($"p2p: {f.Reason}.");
                         return 1;
                 }
             }

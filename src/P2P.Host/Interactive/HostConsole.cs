@@ -31,6 +31,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
     private IActorRef _pump = ActorRefs.Nobody;
     private int _opened;
 
+    // file transfers' progress: live Spectre bars on a terminal (the other lines go above them), plain lines in a pipe
+    private readonly TransferProgress _progress = new(console, console.WriteLine, prefix: id => $"[{id}] ");
+
     /// <summary>What the console knows about one session (from its events).</summary>
     private sealed class SessionRow(string id, string peer, string remote)
     {
@@ -308,9 +311,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case Tagged { Event: ChatProtocol.MessageReceived m, SessionId: var id }:
                         console.WriteLine($"[{id}] Received: {m.Text}");
                         break;
-                    case Tagged { Event: ChatProtocol.IChatEvent chatEvent, SessionId: var id }
-                        when ChatEventText.Describe(chatEvent, c => c.Insert(c.IndexOf(' '), " " + id)) is { } text:
-                        console.WriteLine($"[{id}] {text}");
+                    case Tagged { Event: ChatProtocol.IChatEvent chatEvent, SessionId: var id }:
+                        if (!_progress.Show(id, chatEvent) && ChatEventText.Describe(chatEvent, c => c.Insert(c.IndexOf(' '), " " + id)) is { } text)
+                            console.WriteLine($"[{id}] {text}");
                         break;
                     case SessionProtocol.Disconnected d when _sessions.TryGetValue(d.SessionId, out var row):
                         row.State = d.Reason.Contains("closed", StringComparison.Ordinal) ? "closed by peer" : "reconnecting";
@@ -365,6 +368,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         lock (_gate) open = _sessions.Values.Where(r => !r.Session.IsNobody() && r.State is not ("closed" or "failed")).ToList();
         foreach (var row in open) row.Session.Tell(new SessionProtocol.Close());
         if (open.Count > 0) await Task.Delay(TimeSpan.FromMilliseconds(300)); // close_notify on its way
+        _progress.EndAll();
         console.WriteLine("bye");
         return 0;
     }

@@ -1,0 +1,11 @@
+namespace P2P.Actors.Supervision;
+
+/// <summary>
+/// Diagnostics and tests: an actor that understands this throws <see cref="InjectedFaultException"/> while handling it,
+/// as a bug or an input its code did not expect would, so that its parent's supervision can be exercised on a live
+/// session. The session's children (agent, connection, DTLS transport, SCTP association) all understand it.
+/// </summary>
+public sealed record InjectFault(string Reason);
+
+/// <summary>Thrown by an actor told <see cref="InjectFault"/>.</summary>
+public sealed class InjectedFaultException(string message) : Exception(message);
