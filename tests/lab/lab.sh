@@ -295,7 +295,7 @@ start_coturn() {
 
 on_up_failure() {
     local rc=$?
-    trap - EXIT
+    trap - EXIT INT TERM
     if [[ ${rc} -ne 0 ]]; then
         say "up failed (exit ${rc}); tearing the lab down"
         if [[ -s "${STATE}/turnserver.out" ]]; then
@@ -315,7 +315,10 @@ cmd_up() {
     need_root
     need_tools ip nft conntrack turnserver turnutils_stunclient
     cmd_down
+    # Any failure from here on, and Ctrl-C or a TERM, takes down what was built (exit runs the EXIT trap).
     trap on_up_failure EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     mkdir -p "${STATE}"
     chmod 700 "${STATE}"
     local ns
@@ -340,7 +343,7 @@ cmd_up() {
     setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"
     start_coturn
-    trap - EXIT
+    trap - EXIT INT TERM
     say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
 }
 
