@@ -8,6 +8,7 @@
 #   lab.sh status               what is up
 #
 # NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
+#   (mapping / filtering / port preservation of each: see nat_rules below)
 # Hosts:     srv | a | b | ra | rb
 #
 # Addresses (exist only inside the lab's namespaces):
@@ -37,7 +38,7 @@ say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
