@@ -42,6 +42,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         public bool Connected { get; set; }
         public string Path { get; set; } = "";
         public double ConnectMs { get; set; }
+        public double PipeConnectMs { get; set; }
         public double ChatRttMs { get; set; }
         public bool FileOk { get; set; }
         public double FileMiBps { get; set; }
@@ -130,7 +131,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                         var cell = new Cell(turn, natA, natB);
                         cells.Add(cell);
                         await RunCellAsync(cell, port, work.FullName);
-                        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {cell}: {(cell.Connected ? $"{cell.Path}, {cell.ConnectMs:0} ms, file {(cell.FileOk ? "ok" : "BAD")}" : "NOT CONNECTED")} {cell.Problem}");
+                        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {cell}: {(cell.Connected ? $"{cell.Path}, {cell.ConnectMs:0} ms (between the lines: {cell.PipeConnectMs:0} ms), file {(cell.FileOk ? "ok" : "BAD")}" : "NOT CONNECTED")} {cell.Problem}");
                     }
                 }
         }
@@ -161,17 +162,20 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         await using var b = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"], Args(cell.NatB));
         try
         {
-            // connect time: from both being in the room to both connected, between the moments those lines left
-            // the processes (stamped by the reader threads; the test may read them later)
+            // connect time: each p2p prints how long after both peers were in the room it connected (ICE and DTLS
+            // done), timed inside the process; the cell's figure is the later of the two. The same span between the
+            // moments the "Joined" and "Connected" lines left the processes (stamped by the reader threads) goes to the
+            // test's output as a cross-check: it also carries this process's wake-ups on a loaded machine
             var joinedA = await a.WaitForStampedLineAsync(l => l.StartsWith("Joined", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
             var joinedB = await b.WaitForStampedLineAsync(l => l.StartsWith("Joined", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
             var connectedA = await a.WaitForStampedLineAsync(l => l == "Connected", Wait);
             var connectedB = await b.WaitForStampedLineAsync(l => l == "Connected", Wait);
-            cell.ConnectMs = Stopwatch.GetElapsedTime(Math.Max(joinedA.ReadAt, joinedB.ReadAt), Math.Max(connectedA.ReadAt, connectedB.ReadAt)).TotalMilliseconds;
             cell.Connected = true;
+            cell.PipeConnectMs = Stopwatch.GetElapsedTime(Math.Max(joinedA.ReadAt, joinedB.ReadAt), Math.Max(connectedA.ReadAt, connectedB.ReadAt)).TotalMilliseconds;
             var over = await a.WaitForLineAsync(l => l.StartsWith("Connected over ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
             var m = Regex.Match(over, @"Connected over (\w+) \S+ -> (\w+) \S+");
             cell.Path = m.Success ? $"{m.Groups[1].Value} -> {m.Groups[2].Value}" : over;
+            cell.ConnectMs = Math.Max(await ConnectMsAsync(a), await ConnectMsAsync(b));
 
             // chat round trip: a line there and one back, each from its write to the moment the other printed it
             // (the test's own turnaround between the two is left out)
@@ -211,6 +215,13 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The connect time <paramref name="p2p"/> printed: "Connected N ms after both peers were in the room."</summary>
+    private static async Task<double> ConnectMsAsync(P2pProcess p2p)
+    {
+        var line = await p2p.WaitForLineAsync(l => l.StartsWith("Connected ", StringComparison.Ordinal) && l.EndsWith(" ms after both peers were in the room.", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        return double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
     private static async Task Lab(params string[] args)
     {
         var result = await Processes.Run(Processes.Program("bash", [LabScript, .. args]), TimeSpan.FromMinutes(1));
@@ -224,11 +235,11 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine();
         md.AppendLine("Written by `NatLabMatrixTests` (tests/P2P.Actors.Tests/Lab), not by hand: real `p2p` processes in two LANs");
         md.AppendLine("behind kernel NATs (tests/lab/lab.sh), meeting through `p2p signal`, STUN from coturn, TURN from coturn or");
-        md.AppendLine("`p2p relay`. Times are taken between the moments lines left the processes (each output line is stamped by a");
-        md.AppendLine("thread reading the pipe, not when the test gets to it). Connect time: from the later of the two peers' \"Joined\"");
-        md.AppendLine("(both in the room) to the later of their \"Connected\" (ICE and DTLS done). Chat round trip: a line written to");
-        md.AppendLine("A until B prints it, plus a line written to B until A prints it. File: 5 MiB from A to B, SHA-256 checked on");
-        md.AppendLine("arrival, MiB/s from B's accept to B saying it is done.");
+        md.AppendLine("`p2p relay`. Connect time: each `p2p` prints how long after both peers were in the room it was connected (ICE");
+        md.AppendLine("and DTLS done), timed inside the process; the later of the two. The other times are between the moments lines");
+        md.AppendLine("left the processes (each output line is stamped by a thread reading the pipe, not when the test gets to it).");
+        md.AppendLine("Chat round trip: a line written to A until B prints it, plus a line written to B until A prints it. File: 5 MiB");
+        md.AppendLine("from A to B, SHA-256 checked on arrival, MiB/s from B's accept to B saying it is done.");
         md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
         md.AppendLine();
         md.AppendLine("NAT kinds (RFC 4787; tests/lab/lab.sh says how each is built, tests/lab/check-nat.sh verifies them):");
