@@ -8,14 +8,24 @@
 # port-restricted, full-cone); different ports = address-dependent mapping
 # (symmetric); no answer = UDP blocked; the host's own address = no NAT.
 #
-# Filtering: an RFC 5780 CHANGE-REQUEST makes coturn answer from
-# 198.18.0.11:3479 (another address and port) to the mapped address; that
-# unsolicited packet reaches the host only through a full-cone router.
+# Port preservation: the mapped port of that STUN query against the local port:
+# kept by masquerade and full-cone, the local port with bit 14 flipped (XOR
+# 0x4000) by port-restricted, any other port by symmetric.
+#
+# Filtering (udp-probe.pl): from another local port the host sends a probe to
+# 198.18.0.10:4000 on lab-srv, which answers three times: from 198.18.0.10:4000
+# (the address the host sent to), from 198.18.0.10:4001 (same address, another
+# port) and from 198.18.0.11:4000 (another address). Which answers reach the
+# host is the filtering: all three = endpoint-independent (full-cone, none);
+# the first only = address-and-port-dependent (masquerade, port-restricted,
+# symmetric); the first two = address-dependent (no kind has it). The port the
+# server saw is checked against the local port too (port preservation again,
+# on a flow of our own, not STUN's).
 #
 # coturn 4.6.1's turnutils_stunclient has no option for the local port, so the
-# queries are made with turnutils_natdiscovery (same package), which has one
+# STUN queries are made with turnutils_natdiscovery (same package), which has one
 # (-l): its mapping test (-m) sends test I to 198.18.0.10:3478 and test II to
-# 198.18.0.11:3478 from the same socket; its filtering test is -f.
+# 198.18.0.11:3478 from the same socket.
 #
 # Also checked: TCP to 198.18.0.10:3478 connects from each host (also behind
 # udp-blocked), and no router has a route to the other LAN.
@@ -29,6 +39,7 @@ STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
 SRV1=198.18.0.10
 SRV2=198.18.0.11
 PORT=3478
+PROBE_PORT=4000 # udp-probe.pl answers from 4000 and 4001 on SRV1, 4000 on SRV2
 
 command -v turnutils_natdiscovery >/dev/null 2>&1 ||
     { echo "check-nat: turnutils_natdiscovery is missing: install the Debian package coturn." >&2; exit 1; }
@@ -51,16 +62,37 @@ mapping() {
     ' <<<"${out}"
 }
 
-# filtering HOST IP LPORT: prints endpoint-independent | address-dependent |
-# address-and-port-dependent | unknown
-filtering() {
-    local out
-    out="$(timeout 15 "${LAB}" exec "$1" turnutils_natdiscovery -f -L "$2" -l "$3" "${SRV1}" 2>&1 || true)"
-    case "${out}" in
-        *"Endpoint Independent Filtering"*) echo endpoint-independent ;;
-        *"Address and Port Dependent Filtering"*) echo address-and-port-dependent ;;
-        *"Address Dependent Filtering"*) echo address-dependent ;;
-        *) echo unknown ;;
+# probe HOST IP LPORT: udp-probe.pl's line, "mapped=<addr:port> same=<0|1> other-port=<0|1> other-addr=<0|1>".
+probe() {
+    timeout 5 "${LAB}" exec "$1" perl "${HERE}/udp-probe.pl" ask "$2" "$3" "${SRV1}" "${PROBE_PORT}" 2>&1 || true
+}
+
+# The answering side of the probe, on lab-srv, for as long as this script runs.
+answerer=""
+stop_answerer() { [[ -z "${answerer}" ]] || kill "${answerer}" 2>/dev/null || true; }
+trap stop_answerer EXIT
+answer_log="$(mktemp)"
+"${LAB}" exec srv perl "${HERE}/udp-probe.pl" answer "${SRV1}" "${SRV2}" "${PROBE_PORT}" >"${answer_log}" 2>&1 &
+answerer=$!
+for _ in $(seq 1 30); do
+    grep -qx ready "${answer_log}" && break
+    kill -0 "${answerer}" 2>/dev/null || break
+    sleep 0.1
+done
+grep -qx ready "${answer_log}" || { echo "check-nat: udp-probe.pl did not start on lab-srv: $(cat "${answer_log}")" >&2; rm -f "${answer_log}"; exit 1; }
+rm -f "${answer_log}"
+
+# port_verdict KIND LPORT MAPPED_PORT: ok, or what is wrong
+port_verdict() {
+    local kind="$1" lport="$2" mport="$3"
+    case "${kind}" in
+        masquerade | full-cone | none | udp-blocked)
+            [[ "${mport}" == "${lport}" ]] && echo ok || echo "port ${mport} is not the local port ${lport} (${kind} preserves it)" ;;
+        port-restricted)
+            [[ "${mport}" == $((lport ^ 0x4000)) ]] && echo ok || echo "port ${mport} is not ${lport} XOR 0x4000 = $((lport ^ 0x4000))" ;;
+        symmetric)
+            [[ "${mport}" != "${lport}" ]] && echo ok || echo "port ${mport} is the local port (symmetric picks a random one)" ;;
+        *) echo "unknown kind ${kind}" ;;
     esac
 }
 
@@ -68,9 +100,10 @@ failures=()
 
 check_side() {
     local host="$1" ip="$2" router="$3" other_lan="$4"
-    local kind lport m1 m2 verdict want fverdict fwant tcp
+    local kind lport m1 m2 verdict want fverdict fwant tcp pv line pmapped same oport oaddr
     kind="$(kind_of "${router#lab-}")"
-    lport=$((20000 + RANDOM % 20000))
+    # a local port in Linux's ephemeral range (32768-60999), where p2p's own sockets are
+    lport=$((32768 + RANDOM % 28000))
     read -r m1 m2 < <(mapping "${host}" "${ip}" "${lport}")
     if [[ "${m1}" == - && "${m2}" == - ]]; then
         verdict=udp-blocked
@@ -99,18 +132,52 @@ check_side() {
         failures+=("${router}: mapping ${verdict}, expected ${want} for ${kind}")
     fi
 
+    if [[ "${verdict}" == endpoint-independent || "${verdict}" == address-dependent ]]; then
+        pv="$(port_verdict "${kind}" "${lport}" "${m1##*:}")"
+        printf 'lab-%s behind %s [%s]: local port %s mapped to %s' "${host}" "${router}" "${kind}" "${lport}" "${m1##*:}"
+        if [[ "${pv}" == ok ]]; then
+            echo " (ok)"
+        else
+            echo " (MISMATCH: ${pv})"
+            failures+=("${router}: STUN mapping ${pv}")
+        fi
+    fi
+
     if [[ "${kind}" != udp-blocked && "${verdict}" != udp-blocked ]]; then
         case "${kind}" in
             full-cone | none) fwant=endpoint-independent ;;
             *) fwant=address-and-port-dependent ;;
         esac
-        fverdict="$(filtering "${host}" "${ip}" $((lport + 1)))"
-        printf 'lab-%s behind %s [%s]: filtering %s' "${host}" "${router}" "${kind}" "${fverdict}"
+        line="$(probe "${host}" "${ip}" $((lport + 2)))"
+        pmapped="$(sed -n 's/.*mapped=\([^ ]*\).*/\1/p' <<<"${line}")"
+        same="$(sed -n 's/.* same=\([01]\).*/\1/p' <<<"${line}")"
+        oport="$(sed -n 's/.* other-port=\([01]\).*/\1/p' <<<"${line}")"
+        oaddr="$(sed -n 's/.* other-addr=\([01]\).*/\1/p' <<<"${line}")"
+        case "${same}${oport}${oaddr}" in
+            111) fverdict=endpoint-independent ;;
+            110) fverdict=address-dependent ;;
+            100) fverdict=address-and-port-dependent ;;
+            *) fverdict="unknown (${line})" ;;
+        esac
+        printf 'lab-%s behind %s [%s]: answers from %s:%s %s, from %s:%s (other port) %s, from %s:%s (other address) %s -> filtering %s' \
+            "${host}" "${router}" "${kind}" "${SRV1}" "${PROBE_PORT}" "$([[ ${same} == 1 ]] && echo in || echo dropped)" \
+            "${SRV1}" $((PROBE_PORT + 1)) "$([[ ${oport} == 1 ]] && echo in || echo dropped)" \
+            "${SRV2}" "${PROBE_PORT}" "$([[ ${oaddr} == 1 ]] && echo in || echo dropped)" "${fverdict}"
         if [[ "${fverdict}" == "${fwant}" ]]; then
             echo " (ok)"
         else
             echo " (MISMATCH: ${kind} should give ${fwant})"
             failures+=("${router}: filtering ${fverdict}, expected ${fwant} for ${kind}")
+        fi
+        if [[ -n "${pmapped}" && "${pmapped}" != - ]]; then
+            pv="$(port_verdict "${kind}" $((lport + 2)) "${pmapped##*:}")"
+            printf 'lab-%s behind %s [%s]: probe from local port %s seen from %s' "${host}" "${router}" "${kind}" $((lport + 2)) "${pmapped}"
+            if [[ "${pv}" == ok ]]; then
+                echo " (ok)"
+            else
+                echo " (MISMATCH: ${pv})"
+                failures+=("${router}: probe ${pv}")
+            fi
         fi
     fi
 

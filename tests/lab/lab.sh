@@ -8,6 +8,7 @@
 #   lab.sh status               what is up
 #
 # NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
+#   (mapping / filtering / port preservation of each: see nat_rules below)
 # Hosts:     srv | a | b | ra | rb
 #
 # Addresses (exist only inside the lab's namespaces):
@@ -37,7 +38,7 @@ say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -135,10 +136,33 @@ cmd_down() {
 
 # ---------------------------------------------------------------- up
 
-# nat_rules KIND LAN_CIDR : the nftables ruleset of one router.
+# nat_rules KIND LAN_CIDR WAN_IP : the nftables ruleset of one router.
 # The router's interfaces are "wan" (public side) and "lan".
+#
+# What each kind is, in RFC 4787 terms (mapping = which public addr:port a LAN flow gets; filtering =
+# which packets from outside reach a LAN host through that mapping; port preservation = whether the
+# public port is the host's own port). check-nat.sh verifies all three for each router.
+#
+#   kind             mapping (RFC 4787 4.1)            filtering (RFC 4787 5)           port preserved
+#   masquerade       endpoint-independent               address-and-port-dependent       yes
+#   port-restricted  endpoint-independent               address-and-port-dependent       no (port XOR 0x4000)
+#   symmetric        address-and-port-dependent         address-and-port-dependent       no (random per flow)
+#   full-cone        endpoint-independent               endpoint-independent (UDP)       yes
+#   udp-blocked      no UDP at all (TCP masqueraded, port preserved)
+#   none             no NAT: routed, every packet from the WAN let in (for debugging)
+#
+# Filtering comes from conntrack: a masqueraded flow's replies are let in only from the exact remote
+# addr:port the host sent to (its 5-tuple), and the forward chain drops every other packet from the
+# WAN; the input chain drops unsolicited WAN packets to the router itself, so that a peer's early
+# punch packet cannot make a conntrack entry that steals the host's mapping (NATLAB-NOTES.md).
+# masquerade keeps the host's port when it is free (nf_nat's default for SNAT without a port range).
+# port-restricted maps each UDP port to a fixed other port, the host's port with bit 14 flipped
+# (40000 -> 56384, 50000 -> 33616): one mapping per local port whatever the destination (so still
+# endpoint-independent), never the host's own port. full-cone adds a map of learned mappings (public
+# port -> host addr:port) that sends anything arriving on a mapped port inward. symmetric lets the
+# kernel pick a random port for every new flow (`masquerade fully-random`, ports from 1024 up).
 nat_rules() {
-    local kind="$1" lan="$2"
+    local kind="$1" lan="$2" wan_ip="$3"
     local out_rule="iifname \"lan\" oifname \"wan\" accept"
     local back_rule="iifname \"wan\" oifname \"lan\" ct state established,related accept"
     local nat_rule="oifname \"wan\" ip saddr ${lan} masquerade"
@@ -147,20 +171,21 @@ nat_rules() {
         iifname "wan" drop'
     case "${kind}" in
         masquerade)
-            # Endpoint-independent mapping with port preservation; conntrack only lets
-            # replies of the exact 5-tuple back in.
+            # EIM, APDF, port preserved: plain masquerade, conntrack's 5-tuple does the filtering.
             ;;
         port-restricted)
-            # Endpoint-independent mapping; address-and-port-dependent filtering, stated:
-            # from the WAN only packets of a flow the LAN host opened (same remote addr+port).
-            extra_forward='iifname "wan" oifname "lan" ct state new counter drop'
+            # EIM, APDF, port NOT preserved: UDP is SNATed to a fixed port per local port (bit 14
+            # flipped; nft computes it from the packet, so the map needs no entries); TCP as masquerade.
+            nat_rule="oifname \"wan\" ip saddr ${lan} meta l4proto udp snat ip to ${wan_ip} : udp sport ^ 0x4000
+        oifname \"wan\" ip saddr ${lan} masquerade"
             ;;
         symmetric)
+            # ADPM (a new random port per flow), APDF, port not preserved.
             nat_rule="oifname \"wan\" ip saddr ${lan} masquerade fully-random"
             ;;
         full-cone)
-            # Endpoint-independent filtering: learn each UDP mapping (public port ->
-            # inner addr.port) after SNAT, and send anything arriving on it inward.
+            # EIM, EIF, port preserved: learn each UDP mapping (public port -> inner addr.port)
+            # after SNAT, and send anything arriving on it inward.
             extra_forward='iifname "wan" oifname "lan" ct status dnat accept'
             extra_chains="
     map fc {
@@ -230,7 +255,7 @@ setup_router() {
     ip -n "${host}" link set eth0 up
     ip -n "${host}" route add default via "${lan_gw}"
     in_ns "${r}" sysctl -qw net.ipv4.ip_forward=1
-    nat_rules "${kind}" "${lan_net}" | in_ns "${r}" nft -f -
+    nat_rules "${kind}" "${lan_net}" "${wan_ip}" | in_ns "${r}" nft -f -
     in_ns "${r}" conntrack -F >/dev/null 2>&1 || true
     if [[ "${kind}" == none ]]; then
         ip -n lab-srv route add "${lan_net}" via "${wan_ip}"
@@ -271,7 +296,7 @@ start_coturn() {
 
 on_up_failure() {
     local rc=$?
-    trap - EXIT
+    trap - EXIT INT TERM
     if [[ ${rc} -ne 0 ]]; then
         say "up failed (exit ${rc}); tearing the lab down"
         if [[ -s "${STATE}/turnserver.out" ]]; then
@@ -291,7 +316,10 @@ cmd_up() {
     need_root
     need_tools ip nft conntrack turnserver turnutils_stunclient
     cmd_down
+    # Any failure from here on, and Ctrl-C or a TERM, takes down what was built (exit runs the EXIT trap).
     trap on_up_failure EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     mkdir -p "${STATE}"
     chmod 700 "${STATE}"
     local ns
@@ -316,7 +344,7 @@ cmd_up() {
     setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"
     start_coturn
-    trap - EXIT
+    trap - EXIT INT TERM
     say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
 }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -128,6 +130,7 @@ public static class IceChat
                     if (e is SignalingProtocol.Joined joined)
                     {
                         controlling = joined.Controlling; // the first in the room controls, whatever -s says
+                        if (!joined.Controlling) _bothInRoomAt = Stopwatch.GetTimestamp();
                         await status.WriteLineAsync(joined.Controlling ? "Joined; waiting for the other peer to join." : "Joined; the other peer is there.");
                         break;
                     }
@@ -226,6 +229,7 @@ public static class IceChat
                     await StatusAsync($"p2p: {r.Reason.TrimEnd('.')}.");
                     return (true, null);
                 case SignalingProtocol.PeerJoined j:
+                    if (_bothInRoomAt == 0) _bothInRoomAt = Stopwatch.GetTimestamp();
                     await StatusAsync($"{j.Name} joined the room.");
                     return (true, null);
                 case SignalingProtocol.PeerLeft l:
@@ -240,6 +244,7 @@ public static class IceChat
         }
 
         private bool _connected;
+        private long _bothInRoomAt; // --signal: when this side learnt both peers were in the room, for the connect time it prints
 
         private async Task<int> ConnectAndChatAsync(TextReader input, CancellationToken cancel)
         {
@@ -252,10 +257,13 @@ public static class IceChat
                 if (handled) continue;
                 if (next is SessionProtocol.Connected c)
                 {
+                    long connectedAt = Stopwatch.GetTimestamp();
                     _connected = true;
                     await output.WriteLineAsync("Connected");
                     await output.FlushAsync(cancel);
                     await status.WriteLineAsync($"Connected over {c.Pair}{(c.RemoteFingerprint is { } fp ? $", encrypted (DTLS), peer certificate sha-256 {fp}" : ", unencrypted (--plain)")}.");
+                    if (_bothInRoomAt != 0)
+                        await status.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Connected {Stopwatch.GetElapsedTime(_bothInRoomAt, connectedAt).TotalMilliseconds:0} ms after both peers were in the room."));
                     break;
                 }
                 if (next is SessionProtocol.Failed f)

@@ -13,16 +13,21 @@ public enum NicePeerStream
     Stderr,
 }
 
+/// <summary>One line a process printed, and when it was read from the pipe (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+public readonly record struct OutputLine(string Text, long ReadAt);
+
 /// <summary>
 /// A program under test as a running process with stdin, stdout and stderr redirected. Output is read line by
-/// line: <see cref="ReadLocalDescriptionAsync"/> and <see cref="WaitForLineAsync"/> consume stdout (or stderr)
-/// lines in order; <see cref="Transcript"/> keeps everything for assertion messages. Disposing kills the process.
+/// line, each stream by a thread of its own that stamps every line with the moment it came out of the pipe (so a
+/// test that consumes lines late still knows when they were printed): <see cref="ReadLocalDescriptionAsync"/>,
+/// <see cref="WaitForLineAsync"/> and <see cref="WaitForStampedLineAsync"/> consume stdout (or stderr) lines in
+/// order; <see cref="Transcript"/> keeps everything for assertion messages. Disposing kills the process.
 /// </summary>
 public abstract class InteractiveProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly Channel<string> _stdout = Channel.CreateUnbounded<string>();
-    private readonly Channel<string> _stderr = Channel.CreateUnbounded<string>();
+    private readonly Channel<OutputLine> _stdout = Channel.CreateUnbounded<OutputLine>();
+    private readonly Channel<OutputLine> _stderr = Channel.CreateUnbounded<OutputLine>();
     private readonly StringBuilder _transcript = new();
     private readonly Task _readers;
 
@@ -68,24 +73,37 @@ public abstract class InteractiveProcess : IAsyncDisposable
         return process;
     }
 
-    private async Task Pump(StreamReader reader, Channel<string> channel, string tag)
+    /// <summary>
+    /// Reads <paramref name="reader"/> on a thread of its own, blocked in the read, so that each line is stamped as it
+    /// leaves the pipe and not when a thread-pool thread gets round to it; completes when the stream ends.
+    /// </summary>
+    private Task Pump(StreamReader reader, Channel<OutputLine> channel, string tag)
     {
-        try
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            try
             {
-                lock (_transcript) _transcript.Append(tag).Append("| ").AppendLine(line);
-                channel.Writer.TryWrite(line);
+                while (reader.ReadLine() is { } line)
+                {
+                    long at = Stopwatch.GetTimestamp();
+                    lock (_transcript) _transcript.Append(tag).Append("| ").AppendLine(line);
+                    channel.Writer.TryWrite(new OutputLine(line, at));
+                }
             }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // process gone
-        }
-        finally
-        {
-            channel.Writer.TryComplete();
-        }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // process gone
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+                done.TrySetResult();
+            }
+        })
+        { IsBackground = true, Name = $"{Name} std{tag} reader" };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>
@@ -100,7 +118,7 @@ public abstract class InteractiveProcess : IAsyncDisposable
         {
             while (true)
             {
-                var line = await _stdout.Reader.ReadAsync(cts.Token).ConfigureAwait(false);
+                var line = (await _stdout.Reader.ReadAsync(cts.Token).ConfigureAwait(false)).Text;
                 if (line.Length == 0)
                 {
                     if (block.Length == 0) continue;
@@ -140,7 +158,14 @@ public abstract class InteractiveProcess : IAsyncDisposable
     /// Consumes lines of <paramref name="stream"/> until one matches <paramref name="predicate"/> and returns it;
     /// throws (with the transcript) on timeout or when the stream ends first.
     /// </summary>
-    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout, NicePeerStream stream = NicePeerStream.Stdout)
+    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout, NicePeerStream stream = NicePeerStream.Stdout) =>
+        (await WaitForStampedLineAsync(predicate, timeout, stream).ConfigureAwait(false)).Text;
+
+    /// <summary>
+    /// As <see cref="WaitForLineAsync"/>, with the moment the line was read from the pipe: time between two such
+    /// stamps is time between the two prints, however late the test consumed them.
+    /// </summary>
+    public async Task<OutputLine> WaitForStampedLineAsync(Func<string, bool> predicate, TimeSpan timeout, NicePeerStream stream = NicePeerStream.Stdout)
     {
         var reader = (stream == NicePeerStream.Stdout ? _stdout : _stderr).Reader;
         using var cts = new CancellationTokenSource(timeout);
@@ -149,7 +174,7 @@ public abstract class InteractiveProcess : IAsyncDisposable
             while (true)
             {
                 var line = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
-                if (predicate(line)) return line;
+                if (predicate(line.Text)) return line;
             }
         }
         catch (OperationCanceledException)
