@@ -31,11 +31,14 @@ public static class ChatEventText
     private static long Percent(long bytes, long total) => total <= 0 ? 100 : Math.Clamp(bytes * 100 / total, 0, 100);
 
     /// <summary>The time left at the current rate as hh:mm:ss (as Spectre's remaining-time column shows it), "--:--:--" without a rate yet.</summary>
-    private static string Eta(ChatProtocol.FileProgress p)
+    private static string Eta(ChatProtocol.FileProgress p) => Eta(p.Bytes, p.Total, p.BytesPerSecond);
+
+    /// <summary>Time left for <paramref name="total"/> - <paramref name="bytes"/> at <paramref name="bytesPerSecond"/>: "00:01:05", "--:--:--" at no rate.</summary>
+    public static string Eta(long bytes, long total, double bytesPerSecond)
     {
-        if (p.Bytes >= p.Total) return "00:00:00";
-        if (p.BytesPerSecond <= 0) return "--:--:--";
-        double seconds = Math.Ceiling((p.Total - p.Bytes) / p.BytesPerSecond);
+        if (bytes >= total) return "00:00:00";
+        if (bytesPerSecond <= 0) return "--:--:--";
+        double seconds = Math.Ceiling((total - bytes) / bytesPerSecond);
         if (seconds >= 100 * 3600) return ">99:59:59";
         var left = TimeSpan.FromSeconds(seconds);
         return $"{(int)left.TotalHours:00}:{left.Minutes:00}:{left.Seconds:00}";

@@ -1,13 +1,15 @@
 using P2P.Actors.Chat;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace P2P.Host.Chat;
 
 /// <summary>
 /// The progress of file transfers on a console (G4), for the ICE chat and <c>p2p host</c>. On an interactive console
 /// (a terminal that understands ANSI) each running transfer is a Spectre <see cref="ProgressTask"/> in one live
-/// <see cref="Progress"/> display with its bar, percentage, rate (<see cref="TransferSpeedColumn"/>) and time left
-/// (<see cref="RemainingTimeColumn"/>), shown while any transfer runs. The display is redrawn only when a transfer
+/// <see cref="Progress"/> display with its bar, percentage, rate and time left, shown while any transfer runs. The rate
+/// is the chat session's own (<see cref="ChatProtocol.FileProgress.BytesPerSecond"/>), not Spectre's estimate from the
+/// updates, which counts the bytes a bar starts with (a resumed file, a bar made at the first report) as sent at once. The display is redrawn only when a transfer
 /// reports progress (no refresh timer), and every other line goes above it through <see cref="WriteLine"/>, so the
 /// chat's lines stay readable and a line being typed is redrawn over at most twice a second. When the output is
 /// redirected (a pipe, a file, a test) each transfer prints a plain line with the percentage, the rate and the ETA
@@ -60,7 +62,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
                 _names[transfer] = s.Name;
                 return false;
             case ChatProtocol.FileProgress p:
-                if (!Interactive || !Update(scope, transfer, p.Id, p.Bytes, p.Total)) PrintLine(scope, transfer, p);
+                if (!Interactive || !Update(scope, transfer, p.Id, p.Bytes, p.Total, p.BytesPerSecond)) PrintLine(scope, transfer, p);
                 return true;
             case ChatProtocol.FileResumed r when Interactive && _tasks.TryGetValue(transfer, out var resumed):
                 resumed.Value = r.Offset;
@@ -115,7 +117,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
     }
 
     /// <summary>The transfer's bar moved; false when no live display could be started (the console then gets plain lines).</summary>
-    private bool Update(string scope, string transfer, string id, long bytes, long total)
+    private bool Update(string scope, string transfer, string id, long bytes, long total, double rate)
     {
         if (!_tasks.TryGetValue(transfer, out var task))
         {
@@ -125,6 +127,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
         }
         task.MaxValue = Math.Max(1, total);
         task.Value = bytes;
+        task.State.Update<double>(RateKey, _ => rate);
         _context!.Refresh();
         return true;
     }
@@ -159,7 +162,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                new TransferSpeedColumn { Base = FileSizeBase.Binary }, new RemainingTimeColumn())
+                new RateColumn(), new TimeLeftColumn())
             .StartAsync(async context =>
             {
                 started.TrySetResult(context);
@@ -174,5 +177,21 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
             return null;
         }
         return _context = started.Task.Result;
+    }
+
+    private const string RateKey = "p2p.rate";
+
+    /// <summary>The transfer's rate as the chat session measured it, in the units of the plain lines ("812.0 KiB/s").</summary>
+    private sealed class RateColumn : ProgressColumn
+    {
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text($"{ChatEventText.Size((long)task.State.Get<double>(RateKey))}/s");
+    }
+
+    /// <summary>Time left at the session's rate, as the plain lines say it ("00:01:05").</summary>
+    private sealed class TimeLeftColumn : ProgressColumn
+    {
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(ChatEventText.Eta((long)task.Value, (long)task.MaxValue, task.State.Get<double>(RateKey)));
     }
 }

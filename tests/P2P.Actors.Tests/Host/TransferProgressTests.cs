@@ -72,11 +72,34 @@ public sealed class TransferProgressTests(ITestOutputHelper output)
         output.WriteLine(drawn);
         Assert.Empty(lines); // nothing went around the display
         Assert.Contains("file 7 'video.mp4'", drawn);
-        // PercentageColumn, TransferSpeedColumn (Spectre's own estimate from the updates) and RemainingTimeColumn
-        Assert.Matches(@"file 7 'video\.mp4' ━+ +50% \d+\.\d MiB/s 00:00:0\d", drawn);
+        // percentage, the session's rate (1 MiB/s) and the time left at that rate (4 MiB to go)
+        Assert.Matches(@"file 7 'video\.mp4' ━+ +50% 1024\.0 KiB/s 00:00:04", drawn);
         Assert.Contains("100%", drawn);         // completed
         Assert.Contains("Received: still chatting", drawn);
         Assert.Contains("\x1b[", screen.ToString()); // drawn in place with ANSI sequences, not as lines
+    }
+
+    [Fact]
+    public void A_bar_that_starts_late_in_a_transfer_shows_the_sessions_rate_not_its_first_jump_as_speed()
+    {
+        // A resumed file, or a bar made at the first report, starts with megabytes already there; an estimate from
+        // the bar's own updates would show those as sent in an instant (Spectre's speed column read GiB/s here).
+        var time = new ManualTime();
+        var screen = new StringWriter();
+        var progress = new TransferProgress(Console(interactive: true, screen), _ => { }, time: time);
+
+        progress.Show("chat", new ChatProtocol.FileOffered("9", "disk.img", 10 * MiB));
+        progress.Show("chat", new ChatProtocol.FileResumed("9", 6 * MiB));
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        progress.Show("chat", new ChatProtocol.FileProgress("9", 6 * MiB, 10 * MiB, 512 * 1024));
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        progress.Show("chat", new ChatProtocol.FileProgress("9", 7 * MiB, 10 * MiB, 512 * 1024));
+        progress.EndAll();
+
+        var drawn = Regex.Replace(screen.ToString(), @"\x1b\[[0-9;?]*[A-Za-z]", "");
+        output.WriteLine(drawn);
+        Assert.Matches(@"file 9 'disk\.img' ━+ +70% 512\.0 KiB/s 00:00:06", drawn);
+        Assert.DoesNotContain("GiB/s", drawn);
     }
 
     private static IAnsiConsole Console(bool interactive, TextWriter writer)
