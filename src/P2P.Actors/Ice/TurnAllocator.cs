@@ -101,10 +101,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         public Queue<SendToPeer> Waiting { get; } = new();
     }
 
-    private sealed class Channel(ushort number)
+    private sealed class Channel(ushort number, bool automatic)
     {
         public ushort Number { get; } = number;
         public bool Bound { get; set; }
+
+        /// <summary>Bound by the allocator itself for data (<see cref="TurnClientSettings.BindChannels"/>): nobody asked, nobody is told.</summary>
+        public bool Automatic { get; set; } = automatic;
     }
 
     private readonly TurnClientSettings _settings;
@@ -132,6 +135,8 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<IPAddress, Permission> _permissions = [];
     private readonly Dictionary<IPEndPoint, Channel> _channelsByPeer = [];
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
+    private readonly HashSet<IPEndPoint> _noAutomaticChannel = []; // the server refused one: Send indications for good
+    private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
 
     private long _malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped;
@@ -139,8 +144,10 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport)
+    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport,
+        bool publishChannels = false)
     {
+        _publishChannels = publishChannels && transport == TurnTransport.Udp;
         if (socket is null && transport != TurnTransport.Tcp)
             throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
         _settings = settings;
@@ -162,11 +169,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// (and, for a <see cref="StunTcpClient"/>, its <see cref="TcpClientProtocol.Disconnected"/>).</param>
     /// <param name="owner">Gets the events; null means the parent.</param>
     /// <param name="transport">What <paramref name="socket"/> is: a UDP socket, or a connected <see cref="StunTcpClient"/> to the server.</param>
+    /// <param name="publishChannels">Over UDP: tell the owner the channels whenever they change (<see cref="TurnAllocatorProtocol.ChannelsChanged"/>),
+    /// so that it can move ChannelData on the shared socket itself.</param>
     public static Props Props(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner = null,
-        TurnTransport transport = TurnTransport.Udp)
+        TurnTransport transport = TurnTransport.Udp, bool publishChannels = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        return Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner, transport));
+        return Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner, transport, publishChannels));
     }
 
     /// <summary>
@@ -308,6 +317,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         var peer = Normalize(command.Peer);
         if (_channelsByPeer.TryGetValue(peer, out var existing))
         {
+            existing.Automatic = false; // asked for now: its answer is told
             if (existing.Bound) _owner.Tell(new ChannelBound(peer, existing.Number));
             return; // a bind for it is in flight; its answer will be told
         }
@@ -318,10 +328,24 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         }
         // Channel numbers are never reused for another peer during the allocation (RFC 8656 §12: a number
         // stays tied to its peer until the binding has expired for 5 minutes).
-        var channel = new Channel(_nextChannel++);
+        StartChannel(peer, automatic: false);
+    }
+
+    private void StartChannel(IPEndPoint peer, bool automatic)
+    {
+        var channel = new Channel(_nextChannel++, automatic);
         _channelsByPeer[peer] = channel;
         _peersByChannel[channel.Number] = peer;
         Start(new ChannelBindRequest(peer, channel.Number, IsRefresh: false, _key is not null, 0));
+    }
+
+    private void PublishChannels()
+    {
+        if (!_publishChannels || _deallocating) return;
+        var byPeer = new Dictionary<IPEndPoint, ushort>();
+        foreach (var (peer, channel) in _channelsByPeer)
+            if (channel.Bound) byPeer[peer] = channel.Number;
+        _owner.Tell(new ChannelsChanged(byPeer, new Dictionary<ushort, IPEndPoint>(_peersByChannel)));
     }
 
     private void OnSendToPeer(SendToPeer command)
@@ -345,6 +369,10 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (permission.Installed)
         {
             Transmit(BuildSendIndication(peer, command.Data.Span));
+            // Data keeps flowing to this peer: a channel makes each datagram 32 bytes shorter and lets the relay forward
+            // it without parsing STUN. Numbers are never reused within an allocation; when they run out, indications stay.
+            if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer))
+                StartChannel(peer, automatic: true);
             return;
         }
         // No permission yet: the server would drop the data (RFC 8656 §9), so ask for one explicitly
@@ -362,6 +390,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void StartDeallocation()
     {
+        if (_publishChannels) _owner.Tell(ChannelsChanged.None);
         Timers.CancelAll();
         _transactions.CancelAll();
         _deallocating = true;
@@ -624,7 +653,8 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             // A channel binding installs or refreshes the permission for the peer's address too (RFC 8656 §12).
             var permission = GetOrAddPermission(request.Peer.Address);
             if (!permission.Installed || permission.Waiting.Count > 0) PermissionInstalled(request.Peer.Address, permission);
-            if (announce) _owner.Tell(new ChannelBound(request.Peer, channel.Number));
+            if (announce && !channel.Automatic) _owner.Tell(new ChannelBound(request.Peer, channel.Number));
+            if (announce) PublishChannels();
             return;
         }
         ChannelFailed(request.Peer, channel, $"TURN server {_server} refused to bind channel 0x{request.Channel:X4} to {request.Peer} ({Describe(code, reason)})", code);
@@ -651,10 +681,18 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void ChannelFailed(IPEndPoint peer, Channel channel, string why, int? code)
     {
-        _log.Warning("{0}", why);
         _channelsByPeer.Remove(peer);
+        if (channel.Bound) PublishChannels();
         // The number stays reserved in _peersByChannel: late ChannelData on it still names the right peer.
         Timers.Cancel(new ChannelRefreshTimer(peer));
+        if (channel.Automatic)
+        {
+            // Nobody asked for it; the data goes on as Send indications, and the server is not asked again for this peer.
+            _noAutomaticChannel.Add(peer);
+            _log.Info("{0}; data to {1} goes on as Send indications", why, peer);
+            return;
+        }
+        _log.Warning("{0}", why);
         _owner.Tell(new ChannelBindFailed(peer, why, code));
     }
 
@@ -704,6 +742,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void Lose(string reason, int? code)
     {
         _log.Warning("TURN allocation lost: {0}", reason);
+        if (_publishChannels) _owner.Tell(ChannelsChanged.None);
         _allocationExists = false;
         _owner.Tell(new AllocationLost(reason, code));
         Context.Stop(Self);

@@ -99,6 +99,19 @@ public static class TurnAllocatorProtocol
     /// <summary>A channel could not be bound or refreshed; sends to the peer fall back to Send indications.</summary>
     public sealed record ChannelBindFailed(IPEndPoint Peer, string Reason, int? Code);
 
+    /// <summary>
+    /// To an owner that asked for it (<c>publishChannels</c>, the Peer): the allocation's channels whenever they change,
+    /// so that the owner can write and read ChannelData on the shared UDP socket itself, without a hop through the
+    /// allocator for every datagram. <paramref name="ByPeer"/> holds the channels bound now (data to those peers may go
+    /// as ChannelData); <paramref name="ByNumber"/> every number ever given to a peer on this allocation (ChannelData
+    /// from the server on it names that peer). Anything else still goes through the allocator. Empty once the
+    /// allocation is being released.
+    /// </summary>
+    public sealed record ChannelsChanged(IReadOnlyDictionary<IPEndPoint, ushort> ByPeer, IReadOnlyDictionary<ushort, IPEndPoint> ByNumber)
+    {
+        public static readonly ChannelsChanged None = new(new Dictionary<IPEndPoint, ushort>(), new Dictionary<ushort, IPEndPoint>());
+    }
+
     /// <summary>A datagram from a peer, relayed by the server in a Data indication or, with
     /// <paramref name="ViaChannel"/>, in ChannelData. The bytes are a private copy.</summary>
     public sealed record PeerData(IPEndPoint Peer, ReadOnlyMemory<byte> Data, bool ViaChannel);

@@ -26,6 +26,12 @@ public sealed record TurnClientSettings(
     /// <summary>Over TCP: bytes waiting to be written to the server before further messages are dropped.</summary>
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
 
+    /// <summary>
+    /// Bind a channel to every peer data is sent to (RFC 8656 §12), so that after the first datagrams (Send
+    /// indications, 36 bytes of header) the data goes as ChannelData (4 bytes), which relays take on their fast path.
+    /// </summary>
+    public bool BindChannels { get; init; } = true;
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -73,6 +79,7 @@ public sealed record TurnClientSettings(
         {
             TcpConnectTimeout = Duration("tcp-connect-timeout"),
             TcpWriteQueueBytes = Count("tcp-write-queue-bytes", 1),
+            BindChannels = c.GetBoolean("bind-channels", true),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.TcpConnectTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.tcp-connect-timeout' must be positive");

@@ -9,6 +9,7 @@ using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Ice;
 using P2P.Protocol.Stun;
+using P2P.Protocol.Turn;
 using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Sessions;
@@ -36,7 +37,14 @@ public static class PeerProtocol
 
     public sealed record GetStats;
 
-    public sealed record Stats(int Sessions, long Unroutable, long Malformed);
+    public sealed record Stats(int Sessions, long Unroutable, long Malformed)
+    {
+        /// <summary>Datagrams to peers the Peer wrote as ChannelData itself (a UDP allocation's bound channel).</summary>
+        public long ChannelDataSent { get; init; }
+
+        /// <summary>ChannelData from TURN servers the Peer routed itself, without a hop through the allocator.</summary>
+        public long ChannelDataReceived { get; init; }
+    }
 
     // events to the parent (PeerHost) or whoever created the peer
     public sealed record PeerReady(string Name, IPEndPoint Local);
@@ -80,6 +88,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
+    // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
+    private readonly Dictionary<IActorRef, TurnAllocatorProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
@@ -89,7 +99,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
     private int _pendingGatherers;
     private bool _gatheringComplete;
-    private long _unroutable, _malformed;
+    private long _unroutable, _malformed, _channelDataSent, _channelDataReceived;
     private readonly EarlyData<IPEndPoint> _early = new(keys: 64);
     private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
     private readonly Dictionary<uint, IActorRef> _dataByTag = [];     // multiplexed sessions (SessionMux): tag -> data path
@@ -129,6 +139,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _candidates.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
         });
+        Receive<TurnAllocatorProtocol.ChannelsChanged>(m =>
+        {
+            if (m.ByNumber.Count == 0) _channelsOf.Remove(Sender);
+            else _channelsOf[Sender] = m;
+        });
         Receive<TurnAllocatorProtocol.PeerData>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) Route(new Inbound(relay, m.Peer, m.Data));
@@ -167,7 +182,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
             }
         });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
-        Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)));
+        Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
+        {
+            ChannelDataSent = _channelDataSent,
+            ChannelDataReceived = _channelDataReceived,
+        }));
         Receive<Transmit>(OnTransmit);
         Receive<Terminated>(OnTerminated);
         Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
@@ -208,7 +227,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (turn.Transport == TurnTransport.Tcp)
                 allocator = Context.ActorOf(TurnAllocator.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self), name); // its own TCP connection
             else
-                _allocators[turn.Server] = allocator = Context.ActorOf(TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self), name);
+                _allocators[turn.Server] = allocator = Context.ActorOf(
+                    TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
             _allocatorServer[allocator] = turn.Server;
             Context.Watch(allocator);
             _pendingGatherers++;
@@ -342,6 +362,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             if (_allocators.TryGetValue(server, out var udp) && udp.Equals(t.ActorRef)) _allocators.Remove(server);
             if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
+            _channelsOf.Remove(t.ActorRef);
         }
     }
 
@@ -351,12 +372,36 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         if (m.Local.Type == CandidateType.Relayed)
         {
-            if (_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator))
-                allocator.Tell(new TurnAllocatorProtocol.SendToPeer(m.To, m.Payload));
-            else _unroutable++;
+            if (!_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator)) _unroutable++;
+            else if (!TrySendChannelData(allocator, m)) allocator.Tell(new TurnAllocatorProtocol.SendToPeer(m.To, m.Payload));
             return;
         }
         _socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
+    }
+
+    /// <summary>Data to a peer with a bound channel, written as ChannelData straight onto the socket (RFC 8656 §12.5, UDP: unpadded).</summary>
+    private bool TrySendChannelData(IActorRef allocator, Transmit m)
+    {
+        if (!_channelsOf.TryGetValue(allocator, out var channels) || !_allocatorServer.TryGetValue(allocator, out var server)) return false;
+        var to = m.To.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(m.To.Address.MapToIPv4(), m.To.Port) : m.To;
+        if (!channels.ByPeer.TryGetValue(to, out ushort number) || m.Payload.Length > TurnAllocator.MaxPeerData) return false;
+        var packet = new byte[ChannelData.EncodedLength(m.Payload.Length, padForStream: false)];
+        ChannelData.Write(packet, number, m.Payload.Span, padForStream: false);
+        _socket.Tell(new UdpSocketProtocol.Send(server, packet));
+        _channelDataSent++;
+        return true;
+    }
+
+    /// <summary>ChannelData from a UDP allocator's server on a number it gave a peer: routed as that peer's data, a slice of the datagram.</summary>
+    private bool TryReceiveChannelData(IActorRef allocator, UdpSocketProtocol.Received r)
+    {
+        if (!_channelsOf.TryGetValue(allocator, out var channels) || !_relayCandidateOf.TryGetValue(allocator, out var relay)) return false;
+        var packet = r.Payload.Span;
+        if (!ChannelData.LooksLikeChannelData(packet) || !ChannelData.TryParse(packet, out ushort number, out var data, out _)
+            || !channels.ByNumber.TryGetValue(number, out var peer)) return false;
+        Route(new Inbound(relay, peer, r.Payload.Slice(ChannelData.HeaderLength, data.Length)));
+        _channelDataReceived++;
+        return true;
     }
 
     private void OnReceived(UdpSocketProtocol.Received r)
@@ -370,7 +415,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         if (_allocators.TryGetValue(r.From, out var allocator))
         {
-            allocator.Forward(r);
+            if (!TryReceiveChannelData(allocator, r)) allocator.Forward(r);
             return;
         }
         var local = HostCandidateFor(r.Local, r.From);

@@ -12,7 +12,7 @@ namespace P2P.Actors.Tests.Ice;
 /// <summary>
 /// FEATURES.md H2, "a crashed child restarts without dropping the session": a secure session on the virtual network
 /// (real time: DTLS runs on the wall clock) whose agent, connection, DTLS transport or SCTP association throws keeps
-/// going. Consent is checked every 200 ms and lost after 2 s here, so an agent rebuilt without its pairs would drop the
+/// going. Consent is checked every 200 ms and lost after 4 s here, so an agent rebuilt without its pairs would drop the
 /// session within the test; a restarted connection, DTLS transport or association would lose their state at once.
 /// </summary>
 public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase(Config, output, seed: 2119)
@@ -23,7 +23,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     private static readonly IceSettings QuickConsent = IceSettings.Default with
     {
         ConsentInterval = TimeSpan.FromMilliseconds(200),
-        ConsentTimeout = TimeSpan.FromSeconds(2),
+        ConsentTimeout = TimeSpan.FromSeconds(4), // not 2: a loaded CI machine once stalled a healthy session that long
     };
 
     [Theory]
@@ -38,8 +38,8 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
 
         EventFilter.Warning(contains: "injected by the test").ExpectOne(Generous, () =>
             sessions["h/a"].Tell(new SessionProtocol.InjectFault("injected by the test", child)));
-        // three consent timeouts on: the session neither went down nor restarted ICE, and data flows both ways
-        events.ReceiveWhile(TimeSpan.FromSeconds(6), m => m is SessionProtocol.Failed or SessionProtocol.Disconnected or SessionProtocol.Restarted
+        // two consent timeouts on: the session neither went down nor restarted ICE, and data flows both ways
+        events.ReceiveWhile(TimeSpan.FromSeconds(8), m => m is SessionProtocol.Failed or SessionProtocol.Disconnected or SessionProtocol.Restarted
             ? throw new Xunit.Sdk.XunitException($"the session did not survive the fault: {m}")
             : m);
         Exchange(events, sessions, "after");

@@ -29,15 +29,44 @@ public sealed class TurnAllocatorCoturnTests : TestKit, IAsyncLifetime
         await _coturn.DisposeAsync();
     }
 
-    private IActorRef StartHost(Akka.TestKit.TestProbe owner, string password, out IPEndPoint local)
+    private IActorRef StartHost(Akka.TestKit.TestProbe owner, string password, out IPEndPoint local, bool automaticChannels = false)
     {
-        var settings = TurnClientSettings.From(TurnClientSettingsTests.RepoHocon());
+        // These tests bind channels themselves, step by step; the automatic binding has a test of its own.
+        var settings = TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = automaticChannels };
         var server = _coturn.EndPoint;
         var credentials = new TurnCredentials(_coturn.Username, password);
         var host = Sys.ActorOf(UdpSocketHost.Props(new IPEndPoint(IPAddress.Loopback, 0), server,
             socket => TurnAllocator.Props(settings, server, credentials, socket, owner.Ref), owner.Ref));
         local = owner.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint;
         return host;
+    }
+
+    [Fact]
+    public void Data_to_a_peer_moves_to_a_channel_the_allocator_binds_by_itself_on_coturn()
+    {
+        using var echo = new UdpEchoPeer();
+        var owner = CreateTestProbe();
+        var host = StartHost(owner, _coturn.Password, out _, automaticChannels: true);
+        var allocated = owner.ExpectMsg<AllocationSucceeded>(Generous);
+        host.Tell(new CreatePermission(IPAddress.Loopback));
+        owner.ExpectMsg<PermissionCreated>(Generous);
+
+        var viaChannel = new List<bool>();
+        for (int i = 0; i < 20; i++)
+        {
+            var payload = Encoding.UTF8.GetBytes($"datagram {i}");
+            host.Tell(new SendToPeer(echo.EndPoint, payload));
+            // only data comes back: the binding is the allocator's own business (no ChannelBound for the owner)
+            var echoed = owner.ExpectMsg<PeerData>(Generous);
+            Assert.Equal(payload, echoed.Data.ToArray());
+            viaChannel.Add(echoed.ViaChannel);
+            if (!echoed.ViaChannel) Thread.Sleep(20); // give the ChannelBind its round trip
+        }
+
+        // coturn sends the echoes by channel once one is bound to the peer (the first may already come that way on
+        // loopback: the binding's answer can overtake the echo; the order is checked in TurnAllocatorAutomaticChannelTests)
+        Assert.True(viaChannel[^1]);
+        Assert.Equal(20, echo.Received.Count(r => r.From.Equals(allocated.Relayed)));
     }
 
     [Fact]

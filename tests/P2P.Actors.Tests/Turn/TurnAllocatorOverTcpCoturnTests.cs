@@ -32,7 +32,7 @@ public sealed class TurnAllocatorOverTcpCoturnTests : TestKit, IAsyncLifetime
     }
 
     private IActorRef StartAllocator(Akka.TestKit.TestProbe owner, string? password = null) =>
-        Sys.ActorOf(TurnAllocator.PropsOverTcp(TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()), _coturn.EndPoint,
+        Sys.ActorOf(TurnAllocator.PropsOverTcp(TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = false }, _coturn.EndPoint,
             new TurnCredentials(_coturn.Username, password ?? _coturn.Password), owner.Ref));
 
     [Fact]

@@ -18,7 +18,8 @@ namespace P2P.Actors.Tests.Turn;
 /// </summary>
 public sealed class TurnAllocatorOverTcpRelayTests(ITestOutputHelper output) : RelayTestBase(output)
 {
-    private static TurnClientSettings ClientSettings => TurnClientSettings.From(TurnClientSettingsTests.RepoHocon());
+    // The scenario binds its channel itself, step by step (the automatic binding is tested over UDP).
+    private static TurnClientSettings ClientSettings => TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = false };
 
     private IActorRef StartAllocator(Akka.TestKit.TestProbe owner, IPEndPoint server) =>
         Sys.ActorOf(TurnAllocator.PropsOverTcp(ClientSettings, server, new TurnCredentials("alice", "secret"), owner.Ref));
