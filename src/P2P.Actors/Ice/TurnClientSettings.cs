@@ -32,6 +32,9 @@ public sealed record TurnClientSettings(
     /// </summary>
     public bool BindChannels { get; init; } = true;
 
+    /// <summary>How long a stopping peer waits for its TURN servers to confirm the release of its allocations (RFC 8656 §8).</summary>
+    public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -80,8 +83,10 @@ public sealed record TurnClientSettings(
             TcpConnectTimeout = Duration("tcp-connect-timeout"),
             TcpWriteQueueBytes = Count("tcp-write-queue-bytes", 1),
             BindChannels = c.GetBoolean("bind-channels", true),
+            ReleaseTimeout = Duration("release-timeout"),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
+        if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");
         if (settings.TcpConnectTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.tcp-connect-timeout' must be positive");
         if (settings.PermissionRefreshInterval <= TimeSpan.Zero || settings.ChannelRefreshInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}' refresh intervals must be positive");

@@ -37,6 +37,17 @@ public static class PeerProtocol
 
     public sealed record GetStats;
 
+    /// <summary>
+    /// Stop, releasing the peer's TURN allocations first (RFC 8656 §8, Refresh with LIFETIME 0) so that they do not
+    /// stay on the servers, counted against the user's quota, until they expire; waits at most
+    /// <see cref="TurnClientSettings.ReleaseTimeout"/> for the servers. The sender gets <see cref="Released"/>, then the peer stops.
+    /// (A plain actor stop cannot do this: the socket, a child like the allocators, is closed along with them.)
+    /// </summary>
+    public sealed record Release;
+
+    /// <summary>The allocations are released (or the servers did not answer in time); the peer stops now.</summary>
+    public sealed record Released(string Name, int Allocations, int Unanswered);
+
     public sealed record Stats(int Sessions, long Unroutable, long Malformed)
     {
         /// <summary>Datagrams to peers the Peer wrote as ChannelData itself (a UDP allocation's bound channel).</summary>
@@ -76,6 +87,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
         public static readonly GatheringTimedOut Instance = new();
     }
 
+    private sealed record ReleaseTimedOut
+    {
+        public static readonly ReleaseTimedOut Instance = new();
+    }
+
     private readonly PeerSettings _settings;
     private readonly IceSettings _ice;
     private readonly StunSettings _stun;
@@ -99,6 +115,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
     private int _pendingGatherers;
     private bool _gatheringComplete;
+    private List<IActorRef>? _releaseRequesters; // set while releasing: who waits for Released
+    private int _releasing;                    // allocations asked to release
     private long _unroutable, _malformed, _channelDataSent, _channelDataReceived;
     private readonly EarlyData<IPEndPoint> _early = new(keys: 64);
     private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
@@ -188,12 +206,46 @@ public sealed class Peer : ReceiveActor, IWithTimers
             ChannelDataReceived = _channelDataReceived,
         }));
         Receive<Transmit>(OnTransmit);
-        Receive<Terminated>(OnTerminated);
+        Receive<Terminated>(t =>
+        {
+            OnTerminated(t);
+            if (_releaseRequesters is not null && _allocatorServer.Count == 0) FinishRelease();
+        });
+        Receive<PeerProtocol.Release>(_ => StartRelease());
+        Receive<ReleaseTimedOut>(_ => FinishRelease());
+        Receive<TurnAllocatorProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
         Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
         Receive<TurnAllocatorProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    private void StartRelease()
+    {
+        bool started = _releaseRequesters is not null;
+        (_releaseRequesters ??= []).Add(Sender);
+        if (started) return;
+        _releasing = _allocatorServer.Count;
+        if (_releasing == 0)
+        {
+            FinishRelease();
+            return;
+        }
+        _log.Info("[{0}] releasing {1} TURN allocation(s) before stopping", _settings.Name, _releasing);
+        foreach (var allocator in _allocatorServer.Keys) allocator.Tell(TurnAllocatorProtocol.Deallocate.Instance);
+        Timers.StartSingleTimer(ReleaseTimedOut.Instance, ReleaseTimedOut.Instance, _turn.ReleaseTimeout);
+    }
+
+    private void FinishRelease()
+    {
+        int unanswered = _allocatorServer.Count;
+        if (unanswered > 0)
+            _log.Warning("[{0}] {1} TURN server(s) did not confirm the release within {2:0.#} s; the allocation(s) will expire there",
+                _settings.Name, unanswered, _turn.ReleaseTimeout.TotalSeconds);
+        foreach (var requester in _releaseRequesters ?? []) requester.Tell(new PeerProtocol.Released(_settings.Name, _releasing, unanswered));
+        _releaseRequesters = [];
+        Context.Stop(Self);
+    }
 
     public static Props Props(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
         Akka.Actor.Props.Create(() => new Peer(settings, ice, stun, turn));

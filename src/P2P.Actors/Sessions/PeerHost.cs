@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Ice;
@@ -19,7 +20,16 @@ public static class PeerHostProtocol
     /// <summary>Told to the owner when the session could not even be opened (no such peer).</summary>
     public sealed record SessionNotOpened(string SessionId, string Reason);
 
+    /// <summary>The peer releases its TURN allocations and stops (<see cref="PeerProtocol.Release"/>).</summary>
     public sealed record RemovePeer(string Name);
+
+    /// <summary>
+    /// Every peer releases its TURN allocations and stops; answered with <see cref="AllReleased"/> once they have.
+    /// The host asks itself this in CoordinatedShutdown's first phase, so a process that ends leaves nothing on the servers.
+    /// </summary>
+    public sealed record ReleaseAll;
+
+    public sealed record AllReleased(int Peers);
 
     /// <summary>Answered with <see cref="Peers"/>.</summary>
     public sealed record GetPeers;
@@ -45,6 +55,10 @@ public sealed class PeerHost : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (IActorRef Peer, System.Net.IPEndPoint? Local, IActorRef? Requester)> _peers = new(StringComparer.Ordinal);
     private readonly HashSet<IActorRef> _subscribers = [];
+    private readonly HashSet<IActorRef> _releasing = [];          // peers asked to release, until Released or Terminated
+    private readonly List<IActorRef> _releaseAllRequesters = [];
+    private readonly StrongBox<bool> _alive = new(true);         // read by the shutdown task after this actor is gone
+    private int _releasedAll;
 
     public PeerHost(IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -93,13 +107,33 @@ public sealed class PeerHost : ReceiveActor
         });
         Receive<PeerHostProtocol.RemovePeer>(m =>
         {
-            if (_peers.Remove(m.Name, out var entry)) Context.Stop(entry.Peer);
+            if (_peers.Remove(m.Name, out var entry)) Release(entry.Peer);
+        });
+        Receive<PeerHostProtocol.ReleaseAll>(_ =>
+        {
+            _releaseAllRequesters.Add(Sender);
+            foreach (var (_, entry) in _peers) Release(entry.Peer);
+            _releasedAll += _peers.Count;
+            _peers.Clear();
+            AnswerReleaseAll();
+        });
+        Receive<PeerProtocol.Released>(m =>
+        {
+            if (m.Allocations > 0) _log.Info("Peer {0} released {1} TURN allocation(s){2}", m.Name, m.Allocations,
+                m.Unanswered > 0 ? $", {m.Unanswered} unconfirmed" : string.Empty);
+            _releasing.Remove(Sender);
+            AnswerReleaseAll();
         });
         Receive<PeerHostProtocol.GetPeers>(_ => Sender.Tell(new PeerHostProtocol.Peers(
             _peers.Select(p => new PeerHostProtocol.PeerInfo(p.Key, p.Value.Local, p.Value.Peer)).ToList())));
         Receive<PeerHostProtocol.Subscribe>(m => _subscribers.Add(m.Subscriber));
         Receive<Terminated>(t =>
         {
+            if (_releasing.Remove(t.ActorRef))
+            {
+                AnswerReleaseAll();
+                return;
+            }
             var name = _peers.FirstOrDefault(p => p.Value.Peer.Equals(t.ActorRef)).Key;
             if (name is not null && _peers.Remove(name, out var entry))
             {
@@ -107,6 +141,41 @@ public sealed class PeerHost : ReceiveActor
                 Publish(new PeerProtocol.PeerFailed(name, "the peer stopped after a failure"));
             }
         });
+    }
+
+    protected override void PreStart()
+    {
+        var self = Self;
+        var alive = _alive;
+        var wait = _turn.ReleaseTimeout + TimeSpan.FromSeconds(1);
+        CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "release-turn-allocations", async () =>
+        {
+            if (!alive.Value) return Akka.Done.Instance;
+            try
+            {
+                await self.Ask<PeerHostProtocol.AllReleased>(new PeerHostProtocol.ReleaseAll(), wait);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                // the servers are slow or the host is gone: what is left expires on the servers
+            }
+            return Akka.Done.Instance;
+        });
+    }
+
+    protected override void PostStop() => _alive.Value = false;
+
+    private void Release(IActorRef peer)
+    {
+        _releasing.Add(peer);
+        peer.Tell(new PeerProtocol.Release());
+    }
+
+    private void AnswerReleaseAll()
+    {
+        if (_releasing.Count > 0 || _releaseAllRequesters.Count == 0) return;
+        foreach (var requester in _releaseAllRequesters) requester.Tell(new PeerHostProtocol.AllReleased(_releasedAll));
+        _releaseAllRequesters.Clear();
     }
 
     public static Props Props(IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
