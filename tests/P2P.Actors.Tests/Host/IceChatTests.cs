@@ -225,6 +225,13 @@ public sealed class IceChatTests(ITestOutputHelper output)
             await alice.WaitForLineAsync(l => l == "Connected", Wait);
             await bob.WaitForLineAsync(l => l == "Connected", Wait);
             await alice.WaitForLineAsync(l => l.Contains("encrypted (DTLS)", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            // each side times its own connect from the moment it knew both were in the room (the NAT lab's figure)
+            foreach (var side in new[] { alice, bob })
+            {
+                var timed = await side.WaitForLineAsync(l => l.StartsWith("Connected ", StringComparison.Ordinal) && l.EndsWith(" ms after both peers were in the room.", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                int ms = int.Parse(timed["Connected ".Length..timed.IndexOf(' ', "Connected ".Length)], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.InRange(ms, 0, (int)Wait.TotalMilliseconds);
+            }
             await ChatAsync(alice, bob);
             await ChatAsync(bob, alice);
         }
