@@ -136,6 +136,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<IPEndPoint, Channel> _channelsByPeer = [];
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
     private readonly HashSet<IPEndPoint> _noAutomaticChannel = []; // the server refused one: Send indications for good
+    private readonly Dictionary<IPEndPoint, int> _sentWithoutChannel = []; // datagrams as Send indications, until one is asked for
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
 
@@ -339,6 +340,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Start(new ChannelBindRequest(peer, channel.Number, IsRefresh: false, _key is not null, 0));
     }
 
+    private int CountSend(IPEndPoint peer)
+    {
+        int sent = _sentWithoutChannel.GetValueOrDefault(peer) + 1;
+        _sentWithoutChannel[peer] = sent;
+        return sent;
+    }
+
     private void PublishChannels()
     {
         if (!_publishChannels || _deallocating) return;
@@ -371,8 +379,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             Transmit(BuildSendIndication(peer, command.Data.Span));
             // Data keeps flowing to this peer: a channel makes each datagram 32 bytes shorter and lets the relay forward
             // it without parsing STUN. Numbers are never reused within an allocation; when they run out, indications stay.
-            if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer))
+            if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer)
+                && CountSend(peer) >= _settings.BindChannelAfter)
+            {
+                _sentWithoutChannel.Remove(peer);
                 StartChannel(peer, automatic: true);
+            }
             return;
         }
         // No permission yet: the server would drop the data (RFC 8656 §9), so ask for one explicitly

@@ -32,6 +32,12 @@ public sealed record TurnClientSettings(
     /// </summary>
     public bool BindChannels { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="BindChannels"/>: the channel is asked for with this many datagrams sent to the peer, so that a peer
+    /// that only gets a few connectivity checks (a candidate pair that is never used) gets no channel to refresh.
+    /// </summary>
+    public int BindChannelAfter { get; init; } = 10;
+
     /// <summary>How long a stopping peer waits for its TURN servers to confirm the release of its allocations (RFC 8656 §8).</summary>
     public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -83,6 +89,7 @@ public sealed record TurnClientSettings(
             TcpConnectTimeout = Duration("tcp-connect-timeout"),
             TcpWriteQueueBytes = Count("tcp-write-queue-bytes", 1),
             BindChannels = c.GetBoolean("bind-channels", true),
+            BindChannelAfter = Count("bind-channel-after", 1),
             ReleaseTimeout = Duration("release-timeout"),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");

@@ -58,17 +58,12 @@ internal sealed class RelayListenerPort : IUdpReceiver
             while (!_stopped)
             {
                 bool added = false;
-                int received, error;
+                int received, error, fd;
                 try
                 {
                     socket.SafeHandle.DangerousAddRef(ref added);
-                    int fd = LinuxUdp.Descriptor(socket.SafeHandle);
+                    fd = LinuxUdp.Descriptor(socket.SafeHandle);
                     received = batch.Receive(fd, 0, Slots, out error);
-                    if (received == 0)
-                    {
-                        LinuxUdp.WaitReadable(fd, WaitMs);
-                        continue;
-                    }
                 }
                 catch (ObjectDisposedException)
                 {
@@ -77,6 +72,13 @@ internal sealed class RelayListenerPort : IUdpReceiver
                 finally
                 {
                     if (added) socket.SafeHandle.DangerousRelease();
+                }
+                if (received == 0)
+                {
+                    // Without a reference on the handle: closing the socket must not wait for this. A descriptor closed
+                    // (or even reused) meanwhile only ends the wait early or late; the next AddRef sees the socket is gone.
+                    LinuxUdp.WaitReadable(fd, WaitMs);
+                    continue;
                 }
                 if (received < 0)
                 {

@@ -107,12 +107,18 @@ public sealed class PeerHost : ReceiveActor
         });
         Receive<PeerHostProtocol.RemovePeer>(m =>
         {
-            if (_peers.Remove(m.Name, out var entry)) Release(entry.Peer);
+            if (!_peers.Remove(m.Name, out var entry)) return;
+            entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(m.Name, "the peer was removed before it was ready"));
+            Release(entry.Peer);
         });
         Receive<PeerHostProtocol.ReleaseAll>(_ =>
         {
             _releaseAllRequesters.Add(Sender);
-            foreach (var (_, entry) in _peers) Release(entry.Peer);
+            foreach (var (name, entry) in _peers)
+            {
+                entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(name, "the process is shutting down"));
+                Release(entry.Peer);
+            }
             _releasedAll += _peers.Count;
             _peers.Clear();
             AnswerReleaseAll();

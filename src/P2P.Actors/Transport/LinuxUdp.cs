@@ -131,6 +131,11 @@ internal static class LinuxUdp
         {
             lock (_ctlGate)
             {
+                if (_closed != 0)
+                {
+                    error = EBadF;
+                    return false;
+                }
                 BitConverter.TryWriteBytes(_ctl.AsSpan(0, 4), EpollIn);
                 BitConverter.TryWriteBytes(_ctl.AsSpan(EpollDataOffset, 8), key);
                 bool ok = epoll_ctl(_fd, EpollCtlAdd, fd, Marshal.UnsafeAddrOfPinnedArrayElement(_ctl, 0)) == 0;
@@ -142,7 +147,10 @@ internal static class LinuxUdp
         /// <summary>Stops watching <paramref name="fd"/> (closing the descriptor also does).</summary>
         public void Remove(int fd)
         {
-            lock (_ctlGate) epoll_ctl(_fd, EpollCtlDel, fd, Marshal.UnsafeAddrOfPinnedArrayElement(_ctl, 0));
+            lock (_ctlGate)
+            {
+                if (_closed == 0) epoll_ctl(_fd, EpollCtlDel, fd, Marshal.UnsafeAddrOfPinnedArrayElement(_ctl, 0));
+            }
         }
 
         /// <summary>Room for the events of one <see cref="Wait"/>.</summary>
@@ -156,9 +164,15 @@ internal static class LinuxUdp
         public static ulong KeyOf(byte[] events, int index) =>
             BitConverter.ToUInt64(events, index * EpollEventBytes + EpollDataOffset);
 
+        /// <summary>Closes the set; Add and Remove do nothing afterwards (the number may already belong to another descriptor).</summary>
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _closed, 1) == 0) close(_fd);
+            lock (_ctlGate)
+            {
+                if (_closed != 0) return;
+                _closed = 1;
+                close(_fd);
+            }
         }
     }
 }

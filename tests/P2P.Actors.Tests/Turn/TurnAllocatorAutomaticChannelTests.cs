@@ -17,9 +17,9 @@ public sealed class TurnAllocatorAutomaticChannelTests(ITestOutputHelper output)
 {
     private static readonly IPEndPoint Peer = new(IPAddress.Parse("127.0.0.2"), 7000);
 
-    private IActorRef StartWithPermission(bool bindChannels = true)
+    private IActorRef StartWithPermission(bool bindChannels = true, int after = 1)
     {
-        var allocator = StartAllocator(settings: Settings with { BindChannels = bindChannels });
+        var allocator = StartAllocator(settings: Settings with { BindChannels = bindChannels, BindChannelAfter = after });
         Server.AcceptAllocation();
         Owner.ExpectMsg<AllocationSucceeded>();
         allocator.Tell(new CreatePermission(Peer.Address));
@@ -59,6 +59,23 @@ public sealed class TurnAllocatorAutomaticChannelTests(ITestOutputHelper output)
         allocator.Tell(new BindChannel(Peer));
         Assert.Equal(new ChannelBound(Peer, 0x4000), Owner.ExpectMsg<ChannelBound>());
         Server.ExpectNothing();
+    }
+
+    [Fact]
+    public void The_channel_is_asked_for_only_once_enough_datagrams_went_to_the_peer()
+    {
+        // a candidate pair that only sees a few checks gets no channel to refresh for the allocation's whole life
+        var allocator = StartWithPermission(after: 3);
+        allocator.Tell(new SendToPeer(Peer, FakeTurnServer.Utf8("check 1")));
+        ExpectSendIndication("check 1");
+        allocator.Tell(new SendToPeer(Peer, FakeTurnServer.Utf8("check 2")));
+        ExpectSendIndication("check 2");
+        Server.ExpectNothing();
+
+        allocator.Tell(new SendToPeer(Peer, FakeTurnServer.Utf8("data")));
+        ExpectSendIndication("data");
+        Assert.Equal(Peer, Server.ExpectRequest(StunMethod.ChannelBind).Address(StunAttributeType.XorPeerAddress));
+        Assert.Equal(10, Settings.BindChannelAfter); // what akka.hocon sets
     }
 
     [Fact]
