@@ -152,7 +152,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (socket is null && transport != TurnTransport.Tcp)
             throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
         _settings = settings;
-        _server = Normalize(server);
+        _server = EndPoints.Unmapped(server);
         _credentials = credentials;
         _transport = transport;
         _ownsConnection = socket is null;
@@ -302,7 +302,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void OnCreatePermission(CreatePermission command)
     {
-        var peer = Normalize(command.Peer);
+        var peer = EndPoints.Unmapped(command.Peer);
         var permission = GetOrAddPermission(peer);
         if (permission.Installed)
         {
@@ -315,7 +315,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void OnBindChannel(BindChannel command)
     {
-        var peer = Normalize(command.Peer);
+        var peer = EndPoints.Unmapped(command.Peer);
         if (_channelsByPeer.TryGetValue(peer, out var existing))
         {
             existing.Automatic = false; // asked for now: its answer is told
@@ -358,7 +358,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void OnSendToPeer(SendToPeer command)
     {
-        var peer = Normalize(command.Peer);
+        var peer = EndPoints.Unmapped(command.Peer);
         if (command.Data.Length > MaxPeerData)
         {
             _sendsDropped++;
@@ -455,7 +455,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void OnReceived(UdpSocketProtocol.Received received)
     {
-        if (!Normalize(received.From).Equals(_server))
+        if (!EndPoints.Unmapped(received.From).Equals(_server))
         {
             _foreignSource++;
             return;
@@ -905,10 +905,6 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             500 => "Server Error", 508 => "Insufficient Capacity", _ => "error",
         })}";
 
-    private static IPEndPoint Normalize(IPEndPoint endPoint) =>
-        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
-
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private void ReplyStats() =>
         Sender.Tell(new Stats(_malformed, _strayResponses, _badIntegrity, _foreignSource, _unknownChannel, _ignored, _sendsDropped));

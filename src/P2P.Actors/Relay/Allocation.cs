@@ -383,7 +383,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     /// <summary>RFC 8656 §10.3, §12.6: to the client as ChannelData when a channel is bound, else as a Data indication.</summary>
     private void OnFromPeer(UdpSocketProtocol.Received received)
     {
-        var from = received.From.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(received.From.Address.MapToIPv4(), received.From.Port) : received.From;
+        var from = EndPoints.Unmapped(received.From);
         if (!_permissions.ContainsKey(from.Address))
         {
             _droppedNoPermission++;

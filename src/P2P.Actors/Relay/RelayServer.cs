@@ -80,7 +80,7 @@ public sealed class RelayServer : ReceiveActor
                 _userHashes[Convert.ToHexString(hash)] = name;
         }
 
-        Receive<UdpSocketProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Udp, Normalize(r.From), r.Local), Sender), r.Payload));
+        Receive<UdpSocketProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Udp, EndPoints.Unmapped(r.From), r.Local), Sender), r.Payload));
         Receive<TcpConnectionProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload));
         Receive<TcpConnectionProtocol.Connected>(c => _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local));
         Receive<TcpConnectionProtocol.Closed>(OnTcpClosed);
@@ -164,8 +164,6 @@ public sealed class RelayServer : ReceiveActor
         }
     }
 
-    private static IPEndPoint Normalize(IPEndPoint ep) =>
-        ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port) : ep;
 
     private string UserOf(FiveTuple t) => _allocations.TryGetValue(t, out var r) ? r.User : "?";
 

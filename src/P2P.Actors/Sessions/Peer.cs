@@ -435,8 +435,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private bool TrySendChannelData(IActorRef allocator, Transmit m)
     {
         if (!_channelsOf.TryGetValue(allocator, out var channels) || !_allocatorServer.TryGetValue(allocator, out var server)) return false;
-        var to = m.To.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(m.To.Address.MapToIPv4(), m.To.Port) : m.To;
-        if (!channels.ByPeer.TryGetValue(to, out ushort number) || m.Payload.Length > TurnAllocator.MaxPeerData) return false;
+        if (!channels.ByPeer.TryGetValue(EndPoints.Unmapped(m.To), out ushort number) || m.Payload.Length > TurnAllocator.MaxPeerData) return false;
         var packet = new byte[ChannelData.EncodedLength(m.Payload.Length, padForStream: false)];
         ChannelData.Write(packet, number, m.Payload.Span, padForStream: false);
         _socket.Tell(new UdpSocketProtocol.Send(server, packet));

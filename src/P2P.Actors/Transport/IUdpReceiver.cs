@@ -31,8 +31,7 @@ public sealed class UdpDelivery(IActorRef handler, IActorRef socketActor, IPEndP
     /// <summary>Copies the datagram into a <see cref="UdpSocketProtocol.Received"/> for the handler.</summary>
     public void Deliver(ReadOnlySpan<byte> datagram, SocketAddress from)
     {
-        var remote = (IPEndPoint)AnyV4.Create(from);
-        if (remote.Address.IsIPv4MappedToIPv6) remote = new IPEndPoint(remote.Address.MapToIPv4(), remote.Port);
+        var remote = EndPoints.Unmapped((IPEndPoint)AnyV4.Create(from));
         handler.Tell(new UdpSocketProtocol.Received(remote, Local, datagram.ToArray()), socketActor);
     }
 

@@ -83,7 +83,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
 
     public StunTcpClient(IPEndPoint server, IActorRef handler, int writeQueueBytes, TimeSpan connectTimeout, string role)
     {
-        _server = Normalize(server);
+        _server = EndPoints.Unmapped(server);
         _handler = handler;
         _writeQueueLimit = writeQueueBytes;
         _connectTimeout = connectTimeout;
@@ -164,7 +164,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         Timers.Cancel(TcpClientProtocol.ConnectTimedOut.Instance);
         _connecting = null;
         _socket = connected.Socket;
-        _local = Normalize((IPEndPoint)_socket.LocalEndPoint!);
+        _local = EndPoints.Unmapped((IPEndPoint)_socket.LocalEndPoint!);
         _log.Debug("TCP {0} -> {1} {2}: connected", _local, _role, _server);
         Become(Connected);
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
@@ -192,7 +192,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
 
     private void OnSend(UdpSocketProtocol.Send send)
     {
-        if (!Normalize(send.To).Equals(_server))
+        if (!EndPoints.Unmapped(send.To).Equals(_server))
         {
             _sendErrors++;
             _log.Warning("Dropped a send to {0}: this TCP connection only reaches {1} {2}", send.To, _role, _server);
@@ -288,6 +288,4 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     private void ReplyStats() => Sender.Tell(new UdpSocketProtocol.Stats(
         Interlocked.Read(ref _framesIn), _framesOut, Interlocked.Read(ref _bytesIn), _bytesOut, _sendErrors));
 
-    private static IPEndPoint Normalize(IPEndPoint ep) =>
-        ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port) : ep;
 }

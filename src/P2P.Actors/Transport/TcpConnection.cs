@@ -60,8 +60,8 @@ public sealed class TcpConnection : ReceiveActor
         _socket = socket;
         _handler = handler;
         _writeQueueLimit = writeQueueBytes;
-        _remote = Normalize((IPEndPoint)socket.RemoteEndPoint!);
-        _local = Normalize((IPEndPoint)socket.LocalEndPoint!);
+        _remote = EndPoints.Unmapped((IPEndPoint)socket.RemoteEndPoint!);
+        _local = EndPoints.Unmapped((IPEndPoint)socket.LocalEndPoint!);
 
         Receive<TcpConnectionProtocol.Send>(OnSend);
         Receive<TcpConnectionProtocol.SendCompleted>(_ =>
@@ -86,8 +86,6 @@ public sealed class TcpConnection : ReceiveActor
     public static Props Props(Socket socket, IActorRef handler, int writeQueueBytes) =>
         Akka.Actor.Props.Create(() => new TcpConnection(socket, handler, writeQueueBytes));
 
-    private static IPEndPoint Normalize(IPEndPoint ep) =>
-        ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port) : ep;
 
     protected override void PreStart()
     {
