@@ -169,7 +169,7 @@ internal sealed class RelayPortPoller : IDisposable
             {
                 socket.SafeHandle.DangerousAddRef(ref added);
                 int refused = _batch.Send(LinuxUdp.Descriptor(socket.SafeHandle), _count, _refused);
-                for (int i = 0; i < Math.Min(refused, _refused.Length); i++) _paths[_refused[i]].CountSendErrors(1);
+                for (int i = 0; i < refused; i++) _paths[_refused[i]].CountSendErrors(1);
             }
             catch (ObjectDisposedException)
             {

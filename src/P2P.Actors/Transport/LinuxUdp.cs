@@ -6,7 +6,7 @@ namespace P2P.Actors.Transport;
 
 /// <summary>
 /// The Linux system calls the relay's fast data path uses to move many datagrams per call: <c>recvmmsg</c> and
-/// <c>sendmmsg</c> (a batch of datagrams in one system call), <c>sendto</c> from pinned memory, <c>poll</c>, and
+/// <c>sendmmsg</c> (a batch of datagrams in one system call), <c>poll</c>, and
 /// <c>epoll</c> to wait on thousands of relayed sockets at once. .NET exposes none of them. Only the 64-bit Linux ABIs
 /// are described here (x64 and arm64); <see cref="IsSupported"/> is false elsewhere and callers keep the portable path.
 /// Everything is plain P/Invoke on pinned arrays: no unsafe code, no crypto, no other library.
@@ -64,9 +64,6 @@ internal static class LinuxUdp
     private static extern int sendmmsg(int fd, IntPtr messages, uint count, int flags);
 
     [DllImport("libc", SetLastError = true)]
-    private static extern nint sendto(int fd, IntPtr buffer, nuint length, int flags, IntPtr address, uint addressLength);
-
-    [DllImport("libc", SetLastError = true)]
     private static extern int poll(ref PollFd fds, nuint count, int timeoutMs);
 
     [StructLayout(LayoutKind.Sequential)]
@@ -97,10 +94,6 @@ internal static class LinuxUdp
 
     /// <summary>sendmmsg of <paramref name="count"/> prepared headers; the number sent, or -1 (see <see cref="LastError"/>).</summary>
     public static int SendMany(int fd, IntPtr headers, int count) => sendmmsg(fd, headers, (uint)count, 0);
-
-    /// <summary>sendto from pinned memory; the bytes sent, or -1 (see <see cref="LastError"/>).</summary>
-    public static nint SendTo(int fd, IntPtr data, int length, IntPtr address, int addressLength, int flags = 0) =>
-        sendto(fd, data, (nuint)length, flags, address, (uint)addressLength);
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> for <paramref name="fd"/> to be readable: 1 if it is, 0 on timeout, -1 on error.</summary>
     public static int WaitReadable(int fd, int timeoutMs)
@@ -195,7 +188,6 @@ internal sealed class DatagramBatch
 
     public DatagramBatch(int slots, int payloadBytes, int headroom)
     {
-        Capacity = slots;
         _headroom = headroom;
         _slotBytes = headroom + payloadBytes;
         _data = GC.AllocateUninitializedArray<byte>(slots * _slotBytes, pinned: true);
@@ -208,10 +200,8 @@ internal sealed class DatagramBatch
         _headerBase = Marshal.UnsafeAddrOfPinnedArrayElement(_headers, 0);
     }
 
-    public int Capacity { get; }
-
     /// <summary>The payload bytes one slot holds.</summary>
-    public int PayloadBytes => _slotBytes - _headroom;
+    private int PayloadBytes => _slotBytes - _headroom;
 
     /// <summary>
     /// Receives up to <paramref name="count"/> datagrams from <paramref name="fd"/> into slots
