@@ -12,6 +12,8 @@ namespace P2P.Actors.Chat;
 /// <item><c>offer</c> {id, name, size, sha256}; <c>accept</c> {id}; <c>reject</c> {id, reason};
 /// <c>ready</c> {id, offset}: the receiver's .part holds offset bytes, send from there;
 /// <c>done</c> {id, ok, sha256?, reason?}: the receiver's verdict; <c>cancel</c> {id, reason}: the sender gave up.</item>
+/// <item><c>sync</c> {}: the sender was restarted after a fault and may have dropped a frame it was handling: send
+/// again every line it has not acknowledged.</item>
 /// </list>
 /// </summary>
 public sealed record ChatFrame(string T)
@@ -65,7 +67,7 @@ public sealed record ChatFrame(string T)
             "ready" when frame.Id is null || frame.Offset is null or < 0 => "ready without id or offset",
             "done" when frame.Id is null || frame.Ok is null => "done without id or ok",
             "accept" or "reject" or "cancel" when frame.Id is null => $"{frame.T} without id",
-            "msg" or "ack" or "offer" or "ready" or "done" or "accept" or "reject" or "cancel" => "",
+            "msg" or "ack" or "offer" or "ready" or "done" or "accept" or "reject" or "cancel" or "sync" => "",
             _ => $"unknown frame kind '{frame.T}'",
         };
         return error.Length == 0;

@@ -22,6 +22,12 @@ public static class ChatProtocol
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
 
+    /// <summary>
+    /// Diagnostics and tests: the chat throws (as a bug would) while handling this, or with
+    /// <paramref name="OnNextPeerFrame"/> while handling the next message from the peer, which the fault then drops.
+    /// </summary>
+    public sealed record InjectFault(string Reason, bool OnNextPeerFrame = false);
+
     // ---- events to the owner --------------------------------------------------------------------------
 
     /// <summary>A line given to <see cref="Say"/> got its id (counted per chat session from 1).</summary>
@@ -57,6 +63,9 @@ public static class ChatProtocol
     /// <summary>The transfer is over without the file: the reason as a sentence.</summary>
     public sealed record FileFailed(string Id, string Reason) : IChatEvent;
 
-    /// <summary>Counters, for diagnostics and tests.</summary>
-    public sealed record Stats(long Sent, long Received, int Unacknowledged, long DuplicatesDropped, long BadFrames, int Transfers) : IChatEvent;
+    /// <summary>The chat failed more often than <c>p2p.chat.faults-per-minute</c> allows and stopped: the reason as a sentence.</summary>
+    public sealed record ChatStopped(string Reason) : IChatEvent;
+
+    /// <summary>Counters, for diagnostics and tests; <paramref name="Restarts"/> counts the faults the chat was restarted after.</summary>
+    public sealed record Stats(long Sent, long Received, int Unacknowledged, long DuplicatesDropped, long BadFrames, int Transfers, long Restarts) : IChatEvent;
 }

@@ -36,42 +36,22 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private readonly ChatSettings _settings;
     private readonly IActorRef _owner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly string _epoch = RandomNumberGenerator.GetHexString(16, lowercase: true);
-
-    private IActorRef? _session;
-    private string _sessionId = "";
-    private bool _controlling, _chatOpen, _sessionGone;
-
-    // chat lines out: ids from 1, kept until acknowledged
-    private long _nextId = 1;
-    private readonly Queue<(long Id, string Text)> _unacked = new();
-    // chat lines in: shown in order once
-    private string? _remoteEpoch;
-    private long _nextExpected = 1;
-    private readonly SortedDictionary<long, string> _early = [];
-    // control frames waiting for "chat" to open
-    private readonly List<ChatFrame> _outbox = [];
-
-    private readonly Dictionary<string, OutgoingFile> _outgoing = [];
-    private readonly Dictionary<string, IncomingFile> _incoming = [];
-    // the last answer given for a file that is over (rejected or done), repeated if the offer comes again
-    private readonly Dictionary<string, ChatFrame> _answers = [];
-
-    private long _sent, _received, _duplicates, _badFrames;
-    private readonly HashSet<string> _channelTrouble = [];
+    private readonly ChatMemory _m;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ChatSession(ChatSettings settings, IActorRef owner)
+    /// <param name="memory">Outlives the instance: a restarted instance (after a fault) gets the same one.</param>
+    public ChatSession(ChatSettings settings, IActorRef owner, ChatMemory memory)
     {
         _settings = settings;
         _owner = owner;
+        _m = memory;
 
         Receive<SessionProtocol.Started>(OnStarted);
         Receive<SessionProtocol.Connected>(m =>
         {
             _owner.Forward(m);
-            if (Sender.Equals(_session) && _chatOpen) ResendUnacknowledged();
+            if (Sender.Equals(_m.Session) && _m.ChatOpen) ResendUnacknowledged();
         });
         Receive<SessionProtocol.Failed>(m => OnSessionGone(m, m.SessionId));
         Receive<SessionProtocol.Closed>(m => OnSessionGone(m, m.SessionId));
@@ -81,8 +61,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         Receive<SessionProtocol.ChannelError>(m => IsOurs(m.Label), m =>
         {
             // once per label until it opens again: a closing channel refuses every message sent meanwhile
-            if (_channelTrouble.Add(m.Label)) _log.Warning("[{0}] channel {1}: {2} (what it did not carry is sent again when it opens)", m.SessionId, m.Label, m.Reason);
-            if (m.Label == ChatLabel && !_chatOpen && _controlling && !m.Reason.Contains("already open")) ScheduleReopen(ChatLabel);
+            if (_m.ChannelTrouble.Add(m.Label)) _log.Warning("[{0}] channel {1}: {2} (what it did not carry is sent again when it opens)", m.SessionId, m.Label, m.Reason);
+            if (m.Label == ChatLabel && !_m.ChatOpen && _m.Controlling && !m.Reason.Contains("already open")) ScheduleReopen(ChatLabel);
         });
         Receive<ReopenChannel>(m => Reopen(m.Label));
 
@@ -92,21 +72,118 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         Receive<AcceptFile>(OnAcceptFile);
         Receive<RejectFile>(m =>
         {
-            if (!_incoming.Remove(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
+            if (!_m.Incoming.Remove(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
             Answer(new ChatFrame("reject") { Id = m.Id, Reason = "the peer declined the file" });
         });
         Receive<PartHashed>(OnPartHashed);
-        Receive<GetStats>(_ => Sender.Tell(new Stats(_sent, _received, _unacked.Count, _duplicates, _badFrames, _outgoing.Count + _incoming.Count)));
+        Receive<GetStats>(_ => Sender.Tell(new Stats(_m.Sent, _m.Received, _m.Unacked.Count, _m.Duplicates, _m.BadFrames, _m.Outgoing.Count + _m.Incoming.Count, _m.Restarts)));
+        Receive<InjectFault>(m =>
+        {
+            if (!m.OnNextPeerFrame) throw new Supervision.InjectedFaultException(m.Reason);
+            _m.FaultOnNextPeerFrame = m.Reason;
+        });
 
         ReceiveAny(m => _owner.Forward(m));
     }
 
-    public static Props Props(ChatSettings settings, IActorRef owner) => Akka.Actor.Props.Create(() => new ChatSession(settings, owner));
-
-    protected override void PostStop()
+    /// <summary>A new chat, with memory of its own that its restarts keep.</summary>
+    public static Props Props(ChatSettings settings, IActorRef owner)
     {
-        foreach (var f in _outgoing.Values) f.Handle?.Dispose();
-        foreach (var f in _incoming.Values) f.Handle?.Dispose();
+        var memory = new ChatMemory();
+        return Akka.Actor.Props.Create(() => new ChatSession(settings, owner, memory));
+    }
+
+    protected override void PostStop() => _m.CloseFiles();
+
+    // ---- restarts (FEATURES.md H2) ------------------------------------------------------------------------
+
+    /// <summary>
+    /// Called on the failed instance. The files are closed (the new instance opens what is under way again); a line
+    /// whose <see cref="Say"/> threw before it got its id is given back to the owner, so that no typed line vanishes.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _m.CloseFiles();
+        if (message is Say say && !ReferenceEquals(say, _m.LastQueued))
+            _owner.Tell(new MessageRefused(say.Text, $"the chat hit an internal error before the line got an id ({reason.Message}); type it again"));
+    }
+
+    /// <summary>
+    /// Called on the new instance, which has the memory but none of the timers or open files: within the fault
+    /// budget it logs the fault and resynchronises with the session and the peer (<see cref="Resync"/>); past it
+    /// the chat stops and tells its owner why, with what it leaves undelivered.
+    /// </summary>
+    protected override void PostRestart(Exception reason)
+    {
+        var now = DateTime.UtcNow;
+        _m.Restarts++;
+        _m.RecentFaults.Enqueue(now);
+        while (_m.RecentFaults.Peek() < now - TimeSpan.FromMinutes(1)) _m.RecentFaults.Dequeue();
+        if (_m.RecentFaults.Count > _settings.FaultsPerMinute)
+        {
+            string why = $"the chat failed {_m.RecentFaults.Count} times within a minute (last: {reason.Message}); " +
+                $"{_m.Unacked.Count} lines were not delivered and {_m.Outgoing.Count + _m.Incoming.Count} file transfers stopped";
+            _log.Error(reason, "[{0}] {1}", _m.SessionId, why);
+            _owner.Tell(new ChatStopped(why));
+            Context.Stop(Self);
+            return;
+        }
+        _log.Warning(reason, "[{0}] the chat threw ({1}); restarted with its memory: {2} lines unacknowledged, {3} transfers (fault {4} in the last minute)",
+            _m.SessionId, reason.Message, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count, _m.RecentFaults.Count);
+        Resync();
+    }
+
+    /// <summary>
+    /// After a restart: files under way are opened again at the state the memory has (a receiver takes the length of
+    /// its .part as the truth and asks the sender to go on from there); with "chat" open the peer is asked to send
+    /// again what this side has not acknowledged (the message that threw may have been one of its lines), and this
+    /// side sends its own unacknowledged lines and pending frames; channels closed meanwhile are opened again.
+    /// </summary>
+    private void Resync()
+    {
+        foreach (var f in _m.Outgoing.Values.ToList())
+        {
+            if (f.State is OutgoingFile.Stage.Hashing) continue;   // its hash comes back as a message with the handle
+            try
+            {
+                f.Handle = File.OpenHandle(f.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                FailOutgoing(f, $"cannot read '{f.Path}' again after a restart: {e.Message}");
+            }
+        }
+        foreach (var f in _m.Incoming.Values.ToList())
+        {
+            if (f.State != IncomingFile.Stage.Receiving) continue;
+            try
+            {
+                f.Handle = File.OpenHandle(f.PartPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+                f.Written = Math.Min(RandomAccess.GetLength(f.Handle), f.Size);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                FailIncoming(f, $"cannot write '{f.PartPath}' again after a restart: {e.Message}");
+            }
+        }
+        if (_m.Session is null || _m.SessionGone) return;   // the next session's Started and ChannelOpened do the rest
+        if (!_m.ChatOpen)
+        {
+            if (_m.Controlling) _m.Session.Tell(new SessionProtocol.OpenChannel(ChatLabel));   // its opening sends everything
+            return;
+        }
+        SendFrame(new ChatFrame("sync"));
+        foreach (var frame in _m.Outbox) SendFrame(frame);
+        _m.Outbox.Clear();
+        ResendUnacknowledged();
+        foreach (var f in _m.Outgoing.Values)
+        {
+            if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
+            else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
+            else if (f.State == OutgoingFile.Stage.Sending) Pump(f);
+        }
+        foreach (var f in _m.Incoming.Values)
+            if (f.State == IncomingFile.Stage.Receiving) SendFrame(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
     }
 
     private static bool IsOurs(string label) => label == ChatLabel || label.StartsWith(FileLabelPrefix, StringComparison.Ordinal);
@@ -123,43 +200,43 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void OnStarted(SessionProtocol.Started m)
     {
         _owner.Forward(m);
-        if (_session is not null && !_session.Equals(m.Session))
-            _log.Info("[{0}] chat moves to session {0} ({1} lines unacknowledged, {2} files under way)", m.SessionId, _unacked.Count, _outgoing.Count + _incoming.Count);
-        _session = m.Session;
-        _sessionId = m.SessionId;
-        _sessionGone = false;
-        _chatOpen = false;
-        foreach (var f in _outgoing.Values) f.ChannelOpen = false;
+        if (_m.Session is not null && !_m.Session.Equals(m.Session))
+            _log.Info("[{0}] chat moves to session {0} ({1} lines unacknowledged, {2} files under way)", m.SessionId, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count);
+        _m.Session = m.Session;
+        _m.SessionId = m.SessionId;
+        _m.SessionGone = false;
+        _m.ChatOpen = false;
+        foreach (var f in _m.Outgoing.Values) f.ChannelOpen = false;
         if (m.Description?.Fingerprint is null)
         {
             _log.Warning("[{0}] the session is plain: chat and files need a secure session (data channels)", m.SessionId);
             return;
         }
-        _controlling = m.Description.Setup == "actpass";
-        if (_controlling) _session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
+        _m.Controlling = m.Description.Setup == "actpass";
+        if (_m.Controlling) _m.Session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
     }
 
     private void OnSessionGone(object m, string sessionId)
     {
         _owner.Forward(m);
-        if (!Sender.Equals(_session)) return;
-        _sessionGone = true;
-        _chatOpen = false;
-        foreach (var f in _outgoing.Values) f.ChannelOpen = false;
-        _log.Info("[{0}] session over: {1} lines unacknowledged and {2} files wait for a new session", sessionId, _unacked.Count, _outgoing.Count + _incoming.Count);
+        if (!Sender.Equals(_m.Session)) return;
+        _m.SessionGone = true;
+        _m.ChatOpen = false;
+        foreach (var f in _m.Outgoing.Values) f.ChannelOpen = false;
+        _log.Info("[{0}] session over: {1} lines unacknowledged and {2} files wait for a new session", sessionId, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count);
     }
 
     private void OnChannelOpened(SessionProtocol.ChannelOpened m)
     {
-        if (!Sender.Equals(_session)) return;
-        _channelTrouble.Remove(m.Label);
+        if (!Sender.Equals(_m.Session)) return;
+        _m.ChannelTrouble.Remove(m.Label);
         if (m.Label == ChatLabel)
         {
-            _chatOpen = true;
-            foreach (var frame in _outbox) SendFrame(frame);
-            _outbox.Clear();
+            _m.ChatOpen = true;
+            foreach (var frame in _m.Outbox) SendFrame(frame);
+            _m.Outbox.Clear();
             ResendUnacknowledged();
-            foreach (var f in _outgoing.Values)
+            foreach (var f in _m.Outgoing.Values)
             {
                 if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
                 else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
@@ -167,8 +244,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         string id = m.Label[FileLabelPrefix.Length..];
-        if (_outgoing.TryGetValue(id, out var outgoing)) outgoing.ChannelOpen = true; // the receiver's "ready" starts the data
-        else if (_incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
+        if (_m.Outgoing.TryGetValue(id, out var outgoing)) outgoing.ChannelOpen = true; // the receiver's "ready" starts the data
+        else if (_m.Incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
         {
             SendControl(new ChatFrame("ready") { Id = id, Offset = incoming.Written });
             if (incoming.Written == incoming.Size) Verify(incoming);
@@ -177,14 +254,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void OnChannelClosed(SessionProtocol.ChannelClosed m)
     {
-        if (!Sender.Equals(_session)) return;
+        if (!Sender.Equals(_m.Session)) return;
         if (m.Label == ChatLabel)
         {
-            _chatOpen = false;
-            if (_controlling) ScheduleReopen(ChatLabel);
+            _m.ChatOpen = false;
+            if (_m.Controlling) ScheduleReopen(ChatLabel);
             return;
         }
-        if (_outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f))
+        if (_m.Outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f))
         {
             _log.Info("[{0}] channel {1} closed while sending '{2}' ({3} of {4} bytes acknowledged); opening it again in {5} ms",
                 m.SessionId, m.Label, f.Name, f.Acked, f.Size, _settings.ReopenDelay.TotalMilliseconds);
@@ -197,21 +274,26 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void Reopen(string label)
     {
-        if (_session is null || _sessionGone) return;
+        if (_m.Session is null || _m.SessionGone) return;
         if (label == ChatLabel)
         {
-            if (!_chatOpen && _controlling) _session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
+            if (!_m.ChatOpen && _m.Controlling) _m.Session.Tell(new SessionProtocol.OpenChannel(ChatLabel));
         }
-        else if (_outgoing.TryGetValue(label[FileLabelPrefix.Length..], out var f))
+        else if (_m.Outgoing.TryGetValue(label[FileLabelPrefix.Length..], out var f))
         {
-            if (_chatOpen && !f.ChannelOpen && f.State != OutgoingFile.Stage.Hashing) OpenFileChannel(f);
-            else _log.Info("[{0}] channel {1} not opened again now (chat open: {2}, channel open: {3}, {4})", _sessionId, label, _chatOpen, f.ChannelOpen, f.State);
+            if (_m.ChatOpen && !f.ChannelOpen && f.State != OutgoingFile.Stage.Hashing) OpenFileChannel(f);
+            else _log.Info("[{0}] channel {1} not opened again now (chat open: {2}, channel open: {3}, {4})", _m.SessionId, label, _m.ChatOpen, f.ChannelOpen, f.State);
         }
     }
 
     private void OnChannelMessage(SessionProtocol.ChannelMessage m)
     {
-        if (!Sender.Equals(_session)) return;
+        if (!Sender.Equals(_m.Session)) return;
+        if (_m.FaultOnNextPeerFrame is { } fault)
+        {
+            _m.FaultOnNextPeerFrame = null;
+            throw new Supervision.InjectedFaultException(fault);
+        }
         if (m.Label == ChatLabel)
         {
             if (ChatFrame.TryParse(m.Data.Span, out var frame, out var error)) OnFrame(frame);
@@ -219,12 +301,12 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         string id = m.Label[FileLabelPrefix.Length..];
-        if (_outgoing.TryGetValue(id, out var outgoing))
+        if (_m.Outgoing.TryGetValue(id, out var outgoing))
         {
             if (FileChunk.TryDecodeAck(m.Data.Span, out long written)) OnChunkAcknowledged(outgoing, written);
             else BadFrame($"a {m.Data.Length}-byte message on {m.Label} is not an acknowledgement");
         }
-        else if (_incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
+        else if (_m.Incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
         {
             if (FileChunk.TryDecode(m.Data, out long offset, out var data)) OnChunk(incoming, offset, data);
             else BadFrame($"a {m.Data.Length}-byte message on {m.Label} is not a chunk");
@@ -233,17 +315,17 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void BadFrame(string why)
     {
-        _badFrames++;
-        _log.Warning("[{0}] dropped a bad frame from the peer ({1} so far): {2}", _sessionId, _badFrames, why);
+        _m.BadFrames++;
+        _log.Warning("[{0}] dropped a bad frame from the peer ({1} so far): {2}", _m.SessionId, _m.BadFrames, why);
     }
 
-    private void SendFrame(ChatFrame frame) => _session!.Tell(new SessionProtocol.SendOnChannel(ChatLabel, frame.ToBytes(), Binary: false));
+    private void SendFrame(ChatFrame frame) => _m.Session!.Tell(new SessionProtocol.SendOnChannel(ChatLabel, frame.ToBytes(), Binary: false));
 
     /// <summary>A frame that must reach the peer: now when "chat" is open, else when it opens.</summary>
     private void SendControl(ChatFrame frame)
     {
-        if (_chatOpen && _session is not null) SendFrame(frame);
-        else _outbox.Add(frame);
+        if (_m.ChatOpen && _m.Session is not null) SendFrame(frame);
+        else _m.Outbox.Add(frame);
     }
 
     private void OnFrame(ChatFrame f)
@@ -258,6 +340,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             case "ready": OnReady(f.Id!, f.Offset!.Value); break;
             case "done": EndOutgoing(f.Id!, f.Ok == true ? f.Sha256 ?? "" : null, $"the peer could not take the file: {f.Reason ?? "no reason given"}"); break;
             case "cancel": OnCancelled(f.Id!, f.Reason ?? "no reason given"); break;
+            case "sync": ResendUnacknowledged(); break;
         }
     }
 
@@ -276,57 +359,58 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             _owner.Tell(new MessageRefused(m.Text, $"a line can have at most {MaxLineBytes} bytes; send longer text as a file"));
             return;
         }
-        long id = _nextId++;
-        _unacked.Enqueue((id, m.Text));
-        _sent++;
+        long id = _m.NextId++;
+        _m.Unacked.Enqueue((id, m.Text));
+        _m.LastQueued = m;
+        _m.Sent++;
         _owner.Tell(new MessageQueued(id, m.Text));
-        if (_chatOpen) SendFrame(Line(id, m.Text));
+        if (_m.ChatOpen) SendFrame(Line(id, m.Text));
     }
 
-    private ChatFrame Line(long id, string text) => new("msg") { E = _epoch, N = id, Text = text };
+    private ChatFrame Line(long id, string text) => new("msg") { E = _m.Epoch, N = id, Text = text };
 
     private void ResendUnacknowledged()
     {
-        if (_unacked.Count > 0) _log.Info("[{0}] sending {1} unacknowledged lines again, from {2}", _sessionId, _unacked.Count, _unacked.Peek().Id);
-        foreach (var (id, text) in _unacked) SendFrame(Line(id, text));
+        if (_m.Unacked.Count > 0) _log.Info("[{0}] sending {1} unacknowledged lines again, from {2}", _m.SessionId, _m.Unacked.Count, _m.Unacked.Peek().Id);
+        foreach (var (id, text) in _m.Unacked) SendFrame(Line(id, text));
     }
 
     private void OnLine(string epoch, long id, string text)
     {
-        if (epoch != _remoteEpoch)
+        if (epoch != _m.RemoteEpoch)
         {
             // a new chat session on the other side counts from 1 again
-            _remoteEpoch = epoch;
-            _nextExpected = 1;
-            _early.Clear();
+            _m.RemoteEpoch = epoch;
+            _m.NextExpected = 1;
+            _m.Early.Clear();
         }
-        if (id < _nextExpected || _early.ContainsKey(id)) _duplicates++;
-        else if (id > _nextExpected)
+        if (id < _m.NextExpected || _m.Early.ContainsKey(id)) _m.Duplicates++;
+        else if (id > _m.NextExpected)
         {
             // a resend overtook an earlier line: hold it until the gap is filled
-            if (_early.Count < MaxEarlyLines) _early[id] = text;
+            if (_m.Early.Count < MaxEarlyLines) _m.Early[id] = text;
         }
         else
         {
             Show(id, text);
-            while (_early.Remove(_nextExpected, out var next)) Show(_nextExpected, next);
+            while (_m.Early.Remove(_m.NextExpected, out var next)) Show(_m.NextExpected, next);
         }
-        SendControl(new ChatFrame("ack") { E = epoch, N = _nextExpected - 1 });
+        SendControl(new ChatFrame("ack") { E = epoch, N = _m.NextExpected - 1 });
     }
 
     private void Show(long id, string text)
     {
-        _received++;
-        _nextExpected = id + 1;
+        _m.Received++;
+        _m.NextExpected = id + 1;
         _owner.Tell(new MessageReceived(id, text));
     }
 
     private void OnAck(string epoch, long upTo)
     {
-        if (epoch != _epoch) return; // for an earlier incarnation of this chat
-        while (_unacked.TryPeek(out var head) && head.Id <= upTo)
+        if (epoch != _m.Epoch) return; // for an earlier incarnation of this chat
+        while (_m.Unacked.TryPeek(out var head) && head.Id <= upTo)
         {
-            _unacked.Dequeue();
+            _m.Unacked.Dequeue();
             _owner.Tell(new MessageDelivered(head.Id));
         }
     }
@@ -336,7 +420,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void OnSendFile(SendFile m)
     {
         var file = new OutgoingFile(RandomNumberGenerator.GetHexString(12, lowercase: true), m.Path);
-        _outgoing[file.Id] = file;
+        _m.Outgoing[file.Id] = file;
         string id = file.Id, path = m.Path;
         Task.Run(() => Hash(id, path)).PipeTo(Self);
     }
@@ -369,14 +453,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void OnFileHashed(FileHashed m)
     {
-        if (!_outgoing.TryGetValue(m.Id, out var file))
+        if (!_m.Outgoing.TryGetValue(m.Id, out var file))
         {
             m.Handle?.Dispose();
             return;
         }
         if (m.Error is not null)
         {
-            _outgoing.Remove(m.Id);
+            _m.Outgoing.Remove(m.Id);
             _owner.Tell(new FileFailed(m.Id, m.Error));
             return;
         }
@@ -385,21 +469,21 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         file.Sha256 = m.Sha256!;
         file.State = OutgoingFile.Stage.Offered;
         _owner.Tell(new FileOfferSent(file.Id, file.Name, file.Size, file.Sha256));
-        if (_chatOpen) SendFrame(file.Offer); // else offered when "chat" opens
+        if (_m.ChatOpen) SendFrame(file.Offer); // else offered when "chat" opens
     }
 
     private void OnAccepted(string id)
     {
-        if (!_outgoing.TryGetValue(id, out var file) || file.State != OutgoingFile.Stage.Offered) return;
+        if (!_m.Outgoing.TryGetValue(id, out var file) || file.State != OutgoingFile.Stage.Offered) return;
         file.State = OutgoingFile.Stage.Accepted;
         OpenFileChannel(file);
     }
 
-    private void OpenFileChannel(OutgoingFile file) => _session?.Tell(new SessionProtocol.OpenChannel(file.Label));
+    private void OpenFileChannel(OutgoingFile file) => _m.Session?.Tell(new SessionProtocol.OpenChannel(file.Label));
 
     private void OnReady(string id, long offset)
     {
-        if (!_outgoing.TryGetValue(id, out var file) || file.State is OutgoingFile.Stage.Hashing or OutgoingFile.Stage.Offered) return;
+        if (!_m.Outgoing.TryGetValue(id, out var file) || file.State is OutgoingFile.Stage.Hashing or OutgoingFile.Stage.Offered) return;
         if (offset > file.Size)
         {
             BadFrame($"ready for '{file.Name}' at {offset} beyond its {file.Size} bytes");
@@ -415,8 +499,11 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void OnChunkAcknowledged(OutgoingFile file, long written)
     {
-        if (file.State != OutgoingFile.Stage.Sending || written <= file.Acked || written > file.Next) return;
+        if (file.State != OutgoingFile.Stage.Sending || written <= file.Acked || written > file.Size) return;
+        // Beyond what was sent since the last "ready": chunks from before it got there after all (a restarted
+        // receiver asks from what its .part holds while earlier chunks are still on their way).
         file.Acked = written;
+        file.Next = Math.Max(file.Next, written);
         if (file.Clock.Report(file.Id, written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
         Pump(file);
     }
@@ -443,7 +530,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
                 FailOutgoing(file, $"'{file.Path}' became shorter while it was being sent");
                 return;
             }
-            _session!.Tell(new SessionProtocol.SendOnChannel(file.Label, FileChunk.Encode(file.Next, buffer.AsSpan(0, n))));
+            _m.Session!.Tell(new SessionProtocol.SendOnChannel(file.Label, FileChunk.Encode(file.Next, buffer.AsSpan(0, n))));
             file.Next += n;
         }
     }
@@ -457,11 +544,11 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     /// <summary>The transfer is over: completed when <paramref name="sha256"/> is given, else failed for <paramref name="reason"/>.</summary>
     private void EndOutgoing(string id, string? sha256, string reason)
     {
-        if (!_outgoing.Remove(id, out var file)) return;
+        if (!_m.Outgoing.Remove(id, out var file)) return;
         file.Handle?.Dispose();
-        if (file.ChannelOpen && _session is not null && !_sessionGone) _session.Tell(new SessionProtocol.CloseChannel(file.Label));
+        if (file.ChannelOpen && _m.Session is not null && !_m.SessionGone) _m.Session.Tell(new SessionProtocol.CloseChannel(file.Label));
         Timers.Cancel("reopen " + file.Label);
-        _channelTrouble.Remove(file.Label);
+        _m.ChannelTrouble.Remove(file.Label);
         if (sha256 is not null && sha256 == file.Sha256) _owner.Tell(new FileCompleted(id, file.Path, sha256));
         else _owner.Tell(new FileFailed(id, sha256 is null ? reason : $"the peer reports SHA-256 {sha256}, not {file.Sha256}"));
     }
@@ -476,12 +563,12 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             BadFrame($"offer with an unusable id '{id}'");
             return;
         }
-        if (_answers.TryGetValue(id, out var answer))
+        if (_m.Answers.TryGetValue(id, out var answer))
         {
             SendControl(answer);
             return;
         }
-        if (_incoming.TryGetValue(id, out var known))
+        if (_m.Incoming.TryGetValue(id, out var known))
         {
             if (known.State == IncomingFile.Stage.Receiving) SendControl(new ChatFrame("accept") { Id = id });
             return; // else the owner has still to answer
@@ -492,20 +579,20 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             Answer(new ChatFrame("reject") { Id = id, Reason = problem });
             return;
         }
-        _incoming[id] = new IncomingFile(id, f.Name!, f.Size!.Value, f.Sha256!.ToLowerInvariant(), _settings.DownloadFolder);
+        _m.Incoming[id] = new IncomingFile(id, f.Name!, f.Size!.Value, f.Sha256!.ToLowerInvariant(), _settings.DownloadFolder);
         _owner.Tell(new FileOffered(id, f.Name!, f.Size!.Value));
     }
 
     /// <summary>The final answer about a file: told to the peer, kept to repeat if the offer comes again.</summary>
     private void Answer(ChatFrame frame)
     {
-        _answers[frame.Id!] = frame;
+        _m.Answers[frame.Id!] = frame;
         SendControl(frame);
     }
 
     private void OnAcceptFile(AcceptFile m)
     {
-        if (!_incoming.TryGetValue(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
+        if (!_m.Incoming.TryGetValue(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
         if (File.Exists(file.Target) && !m.Overwrite)
         {
             file.State = IncomingFile.Stage.Confirming;
@@ -540,7 +627,9 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             if (offset + data.Length > file.Written || offset + data.Length > file.Size)
                 BadFrame($"chunk of '{file.Name}' at {offset}+{data.Length}, expected {file.Written} within {file.Size}");
-            return; // an overlap with what is written already is harmless
+            else   // written already (sent again after a "ready"): harmless, and the sender learns how far it may skip
+                _m.Session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
+            return;
         }
         try
         {
@@ -552,7 +641,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         file.Written += data.Length;
-        _session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
+        _m.Session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
         if (file.Clock.Report(file.Id, file.Written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
         if (file.Written == file.Size) Verify(file);
     }
@@ -579,7 +668,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void OnPartHashed(PartHashed m)
     {
-        if (!_incoming.TryGetValue(m.Id, out var file)) return;
+        if (!_m.Incoming.TryGetValue(m.Id, out var file)) return;
         if (m.Error is not null)
         {
             FailIncoming(file, m.Error);
@@ -600,7 +689,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             FailIncoming(file, $"received '{file.Name}' whole but cannot rename it to '{file.Target}': {e.Message}");
             return;
         }
-        _incoming.Remove(m.Id);
+        _m.Incoming.Remove(m.Id);
         Answer(new ChatFrame("done") { Id = m.Id, Ok = true, Sha256 = m.Sha256 });
         _owner.Tell(new FileCompleted(m.Id, file.Target, m.Sha256!));
     }
@@ -608,14 +697,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void FailIncoming(IncomingFile file, string reason)
     {
         file.Handle?.Dispose();
-        _incoming.Remove(file.Id);
+        _m.Incoming.Remove(file.Id);
         Answer(new ChatFrame("done") { Id = file.Id, Ok = false, Reason = reason });
         _owner.Tell(new FileFailed(file.Id, reason));
     }
 
     private void OnCancelled(string id, string reason)
     {
-        if (!_incoming.Remove(id, out var file)) return;
+        if (!_m.Incoming.Remove(id, out var file)) return;
         file.Handle?.Dispose(); // the .part stays: a later offer of the same file resumes from it
         _owner.Tell(new FileFailed(id, $"the sender gave up: {reason}"));
     }
@@ -628,7 +717,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         catch (IOException e)
         {
-            _log.Warning("[{0}] could not delete '{1}': {2}", _sessionId, path, e.Message);
+            _log.Warning("[{0}] could not delete '{1}': {2}", _m.SessionId, path, e.Message);
         }
     }
 }

@@ -8,7 +8,8 @@ namespace P2P.Actors.Chat;
 /// <param name="Window">File chunks sent and not yet acknowledged by the receiver, at most.</param>
 /// <param name="ProgressInterval">Shortest time between two <see cref="ChatProtocol.FileProgress"/> events of one transfer.</param>
 /// <param name="ReopenDelay">Wait before the side that opens a channel opens it again after it closed.</param>
-public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay)
+/// <param name="FaultsPerMinute">Restarts after a fault within a minute, at most; one more stops the chat (<see cref="ChatProtocol.ChatStopped"/>).</param>
+public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay, int FaultsPerMinute = 10)
 {
     public const string Section = "p2p.chat";
 
@@ -18,7 +19,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         ChunkSize: 16 * 1024,
         Window: 32,
         ProgressInterval: TimeSpan.FromMilliseconds(500),
-        ReopenDelay: TimeSpan.FromSeconds(1));
+        ReopenDelay: TimeSpan.FromSeconds(1),
+        FaultsPerMinute: 10);
 
     /// <summary>The <c>p2p.chat</c> section of <paramref name="config"/> when it has one, else <see cref="Default"/>.</summary>
     public static ChatSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
@@ -33,7 +35,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
             ChunkSize: c.GetInt("chunk-size"),
             Window: c.GetInt("window"),
             ProgressInterval: c.GetTimeSpan("progress-interval"),
-            ReopenDelay: c.GetTimeSpan("reopen-delay"));
+            ReopenDelay: c.GetTimeSpan("reopen-delay"),
+            FaultsPerMinute: c.GetInt("faults-per-minute"));
         settings.Validate();
         return settings;
     }
@@ -44,6 +47,7 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         if (Window < 1) throw new ConfigurationException($"'{Section}.window' must be at least 1, not {Window}");
         if (ProgressInterval < TimeSpan.Zero || ReopenDelay <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': progress-interval must not be negative and reopen-delay must be positive");
+        if (FaultsPerMinute < 0) throw new ConfigurationException($"'{Section}.faults-per-minute' must not be negative, not {FaultsPerMinute}");
     }
 
     private static string DefaultDownloadFolder()

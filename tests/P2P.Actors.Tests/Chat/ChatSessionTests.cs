@@ -14,7 +14,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Chat;
 
 /// <summary>Chat lines and files (G4, G5) between two peers on 127.0.0.1, each session owned by a <see cref="ChatSession"/>.</summary>
-public sealed class ChatSessionTests : TestKit
+public sealed partial class ChatSessionTests : TestKit
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log;
