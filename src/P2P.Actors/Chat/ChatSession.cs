@@ -182,8 +182,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
             else if (f.State == OutgoingFile.Stage.Sending) Pump(f);
         }
-        foreach (var f in _m.Incoming.Values)
-            if (f.State == IncomingFile.Stage.Receiving) SendFrame(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
+        foreach (var f in _m.Incoming.Values)   // a closed channel: its opening says "ready" anyway
+            if (f.State == IncomingFile.Stage.Receiving && f.ChannelOpen) SendFrame(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
     }
 
     private static bool IsOurs(string label) => label == ChatLabel || label.StartsWith(FileLabelPrefix, StringComparison.Ordinal);
@@ -207,6 +207,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         _m.SessionGone = false;
         _m.ChatOpen = false;
         foreach (var f in _m.Outgoing.Values) f.ChannelOpen = false;
+        foreach (var f in _m.Incoming.Values) f.ChannelOpen = false;
         if (m.Description?.Fingerprint is null)
         {
             _log.Warning("[{0}] the session is plain: chat and files need a secure session (data channels)", m.SessionId);
@@ -223,6 +224,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         _m.SessionGone = true;
         _m.ChatOpen = false;
         foreach (var f in _m.Outgoing.Values) f.ChannelOpen = false;
+        foreach (var f in _m.Incoming.Values) f.ChannelOpen = false;
         _log.Info("[{0}] session over: {1} lines unacknowledged and {2} files wait for a new session", sessionId, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count);
     }
 
@@ -245,8 +247,10 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         string id = m.Label[FileLabelPrefix.Length..];
         if (_m.Outgoing.TryGetValue(id, out var outgoing)) outgoing.ChannelOpen = true; // the receiver's "ready" starts the data
-        else if (_m.Incoming.TryGetValue(id, out var incoming) && incoming.State == IncomingFile.Stage.Receiving)
+        else if (_m.Incoming.TryGetValue(id, out var incoming))
         {
+            incoming.ChannelOpen = true;
+            if (incoming.State != IncomingFile.Stage.Receiving) return;
             SendControl(new ChatFrame("ready") { Id = id, Offset = incoming.Written });
             if (incoming.Written == incoming.Size) Verify(incoming);
         }
@@ -261,6 +265,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             if (_m.Controlling) ScheduleReopen(ChatLabel);
             return;
         }
+        if (_m.Incoming.TryGetValue(m.Label[FileLabelPrefix.Length..], out var incoming)) incoming.ChannelOpen = false;   // its sender opens it again
         if (_m.Outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f))
         {
             _log.Info("[{0}] channel {1} closed while sending '{2}' ({3} of {4} bytes acknowledged); opening it again in {5} ms",

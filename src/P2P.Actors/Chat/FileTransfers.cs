@@ -63,6 +63,8 @@ internal sealed class IncomingFile(string id, string name, long size, string sha
     public bool Overwrite { get; set; }
     public SafeFileHandle? Handle { get; set; }
     public long Written { get; set; }
+    /// <summary>Its "file-&lt;id&gt;" channel is open (the sender opens it): only then may "ready" be said.</summary>
+    public bool ChannelOpen { get; set; }
     public TransferClock Clock { get; } = new();
 }
 
