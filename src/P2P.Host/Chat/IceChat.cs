@@ -339,6 +339,9 @@ public static class IceChat
                         break;
                     case ChatProtocol.MessageDelivered:
                         break; // acknowledged: nothing to show in a two-person chat
+                    case ChatProtocol.ChatStopped stopped:
+                        await StatusAsync(ChatEventText.Describe(stopped, c => c)!);   // nothing typed could be sent any more
+                        return 1;
                     case ChatProtocol.IChatEvent chatEvent:
                         if (_progress.Show(SessionId, chatEvent)) break;
                         if (ChatEventText.Describe(chatEvent, c => "/" + c) is { } line) await StatusAsync(line);

@@ -45,6 +45,8 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         public IActorRef Bridge { get; set; } = ActorRefs.Nobody; // room:<name> sessions: their signaling
         public string State { get; set; } = "gathering";
         public SelectedPair? Pair { get; set; }
+        /// <summary>Why its chat stopped (<see cref="ChatProtocol.ChatStopped"/>); null while it runs.</summary>
+        public string? ChatStopped { get; set; }
     }
 
     public const string Help = """
@@ -113,10 +115,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 await ShowPairsAsync(words[1]);
                 break;
             case "say" when words.Length >= 3:
-                if (Find(words[1]) is { } row) row.Chat.Tell(new ChatProtocol.Say(Rest(line, words[1])));
+                if (FindChat(words[1]) is { } row) row.Chat.Tell(new ChatProtocol.Say(Rest(line, words[1])));
                 break;
             case "send" when words.Length >= 3:
-                if (Find(words[1]) is { } sending) sending.Chat.Tell(new ChatProtocol.SendFile(Rest(line, words[1])));
+                if (FindChat(words[1]) is { } sending) sending.Chat.Tell(new ChatProtocol.SendFile(Rest(line, words[1])));
                 break;
             case "accept" when words.Length is 3 or 4:
                 if (Find(words[1]) is { } accepting) accepting.Chat.Tell(new ChatProtocol.AcceptFile(words[2], Overwrite: words.Length == 4 && words[3] == "overwrite"));
@@ -224,6 +226,15 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         return null;
     }
 
+    /// <summary>The session, when its chat still runs: a line for a stopped chat is refused out loud, not lost.</summary>
+    private SessionRow? FindChat(string id)
+    {
+        if (Find(id) is not { } row) return null;
+        if (row.ChatStopped is null) return row;
+        Say($"not sent: the chat of {id} stopped ({row.ChatStopped.TrimEnd('.')}); close it and open a new session");
+        return null;
+    }
+
     private async Task ShowSessionsAsync()
     {
         List<SessionRow> rows;
@@ -310,6 +321,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                         break;
                     case Tagged { Event: ChatProtocol.MessageReceived m, SessionId: var id }:
                         console.WriteLine($"[{id}] Received: {m.Text}");
+                        break;
+                    case Tagged { Event: ChatProtocol.ChatStopped stopped, SessionId: var id } when _sessions.TryGetValue(id, out var row):
+                        row.ChatStopped = stopped.Reason;
+                        console.WriteLine($"[{id}] {ChatEventText.Describe(stopped, c => c)}");
                         break;
                     case Tagged { Event: ChatProtocol.IChatEvent chatEvent, SessionId: var id }:
                         if (!_progress.Show(id, chatEvent) && ChatEventText.Describe(chatEvent, c => c.Insert(c.IndexOf(' '), " " + id)) is { } text)
