@@ -63,6 +63,13 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             // once per label until it opens again: a closing channel refuses every message sent meanwhile
             if (_m.ChannelTrouble.Add(m.Label)) _log.Warning("[{0}] channel {1}: {2} (what it did not carry is sent again when it opens)", m.SessionId, m.Label, m.Reason);
             if (m.Label == ChatLabel && !_m.ChatOpen && _m.Controlling && !m.Reason.Contains("already open")) ScheduleReopen(ChatLabel);
+            // chunks for a channel that closed before this side knew (a "ready" crossed the close): open it again
+            if (m.Label.StartsWith(FileLabelPrefix, StringComparison.Ordinal) && m.Reason.StartsWith("no channel", StringComparison.Ordinal)
+                && _m.Outgoing.TryGetValue(m.Label[FileLabelPrefix.Length..], out var f) && f.ChannelOpen)
+            {
+                f.ChannelOpen = false;
+                ScheduleReopen(m.Label);
+            }
         });
         Receive<ReopenChannel>(m => Reopen(m.Label));
 
@@ -115,10 +122,10 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     /// </summary>
     protected override void PostRestart(Exception reason)
     {
-        var now = DateTime.UtcNow;
+        long now = Environment.TickCount64;   // monotonic: a clock set back must not look like a burst of faults
         _m.Restarts++;
         _m.RecentFaults.Enqueue(now);
-        while (_m.RecentFaults.Peek() < now - TimeSpan.FromMinutes(1)) _m.RecentFaults.Dequeue();
+        while (_m.RecentFaults.Peek() < now - 60_000) _m.RecentFaults.Dequeue();
         if (_m.RecentFaults.Count > _settings.FaultsPerMinute)
         {
             string why = $"the chat failed {_m.RecentFaults.Count} times within a minute (last: {reason.Message}); " +
@@ -166,7 +173,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
                 FailIncoming(f, $"cannot write '{f.PartPath}' again after a restart: {e.Message}");
             }
         }
+        foreach (var f in _m.Incoming.Values.ToList())   // whole already, or its check was under way: check it (again)
+            if (f.State == IncomingFile.Stage.Verifying || f.State == IncomingFile.Stage.Receiving && f.Written == f.Size) Verify(f);
         if (_m.Session is null || _m.SessionGone) return;   // the next session's Started and ChannelOpened do the rest
+
+        // file channels that are open go on whether "chat" is open or not ("ready" waits in the outbox if need be)
+        foreach (var f in _m.Outgoing.Values.ToList())
+            if (f.State == OutgoingFile.Stage.Sending && f.ChannelOpen) Pump(f);
+        SayReady();
         if (!_m.ChatOpen)
         {
             if (_m.Controlling) _m.Session.Tell(new SessionProtocol.OpenChannel(ChatLabel));   // its opening sends everything
@@ -178,12 +192,32 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         ResendUnacknowledged();
         foreach (var f in _m.Outgoing.Values)
         {
-            if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
-            else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
-            else if (f.State == OutgoingFile.Stage.Sending) Pump(f);
+            // the offer again, whatever came of it: the receiver answers it again (accept, reject or done) if the
+            // answer was what the fault dropped, and ignores it otherwise
+            if (f.State != OutgoingFile.Stage.Hashing) SendFrame(f.Offer);
+            if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
         }
+    }
+
+    /// <summary>
+    /// The peer restarted after a fault that may have dropped any frame of ours: lines it has not acknowledged, offers
+    /// it has not answered and "ready" for each file coming in on an open channel (its acknowledgement may be what it
+    /// lost) go again. What it has already is dropped there as a duplicate.
+    /// </summary>
+    private void OnSync()
+    {
+        ResendUnacknowledged();
+        foreach (var f in _m.Outgoing.Values)
+            if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
+        SayReady();
+    }
+
+    /// <summary>"ready" with what the .part holds, for each file coming in on an open channel: the sender goes on from there.</summary>
+    private void SayReady()
+    {
         foreach (var f in _m.Incoming.Values)   // a closed channel: its opening says "ready" anyway
-            if (f.State == IncomingFile.Stage.Receiving && f.ChannelOpen) SendFrame(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
+            if (f.State == IncomingFile.Stage.Receiving && f.ChannelOpen && f.Written < f.Size)
+                SendControl(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
     }
 
     private static bool IsOurs(string label) => label == ChatLabel || label.StartsWith(FileLabelPrefix, StringComparison.Ordinal);
@@ -345,7 +379,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             case "ready": OnReady(f.Id!, f.Offset!.Value); break;
             case "done": EndOutgoing(f.Id!, f.Ok == true ? f.Sha256 ?? "" : null, $"the peer could not take the file: {f.Reason ?? "no reason given"}"); break;
             case "cancel": OnCancelled(f.Id!, f.Reason ?? "no reason given"); break;
-            case "sync": ResendUnacknowledged(); break;
+            case "sync": OnSync(); break;
         }
     }
 
@@ -689,7 +723,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             File.Move(file.PartPath, file.Target, file.Overwrite);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             FailIncoming(file, $"received '{file.Name}' whole but cannot rename it to '{file.Target}': {e.Message}");
             return;

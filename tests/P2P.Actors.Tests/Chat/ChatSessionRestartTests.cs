@@ -8,8 +8,8 @@ namespace P2P.Actors.Tests.Chat;
 /// <summary>
 /// FEATURES.md H2 for the chat: a <see cref="ChatSession"/> that throws is restarted with its memory (lines not yet
 /// acknowledged, ids seen, files under way), resynchronises with its peer, and the user loses nothing: no line lost
-/// or shown twice, a line from the peer dropped by the fault comes again, a file crossing a restart of either end
-/// arrives whole. Past <c>p2p.chat.faults-per-minute</c> the chat stops and says why.
+/// or shown twice, a line, an offer or a chunk acknowledgement from the peer dropped by the fault comes again, a file
+/// crossing a restart of either end arrives whole. Past <c>p2p.chat.faults-per-minute</c> the chat stops and says why.
 /// </summary>
 public sealed partial class ChatSessionTests
 {
@@ -81,6 +81,38 @@ public sealed partial class ChatSessionTests
             var stats = await chat.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous);
             Assert.Equal((1L, 0, 0L), (stats.Restarts, stats.Transfers, stats.BadFrames));
         }
+    }
+
+    [Fact]
+    public async Task An_offer_dropped_by_a_fault_of_the_receiver_is_made_again_and_the_file_arrives()
+    {
+        var s = Open("offerdrop");
+        s.ChatA.Tell(new ChatProtocol.Say("hello"));
+        s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
+        s.A.FishForMessage<ChatProtocol.MessageDelivered>(_ => true, Generous);   // nothing of alice's in flight now
+
+        s.ChatB.Tell(new ChatProtocol.InjectFault("drops the offer", OnNextPeerFrame: true));
+        var (source, _, sha) = RandomFile("note.txt", 100_000);
+        OfferAndAccept(s, source);   // offered to bob only by the offer made again after bob's "sync"
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
+        Assert.Equal(1, (await s.ChatB.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous)).Restarts);
+    }
+
+    [Fact]
+    public async Task A_chunk_acknowledgement_dropped_by_a_fault_of_the_sender_does_not_stall_the_transfer()
+    {
+        // one chunk in flight at a time: with its acknowledgement lost, only the receiver's "ready" can move it on
+        ChatSettings Slow(string side) => Settings(side, chunk: 1024, window: 1);
+        var s = Open("ackdrop", Slow("alice"), Slow("bob"));
+        var (source, _, sha) = RandomFile("log.bin", 8 * 1024 * 1024);
+        OfferAndAccept(s, source);
+        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0);
+
+        s.ChatA.Tell(new ChatProtocol.InjectFault("drops an acknowledgement", OnNextPeerFrame: true));
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
+        Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
+        Assert.Equal(1, (await s.ChatA.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous)).Restarts);
     }
 
     [Fact]
