@@ -55,6 +55,9 @@ public static class PeerProtocol
 
         /// <summary>ChannelData from TURN servers the Peer routed itself, without a hop through the allocator.</summary>
         public long ChannelDataReceived { get; init; }
+
+        /// <summary>Times a session threw and was resumed with its state (FEATURES.md H2).</summary>
+        public long SessionFaultsResumed { get; init; }
     }
 
     // events to the parent (PeerHost) or whoever created the peer
@@ -108,7 +111,10 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, TurnAllocatorProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
-    private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy)> _sessions = [];
+    private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
+    // when each session last threw, for the per-minute budget; and how many faults were resumed in all
+    private readonly Dictionary<IActorRef, Queue<long>> _sessionFaults = [];
+    private long _sessionFaultsResumed;
     // application data by remote address: the session that selected it last is at the end of the list
     private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data)>> _dataPaths = [];
     private readonly List<string> _problems = [];
@@ -204,6 +210,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             ChannelDataSent = _channelDataSent,
             ChannelDataReceived = _channelDataReceived,
+            SessionFaultsResumed = _sessionFaultsResumed,
         }));
         Receive<Transmit>(OnTransmit);
         Receive<Terminated>(t =>
@@ -390,7 +397,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate), Context.System), name);
         Context.Watch(session);
-        _sessions[session] = (credentials.Ufrag, tag, policy);
+        _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _sessionsByUfrag[credentials.Ufrag] = session;
         _sessionsByTag[tag] = session;
         var visible = Visible(_candidates, policy);
@@ -399,10 +406,44 @@ public sealed class Peer : ReceiveActor, IWithTimers
         if (_gatheringComplete) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 
+    /// <summary>
+    /// A session that throws (a bug, or an input its code did not expect) is resumed with its state, as the session
+    /// resumes its own children: a restarted session would start ICE and DTLS afresh behind the remote's back, which
+    /// drops it with no word to its owner. Only the message that caused the fault is lost; the fault is logged and
+    /// counted. Past <see cref="IceSettings.ChildFaultsPerMinute"/> faults within a minute, or for a session that
+    /// cannot be resumed, it is stopped and its owner told <see cref="SessionProtocol.Failed"/> with the reason. The
+    /// Peer's other children (socket, STUN probers, TURN allocators, gatherer) keep Akka's default.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new Supervision.PerChildStrategy(Decide);
+
+    private Directive Decide(IActorRef child, Exception cause)
+    {
+        if (!_sessions.TryGetValue(child, out var session)) return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
+        var reason = (cause is ActorInitializationException { InnerException: { } inner } ? inner : cause).Message;
+        long now = Environment.TickCount64;
+        if (!_sessionFaults.TryGetValue(child, out var recent)) _sessionFaults[child] = recent = new Queue<long>();
+        while (recent.Count > 0 && now - recent.Peek() > 60_000) recent.Dequeue();
+        recent.Enqueue(now);
+        bool resumable = cause is not (ActorInitializationException or ActorKilledException or DeathPactException);
+        if (resumable && recent.Count <= _ice.ChildFaultsPerMinute)
+        {
+            _sessionFaultsResumed++;
+            _log.Warning(cause, "[{0}] the session threw ({1}); resumed with its state, the message that caused it dropped (fault {2} in the last minute)",
+                session.Id, reason, recent.Count);
+            return Directive.Resume;
+        }
+        _log.Error(cause, "[{0}] the session failed ({1}) and is stopped", session.Id, reason);
+        session.Owner.Tell(new SessionProtocol.Failed(session.Id, resumable
+            ? $"the session failed {recent.Count} times within a minute (last: {reason.TrimEnd('.')})"
+            : $"the session failed: {reason.TrimEnd('.')}"));
+        return Directive.Stop;
+    }
+
     private void OnTerminated(Terminated t)
     {
         if (_sessions.Remove(t.ActorRef, out var info))
         {
+            _sessionFaults.Remove(t.ActorRef);
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
             _dataByTag.Remove(info.Tag);

@@ -143,6 +143,9 @@ public enum SessionChild
 
     /// <summary>The SCTP association of a secure session ("sctp").</summary>
     Sctp,
+
+    /// <summary>The session actor itself, which its <see cref="Peer"/> supervises.</summary>
+    Session,
 }
 
 /// <summary>
@@ -349,6 +352,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
         Receive<SessionProtocol.InjectFault>(m =>
         {
+            if (m.Child == SessionChild.Session) throw new InjectedFaultException(m.Reason);
             if (m.Child == SessionChild.PairChecker)
             {
                 _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason));
@@ -439,12 +443,6 @@ public sealed class Session : ReceiveActor, IWithTimers
         _faultCount++;
         if (_faults.Count == FaultsKept) _faults.Dequeue();
         _faults.Enqueue(fault);
-    }
-
-    /// <summary>One-for-one supervision whose decision may depend on which child failed (Akka's deciders see only the exception).</summary>
-    private sealed class PerChildStrategy(Func<IActorRef, Exception, Directive> decide) : OneForOneStrategy(-1, -1, Akka.Actor.SupervisorStrategy.DefaultDecider, loggingEnabled: false)
-    {
-        protected override Directive Handle(IActorRef child, Exception exception) => decide(child, exception);
     }
 
     /// <summary>Closed by the owner: waiting for close_notify to leave through the connection, then stopping.</summary>

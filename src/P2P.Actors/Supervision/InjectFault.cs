@@ -9,3 +9,10 @@ public sealed record InjectFault(string Reason);
 
 /// <summary>Thrown by an actor told <see cref="InjectFault"/>.</summary>
 public sealed class InjectedFaultException(string message) : Exception(message);
+
+/// <summary>One-for-one supervision whose decision may depend on which child failed (Akka's deciders see only the exception).</summary>
+internal sealed class PerChildStrategy(Func<Akka.Actor.IActorRef, Exception, Akka.Actor.Directive> decide)
+    : Akka.Actor.OneForOneStrategy(-1, -1, Akka.Actor.SupervisorStrategy.DefaultDecider, loggingEnabled: false)
+{
+    protected override Akka.Actor.Directive Handle(Akka.Actor.IActorRef child, Exception exception) => decide(child, exception);
+}

@@ -66,6 +66,35 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     }
 
     [Fact]
+    public async Task A_session_that_throws_is_resumed_by_its_peer_and_goes_on()
+    {
+        var (events, sessions) = Connect(QuickConsent, "s");
+        Exchange(events, sessions, "before");
+
+        EventFilter.Warning(contains: "the session threw (injected into the session)").ExpectOne(Generous, () =>
+            sessions["s/a"].Tell(new SessionProtocol.InjectFault("injected into the session", SessionChild.Session)));
+        events.ReceiveWhile(TimeSpan.FromSeconds(8), m => m is SessionProtocol.Failed or SessionProtocol.Disconnected or SessionProtocol.Restarted or SessionProtocol.Started
+            ? throw new Xunit.Sdk.XunitException($"the session did not survive its own fault: {m}")
+            : m);
+        Exchange(events, sessions, "after");
+        var peer = await Sys.ActorSelection(sessions["s/a"].Path.Parent).ResolveOne(Generous);   // alice
+        var stats = await peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Generous);
+        Assert.Equal(1, stats.SessionFaultsResumed);
+    }
+
+    [Fact]
+    public void A_session_that_keeps_throwing_is_stopped_by_its_peer_and_its_owner_told_why()
+    {
+        var (events, sessions) = Connect(QuickConsent with { ChildFaultsPerMinute = 2 }, "t");
+        Watch(sessions["t/a"]);
+        for (int i = 1; i <= 3; i++) sessions["t/a"].Tell(new SessionProtocol.InjectFault($"fault {i}", SessionChild.Session));
+
+        var failed = events.FishForMessage<SessionProtocol.Failed>(f => f.SessionId == "t/a", Generous);
+        Assert.Equal("the session failed 3 times within a minute (last: fault 3)", failed.Reason);
+        ExpectTerminated(sessions["t/a"], Generous);
+    }
+
+    [Fact]
     public void The_fault_budget_comes_from_akka_hocon()
     {
         var hocon = P2P.Actors.Tests.Turn.TurnClientSettingsTests.RepoHocon();
