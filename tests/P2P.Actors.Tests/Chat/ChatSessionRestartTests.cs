@@ -57,14 +57,21 @@ public sealed partial class ChatSessionTests
         Assert.Equal((1L, 2L, 0L), (a.Restarts, a.Received, a.DuplicatesDropped));
     }
 
+    /// <summary>8 MiB from alice to bob in 1 KiB chunks, one in flight at a time (seconds, not milliseconds), once bob has the first bytes.</summary>
+    private (Sides Sides, string Sha256) SlowTransferUnderWay(string id)
+    {
+        ChatSettings Slow(string side) => Settings(side, chunk: 1024, window: 1);
+        var s = Open(id, Slow("alice"), Slow("bob"));
+        var (source, _, sha) = RandomFile($"{id}.bin", 8 * 1024 * 1024);
+        OfferAndAccept(s, source);
+        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0);
+        return (s, sha);
+    }
+
     [Fact]
     public async Task A_file_crossing_a_restart_of_the_receiver_and_then_of_the_sender_arrives_whole()
     {
-        ChatSettings Slow(string side) => Settings(side, chunk: 1024, window: 1);
-        var s = Open("frestart", Slow("alice"), Slow("bob"));
-        var (source, _, sha) = RandomFile("film.bin", 8 * 1024 * 1024);
-        OfferAndAccept(s, source);
-        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0);
+        var (s, sha) = SlowTransferUnderWay("frestart");
 
         s.ChatB.Tell(new ChatProtocol.InjectFault("receiver fault"));   // it opens its .part again and asks to go on from there
         var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
@@ -103,11 +110,7 @@ public sealed partial class ChatSessionTests
     public async Task A_chunk_acknowledgement_dropped_by_a_fault_of_the_sender_does_not_stall_the_transfer()
     {
         // one chunk in flight at a time: with its acknowledgement lost, only the receiver's "ready" can move it on
-        ChatSettings Slow(string side) => Settings(side, chunk: 1024, window: 1);
-        var s = Open("ackdrop", Slow("alice"), Slow("bob"));
-        var (source, _, sha) = RandomFile("log.bin", 8 * 1024 * 1024);
-        OfferAndAccept(s, source);
-        ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > 0);
+        var (s, sha) = SlowTransferUnderWay("ackdrop");
 
         s.ChatA.Tell(new ChatProtocol.InjectFault("drops an acknowledgement", OnNextPeerFrame: true));
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
