@@ -56,6 +56,9 @@ public static class PeerProtocol
         /// <summary>ChannelData from TURN servers the Peer routed itself, without a hop through the allocator.</summary>
         public long ChannelDataReceived { get; init; }
 
+        /// <summary>Channels to peers the TURN allocators have bound and published, which the Peer writes ChannelData on.</summary>
+        public int ChannelsInUse { get; init; }
+
         /// <summary>Times a session threw and was resumed with its state (FEATURES.md H2).</summary>
         public long SessionFaultsResumed { get; init; }
     }
@@ -211,6 +214,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             ChannelDataSent = _channelDataSent,
             ChannelDataReceived = _channelDataReceived,
             SessionFaultsResumed = _sessionFaultsResumed,
+            ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
         Receive<Terminated>(t =>
