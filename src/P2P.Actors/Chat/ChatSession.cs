@@ -27,6 +27,10 @@ namespace P2P.Actors.Chat;
 /// <see cref="ChatSettings.Window"/> chunks unacknowledged. The receiver checks the SHA-256 and renames the .part.
 /// File reads and writes are one chunk at a time; whole-file hashing runs off the actor and comes back as a message.
 /// </para>
+/// <para>
+/// A fault (an exception while handling a message) restarts the actor with its <see cref="ChatMemory"/>, which
+/// resynchronises with the peer (<see cref="PostRestart"/>); the user loses neither lines nor files.
+/// </para>
 /// </summary>
 public sealed class ChatSession : ReceiveActor, IWithTimers
 {
