@@ -41,8 +41,8 @@ public sealed class ChatMemory
     internal readonly HashSet<string> ChannelTrouble = [];
     /// <summary>Set by <see cref="ChatProtocol.InjectFault"/>: the next message from the peer throws this.</summary>
     internal string? FaultOnNextPeerFrame;
-    /// <summary>When the recent faults happened (<see cref="Environment.TickCount64"/>), for the per-minute budget.</summary>
-    internal readonly Queue<long> RecentFaults = new();
+    /// <summary>The recent faults (on <see cref="Environment.TickCount64"/>), for the per-minute budget.</summary>
+    internal readonly Supervision.FaultWindow RecentFaults = new();
 
     /// <summary>Closes every open file handle (a restarting or stopping instance); the state says what to reopen.</summary>
     internal void CloseFiles()

@@ -126,13 +126,11 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     /// </summary>
     protected override void PostRestart(Exception reason)
     {
-        long now = Environment.TickCount64;   // monotonic: a clock set back must not look like a burst of faults
         _m.Restarts++;
-        _m.RecentFaults.Enqueue(now);
-        while (_m.RecentFaults.Peek() < now - 60_000) _m.RecentFaults.Dequeue();
-        if (_m.RecentFaults.Count > _settings.FaultsPerMinute)
+        int recent = _m.RecentFaults.Record(Environment.TickCount64);   // monotonic: a clock set back must not look like a burst of faults
+        if (recent > _settings.FaultsPerMinute)
         {
-            string why = $"the chat failed {_m.RecentFaults.Count} times within a minute (last: {reason.Message}); " +
+            string why = $"the chat failed {recent} times within a minute (last: {reason.Message}); " +
                 $"{_m.Unacked.Count} lines were not delivered and {_m.Outgoing.Count + _m.Incoming.Count} file transfers stopped";
             _log.Error(reason, "[{0}] {1}", _m.SessionId, why);
             _owner.Tell(new ChatStopped(why));
@@ -140,7 +138,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         _log.Warning(reason, "[{0}] the chat threw ({1}); restarted with its memory: {2} lines unacknowledged, {3} transfers (fault {4} in the last minute)",
-            _m.SessionId, reason.Message, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count, _m.RecentFaults.Count);
+            _m.SessionId, reason.Message, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count, recent);
         Resync();
     }
 

@@ -116,7 +116,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // when each session last threw, for the per-minute budget; and how many faults were resumed in all
-    private readonly Dictionary<IActorRef, Queue<long>> _sessionFaults = [];
+    private readonly Dictionary<IActorRef, Supervision.FaultWindow> _sessionFaults = [];
     private long _sessionFaultsResumed;
     // application data by remote address: the session that selected it last is at the end of the list
     private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data)>> _dataPaths = [];
@@ -423,22 +423,20 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private Directive Decide(IActorRef child, Exception cause)
     {
         if (!_sessions.TryGetValue(child, out var session)) return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
-        var reason = (cause is ActorInitializationException { InnerException: { } inner } ? inner : cause).Message;
-        long now = Environment.TickCount64;
-        if (!_sessionFaults.TryGetValue(child, out var recent)) _sessionFaults[child] = recent = new Queue<long>();
-        while (recent.Count > 0 && now - recent.Peek() > 60_000) recent.Dequeue();
-        recent.Enqueue(now);
-        bool resumable = cause is not (ActorInitializationException or ActorKilledException or DeathPactException);
-        if (resumable && recent.Count <= _ice.ChildFaultsPerMinute)
+        var reason = Supervision.FaultWindow.ReasonOf(cause);
+        if (!_sessionFaults.TryGetValue(child, out var window)) _sessionFaults[child] = window = new Supervision.FaultWindow();
+        int recent = window.Record(Environment.TickCount64);
+        bool resumable = Supervision.FaultWindow.IsResumable(cause);
+        if (resumable && recent <= _ice.ChildFaultsPerMinute)
         {
             _sessionFaultsResumed++;
             _log.Warning(cause, "[{0}] the session threw ({1}); resumed with its state, the message that caused it dropped (fault {2} in the last minute)",
-                session.Id, reason, recent.Count);
+                session.Id, reason, recent);
             return Directive.Resume;
         }
         _log.Error(cause, "[{0}] the session failed ({1}) and is stopped", session.Id, reason);
         session.Owner.Tell(new SessionProtocol.Failed(session.Id, resumable
-            ? $"the session failed {recent.Count} times within a minute (last: {reason.TrimEnd('.')})"
+            ? $"the session failed {recent} times within a minute (last: {reason.TrimEnd('.')})"
             : $"the session failed: {reason.TrimEnd('.')}"));
         return Directive.Stop;
     }

@@ -392,7 +392,7 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     private readonly Queue<SessionProtocol.ChildFault> _faults = new();
     private int _faultCount;
-    private readonly Dictionary<string, Queue<DateTimeOffset>> _recentFaults = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FaultWindow> _recentFaults = new(StringComparer.Ordinal);
 
     /// <summary>
     /// None of the session's children can be rebuilt from its Props without losing what the remote peer shares with it:
@@ -417,23 +417,21 @@ public sealed class Session : ReceiveActor, IWithTimers
             "sctp" => "SCTP association",
             _ => name,
         };
-        var reason = (cause is ActorInitializationException { InnerException: { } inner } ? inner : cause).Message;
-        var now = Context.System.Scheduler.Now;
-        if (!_recentFaults.TryGetValue(name, out var recent)) _recentFaults[name] = recent = new Queue<DateTimeOffset>();
-        while (recent.Count > 0 && now - recent.Peek() > TimeSpan.FromMinutes(1)) recent.Dequeue();
-        recent.Enqueue(now);
-        bool resumable = cause is not (ActorInitializationException or ActorKilledException or DeathPactException);
-        if (resumable && recent.Count <= _settings.ChildFaultsPerMinute)
+        var reason = FaultWindow.ReasonOf(cause);
+        if (!_recentFaults.TryGetValue(name, out var window)) _recentFaults[name] = window = new FaultWindow();
+        int recent = window.Record(Context.System.Scheduler.Now.ToUnixTimeMilliseconds());
+        bool resumable = FaultWindow.IsResumable(cause);
+        if (resumable && recent <= _settings.ChildFaultsPerMinute)
         {
             Record(new SessionProtocol.ChildFault(name, reason, "resumed"));
             _log.Warning(cause, "[{0}] the {1} threw ({2}); resumed with its state, the message that caused it dropped (fault {3} in the last minute)",
-                _sessionId, what, reason, recent.Count);
+                _sessionId, what, reason, recent);
             return Directive.Resume;
         }
         Record(new SessionProtocol.ChildFault(name, reason, "stopped"));
         _log.Error(cause, "[{0}] the {1} failed ({2}) and is stopped; the session cannot go on without it", _sessionId, what, reason);
         Self.Tell(new SessionProtocol.ChildStopped(resumable
-            ? $"the session's {what} failed {recent.Count} times within a minute (last: {reason.TrimEnd('.')})"
+            ? $"the session's {what} failed {recent} times within a minute (last: {reason.TrimEnd('.')})"
             : $"the session's {what} failed: {reason.TrimEnd('.')}"));
         return Directive.Stop;
     }
