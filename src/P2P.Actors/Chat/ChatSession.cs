@@ -189,14 +189,22 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         SendFrame(new ChatFrame("sync"));
+        CatchUp(afterFault: true);
+    }
+
+    /// <summary>
+    /// With "chat" open (again, or after a fault): the frames that waited for it, the lines not yet acknowledged,
+    /// offers not yet answered, and file channels to open. After a fault every offer goes again, whatever came of it:
+    /// the receiver repeats its answer (accept, reject or done) if that was what the fault dropped, and ignores it otherwise.
+    /// </summary>
+    private void CatchUp(bool afterFault)
+    {
         foreach (var frame in _m.Outbox) SendFrame(frame);
         _m.Outbox.Clear();
         ResendUnacknowledged();
         foreach (var f in _m.Outgoing.Values)
         {
-            // the offer again, whatever came of it: the receiver answers it again (accept, reject or done) if the
-            // answer was what the fault dropped, and ignores it otherwise
-            if (f.State != OutgoingFile.Stage.Hashing) SendFrame(f.Offer);
+            if (f.State == OutgoingFile.Stage.Offered || afterFault && f.State != OutgoingFile.Stage.Hashing) SendFrame(f.Offer);
             if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
         }
     }
@@ -271,14 +279,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         if (m.Label == ChatLabel)
         {
             _m.ChatOpen = true;
-            foreach (var frame in _m.Outbox) SendFrame(frame);
-            _m.Outbox.Clear();
-            ResendUnacknowledged();
-            foreach (var f in _m.Outgoing.Values)
-            {
-                if (f.State == OutgoingFile.Stage.Offered) SendFrame(f.Offer);
-                else if (f.State is OutgoingFile.Stage.Accepted or OutgoingFile.Stage.Sending && !f.ChannelOpen) OpenFileChannel(f);
-            }
+            CatchUp(afterFault: false);
             return;
         }
         string id = m.Label[FileLabelPrefix.Length..];
