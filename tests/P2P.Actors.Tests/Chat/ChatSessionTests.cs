@@ -78,22 +78,32 @@ public sealed partial class ChatSessionTests : TestKit
         return offered;
     }
 
+    /// <summary>
+    /// <paramref name="lines"/> lines each way (<paramref name="beforeLine"/> first, for each), and each side gets the
+    /// other's, all in order, and sees its own acknowledged with ids 1.. in order.
+    /// </summary>
+    private static void LinesCrossBothWays(Sides s, int lines, Func<int, string> fromAlice, Func<int, string> fromBob, Action<int>? beforeLine = null)
+    {
+        for (int i = 0; i < lines; i++)
+        {
+            beforeLine?.Invoke(i);
+            s.ChatA.Tell(new ChatProtocol.Say(fromAlice(i)));
+            s.ChatB.Tell(new ChatProtocol.Say(fromBob(i)));
+        }
+        var (atA, deliveredFromA) = ChatAssertions.AwaitLines(s.A, lines, Generous);
+        var (atB, deliveredFromB) = ChatAssertions.AwaitLines(s.B, lines, Generous);
+        Assert.Equal(Enumerable.Range(0, lines).Select(fromBob), atA);
+        Assert.Equal(Enumerable.Range(0, lines).Select(fromAlice), atB);
+        Assert.Equal(Enumerable.Range(1, lines).Select(i => (long)i), deliveredFromA);
+        Assert.Equal(Enumerable.Range(1, lines).Select(i => (long)i), deliveredFromB);
+    }
+
     [Fact]
     public async Task Two_hundred_lines_each_way_arrive_once_in_order_and_are_acknowledged()
     {
         var s = Open("lines");
         const int Lines = 200;
-        for (int i = 0; i < Lines; i++)
-        {
-            s.ChatA.Tell(new ChatProtocol.Say($"from alice {i}"));
-            s.ChatB.Tell(new ChatProtocol.Say($"from bob {i} ünïcødé"));
-        }
-        var (atA, deliveredFromA) = ChatAssertions.AwaitLines(s.A, Lines, Generous);
-        var (atB, deliveredFromB) = ChatAssertions.AwaitLines(s.B, Lines, Generous);
-        Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"from bob {i} ünïcødé"), atA);
-        Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"from alice {i}"), atB);
-        Assert.Equal(Enumerable.Range(1, Lines).Select(i => (long)i), deliveredFromA);
-        Assert.Equal(Enumerable.Range(1, Lines).Select(i => (long)i), deliveredFromB);
+        LinesCrossBothWays(s, Lines, i => $"from alice {i}", i => $"from bob {i} ünïcødé");
 
         // nothing shown twice afterwards
         s.A.ExpectNoMsg(TimeSpan.FromSeconds(1));
