@@ -17,11 +17,9 @@ namespace P2P.Actors.Tests.Sctp;
 /// advanced again, so no retransmission timer can fire at all and only fast retransmit can recover the loss.
 /// </summary>
 public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
-    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
+    : SctpVirtualTimeTestKit(output)
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
-
-    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
     /// <summary>
     /// Joins two associations and drops, once, the first packet from the client with a DATA chunk whose user data
@@ -77,19 +75,6 @@ public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
         return probe.ExpectMsg<SctpProtocol.Stats>(Generous);
     }
 
-    private void Pump(Func<bool> done, TimeSpan limit, string what)
-    {
-        var step = TimeSpan.FromMilliseconds(50);
-        for (var elapsed = TimeSpan.Zero; elapsed <= limit; elapsed += step)
-        {
-            if (done()) return;
-            Thread.Sleep(3);
-            if (done()) return;
-            Scheduler.Advance(step);
-        }
-        Assert.Fail($"{what} not reached within {limit} of virtual time");
-    }
-
     private static string Message(int i) => $"msg-{i:D3}-" + new string((char)('a' + i % 26), 900);
 
     [Fact]
@@ -103,7 +88,7 @@ public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
         relay.Tell(new DropOnce.Wire(client.Association, server.Association));
         client.Tell(SctpProtocol.Associate.Instance);
         client.Tell(new SctpProtocol.OpenChannel("fast"));
-        Pump(() => client.Of<SctpProtocol.ChannelOpened>().Any() && server.Of<SctpProtocol.ChannelOpened>().Any(), TimeSpan.FromSeconds(30), "the channel");
+        Pump(() => client.Of<SctpProtocol.ChannelOpened>().Any() && server.Of<SctpProtocol.ChannelOpened>().Any(), TimeSpan.FromSeconds(30), what: "the channel");
         ushort stream = client.Of<SctpProtocol.ChannelOpened>().Single().StreamId;
         var before = StatsOf(client);
 

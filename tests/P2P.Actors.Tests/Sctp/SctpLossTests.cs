@@ -15,10 +15,8 @@ namespace P2P.Actors.Tests.Sctp;
 /// deterministically while the packets themselves flow between the actors in real time.
 /// </summary>
 public sealed class SctpLossTests(ITestOutputHelper output)
-    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
+    : SctpVirtualTimeTestKit(output)
 {
-    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
-
     private (SctpSide Client, SctpSide Server, IActorRef Pipe) Start(int seed, SctpPipe.Impair impair)
     {
         var pipe = Sys.ActorOf(SctpPipe.Props(seed));
@@ -30,20 +28,6 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         pipe.Tell(new SctpPipe.Wire(client, server));
         client.Tell(SctpProtocol.Associate.Instance);
         return (new SctpSide(client, clientEvents), new SctpSide(server, serverEvents), pipe);
-    }
-
-    /// <summary>Advances virtual time in steps, letting the actors work in between, until <paramref name="done"/> or the virtual limit.</summary>
-    private void Pump(Func<bool> done, TimeSpan limit, TimeSpan? step = null, string what = "condition")
-    {
-        var s = step ?? TimeSpan.FromMilliseconds(50);
-        for (var elapsed = TimeSpan.Zero; elapsed <= limit; elapsed += s)
-        {
-            if (done()) return;
-            Thread.Sleep(3);
-            if (done()) return;
-            Scheduler.Advance(s);
-        }
-        Assert.Fail($"{what} not reached within {limit} of virtual time");
     }
 
     /// <summary>Advances virtual time by <paramref name="duration"/> in steps, with no condition.</summary>

@@ -18,13 +18,11 @@ namespace P2P.Actors.Tests.Sctp;
 /// associations whose first COOKIE ECHO is held back until it is stale.
 /// </summary>
 public sealed class SctpStateCookieTests(ITestOutputHelper output)
-    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
+    : SctpVirtualTimeTestKit(output)
 {
     private const ushort Port = 5000;
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
     private static readonly long Lifetime = (long)SctpSettings.Default.CookieLifetime.TotalMilliseconds;
-
-    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
     // ---------------------------------------------------------------- the cookie alone
 
@@ -291,19 +289,6 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         }
     }
 
-    private void Pump(Func<bool> done, TimeSpan limit, string what)
-    {
-        var step = TimeSpan.FromMilliseconds(50);
-        for (var elapsed = TimeSpan.Zero; elapsed <= limit; elapsed += step)
-        {
-            if (done()) return;
-            Thread.Sleep(3);
-            if (done()) return;
-            Scheduler.Advance(step);
-        }
-        Assert.Fail($"{what} not reached within {limit} of virtual time");
-    }
-
     [Fact]
     public void A_client_whose_COOKIE_ECHO_went_stale_starts_again_with_a_new_INIT_and_connects()
     {
@@ -317,7 +302,7 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         relay.Tell(new CookieEchoHold.Wire(client, server));
         client.Tell(SctpProtocol.Associate.Instance);
 
-        Pump(() => seen.Any(s => s.FromClient && s.First == SctpChunkType.CookieEcho), TimeSpan.FromSeconds(5), "the first COOKIE ECHO");
+        Pump(() => seen.Any(s => s.FromClient && s.First == SctpChunkType.CookieEcho), TimeSpan.FromSeconds(5), what: "the first COOKIE ECHO");
         Scheduler.Advance(TimeSpan.FromSeconds(3));   // past the 2 s lifetime; the client's T1-cookie retransmissions are dropped meanwhile
         Thread.Sleep(20);
         relay.Tell(new CookieEchoHold.Release());
