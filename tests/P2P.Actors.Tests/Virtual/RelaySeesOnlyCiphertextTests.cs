@@ -54,15 +54,11 @@ public sealed class RelaySeesOnlyCiphertextTests(ITestOutputHelper output) : Rea
     /// </summary>
     private async Task<(List<byte[]> Seen, byte[] Blob)> TalkThroughTheRelayAsync(bool secure, string id)
     {
-        Net.AddPublicHost("relay", RelayAddress.Address);
         var tap = CreateTestProbe();
-        var relaySettings = new RelaySettings { Listen = [RelayAddress], Realm = "vnet", Users = new Dictionary<string, string> { [TurnUser] = TurnPassword } };
-        var relay = Sys.ActorOf(RelayServer.Props(relaySettings, new TappedSockets(Net.SocketsOf("relay"), Sys, tap.Ref)), "relay");
-        Assert.IsType<RelayServerProtocol.Listening>(await relay.Ask<object>(new RelayServerProtocol.AwaitListening(), Generous));
-
         var turn = new TurnServer(RelayAddress, new TurnCredentials(TurnUser, TurnPassword));
-        var alice = StartPeerWithTurn("alice", "203.0.113.10", turn);
-        var bob = StartPeerWithTurn("bob", "203.0.113.20", turn);
+        await StartRelayAsync(RelayAddress, turn.Credentials, sockets => new TappedSockets(sockets, Sys, tap.Ref));
+        var alice = StartPeer("alice", "203.0.113.10", turn: turn);
+        var bob = StartPeer("bob", "203.0.113.20", turn: turn);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         alice.Tell(new PeerProtocol.OpenSession($"{id}/a", true, link, CandidatePolicy.RelayOnly, Secure: secure));
@@ -91,16 +87,6 @@ public sealed class RelaySeesOnlyCiphertextTests(ITestOutputHelper output) : Rea
         _log.WriteLine($"{(secure ? "secure" : "plain")}: the relay received {seen.Count} datagrams, {seen.Sum(s => s.Length)} bytes");
         Assert.NotEmpty(seen);
         return (seen, blob);
-    }
-
-    private IActorRef StartPeerWithTurn(string name, string address, TurnServer turn)
-    {
-        Net.AddPublicHost(name, IPAddress.Parse(address));
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], [turn]) { Sockets = Net.SocketsOf(name) };
-        var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
-        return peer;
     }
 
     private static bool Contains(List<byte[]> datagrams, byte[] needle) => datagrams.Any(d => d.AsSpan().IndexOf(needle) >= 0);

@@ -30,15 +30,11 @@ public sealed class RelayedChannelDataTests(ITestOutputHelper output) : RealTime
     [InlineData(false)]
     public async Task Relayed_data_goes_as_channel_data_through_the_peer_once_a_channel_is_bound(bool bindChannels)
     {
-        Net.AddPublicHost("relay", RelayAddress.Address);
-        var relaySettings = new RelaySettings { Listen = [RelayAddress], Realm = "vnet", Users = new Dictionary<string, string> { ["alice"] = "secret" } };
-        var relay = Sys.ActorOf(RelayServer.Props(relaySettings, Net.SocketsOf("relay")), "relay");
-        Assert.IsType<RelayServerProtocol.Listening>(await relay.Ask<object>(new RelayServerProtocol.AwaitListening(), Generous));
-
         var turn = new TurnServer(RelayAddress, new TurnCredentials("alice", "secret"));
+        await StartRelayAsync(RelayAddress, turn.Credentials);
         var client = TurnClientSettings.Default with { BindChannels = bindChannels };
-        var alice = StartPeer("alice", "203.0.113.10", turn, client);
-        var bob = StartPeer("bob", "203.0.113.20", turn, client);
+        var alice = StartPeer("alice", "203.0.113.10", turn: turn, client: client);
+        var bob = StartPeer("bob", "203.0.113.20", turn: turn, client: client);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         alice.Tell(new PeerProtocol.OpenSession("r/a", true, link, CandidatePolicy.RelayOnly));
@@ -94,15 +90,5 @@ public sealed class RelayedChannelDataTests(ITestOutputHelper output) : RealTime
         }, Generous);
         Assert.Equal(Enumerable.Range(0, Messages).Select(i => $"{round} a{i}"), toBob);
         Assert.Equal(Enumerable.Range(0, Messages).Select(i => $"{round} b{i}"), toAlice);
-    }
-
-    private IActorRef StartPeer(string name, string address, TurnServer turn, TurnClientSettings client)
-    {
-        Net.AddPublicHost(name, IPAddress.Parse(address));
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], [turn]) { Sockets = Net.SocketsOf(name) };
-        var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, IceSettings.Default, StunSettings.Default, client), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
-        return peer;
     }
 }
