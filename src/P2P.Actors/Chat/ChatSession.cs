@@ -263,6 +263,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void OnSessionGone(object m, string sessionId)
     {
+        if (Sender.Equals(_m.Session) && !_m.SessionGone) TellTransfersStopped(m);
         _owner.Forward(m);
         if (!Sender.Equals(_m.Session)) return;
         _m.SessionGone = true;
@@ -271,6 +272,37 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         foreach (var f in _m.Incoming.Values) f.ChannelOpen = false;
         _log.Info("[{0}] session over: {1} lines unacknowledged and {2} files wait for a new session", sessionId, _m.Unacked.Count, _m.Outgoing.Count + _m.Incoming.Count);
     }
+
+    /// <summary>
+    /// The session ended with files under way: each is told as <see cref="FileFailed"/>, saying how far it got and
+    /// why it stopped (the peer left, or the session was closed here), and that a received part is kept for a resume.
+    /// </summary>
+    private void TellTransfersStopped(object ended)
+    {
+        string why = ended switch
+        {
+            SessionProtocol.Closed { PeerReason: not null } => "the peer left",
+            SessionProtocol.Closed => "the session was closed",
+            SessionProtocol.Failed f => $"the session failed ({f.Reason.TrimEnd('.')})",
+            _ => "the session ended",
+        };
+        foreach (var f in _m.Outgoing.Values)
+        {
+            string how = f.State is OutgoingFile.Stage.Hashing or OutgoingFile.Stage.Offered
+                ? "was offered but not taken"
+                : $"stopped after {Percent(f.Acked, f.Size)} ({f.Acked} of {f.Size} bytes delivered)";
+            _owner.Tell(new FileFailed(f.Id, $"'{f.Name}' {how}: {why}"));
+        }
+        foreach (var f in _m.Incoming.Values)
+        {
+            string how = f.State is IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming
+                ? "was offered but not taken"
+                : $"stopped after {Percent(f.Written, f.Size)} ({f.Written} of {f.Size} bytes received; {System.IO.Path.GetFileName(f.PartPath)} is kept, so the same offer resumes it)";
+            _owner.Tell(new FileFailed(f.Id, $"'{f.Name}' {how}: {why}"));
+        }
+    }
+
+    private static string Percent(long done, long total) => total <= 0 ? "100%" : $"{Math.Clamp(done * 100 / total, 0, 100)}%";
 
     private void OnChannelOpened(SessionProtocol.ChannelOpened m)
     {

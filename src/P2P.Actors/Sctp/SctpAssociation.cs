@@ -558,15 +558,18 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     {
         if (_state == AssociationState.Closed) return;
         string reason = "peer sent ABORT";
+        bool userInitiated = false;
         if (AbortChunk.TryParse(chunk, out var abort, out _))
         {
+            userInitiated = true; // no cause at all: the peer's user closed (aiortc)
             foreach (var cause in abort.Causes)
             {
+                userInitiated = cause.CauseCode == SctpErrorCauseCode.UserInitiatedAbort;
                 reason += $" ({cause.CauseCode}{(cause.CauseCode == SctpErrorCauseCode.UserInitiatedAbort && cause.Value.Length > 0 ? ": " + System.Text.Encoding.UTF8.GetString(cause.Value) : "")})";
                 break;
             }
         }
-        Terminate(new SctpProtocol.AssociationAborted(reason, ByPeer: true));
+        Terminate(new SctpProtocol.AssociationAborted(reason, ByPeer: true, userInitiated));
     }
 
     /// <summary>Sends ABORT with one cause (when the peer's tag is known) and ends the association.</summary>

@@ -113,5 +113,7 @@ public static class SctpProtocol
     }
 
     /// <summary>The association ended abnormally: ABORT sent or received, setup timed out, or the path failed; the actor stops.</summary>
-    public sealed record AssociationAborted(string Reason, bool ByPeer);
+    /// <param name="UserInitiated">The peer ended it on its user's behalf: an ABORT with no cause or a User-Initiated Abort
+    /// (RFC 9260 §3.3.10.12), as aiortc's <c>close()</c> and browsers send; a normal end, not a failure.</param>
+    public sealed record AssociationAborted(string Reason, bool ByPeer, bool UserInitiated = false);
 }

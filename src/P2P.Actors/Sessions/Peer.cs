@@ -126,6 +126,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private bool _gatheringComplete;
     private List<IActorRef>? _releaseRequesters; // set while releasing: who waits for Released
     private int _releasing;                    // allocations asked to release
+    private int _unanswered;                   // of those, not confirmed by their server
+    private bool _closingSessions;             // releasing: the sessions close first
+    private bool _finishing;                   // releasing: the socket is sending what it has, then the peer stops
     private long _unroutable, _malformed, _channelDataSent, _channelDataReceived;
     private readonly EarlyData<IPEndPoint> _early = new(keys: 64);
     private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
@@ -220,7 +223,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<Terminated>(t =>
         {
             OnTerminated(t);
-            if (_releaseRequesters is not null && _allocatorServer.Count == 0) FinishRelease();
+            if (_releaseRequesters is null) return;
+            if (_finishing)
+            {
+                if (t.ActorRef.Equals(_socket)) Stopped();
+            }
+            else if (_closingSessions)
+            {
+                if (_sessions.Count == 0) ReleaseAllocations();
+            }
+            else if (_allocatorServer.Count == 0) FinishRelease();
         });
         Receive<PeerProtocol.Release>(_ => StartRelease());
         Receive<ReleaseTimedOut>(_ => FinishRelease());
@@ -231,11 +243,31 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>
+    /// Leaving (the process stops, or <c>peer remove</c>): first every session is closed, so each remote hears it at
+    /// once (close_notify) instead of losing consent half a minute later; then the TURN allocations are released
+    /// (RFC 8656 §8); then the socket sends what it was given and stops, and the peer with it. All of it within
+    /// <see cref="TurnClientSettings.ReleaseTimeout"/>.
+    /// </summary>
     private void StartRelease()
     {
         bool started = _releaseRequesters is not null;
         (_releaseRequesters ??= []).Add(Sender);
         if (started) return;
+        Timers.StartSingleTimer(ReleaseTimedOut.Instance, ReleaseTimedOut.Instance, _turn.ReleaseTimeout);
+        if (_sessions.Count > 0)
+        {
+            _closingSessions = true;
+            _log.Info("[{0}] closing {1} session(s) before stopping", _settings.Name, _sessions.Count);
+            foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.Close());
+            return;
+        }
+        ReleaseAllocations();
+    }
+
+    private void ReleaseAllocations()
+    {
+        _closingSessions = false;
         _releasing = _allocatorServer.Count;
         if (_releasing == 0)
         {
@@ -244,16 +276,24 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         _log.Info("[{0}] releasing {1} TURN allocation(s) before stopping", _settings.Name, _releasing);
         foreach (var allocator in _allocatorServer.Keys) allocator.Tell(TurnAllocatorProtocol.Deallocate.Instance);
-        Timers.StartSingleTimer(ReleaseTimedOut.Instance, ReleaseTimedOut.Instance, _turn.ReleaseTimeout);
     }
 
     private void FinishRelease()
     {
-        int unanswered = _allocatorServer.Count;
-        if (unanswered > 0)
+        if (_finishing) return;
+        _finishing = true;
+        _unanswered = _allocatorServer.Count;
+        if (_unanswered > 0)
             _log.Warning("[{0}] {1} TURN server(s) did not confirm the release within {2:0.#} s; the allocation(s) will expire there",
-                _settings.Name, unanswered, _turn.ReleaseTimeout.TotalSeconds);
-        foreach (var requester in _releaseRequesters ?? []) requester.Tell(new PeerProtocol.Released(_settings.Name, _releasing, unanswered));
+                _settings.Name, _unanswered, _turn.ReleaseTimeout.TotalSeconds);
+        // the socket goes after what it was given (the sessions' close_notify, the last Refresh): a stop would drop it
+        Context.Watch(_socket);
+        _socket.Tell(PoisonPill.Instance);
+    }
+
+    private void Stopped()
+    {
+        foreach (var requester in _releaseRequesters ?? []) requester.Tell(new PeerProtocol.Released(_settings.Name, _releasing, _unanswered));
         _releaseRequesters = [];
         Context.Stop(Self);
     }

@@ -73,7 +73,15 @@ public static class SessionProtocol
 
     public sealed record DataReceived(string SessionId, ReadOnlyMemory<byte> Data);
 
-    public sealed record Closed(string SessionId);
+    /// <summary>
+    /// The session is over and its actors are stopping: closed here (<see cref="Close"/>), or by the peer, which
+    /// <see cref="PeerReason"/> then says how (close_notify, SCTP SHUTDOWN, a user-initiated ABORT). Its last message.
+    /// </summary>
+    public sealed record Closed(string SessionId)
+    {
+        /// <summary>How the peer closed it; null when it was closed here.</summary>
+        public string? PeerReason { get; init; }
+    }
 
     /// <summary>
     /// ICE restarted (RFC 8445 §9) with new local credentials, after consent was lost or because the remote
@@ -288,8 +296,12 @@ public sealed class Session : ReceiveActor, IWithTimers
             _streamByLabel.Remove(label);
             _owner.Tell(new SessionProtocol.ChannelClosed(_sessionId, label));
         });
-        Receive<SctpProtocol.AssociationAborted>(m => Fail($"the data channel association was aborted: {m.Reason}"));
-        Receive<SctpProtocol.AssociationClosed>(_ => _owner.Tell(new SessionProtocol.Disconnected(_sessionId, "the peer closed the data channel association")));
+        Receive<SctpProtocol.AssociationAborted>(m =>
+        {
+            if (m.ByPeer && m.UserInitiated) ClosedByPeer($"the peer closed the session ({m.Reason})");
+            else Fail($"the data channel association was aborted: {m.Reason}");
+        });
+        Receive<SctpProtocol.AssociationClosed>(_ => ClosedByPeer("the peer closed the data channel association"));
         Receive<SessionProtocol.OpenChannel>(m =>
         {
             if (!ReadyForChannels(m)) return;
@@ -309,7 +321,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             else _owner.Tell(new SessionProtocol.ChannelError(_sessionId, m.Label, $"no channel labelled '{m.Label}' is open"));
         });
         Receive<DtlsProtocol.Failed>(m => Fail(m.Reason));
-        Receive<DtlsProtocol.Closed>(_ => _owner.Tell(new SessionProtocol.Disconnected(_sessionId, "the peer closed the DTLS association")));
+        Receive<DtlsProtocol.Closed>(_ => ClosedByPeer("the peer closed the DTLS association"));
         Receive<PairCheckerProtocol.ConsentConfirmed>(m =>
         {
             if (Sender.Equals(_ice)) _connection?.Forward(m);
@@ -501,6 +513,17 @@ public sealed class Session : ReceiveActor, IWithTimers
         Fingerprint = _certificate?.Fingerprint.Hex,
         Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),
     };
+
+    /// <summary>
+    /// The peer ended the session cleanly: this side ends too (its owner hears <see cref="SessionProtocol.Closed"/> with
+    /// the reason, and its actors stop, which frees its routes in the Peer), instead of waiting for consent to run out.
+    /// </summary>
+    private void ClosedByPeer(string reason)
+    {
+        _log.Info("[{0}] {1}; the session ends here too", _sessionId, reason);
+        _owner.Tell(new SessionProtocol.Closed(_sessionId) { PeerReason = reason });
+        Context.Stop(Self);
+    }
 
     private void Fail(string reason)
     {

@@ -33,22 +33,22 @@ public static class IceChat
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
 
-        using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { });
+        using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { }, stopsItself: true);
         await host.StartAsync(cancel);
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
             var session = new ConsoleSession(system, options, ice, config, output, status);
-            return await session.RunAsync(servers.Value.Stun, servers.Value.Turn, input, cancel);
+            return await session.RunAsync(servers.Value.Stun, servers.Value.Turn, new Interactive.LineInput(input), cancel);
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None);
+            await host.StopAsync(CancellationToken.None); // the peer releases its TURN allocations here
         }
     }
 
     /// <summary>Reads a description block from <paramref name="input"/>: leading blank lines skipped, CR dropped, up to the first empty line (or the end of input).</summary>
-    public static async Task<string?> ReadBlockAsync(TextReader input, CancellationToken cancel)
+    public static async Task<string?> ReadBlockAsync(Interactive.LineInput input, CancellationToken cancel)
     {
         var block = new StringBuilder();
         while (await input.ReadLineAsync(cancel) is { } raw)
@@ -74,6 +74,7 @@ public static class IceChat
         private IActorRef _session = ActorRefs.Nobody;
         private IActorRef _chat = ActorRefs.Nobody; // secure sessions: lines with ids and acks, files
         private IActorRef _signaling = ActorRefs.Nobody; // --signal: the SignalingBridge that carries descriptions and candidates
+        private readonly TimeSpan _closeTimeout = config.GetTimeSpan("p2p.close-timeout", TimeSpan.FromSeconds(1));
 
         // file transfers' progress on the status stream: live Spectre bars on a terminal, plain lines when redirected
         private readonly TransferProgress _progress = new(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(status) }), status.WriteLine);
@@ -100,7 +101,37 @@ public static class IceChat
             await output.FlushAsync(cancel);
         }
 
-        public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, TextReader input, CancellationToken cancel)
+        /// <summary>
+        /// The chat from start to end; Ctrl+C or SIGTERM (<paramref name="cancel"/>) at any point closes the session
+        /// first, so that the peer hears at once that this side left (130).
+        /// </summary>
+        public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, Interactive.LineInput input, CancellationToken cancel)
+        {
+            try
+            {
+                return await ChatAsync(stun, turn, input, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                _progress.EndAll();
+                if (!_session.IsNobody())
+                {
+                    await status.WriteLineAsync("p2p: interrupted; telling the peer and closing.");
+                    await CloseSessionAsync();
+                }
+                return Commands.Interrupts.ExitCode;
+            }
+        }
+
+        /// <summary>Closes the session and waits, at most <c>p2p.close-timeout</c>, until it is gone: its close_notify must leave before the process does.</summary>
+        private async Task CloseSessionAsync()
+        {
+            var gone = _session.WatchAsync(CancellationToken.None);
+            _session.Tell(new SessionProtocol.Close());
+            await Task.WhenAny(gone, Task.Delay(_closeTimeout, CancellationToken.None));
+        }
+
+        private async Task<int> ChatAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, Interactive.LineInput input, CancellationToken cancel)
         {
             var peers = system.ActorOf(PeerHost.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "peers");
             var events = system.ActorOf(Props.Create(() => new EventPump(_events.Writer, _problems.Writer)), "console");
@@ -206,7 +237,7 @@ public static class IceChat
         }
 
         /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>
-        private async Task<int> RunSignaledAsync(TextReader input, CancellationToken cancel)
+        private async Task<int> RunSignaledAsync(Interactive.LineInput input, CancellationToken cancel)
         {
             await status.WriteLineAsync($"Connecting through room '{options.Room}' (up to {options.Timeout.TotalSeconds:0} s once the other peer is there)...");
             return await ConnectAndChatAsync(input, cancel);
@@ -246,7 +277,7 @@ public static class IceChat
         private bool _connected;
         private long _bothInRoomAt; // --signal: when this side learnt both peers were in the room, for the connect time it prints
 
-        private async Task<int> ConnectAndChatAsync(TextReader input, CancellationToken cancel)
+        private async Task<int> ConnectAndChatAsync(Interactive.LineInput input, CancellationToken cancel)
         {
             // 3. connected, or a sentence saying why not
             while (true)
@@ -273,26 +304,37 @@ public static class IceChat
                 }
             }
 
-            // 4. the chat: typed lines out, received ones printed, until input ends or the peer goes
-            // Console.In reads synchronously even through ReadLineAsync: typing gets a thread of its own
-            var typing = Task.Run(() => TypeAsync(input, cancel), CancellationToken.None);
-            var reading = ReadAsync(cancel);
-            var first = await Task.WhenAny(typing, reading);
-            _progress.EndAll(); // bars of transfers still running end here
-            if (first == typing)
+            // 4. the chat: typed lines out, received ones printed, until input ends (and the transfers under way with
+            // it) or the peer goes
+            var typing = Task.Run(async () =>
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None); // let what was typed last arrive
-                // close, and stay until the session is gone: its close_notify must leave before the process does
-                var gone = _session.WatchAsync(CancellationToken.None);
-                _session.Tell(new SessionProtocol.Close());
-                await Task.WhenAny(gone, Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None));
-                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None); // the socket actor sends it
-                return 0;
-            }
-            return await reading;
+                await TypeAsync(input, cancel);
+                _events.Writer.TryWrite(InputEnded.Instance);
+            }, CancellationToken.None);
+            int result = await ReadAsync(cancel);
+            _progress.EndAll(); // bars of transfers still running end here
+            if (result != InputDone) return result;
+            if (_chat.IsNobody()) await Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None); // --plain: no acks to wait for
+            await CloseSessionAsync();
+            return 0;
         }
 
-        private async Task TypeAsync(TextReader input, CancellationToken cancel)
+        /// <summary>Told by the typing task when the input ended.</summary>
+        private sealed record InputEnded
+        {
+            public static readonly InputEnded Instance = new();
+        }
+
+        /// <summary>After the input ended: lines still unacknowledged are waited for no longer.</summary>
+        private sealed record LinesGrace
+        {
+            public static readonly LinesGrace Instance = new();
+        }
+
+        /// <summary><see cref="ReadAsync"/>'s answer when the input ended and nothing is under way any more: close, exit 0.</summary>
+        private const int InputDone = -1;
+
+        private async Task TypeAsync(Interactive.LineInput input, CancellationToken cancel)
         {
             while (await input.ReadLineAsync(cancel) is { } raw)
             {
@@ -324,8 +366,17 @@ public static class IceChat
             }
         }
 
+        /// <summary>
+        /// What the session and the chat tell, printed, until the peer goes (its exit code) or the input ended with
+        /// nothing under way (<see cref="InputDone"/>): lines typed last are delivered, files being sent or received
+        /// (or offered by this side) finish first, and the user is told that the chat waits for them.
+        /// </summary>
         private async Task<int> ReadAsync(CancellationToken cancel)
         {
+            var transfers = new HashSet<string>(StringComparer.Ordinal); // offered by this side, or moving either way
+            var undelivered = new HashSet<long>();
+            bool inputEnded = false;
+            bool Idle() => inputEnded && transfers.Count == 0 && undelivered.Count == 0;
             while (true)
             {
                 var next = await _events.Reader.ReadAsync(cancel);
@@ -334,11 +385,37 @@ public static class IceChat
                 if (handled) continue;
                 switch (next)
                 {
+                    case InputEnded:
+                        inputEnded = true;
+                        if (Idle()) return InputDone;
+                        // lines typed last get a moment to be acknowledged; transfers are waited for
+                        _ = Task.Delay(_closeTimeout, CancellationToken.None).ContinueWith(_ => _events.Writer.TryWrite(LinesGrace.Instance), TaskScheduler.Default);
+                        if (transfers.Count > 0)
+                            await StatusAsync($"p2p: input ended; closing once {(transfers.Count == 1 ? "the file transfer under way finishes" : $"the {transfers.Count} file transfers under way finish")} (Ctrl+C stops now).");
+                        break;
+                    case LinesGrace:
+                        undelivered.Clear();
+                        if (Idle()) return InputDone;
+                        break;
+                    case ChatProtocol.MessageQueued q:
+                        undelivered.Add(q.Id);
+                        break;
                     case ChatProtocol.MessageReceived m:
                         await ChatLineAsync($"Received: {m.Text}", cancel);
                         break;
-                    case ChatProtocol.MessageDelivered:
+                    case ChatProtocol.MessageDelivered d:
+                        undelivered.Remove(d.Id);
+                        if (Idle()) return InputDone;
                         break; // acknowledged: nothing to show in a two-person chat
+                    case ChatProtocol.FileOfferSent or ChatProtocol.FileProgress or ChatProtocol.FileResumed when next is ChatProtocol.IChatEvent started:
+                        transfers.Add(started switch { ChatProtocol.FileOfferSent o => o.Id, ChatProtocol.FileProgress p => p.Id, _ => ((ChatProtocol.FileResumed)started).Id });
+                        if (!_progress.Show(SessionId, started) && ChatEventText.Describe(started, c => "/" + c) is { } startedLine) await StatusAsync(startedLine);
+                        break;
+                    case ChatProtocol.FileCompleted or ChatProtocol.FileFailed when next is ChatProtocol.IChatEvent ended:
+                        transfers.Remove(ended is ChatProtocol.FileCompleted c ? c.Id : ((ChatProtocol.FileFailed)ended).Id);
+                        if (!_progress.Show(SessionId, ended) && ChatEventText.Describe(ended, c => "/" + c) is { } endedLine) await StatusAsync(endedLine);
+                        if (Idle()) return InputDone;
+                        break;
                     case ChatProtocol.ChatStopped stopped:
                         await StatusAsync(ChatEventText.Describe(stopped, c => c)!);   // nothing typed could be sent any more
                         return 1;
@@ -349,7 +426,8 @@ public static class IceChat
                     case SessionProtocol.DataReceived d:
                         await ChatLineAsync($"Received: {Encoding.UTF8.GetString(d.Data.Span).TrimEnd('\n', '\r')}", cancel);
                         break;
-                    case SessionProtocol.Disconnected d when d.Reason.Contains("closed", StringComparison.Ordinal):
+                    case SessionProtocol.Closed { PeerReason: not null } closed:
+                        await StatusAsync($"p2p: {closed.PeerReason}.");
                         await ChatLineAsync("Connection closed by peer", cancel);
                         return 0;
                     case SessionProtocol.Disconnected d:

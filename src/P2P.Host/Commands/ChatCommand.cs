@@ -116,11 +116,6 @@ public static class ChatCommand
 
     private static async Task<int> RunAsync(ParseResult p, CancellationToken parserCancel)
     {
-        // Ctrl+C and SIGTERM end the chat through the token (the parser's own handling is off: see Program.cs)
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(parserCancel);
-        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        var cancel = stop.Token;
         var options = Read(p);
         // the same layers in both modes (akka.hocon, P2P__ variables, --config): a wrong file is refused in --no-ice too
         Config config;
@@ -135,6 +130,10 @@ public static class ChatCommand
             await Console.Error.WriteLineAsync($"p2p: {e.Message.TrimEnd('.')}.");
             return 2;
         }
+        // Ctrl+C and SIGTERM end the chat through the token (the parser's own handling is off: see Program.cs): the
+        // peer is told, TURN allocations are released; a second signal, or p2p.stop-timeout, ends it at once
+        using var interrupts = Interrupts.Take("p2p", P2PHostBuilder.StopTimeout(config), Console.Error, parserCancel);
+        var cancel = interrupts.Token;
         // the console is the chat: engine warnings go to --log (and to the console with -v); problems the user must
         // act on are printed by the chat itself as sentences
         P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
@@ -145,7 +144,7 @@ public static class ChatCommand
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            return 130; // interrupted, as a shell reports Ctrl+C
+            return Interrupts.ExitCode; // interrupted, as a shell reports Ctrl+C
         }
         finally
         {

@@ -49,7 +49,7 @@ public static class HostCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult p, CancellationToken cancel)
+    private static async Task<int> RunAsync(ParseResult p, CancellationToken parserCancel)
     {
         Config config;
         try { config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile)); }
@@ -58,13 +58,16 @@ public static class HostCommand
             await System.Console.Error.WriteLineAsync($"p2p host: {e.Message.TrimEnd('.')}.");
             return 2;
         }
+        // Ctrl+C and SIGTERM close every session (the peers are told) and release TURN allocations, then exit
+        using var interrupts = Interrupts.Take("p2p host", P2PHostBuilder.StopTimeout(config), System.Console.Error, parserCancel);
+        var cancel = interrupts.Token;
         var stun = p.GetValue(Stun) is { } s && !s.Equals("none", StringComparison.OrdinalIgnoreCase) ? s : null;
         var servers = await ServerAddresses.ResolveAsync(stun, p.GetValue(StunPort), p.GetValue(Turn), p.GetValue(TurnPort), p.GetValue(TurnUser), p.GetValue(TurnPass), System.Console.Error, cancel);
         if (servers is null) return 1;
         P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
         try
         {
-            using var host = P2PHostBuilder.Build(config, p.GetValue(Verbose), (_, _) => { });
+            using var host = P2PHostBuilder.Build(config, p.GetValue(Verbose), (_, _) => { }, stopsItself: true);
             await host.StartAsync(cancel);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var peers = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "peers");
@@ -77,10 +80,16 @@ public static class HostCommand
             {
                 Signal = p.GetValue(Signal) is { } signal ? new Uri(signal) : null,
                 SignalSettings = P2P.Actors.Signaling.SignalSettings.From(config),
+                ClosedRowLinger = config.GetTimeSpan("p2p.console.closed-row-linger", TimeSpan.FromSeconds(5)),
+                CloseTimeout = config.GetTimeSpan("p2p.close-timeout", TimeSpan.FromSeconds(1)),
             };
             int result = await new HostConsole(system, peers, hostSettings, console).RunAsync(System.Console.In, cancel);
-            await host.StopAsync(CancellationToken.None);
+            await host.StopAsync(CancellationToken.None); // the peers release their TURN allocations here
             return result;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return Interrupts.ExitCode; // interrupted before the console ran
         }
         finally
         {

@@ -90,11 +90,21 @@ public static class P2PHostBuilder
         Log.Logger = logConfig.CreateLogger();
     }
 
-    /// <summary>Builds a generic host running the "p2p" actor system; <paramref name="actors"/> creates and registers the top-level actors.</summary>
-    public static IHost Build(Config config, bool verbose, Action<ActorSystem, IActorRegistry> actors)
+    /// <summary>
+    /// Builds a generic host running the "p2p" actor system; <paramref name="actors"/> creates and registers the top-level actors.
+    /// </summary>
+    /// <param name="stopsItself">
+    /// True for a command that takes Ctrl+C and SIGTERM itself (<see cref="Interrupts.Take"/>) and stops the host when it
+    /// has closed its sessions: the host then does not stop on a signal by itself (which would end the actor system
+    /// while the sessions still tell their peers). False (a server: the relay, the signaling server): the host stops on
+    /// the first signal, and a second one, or a stop longer than <c>p2p.stop-timeout</c>, ends the process at once.
+    /// </param>
+    public static IHost Build(Config config, bool verbose, Action<ActorSystem, IActorRegistry> actors, bool stopsItself = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        if (stopsItself) builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
+        else builder.Services.AddSingleton(_ => Interrupts.Watch("p2p", StopTimeout(config), Console.Error));
         builder.Services.AddSerilog(Log.Logger);
         builder.Services.AddAkka("p2p", (akka, _) =>
         {
@@ -107,6 +117,19 @@ public static class P2PHostBuilder
             });
             akka.WithActors(actors);
         });
-        return builder.Build();
+        var host = builder.Build();
+        if (!stopsItself) host.Services.GetRequiredService<Interrupts>(); // watching from the start
+        return host;
+    }
+
+    /// <summary><c>p2p.stop-timeout</c>: how long a stop after Ctrl+C or SIGTERM may take before the process ends at once.</summary>
+    public static TimeSpan StopTimeout(Config config) =>
+        config.HasPath("p2p.stop-timeout") ? config.GetTimeSpan("p2p.stop-timeout") : TimeSpan.FromSeconds(2);
+
+    /// <summary>No console lifetime: the command itself decides when the host stops (see <see cref="Build"/>).</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

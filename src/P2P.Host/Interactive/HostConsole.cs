@@ -43,6 +43,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         public IActorRef Session { get; set; } = ActorRefs.Nobody;
         public IActorRef Chat { get; set; } = ActorRefs.Nobody;
         public IActorRef Bridge { get; set; } = ActorRefs.Nobody; // room:<name> sessions: their signaling
+        public IActorRef Tagger { get; set; } = ActorRefs.Nobody;
+        public IActorRef Link { get; set; } = ActorRefs.Nobody;   // in-process sessions: the signaling shared with the other row
+        /// <summary>Closed or failed: the row is shown that way for a while (<see cref="HostConsoleSettings.ClosedRowLinger"/>), then removed.</summary>
+        public bool Ended { get; set; }
         public string State { get; set; } = "gathering";
         public SelectedPair? Pair { get; set; }
         /// <summary>Why its chat stopped (<see cref="ChatProtocol.ChatStopped"/>); null while it runs.</summary>
@@ -61,20 +65,25 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         accept <session> <id> [overwrite]   take a file the other side offered (into --download-dir)
         reject <session> <id>         refuse an offered file
         close <session>               close a session (the other side is told)
+        stats                         sessions held by the peers, threads, file descriptors and memory of this process
         help                          this list
         quit                          close everything and leave
         """;
 
+    /// <summary>
+    /// Runs the console until "quit", the end of <paramref name="input"/> (0), or <paramref name="cancel"/> (Ctrl+C,
+    /// SIGTERM: 130); each way closes every open session first, so the other sides hear of it at once.
+    /// </summary>
     public async Task<int> RunAsync(TextReader input, CancellationToken cancel)
     {
         _pump = system.ActorOf(P2P.Host.Demo.EventSink.Props(_events.Writer), "console");
         peers.Tell(new PeerHostProtocol.Subscribe(_pump));
-        var printing = Task.Run(() => PrintEventsAsync(cancel), CancellationToken.None);
+        _ = Task.Run(() => PrintEventsAsync(CancellationToken.None), CancellationToken.None);
         console.MarkupLine("[bold]p2p host[/]: type [green]help[/] for the commands.");
-        // Console.In reads synchronously even through ReadLineAsync: it gets a thread of its own
-        return await Task.Run(async () =>
+        var lines = new LineInput(input);
+        try
         {
-            while (await input.ReadLineAsync(cancel) is { } line)
+            while (await lines.ReadLineAsync(cancel) is { } line)
             {
                 var words = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (words.Length == 0) continue;
@@ -89,7 +98,12 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 }
             }
             return await QuitAsync();
-        }, CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            await QuitAsync("interrupted: closing the sessions");
+            return Commands.Interrupts.ExitCode;
+        }
     }
 
     private async Task ExecuteAsync(string[] words, string line, CancellationToken cancel)
@@ -125,6 +139,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 break;
             case "reject" when words.Length == 3:
                 if (Find(words[1]) is { } rejecting) rejecting.Chat.Tell(new ChatProtocol.RejectFile(words[2]));
+                break;
+            case "stats":
+                await ShowStatsAsync();
                 break;
             case "close" when words.Length == 2:
                 if (Find(words[1]) is { } closing) closing.Session.Tell(new SessionProtocol.Close());
@@ -179,7 +196,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             // each session's owner is its chat (lines with ids and acks, files), which passes the rest on to the link
             foreach (var (row, controlling) in new[] { (_sessions[a], true), (_sessions[b], false) })
             {
-                row.Chat = system.ActorOf(ChatSession.Props(settings.Chat, system.ActorOf(Props.Create(() => new Tagger(row.Id, link)))), $"chat-{n}-{(controlling ? "a" : "b")}");
+                row.Link = link;
+                row.Tagger = system.ActorOf(Props.Create(() => new Tagger(row.Id, link)));
+                row.Chat = system.ActorOf(ChatSession.Props(settings.Chat, row.Tagger), $"chat-{n}-{(controlling ? "a" : "b")}");
                 peers.Tell(new PeerHostProtocol.OpenSession(row.Peer, row.Id, controlling, row.Chat, Secure: true));
             }
             console.WriteLine($"opening {a} and {b}");
@@ -207,7 +226,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             int n = ++_opened;
             var id = $"{peer}@{room}-{n}";
             var row = _sessions[id] = new SessionRow(id, peer, "room:" + room);
-            var tagger = system.ActorOf(Props.Create(() => new Tagger(id, _pump)));
+            var tagger = row.Tagger = system.ActorOf(Props.Create(() => new Tagger(id, _pump)));
             row.Bridge = system.ActorOf(SignalingBridge.Props(settings.Signal, room, peer, tagger, settings.SignalSettings), $"room-{n}");
             console.WriteLine($"joining room '{room}' as {peer} ({id})");
         }
@@ -283,6 +302,25 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 
     private static string Bytes(long n) => ChatEventText.Size(n);
 
+    /// <summary>
+    /// One line on what the process holds: its peers and the sessions they still route (which a closed session leaves),
+    /// the rows shown, and the threads, file descriptors and memory of the process, to check it returns to its baseline.
+    /// </summary>
+    private async Task ShowStatsAsync()
+    {
+        var list = await peers.Ask<PeerHostProtocol.Peers>(new PeerHostProtocol.GetPeers(), AskTimeout);
+        int sessions = 0;
+        foreach (var peer in list.List)
+            sessions += (await peer.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), AskTimeout)).Sessions;
+        int rows;
+        lock (_gate) rows = _sessions.Count;
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        int descriptors = Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : -1;
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"stats: {list.List.Count} peers, {sessions} sessions, {rows} rows, {process.Threads.Count} threads, {(descriptors < 0 ? "?" : descriptors.ToString(CultureInfo.InvariantCulture))} file descriptors, {process.WorkingSet64 / 1048576.0:0.0} MiB resident, {GC.GetTotalMemory(false) / 1048576.0:0.0} MiB managed");
+        lock (_gate) console.WriteLine(line);
+    }
+
     private async Task PrintEventsAsync(CancellationToken cancel)
     {
         await foreach (var e in _events.Reader.ReadAllAsync(cancel))
@@ -331,16 +369,19 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                             console.WriteLine($"[{id}] {text}");
                         break;
                     case SessionProtocol.Disconnected d when _sessions.TryGetValue(d.SessionId, out var row):
-                        row.State = d.Reason.Contains("closed", StringComparison.Ordinal) ? "closed by peer" : "reconnecting";
+                        row.State = "reconnecting";
                         console.WriteLine($"[{d.SessionId}] {d.Reason}");
                         break;
                     case SessionProtocol.Failed f when _sessions.TryGetValue(f.SessionId, out var row):
                         row.State = "failed";
                         console.WriteLine($"[{f.SessionId}] failed: {f.Reason}");
+                        row.Session.Tell(new SessionProtocol.Close()); // nothing more can come of it: its actors go
+                        End(row);
                         break;
-                    case SessionProtocol.Closed c when _sessions.TryGetValue(c.SessionId, out var row):
-                        row.State = "closed";
-                        console.WriteLine($"[{c.SessionId}] closed");
+                    case SessionProtocol.Closed c when _sessions.TryGetValue(c.SessionId, out var row) && !row.Ended:
+                        row.State = c.PeerReason is null ? "closed" : "closed by peer";
+                        console.WriteLine(c.PeerReason is null ? $"[{c.SessionId}] closed" : $"[{c.SessionId}] {c.PeerReason}");
+                        End(row);
                         break;
                     case PeerProtocol.GatheringProblem g:
                         console.WriteLine($"[{g.Name}] {g.Reason}");
@@ -377,12 +418,38 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         lock (_gate) console.WriteLine($"p2p: {sentence.TrimEnd('.')}.");
     }
 
-    private async Task<int> QuitAsync()
+    /// <summary>
+    /// A session that closed or failed: its row says so for <see cref="HostConsoleSettings.ClosedRowLinger"/>, then it
+    /// goes, with the actors the console made for it (its chat, tagger, room bridge, and the in-process link once both
+    /// of its rows are gone), so that a host that ran any number of sessions is back to where it started.
+    /// </summary>
+    private void End(SessionRow row)
+    {
+        if (row.Ended) return;
+        row.Ended = true;
+        _ = Task.Delay(settings.ClosedRowLinger).ContinueWith(_ => Remove(row), TaskScheduler.Default);
+    }
+
+    private void Remove(SessionRow row)
+    {
+        lock (_gate)
+        {
+            if (!_sessions.Remove(row.Id)) return;
+            foreach (var actor in new[] { row.Chat, row.Tagger, row.Bridge })
+                if (!actor.IsNobody()) system.Stop(actor);
+            if (!row.Link.IsNobody() && !_sessions.Values.Any(r => r.Link.Equals(row.Link))) system.Stop(row.Link);
+        }
+    }
+
+    /// <summary>Closes every open session and waits (at most <see cref="HostConsoleSettings.CloseTimeout"/>) for each to have told its peer.</summary>
+    private async Task<int> QuitAsync(string? why = null)
     {
         List<SessionRow> open;
-        lock (_gate) open = _sessions.Values.Where(r => !r.Session.IsNobody() && r.State is not ("closed" or "failed")).ToList();
+        lock (_gate) open = _sessions.Values.Where(r => !r.Session.IsNobody() && !r.Ended).ToList();
+        if (why is not null && open.Count > 0) Say(why);
+        var gone = open.Select(r => r.Session.WatchAsync(CancellationToken.None)).ToList();
         foreach (var row in open) row.Session.Tell(new SessionProtocol.Close());
-        if (open.Count > 0) await Task.Delay(TimeSpan.FromMilliseconds(300)); // close_notify on its way
+        if (gone.Count > 0) await Task.WhenAny(Task.WhenAll(gone), Task.Delay(settings.CloseTimeout));
         _progress.EndAll();
         console.WriteLine("bye");
         return 0;
@@ -396,4 +463,10 @@ public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, 
     public Uri? Signal { get; init; }
 
     public SignalSettings SignalSettings { get; init; } = SignalSettings.Default;
+
+    /// <summary>How long a closed or failed session's row stays in <c>sessions</c> before it goes (<c>p2p.console.closed-row-linger</c>).</summary>
+    public TimeSpan ClosedRowLinger { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long "quit" or Ctrl+C waits for the sessions to tell their peers (<c>p2p.close-timeout</c>).</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -13,6 +13,14 @@ public enum NicePeerStream
     Stderr,
 }
 
+/// <summary>The POSIX signals a test sends to a process (Linux numbers).</summary>
+public enum PosixSignalNumber
+{
+    SIGINT = 2,
+    SIGKILL = 9,
+    SIGTERM = 15,
+}
+
 /// <summary>One line a process printed, and when it was read from the pipe (<see cref="Stopwatch.GetTimestamp"/>).</summary>
 public readonly record struct OutputLine(string Text, long ReadAt);
 
@@ -153,6 +161,15 @@ public abstract class InteractiveProcess : IAsyncDisposable
 
     /// <summary>Closes its stdin (end of input, like Ctrl-D).</summary>
     public void CloseStdin() => _process.StandardInput.Close();
+
+    /// <summary>Sends SIGINT (what Ctrl+C sends) or SIGTERM to the process.</summary>
+    public void Signal(PosixSignalNumber signal)
+    {
+        if (kill(_process.Id, (int)signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     /// <summary>
     /// Consumes lines of <paramref name="stream"/> until one matches <paramref name="predicate"/> and returns it;

@@ -1,0 +1,205 @@
+using P2P.Actors.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Host;
+
+/// <summary>
+/// How real <c>p2p</c> processes stop and close (FEATURES.md U1–U3): Ctrl+C and SIGTERM at every prompt, the other
+/// side told at once, the end of input during a transfer, a session closed by its remote ending here too. The other
+/// side's consent timeout is set far beyond the tests' waits, so only the close itself can end it in time.
+/// </summary>
+public sealed class StopAndCloseTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private static readonly string[] Loopback = ["--stun", "none", "--local-address", "127.0.0.1"];
+
+    /// <summary>Consent would only be lost after 5 minutes: anything that ends sooner was told.</summary>
+    private static readonly Dictionary<string, string> SlowConsent = new() { ["P2P__ICE__CONSENT_TIMEOUT"] = "300s" };
+
+    /// <summary>File chunks of 1 KiB, one in flight: a few MiB take seconds, long enough to stop in the middle.</summary>
+    private static readonly Dictionary<string, string> SlowFiles = new(SlowConsent) { ["P2P__CHAT__CHUNK_SIZE"] = "1024", ["P2P__CHAT__WINDOW"] = "1" };
+
+    private static P2pProcess StartChat(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        P2pProcess.Start([.. args, .. Loopback], environment: environment);
+
+    private static async Task ConnectAsync(InteractiveProcess a, InteractiveProcess b)
+    {
+        var blockA = await a.ReadLocalDescriptionAsync(Wait);
+        var blockB = await b.ReadLocalDescriptionAsync(Wait);
+        await a.WriteRemoteDescriptionAsync(blockB);
+        await b.WriteRemoteDescriptionAsync(blockA);
+        await a.WaitForLineAsync(l => l == "Connected", Wait);
+        await b.WaitForLineAsync(l => l == "Connected", Wait);
+    }
+
+    [Theory]
+    [InlineData(PosixSignalNumber.SIGINT)]
+    [InlineData(PosixSignalNumber.SIGTERM)]
+    public async Task P2p_host_stops_on_a_signal_at_its_prompt(PosixSignalNumber signal)
+    {
+        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1");
+        try
+        {
+            await host.WaitForLineAsync(l => l.StartsWith("p2p host: type help", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("peer add alice");
+            await host.WaitForLineAsync(l => l.StartsWith("peer alice bound", StringComparison.Ordinal), Wait);
+            host.Signal(signal);
+            Assert.Equal(130, await host.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
+
+    [Theory]
+    [InlineData(PosixSignalNumber.SIGINT)]
+    [InlineData(PosixSignalNumber.SIGTERM)]
+    public async Task The_ICE_chat_stops_on_a_signal_while_it_waits_for_the_pasted_description(PosixSignalNumber signal)
+    {
+        await using var chat = StartChat(SlowConsent, "-s");
+        try
+        {
+            await chat.ReadLocalDescriptionAsync(Wait);
+            await chat.WaitForLineAsync(l => l.StartsWith("Paste the remote description", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            chat.Signal(signal);
+            Assert.Equal(130, await chat.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(chat.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task Ctrl_C_in_the_middle_of_a_chat_tells_the_peer_which_says_so_and_exits_0()
+    {
+        await using var server = StartChat(SlowConsent, "-s");
+        await using var client = StartChat(SlowConsent);
+        try
+        {
+            await ConnectAsync(server, client);
+            await client.WriteLineAsync("before the interrupt");
+            await server.WaitForLineAsync(l => l == "Received: before the interrupt", Wait);
+
+            client.Signal(PosixSignalNumber.SIGINT);
+            Assert.Equal(130, await client.WaitForExitAsync(Wait));
+            await server.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
+            Assert.Equal(0, await server.WaitForExitAsync(Wait));
+            Assert.DoesNotContain("consent", server.Transcript, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            output.WriteLine(server.Transcript);
+            output.WriteLine(client.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task Ctrl_C_in_the_middle_of_a_transfer_tells_the_receiver_how_far_it_got_and_that_the_part_is_kept()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-stop-");
+        var downloads = Directory.CreateDirectory(Path.Combine(folder.FullName, "in")).FullName;
+        await using var receiver = StartChat(SlowFiles, "-s", "--download-dir", downloads);
+        await using var sender = StartChat(SlowFiles);
+        try
+        {
+            await ConnectAsync(receiver, sender);
+            var source = Path.Combine(folder.FullName, "big.bin");
+            await File.WriteAllBytesAsync(source, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024 * 1024));
+            await sender.WriteLineAsync($"/send {source}");
+            var offer = await receiver.WaitForLineAsync(l => l.Contains("offers 'big.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
+            await receiver.WriteLineAsync($"/accept {id}");
+            await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+
+            sender.Signal(PosixSignalNumber.SIGINT);
+            Assert.Equal(130, await sender.WaitForExitAsync(Wait));
+            var stopped = await receiver.WaitForLineAsync(l => l.StartsWith($"p2p: file {id}: 'big.bin' stopped after ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains("the peer left", stopped);
+            Assert.Contains("big.bin.part is kept", stopped);
+            await receiver.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
+            Assert.Equal(0, await receiver.WaitForExitAsync(Wait));
+            Assert.True(File.Exists(Path.Combine(downloads, "big.bin.part")));
+            Assert.False(File.Exists(Path.Combine(downloads, "big.bin")));
+        }
+        finally
+        {
+            output.WriteLine(receiver.Transcript);
+            output.WriteLine(sender.Transcript);
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_end_of_input_during_a_transfer_finishes_the_transfer_before_closing()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-eof-");
+        var downloads = Directory.CreateDirectory(Path.Combine(folder.FullName, "in")).FullName;
+        await using var receiver = StartChat(SlowFiles, "-s", "--download-dir", downloads);
+        await using var sender = StartChat(SlowFiles);
+        try
+        {
+            await ConnectAsync(receiver, sender);
+            var source = Path.Combine(folder.FullName, "report.bin");
+            var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(2 * 1024 * 1024 + 5);
+            await File.WriteAllBytesAsync(source, bytes);
+            await sender.WriteLineAsync($"/send {source}");
+            var offer = await receiver.WaitForLineAsync(l => l.Contains("offers 'report.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
+            await receiver.WriteLineAsync($"/accept {id}");
+            await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+
+            sender.CloseStdin(); // the user's input ends while the file is on its way
+            await sender.WaitForLineAsync(l => l.Contains("input ended; closing once the file transfer under way finishes", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Equal(0, await sender.WaitForExitAsync(Wait));
+            await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: done", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            await receiver.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
+            Assert.Equal(0, await receiver.WaitForExitAsync(Wait));
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(downloads, "report.bin")));
+            Assert.False(File.Exists(Path.Combine(downloads, "report.bin.part")));
+        }
+        finally
+        {
+            output.WriteLine(receiver.Transcript);
+            output.WriteLine(sender.Transcript);
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_session_closed_by_its_remote_ends_here_its_row_says_closed_then_goes()
+    {
+        var environment = new Dictionary<string, string>(SlowConsent) { ["P2P__CONSOLE__CLOSED_ROW_LINGER"] = "5s" };
+        await using var host = P2pProcess.Start(["host", "--local-address", "127.0.0.1"], environment: environment);
+        try
+        {
+            await host.WriteLineAsync("peer add alice");
+            await host.WriteLineAsync("peer add bob");
+            await host.WaitForLineAsync(l => l.StartsWith("peer bob bound", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("open alice bob");
+            await host.WaitForLineAsync(l => l.StartsWith("[alice-bob-1] connected over", StringComparison.Ordinal), Wait);
+            await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] connected over", StringComparison.Ordinal), Wait);
+
+            await host.WriteLineAsync("close bob-alice-1");
+            await host.WaitForLineAsync(l => l == "[alice-bob-1] the peer closed the DTLS association", Wait);
+            await host.WriteLineAsync("sessions");
+            var row = await host.WaitForLineAsync(l => l.Contains("alice-bob-1", StringComparison.Ordinal) && l.Contains("│", StringComparison.Ordinal), Wait);
+            Assert.Contains("closed by peer", row);
+
+            await Task.Delay(TimeSpan.FromSeconds(6)); // past the linger
+            await host.WriteLineAsync("sessions");
+            await host.WaitForLineAsync(l => l == "no sessions: open <peer> <remote>", Wait);
+            await host.WriteLineAsync("stats");
+            var stats = await host.WaitForLineAsync(l => l.StartsWith("stats: ", StringComparison.Ordinal), Wait);
+            Assert.Contains("0 sessions", stats);
+            await host.WriteLineAsync("quit");
+            Assert.Equal(0, await host.WaitForExitAsync(Wait));
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
+}
