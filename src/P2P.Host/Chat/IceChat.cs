@@ -201,6 +201,11 @@ public static class IceChat
                         return 1;
                 }
             }
+            if (NoCandidates(local) is { } nothing)
+            {
+                await status.WriteLineAsync(nothing);
+                return 1;
+            }
             await status.WriteLineAsync("Local description (copy it to the other side, up to the empty line):");
             await output.WriteAsync(local.Write(IceDescriptionFormat.Libnice)); // ends with the empty line
             await output.FlushAsync(cancel);
@@ -300,6 +305,11 @@ public static class IceChat
                 if (next is SessionProtocol.Failed f)
                 {
                     await status.WriteLineAsync(FailureSentence(f.Reason));
+                    return 1;
+                }
+                if (next is SessionProtocol.LocalDescription { Description: var gathered } && NoCandidates(gathered) is { } nothing)
+                {
+                    await status.WriteLineAsync(nothing);
                     return 1;
                 }
             }
@@ -445,6 +455,23 @@ public static class IceChat
                         return 1;
                 }
             }
+        }
+
+        /// <summary>
+        /// A description without a single candidate gives the other side nothing to connect to: never printed or sent
+        /// silently, but said, with what to do. Null when it has candidates.
+        /// </summary>
+        private string? NoCandidates(IceDescription description)
+        {
+            if (description.Candidates.Count > 0) return null;
+            if (options.RelayOnly)
+                return options.Turn is null
+                    ? "p2p: --relay-only needs a TURN server: add --turn <server> --turn-user <u> --turn-pass <p>."
+                    : $"p2p: no relay candidate: the TURN server {options.Turn}:{options.TurnPort} gave no allocation (see the reason above). Check --turn, --turn-port, --turn-user and --turn-pass, or leave out --relay-only.";
+            if (options.LocalAddress is null)
+                return "p2p: no candidate to offer: this machine has no network address besides loopback (loopback addresses are never offered unless asked for). "
+                    + "To chat on this machine, start both sides with --local-address 127.0.0.1; to reach another machine, connect it to a network or give a TURN server with --turn.";
+            return $"p2p: no candidate to offer: nothing could be bound on {options.LocalAddress}. Check --local-address, or give a TURN server with --turn.";
         }
 
         private string FailureSentence(string reason) =>

@@ -85,11 +85,47 @@ public static class NoIceTls
             if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
             throw new NoIceFailure(refusal ?? Explain(e, sniffing.SawTls, handshakeTimeout));
         }
+        await ConfirmAsync(tls, server, timeout.Token, cancel).ConfigureAwait(false);
         var protocol = Describe(tls.SslProtocol);
         var cipherSuite = tls.NegotiatedCipherSuite.ToString();
         log.Information("TLS established: {TlsProtocol} {CipherSuite}, peer certificate sha-256 {PeerFingerprint}", protocol, cipherSuite, seen?.ToString());
         if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer} ({protocol}, {cipherSuite})").ConfigureAwait(false);
         return tls;
+    }
+
+    /// <summary>The server's word that it accepted the client's certificate (ASCII ACK), the first byte after the handshake.</summary>
+    public const byte Accepted = 0x06;
+
+    /// <summary>
+    /// In TLS 1.3 the client's handshake is over before the server has judged the client's certificate (RFC 8446 §2:
+    /// the client's Certificate and Finished are its last flight), so a server that refuses a pinned fingerprint looks,
+    /// to the client, like a connection that works and then closes. The server therefore sends <see cref="Accepted"/>
+    /// once it has accepted, and the client waits for it before it says Connected: anything else is a refusal, told as one.
+    /// </summary>
+    private static async Task ConfirmAsync(SslStream tls, bool server, CancellationToken timeout, CancellationToken cancel)
+    {
+        if (server)
+        {
+            await tls.WriteAsync(new[] { Accepted }, timeout).ConfigureAwait(false);
+            await tls.FlushAsync(timeout).ConfigureAwait(false);
+            return;
+        }
+        var verdict = new byte[1];
+        int n;
+        try
+        {
+            n = await tls.ReadAsync(verdict, timeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
+            n = 0;
+        }
+        if (n == 1 && verdict[0] == Accepted) return;
+        await tls.DisposeAsync().ConfigureAwait(false);
+        throw new NoIceFailure(n == 0
+            ? NoIceSession.SecureRefusedSentence
+            : "The other side did not confirm the secure connection: run the same p2p version on both sides.");
     }
 
     /// <summary>"TLS 1.3" for <see cref="SslProtocols.Tls13"/> (the only one enabled), the enum's name otherwise.</summary>

@@ -56,7 +56,7 @@ public static class DemoCommand
         return command;
     }
 
-    private static async Task<int> Run(ParseResult p, CancellationToken cancel)
+    private static async Task<int> Run(ParseResult p, CancellationToken parserCancel)
     {
         Config config;
         try { config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile)); }
@@ -65,18 +65,23 @@ public static class DemoCommand
             Console.Error.WriteLine($"p2p demo: {e.Message.TrimEnd('.')}.");
             return 2;
         }
+        // Ctrl+C and SIGTERM end the demo: its peers close their sessions and release their allocations, then it exits
+        using var interrupts = Interrupts.Take("p2p demo", P2PHostBuilder.StopTimeout(config), Console.Error, parserCancel);
+        var cancel = interrupts.Token;
         bool verbose = p.GetValue(Verbose);
         // The demo's table is its output; engine logs on the console only from warnings up (all of them with -v or in --log).
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile), LogEventLevel.Error);
         try
         {
-            using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { });
+            using var host = P2PHostBuilder.Build(config, verbose, (_, _) => { }, stopsItself: true);
             await host.StartAsync(cancel);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var options = new DemoOptions(p.GetValue(Real), p.GetValue(NatA)!, p.GetValue(NatB)!, p.GetValue(FileMiB) * 1024 * 1024, p.GetValue(Lines));
             var console = AnsiConsole.Console;
             if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe or a log
-            int result = await new PeersDemo(system, config, options, console).RunAsync(cancel);
+            int result;
+            try { result = await new PeersDemo(system, config, options, console).RunAsync(cancel); }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { result = Interrupts.ExitCode; }
             await host.StopAsync(CancellationToken.None);
             return result;
         }

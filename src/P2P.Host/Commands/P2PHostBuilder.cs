@@ -109,6 +109,7 @@ public static class P2PHostBuilder
         builder.Services.AddAkka("p2p", (akka, _) =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
+            akka.AddHocon($"akka.stdout-logger-class = \"{StandardErrorLogger.ClassName}\"", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = verbose ? LogLevel.DebugLevel : LogLevel.InfoLevel;

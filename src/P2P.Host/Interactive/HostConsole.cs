@@ -325,6 +325,11 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
     {
         await foreach (var e in _events.Reader.ReadAllAsync(cancel))
         {
+            if (e is TaskCompletionSource printed)
+            {
+                printed.TrySetResult();
+                continue;
+            }
             lock (_gate)
             {
                 switch (e)
@@ -450,6 +455,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         var gone = open.Select(r => r.Session.WatchAsync(CancellationToken.None)).ToList();
         foreach (var row in open) row.Session.Tell(new SessionProtocol.Close());
         if (gone.Count > 0) await Task.WhenAny(Task.WhenAll(gone), Task.Delay(settings.CloseTimeout));
+        // what the sessions told on their way out is printed before the last word
+        var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _events.Writer.TryWrite(printed);
+        await Task.WhenAny(printed.Task, Task.Delay(settings.CloseTimeout));
         _progress.EndAll();
         console.WriteLine("bye");
         return 0;

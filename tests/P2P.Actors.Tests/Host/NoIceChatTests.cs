@@ -196,7 +196,11 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
             Assert.Contains("FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00:FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00", refusal);
             Assert.NotEqual(0, await server.WaitForExitAsync(Wait));
             Assert.DoesNotContain("out| Connected", server.Transcript);
-            await client.WaitForExitAsync(Wait);
+            // the refused client is told so, never Connected then "closed by peer" with exit 0
+            Assert.Equal(1, await client.WaitForExitAsync(Wait));
+            Assert.Contains($"err| {P2P.Host.Chat.NoIceSession.SecureRefusedSentence}", client.Transcript);
+            Assert.DoesNotContain("out| Connected", client.Transcript);
+            Assert.DoesNotContain("Connection closed by peer", client.Transcript);
         });
     }
 

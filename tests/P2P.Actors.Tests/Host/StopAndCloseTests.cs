@@ -33,6 +33,16 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         await b.WaitForLineAsync(l => l == "Connected", Wait);
     }
 
+    /// <summary>
+    /// stdout carries only what the ICE chat itself says (U4): its description block, Connected, received lines and the
+    /// peer's leaving; no log line of Akka's or ours (CoordinatedShutdown, dead letters, TURN releases).
+    /// </summary>
+    private static void AssertOnlyChatOutput(InteractiveProcess chat)
+    {
+        var stdout = chat.Transcript.Split('\n').Where(l => l.StartsWith("out| ", StringComparison.Ordinal)).Select(l => l[5..]);
+        Assert.All(stdout, l => Assert.Matches(@"^(m=|c=|a=|$|Connected$|Received: |Connection closed by peer$)", l));
+    }
+
     [Theory]
     [InlineData(PosixSignalNumber.SIGINT)]
     [InlineData(PosixSignalNumber.SIGTERM)]
@@ -88,6 +98,8 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
             await server.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
             Assert.Equal(0, await server.WaitForExitAsync(Wait));
             Assert.DoesNotContain("consent", server.Transcript, StringComparison.OrdinalIgnoreCase);
+            AssertOnlyChatOutput(server);
+            AssertOnlyChatOutput(client);
         }
         finally
         {
@@ -158,6 +170,8 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
             await receiver.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
             Assert.Equal(0, await receiver.WaitForExitAsync(Wait));
             Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(downloads, "report.bin")));
+            AssertOnlyChatOutput(sender);
+            AssertOnlyChatOutput(receiver);
             Assert.False(File.Exists(Path.Combine(downloads, "report.bin.part")));
         }
         finally

@@ -221,6 +221,7 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         var atClient = client.Of<SctpProtocol.AssociationAborted>().Single();
         Assert.True(atClient.ByPeer);
         Assert.Contains("NoUserData", atClient.Reason);
+        Assert.False(atClient.UserInitiated); // a protocol error is not a normal end
     }
 
     [Fact]
@@ -229,7 +230,28 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         var (client, server, _, _) = StartWithChannel();
         client.Tell(new SctpProtocol.Abort("user left"));
         WaitFor(() => server.Of<SctpProtocol.AssociationAborted>().Any());
-        Assert.Contains("user left", server.Of<SctpProtocol.AssociationAborted>().Single().Reason);
+        var aborted = server.Of<SctpProtocol.AssociationAborted>().Single();
+        Assert.Contains("user left", aborted.Reason);
+        Assert.True(aborted.UserInitiated); // the peer's user ended it: a normal end
+    }
+
+    [Fact]
+    public void An_ABORT_without_a_cause_as_aiortc_sends_on_close_is_user_initiated()
+    {
+        var (client, server, pipe, stream) = StartWithChannel();
+        client.Tell(new SctpProtocol.SendMessage(stream, new byte[10], Binary: true));
+        WaitFor(() => server.Of<SctpProtocol.MessageReceived>().Any());
+        var last = AskFor<byte[]>(pipe, new SctpPipe.GetLast(FromA: true));   // carries the server's tag
+        uint serverTag = BinaryPrimitives.ReadUInt32BigEndian(last.AsSpan(4));
+        var buffer = new byte[64];
+        var w = new SctpPacketWriter(buffer, 5000, 5000, serverTag);
+        w.BeginAbort(tagReflected: false);   // no error cause at all
+        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+
+        WaitFor(() => server.Of<SctpProtocol.AssociationAborted>().Any());
+        var aborted = server.Of<SctpProtocol.AssociationAborted>().Single();
+        Assert.True(aborted.ByPeer);
+        Assert.True(aborted.UserInitiated);
     }
 
     [Fact]
