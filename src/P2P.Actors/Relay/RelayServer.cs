@@ -422,10 +422,10 @@ public sealed class RelayServer : ReceiveActor
         var now = DateTimeOffset.UtcNow;
         var method = request.Method;
         var id = request.TransactionId;
-        var clientIp = path.Client.Address;
+        var tuple = path.FiveTuple;
         if (!request.HasMessageIntegrity && !request.HasMessageIntegritySha256)
         {
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         bool hasName = request.TryGetString(StunAttributeType.Username, out var name);
@@ -453,9 +453,9 @@ public sealed class RelayServer : ReceiveActor
             algorithm = chosen;
         }
 
-        if (_nonces.Check(nonce, now, clientIp) != NonceCheck.Valid)
+        if (_nonces.Check(nonce, now, tuple) != NonceCheck.Valid)
         {
-            Reply(path, StunReplies.Challenge(method, id, 438, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 438, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
 
@@ -465,14 +465,14 @@ public sealed class RelayServer : ReceiveActor
         if (known is null || !string.Equals(realm, _settings.Realm, StringComparison.Ordinal))
         {
             _log.Info("TURN {0} from {1}: unknown user or realm", method, path.FiveTuple);
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         var keys = _users[known];
         if (request.VerifyIntegrity(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5) != StunError.None)
         {
             _log.Info("TURN {0} from {1}: wrong password for user {2}", method, path.FiveTuple, known);
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         user = known;

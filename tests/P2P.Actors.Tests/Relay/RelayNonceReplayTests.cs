@@ -87,4 +87,22 @@ public sealed class RelayNonceReplayTests(ITestOutputHelper output) : RelayTestB
         Assert.Equal(437, second.ErrorCode);
         Assert.Single(await Allocations(relay));
     }
+
+    [Fact]
+    public void A_nonce_is_valid_only_for_the_five_tuple_it_was_issued_to()
+    {
+        using var nonces = new RelayNonces(TimeSpan.FromSeconds(10));
+        var now = DateTimeOffset.UtcNow;
+        var server = new IPEndPoint(IPAddress.Loopback, 3478);
+        var tuple = new FiveTuple(ClientTransport.Udp, new IPEndPoint(IPAddress.Loopback, 40000), server);
+        var nonce = nonces.Create(now, tuple);
+        Assert.Equal(NonceCheck.Valid, nonces.Check(nonce, now, tuple));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, tuple with { Client = new IPEndPoint(IPAddress.Loopback, 40001) }));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, tuple with { Transport = ClientTransport.Tcp }));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, tuple with { Server = new IPEndPoint(IPAddress.Loopback, 3479) }));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, tuple with { Client = new IPEndPoint(IPAddress.Parse("127.0.0.2"), 40000) }));
+        // an IPv4-mapped IPv6 client is the same client
+        var mapped = tuple with { Client = new IPEndPoint(IPAddress.Loopback.MapToIPv6(), 40000) };
+        Assert.Equal(NonceCheck.Valid, nonces.Check(nonce, now, mapped));
+    }
 }
