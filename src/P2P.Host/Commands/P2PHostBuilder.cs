@@ -75,14 +75,14 @@ public static class P2PHostBuilder
         return config;
     }
 
-    /// <summary>Sets the global Serilog logger: console (warnings and up to stderr) at <paramref name="consoleLevel"/>, plus an optional file.</summary>
-    public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information, bool json = false)
+    /// <summary>Sets the global Serilog logger: console (warnings and up to stderr, or all of it with <paramref name="logToStderr"/>) at <paramref name="consoleLevel"/>, plus an optional file.</summary>
+    public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information, bool json = false, bool logToStderr = false)
     {
         var minimum = verbose ? LogEventLevel.Debug : LogEventLevel.Information;
         var logConfig = new LoggerConfiguration()
             .MinimumLevel.Is(minimum)
             .Enrich.With<ActorPathEnricher>()
-            .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: LogEventLevel.Warning);
+            .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: logToStderr ? LogEventLevel.Verbose : LogEventLevel.Warning);
         if (logFile is not null)
             logConfig = json
                 ? logConfig.WriteTo.File(new Serilog.Formatting.Compact.CompactJsonFormatter(), logFile.FullName)
