@@ -60,7 +60,7 @@ public sealed class RelayServer : ReceiveActor
     private RelayServerProtocol.Listening? _listening;
     private string? _listenFailure;
     private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter;
-    private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed;
+    private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures;
     private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog;
     private int _listenerRestarts;
 
@@ -115,7 +115,7 @@ public sealed class RelayServer : ReceiveActor
         });
         Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
             _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed,
-            _tcpRefused, _tcpUnframeable, _tcpIdleClosed)));
+            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures)));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
     }
@@ -496,6 +496,7 @@ public sealed class RelayServer : ReceiveActor
         else if (!hasName && hasHash && _userHashes.TryGetValue(Convert.ToHexString(userHash), out var byHash)) known = byHash;
         if (known is null || !string.Equals(realm, _settings.Realm, StringComparison.Ordinal))
         {
+            _authFailures++;
             if (_authLog.TryLog(now, out long leftOut)) _log.Info("TURN {0} from {1}: unknown user or realm{2}", method, path.FiveTuple, LogRateLimit.LeftOutNote(leftOut));
             Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
@@ -503,6 +504,7 @@ public sealed class RelayServer : ReceiveActor
         var keys = _users[known];
         if (request.VerifyIntegrity(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5) != StunError.None)
         {
+            _authFailures++;
             if (_authLog.TryLog(now, out long leftOut)) _log.Info("TURN {0} from {1}: wrong password for user {2}{3}", method, path.FiveTuple, known, LogRateLimit.LeftOutNote(leftOut));
             Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;

@@ -152,7 +152,7 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
             return;
         }
         if (++_quietChecks < 2) return;
-        _closeReason = $"idle for {_idleTimeout.TotalSeconds:0.#} s without an allocation";
+        _closeReason = $"no message for {_idleTimeout.TotalSeconds:0.#} s";
         _closeCause = TcpCloseCause.Idle;
         Context.Stop(Self);
     }

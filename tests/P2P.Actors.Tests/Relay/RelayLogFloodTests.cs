@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Akka.Event;
 using P2P.Actors.Relay;
+using P2P.Actors.Supervision;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -45,5 +46,40 @@ public sealed class RelayLogFloodTests : RelayTestBase
             if (warning.Message.ToString()!.Contains("neither STUN nor ChannelData", StringComparison.Ordinal)) lines++;
         }
         Assert.InRange(lines, 1, 3);
+    }
+
+    [Fact]
+    public async Task Failed_authentications_are_all_counted_but_logged_at_most_log_burst_times()
+    {
+        const int attempts = 40;
+        var relay = await StartRelay(Settings with { LogBurst = 3, LogInterval = TimeSpan.FromHours(1) });
+        var infos = CreateTestProbe();
+        Sys.EventStream.Subscribe(infos.Ref, typeof(Info));
+        await using var guesser = TurnTestClient.Udp(relay.Udp, "alice", "not her password");
+        for (int i = 0; i < attempts; i++)
+            Assert.Equal(401, (await guesser.Allocate()).ErrorCode);
+
+        Assert.Equal(attempts, (await Stats(relay)).AuthFailures);
+        int lines = 0;
+        while (infos.HasMessages)
+            if (infos.ExpectMsg<Info>().Message.ToString()!.Contains("wrong password", StringComparison.Ordinal)) lines++;
+        Assert.InRange(lines, 1, 3);
+    }
+
+    [Fact]
+    public void The_limit_lets_burst_lines_through_per_interval_and_the_next_line_says_how_many_were_left_out()
+    {
+        var limit = new LogRateLimit(burst: 2, interval: TimeSpan.FromMinutes(1));
+        var t0 = DateTimeOffset.UnixEpoch;
+        Assert.True(limit.TryLog(t0, out long leftOut));
+        Assert.Equal(0, leftOut);
+        Assert.True(limit.TryLog(t0.AddSeconds(1), out _));
+        for (int i = 0; i < 5; i++) Assert.False(limit.TryLog(t0.AddSeconds(2 + i), out _));
+        Assert.True(limit.TryLog(t0.AddSeconds(61), out leftOut)); // a new interval
+        Assert.Equal(5, leftOut);
+        Assert.Equal(" (5 more like it were not logged)", LogRateLimit.LeftOutNote(leftOut));
+        Assert.True(limit.TryLog(t0.AddSeconds(62), out leftOut));
+        Assert.Equal(0, leftOut);
+        Assert.Equal(string.Empty, LogRateLimit.LeftOutNote(0));
     }
 }
