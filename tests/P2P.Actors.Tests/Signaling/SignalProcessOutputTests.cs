@@ -21,8 +21,7 @@ public sealed class SignalProcessOutputTests(ITestOutputHelper output)
             // the cluster's start-up lines (remoting, singleton, coordinator) are logged around the listening line:
             // wait for the last of them, wherever it goes
             const string coordinator = "ShardCoordinator was moved to the active state";
-            for (var waited = TimeSpan.Zero; !signal.Transcript.Contains(coordinator, StringComparison.Ordinal) && waited < Timeout; waited += TimeSpan.FromMilliseconds(50))
-                await Task.Delay(50);
+            Assert.True(await signal.WaitForTranscriptAsync(coordinator, Timeout), "the cluster never logged its coordinator's start");
             await Task.Delay(500);
             var lines = signal.Transcript.Split('\n');
             var stdout = lines.Where(l => l.StartsWith("out| ", StringComparison.Ordinal)).ToList();
