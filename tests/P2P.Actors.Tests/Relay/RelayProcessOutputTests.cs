@@ -19,10 +19,8 @@ public sealed class RelayProcessOutputTests(ITestOutputHelper output)
             // the server's own INFO line about its listeners comes around the same time
             Assert.True(await relay.WaitForTranscriptAsync("ChannelData relayed on", Timeout), "the relay never logged its listeners");
             await Task.Delay(300);
-            var lines = relay.Transcript.Split('\n');
-            var stdout = Assert.Single(lines, l => l.StartsWith("out| ", StringComparison.Ordinal));
-            Assert.StartsWith("out| relay listening on udp 127.0.0.1:", stdout);
-            Assert.Contains(lines, l => l.StartsWith("err| ", StringComparison.Ordinal) && l.Contains("ChannelData relayed on", StringComparison.Ordinal));
+            Assert.StartsWith("relay listening on udp 127.0.0.1:", Assert.Single(relay.PrintedLines(NicePeerStream.Stdout)));
+            Assert.Contains(relay.PrintedLines(NicePeerStream.Stderr), l => l.Contains("ChannelData relayed on", StringComparison.Ordinal));
         }
         finally
         {

@@ -23,11 +23,8 @@ public sealed class SignalProcessOutputTests(ITestOutputHelper output)
             const string coordinator = "ShardCoordinator was moved to the active state";
             Assert.True(await signal.WaitForTranscriptAsync(coordinator, Timeout), "the cluster never logged its coordinator's start");
             await Task.Delay(500);
-            var lines = signal.Transcript.Split('\n');
-            var stdout = lines.Where(l => l.StartsWith("out| ", StringComparison.Ordinal)).ToList();
-            var stdoutLine = Assert.Single(stdout);
-            Assert.StartsWith("out| signal listening on ws://127.0.0.1:", stdoutLine);
-            Assert.Contains(lines, l => l.StartsWith("err| ", StringComparison.Ordinal) && l.Contains(coordinator, StringComparison.Ordinal));
+            Assert.StartsWith("signal listening on ws://127.0.0.1:", Assert.Single(signal.PrintedLines(NicePeerStream.Stdout)));
+            Assert.Contains(signal.PrintedLines(NicePeerStream.Stderr), l => l.Contains(coordinator, StringComparison.Ordinal));
         }
         finally
         {

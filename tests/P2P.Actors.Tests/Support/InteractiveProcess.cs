@@ -154,6 +154,13 @@ public abstract class InteractiveProcess : IAsyncDisposable
     /// <summary>Closes its stdin (end of input, like Ctrl-D).</summary>
     public void CloseStdin() => _process.StandardInput.Close();
 
+    /// <summary>Every line printed so far on <paramref name="stream"/>, read or not, in order (from <see cref="Transcript"/>).</summary>
+    public IReadOnlyList<string> PrintedLines(NicePeerStream stream)
+    {
+        string prefix = stream == NicePeerStream.Stdout ? "out| " : "err| ";
+        return Transcript.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l[prefix.Length..]).ToList();
+    }
+
     /// <summary>
     /// Waits until <paramref name="text"/> was printed on either stream (without consuming any line), for output that may
     /// come before or after the lines a test reads; false after <paramref name="timeout"/>.
