@@ -505,8 +505,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         SafeFileHandle? handle = null;
         try
         {
+            if (SendableFile.ProblemBeforeOpening(path) is { } notAFile) return new FileHashed(id, null, 0, null, notAFile);
             handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             long size = RandomAccess.GetLength(handle);
+            if (SendableFile.ProblemAfterOpening(path, handle, size) is { } notRegular)
+            {
+                handle.Dispose();
+                return new FileHashed(id, null, 0, null, notRegular);
+            }
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[81920];
             for (long offset = 0; offset < size;)

@@ -21,7 +21,12 @@ public static class RelayServerProtocol
 
     /// <param name="Malformed">Packets that were neither valid STUN nor ChannelData (dropped).</param>
     /// <param name="Unrouted">Indications and ChannelData for a 5-tuple without an allocation (dropped).</param>
-    public sealed record Stats(long Received, long Malformed, long Unrouted, long BindingRequests, int Allocations, long AllocationsFailed);
+    /// <param name="TcpRefused">TCP connections closed as soon as accepted: over the total or per-address cap.</param>
+    /// <param name="TcpUnframeable">TCP connections closed because their bytes were neither STUN nor ChannelData.</param>
+    /// <param name="TcpIdleClosed">TCP connections without an allocation closed after the idle timeout.</param>
+    /// <param name="AuthFailures">TURN requests refused for an unknown user or realm, or a wrong password (401).</param>
+    public sealed record Stats(long Received, long Malformed, long Unrouted, long BindingRequests, int Allocations, long AllocationsFailed,
+        long TcpRefused = 0, long TcpUnframeable = 0, long TcpIdleClosed = 0, long AuthFailures = 0);
 
     /// <summary>Answered with <see cref="AllocationList"/>: the live allocations (diagnostics, tests).</summary>
     public sealed record GetAllocations;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Supervision;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
@@ -16,14 +17,17 @@ namespace P2P.Actors.Relay;
 /// TURN request (stateless nonces, <see cref="RelayNonces"/>), creates allocations within the quota and
 /// capacity, and routes the rest by 5-tuple to the allocation that owns it. A failing allocation is
 /// stopped (its client gets 437 on its next request and allocates again); the others never notice.
-/// Bad packets are counted and dropped, never thrown.
+/// Bad packets are counted and dropped, never thrown. Bad input of every kind (malformed datagrams, garbage or
+/// refused TCP connections, failed authentications) is counted in <see cref="RelayServerProtocol.Stats"/> and
+/// logged rate-limited (<see cref="LogRateLimit"/>). A TCP connection that carries an allocation is held open
+/// for as long as the allocation lives; others close when idle (<see cref="TcpConnection"/>).
 /// </summary>
 public sealed class RelayServer : ReceiveActor
 {
     private const int MaxBindAttempts = 8;
     private const int MaxListenerRestarts = 5;
 
-    private sealed record AllocationRecord(IActorRef Actor, string User, int Port);
+    private sealed record AllocationRecord(IActorRef Actor, string User, int Port, ClientPath Path);
 
     private sealed class Listener(IPEndPoint requested)
     {
@@ -56,6 +60,8 @@ public sealed class RelayServer : ReceiveActor
     private RelayServerProtocol.Listening? _listening;
     private string? _listenFailure;
     private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter;
+    private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures;
+    private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog;
     private int _listenerRestarts;
 
     public RelayServer(RelaySettings settings, IUdpSocketFactory sockets)
@@ -66,6 +72,10 @@ public sealed class RelayServer : ReceiveActor
         // The fast data path batches datagrams with Linux system calls; elsewhere every datagram goes through the actors.
         if (settings.FastDataPath && sockets is RealUdpSockets && LinuxUdp.IsSupported) _poller = new RelayPortPoller();
         _nonces = new RelayNonces(settings.NonceLifetime);
+        _malformedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
+        _tcpRefusedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
+        _tcpUnframeableLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
+        _authLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
         foreach (var (name, password) in settings.Users)
         {
@@ -88,6 +98,12 @@ public sealed class RelayServer : ReceiveActor
         Receive<UdpSocketProtocol.BindFailed>(f => FailListening(f.Reason));
         Receive<TcpListenerProtocol.Bound>(OnTcpBound);
         Receive<TcpListenerProtocol.BindFailed>(OnTcpBindFailed);
+        Receive<TcpListenerProtocol.Refused>(r =>
+        {
+            _tcpRefused++;
+            if (_tcpRefusedLog.TryLog(Now, out long leftOut))
+                _log.Warning("TCP connection from {0} closed at once: {1}; {2} refused so far{3}", r.Remote, r.Reason, _tcpRefused, LogRateLimit.LeftOutNote(leftOut));
+        });
         Receive<AllocationProtocol.Allocated>(a => _log.Info("Allocation {0} for {1} relays on {2}", a.FiveTuple, UserOf(a.FiveTuple), a.Relayed));
         Receive<AllocationProtocol.RelayBindFailed>(OnRelayBindFailed);
         Receive<Terminated>(OnTerminated);
@@ -98,7 +114,8 @@ public sealed class RelayServer : ReceiveActor
             else _awaitingListening.Add(Sender);
         });
         Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
-            _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed)));
+            _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed,
+            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures)));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
     }
@@ -167,6 +184,8 @@ public sealed class RelayServer : ReceiveActor
 
     private string UserOf(FiveTuple t) => _allocations.TryGetValue(t, out var r) ? r.User : "?";
 
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
     // ------------------------------------------------------------------ listening
 
     private void OnUdpBound(UdpSocketProtocol.Bound bound)
@@ -188,7 +207,8 @@ public sealed class RelayServer : ReceiveActor
     private void StartTcp(Listener listener, IPEndPoint bind)
     {
         int index = _listeners.IndexOf(listener);
-        listener.TcpActor = Context.ActorOf(TcpListener.Props(bind, Self, _settings.TcpWriteQueueBytes), $"tcp-{index}-{bind.Port}");
+        var limits = new TcpServerLimits(_settings.TcpIdleTimeout, _settings.MaxTcpConnections, _settings.MaxTcpConnectionsPerIp);
+        listener.TcpActor = Context.ActorOf(TcpListener.Props(bind, Self, _settings.TcpWriteQueueBytes, limits), $"tcp-{index}-{bind.Port}");
         Context.Watch(listener.TcpActor);
     }
 
@@ -281,6 +301,7 @@ public sealed class RelayServer : ReceiveActor
     private void Forget(AllocationRecord record)
     {
         _ports.Release(record.Port);
+        if (record.Path.IsStream) record.Path.Socket.Tell(new TcpConnectionProtocol.KeepOpen(false)); // idle rules again
         if (_perUser.TryGetValue(record.User, out int n))
         {
             if (n <= 1) _perUser.Remove(record.User);
@@ -293,6 +314,17 @@ public sealed class RelayServer : ReceiveActor
         // RFC 8656 §3.1: an allocation over TCP lives as long as its connection.
         var tuple = new FiveTuple(ClientTransport.Tcp, closed.Remote, closed.Local);
         _log.Debug("TCP client {0} disconnected: {1}", closed.Remote, closed.Reason);
+        switch (closed.Cause)
+        {
+            case TcpCloseCause.Idle:
+                _tcpIdleClosed++;
+                break;
+            case TcpCloseCause.Unframeable:
+                _tcpUnframeable++;
+                if (_tcpUnframeableLog.TryLog(Now, out long leftOut))
+                    _log.Warning("TCP {0}: {1}, connection closed; {2} such connections so far{3}", closed.Remote, closed.Reason, _tcpUnframeable, LogRateLimit.LeftOutNote(leftOut));
+                break;
+        }
         if (_allocations.TryGetValue(tuple, out var record)) Context.Stop(record.Actor);
     }
 
@@ -334,8 +366,8 @@ public sealed class RelayServer : ReceiveActor
     private void Malformed(ClientPath path, string why)
     {
         _malformed++;
-        if (_malformed == 1 || _malformed % 1000 == 0)
-            _log.Warning("Dropped malformed packet from {0} ({1}); {2} so far", path.FiveTuple, why, _malformed);
+        if (_malformedLog.TryLog(Now, out long leftOut))
+            _log.Warning("Dropped malformed packet from {0} ({1}); {2} so far{3}", path.FiveTuple, why, _malformed, LogRateLimit.LeftOutNote(leftOut));
         else
             _log.Debug("Dropped malformed packet from {0} ({1})", path.FiveTuple, why);
     }
@@ -422,10 +454,10 @@ public sealed class RelayServer : ReceiveActor
         var now = DateTimeOffset.UtcNow;
         var method = request.Method;
         var id = request.TransactionId;
-        var clientIp = path.Client.Address;
+        var tuple = path.FiveTuple;
         if (!request.HasMessageIntegrity && !request.HasMessageIntegritySha256)
         {
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         bool hasName = request.TryGetString(StunAttributeType.Username, out var name);
@@ -453,9 +485,9 @@ public sealed class RelayServer : ReceiveActor
             algorithm = chosen;
         }
 
-        if (_nonces.Check(nonce, now, clientIp) != NonceCheck.Valid)
+        if (_nonces.Check(nonce, now, tuple) != NonceCheck.Valid)
         {
-            Reply(path, StunReplies.Challenge(method, id, 438, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            Reply(path, StunReplies.Challenge(method, id, 438, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
 
@@ -464,15 +496,17 @@ public sealed class RelayServer : ReceiveActor
         else if (!hasName && hasHash && _userHashes.TryGetValue(Convert.ToHexString(userHash), out var byHash)) known = byHash;
         if (known is null || !string.Equals(realm, _settings.Realm, StringComparison.Ordinal))
         {
-            _log.Info("TURN {0} from {1}: unknown user or realm", method, path.FiveTuple);
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            _authFailures++;
+            if (_authLog.TryLog(now, out long leftOut)) _log.Info("TURN {0} from {1}: unknown user or realm{2}", method, path.FiveTuple, LogRateLimit.LeftOutNote(leftOut));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         var keys = _users[known];
         if (request.VerifyIntegrity(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5) != StunError.None)
         {
-            _log.Info("TURN {0} from {1}: wrong password for user {2}", method, path.FiveTuple, known);
-            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, clientIp), _settings.Software));
+            _authFailures++;
+            if (_authLog.TryLog(now, out long leftOut)) _log.Info("TURN {0} from {1}: wrong password for user {2}{3}", method, path.FiveTuple, known, LogRateLimit.LeftOutNote(leftOut));
+            Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
             return false;
         }
         user = known;
@@ -525,7 +559,8 @@ public sealed class RelayServer : ReceiveActor
                 new AllocationDataPath(fastPort, path.Client.Serialize(), new RelayPort(_poller!)));
         var actor = Context.ActorOf(props, $"allocation-{++_allocationCounter}");
         Context.Watch(actor);
-        _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port);
+        _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port, path);
+        if (path.IsStream) path.Socket.Tell(new TcpConnectionProtocol.KeepOpen(true)); // RFC 8656 §3.1: it lives as long as the allocation
         _allocationByActor[actor] = path.FiveTuple;
         _perUser[user] = _perUser.GetValueOrDefault(user) + 1;
     }

@@ -34,6 +34,15 @@ public sealed record RelaySettings
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
     /// <summary>Relay ChannelData on the receiving threads instead of through the actors (real UDP sockets only).</summary>
     public bool FastDataPath { get; init; } = true;
+    /// <summary>A TCP connection that carries no allocation and sends nothing for this long is closed.</summary>
+    public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Open TCP connections from clients, in total; past it new ones are closed at once.</summary>
+    public int MaxTcpConnections { get; init; } = 4096;
+    /// <summary>Open TCP connections from one client IP address; past it new ones from that address are closed at once.</summary>
+    public int MaxTcpConnectionsPerIp { get; init; } = 64;
+    /// <summary>Log floods: at most this many WARN lines per kind of bad input and <see cref="LogInterval"/>; the rest are counted.</summary>
+    public int LogBurst { get; init; } = 10;
+    public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>True when at least one user is configured; without one TURN is refused (no anonymous relay).</summary>
     public bool TurnEnabled => Users.Count > 0;
@@ -81,6 +90,11 @@ public sealed record RelaySettings
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 << 20),
             TcpWriteQueueBytes = c.GetInt("tcp-write-queue-bytes", 1 << 20),
             FastDataPath = c.GetBoolean("fast-data-path", true),
+            TcpIdleTimeout = c.GetTimeSpan("tcp-idle-timeout", TimeSpan.FromSeconds(60)),
+            MaxTcpConnections = c.GetInt("max-tcp-connections", 4096),
+            MaxTcpConnectionsPerIp = c.GetInt("max-tcp-connections-per-ip", 64),
+            LogBurst = c.GetInt("log-burst", 10),
+            LogInterval = c.GetTimeSpan("log-interval", TimeSpan.FromSeconds(60)),
         };
         var problem = settings.Validate();
         if (problem is not null) throw new ConfigurationException($"p2p.relay: {problem}");
@@ -100,6 +114,9 @@ public sealed record RelaySettings
         if (MaxLifetime < DefaultLifetime) return $"the maximum lifetime ({MaxLifetime.TotalSeconds} s) is shorter than the default ({DefaultLifetime.TotalSeconds} s)";
         if (NonceLifetime <= TimeSpan.Zero) return "nonce-lifetime must be positive";
         if (PermissionLifetime <= TimeSpan.Zero || ChannelLifetime <= TimeSpan.Zero) return "permission and channel lifetimes must be positive";
+        if (TcpIdleTimeout <= TimeSpan.Zero) return "tcp-idle-timeout must be positive";
+        if (MaxTcpConnections < 1 || MaxTcpConnectionsPerIp < 1) return "max-tcp-connections and max-tcp-connections-per-ip must be at least 1";
+        if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
         if (RelayAddresses.GroupBy(a => a.AddressFamily).Any(g => g.Count() > 1)) return "at most one relay address per address family";
         foreach (var ip in RelayAddresses)
             if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return "a relay address must be a specific address, not a wildcard";

@@ -29,6 +29,9 @@ public sealed record SignalSettings
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long either end waits for the other's close frame after sending its own.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Log floods: at most this many WARN lines about bad messages per <see cref="LogInterval"/>; the rest are counted.</summary>
+    public int LogBurst { get; init; } = 10;
+    public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The values of <c>akka.hocon</c>, for code and tests without a config at hand.</summary>
     public static readonly SignalSettings Default = new();
@@ -51,6 +54,8 @@ public sealed record SignalSettings
             KeepAliveInterval = c.GetTimeSpan("keep-alive-interval", Default.KeepAliveInterval),
             ConnectTimeout = c.GetTimeSpan("connect-timeout", Default.ConnectTimeout),
             CloseTimeout = c.GetTimeSpan("close-timeout", Default.CloseTimeout),
+            LogBurst = c.GetInt("log-burst", Default.LogBurst),
+            LogInterval = c.GetTimeSpan("log-interval", Default.LogInterval),
         };
         if (settings.Validate() is { } problem) throw new ConfigurationException($"{Section}: {problem}");
         return settings;
@@ -66,6 +71,7 @@ public sealed record SignalSettings
         if (KeepAliveInterval < TimeSpan.Zero) return "keep-alive-interval must not be negative";
         if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";
         if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
+        if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
         return null;
     }
 

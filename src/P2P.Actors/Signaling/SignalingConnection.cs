@@ -6,7 +6,7 @@ namespace P2P.Actors.Signaling;
 
 /// <summary>
 /// The server's side of one peer's WebSocket (a child of <see cref="SignalingConnections"/>): reads JSON messages,
-/// answers bad ones with an error (counted and logged, the connection stays open), sends join / relay / leave to the
+/// answers bad ones with an error (counted, and logged rate-limited by the parent; the connection stays open), sends join / relay / leave to the
 /// peer's room through <see cref="SignalingRooms"/>, and writes what the room delivers. When the socket closes the
 /// actor stops, and the room, which watches it, frees the seat.
 /// </summary>
@@ -146,12 +146,12 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         return null;
     }
 
-    /// <summary>A message the protocol does not allow: answered with an error, counted and logged; the connection stays.</summary>
+    /// <summary>A message the protocol does not allow: answered with an error, counted and logged (rate-limited); the connection stays.</summary>
     private void Bad(string reason)
     {
         _badMessages++;
-        Context.Parent.Tell(new SignalingConnections.BadMessageCounted());
-        _log.Warning("signal: bad message from {0}{1}: {2} ({3} from this connection)", _remote, InRoom, reason, _badMessages);
+        // logged by the parent, rate-limited over all connections: a flood of them must not flood the log
+        Context.Parent.Tell(new SignalingConnections.BadMessageCounted(_remote + InRoom, reason, _badMessages));
         Send(SignalMessage.Error(reason));
     }
 

@@ -1,11 +1,14 @@
 using System.Net.WebSockets;
 using Akka.Actor;
+using Akka.Event;
+using P2P.Actors.Supervision;
 
 namespace P2P.Actors.Signaling;
 
 /// <summary>
 /// Parent of the server's <see cref="SignalingConnection"/>s (/user/signal-connections): the web server hands each
-/// accepted WebSocket here with <see cref="Accept"/>. It counts bad messages over all connections. A connection that
+/// accepted WebSocket here with <see cref="Accept"/>. It counts bad messages over all connections and logs them,
+/// at most <see cref="SignalSettings.LogBurst"/> lines per <see cref="SignalSettings.LogInterval"/>. A connection that
 /// throws is stopped, not restarted: its socket and read loop cannot be taken over by a fresh instance.
 /// </summary>
 public sealed class SignalingConnections : ReceiveActor
@@ -26,10 +29,13 @@ public sealed class SignalingConnections : ReceiveActor
     /// </summary>
     public sealed record CloseAll;
 
-    internal sealed record BadMessageCounted;
+    /// <summary>A connection answered a bad message (<paramref name="Count"/> so far from it); <paramref name="Who"/> names the peer and its room.</summary>
+    internal sealed record BadMessageCounted(string Who, string Reason, int Count);
 
     internal sealed record GoAway;
 
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LogRateLimit _badMessageLog;
     private long _accepted;
     private long _badMessages;
 
@@ -37,8 +43,9 @@ public sealed class SignalingConnections : ReceiveActor
 
     public SignalingConnections(IActorRef rooms, SignalSettings settings)
     {
+        _badMessageLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         Receive<Accept>(a => Context.Watch(Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done), $"connection-{++_accepted}")));
-        Receive<BadMessageCounted>(_ => _badMessages++);
+        Receive<BadMessageCounted>(OnBadMessage);
         Receive<GetStats>(_ => Sender.Tell(new Stats(Context.GetChildren().Count(), _badMessages)));
         Receive<Terminated>(_ => { });
         Receive<CloseAll>(_ =>
@@ -56,9 +63,17 @@ public sealed class SignalingConnections : ReceiveActor
             a.Socket.Abort(); // arrived during shutdown
             a.Done.TrySetResult();
         });
-        Receive<BadMessageCounted>(_ => _badMessages++);
+        Receive<BadMessageCounted>(OnBadMessage);
         Receive<Terminated>(_ => StopWhenDrained());
         ReceiveAny(_ => { });
+    }
+
+    private void OnBadMessage(BadMessageCounted bad)
+    {
+        _badMessages++;
+        if (_badMessageLog.TryLog(Context.System.Scheduler.Now, out long leftOut))
+            _log.Warning("signal: bad message from {0}: {1} ({2} from this connection, {3} in all){4}",
+                bad.Who, bad.Reason, bad.Count, _badMessages, LogRateLimit.LeftOutNote(leftOut));
     }
 
     private void StopWhenDrained()

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Supervision;
 
 namespace P2P.Actors.Signaling;
 
@@ -23,6 +24,8 @@ public sealed class SignalingRoom : ReceiveActor
     private readonly Seat?[] _seats = new Seat?[Seats];
     /// <summary>Messages from the seated peer waiting for the other seat to be taken (relayed form, "from" set).</summary>
     private readonly Queue<SignalMessage> _pending = new();
+    private readonly LogRateLimit _droppedLog;
+    private long _dropped;
 
     private readonly bool _sharded;
 
@@ -34,6 +37,7 @@ public sealed class SignalingRoom : ReceiveActor
         _room = room;
         _settings = settings;
         _sharded = sharded;
+        _droppedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         Receive<SignalingRoomProtocol.Join>(OnJoin);
         Receive<SignalingRoomProtocol.Relay>(OnRelay);
         Receive<SignalingRoomProtocol.Leave>(l => Free(l.Peer, "left"));
@@ -99,7 +103,10 @@ public sealed class SignalingRoom : ReceiveActor
         }
         if (_pending.Count >= _settings.MaxPendingMessages)
         {
-            _log.Warning("signal room {0}: {1} sent more than {2} messages before a peer joined; dropped one", _room, message.From, _settings.MaxPendingMessages);
+            _dropped++;
+            if (_droppedLog.TryLog(Context.System.Scheduler.Now, out long leftOut))
+                _log.Warning("signal room {0}: {1} sent more than {2} messages before a peer joined; dropped one ({3} so far){4}",
+                    _room, message.From, _settings.MaxPendingMessages, _dropped, LogRateLimit.LeftOutNote(leftOut));
             relay.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error(
                 $"room {_room} keeps at most {_settings.MaxPendingMessages} messages for a peer that has not joined; this {message.Type} was dropped")));
             return;

@@ -18,17 +18,37 @@ public static class TcpConnectionProtocol
     /// <summary>One whole frame (RFC 8656 §3.1, §12.4) arrived; the payload is a private copy.</summary>
     public sealed record Received(IPEndPoint Remote, IPEndPoint Local, ReadOnlyMemory<byte> Payload);
 
-    /// <summary>The connection is gone (closed by either side, reset, or unframeable input).</summary>
-    public sealed record Closed(IPEndPoint Remote, IPEndPoint Local, string Reason);
+    /// <summary>The connection is gone (closed by either side, reset, idle, or unframeable input); <paramref name="Cause"/> says which, for counters.</summary>
+    public sealed record Closed(IPEndPoint Remote, IPEndPoint Local, string Reason, TcpCloseCause Cause = TcpCloseCause.Other);
 
     /// <summary>Close the connection.</summary>
     public sealed record Close;
 
-    internal sealed record ReadEnded(string Reason);
+    /// <summary>
+    /// From the handler: while <paramref name="Held"/>, the connection carries state of its own (a TURN allocation, which
+    /// lives as long as its connection, RFC 8656 §3.1) and is not closed for being idle; once released, the idle
+    /// timeout counts again from then.
+    /// </summary>
+    public sealed record KeepOpen(bool Held);
+
+    internal sealed record IdleCheck;
+
+    internal sealed record ReadEnded(string Reason, TcpCloseCause Cause);
 
     internal sealed record SendCompleted(int Bytes);
 
     internal sealed record SendFailed(string Reason);
+}
+
+/// <summary>Why a <see cref="TcpConnection"/> ended.</summary>
+public enum TcpCloseCause
+{
+    /// <summary>The client closed it, it was reset, a send failed, or the server closed it on purpose.</summary>
+    Other,
+    /// <summary>No whole message arrived within the idle timeout, and the handler did not hold it open.</summary>
+    Idle,
+    /// <summary>Bytes that are neither STUN nor ChannelData: a stream cannot be resynchronised.</summary>
+    Unframeable,
 }
 
 /// <summary>
@@ -36,10 +56,19 @@ public static class TcpConnectionProtocol
 /// STUN messages and padded ChannelData messages with <see cref="StreamFraming"/> and each frame goes
 /// to the handler. Writes are queued and sent one at a time; past the queue limit they are dropped and
 /// counted (the relay is datagram-like, a slow reader must not grow memory). Unframeable input closes
-/// the connection: a stream cannot be resynchronised.
+/// the connection: a stream cannot be resynchronised. A connection over which no whole message arrives
+/// for the idle timeout is closed, unless its handler holds it open (<see cref="TcpConnectionProtocol.KeepOpen"/>);
+/// it is checked every half of the timeout, so it goes between 1 and 1.5 times the timeout after its last message.
+/// Problems are reported in <see cref="TcpConnectionProtocol.Closed"/> for the handler to count and log, rate-limited.
 /// </summary>
-public sealed class TcpConnection : ReceiveActor
+public sealed class TcpConnection : ReceiveActor, IWithTimers
 {
+    /// <summary>Whole frames read so far; written by the read loop, read by the actor's idle check.</summary>
+    private sealed class FrameCount
+    {
+        public long Value;
+    }
+
     private const int ReadBufferBytes = 2 * 65_536 + 64;
 
     private readonly Socket _socket;
@@ -52,14 +81,23 @@ public sealed class TcpConnection : ReceiveActor
     private readonly Queue<ReadOnlyMemory<byte>> _writes = new();
     private int _queuedBytes;
     private bool _sending;
+    private readonly TimeSpan _idleTimeout;
+    private readonly FrameCount _frames = new();
     private string _closeReason = "closed by server";
+    private TcpCloseCause _closeCause = TcpCloseCause.Other;
     private long _writesDropped;
+    private long _framesAtLastCheck;
+    private int _quietChecks;
+    private bool _held;
 
-    public TcpConnection(Socket socket, IActorRef handler, int writeQueueBytes)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public TcpConnection(Socket socket, IActorRef handler, int writeQueueBytes, TimeSpan idleTimeout)
     {
         _socket = socket;
         _handler = handler;
         _writeQueueLimit = writeQueueBytes;
+        _idleTimeout = idleTimeout;
         _remote = EndPoints.Unmapped((IPEndPoint)socket.RemoteEndPoint!);
         _local = EndPoints.Unmapped((IPEndPoint)socket.LocalEndPoint!);
 
@@ -77,21 +115,46 @@ public sealed class TcpConnection : ReceiveActor
         Receive<TcpConnectionProtocol.ReadEnded>(r =>
         {
             _closeReason = r.Reason;
+            _closeCause = r.Cause;
             _log.Debug("TCP {0} -> {1}: {2}", _remote, _local, r.Reason);
             Context.Stop(Self);
         });
         Receive<TcpConnectionProtocol.Close>(_ => Context.Stop(Self));
+        Receive<TcpConnectionProtocol.KeepOpen>(k =>
+        {
+            _held = k.Held;
+            _quietChecks = 0;
+        });
+        Receive<TcpConnectionProtocol.IdleCheck>(_ => OnIdleCheck());
     }
 
-    public static Props Props(Socket socket, IActorRef handler, int writeQueueBytes) =>
-        Akka.Actor.Props.Create(() => new TcpConnection(socket, handler, writeQueueBytes));
+    /// <param name="idleTimeout">Close the connection when no whole message arrived for this long and it is not held open.</param>
+    public static Props Props(Socket socket, IActorRef handler, int writeQueueBytes, TimeSpan idleTimeout) =>
+        Akka.Actor.Props.Create(() => new TcpConnection(socket, handler, writeQueueBytes, idleTimeout));
 
 
     protected override void PreStart()
     {
         _socket.NoDelay = true;
         _handler.Tell(new TcpConnectionProtocol.Connected(_remote, _local), Self);
-        _ = ReadLoop(_socket, _remote, _local, _handler, Self, _log, _stop.Token);
+        Timers.StartPeriodicTimer(nameof(TcpConnectionProtocol.IdleCheck), new TcpConnectionProtocol.IdleCheck(), _idleTimeout / 2);
+        _ = ReadLoop(_socket, _remote, _local, _handler, Self, _frames, _stop.Token);
+    }
+
+    /// <summary>Two checks in a row without a new frame (at least the idle timeout) close a connection that is not held.</summary>
+    private void OnIdleCheck()
+    {
+        long frames = Interlocked.Read(ref _frames.Value);
+        if (_held || frames != _framesAtLastCheck)
+        {
+            _framesAtLastCheck = frames;
+            _quietChecks = 0;
+            return;
+        }
+        if (++_quietChecks < 2) return;
+        _closeReason = $"no message for {_idleTimeout.TotalSeconds:0.#} s";
+        _closeCause = TcpCloseCause.Idle;
+        Context.Stop(Self);
     }
 
     protected override void PostStop()
@@ -100,7 +163,7 @@ public sealed class TcpConnection : ReceiveActor
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         _socket.Dispose();
         _stop.Dispose();
-        _handler.Tell(new TcpConnectionProtocol.Closed(_remote, _local, _closeReason), Self);
+        _handler.Tell(new TcpConnectionProtocol.Closed(_remote, _local, _closeReason, _closeCause), Self);
     }
 
     private void OnSend(TcpConnectionProtocol.Send send)
@@ -150,18 +213,18 @@ public sealed class TcpConnection : ReceiveActor
     }
 
     private static Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,
-        ILoggingAdapter log, CancellationToken stop) =>
+        FrameCount frames, CancellationToken stop) =>
         StreamFrameReader.RunAsync(socket, ReadBufferBytes, FrameLength, _ => { },
-            frame => handler.Tell(new TcpConnectionProtocol.Received(remote, local, frame), self),
-            (end, error, _) =>
+            frame =>
             {
-                if (end == StreamEnd.Unframeable) log.Warning("TCP {0}: bytes that are neither STUN nor ChannelData, closing the connection", remote);
-                self.Tell(new TcpConnectionProtocol.ReadEnded(end switch
-                {
-                    StreamEnd.Closed or StreamEnd.ClosedMidFrame => "closed by client",
-                    StreamEnd.Unframeable => "unframeable input",
-                    _ => $"receive failed: {error!.SocketErrorCode}",
-                }));
+                Interlocked.Increment(ref frames.Value);
+                handler.Tell(new TcpConnectionProtocol.Received(remote, local, frame), self);
             },
+            (end, error, first) => self.Tell(end switch
+            {
+                StreamEnd.Closed or StreamEnd.ClosedMidFrame => new TcpConnectionProtocol.ReadEnded("closed by client", TcpCloseCause.Other),
+                StreamEnd.Unframeable => new TcpConnectionProtocol.ReadEnded($"bytes that are neither STUN nor ChannelData (first byte 0x{first:x2})", TcpCloseCause.Unframeable),
+                _ => new TcpConnectionProtocol.ReadEnded($"receive failed: {error!.SocketErrorCode}", TcpCloseCause.Other),
+            }),
             stop);
 }

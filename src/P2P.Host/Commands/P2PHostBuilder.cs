@@ -75,14 +75,17 @@ public static class P2PHostBuilder
         return config;
     }
 
-    /// <summary>Sets the global Serilog logger: console (warnings and up to stderr) at <paramref name="consoleLevel"/>, plus an optional file.</summary>
+    /// <summary>
+    /// Sets the global Serilog logger: the console at <paramref name="consoleLevel"/>, every level on stderr (stdout is the
+    /// user's: chat lines, descriptions, tables; FEATURES.md U4), plus an optional file.
+    /// </summary>
     public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information, bool json = false)
     {
         var minimum = verbose ? LogEventLevel.Debug : LogEventLevel.Information;
         var logConfig = new LoggerConfiguration()
             .MinimumLevel.Is(minimum)
             .Enrich.With<ActorPathEnricher>()
-            .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: LogEventLevel.Warning);
+            .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : consoleLevel, standardErrorFromLevel: LogEventLevel.Verbose);
         if (logFile is not null)
             logConfig = json
                 ? logConfig.WriteTo.File(new Serilog.Formatting.Compact.CompactJsonFormatter(), logFile.FullName)

@@ -140,6 +140,7 @@ public static class RelayCommand
         if (!P2PHostBuilder.TryLoadSettings("relay", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
 
         bool verbose = p.GetValue(Verbose);
+        // stdout carries the relay's own output (the line with its addresses); the log goes to stderr, every level of it
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
 
         try

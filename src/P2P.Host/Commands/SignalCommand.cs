@@ -71,7 +71,17 @@ public static class SignalCommand
     {
         if (!P2PHostBuilder.TryLoadSettings("signal", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
 
+        // The port first: taken or not ours is one sentence, before the cluster starts and has anything to say.
+        System.Net.Sockets.Socket listening;
+        try { listening = SignalServer.Bind(settings.Listen); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            Console.Error.WriteLine($"p2p signal: cannot listen on {settings.Listen}: {SignalServer.Describe(e)}.");
+            return 1;
+        }
+
         bool verbose = p.GetValue(Verbose);
+        // stdout carries the server's own output (the line with its URL); the log goes to stderr, every level of it
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
         try
         {
@@ -89,14 +99,7 @@ public static class SignalCommand
                 room => SignalingRoom.Props(room, settings, sharded: true),
                 Akka.Cluster.Sharding.ClusterShardingSettings.Create(system), new RoomMessageExtractor());
 
-            SignalServer server;
-            try { server = await SignalServer.StartAsync(system, rooms, settings.Listen, settings); }
-            catch (IOException e)
-            {
-                Console.Error.WriteLine($"p2p signal: cannot listen on {settings.Listen}: {e.Message.TrimEnd('.')}.");
-                await host.StopAsync();
-                return 1;
-            }
+            var server = await SignalServer.StartAsync(system, rooms, listening, settings);
             // Ctrl+C / SIGTERM: the server closes its WebSockets in CoordinatedShutdown's first phase (see SignalServer).
             Console.Out.WriteLine($"signal listening on {server.Url}");
             Console.Out.Flush();

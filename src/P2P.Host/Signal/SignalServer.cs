@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -17,6 +18,8 @@ namespace P2P.Host.Signal;
 /// The signaling server's web side: Kestrel (ASP.NET Core's own server) with one WebSocket endpoint at "/". Each
 /// accepted WebSocket is handed to <see cref="SignalingConnections"/> in the given actor system, whose connections talk
 /// to the rooms of <see cref="SignalingRooms"/>. Used by <c>p2p signal</c> and by tests (port 0 picks a free port).
+/// The listening socket can be bound first (<see cref="Bind"/>), so that a port in use is known before anything else
+/// starts; Kestrel then takes that socket over.
 /// </summary>
 public sealed class SignalServer : IAsyncDisposable
 {
@@ -43,18 +46,47 @@ public sealed class SignalServer : IAsyncDisposable
     public static Task<SignalServer> StartAsync(ActorSystem system, IPEndPoint listen, SignalSettings? settings = null)
     {
         settings ??= SignalSettings.Default;
+        var socket = Bind(listen);
         var rooms = system.ActorOf(SignalingRooms.Props(settings), SignalingRooms.Name);
-        return StartAsync(system, rooms, listen, settings, ownsRooms: true);
+        return StartAsync(system, rooms, socket, settings, ownsRooms: true);
     }
 
-    /// <summary>Starts a server whose connections join the rooms of <paramref name="rooms"/>.</summary>
-    public static Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, IPEndPoint listen, SignalSettings settings) =>
-        StartAsync(system, rooms, listen, settings, ownsRooms: false);
+    /// <summary>Starts a server on <paramref name="listening"/> (from <see cref="Bind"/>, taken over) whose connections join the rooms of <paramref name="rooms"/>.</summary>
+    public static Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, Socket listening, SignalSettings settings) =>
+        StartAsync(system, rooms, listening, settings, ownsRooms: false);
 
-    private static async Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, IPEndPoint listen, SignalSettings settings, bool ownsRooms)
+    /// <summary>Binds the server's listening socket (not yet listening); throws <see cref="SocketException"/> when it cannot (<see cref="Describe"/>).</summary>
+    public static Socket Bind(IPEndPoint listen)
     {
+        var socket = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (listen.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true; // as Kestrel does: [::] takes IPv4 too
+            socket.Bind(listen);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Why <see cref="Bind"/> failed, as the end of a sentence.</summary>
+    public static string Describe(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.AddressAlreadyInUse => "the address is already in use",
+        SocketError.AddressNotAvailable => "the address is not one of this machine's",
+        SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
+        _ => e.Message.TrimEnd('.'),
+    };
+
+    private static async Task<SignalServer> StartAsync(ActorSystem system, IActorRef rooms, Socket listening, SignalSettings settings, bool ownsRooms)
+    {
+        var listen = (IPEndPoint)listening.LocalEndPoint!;
         var connections = system.ActorOf(SignalingConnections.Props(rooms, settings), SignalingConnections.Name);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = _ => listening); // Kestrel listens on it and closes it
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(listen));
         builder.Services.AddSingleton<IHostLifetime, CallerLifetime>(); // Ctrl+C belongs to the caller, not to this web host
         builder.Logging.ClearProviders();
@@ -87,6 +119,7 @@ public sealed class SignalServer : IAsyncDisposable
         }
         catch
         {
+            listening.Dispose();
             await connections.GracefulStop(TimeSpan.FromSeconds(5));
             if (ownsRooms) await rooms.GracefulStop(TimeSpan.FromSeconds(5));
             await app.DisposeAsync();

@@ -39,8 +39,7 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
     /// </summary>
     private static void AssertOnlyChatOutput(InteractiveProcess chat)
     {
-        var stdout = chat.Transcript.Split('\n').Where(l => l.StartsWith("out| ", StringComparison.Ordinal)).Select(l => l[5..]);
-        Assert.All(stdout, l => Assert.Matches(@"^(m=|c=|a=|$|Connected$|Received: |Connection closed by peer$)", l));
+        Assert.All(chat.PrintedLines(NicePeerStream.Stdout), l => Assert.Matches(@"^(m=|c=|a=|$|Connected$|Received: |Connection closed by peer$)", l));
     }
 
     [Theory]

@@ -70,13 +70,14 @@ public sealed class RelaySettingsTests
     {
         using var nonces = new RelayNonces(TimeSpan.FromSeconds(10));
         var now = DateTimeOffset.UtcNow;
-        var nonce = nonces.Create(now, IPAddress.Loopback);
+        var client = new FiveTuple(ClientTransport.Udp, new IPEndPoint(IPAddress.Loopback, 40000), new IPEndPoint(IPAddress.Loopback, 3478));
+        var nonce = nonces.Create(now, client);
         Assert.StartsWith(P2P.Protocol.Stun.NonceCookie.Prefix, nonce);
-        Assert.Equal(NonceCheck.Valid, nonces.Check(nonce, now.AddSeconds(9), IPAddress.Loopback));
-        Assert.Equal(NonceCheck.Stale, nonces.Check(nonce, now.AddSeconds(11), IPAddress.Loopback));
-        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, IPAddress.Parse("127.0.0.2")));
-        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce[..^2] + "AA", now, IPAddress.Loopback));
+        Assert.Equal(NonceCheck.Valid, nonces.Check(nonce, now.AddSeconds(9), client));
+        Assert.Equal(NonceCheck.Stale, nonces.Check(nonce, now.AddSeconds(11), client));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce, now, client with { Client = new IPEndPoint(IPAddress.Parse("127.0.0.2"), 40000) }));
+        Assert.Equal(NonceCheck.Invalid, nonces.Check(nonce[..^2] + "AA", now, client));
         using var other = new RelayNonces(TimeSpan.FromSeconds(10));
-        Assert.Equal(NonceCheck.Invalid, other.Check(nonce, now, IPAddress.Loopback));
+        Assert.Equal(NonceCheck.Invalid, other.Check(nonce, now, client));
     }
 }

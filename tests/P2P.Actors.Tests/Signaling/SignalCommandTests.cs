@@ -64,9 +64,7 @@ public sealed class SignalCommandTests(ITestOutputHelper output)
             // the process runs Akka.Cluster.Sharding for the rooms (it logs the coordinator of the signal-room type); the
             // log line may come after the listening line, and the transcript fills from a reader thread: wait for it
             const string coordinator = "signal-room: ShardCoordinator was moved to the active state";
-            for (var waited = TimeSpan.Zero; !signal.Transcript.Contains(coordinator, StringComparison.Ordinal) && waited < Timeout; waited += TimeSpan.FromMilliseconds(50))
-                await Task.Delay(50);
-            Assert.Contains(coordinator, signal.Transcript);
+            Assert.True(await signal.WaitForTranscriptAsync(coordinator, Timeout), signal.Transcript);
             for (int round = 0; round < 2; round++)
             {
                 // a room used, emptied (its entity passivates), then used again from scratch: the first comer controls again

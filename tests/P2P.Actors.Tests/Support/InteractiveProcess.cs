@@ -171,6 +171,27 @@ public abstract class InteractiveProcess : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
+    /// <summary>Every line printed so far on <paramref name="stream"/>, read or not, in order (from <see cref="Transcript"/>).</summary>
+    public IReadOnlyList<string> PrintedLines(NicePeerStream stream)
+    {
+        string prefix = stream == NicePeerStream.Stdout ? "out| " : "err| ";
+        return Transcript.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l[prefix.Length..]).ToList();
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="text"/> was printed on either stream (without consuming any line), for output that may
+    /// come before or after the lines a test reads; false after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> WaitForTranscriptAsync(string text, TimeSpan timeout)
+    {
+        for (var waited = TimeSpan.Zero; waited < timeout; waited += TimeSpan.FromMilliseconds(50))
+        {
+            if (Transcript.Contains(text, StringComparison.Ordinal)) return true;
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+        return Transcript.Contains(text, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Consumes lines of <paramref name="stream"/> until one matches <paramref name="predicate"/> and returns it;
     /// throws (with the transcript) on timeout or when the stream ends first.
