@@ -20,6 +20,6 @@ public sealed class StandardErrorLogger : MinimalLogger
         {
             Console.Error.WriteLine(message);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { } // stderr gone: nothing to tell
+        catch (Exception error) when (error is IOException or ObjectDisposedException) { } // stderr gone: nothing to tell
     }
 }
