@@ -63,6 +63,9 @@ public static class ChatProtocol
     /// <summary>The transfer is over without the file: the reason as a sentence.</summary>
     public sealed record FileFailed(string Id, string Reason) : IChatEvent;
 
+    /// <summary>The session under a transfer ended (the peer left, it was closed, it failed): how far it got and why. The chat keeps it, so a new session of the same chat resumes it.</summary>
+    public sealed record FileInterrupted(string Id, string Reason) : IChatEvent;
+
     /// <summary>The chat failed more often than <c>p2p.chat.faults-per-minute</c> allows and stopped: the reason as a sentence.</summary>
     public sealed record ChatStopped(string Reason) : IChatEvent;
 

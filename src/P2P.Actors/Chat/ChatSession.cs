@@ -274,7 +274,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The session ended with files under way: each is told as <see cref="FileFailed"/>, saying how far it got and
+    /// The session ended with files under way: each is told as <see cref="FileInterrupted"/>, saying how far it got and
     /// why it stopped (the peer left, or the session was closed here), and that a received part is kept for a resume.
     /// </summary>
     private void TellTransfersStopped(object ended)
@@ -291,14 +291,14 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             string how = f.State is OutgoingFile.Stage.Hashing or OutgoingFile.Stage.Offered
                 ? "was offered but not taken"
                 : $"stopped after {Percent(f.Acked, f.Size)} ({f.Acked} of {f.Size} bytes delivered)";
-            _owner.Tell(new FileFailed(f.Id, $"'{f.Name}' {how}: {why}"));
+            _owner.Tell(new FileInterrupted(f.Id, $"'{f.Name}' {how}: {why}"));
         }
         foreach (var f in _m.Incoming.Values)
         {
             string how = f.State is IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming
                 ? "was offered but not taken"
                 : $"stopped after {Percent(f.Written, f.Size)} ({f.Written} of {f.Size} bytes received; {System.IO.Path.GetFileName(f.PartPath)} is kept, so the same offer resumes it)";
-            _owner.Tell(new FileFailed(f.Id, $"'{f.Name}' {how}: {why}"));
+            _owner.Tell(new FileInterrupted(f.Id, $"'{f.Name}' {how}: {why}"));
         }
     }
 

@@ -21,6 +21,7 @@ public static class ChatEventText
         ChatProtocol.FileResumed r => $"file {r.Id}: resuming at {Size(r.Offset)}",
         ChatProtocol.FileCompleted c => $"file {c.Id}: done, {c.Path}, sha-256 {c.Sha256} verified",
         ChatProtocol.FileFailed f => $"p2p: file {f.Id}: {f.Reason.TrimEnd('.')}.",
+        ChatProtocol.FileInterrupted i => $"p2p: file {i.Id}: {i.Reason.TrimEnd('.')}.",
         ChatProtocol.ChatStopped s => $"p2p: chat stopped: {s.Reason.TrimEnd('.')}.",
         _ => null,
     };

@@ -421,8 +421,8 @@ public static class IceChat
                         transfers.Add(started switch { ChatProtocol.FileOfferSent o => o.Id, ChatProtocol.FileProgress p => p.Id, _ => ((ChatProtocol.FileResumed)started).Id });
                         if (!_progress.Show(SessionId, started) && ChatEventText.Describe(started, c => "/" + c) is { } startedLine) await StatusAsync(startedLine);
                         break;
-                    case ChatProtocol.FileCompleted or ChatProtocol.FileFailed when next is ChatProtocol.IChatEvent ended:
-                        transfers.Remove(ended is ChatProtocol.FileCompleted c ? c.Id : ((ChatProtocol.FileFailed)ended).Id);
+                    case ChatProtocol.FileCompleted or ChatProtocol.FileFailed or ChatProtocol.FileInterrupted when next is ChatProtocol.IChatEvent ended:
+                        transfers.Remove(ended switch { ChatProtocol.FileCompleted c => c.Id, ChatProtocol.FileFailed f => f.Id, _ => ((ChatProtocol.FileInterrupted)ended).Id });
                         if (!_progress.Show(SessionId, ended) && ChatEventText.Describe(ended, c => "/" + c) is { } endedLine) await StatusAsync(endedLine);
                         if (Idle()) return InputDone;
                         break;

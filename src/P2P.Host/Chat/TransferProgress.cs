@@ -70,7 +70,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
             case ChatProtocol.FileCompleted:
                 End(transfer, completed: true);
                 return false;
-            case ChatProtocol.FileFailed:
+            case ChatProtocol.FileFailed or ChatProtocol.FileInterrupted:
                 End(transfer, completed: false);
                 return false;
             default:
@@ -105,6 +105,7 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
         ChatProtocol.FileResumed r => r.Id,
         ChatProtocol.FileCompleted c => c.Id,
         ChatProtocol.FileFailed f => f.Id,
+        ChatProtocol.FileInterrupted i => i.Id,
         _ => null,
     };
 

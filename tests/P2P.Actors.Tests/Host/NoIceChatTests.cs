@@ -280,8 +280,9 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
             Assert.Contains(serverEvents, e => Level(e) == "Debug" && Template(e) == "Received {Bytes} bytes");
             Assert.Contains(serverEvents, e => Level(e) == "Debug" && Template(e) == "Sent {Bytes} bytes");
             Assert.DoesNotContain(LogEvents(clientLog), e => Level(e) == "Debug");
-            // and on the console of the -v side only (stderr from warnings up, so these are on stdout)
-            Assert.Contains("out| [", server.Transcript);
+            // and on the console of the -v side only (on stderr, like every log line)
+            Assert.Contains("err| [", server.Transcript); // log lines, -v included, go to stderr: stdout is the chat's (U4)
+            Assert.DoesNotContain("out| [", server.Transcript);
             Assert.Contains(" DBG] Received ", server.Transcript);
             Assert.DoesNotContain(" DBG] ", client.Transcript);
         }
