@@ -117,6 +117,26 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
     }
 
     [Fact]
+    public async Task Every_pair_failing_before_the_connect_timeout_says_so_and_when()
+    {
+        // symmetric NATs on both sides and no relay: every pair runs out of check retransmissions (~20 s, RFC 8445
+        // §14.3) long before the 40 s the user asked to wait; the reason must say why it gave up early
+        var ice = IceSettings.Default with { ConnectTimeout = TimeSpan.FromSeconds(40) };
+        var (a, b) = await BuildAsync("Symmetric", "Symmetric", ice, turn: false);
+        var events = OpenSessions(a, b, "e");
+        string? reason = null;
+        RunUntil(events, m =>
+        {
+            if (m is SessionProtocol.Connected c) throw new Xunit.Sdk.XunitException($"{c.SessionId} connected unexpectedly over {c.Pair}");
+            if (m is SessionProtocol.Failed f) reason = f.Reason;
+            return reason is not null;
+        }, TimeSpan.FromSeconds(60), step: TimeSpan.FromMilliseconds(100));
+        _log.WriteLine(reason);
+        Assert.True(Elapsed < TimeSpan.FromSeconds(30), $"failed only after {Elapsed}");
+        Assert.Matches(@"^all \d+ candidate pairs failed after (19|2\d) s, before the 40 s connect timeout", reason);
+    }
+
+    [Fact]
     public async Task Wrong_turn_password_does_not_matter_when_a_direct_path_exists()
     {
         var (a, b) = await BuildAsync("FullCone", "PortRestrictedCone", wrongTurnPassword: true);
