@@ -253,10 +253,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             WakeUpForTriggered();
             return;
         }
-        // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks
-        // (answers and the triggered checks they bring go on). Aggressive nomination keeps checking for a better pair.
-        bool completed = _selected is not null && _settings.Nomination == NominationMode.Regular;
-        if (!completed && _checkList.NextForOrdinaryCheck() is { } pair)
+        // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
+        // Aggressive nomination keeps checking for a better pair.
+        if (!ChecksStopped && _checkList.NextForOrdinaryCheck() is { } pair)
         {
             SendCheck(pair, useCandidate: false, consent: false);
             return;
@@ -395,6 +394,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             if (pair.Valid) Nominated(pair);
             else _nominateOnSuccess.Add(pair);
         }
+        // RFC 8445 §8.3: once a pair is selected no more checks go to other pairs; their checks are still answered
+        // (§7.3.1), and a nomination the controlled agent must confirm with a check of its own is still followed
+        if (ChecksStopped && !(check.UseCandidate && !_controlling)) return;
         if (pair.State == CandidatePairState.Succeeded) return;
         // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
         // NAT before this check opened it): check again now rather than after the retransmission backoff
@@ -404,7 +406,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnResponse(Inbound inbound, in StunMessage msg)
     {
-        if (!_transactions.TryPeek(msg.TransactionId, out var check)) { _badResponses++; return; }
+        if (!_transactions.TryPeek(msg.TransactionId, out var check))
+        {
+            if (!ChecksStopped) _badResponses++; // else most likely the late answer to a check stopped at selection
+            return;
+        }
         if (_remoteKey is null || msg.VerifyIntegrity(_remoteKey) != StunError.None)
         {
             _badResponses++;
@@ -518,8 +524,30 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_selected is not null && _selected.Priority >= pair.Priority) return;
         _selected = pair;
         Timers.Cancel(NominationDue.Instance);
+        if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
         Context.Parent.Tell(new PairCheckerProtocol.PairSelected(new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair))));
+    }
+
+    /// <summary>With regular nomination, ICE is complete once a pair is selected (RFC 8445 §8.1.2, §8.3); aggressive nomination keeps looking for a better pair.</summary>
+    private bool ChecksStopped => _selected is not null && _settings.Nomination == NominationMode.Regular;
+
+    /// <summary>
+    /// RFC 8445 §8.3: once <paramref name="selected"/> is selected, the triggered checks queued for other pairs are
+    /// dropped and the checks in progress on other pairs stop retransmitting (they would go on for ~20 s, through the
+    /// TURN server too when they go to or from a relayed candidate). Waiting and Frozen pairs are no longer checked
+    /// (<see cref="OnTick"/>).
+    /// </summary>
+    private void StopOtherChecks(CandidatePair selected)
+    {
+        for (var node = _triggered.First; node is not null;)
+        {
+            var next = node.Next;
+            if (!ReferenceEquals(node.Value.Pair, selected)) _triggered.Remove(node);
+            node = next;
+        }
+        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected));
+        if (stopped > 0) _log.Debug("[{0}] stopped {1} checks in progress on other pairs", _sessionId, stopped);
     }
 
     private void OnRestoreSelected(SelectedPair selected)
