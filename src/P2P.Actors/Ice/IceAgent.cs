@@ -58,6 +58,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     private SelectedPair? _selected;
     private bool? _controlling; // the role the checker last reported, given back to it after a restart
     private bool _localDone, _remoteDone, _connected, _failed;
+    private DateTimeOffset _startedAt;
 
     public IceAgent(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
     {
@@ -112,7 +113,12 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                 if (!_connected) Context.Parent.Tell(new IceAgentProtocol.PairValid(m.Pair));
                 break;
             case PairCheckerProtocol.ChecksFailed m:
-                Fail(m.Reason);
+                // every pair ran out of check retransmissions (~20 s, RFC 8445 §14.3) before the connect timeout: say
+                // so, or a user who asked for a longer timeout wonders why it was not waited out
+                var after = Context.System.Scheduler.Now - _startedAt;
+                Fail(after < _settings.ConnectTimeout
+                    ? $"{m.Reason} after {after.TotalSeconds:0} s, before the {_settings.ConnectTimeout.TotalSeconds:0} s connect timeout (no pair was left to check, so waiting longer would not help)"
+                    : m.Reason);
                 break;
             case PairCheckerProtocol.RoleChanged m:
                 _controlling = m.Controlling;
@@ -149,7 +155,11 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             return Directive.Restart;
         });
 
-    protected override void PreStart() => Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _settings.ConnectTimeout);
+    protected override void PreStart()
+    {
+        _startedAt = Context.System.Scheduler.Now;
+        Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _settings.ConnectTimeout);
+    }
 
     private void AddRemote(IceCandidate candidate)
     {

@@ -38,6 +38,16 @@ public sealed record IceSettings(
     /// </summary>
     public int ChildFaultsPerMinute { get; init; } = 10;
 
+    /// <summary>
+    /// Regular nomination (RFC 8445 §8.1.1): a better pair whose check has been out this many round trips of the best
+    /// valid pair without an answer is no longer waited for (see <c>PairChecker</c>); <see cref="NominationWait"/>
+    /// bounds the whole wait.
+    /// </summary>
+    public int NominationGraceRtts { get; init; } = 4;
+
+    /// <summary>...and at least this long, so that a busy machine answering a few milliseconds late is still waited for.</summary>
+    public TimeSpan NominationGrace { get; init; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -73,6 +83,8 @@ public sealed record IceSettings(
             Lite: c.GetBoolean("lite", false)) {
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024),
             ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
+            NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
+            NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");

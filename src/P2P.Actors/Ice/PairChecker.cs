@@ -78,7 +78,7 @@ public static class PairCheckerProtocol
 /// </summary>
 public sealed class PairChecker : ReceiveActor, IWithTimers
 {
-    private sealed record Check(CandidatePair Pair, bool UseCandidate, bool Consent, DateTime SentAt, bool Controlling);
+    private sealed record Check(CandidatePair Pair, bool UseCandidate, bool Consent, DateTimeOffset SentAt, bool Controlling);
 
     private sealed record Tick
     {
@@ -102,6 +102,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
     private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
     private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
+    private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
     private readonly List<IceCandidate> _pendingRemote = [];
     // where requests and answers are written before they are copied out: one per thread, not one per session (a host
     // holds thousands of checkers; every use is synchronous within one message)
@@ -117,6 +118,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private DateTimeOffset _lastCheckAt = DateTimeOffset.MinValue;
     private CandidatePair? _selected;
     private CandidatePair? _reportedValid;
+    private DateTimeOffset? _firstValidAt; // when the controlling agent first had a valid pair: nomination-wait counts from here
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
     private const int MaxNominationFailures = 3;
@@ -148,7 +150,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         Receive<Inbound>(OnInbound);
         Receive<Tick>(_ => OnTick());
         Receive<StunTransactionTimer>(OnTransactionTimer);
-        Receive<NominationDue>(_ => NominateBest());
+        Receive<NominationDue>(_ => ConsiderNomination());
         Receive<PairCheckerProtocol.CheckConsent>(_ =>
         {
             if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
@@ -253,10 +255,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             WakeUpForTriggered();
             return;
         }
-        // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks
-        // (answers and the triggered checks they bring go on). Aggressive nomination keeps checking for a better pair.
-        bool completed = _selected is not null && _settings.Nomination == NominationMode.Regular;
-        if (!completed && _checkList.NextForOrdinaryCheck() is { } pair)
+        // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
+        // Aggressive nomination keeps checking for a better pair.
+        if (!ChecksStopped && _checkList.NextForOrdinaryCheck() is { } pair)
         {
             SendCheck(pair, useCandidate: false, consent: false);
             return;
@@ -271,6 +272,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             pair.State = CandidatePairState.InProgress;
             _lastCheckAt = Context.System.Scheduler.Now;
+            _firstCheckAt.TryAdd(pair, _lastCheckAt);
         }
         bool nominate = useCandidate || (_controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
         var id = NewTransactionId();
@@ -278,7 +280,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
         int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
             _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);
-        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, DateTime.UtcNow, _controlling));
+        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, Context.System.Scheduler.Now, _controlling));
         _checksSent++;
     }
 
@@ -318,7 +320,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             }
             ConsiderNomination();
         }
-        else if (!check.Pair.Valid) check.Pair.State = CandidatePairState.Failed;
+        else if (!check.Pair.Valid)
+        {
+            check.Pair.State = CandidatePairState.Failed;
+            ConsiderNomination(); // it may have been the better pair the nomination waited for
+        }
     }
 
     // ---- receiving ---------------------------------------------------------------------------------
@@ -395,6 +401,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             if (pair.Valid) Nominated(pair);
             else _nominateOnSuccess.Add(pair);
         }
+        // RFC 8445 §8.3: once a pair is selected no more checks go to other pairs; their checks are still answered
+        // (§7.3.1), and a nomination the controlled agent must confirm with a check of its own is still followed
+        if (ChecksStopped && !(check.UseCandidate && !_controlling)) return;
         if (pair.State == CandidatePairState.Succeeded) return;
         // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
         // NAT before this check opened it): check again now rather than after the retransmission backoff
@@ -404,7 +413,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnResponse(Inbound inbound, in StunMessage msg)
     {
-        if (!_transactions.TryPeek(msg.TransactionId, out var check)) { _badResponses++; return; }
+        if (!_transactions.TryPeek(msg.TransactionId, out var check))
+        {
+            if (!ChecksStopped) _badResponses++; // else most likely the late answer to a check stopped at selection
+            return;
+        }
         if (_remoteKey is null || msg.VerifyIntegrity(_remoteKey) != StunError.None)
         {
             _badResponses++;
@@ -413,7 +426,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
         _transactions.TryComplete(msg.TransactionId, out _);
         var pair = check.Pair;
-        var roundTrip = DateTime.UtcNow - check.SentAt;
+        var roundTrip = Context.System.Scheduler.Now - check.SentAt;
 
         if (msg.Class == StunClass.ErrorResponse)
         {
@@ -489,18 +502,63 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     // ---- nomination and selection ------------------------------------------------------------------
 
     /// <summary>
-    /// Regular nomination (RFC 8445 §8.1.1): nominate the best valid pair once no better pair can still
-    /// succeed, or after the nomination wait for better pairs still in progress.
+    /// Regular nomination (RFC 8445 §8.1.1): the controlling agent nominates the best valid pair as soon as no better
+    /// pair can still be expected to succeed, and at the latest nomination-wait after it first had a valid pair.
+    /// Called again whenever that may have changed (a pair succeeded or failed, the role changed) and when the wait
+    /// it asked for is over. See <see cref="WaitForBetterPairs"/> for what "expected" means.
     /// </summary>
     private void ConsiderNomination()
     {
-        if (_nominating || _selected is not null) return;
+        if (_nominating || _selected is not null || !_controlling) return;
         var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
-        bool betterPending = _checkList.Pairs.Any(p => p.Priority > best.Priority && p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen);
-        if (!betterPending) NominateBest();
-        else if (!Timers.IsTimerActive(NominationDue.Instance)) Timers.StartSingleTimer(NominationDue.Instance, NominationDue.Instance, _settings.NominationWait);
+        var now = Context.System.Scheduler.Now;
+        _firstValidAt ??= now;
+        var left = _firstValidAt.Value + _settings.NominationWait - now;
+        var wait = WaitForBetterPairs(best, now);
+        if (wait <= TimeSpan.Zero || left <= TimeSpan.Zero)
+        {
+            NominateBest();
+            return;
+        }
+        Timers.StartSingleTimer(NominationDue.Instance, NominationDue.Instance, wait < left ? wait : left);
     }
+
+    /// <summary>
+    /// How long to wait before nominating <paramref name="best"/> (zero: nominate now) for the pairs of higher
+    /// priority that have not failed:
+    /// <list type="bullet">
+    /// <item>none: nominate now;</item>
+    /// <item>one not checked yet (Waiting, Frozen): it may well work; look again after a grace period;</item>
+    /// <item>one whose check is out: a pair is checked in priority order, so its check went out no later than the
+    /// best's, which came back within its round trip; once the better check has been out for the grace period
+    /// (nomination-grace-rtts round trips of the best pair, at least nomination-grace) without an answer, it is not
+    /// waited for (its check still runs: should it succeed before the nomination, it is the best);</item>
+    /// <item>but while the best pair goes through a TURN relay, a better direct pair (host, server- or
+    /// peer-reflexive on both sides) is waited for the whole nomination-wait, and so are the remote's candidates
+    /// still to come: hole punching can take the other side's checks to open its NAT, and relaying costs the relay
+    /// and a longer path for the whole session.</item>
+    /// </list>
+    /// </summary>
+    private TimeSpan WaitForBetterPairs(CandidatePair best, DateTimeOffset now)
+    {
+        bool relayed = IsRelayed(best);
+        if (relayed && !_remoteDone) return _settings.NominationWait;
+        var rtts = _roundTrips.GetValueOrDefault(best) * _settings.NominationGraceRtts;
+        var grace = rtts > _settings.NominationGrace ? rtts : _settings.NominationGrace;
+        var wait = TimeSpan.Zero;
+        foreach (var pair in _checkList.Pairs)
+        {
+            if (pair.Priority <= best.Priority) break; // the list is sorted, highest priority first
+            if (pair.State is CandidatePairState.Failed or CandidatePairState.Succeeded) continue;
+            if (relayed && !IsRelayed(pair)) return _settings.NominationWait;
+            var left = _firstCheckAt.TryGetValue(pair, out var sentAt) ? sentAt + grace - now : grace;
+            if (left > wait) wait = left;
+        }
+        return wait;
+    }
+
+    private static bool IsRelayed(CandidatePair pair) => pair.Local.Type == CandidateType.Relayed || pair.Remote.Type == CandidateType.Relayed;
 
     private void NominateBest()
     {
@@ -518,8 +576,30 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_selected is not null && _selected.Priority >= pair.Priority) return;
         _selected = pair;
         Timers.Cancel(NominationDue.Instance);
+        if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
         Context.Parent.Tell(new PairCheckerProtocol.PairSelected(new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair))));
+    }
+
+    /// <summary>With regular nomination, ICE is complete once a pair is selected (RFC 8445 §8.1.2, §8.3); aggressive nomination keeps looking for a better pair.</summary>
+    private bool ChecksStopped => _selected is not null && _settings.Nomination == NominationMode.Regular;
+
+    /// <summary>
+    /// RFC 8445 §8.3: once <paramref name="selected"/> is selected, the triggered checks queued for other pairs are
+    /// dropped and the checks in progress on other pairs stop retransmitting (they would go on for ~20 s, through the
+    /// TURN server too when they go to or from a relayed candidate). Waiting and Frozen pairs are no longer checked
+    /// (<see cref="OnTick"/>).
+    /// </summary>
+    private void StopOtherChecks(CandidatePair selected)
+    {
+        for (var node = _triggered.First; node is not null;)
+        {
+            var next = node.Next;
+            if (!ReferenceEquals(node.Value.Pair, selected)) _triggered.Remove(node);
+            node = next;
+        }
+        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected));
+        if (stopped > 0) _log.Debug("[{0}] stopped {1} checks in progress on other pairs", _sessionId, stopped);
     }
 
     private void OnRestoreSelected(SelectedPair selected)

@@ -118,6 +118,20 @@ public sealed class StunTransactions<TContext>
         return StunTransactionTimerResult.Retransmitted;
     }
 
+    /// <summary>Forgets the transactions whose context matches <paramref name="stop"/> and stops their timers (no more retransmissions); returns how many.</summary>
+    public int Cancel(Func<TContext, bool> stop)
+    {
+        int cancelled = 0;
+        foreach (var (id, entry) in _pending)
+        {
+            if (!stop(entry.Context)) continue;
+            _timers.Cancel(new StunTransactionTimer(id));
+            _pending.Remove(id); // removing the current entry while enumerating is allowed for Dictionary
+            cancelled++;
+        }
+        return cancelled;
+    }
+
     /// <summary>Forgets every transaction and stops its timer (when the owner stops or starts over).</summary>
     public void CancelAll()
     {

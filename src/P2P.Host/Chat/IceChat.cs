@@ -475,7 +475,7 @@ public static class IceChat
         }
 
         private string FailureSentence(string reason) =>
-            reason.Contains("no candidate pair worked", StringComparison.Ordinal) || reason.Contains("all candidate pairs failed", StringComparison.Ordinal)
+            reason.Contains("no candidate pair worked", StringComparison.Ordinal) || reason.Contains("candidate pairs failed", StringComparison.Ordinal)
                 ? $"p2p: failed to connect: {reason}. Try using a TURN server with --turn <server> --turn-user <u> --turn-pass <p>."
                 : $"p2p: {reason.TrimEnd('.')}.";
     }

@@ -32,10 +32,10 @@ public sealed class CandidatePair
     }
 
     public IceCandidate Local { get; }
-    public IceCandidate Remote { get; }
+    public IceCandidate Remote { get; private set; }
 
     /// <summary>The pair foundation: local foundation ":" remote foundation (RFC 8445 §6.1.2.6).</summary>
-    public string Foundation { get; }
+    public string Foundation { get; private set; }
 
     /// <summary>The pair priority (RFC 8445 §6.1.2.3), which depends on the agent's role.</summary>
     public ulong Priority { get; private set; }
@@ -47,6 +47,17 @@ public sealed class CandidatePair
 
     /// <summary>In the valid list: a check on it succeeded (RFC 8445 §7.2.5.3.2).</summary>
     public bool Valid { get; set; }
+
+    /// <summary>
+    /// Puts the signalled <paramref name="remote"/> in place of the peer-reflexive candidate learned at the same address
+    /// (RFC 8445 §7.3.1.3); state, validity and nomination stay, foundation and priority follow the new candidate.
+    /// </summary>
+    internal void ReplaceRemote(IceCandidate remote, bool localIsControlling)
+    {
+        Remote = remote;
+        Foundation = Local.Foundation + ":" + remote.Foundation;
+        UpdatePriority(localIsControlling);
+    }
 
     /// <summary>Recomputes <see cref="Priority"/> for the given role (after a role conflict, RFC 8445 §7.3.1.1).</summary>
     public void UpdatePriority(bool localIsControlling) =>

@@ -54,6 +54,11 @@ public sealed class CheckList
         if (controlling == Controlling) return;
         Controlling = controlling;
         foreach (var pair in _pairs) pair.UpdatePriority(controlling);
+        Sort();
+    }
+
+    private void Sort()
+    {
         var sorted = _pairs.OrderByDescending(p => p.Priority).ToList(); // stable
         _pairs.Clear();
         _pairs.AddRange(sorted);
@@ -88,10 +93,10 @@ public sealed class CheckList
     /// <summary>
     /// Adds a remote candidate and pairs it with the known local bases (RFC 8445 §6.1.2.2,
     /// RFC 8838 §10). A candidate already known (same type, address, transport and component) is
-    /// ignored. A candidate with the address of a known one of another type (a peer's host and
-    /// server-reflexive candidates when it is not behind a NAT, or a signalled candidate already
-    /// learned as peer-reflexive) forms redundant pairs, which pruning settles. Returns the pairs
-    /// that were added and survived pruning.
+    /// ignored. A signalled candidate already learned as peer-reflexive replaces that one (RFC 8445
+    /// §7.3.1.3). A candidate with the address of a known one of another signalled type (a peer's host
+    /// and server-reflexive candidates when it is not behind a NAT) forms redundant pairs, which pruning
+    /// settles. Returns the pairs that were added and survived pruning.
     /// </summary>
     public IReadOnlyList<CandidatePair> AddRemote(IceCandidate remote) => AddRemotes([remote]);
 
@@ -102,6 +107,7 @@ public sealed class CheckList
         foreach (var remote in remotes)
         {
             if (_remotes.Exists(r => r.Type == remote.Type && SameTransportAddress(r, remote))) continue;
+            if (remote.Type != CandidateType.PeerReflexive) ReplacePeerReflexive(remote);
             _remotes.Add(remote);
             foreach (var local in _locals)
             {
@@ -109,6 +115,24 @@ public sealed class CheckList
             }
         }
         return Insert(formed, protect: null);
+    }
+
+    /// <summary>
+    /// A signalled candidate at the address of a peer-reflexive one learned from a check (the peer's check outran its
+    /// signaling) replaces it, in the remote candidates and in its pairs, which keep their state (RFC 8445 §7.3.1.3);
+    /// the list is sorted again, since the pairs' priorities follow the signalled candidate's.
+    /// </summary>
+    private void ReplacePeerReflexive(IceCandidate signalled)
+    {
+        int at = _remotes.FindIndex(r => r.Type == CandidateType.PeerReflexive && SameTransportAddress(r, signalled));
+        if (at < 0) return;
+        var prflx = _remotes[at];
+        _remotes.RemoveAt(at);
+        foreach (var pair in _pairs)
+        {
+            if (ReferenceEquals(pair.Remote, prflx)) pair.ReplaceRemote(signalled, Controlling);
+        }
+        Sort();
     }
 
     /// <summary>

@@ -98,22 +98,42 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
         Assert.Equal(2, ended.Count); // the order this test is about did happen
     }
 
-    [Fact]
-    public async Task Wrong_turn_password_fails_the_session_with_401_only_when_no_other_path_exists()
+    /// <summary>Runs until a session fails (a session connecting fails the test) and returns its reason.</summary>
+    private string RunUntilFailed(Akka.TestKit.TestProbe events, TimeSpan limit)
     {
-        var (a, b) = await BuildAsync("Symmetric", "Symmetric", wrongTurnPassword: true);
-        var events = OpenSessions(a, b, "w");
         string? reason = null;
         RunUntil(events, m =>
         {
             if (m is SessionProtocol.Connected c) throw new Xunit.Sdk.XunitException($"{c.SessionId} connected unexpectedly over {c.Pair}");
             if (m is SessionProtocol.Failed f) reason = f.Reason;
             return reason is not null;
-        }, TimeSpan.FromSeconds(90), step: TimeSpan.FromMilliseconds(100));
+        }, limit, step: TimeSpan.FromMilliseconds(100));
         _log.WriteLine(reason);
+        return reason!;
+    }
+
+    [Fact]
+    public async Task Wrong_turn_password_fails_the_session_with_401_only_when_no_other_path_exists()
+    {
+        var (a, b) = await BuildAsync("Symmetric", "Symmetric", wrongTurnPassword: true);
+        var events = OpenSessions(a, b, "w");
+        var reason = RunUntilFailed(events, TimeSpan.FromSeconds(90));
         Assert.Contains("candidate pairs failed", reason);
         Assert.Contains("401", reason);
         Assert.Contains("TURN server 198.51.100.1:3478", reason);
+    }
+
+    [Fact]
+    public async Task Every_pair_failing_before_the_connect_timeout_says_so_and_when()
+    {
+        // symmetric NATs on both sides and no relay: every pair runs out of check retransmissions (~20 s, RFC 8445
+        // §14.3) long before the 40 s the user asked to wait; the reason must say why it gave up early
+        var ice = IceSettings.Default with { ConnectTimeout = TimeSpan.FromSeconds(40) };
+        var (a, b) = await BuildAsync("Symmetric", "Symmetric", ice, turn: false);
+        var events = OpenSessions(a, b, "e");
+        var reason = RunUntilFailed(events, TimeSpan.FromSeconds(60));
+        Assert.True(Elapsed < TimeSpan.FromSeconds(30), $"failed only after {Elapsed}");
+        Assert.Matches(@"^all \d+ candidate pairs failed after (19|2\d) s, before the 40 s connect timeout", reason);
     }
 
     [Fact]

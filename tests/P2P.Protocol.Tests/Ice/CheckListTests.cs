@@ -283,6 +283,32 @@ public class CheckListTests
     }
 
     [Fact]
+    public void Signalled_candidate_replaces_the_peer_reflexive_one_learned_from_its_first_check()
+    {
+        // RFC 8445 §7.3.1.3: the peer's check outran its signalled host candidate; once the candidate comes, the pair
+        // (already checked and valid) keeps its state and now names the host candidate, with its priority and foundation
+        var list = new CheckList(controlling: true);
+        list.AddLocal(Host("10.0.0.2", 5000));
+        var pair = list.AddPeerReflexiveRemote(Ep("10.0.0.2", 5000), Ep("192.0.2.9", 6000), 1862270975, out _)!;
+        pair.State = CandidatePairState.InProgress;
+        list.OnSucceeded(pair);
+
+        var host = Host("192.0.2.9", 6000, priority: 2130706431);
+        Assert.Empty(list.AddRemote(host));
+
+        var only = Assert.Single(list.Pairs);
+        Assert.Same(pair, only);
+        Assert.Same(host, only.Remote);
+        Assert.Equal(CandidateType.Host, only.Remote.Type);
+        Assert.Equal(CandidatePairState.Succeeded, only.State);
+        Assert.True(only.Valid);
+        Assert.Equal(CandidatePair.ComputePriority(only.Local.Priority, host.Priority), only.Priority);
+        Assert.Equal(only.Local.Foundation + ":" + host.Foundation, only.Foundation);
+        Assert.DoesNotContain(list.RemoteCandidates, r => r.Type == CandidateType.PeerReflexive);
+        Assert.Same(only, list.Find(Ep("10.0.0.2", 5000), Ep("192.0.2.9", 6000)));
+    }
+
+    [Fact]
     public void Peer_reflexive_pair_survives_a_full_list()
     {
         var list = new CheckList(controlling: false, maxPairs: 1);
