@@ -65,7 +65,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         accept <session> <id> [overwrite]   take a file the other side offered (into --download-dir)
         reject <session> <id>         refuse an offered file
         close <session>               close a session (the other side is told)
-        stats                         sessions held by the peers, threads, file descriptors and memory of this process
+        stats                         sessions the peers hold, threads, file descriptors and memory (after a full collection)
         help                          this list
         quit                          close everything and leave
         """;
@@ -314,6 +314,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             sessions += (await peer.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), AskTimeout)).Sessions;
         int rows;
         lock (_gate) rows = _sessions.Count;
+        // after a full, compacting collection that gives unused memory back: what is held, not what is garbage
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
         using var process = System.Diagnostics.Process.GetCurrentProcess();
         int descriptors = Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : -1;
         string line = string.Create(CultureInfo.InvariantCulture,

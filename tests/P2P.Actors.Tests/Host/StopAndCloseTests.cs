@@ -20,8 +20,16 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
     /// <summary>File chunks of 1 KiB, one in flight: a few MiB take seconds, long enough to stop in the middle.</summary>
     private static readonly Dictionary<string, string> SlowFiles = new(SlowConsent) { ["P2P__CHAT__CHUNK_SIZE"] = "1024", ["P2P__CHAT__WINDOW"] = "1" };
 
+    /// <summary>
+    /// Starts p2p with SIGINT's default action restored: a test runner started in the background (as a shell starts
+    /// `cmd &amp;`) ignores SIGINT, its children inherit that, and .NET then rightly leaves SIGINT ignored, as nohup'd
+    /// programs do; a user's terminal does not.
+    /// </summary>
+    private static P2pProcess Start(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment) =>
+        P2pProcess.StartThrough("env", ["--default-signal=INT"], args, environment);
+
     private static P2pProcess StartChat(IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        P2pProcess.Start([.. args, .. Loopback], environment: environment);
+        Start([.. args, .. Loopback], environment);
 
     private static async Task ConnectAsync(InteractiveProcess a, InteractiveProcess b)
     {
@@ -47,7 +55,7 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
     [InlineData(PosixSignalNumber.SIGTERM)]
     public async Task P2p_host_stops_on_a_signal_at_its_prompt(PosixSignalNumber signal)
     {
-        await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1");
+        await using var host = Start(["host", "--local-address", "127.0.0.1"], SlowConsent);
         try
         {
             await host.WaitForLineAsync(l => l.StartsWith("p2p host: type help", StringComparison.Ordinal), Wait);

@@ -24,9 +24,12 @@ public sealed class P2pProcess : InteractiveProcess
     public static P2pProcess Start(params string[] arguments) => Start((IReadOnlyList<string>)arguments);
 
     /// <summary>Starts <c>p2p</c> through a launcher, e.g. <c>tests/lab/lab.sh exec a</c> to run it inside a lab namespace.</summary>
-    public static P2pProcess StartThrough(string launcher, IReadOnlyList<string> launcherArguments, IReadOnlyList<string> arguments)
+    public static P2pProcess StartThrough(string launcher, IReadOnlyList<string> launcherArguments, IReadOnlyList<string> arguments,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(launcher);
+        if (environment is not null)
+            foreach (var (key, value) in environment) info.Environment[key] = value;
         foreach (var a in launcherArguments) info.ArgumentList.Add(a);
         info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(Processes.P2pDll);
