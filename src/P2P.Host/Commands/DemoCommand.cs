@@ -81,7 +81,12 @@ public static class DemoCommand
             if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe or a log
             int result;
             try { result = await new PeersDemo(system, config, options, console).RunAsync(cancel); }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { result = Interrupts.ExitCode; }
+            catch (Exception) when (cancel.IsCancellationRequested)
+            {
+                // interrupted: whatever step was under way stopped with it
+                Console.Error.WriteLine("p2p demo: interrupted.");
+                result = Interrupts.ExitCode;
+            }
             await host.StopAsync(CancellationToken.None);
             return result;
         }

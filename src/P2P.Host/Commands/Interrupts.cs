@@ -65,8 +65,12 @@ public sealed class Interrupts : IDisposable
         if (_cancelOnFirst)
         {
             context.Cancel = true; // this process stops itself, in order
-            try { _stop.Cancel(); }
-            catch (ObjectDisposedException) { }
+            // the token's callbacks run the command's stop: not on the signal's thread, which must return at once
+            _ = Task.Run(() =>
+            {
+                try { _stop.Cancel(); }
+                catch (ObjectDisposedException) { }
+            });
         }
         // else: the generic host's own handler stops it (and sets Cancel itself)
         _ = Task.Delay(_limit).ContinueWith(_ => Force($"{_name}: did not stop within {_limit.TotalSeconds:0.#} s; stopped at once."), TaskScheduler.Default);

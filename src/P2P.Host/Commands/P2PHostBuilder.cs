@@ -113,6 +113,9 @@ public static class P2PHostBuilder
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
             akka.AddHocon($"akka.stdout-logger-class = \"{StandardErrorLogger.ClassName}\"", HoconAddMode.Prepend);
+            // Akka's own SIGTERM/SIGINT hook would start a coordinated shutdown the moment the signal comes, under the
+            // sessions still telling their peers: a command that stops itself runs it when it is done (host.StopAsync)
+            if (stopsItself) akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = verbose ? LogLevel.DebugLevel : LogLevel.InfoLevel;

@@ -1,3 +1,4 @@
+using P2P.Actors.Tests.Relay;
 using P2P.Actors.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -66,6 +67,63 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         }
         finally
         {
+            output.WriteLine(host.Transcript);
+        }
+    }
+
+    [Theory]
+    [InlineData("relay --listen 127.0.0.1:0 --user alice:secret", "relay listening on", PosixSignalNumber.SIGINT)]
+    [InlineData("relay --listen 127.0.0.1:0 --user alice:secret", "relay listening on", PosixSignalNumber.SIGTERM)]
+    [InlineData("signal --listen 127.0.0.1:0", "signal listening on", PosixSignalNumber.SIGINT)]
+    [InlineData("signal --listen 127.0.0.1:0", "signal listening on", PosixSignalNumber.SIGTERM)]
+    [InlineData("demo", "relay (STUN + TURN): listening", PosixSignalNumber.SIGINT)]
+    [InlineData("demo", "relay (STUN + TURN): listening", PosixSignalNumber.SIGTERM)]
+    public async Task The_relay_the_signaling_server_and_the_demo_stop_on_a_signal(string command, string started, PosixSignalNumber signal)
+    {
+        await using var p2p = Start(command.Split(' '), SlowConsent);
+        try
+        {
+            await p2p.WaitForLineAsync(l => l.Contains(started, StringComparison.Ordinal), Wait);
+            p2p.Signal(signal);
+            int exit = await p2p.WaitForExitAsync(Wait);
+            Assert.True(exit is 0 or 130, $"exit code {exit}: neither a clean stop nor an interrupted one");
+        }
+        finally
+        {
+            output.WriteLine(p2p.Transcript);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_Ctrl_C_ends_a_stop_that_waits_for_a_TURN_server_at_once()
+    {
+        RelayProcess? relay = await RelayProcess.Start("--user", "alice:secret", "--allow-loopback");
+        // the release may wait 60 s for a server that went away, and the stop 120 s: only the second signal ends it sooner
+        var environment = new Dictionary<string, string>(SlowConsent) { ["P2P__TURN_CLIENT__RELEASE_TIMEOUT"] = "60s", ["P2P__STOP_TIMEOUT"] = "120s" };
+        await using var host = Start(["host", "--local-address", "127.0.0.1", "--turn", "127.0.0.1", "--turn-port", relay.UdpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--turn-user", "alice", "--turn-pass", "secret"], environment);
+        try
+        {
+            await host.WriteLineAsync("peer add alice");
+            await host.WaitForLineAsync(l => l.StartsWith("peer alice bound", StringComparison.Ordinal), Wait);
+            for (var waited = TimeSpan.Zero; !relay.Output.Contains(" relays on ", StringComparison.Ordinal); waited += TimeSpan.FromMilliseconds(100))
+            {
+                if (waited > Wait) throw new TimeoutException($"no allocation was made:\n{relay.Output}");
+                await Task.Delay(100);
+            }
+            await relay.DisposeAsync();               // the TURN server goes away with the allocation: its release gets no answer
+            relay = null;
+
+            host.Signal(PosixSignalNumber.SIGINT);
+            await Task.Delay(TimeSpan.FromSeconds(1)); // stopping: waiting for the server
+            Assert.False(host.HasExited, "the first Ctrl+C should wait for the TURN server to confirm the release");
+            host.Signal(PosixSignalNumber.SIGINT);
+            Assert.Equal(130, await host.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Contains("p2p host: stopped at once (second SIGINT).", host.Transcript);
+        }
+        finally
+        {
+            if (relay is not null) await relay.DisposeAsync();
             output.WriteLine(host.Transcript);
         }
     }
