@@ -10,11 +10,13 @@ namespace P2P.Actors.Dispatch;
 /// Akka's scheduler (<c>akka.scheduler.implementation</c> in akka.hocon) as one thread that sleeps until the earliest
 /// timer is due, and not at all while none is: a process with nothing to do wakes nobody. Akka's own
 /// <see cref="HashedWheelTimerScheduler"/> ticks every <c>tick-duration</c> (10 ms at the least) from the first timer
-/// on, for as long as the process lives; each tick wakes a thread-pool worker, which then spins looking for more work,
+/// on, for as long as the process lives, whether a timer is due or not; each tick wakes a thread-pool worker, which then spins looking for more work,
 /// so an idle relay or signaling server that had once served anything kept 4-5% of a core busy.
 /// <para>
 /// Timers are kept in a priority queue by due time (<see cref="Stopwatch"/> ticks) and fire on this thread, as the
-/// wheel's fire on its tick, to the millisecond instead of to the 10 ms tick. A cancelled timer stays queued until it
+/// wheel's fire on its tick. Due times are rounded up to the wheel's grid (<c>akka.scheduler.tick-duration</c>, 10 ms)
+/// so that timers fire when the wheel's would, and all those due in one tick fire in one wake-up: thousands of
+/// sessions setting timers at once cost the same number of wake-ups as on the wheel, not one each. A cancelled timer stays queued until it
 /// is due or until the queue has doubled since the last sweep, which then drops every cancelled one (a timer restarted
 /// per packet cannot grow the queue without bound). Tasks still queued when the system shuts down are run then, as
 /// the wheel does.
@@ -29,6 +31,7 @@ public sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTimeP
     private readonly object _gate = new();
     private readonly Thread _thread;
     private readonly TimeSpan _shutdownTimeout;
+    private readonly long _tick; // the grid due times are rounded up to, in Stopwatch ticks
     private long _wakeAt = long.MaxValue; // when the thread waits until; long.MinValue while it runs timers
     private int _sweepAt = SweepFloor;
     private bool _stopped;
@@ -36,6 +39,7 @@ public sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTimeP
     public TimerQueueScheduler(Config scheduler, ILoggingAdapter log) : base(scheduler, log)
     {
         _shutdownTimeout = SchedulerConfig.GetTimeSpan("akka.scheduler.shutdown-timeout", TimeSpan.FromSeconds(5));
+        _tick = Math.Max(1, ToTimestamp(SchedulerConfig.GetTimeSpan("akka.scheduler.tick-duration", TimeSpan.FromMilliseconds(10))));
         _thread = new Thread(Run) { IsBackground = true, Name = "akka-scheduler" };
         _thread.Start();
     }
@@ -95,7 +99,7 @@ public sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTimeP
 
     private void Add(TimeSpan delay, TimeSpan interval, IRunnable action, ICancelable? cancelable)
     {
-        long dueAt = Stopwatch.GetTimestamp() + ToTimestamp(delay);
+        long dueAt = OnGrid(Stopwatch.GetTimestamp() + ToTimestamp(delay));
         var timer = new Timer(action, cancelable, ToTimestamp(interval));
         lock (_gate)
         {
@@ -151,6 +155,7 @@ public sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTimeP
         long now = Stopwatch.GetTimestamp();
         long next = dueAt + timer.Interval;
         if (next <= now) next = now + timer.Interval;
+        next = OnGrid(next);
         lock (_gate)
         {
             if (!_stopped) _due.Enqueue(timer, next);
@@ -176,6 +181,13 @@ public sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTimeP
         _due.Clear();
         _due.EnqueueRange(live);
         _sweepAt = Math.Max(SweepFloor, 2 * _due.Count);
+    }
+
+    /// <summary>The first point of the tick grid (counted from <see cref="Started"/>) at or after <paramref name="timestamp"/>.</summary>
+    private long OnGrid(long timestamp)
+    {
+        long sinceStart = timestamp - Started;
+        return Started + (sinceStart + _tick - 1) / _tick * _tick;
     }
 
     /// <summary>Whole milliseconds, rounded up so that no timer fires early.</summary>
