@@ -33,22 +33,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 9000))
-        if ! ss -Hlnu "sport = :$port" | grep -q . && ! ss -Hlnt "sport = :$port" | grep -q .; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+. bench/servers.sh
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, in clock ticks
 # "<label>: X% of a core over S s (T CPU ticks), C system calls in 5 s (top: ...)"
 measure() {
     local label="$1" pid="$2" before after calls=""
+    sleep 10 # what the work left behind (closing, collections) settles first
     kill -0 "$pid" 2>/dev/null || die "$label: the process is gone"
     before=$(ticks "$pid")
     sleep "$seconds"
@@ -63,7 +54,7 @@ measure() {
 # Waits until the server at $1 answers a STUN Binding request.
 wait_stun() {
     for _ in $(seq 1 150); do
-        if timeout 0.5 turnutils_stunclient -p "$1" 127.0.0.1 2>/dev/null | grep -q 'UDP reflexive addr'; then return 0; fi
+        if stun_answers "$1"; then return 0; fi
         sleep 0.1
     done
     die "no STUN answer on 127.0.0.1:$1"
@@ -113,6 +104,6 @@ for _ in $(seq 1 120); do
     sleep 1
     [ "$(grep -c 'connected' "$work/host.log" || true)" -ge 200 ] && break
 done
-sleep 2
+sleep 10 # the sessions' chats open their channels after connecting
 echo "$(measure "host (100 sessions)" "$host_pid")"
 exec 9>&-
