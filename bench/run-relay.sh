@@ -42,24 +42,13 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-# A UDP and TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 9000))
-        if ! ss -Hlnu "sport = :$port" | grep -q . && ! ss -Hlnt "sport = :$port" | grep -q .; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+. bench/servers.sh
 
 # Waits until the server at $1 answers a STUN Binding request (both serve STUN on the TURN port).
 wait_ready() {
     for _ in $(seq 1 150); do
         kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited at start"; }
-        if timeout 0.5 turnutils_stunclient -p "$1" 127.0.0.1 2>/dev/null | grep -q 'UDP reflexive addr'; then return 0; fi
+        if stun_answers "$1"; then return 0; fi
         sleep 0.1
     done
     cat "$work/server.log" >&2

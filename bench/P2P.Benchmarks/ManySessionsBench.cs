@@ -17,7 +17,11 @@ namespace P2P.Benchmarks;
 /// (stdin/stdout lines, the signaling), opens N sessions on both at once and times it until every session of both
 /// sides is connected; each side reports its working-set and managed-heap growth and the CPU it used. Then one
 /// datagram crosses every session as a check. Fresh processes for every N, after a warm-up round in them.
-/// <c>dotnet run -c Release --project bench/P2P.Benchmarks -- sessions [1,10,100,1000,10000] [--secure] [--plot file.png]</c>
+/// <c>dotnet run -c Release --project bench/P2P.Benchmarks -- sessions [1,10,100,1000,10000] [--secure] [--load 4] [--plot file.png]</c>
+/// <para>
+/// <c>--load N</c> keeps the machine busy while it runs: N processes that each spin on a core (<c>sh</c> in an endless
+/// loop, at normal priority), so that the sessions connect on a machine with a load of about N, as on a shared host.
+/// </para>
 /// </summary>
 public static class ManySessionsBench
 {
@@ -33,11 +37,25 @@ public static class ManySessionsBench
         bool secure = args.Contains("--secure");
         int plotAt = Array.IndexOf(args, "--plot");
         string? plot = plotAt >= 0 && plotAt + 1 < args.Length ? args[plotAt + 1] : null;
+        int loadAt = Array.IndexOf(args, "--load");
+        int load = loadAt >= 0 && loadAt + 1 < args.Length ? int.Parse(args[loadAt + 1], CultureInfo.InvariantCulture) : 0;
         var rows = new List<Row>();
-        Console.WriteLine($"sessions: {(secure ? "secure (ICE + DTLS 1.2)" : "ICE")} sessions between two processes, one UDP socket per peer on 127.0.0.1");
+        Console.WriteLine($"sessions: {(secure ? "secure (ICE + DTLS 1.2)" : "ICE")} sessions between two processes, one UDP socket per peer on 127.0.0.1" +
+            (load > 0 ? $", {load} busy-loop processes running beside them" : ""));
+        using var busy = BusyLoops.Start(load);
         foreach (int n in counts)
         {
-            var row = await OneCountAsync(n, secure);
+            Row row;
+            try
+            {
+                row = await OneCountAsync(n, secure);
+            }
+            catch (InvalidOperationException e)
+            {
+                // a session that failed ends this count and the larger ones: say which and why, in the table's place
+                Console.WriteLine($"sessions {n}: FAILED ({e.Message})");
+                return 1;
+            }
             rows.Add(row);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"sessions {n}: all connected in {row.ConnectMs:0} ms, working set {row.WorkingSetBytesPerSession / 1024:0.0} KiB/session, " +
@@ -50,6 +68,34 @@ public static class ManySessionsBench
             Console.WriteLine($"plot: {plot}");
         }
         return rows.All(r => r.DataChecked) ? 0 : 1;
+    }
+
+    /// <summary>Processes that each spin on a core until disposed: the load of <c>--load</c>.</summary>
+    private sealed class BusyLoops : IDisposable
+    {
+        private readonly List<Process> _loops = [];
+
+        public static BusyLoops Start(int count)
+        {
+            var loops = new BusyLoops();
+            for (int i = 0; i < count; i++)
+            {
+                var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+                start.ArgumentList.Add("-c");
+                start.ArgumentList.Add("while :; do :; done");
+                loops._loops.Add(Process.Start(start) ?? throw new InvalidOperationException("could not start a busy loop"));
+            }
+            return loops;
+        }
+
+        public void Dispose()
+        {
+            foreach (var loop in _loops)
+            {
+                try { loop.Kill(); } catch (InvalidOperationException) { /* already gone */ }
+                loop.Dispose();
+            }
+        }
     }
 
     private static async Task<Row> OneCountAsync(int n, bool secure)

@@ -4,8 +4,8 @@ using BenchmarkDotNet.Running;
 // dotnet run -c Release --project bench/P2P.Benchmarks -- tcp [MiB]                (raw loopback TCP, the ceiling)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- connect [runs]           (connect time p50/p99, host and relay-only)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- datachannel [runs] [--turn 127.0.0.1:port user pass]  (ours<->ours data channel, direct or relay-only)
-// dotnet run -c Release --project bench/P2P.Benchmarks -- sessions [1,10,...] [--secure] [--plot f.png]  (many sessions, two processes)
-// dotnet run -c Release --project bench/P2P.Benchmarks -- hostcycles [10000] [--batch 100]  (open/close cycles in one p2p host: back to baseline?)
+// dotnet run -c Release --project bench/P2P.Benchmarks -- sessions [1,10,...] [--secure] [--load N] [--plot f.png]  (many sessions, two processes)
+// dotnet run -c Release --project bench/P2P.Benchmarks -- hostcycles [10000] [--batch 100] [--warmup 1000]  (open/close cycles in one p2p host: back to baseline?)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- relayload <host:port> <user> <pass> <server-pid>
 //     [--allocations A] [--window W] [--seconds D] [--size B] [--label name]         (TURN relay load; bench/run-relay.sh)
 if (args.Length > 0 && args[0] == "tcp")

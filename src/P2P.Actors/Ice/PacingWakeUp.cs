@@ -33,7 +33,7 @@ internal sealed class PacingWakeUp
 
     /// <summary>A wake-up for <paramref name="self"/> when the system runs on the real scheduler, else null.</summary>
     public static PacingWakeUp? For(ActorSystem system, IActorRef self, object message) =>
-        system.Scheduler is HashedWheelTimerScheduler ? new PacingWakeUp(self, message) : null;
+        system.Scheduler is HashedWheelTimerScheduler or Dispatch.TimerQueueScheduler ? new PacingWakeUp(self, message) : null;
 
     /// <summary>Tells the message once <paramref name="delay"/> has passed; replaces an earlier wake-up.</summary>
     public void After(TimeSpan delay)
