@@ -51,6 +51,24 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         Assert.All(chat.PrintedLines(NicePeerStream.Stdout), l => Assert.Matches(@"^(m=|c=|a=|$|Connected$|Received: |Connection closed by peer$)", l));
     }
 
+    /// <summary>
+    /// Connects the two chats, has <paramref name="sender"/> offer a new file of <paramref name="size"/> random bytes and
+    /// <paramref name="receiver"/> accept it, and returns once the receiver shows progress: the file's id and bytes.
+    /// </summary>
+    private static async Task<(string Id, byte[] Bytes)> StartTransferAsync(InteractiveProcess receiver, InteractiveProcess sender, string folder, string name, int size)
+    {
+        await ConnectAsync(receiver, sender);
+        var source = Path.Combine(folder, name);
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(size);
+        await File.WriteAllBytesAsync(source, bytes);
+        await sender.WriteLineAsync($"/send {source}");
+        var offer = await receiver.WaitForLineAsync(l => l.Contains($"offers '{name}'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
+        await receiver.WriteLineAsync($"/accept {id}");
+        await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        return (id, bytes);
+    }
+
     [Theory]
     [InlineData(PosixSignalNumber.SIGINT)]
     [InlineData(PosixSignalNumber.SIGTERM)]
@@ -182,14 +200,7 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         await using var sender = StartChat(SlowFiles);
         try
         {
-            await ConnectAsync(receiver, sender);
-            var source = Path.Combine(folder.FullName, "big.bin");
-            await File.WriteAllBytesAsync(source, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024 * 1024));
-            await sender.WriteLineAsync($"/send {source}");
-            var offer = await receiver.WaitForLineAsync(l => l.Contains("offers 'big.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
-            await receiver.WriteLineAsync($"/accept {id}");
-            await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            var (id, _) = await StartTransferAsync(receiver, sender, folder.FullName, "big.bin", 16 * 1024 * 1024);
 
             sender.Signal(PosixSignalNumber.SIGINT);
             Assert.Equal(130, await sender.WaitForExitAsync(Wait));
@@ -218,15 +229,7 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         await using var sender = StartChat(SlowFiles);
         try
         {
-            await ConnectAsync(receiver, sender);
-            var source = Path.Combine(folder.FullName, "report.bin");
-            var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(2 * 1024 * 1024 + 5);
-            await File.WriteAllBytesAsync(source, bytes);
-            await sender.WriteLineAsync($"/send {source}");
-            var offer = await receiver.WaitForLineAsync(l => l.Contains("offers 'report.bin'", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            var id = System.Text.RegularExpressions.Regex.Match(offer, @"/accept (\S+)").Groups[1].Value;
-            await receiver.WriteLineAsync($"/accept {id}");
-            await receiver.WaitForLineAsync(l => l.StartsWith($"file {id}: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            var (id, bytes) = await StartTransferAsync(receiver, sender, folder.FullName, "report.bin", 2 * 1024 * 1024 + 5);
 
             sender.CloseStdin(); // the user's input ends while the file is on its way
             await sender.WaitForLineAsync(l => l.Contains("input ended; closing once the file transfer under way finishes", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);

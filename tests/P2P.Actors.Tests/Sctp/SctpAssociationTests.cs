@@ -203,8 +203,8 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         Assert.Empty(client.Of<SctpProtocol.AssociationAborted>());
     }
 
-    [Fact]
-    public void A_DATA_chunk_without_user_data_makes_the_receiver_abort()
+    /// <summary>An established association (a message crossed), then one packet written by <paramref name="write"/> with the server's tag, given to the server.</summary>
+    private (SctpSide Client, SctpSide Server) InjectIntoServer(SctpPacketWriterAction write)
     {
         var (client, server, pipe, stream) = StartWithChannel();
         client.Tell(new SctpProtocol.SendMessage(stream, new byte[10], Binary: true));
@@ -213,8 +213,18 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         uint serverTag = BinaryPrimitives.ReadUInt32BigEndian(last.AsSpan(4));
         var buffer = new byte[64];
         var w = new SctpPacketWriter(buffer, 5000, 5000, serverTag);
-        w.AddChunk(SctpChunkType.Data, 0x03, DataChunk.FixedLength);   // header fields only, no user data
+        write(ref w);
         server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        return (client, server);
+    }
+
+    /// <summary>Adds chunks to a packet under construction (a ref struct, so not a plain Action).</summary>
+    private delegate void SctpPacketWriterAction(ref SctpPacketWriter writer);
+
+    [Fact]
+    public void A_DATA_chunk_without_user_data_makes_the_receiver_abort()
+    {
+        var (client, server) = InjectIntoServer((ref SctpPacketWriter w) => w.AddChunk(SctpChunkType.Data, 0x03, DataChunk.FixedLength)); // header fields only, no user data
 
         WaitFor(() => server.Of<SctpProtocol.AssociationAborted>().Any() && client.Of<SctpProtocol.AssociationAborted>().Any());
         Assert.False(server.Of<SctpProtocol.AssociationAborted>().Single().ByPeer);
@@ -238,15 +248,7 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
     [Fact]
     public void An_ABORT_without_a_cause_as_aiortc_sends_on_close_is_user_initiated()
     {
-        var (client, server, pipe, stream) = StartWithChannel();
-        client.Tell(new SctpProtocol.SendMessage(stream, new byte[10], Binary: true));
-        WaitFor(() => server.Of<SctpProtocol.MessageReceived>().Any());
-        var last = AskFor<byte[]>(pipe, new SctpPipe.GetLast(FromA: true));   // carries the server's tag
-        uint serverTag = BinaryPrimitives.ReadUInt32BigEndian(last.AsSpan(4));
-        var buffer = new byte[64];
-        var w = new SctpPacketWriter(buffer, 5000, 5000, serverTag);
-        w.BeginAbort(tagReflected: false);   // no error cause at all
-        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        var (_, server) = InjectIntoServer((ref SctpPacketWriter w) => w.BeginAbort(tagReflected: false)); // no error cause at all
 
         WaitFor(() => server.Of<SctpProtocol.AssociationAborted>().Any());
         var aborted = server.Of<SctpProtocol.AssociationAborted>().Single();
