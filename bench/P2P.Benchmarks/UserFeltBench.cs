@@ -14,9 +14,9 @@ namespace P2P.Benchmarks;
 /// exchanged through their stdin and stdout as a user would paste them): the rate of one file (default 200 MiB) with
 /// the CPU both processes spent on it per MiB (utime + stime from /proc, from the <c>/send</c> to both sides' "done",
 /// so both SHA-256 passes count), the first chat line after both printed Connected, and one-way chat line latency
-/// (stdin of one to stdout of the other, one line at a time). Anchors in the same run: the same line latency over
+/// (stdin of one to stdout of the other, one line at a time, 50 ms apart so the processes idle between lines). Anchors in the same run: the same line latency over
 /// <c>p2p --no-ice</c> (TCP), and plain TCP between two processes (this one writing, a child reading) with its CPU per MiB.
-/// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3]</c>
+/// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3] [--gap-ms 50]</c>
 /// (<c>--config f.hocon</c> is given to both; the <c>p2p</c> of src/P2P.Host must be built in the same configuration; bench/run-userfelt.sh does both).
 /// </summary>
 public static class UserFeltBench
@@ -26,6 +26,7 @@ public static class UserFeltBench
     public static async Task<int> RunAsync(string[] args)
     {
         int mib = IntOption(args, "--mib", 200), lines = IntOption(args, "--lines", 200), runs = IntOption(args, "--runs", 3);
+        var gap = TimeSpan.FromMilliseconds(IntOption(args, "--gap-ms", 50));
         int configAt = Array.IndexOf(args, "--config");
         string[] extra = configAt >= 0 && configAt + 1 < args.Length ? ["--config", Path.GetFullPath(args[configAt + 1])] : [];
         var folder = Directory.CreateTempSubdirectory("p2p-userfelt-");
@@ -41,7 +42,7 @@ public static class UserFeltBench
             {
                 await using var pair = await IcePair.StartAsync(downloads, extra);
                 firstLines.Add(await FirstLineAsync(pair.Server, pair.Client));
-                oneWay.AddRange(await LinesAsync(pair.Client, pair.Server, lines, $"r{run}"));
+                oneWay.AddRange(await LinesAsync(pair.Client, pair.Server, Math.Max(1, lines / runs), $"r{run}", gap));
                 var file = await FileAsync(pair.Server, pair.Client, source, mib);
                 files.Add(file);
                 Console.WriteLine(Invariant($"run {run + 1}: first line {firstLines[^1]:0.0} ms, file {file.Rate:0.0} MiB/s ({file.Seconds:0.00} s), CPU {file.Cpu:0.00} s both = {file.CpuMsPerMiB:0.0} ms/MiB"));
@@ -50,10 +51,10 @@ public static class UserFeltBench
             var byRate = files.OrderBy(f => f.Rate).ElementAt(files.Count / 2);
             Console.WriteLine(Invariant($"userfelt file: {byRate.Rate:0.0} MiB/s, {byRate.CpuMsPerMiB:0.0} ms CPU/MiB both processes ({mib} MiB, secure ICE, median of {runs})"));
             Console.WriteLine(Invariant($"userfelt first line: {Median(firstLines):0.0} ms median, {firstLines.Max():0.0} ms max ({runs} connects)"));
-            Console.WriteLine(Invariant($"userfelt line ice: median {Median(oneWay):0.00} ms, p99 {Percentile(oneWay, 0.99):0.00} ms ({oneWay.Count} lines one way)"));
+            Console.WriteLine(Invariant($"userfelt line ice: median {Median(oneWay):0.00} ms, p99 {Percentile(oneWay, 0.99):0.00} ms ({oneWay.Count} lines one way, {gap.TotalMilliseconds:0} ms apart)"));
 
-            var tcpLines = await NoIceLinesAsync(lines);
-            Console.WriteLine(Invariant($"userfelt line tcp: median {Median(tcpLines):0.00} ms, p99 {Percentile(tcpLines, 0.99):0.00} ms ({tcpLines.Count} lines one way, p2p --no-ice)"));
+            var tcpLines = await NoIceLinesAsync(lines, gap);
+            Console.WriteLine(Invariant($"userfelt line tcp: median {Median(tcpLines):0.00} ms, p99 {Percentile(tcpLines, 0.99):0.00} ms ({tcpLines.Count} lines one way, {gap.TotalMilliseconds:0} ms apart, p2p --no-ice)"));
             var (tcpRate, tcpCpu) = await TwoProcessTcpAsync(mib);
             Console.WriteLine(Invariant($"userfelt tcp: {tcpRate:0.0} MiB/s, {tcpCpu:0.0} ms CPU/MiB both processes ({mib} MiB, plain TCP between two processes)"));
             return 0;
@@ -90,12 +91,17 @@ public static class UserFeltBench
         return Stopwatch.GetElapsedTime(typed, Math.Max(a, b)).TotalMilliseconds;
     }
 
-    /// <summary>One line at a time from <paramref name="from"/> to <paramref name="to"/>: ms from the write to its stdin to the read of the other's stdout.</summary>
-    private static async Task<List<double>> LinesAsync(Proc from, Proc to, int count, string tag)
+    /// <summary>
+    /// One line at a time from <paramref name="from"/> to <paramref name="to"/>, <paramref name="gap"/> after the last
+    /// arrived (a person typing: the processes go idle in between, as they do in a chat): ms from the write to its stdin
+    /// to the read of the other's stdout.
+    /// </summary>
+    private static async Task<List<double>> LinesAsync(Proc from, Proc to, int count, string tag, TimeSpan gap = default)
     {
         var times = new List<double>(count);
         for (int i = 0; i < count; i++)
         {
+            if (gap > TimeSpan.Zero) await Task.Delay(gap);
             string text = $"line {tag} {i}";
             long typed = Stopwatch.GetTimestamp();
             await from.WriteLineAsync(text);
@@ -124,7 +130,7 @@ public static class UserFeltBench
     }
 
     /// <summary>The same one-way line latency over <c>p2p --no-ice</c> (plain TCP lines), the anchor.</summary>
-    private static async Task<List<double>> NoIceLinesAsync(int count)
+    private static async Task<List<double>> NoIceLinesAsync(int count, TimeSpan gap)
     {
         int port = FreeTcpPort();
         await using var server = Proc.Start("-s", "--no-ice", "-p", port.ToString(CultureInfo.InvariantCulture));
@@ -148,7 +154,7 @@ public static class UserFeltBench
         {
             await server.WaitAsync(l => l.StartsWith("Connected", StringComparison.Ordinal));
             await LinesAsync(client, server, 20, "warm");
-            return await LinesAsync(client, server, count, "tcp");
+            return await LinesAsync(client, server, count, "tcp", gap);
         }
     }
 
@@ -312,11 +318,15 @@ public static class UserFeltBench
         }
     }
 
-    /// <summary>The p2p built next to this bench in the same configuration: src/P2P.Host/bin/&lt;Configuration&gt;/net10.0/p2p.dll.</summary>
+    /// <summary>
+    /// The p2p built next to this bench in the same configuration: src/P2P.Host/bin/&lt;Configuration&gt;/net10.0/p2p.dll, or
+    /// what P2P_DLL names (another build, e.g. an earlier commit's, for a before/after in the same minute).
+    /// </summary>
     private static string P2pDll
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("P2P_DLL") is { Length: > 0 } given) return given;
             var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
             var dll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/P2P.Host/bin", configuration, "net10.0/p2p.dll"));
             return File.Exists(dll) ? dll : throw new FileNotFoundException($"build src/P2P.Host in {configuration} first", dll);
