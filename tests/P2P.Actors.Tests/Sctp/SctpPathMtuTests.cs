@@ -28,23 +28,7 @@ public sealed class SctpPathMtuTests(ITestOutputHelper output) : SctpVirtualTime
         return (new SctpSide(client, clientEvents), new SctpSide(server, serverEvents));
     }
 
-    private void PumpFor(TimeSpan duration)
-    {
-        var step = TimeSpan.FromMilliseconds(100);
-        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += step)
-        {
-            Thread.Sleep(3);
-            Scheduler.Advance(step);
-        }
-        Thread.Sleep(20);
-    }
 
-    private SctpProtocol.Stats StatsOf(SctpSide side)
-    {
-        var probe = CreateTestProbe();
-        side.Association.Tell(SctpProtocol.GetStats.Instance, probe.Ref);
-        return probe.ExpectMsg<SctpProtocol.Stats>(TimeSpan.FromSeconds(5));
-    }
 
     /// <summary>A 200 KiB message from the client, delivered whole to the server.</summary>
     private void SendAndReceiveLargeMessage(SctpSide client, SctpSide server)
