@@ -183,7 +183,8 @@ internal sealed class DtlsWorker
             try { dtls.Close(); } catch (Exception) { /* stopped while the handshake was finishing */ }
             return;
         }
-        _transport.SendLimit = _state.Settings.ApplicationSendLimit;   // records of application data may be larger than handshake flights
+        // records of application data may be larger than handshake flights, to a peer that reads them
+        if (_state.RemoteIsP2p) _transport.SendLimit = _state.Settings.ApplicationSendLimit;
         _self.Tell(new DtlsProtocol.HandshakeCompleted(_state.RemoteFingerprint ?? string.Empty, _state.CipherSuiteName ?? string.Empty, dtls.GetSendLimit(), dtls));
     }
 

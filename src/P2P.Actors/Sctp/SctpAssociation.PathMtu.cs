@@ -7,9 +7,9 @@ namespace P2P.Actors.Sctp;
 /// <summary>
 /// Datagram PLPMTUD for SCTP (RFC 8899 §6.2.1): the association starts with the base packet size
 /// (<see cref="SctpSettings.MaxPacketSize"/>, safe on every path) and, once established, probes larger sizes up to
-/// <see cref="SctpSettings.PmtuProbeMax"/> with probe packets made of a HEARTBEAT chunk and a PAD chunk (RFC 4820,
-/// type 0x84: a peer that does not know it skips it and still answers the HEARTBEAT). A HEARTBEAT ACK for a probe
-/// confirms its size, which new DATA is cut to from then on. The candidate sizes are probed at once (the path answers
+/// <see cref="SctpSettings.PmtuProbeMax"/> with probe packets made of one HEARTBEAT chunk whose Heartbeat Info fills
+/// the probe (not a PAD chunk: werift fails on chunk types it does not know). The peer echoes the info, so the HEARTBEAT
+/// ACK is as large and the size is confirmed both ways. A HEARTBEAT ACK for a probe confirms its size, which new DATA is cut to from then on. The candidate sizes are probed at once (the path answers
 /// for each); one lost <see cref="SctpSettings.PmtuMaxProbes"/> times in a row (PROBE_TIMER apart) is given up, and the
 /// search is over when no candidate above the confirmed size is left. The probes are not DATA: no congestion window,
 /// no retransmission, nothing counted against the association's error counter.
@@ -20,14 +20,11 @@ public sealed partial class SctpAssociation
 
     private const string ProbeKey = "pmtu-probe";
 
-    /// <summary>RFC 4820 PAD chunk type.</summary>
-    private const byte PadChunkType = 0x84;
-
     /// <summary>Sizes tried besides <see cref="SctpSettings.PmtuProbeMax"/>: about half of it, and what a 1500-byte Ethernet MTU leaves
     /// after IPv6, UDP, a TURN ChannelData header and the DTLS record overhead (1500 - 40 - 8 - 4 - 37, rounded down to 4).</summary>
     private static readonly int[] ProbeCandidates = [8192, 1408];
 
-    /// <summary>Heartbeat Info of a probe: this tag, the probed size and the search's nonce (16 bytes, as the heartbeat's own).</summary>
+    /// <summary>Heartbeat Info of a probe starts with this tag, the probed size and the search's nonce; zeros fill the rest.</summary>
     private static ReadOnlySpan<byte> ProbeTag => "PMTU"u8;
 
     private readonly Dictionary<int, int> _probesLost = new();   // size -> probes of it lost in a row
@@ -56,13 +53,16 @@ public sealed partial class SctpAssociation
 
     private void SendProbe(int size)
     {
-        Span<byte> info = stackalloc byte[16];
+        // The Heartbeat Info fills the probe: tag, size, nonce, then zeros (RFC 8899 §6.2.1 lets the HEARTBEAT itself pad
+        // the probe; a PAD chunk would be simpler, but werift fails on any chunk type it does not know).
+        int infoLength = size - SctpPacket.CommonHeaderLength - SctpPacket.ChunkHeaderLength - 4;
+        var buffer = new byte[size];
+        var w = new SctpPacketWriter(buffer, _settings.Port, _settings.Port, _peerTag);
+        w.AddChunk(SctpChunkType.Heartbeat, 0, 0);
+        var info = w.AddParameter(SctpParameterType.HeartbeatInfo, infoLength);
         ProbeTag.CopyTo(info);
         BinaryPrimitives.WriteInt32BigEndian(info[4..], size);
         BinaryPrimitives.WriteInt64BigEndian(info[8..], _probeNonce);
-        var w = new SctpPacketWriter(new byte[size], _settings.Port, _settings.Port, _peerTag);
-        w.AddHeartbeat(false, info);
-        w.AddChunk(PadChunkType, 0, w.Remaining - 4);   // the rest of the probe, zeros
         _probesSent++;
         SendPacket(w.ToArray());
     }
@@ -78,7 +78,7 @@ public sealed partial class SctpAssociation
     /// <summary>A HEARTBEAT ACK whose info is a probe's: true when it was one (handled here).</summary>
     private bool OnProbeAcknowledged(ReadOnlySpan<byte> info)
     {
-        if (info.Length != 16 || !info.StartsWith(ProbeTag)) return false;
+        if (info.Length < 16 || !info.StartsWith(ProbeTag)) return false;
         int size = BinaryPrimitives.ReadInt32BigEndian(info[4..]);
         if (BinaryPrimitives.ReadInt64BigEndian(info[8..]) != _probeNonce || !_probesLost.Remove(size)) return true;
         _probesAcked++;

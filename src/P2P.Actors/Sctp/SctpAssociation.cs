@@ -451,15 +451,18 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private void OnHeartbeat(SctpChunk chunk)
     {
         if (!HeartbeatChunk.TryParse(chunk, out var hb, out _)) { _badPackets++; return; }
-        var w = NewWriter();
+        // a path MTU probe's info fills a packet larger than ours: its echo gets a buffer of its size
+        int echo = SctpPacket.CommonHeaderLength + SctpPacket.ChunkHeaderLength + 4 + ((hb.Info.Length + 3) & ~3);
+        var w = echo > _scratch.Length ? new SctpPacketWriter(new byte[echo], _settings.Port, _settings.Port, _peerTag) : NewWriter();
         w.AddHeartbeat(true, hb.Info);   // §8.3: echo the info unchanged
         SendPacket(w.ToArray());
     }
 
     private void OnHeartbeatAck(SctpChunk chunk)
     {
-        if (!HeartbeatChunk.TryParse(chunk, out var hb, out _) || hb.Info.Length != 16) { _badPackets++; return; }
+        if (!HeartbeatChunk.TryParse(chunk, out var hb, out _)) { _badPackets++; return; }
         if (OnProbeAcknowledged(hb.Info)) return;
+        if (hb.Info.Length != 16) { _badPackets++; return; }
         if (System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(hb.Info[8..]) != _heartbeatNonce || !_heartbeatOutstanding) return;
         _heartbeatOutstanding = false;
         _errorCount = 0;

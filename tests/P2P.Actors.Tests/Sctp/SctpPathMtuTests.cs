@@ -57,7 +57,7 @@ public sealed class SctpPathMtuTests(ITestOutputHelper output) : SctpVirtualTime
     public void On_an_Ethernet_sized_path_the_large_probes_are_given_up_after_max_probes_and_the_size_that_fits_is_used()
     {
         var (client, server) = Start(maxPacketOnPath: 1500);
-        Pump(() => StatsOf(client).PathMtu == 1408, TimeSpan.FromSeconds(5), what: "the 1408-byte probe acknowledged");
+        Pump(() => StatsOf(client).PathMtu == 1408, TimeSpan.FromSeconds(5), step: TimeSpan.FromMilliseconds(5), what: "the 1408-byte probe acknowledged before its PROBE_TIMER");
         // the 8192- and 16384-byte probes are lost: each is sent MAX_PROBES times, PROBE_TIMER apart, then given up
         PumpFor(Settings.PmtuProbeTimeout * (Settings.PmtuMaxProbes + 3));
         Assert.Equal(1 + 2 * Settings.PmtuMaxProbes, StatsOf(client).ProbesSent);
