@@ -16,7 +16,7 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
     /// <summary>The values of <c>akka.hocon</c>, with downloads in the user's Downloads folder.</summary>
     public static readonly ChatSettings Default = new(
         DownloadFolder: DefaultDownloadFolder(),
-        ChunkSize: 16 * 1024,
+        ChunkSize: 16 * 1024 - 64,
         Window: 32,
         ProgressInterval: TimeSpan.FromMilliseconds(500),
         ReopenDelay: TimeSpan.FromSeconds(1),

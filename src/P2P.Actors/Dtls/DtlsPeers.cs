@@ -99,7 +99,16 @@ internal sealed class DtlsPeerState(DtlsCertificate certificate, CertificateFing
             throw new TlsFatalAlert(AlertDescription.bad_certificate, VerificationFailure);
         }
         RemoteFingerprint = sha256.Hex;
+        RemoteIsP2p = Org.BouncyCastle.Asn1.X509.X509CertificateStructure.GetInstance(der).Subject.ToString() == DtlsCertificate.SubjectName;
     }
+
+    /// <summary>
+    /// The peer's certificate is one this program makes (<see cref="DtlsCertificate.SubjectName"/>): it reads records of
+    /// application data up to 2^14 bytes, so <see cref="DtlsSettings.ApplicationSendLimit"/> applies. A WebRTC stack's
+    /// DTLS need not (libwebrtc fails the connection on a 16 KiB record): with it records stay within the handshake's
+    /// send limit, and SCTP then has no larger size to probe for. (RFC 8449 record_size_limit would say it on the wire.)
+    /// </summary>
+    public volatile bool RemoteIsP2p;
 
     public void Completed(TlsContext context) => CipherSuiteName = NameOf(context.SecurityParameters.CipherSuite);
 

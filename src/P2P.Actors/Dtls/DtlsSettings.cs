@@ -12,12 +12,19 @@ public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRet
 {
     public const string Section = "p2p.dtls";
 
+    /// <summary>
+    /// Largest datagram of application data once the handshake is done (<see cref="SendLimit"/> until then): a full
+    /// record (RFC 6347 §4.1, 2^14 bytes of plaintext plus its overhead). SCTP sends more than its base packet size only
+    /// after probing the path for it (RFC 8899).
+    /// </summary>
+    public int ApplicationSendLimit { get; init; } = 16421;
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly DtlsSettings Default = new(
         HandshakeTimeout: TimeSpan.FromSeconds(30),
         InitialRetransmit: TimeSpan.FromSeconds(1),
         SendLimit: 1200,
-        ReceiveLimit: 1500,
+        ReceiveLimit: 16421,
         ReceiveQueue: 4096);
 
     /// <summary>The <c>p2p.dtls</c> section of <paramref name="config"/> when it has one (an actor system built from <c>akka.hocon</c>), else <see cref="Default"/>.</summary>
@@ -32,10 +39,15 @@ public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRet
             InitialRetransmit: c.GetTimeSpan("initial-retransmit"),
             SendLimit: c.GetInt("send-limit"),
             ReceiveLimit: c.GetInt("receive-limit"),
-            ReceiveQueue: c.GetInt("receive-queue"));
+            ReceiveQueue: c.GetInt("receive-queue"))
+        {
+            // a section written before this key existed (a --config file) keeps working with the default
+            ApplicationSendLimit = c.HasPath("application-send-limit") ? c.GetInt("application-send-limit") : Default.ApplicationSendLimit,
+        };
         if (settings.HandshakeTimeout <= TimeSpan.Zero || settings.InitialRetransmit <= TimeSpan.Zero
-            || settings.SendLimit < 256 || settings.ReceiveLimit < settings.SendLimit || settings.ReceiveQueue < 1)
-            throw new ConfigurationException($"'{Section}': timeouts must be positive, send-limit at least 256, receive-limit at least send-limit, receive-queue at least 1");
+            || settings.SendLimit < 256 || settings.ReceiveLimit < settings.SendLimit || settings.ReceiveQueue < 1
+            || settings.ApplicationSendLimit < settings.SendLimit)
+            throw new ConfigurationException($"'{Section}': timeouts must be positive, send-limit at least 256, receive-limit and application-send-limit at least send-limit, receive-queue at least 1");
         return settings;
     }
 }

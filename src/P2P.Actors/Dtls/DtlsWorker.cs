@@ -29,7 +29,7 @@ internal sealed class DtlsWorker
     private readonly QueuedDatagramTransport _transport;
     private readonly List<byte[]> _waiting = []; // application data sent before the handshake completed
     private BcDtlsTransport? _dtls;              // the actor's, once established
-    private byte[] _record = [];
+    [ThreadStatic] private static byte[]? t_record;   // decrypted records are copied out at once: one buffer per thread, not 16 KiB per association
     private IActorRef? _dataTarget;
     private volatile bool _stopping;
     private bool _ended;
@@ -62,7 +62,6 @@ internal sealed class DtlsWorker
     {
         _dtls = dtls;
         _transport.NonBlocking = true;
-        _record = new byte[Math.Max(dtls.GetReceiveLimit(), 1)];
         foreach (var data in _waiting) Send(data);
         _waiting.Clear();
         Read();
@@ -116,6 +115,8 @@ internal sealed class DtlsWorker
     private void Read()
     {
         var dtls = _dtls!;
+        int limit = Math.Max(dtls.GetReceiveLimit(), 1);
+        var record = t_record is { } buffer && buffer.Length >= limit ? buffer : t_record = new byte[limit];
         while (!_ended)
         {
             if (_state.CloseNotifyReceived)
@@ -126,12 +127,12 @@ internal sealed class DtlsWorker
             int length;
             try
             {
-                length = dtls.ReceivePending(_record, 0, _record.Length);
+                length = dtls.ReceivePending(record, 0, record.Length);
                 if (length < 0)
                 {
                     if (_transport.Pending == 0 && !_state.CloseNotifyReceived) return;
                     if (_transport.Pending == 0) continue;
-                    length = dtls.Receive(_record, 0, _record.Length, ReadWaitMillis);
+                    length = dtls.Receive(record, 0, record.Length, ReadWaitMillis);
                 }
             }
             catch (Exception e)
@@ -139,7 +140,7 @@ internal sealed class DtlsWorker
                 End(_state.CloseNotifyReceived ? new DtlsProtocol.PeerClosed() : new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
                 return;
             }
-            if (length >= 0) Emit(_record.AsSpan(0, length).ToArray());
+            if (length >= 0) Emit(record.AsSpan(0, length).ToArray());
         }
     }
 
@@ -182,6 +183,8 @@ internal sealed class DtlsWorker
             try { dtls.Close(); } catch (Exception) { /* stopped while the handshake was finishing */ }
             return;
         }
+        // records of application data may be larger than handshake flights, to a peer that reads them
+        if (_state.RemoteIsP2p) _transport.SendLimit = _state.Settings.ApplicationSendLimit;
         _self.Tell(new DtlsProtocol.HandshakeCompleted(_state.RemoteFingerprint ?? string.Empty, _state.CipherSuiteName ?? string.Empty, dtls.GetSendLimit(), dtls));
     }
 

@@ -18,12 +18,12 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
     private readonly BlockingCollection<byte[]> _inbound;
     private readonly Action<byte[]> _send;
     private readonly CancellationTokenSource _closed = new();
-    private readonly int _sendLimit, _receiveLimit;
+    private readonly int _receiveLimit;
     private long _dropped;
 
     public QueuedDatagramTransport(int sendLimit, int receiveLimit, int queueLength, Action<byte[]> send)
     {
-        _sendLimit = sendLimit;
+        SendLimit = sendLimit;
         _receiveLimit = receiveLimit;
         _send = send;
         _inbound = new BlockingCollection<byte[]>(new ConcurrentQueue<byte[]>(), queueLength);
@@ -50,7 +50,10 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
 
     public int GetReceiveLimit() => _receiveLimit;
 
-    public int GetSendLimit() => _sendLimit;
+    /// <summary>Largest datagram the record layer may write; raised once the handshake is done (<see cref="DtlsSettings.ApplicationSendLimit"/>).</summary>
+    public int SendLimit { get; set; }
+
+    public int GetSendLimit() => SendLimit;
 
     public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
 

@@ -19,6 +19,8 @@ public sealed partial class SctpAssociation
         public bool RemoteInitiated { get; } = remote;
         /// <summary>DATA_CHANNEL_ACK received (always true for a channel the peer opened).</summary>
         public bool Acked { get; set; } = remote;
+        /// <summary>The owner was told <see cref="SctpProtocol.ChannelOpened"/>.</summary>
+        public bool Reported { get; set; }
         public bool Closing { get; set; }
         public bool OutgoingReset { get; set; }
         public bool IncomingReset { get; set; }
@@ -76,6 +78,10 @@ public sealed partial class SctpAssociation
         var open = DataChannelOpen.ToArray(type, m.Priority, parameter, m.Label, m.Protocol);
         QueueMessage(id, (uint)DataChannelPpid.Dcep, open, unordered: false, null, null);   // DCEP goes ordered and reliable
         _owner.Tell(new SctpProtocol.ChannelOpening(id, m.Label));
+        // RFC 8832 §6: once the DATA_CHANNEL_OPEN is sent, user messages may follow without waiting for the ACK (they go
+        // ordered until it comes, see OnSendMessage): on an established association the channel is open for the owner
+        // now, a round trip earlier. Opened before the association is up, it is reported when the ACK arrives.
+        if (_state == AssociationState.Established) Report(channel);
         Flush();
     }
 
@@ -167,7 +173,7 @@ public sealed partial class SctpAssociation
                 return;
             }
             ch.Acked = true;
-            _owner.Tell(ch.Opened());
+            if (!ch.Reported) Report(ch);
             return;
         }
         if (!DataChannelOpen.TryParse(bytes, out var open, out var error))
@@ -189,6 +195,12 @@ public sealed partial class SctpAssociation
         var channel = new Channel(message.StreamId, open.Label, open.Protocol, !open.Unordered, maxRetransmits, maxLifetime, open.Priority, remote: true);
         _channels.Add(message.StreamId, channel);
         QueueMessage(message.StreamId, (uint)DataChannelPpid.Dcep, AckPayload, unordered: false, null, null);
+        Report(channel);
+    }
+
+    private void Report(Channel channel)
+    {
+        channel.Reported = true;
         _owner.Tell(channel.Opened());
     }
 

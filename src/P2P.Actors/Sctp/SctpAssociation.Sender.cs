@@ -36,7 +36,7 @@ public sealed partial class SctpAssociation
     }
 
     private readonly Fragmenter _fragmenter;
-    private readonly int _maxUserDataPerChunk;
+    private int _maxUserDataPerChunk;
     private readonly List<OutboundFragment> _fragments = new();
     private readonly Queue<OutChunk> _unsent = new();
     /// <summary>Chunks sent (or abandoned unsent) and not yet covered by the cumulative ack: consecutive TSNs from <see cref="_cumAckPoint"/> + 1.</summary>
@@ -115,6 +115,11 @@ public sealed partial class SctpAssociation
             SendPacket(w.ToArray());
             if (wroteData && !Timers.IsTimerActive(T3Key)) Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);
             // A control-only packet (e.g. a large SACK left no room) loops once more for data; control flags are cleared by now.
+        }
+        if (_pathMtuSearchDue)
+        {
+            _pathMtuSearchDue = false;
+            StartPathMtuSearch();
         }
     }
 

@@ -54,7 +54,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private readonly byte[] _cookieKey = RandomNumberGenerator.GetBytes(32);
     private readonly uint _myTag = NonZeroRandom();
     private readonly uint _myInitialTsn = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
-    private readonly byte[] _scratch;
+    private byte[] _scratch;   // one packet being written: the base size, larger once a path MTU probe confirmed it
     private readonly RtoCalculator _rto;
 
     private AssociationState _state = AssociationState.Closed;
@@ -111,13 +111,19 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<SctpProtocol.GetStats>(_ => Sender.Tell(new SctpProtocol.Stats(_state.ToString(), _packetsIn, _packetsOut, _badPackets,
             _outOfTheBlue, _dataChunksIn, _dataChunksOut, _duplicateChunksIn, _retransmissions, _fastRetransmits, _t3Expirations,
-            _abandonedMessages, _forwardTsnsSent, _dcepErrors, _messagesIn, _messagesOut, _cc?.Cwnd ?? 0, _peerRwnd, _rto.Rto)));
+            _abandonedMessages, _forwardTsnsSent, _dcepErrors, _messagesIn, _messagesOut, _cc?.Cwnd ?? 0, _peerRwnd, _rto.Rto)
+        {
+            PathMtu = PathMtu,
+            ProbesSent = _probesSent,
+            ProbesAcknowledged = _probesAcked,
+        }));
         Receive<T1Expired>(_ => OnT1Expired());
         Receive<T2Expired>(_ => OnT2Expired());
         Receive<T3Expired>(_ => OnT3Expired());
         Receive<DelayedSackExpired>(_ => { if (_state != AssociationState.Closed) { _sackDue = true; Flush(); } });
         Receive<HeartbeatDue>(_ => OnHeartbeatDue());
         Receive<ReconfigExpired>(_ => OnReconfigExpired());
+        Receive<ProbeTimerExpired>(_ => OnProbeTimerExpired());
     }
 
     /// <param name="settings">From <see cref="SctpSettings.From"/>; lower <c>MaxPacketSize</c> to the DTLS payload limit if needed.</param>
@@ -416,6 +422,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         ScheduleHeartbeat();
         _owner.Tell(new SctpProtocol.AssociationEstablished(_settings.MaxMessageSize));
         TrySendReset();
+        _pathMtuSearchDue = true;   // after the packet that established it (its COOKIE ACK) has gone: see Flush
     }
 
     // ---------------------------------------------------------------- heartbeats (RFC 9260 §8.3)
@@ -444,14 +451,18 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private void OnHeartbeat(SctpChunk chunk)
     {
         if (!HeartbeatChunk.TryParse(chunk, out var hb, out _)) { _badPackets++; return; }
-        var w = NewWriter();
+        // a path MTU probe's info fills a packet larger than ours: its echo gets a buffer of its size
+        int echo = SctpPacket.CommonHeaderLength + SctpPacket.ChunkHeaderLength + 4 + ((hb.Info.Length + 3) & ~3);
+        var w = echo > _scratch.Length ? new SctpPacketWriter(new byte[echo], _settings.Port, _settings.Port, _peerTag) : NewWriter();
         w.AddHeartbeat(true, hb.Info);   // §8.3: echo the info unchanged
         SendPacket(w.ToArray());
     }
 
     private void OnHeartbeatAck(SctpChunk chunk)
     {
-        if (!HeartbeatChunk.TryParse(chunk, out var hb, out _) || hb.Info.Length != 16) { _badPackets++; return; }
+        if (!HeartbeatChunk.TryParse(chunk, out var hb, out _)) { _badPackets++; return; }
+        if (OnProbeAcknowledged(hb.Info)) return;
+        if (hb.Info.Length != 16) { _badPackets++; return; }
         if (System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(hb.Info[8..]) != _heartbeatNonce || !_heartbeatOutstanding) return;
         _heartbeatOutstanding = false;
         _errorCount = 0;

@@ -80,7 +80,16 @@ public static class SctpProtocol
         long MessagesOut,
         long Cwnd,
         long PeerReceiveWindow,
-        TimeSpan Rto);
+        TimeSpan Rto)
+    {
+        /// <summary>The packet size in use (RFC 8899): the base until a path MTU probe confirmed a larger one.</summary>
+        public int PathMtu { get; init; }
+
+        /// <summary>Path MTU probes sent, and acknowledged by the peer.</summary>
+        public long ProbesSent { get; init; }
+
+        public long ProbesAcknowledged { get; init; }
+    }
 
     // events to the owner
 

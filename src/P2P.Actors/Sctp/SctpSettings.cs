@@ -17,6 +17,11 @@ namespace P2P.Actors.Sctp;
 /// <param name="CookieLifetime">Valid.Cookie.Life (RFC 9260 §5.1.3).</param>
 /// <param name="MaxMessageSize">Largest user message accepted for sending (RFC 8831 §6.6).</param>
 /// <param name="Streams">Outbound/inbound streams announced in INIT (RFC 8831 §6.2).</param>
+/// <remarks>
+/// Path MTU (RFC 8899 §6.2.1, PLPMTUD for SCTP): <see cref="MaxPacketSize"/> is the base size, safe on every path; once
+/// the association is up, probe packets (HEARTBEAT with a PAD chunk) of larger sizes up to <see cref="PmtuProbeMax"/>
+/// test the path, and a size whose probe the peer acknowledges is used from then on.
+/// </remarks>
 public sealed record SctpSettings(
     ushort Port,
     int MaxPacketSize,
@@ -35,6 +40,15 @@ public sealed record SctpSettings(
 {
     public const string Section = "p2p.sctp";
 
+    /// <summary>Largest packet probed for (RFC 8899 MAX_PLPMTU); 0, or not above <see cref="MaxPacketSize"/>, probes nothing.</summary>
+    public int PmtuProbeMax { get; init; }
+
+    /// <summary>RFC 8899 §5.1.1 PROBE_TIMER: a probe not acknowledged within this is lost (at least 1 s).</summary>
+    public TimeSpan PmtuProbeTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>RFC 8899 §5.1.2 MAX_PROBES: probes of one size lost in a row before that size is given up.</summary>
+    public int PmtuMaxProbes { get; init; } = 3;
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly SctpSettings Default = new(
         Port: 5000,
@@ -50,7 +64,10 @@ public sealed record SctpSettings(
         MaxBurst: 4,
         CookieLifetime: TimeSpan.FromSeconds(60),
         MaxMessageSize: 256 * 1024,
-        Streams: 65535);
+        Streams: 65535)
+    {
+        PmtuProbeMax = 16384,
+    };
 
     /// <summary>The <c>p2p.sctp</c> section of <paramref name="config"/> when it has one (an actor system built from <c>akka.hocon</c>), else <see cref="Default"/>.</summary>
     public static SctpSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
@@ -76,7 +93,13 @@ public sealed record SctpSettings(
             MaxBurst: c.GetInt("max-burst"),
             CookieLifetime: c.GetTimeSpan("cookie-lifetime"),
             MaxMessageSize: c.GetInt("max-message-size"),
-            Streams: (ushort)streams);
+            Streams: (ushort)streams)
+        {
+            // a section written before these keys existed (a --config file) keeps working with the defaults
+            PmtuProbeMax = c.HasPath("pmtu-probe-max") ? c.GetInt("pmtu-probe-max") : Default.PmtuProbeMax,
+            PmtuProbeTimeout = c.HasPath("pmtu-probe-timeout") ? c.GetTimeSpan("pmtu-probe-timeout") : Default.PmtuProbeTimeout,
+            PmtuMaxProbes = c.HasPath("pmtu-max-probes") ? c.GetInt("pmtu-max-probes") : Default.PmtuMaxProbes,
+        };
         settings.Validate();
         return settings;
     }
@@ -87,8 +110,10 @@ public sealed record SctpSettings(
         if (MaxPacketSize < 256 || ReceiveWindow < 4 * MaxPacketSize || RtoMin <= TimeSpan.Zero || RtoInitial < RtoMin
             || RtoMax < RtoInitial || MaxInitRetransmits < 1 || HeartbeatInterval <= TimeSpan.Zero || PathMaxRetransmits < 1
             || DelayedSack <= TimeSpan.Zero || DelayedSack > TimeSpan.FromMilliseconds(500) || MaxBurst < 1
-            || CookieLifetime <= TimeSpan.Zero || MaxMessageSize < 1 || MaxMessageSize > ReceiveWindow)
+            || CookieLifetime <= TimeSpan.Zero || MaxMessageSize < 1 || MaxMessageSize > ReceiveWindow
+            || PmtuProbeMax is < 0 or > 65535 || PmtuProbeTimeout < TimeSpan.FromSeconds(1) || PmtuMaxProbes < 1)
             throw new ConfigurationException($"'{Section}': max-packet-size >= 256, receive-window >= 4 packets and >= max-message-size, " +
-                "0 < rto-min <= rto-initial <= rto-max, delayed-sack in (0, 500ms], counts and times positive");
+                "0 < rto-min <= rto-initial <= rto-max, delayed-sack in (0, 500ms], pmtu-probe-max 0..65535, pmtu-probe-timeout >= 1s " +
+                "(RFC 8899 §5.1.1), counts and times positive");
     }
 }

@@ -247,7 +247,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         {
             _dtlsConnectedAt = Stopwatch.GetTimestamp();
             _dtlsFingerprint = m.RemoteFingerprint;
-            var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload) };
+            var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload), PmtuProbeMax = Math.Min(_sctpSettings.PmtuProbeMax, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
             _sctp = Context.ActorOf(SctpAssociation.Props(sctp, _dtls!, Self, _dtlsRole == DtlsRole.Client), "sctp");
             _dtls!.Tell(new DtlsProtocol.RouteData(_sctp));

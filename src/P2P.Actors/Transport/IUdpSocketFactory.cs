@@ -29,7 +29,7 @@ public sealed class RealUdpSockets : IUdpSocketFactory
     {
     }
 
-    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) => UdpSocket.Props(bind, handler, socketBufferBytes);
+    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) => UdpSocket.Props(bind, handler, socketBufferBytes, dontFragment: true);
 
     public override string ToString() => "real UDP sockets";
 }

@@ -41,14 +41,16 @@ public sealed class UdpSocket : ReceiveActor
     private readonly int _bufferBytes;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IUdpReceiver? _receiver;
+    private readonly bool _dontFragment;
     private readonly CancellationTokenSource _stop = new();
     private IDisposable? _receiving;
     private Socket? _socket;
     private IPEndPoint? _local;
     private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
 
-    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null)
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false)
     {
+        _dontFragment = dontFragment;
         _requested = bind;
         _handler = handler;
         _bufferBytes = socketBufferBytes;
@@ -67,8 +69,12 @@ public sealed class UdpSocket : ReceiveActor
     /// Receives instead of the actor's asynchronous loop (see <see cref="IUdpReceiver"/>); its datagrams are not in
     /// <see cref="UdpSocketProtocol.Stats"/>. Null: the actor receives with .NET's asynchronous sockets.
     /// </param>
-    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null) =>
-        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver));
+    /// <param name="dontFragment">
+    /// Datagrams leave with Don't Fragment set and never fragmented by this host (Linux: IP_PMTUDISC_PROBE): one that
+    /// does not fit the path is lost, which is what a path MTU probe (RFC 8899) needs to learn. Peers' sockets.
+    /// </param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment));
 
     protected override void PreStart()
     {
@@ -82,6 +88,7 @@ public sealed class UdpSocket : ReceiveActor
                 socket.SendBufferSize = _bufferBytes;
             }
             socket.Bind(_requested);
+            if (_dontFragment) SetDontFragment(socket);
         }
         catch (SocketException e)
         {
@@ -113,6 +120,24 @@ public sealed class UdpSocket : ReceiveActor
         _stop.Cancel();
         _socket?.Dispose();
         _stop.Dispose();
+    }
+
+    // Linux <netinet/in.h>: IP_MTU_DISCOVER / IPV6_MTU_DISCOVER with *_PMTUDISC_PROBE: DF set, the route's cached PMTU ignored.
+    private const int IpProtocolIp = 0, IpMtuDiscover = 10, IpProtocolIpv6 = 41, Ipv6MtuDiscover = 23, PmtuDiscoverProbe = 3;
+
+    private void SetDontFragment(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux()) return;   // elsewhere the system default stays (a large probe may then be fragmented)
+        var value = BitConverter.GetBytes(PmtuDiscoverProbe);
+        try
+        {
+            if (socket.AddressFamily == AddressFamily.InterNetworkV6) socket.SetRawSocketOption(IpProtocolIpv6, Ipv6MtuDiscover, value);
+            if (socket.AddressFamily == AddressFamily.InterNetwork || socket.DualMode) socket.SetRawSocketOption(IpProtocolIp, IpMtuDiscover, value);
+        }
+        catch (SocketException e)
+        {
+            _log.Debug("UDP {0}: Don't Fragment not set ({1}); path MTU probes may be fragmented", _requested, e.SocketErrorCode);
+        }
     }
 
     private void OnSend(UdpSocketProtocol.Send send)

@@ -24,7 +24,8 @@ public sealed class CongestionControl
         Ssthresh = initialSsthresh;
     }
 
-    public int Mtu { get; }
+    /// <summary>The packet size in use; raised when a path MTU probe confirms a larger one (RFC 8899).</summary>
+    public int Mtu { get; set; }
     /// <summary>Congestion window: how many bytes may be outstanding (RFC 9260 §7.2).</summary>
     public long Cwnd { get; private set; }
     /// <summary>Slow start threshold.</summary>

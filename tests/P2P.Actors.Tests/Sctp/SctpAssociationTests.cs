@@ -96,6 +96,25 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
     }
 
     [Fact]
+    public void The_opener_may_send_on_a_channel_as_soon_as_its_DATA_CHANNEL_OPEN_is_sent_without_waiting_for_the_ACK()
+    {
+        var (client, server, pipe) = Start();
+        WaitFor(() => client.Of<SctpProtocol.AssociationEstablished>().Any() && server.Of<SctpProtocol.AssociationEstablished>().Any());
+        var wire = CreateTestProbe();
+        pipe.Tell(new SctpPipe.Wire(client.Association, wire.Ref));   // from now on nothing reaches the server: no ACK can come back
+
+        client.Tell(new SctpProtocol.OpenChannel("chat"));
+        WaitFor(() => client.Of<SctpProtocol.ChannelOpened>().Any(), what: "ChannelOpened on the opener with no DATA_CHANNEL_ACK");
+        var opened = client.Of<SctpProtocol.ChannelOpened>().Single();
+        Assert.Equal("chat", opened.Label);
+        Assert.False(opened.RemoteInitiated);
+
+        client.Tell(new SctpProtocol.SendMessage(opened.StreamId, "first line"u8.ToArray(), Binary: false));
+        wire.FishForMessage(m => m is SctpProtocol.Inbound i && i.Packet.Span.IndexOf("first line"u8) >= 0, Generous, "the line on the wire, after the OPEN");
+        Assert.Empty(client.Of<SctpProtocol.SendFailed>());
+    }
+
+    [Fact]
     public void A_thousand_messages_each_way_arrive_in_order_exactly_once()
     {
         var (client, server, _, stream) = StartWithChannel();

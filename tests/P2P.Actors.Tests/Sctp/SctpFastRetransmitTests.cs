@@ -68,12 +68,6 @@ public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
         }
     }
 
-    private SctpProtocol.Stats StatsOf(SctpSide side)
-    {
-        var probe = CreateTestProbe();
-        side.Association.Tell(SctpProtocol.GetStats.Instance, probe.Ref);
-        return probe.ExpectMsg<SctpProtocol.Stats>(Generous);
-    }
 
     private static string Message(int i) => $"msg-{i:D3}-" + new string((char)('a' + i % 26), 900);
 

@@ -30,24 +30,7 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         return (new SctpSide(client, clientEvents), new SctpSide(server, serverEvents), pipe);
     }
 
-    /// <summary>Advances virtual time by <paramref name="duration"/> in steps, with no condition.</summary>
-    private void PumpFor(TimeSpan duration)
-    {
-        var step = TimeSpan.FromMilliseconds(50);
-        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += step)
-        {
-            Thread.Sleep(3);
-            Scheduler.Advance(step);
-        }
-        Thread.Sleep(20);
-    }
 
-    private SctpProtocol.Stats StatsOf(SctpSide side)
-    {
-        var probe = CreateTestProbe();
-        side.Association.Tell(SctpProtocol.GetStats.Instance, probe.Ref);
-        return probe.ExpectMsg<SctpProtocol.Stats>(TimeSpan.FromSeconds(5));
-    }
 
     private ushort OpenChannel(SctpSide client, SctpSide server, SctpProtocol.OpenChannel open)
     {

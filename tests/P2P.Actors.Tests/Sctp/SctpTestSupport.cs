@@ -12,7 +12,8 @@ namespace P2P.Actors.Tests.Sctp;
 public sealed class SctpPipe : ReceiveActor
 {
     public sealed record Wire(IActorRef A, IActorRef B);
-    public sealed record Impair(double Loss, double Duplicate = 0, double Reorder = 0);
+    /// <param name="MaxPacket">Packets larger than this are lost, as on a path whose MTU they exceed with Don't Fragment set.</param>
+    public sealed record Impair(double Loss, double Duplicate = 0, double Reorder = 0, int MaxPacket = int.MaxValue);
     /// <summary>Answered with the last packet that went from A to B (or B to A), as a byte array.</summary>
     public sealed record GetLast(bool FromA);
 
@@ -33,6 +34,7 @@ public sealed class SctpPipe : ReceiveActor
             bool fromA = Sender.Equals(_a);
             var to = fromA ? _b : _a;
             if (fromA) _lastFromA = m.Packet.ToArray(); else _lastFromB = m.Packet.ToArray();
+            if (m.Packet.Length > _impair.MaxPacket) return;
             if (_impair.Loss > 0 && _random.NextDouble() < _impair.Loss) return;
             var inbound = new SctpProtocol.Inbound(m.Packet);
             ref var held = ref fromA ? ref _heldForB : ref _heldForA;

@@ -27,4 +27,23 @@ public abstract class SctpVirtualTimeTestKit(ITestOutputHelper output)
         }
         Assert.Fail($"{what} not reached within {limit} of virtual time");
     }
+
+    /// <summary>Advances virtual time by <paramref name="duration"/> in steps (50 ms unless given), with no condition.</summary>
+    protected void PumpFor(TimeSpan duration, TimeSpan? step = null)
+    {
+        var s = step ?? TimeSpan.FromMilliseconds(50);
+        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += s)
+        {
+            Thread.Sleep(3);
+            Scheduler.Advance(s);
+        }
+        Thread.Sleep(20);
+    }
+
+    protected P2P.Actors.Sctp.SctpProtocol.Stats StatsOf(SctpSide side)
+    {
+        var probe = CreateTestProbe();
+        side.Association.Tell(P2P.Actors.Sctp.SctpProtocol.GetStats.Instance, probe.Ref);
+        return probe.ExpectMsg<P2P.Actors.Sctp.SctpProtocol.Stats>(TimeSpan.FromSeconds(15));
+    }
 }
