@@ -31,6 +31,12 @@ public static class ChatProtocol
     // ---- events to the owner --------------------------------------------------------------------------
 
     /// <summary>A line given to <see cref="Say"/> got its id (counted per chat session from 1).</summary>
+    /// <summary>The chat channel is open on this session: lines typed now go out at once (told on each opening).</summary>
+    public sealed record ChatOpened : IChatEvent
+    {
+        public static readonly ChatOpened Instance = new();
+    }
+
     public sealed record MessageQueued(long Id, string Text) : IChatEvent;
 
     /// <summary>A line given to <see cref="Say"/> that cannot be sent (too long for one frame); it got no id.</summary>

@@ -311,6 +311,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         if (m.Label == ChatLabel)
         {
             _m.ChatOpen = true;
+            _owner.Tell(ChatOpened.Instance);
             CatchUp(afterFault: false);
             return;
         }

@@ -284,14 +284,19 @@ public static class IceChat
 
         private async Task<int> ConnectAndChatAsync(Interactive.LineInput input, CancellationToken cancel)
         {
-            // 3. connected, or a sentence saying why not
+            // 3. connected, or a sentence saying why not; a secure chat is connected once its chat channel is open, so that
+            // a line typed at "Connected" leaves at once instead of waiting for the data channel to be set up
+            SessionProtocol.Connected? up = null;
+            bool chatOpen = _chat.IsNobody();
             while (true)
             {
                 var next = await _events.Reader.ReadAsync(cancel);
                 var (handled, exit) = await SignalAsync(next);
                 if (exit is { } code) return code;
                 if (handled) continue;
-                if (next is SessionProtocol.Connected c)
+                if (next is ChatProtocol.ChatOpened) chatOpen = true;
+                if (next is SessionProtocol.Connected connected) up = connected;
+                if (up is { } c && chatOpen && next is ChatProtocol.ChatOpened or SessionProtocol.Connected)
                 {
                     long connectedAt = Stopwatch.GetTimestamp();
                     _connected = true;
