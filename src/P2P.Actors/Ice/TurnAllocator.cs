@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Relay;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
@@ -31,7 +32,9 @@ namespace P2P.Actors.Ice;
 /// <see cref="UdpSocketProtocol.Received"/> and <see cref="TcpClientProtocol.Disconnected"/> here.
 /// </para>
 /// States: <see cref="Connecting"/> (own TCP connection only) → <see cref="Allocating"/> (commands are stashed)
-/// → <see cref="Allocated"/> → <see cref="Deallocating"/>.
+/// → <see cref="Allocated"/> → <see cref="Deallocating"/>; a server that drops the allocation (437, or 438 then 400 on a
+/// request for it) sends the allocator from <see cref="Allocated"/> back to <see cref="Allocating"/>
+/// (<see cref="AllocationDropped"/>, RFC 8656 §7, §9), within <see cref="TurnClientSettings.MaxReallocations"/>.
 /// The actor stops itself after <see cref="AllocationFailed"/>, <see cref="AllocationLost"/> or
 /// <see cref="Deallocated"/>; if it is stopped while the allocation exists it sends a best-effort
 /// Refresh with LIFETIME 0 (no retransmission), except over its own TCP connection, whose close ends the allocation.
@@ -137,6 +140,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
     private readonly HashSet<IPEndPoint> _noAutomaticChannel = []; // the server refused one: Send indications for good
     private readonly Dictionary<IPEndPoint, int> _sentWithoutChannel = []; // datagrams as Send indications, until one is asked for
+    // for telling which peer a server that dropped the allocation could not reach: who was sent data, who answered
+    private readonly HashSet<IPEndPoint> _sentTo = [];
+    private readonly HashSet<IPAddress> _heardFrom = [];
+    private readonly HashSet<IPEndPoint> _notRelayedTo = []; // private peers sent to, never heard from, before a drop
+    private readonly Queue<DateTimeOffset> _drops = new();  // when the server dropped an allocation, within the window
+    private string? _reallocatingAfter;                      // set while allocating again: why the last one was dropped
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
 
@@ -365,6 +374,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _log.Warning("Dropped a datagram of {0} bytes to {1}: larger than a relayed datagram can be ({2})", command.Data.Length, peer, MaxPeerData);
             return;
         }
+        if (_notRelayedTo.Count > 0 && _notRelayedTo.Contains(peer))
+        {
+            _sendsDropped++; // the server dropped an allocation after data to this peer, which never answered
+            return;
+        }
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
         {
             // Over TCP the message is padded to a multiple of four bytes (RFC 8656 §12.5); over UDP it is not.
@@ -377,6 +391,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (permission.Installed)
         {
             Transmit(BuildSendIndication(peer, command.Data.Span));
+            _sentTo.Add(peer);
             // Data keeps flowing to this peer: a channel makes each datagram 32 bytes shorter and lets the relay forward
             // it without parsing STUN. Numbers are never reused within an allocation; when they run out, indications stay.
             if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer)
@@ -501,7 +516,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _malformed++;
             return;
         }
-        _owner.Tell(new PeerData(peer.ToEndPoint(), data.ToArray(), ViaChannel: false));
+        var from = peer.ToEndPoint();
+        _heardFrom.Add(from.Address);
+        _owner.Tell(new PeerData(from, data.ToArray(), ViaChannel: false));
     }
 
     private void OnChannelData(ReadOnlySpan<byte> packet)
@@ -516,6 +533,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _unknownChannel++;
             return;
         }
+        _heardFrom.Add(peer.Address);
         _owner.Tell(new PeerData(peer, data.ToArray(), ViaChannel: true));
     }
 
@@ -572,6 +590,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             var lifetime = message.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? TimeSpan.FromSeconds(seconds) : _settings.RequestedLifetime;
             _relayed = relayed.ToEndPoint();
             _allocationExists = true;
+            _reallocatingAfter = null;
             _log.Info("TURN allocation on {0}: relayed {1}, mapped {2}, lifetime {3}", _server, _relayed, mapped, lifetime);
             ScheduleAllocationRefresh(lifetime);
             Become(Allocated);
@@ -626,10 +645,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _owner.Tell(new AllocationRefreshed(lifetime));
             return;
         }
-        string why = code == 437
-            ? $"TURN server {_server} no longer knows the allocation ({Describe(code, reason)})"
-            : $"TURN server {_server} refused to refresh the allocation ({Describe(code, reason)})";
-        Lose(why, code);
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
+            return;
+        }
+        Lose($"TURN server {_server} refused to refresh the allocation ({Describe(code, reason)})", code);
     }
 
     private void OnPermissionResponse(PermissionRequest request, in StunMessage message, int code, string reason)
@@ -644,6 +665,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (message.Class == StunClass.SuccessResponse)
         {
             PermissionInstalled(request.Peer, permission);
+            return;
+        }
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
             return;
         }
         PermissionFailedFor(request.Peer, permission, $"TURN server {_server} refused a permission for {request.Peer} ({Describe(code, reason)})", code);
@@ -667,6 +693,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             if (!permission.Installed || permission.Waiting.Count > 0) PermissionInstalled(request.Peer.Address, permission);
             if (announce && !channel.Automatic) _owner.Tell(new ChannelBound(request.Peer, channel.Number));
             if (announce) PublishChannels();
+            return;
+        }
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
             return;
         }
         ChannelFailed(request.Peer, channel, $"TURN server {_server} refused to bind channel 0x{request.Channel:X4} to {request.Peer} ({Describe(code, reason)})", code);
@@ -734,6 +765,72 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         }
     }
 
+    // ---- the server dropped the allocation ---------------------------------------------------------
+
+    /// <summary>
+    /// Whether an answer to a request for the allocation says the server no longer has it: 437 Allocation Mismatch
+    /// (RFC 8656 §7.2, §9), or 400 to a request retried after 438 Stale Nonce: a server that has closed an allocation
+    /// (coturn 4.6 does when a relayed send to a peer fails) treats the 5-tuple's next request as a new client's,
+    /// challenges it with a fresh nonce, then refuses it since there is no allocation for it.
+    /// </summary>
+    private static bool IsDropped(Request request, int code) => code == 437 || (code == 400 && request.StaleRetries > 0);
+
+    /// <summary>
+    /// The server dropped the allocation: tell the owner, forget the allocation's permissions and channels, and allocate
+    /// again from the same 5-tuple (RFC 8656 §7: a client whose allocation is gone may allocate anew), within
+    /// <see cref="TurnClientSettings.MaxReallocations"/> per <see cref="TurnClientSettings.ReallocationWindow"/>. A private
+    /// peer address that was sent data and never answered is what a server on the Internet cannot reach, and what makes
+    /// coturn close the allocation: no more data goes to it through this allocator.
+    /// </summary>
+    private void Drop(Request request, int code, string reason)
+    {
+        string how = code == 437 ? Describe(code, reason) : $"438 Stale Nonce, then {Describe(code, reason)}";
+        string why = $"TURN server {_server} dropped the allocation {_relayed} ({request.Describe()} answered {how})";
+        var now = Context.System.Scheduler.Now;
+        while (_drops.Count > 0 && now - _drops.Peek() >= _settings.ReallocationWindow) _drops.Dequeue();
+        _drops.Enqueue(now);
+        if (_drops.Count > _settings.MaxReallocations)
+        {
+            Lose($"{why}; it dropped {_drops.Count} allocations within {_settings.ReallocationWindow.TotalMinutes:0.#} min, so no new one is asked for", code);
+            return;
+        }
+        var unreachable = new List<IPEndPoint>();
+        foreach (var peer in _sentTo)
+        {
+            bool channelBound = _channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound;
+            if (!channelBound && !_heardFrom.Contains(peer.Address) && !PeerAddressPolicy.IsAllowed(peer.Address, allowLoopback: true, allowPrivate: false)
+                && _notRelayedTo.Add(peer))
+                unreachable.Add(peer);
+        }
+        var dropped = _relayed!;
+        ForgetAllocation();
+        _log.Warning("{0}; allocating again (RFC 8656 §7){1}", why,
+            unreachable.Count == 0 ? string.Empty : $"; no more data to {string.Join(", ", unreachable)} through it (private, never answered)");
+        _owner.Tell(new AllocationDropped(dropped, why, code, unreachable));
+        _reallocatingAfter = why;
+        Become(Allocating);
+        SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
+    }
+
+    /// <summary>Everything that belonged to the allocation the server dropped; the credentials and the peers it could not reach stay.</summary>
+    private void ForgetAllocation()
+    {
+        if (_publishChannels) _owner.Tell(ChannelsChanged.None);
+        Timers.CancelAll();
+        _transactions.CancelAll();
+        foreach (var permission in _permissions.Values) _sendsDropped += permission.Waiting.Count;
+        _permissions.Clear();
+        _channelsByPeer.Clear();
+        _peersByChannel.Clear();
+        _noAutomaticChannel.Clear();
+        _sentWithoutChannel.Clear();
+        _sentTo.Clear();
+        _heardFrom.Clear();
+        _nextChannel = ChannelData.MinChannel;
+        _relayed = null;
+        _allocationExists = false;
+    }
+
     // ---- endings ---------------------------------------------------------------------------------
 
     private void OnConnectionLost(string reason)
@@ -746,6 +843,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void Fail(string reason, int? code)
     {
+        if (_reallocatingAfter is { } dropped)
+        {
+            Lose($"{dropped}, and allocating again failed: {reason}", code);
+            return;
+        }
         _log.Warning("TURN allocation failed: {0}", reason);
         _owner.Tell(new AllocationFailed(reason, code));
         Context.Stop(Self);

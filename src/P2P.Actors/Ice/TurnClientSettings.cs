@@ -41,6 +41,15 @@ public sealed record TurnClientSettings(
     /// <summary>How long a stopping peer waits for its TURN servers to confirm the release of its allocations (RFC 8656 §8).</summary>
     public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A server that drops the allocation (437, or 438 then 400) gets a new Allocate (RFC 8656 §7, §9), at most this many
+    /// times within <see cref="ReallocationWindow"/>; one more drop and the allocation is lost for good.
+    /// </summary>
+    public int MaxReallocations { get; init; } = 3;
+
+    /// <summary>The window <see cref="MaxReallocations"/> counts drops in.</summary>
+    public TimeSpan ReallocationWindow { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -91,6 +100,8 @@ public sealed record TurnClientSettings(
             BindChannels = c.GetBoolean("bind-channels", true),
             BindChannelAfter = Count("bind-channel-after", 1),
             ReleaseTimeout = Duration("release-timeout"),
+            MaxReallocations = Count("max-reallocations", 0),
+            ReallocationWindow = Duration("reallocation-window"),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");
