@@ -335,11 +335,16 @@ cmd_up() {
     ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
     ip -n lab-srv link set eth0 up
-    # Like any server on the Internet, lab-srv has a default route: a datagram to an address nobody routes (a
-    # peer's private host candidate) then vanishes, instead of failing at once with ENETUNREACH. coturn 4.6.1
-    # stops relaying for an allocation after such an error on its relay socket (every cell through coturn
-    # that needed the relay failed before this route was added). The gateway does not exist.
+    # Like any server on the Internet, lab-srv has a default route (its gateway does not exist: what goes there
+    # vanishes) and no route to the private ranges (RFC 1918, RFC 6598): a datagram to a peer's private host
+    # candidate fails at once (EHOSTUNREACH), as a provider's border router answers it with ICMP unreachable.
+    # coturn 4.6.1 closes an allocation after such a send error on its relay socket and answers the client's
+    # next request 438, then 400: a TURN client must notice and allocate again (RFC 8656 §7, §9).
     ip -n lab-srv route add default via 198.18.0.254
+    local private
+    for private in 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10; do
+        ip -n lab-srv route add unreachable "${private}"
+    done
     setup_router lab-ra 198.18.0.1 10.10.1.0/24 10.10.1.1 lab-a 10.10.1.2 "${ka}"
     setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"

@@ -91,6 +91,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private sealed record PermissionRefreshTimer(IPAddress Peer);
 
+    /// <summary>Data went to a private peer address for the first time: is the allocation still there?</summary>
+    private sealed record AllocationCheckTimer
+    {
+        public static readonly AllocationCheckTimer Instance = new();
+    }
+
     private sealed record ChannelRefreshTimer(IPEndPoint Peer);
 
     // ---- per-peer state ------------------------------------------------------------------------
@@ -288,6 +294,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<SendToPeer>(OnSendToPeer);
         Receive<Deallocate>(_ => StartDeallocation());
         Receive<AllocationRefreshTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
+        Receive<AllocationCheckTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
         Receive<PermissionRefreshTimer>(t => RefreshPermission(t.Peer));
         Receive<ChannelRefreshTimer>(t => RefreshChannel(t.Peer));
     }
@@ -303,6 +310,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<BindChannel>(c => _owner.Tell(new ChannelBindFailed(c.Peer, "the allocation is being released", null)));
         Receive<Deallocate>(_ => { });
         Receive<AllocationRefreshTimer>(_ => { });
+        Receive<AllocationCheckTimer>(_ => { });
         Receive<PermissionRefreshTimer>(_ => { });
         Receive<ChannelRefreshTimer>(_ => { });
     }
@@ -391,7 +399,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (permission.Installed)
         {
             Transmit(BuildSendIndication(peer, command.Data.Span));
-            _sentTo.Add(peer);
+            if (_sentTo.Add(peer) && _settings.AllocationCheckDelay > TimeSpan.Zero
+                && !PeerAddressPolicy.IsAllowed(peer.Address, allowLoopback: true, allowPrivate: false) && !Timers.IsTimerActive(AllocationCheckTimer.Instance))
+            {
+                // A server that cannot reach this address may close the allocation for it (coturn 4.6 does) and say
+                // nothing until the next request: ask soon instead of at the next refresh, minutes away.
+                Timers.StartSingleTimer(AllocationCheckTimer.Instance, AllocationCheckTimer.Instance, _settings.AllocationCheckDelay);
+            }
             // Data keeps flowing to this peer: a channel makes each datagram 32 bytes shorter and lets the relay forward
             // it without parsing STUN. Numbers are never reused within an allocation; when they run out, indications stay.
             if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer)

@@ -50,6 +50,12 @@ public sealed record TurnClientSettings(
     /// <summary>The window <see cref="MaxReallocations"/> counts drops in.</summary>
     public TimeSpan ReallocationWindow { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// This long after data first went to a private peer address (RFC 1918, RFC 6598, ULA) the allocation is refreshed,
+    /// to learn at once whether the server dropped it for that send; zero: never.
+    /// </summary>
+    public TimeSpan AllocationCheckDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -102,6 +108,7 @@ public sealed record TurnClientSettings(
             ReleaseTimeout = Duration("release-timeout"),
             MaxReallocations = Count("max-reallocations", 0),
             ReallocationWindow = Duration("reallocation-window"),
+            AllocationCheckDelay = Duration("allocation-check-after-private-send"),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");

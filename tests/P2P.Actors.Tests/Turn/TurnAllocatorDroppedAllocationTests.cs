@@ -96,6 +96,11 @@ public sealed class TurnAllocatorDroppedAllocationTests(ITestOutputHelper output
         Server.Deliver(Server.DataIndication(PrivatePeer, FakeTurnServer.Utf8("answer"))); // a TURN server on the same LAN reaches it
         Assert.Equal(PrivatePeer, Owner.ExpectMsg<PeerData>().Peer);
 
+        Scheduler.Advance(TimeSpan.FromMilliseconds(300)); // data went to a private address: is the allocation still there?
+        var check = Server.ExpectRequest(StunMethod.Refresh);
+        Server.Deliver(Server.Success(check, Server.Md5Key, lifetimeSeconds: 600));
+        Owner.ExpectMsg<AllocationRefreshed>();
+
         Scheduler.Advance(TimeSpan.FromSeconds(240));
         var refresh = Server.ExpectRequest(StunMethod.CreatePermission);
         Server.Deliver(Server.Error(refresh, 437, "Allocation Mismatch", Server.Md5Key));
@@ -107,6 +112,36 @@ public sealed class TurnAllocatorDroppedAllocationTests(ITestOutputHelper output
         AcceptReallocation();
         Assert.Equal(NewRelayed, Owner.ExpectMsg<AllocationSucceeded>().Relayed);
         SendThroughNewPermission(allocator, PrivatePeer);
+    }
+
+    [Fact]
+    public void Data_to_a_private_address_is_followed_by_a_refresh_that_finds_the_allocation_gone_at_once()
+    {
+        // coturn closes the allocation when its relayed send fails and says nothing until the next request; the
+        // permissions for the other peers were asked for at the same moment and granted, so without a question the
+        // next request would be the permission refresh, 4 minutes later
+        var allocator = StartAllocated();
+        SendThroughNewPermission(allocator, PublicPeer);
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        Server.ExpectNothing(); // public peers need no check
+        SendThroughNewPermission(allocator, PrivatePeer);
+        allocator.Tell(new SendToPeer(PrivatePeer, FakeTurnServer.Utf8("retransmission")));
+        Assert.Equal(StunMethod.Send, Server.ExpectPacket().Method);
+        Sync(allocator);
+
+        Scheduler.Advance(TimeSpan.FromMilliseconds(299));
+        Server.ExpectNothing(50);
+        Scheduler.Advance(TimeSpan.FromMilliseconds(1));
+        var check = Server.ExpectRequest(StunMethod.Refresh);
+        Assert.Equal(600u, check.UInt32(StunAttributeType.Lifetime));
+        Server.Deliver(Server.Challenge(check, 438, "nonce-2"));
+        Server.Deliver(Server.Error(Server.ExpectRequest(StunMethod.Refresh), 437, "Allocation Mismatch"));
+
+        var dropped = Owner.ExpectMsg<AllocationDropped>();
+        Assert.Equal("TURN server 127.0.0.1:3478 dropped the allocation 127.0.0.1:49152 (Refresh answered 437 Allocation Mismatch)", dropped.Reason);
+        Assert.Equal([PrivatePeer], dropped.NotRelayedTo);
+        AcceptReallocation();
+        Assert.Equal(NewRelayed, Owner.ExpectMsg<AllocationSucceeded>().Relayed);
     }
 
     [Fact]
