@@ -152,6 +152,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly HashSet<IPEndPoint> _notRelayedTo = []; // private peers sent to, never heard from, before a drop
     private readonly Queue<DateTimeOffset> _drops = new();  // when the server dropped an allocation, within the window
     private string? _reallocatingAfter;                      // set while allocating again: why the last one was dropped
+    private int _connections = 1;                            // own TCP connections made, for the child's name
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
 
@@ -264,7 +265,10 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// <summary>Losing the TCP connection ends the allocation (RFC 8656 §3.1), in every state.</summary>
     private void ConnectionEvents()
     {
-        Receive<TcpClientProtocol.Disconnected>(d => OnConnectionLost(d.Reason));
+        Receive<TcpClientProtocol.Disconnected>(d =>
+        {
+            if (!_ownsConnection || Sender.Equals(_socket)) OnConnectionLost(d.Reason); // not a connection given up after a drop
+        });
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_socket)) OnConnectionLost($"the TCP connection to TURN server {_server} failed");
@@ -799,7 +803,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void Drop(Request request, int code, string reason)
     {
         string how = code == 437 ? Describe(code, reason) : $"438 Stale Nonce, then {Describe(code, reason)}";
-        string why = $"TURN server {_server} dropped the allocation {_relayed} ({request.Describe()} answered {how})";
+        Drop($"TURN server {_server} dropped the allocation {_relayed} ({request.Describe()} answered {how})", code, reconnect: false);
+    }
+
+    /// <param name="reconnect">Over its own TCP connection, which the server closed with the allocation: a new connection first.</param>
+    private void Drop(string why, int? code, bool reconnect)
+    {
         var now = Context.System.Scheduler.Now;
         while (_drops.Count > 0 && now - _drops.Peek() >= _settings.ReallocationWindow) _drops.Dequeue();
         _drops.Enqueue(now);
@@ -822,6 +831,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             unreachable.Count == 0 ? string.Empty : $"; no more data to {string.Join(", ", unreachable)} through it (private, never answered)");
         _owner.Tell(new AllocationDropped(dropped, why, code, unreachable));
         _reallocatingAfter = why;
+        if (reconnect)
+        {
+            _socket = Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes, _settings.TcpConnectTimeout), $"tcp-{++_connections}");
+            Context.Watch(_socket);
+            Become(Connecting);
+            return;
+        }
         Become(Allocating);
         SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
     }
@@ -852,6 +868,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (_relayed is null) Fail(reason, null);
         else if (!_allocationExists) return; // already told
         else if (_deallocating) FinishDeallocation($"released with the TCP connection ({reason})");
+        else if (_ownsConnection) Drop($"TURN server {_server} dropped the allocation {_relayed}: {reason}", null, reconnect: true); // coturn resets it
         else Lose(reason, null);
     }
 
