@@ -388,7 +388,7 @@ cmd_link() {
     else
         per_mille="$(awk -v l="${loss}" 'BEGIN { printf "%d", l * 10 + 0.5 }')"
         for r in ra rb; do
-            printf 'table ip lablink {\n chain fwd {\n  type filter hook forward priority filter - 10; policy accept;\n  iifname "wan" numgen random mod 1000 < %s drop\n  oifname "wan" numgen random mod 1000 < %s drop\n }\n}\n' \
+            printf 'table ip lablink {\n chain loss {\n  type filter hook forward priority filter - 10; policy accept;\n  iifname "wan" numgen random mod 1000 < %s drop\n  oifname "wan" numgen random mod 1000 < %s drop\n }\n}\n' \
                 "${per_mille}" "${per_mille}" | ip netns exec "lab-${r}" nft -f -
         done
         echo "nft delay=0ms loss=${loss}%" >"${STATE}/link"
