@@ -152,6 +152,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly HashSet<IPEndPoint> _notRelayedTo = []; // private peers sent to, never heard from, before a drop
     private readonly Queue<DateTimeOffset> _drops = new();  // when the server dropped an allocation, within the window
     private string? _reallocatingAfter;                      // set while allocating again: why the last one was dropped
+    private readonly bool _serverIsPublic; // on the Internet, as far as its address tells
     private int _connections = 1;                            // own TCP connections made, for the child's name
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
@@ -169,6 +170,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
         _settings = settings;
         _server = EndPoints.Unmapped(server);
+        _serverIsPublic = PeerAddressPolicy.IsAllowed(_server.Address, allowLoopback: false, allowPrivate: false);
         _credentials = credentials;
         _transport = transport;
         _ownsConnection = socket is null;
@@ -386,9 +388,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _log.Warning("Dropped a datagram of {0} bytes to {1}: larger than a relayed datagram can be ({2})", command.Data.Length, peer, MaxPeerData);
             return;
         }
-        if (_notRelayedTo.Count > 0 && _notRelayedTo.Contains(peer))
+        if ((_notRelayedTo.Count > 0 && _notRelayedTo.Contains(peer)) || (_serverIsPublic && !_settings.PrivatePeersThroughPublicServer && IsPrivate(peer.Address)))
         {
-            _sendsDropped++; // the server dropped an allocation after data to this peer, which never answered
+            // the server dropped an allocation after data to this peer, which never answered; or the server is on the
+            // Internet and the peer on a private network it has no route to (a host candidate behind a NAT)
+            _sendsDropped++;
             return;
         }
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
@@ -404,7 +408,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         {
             Transmit(BuildSendIndication(peer, command.Data.Span));
             if (_sentTo.Add(peer) && _settings.AllocationCheckDelay > TimeSpan.Zero
-                && !PeerAddressPolicy.IsAllowed(peer.Address, allowLoopback: true, allowPrivate: false) && !Timers.IsTimerActive(AllocationCheckTimer.Instance))
+                && IsPrivate(peer.Address) && !Timers.IsTimerActive(AllocationCheckTimer.Instance))
             {
                 // A server that cannot reach this address may close the allocation for it (coturn 4.6 does) and say
                 // nothing until the next request: ask soon instead of at the next refresh, minutes away.
@@ -791,6 +795,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// (coturn 4.6 does when a relayed send to a peer fails) treats the 5-tuple's next request as a new client's,
     /// challenges it with a fresh nonce, then refuses it since there is no allocation for it.
     /// </summary>
+    /// <summary>RFC 1918, RFC 6598, ULA, link-local: not reachable from the Internet (loopback is not counted).</summary>
+    private static bool IsPrivate(IPAddress address) => !PeerAddressPolicy.IsAllowed(address, allowLoopback: true, allowPrivate: false);
+
     private static bool IsDropped(Request request, int code) => code == 437 || (code == 400 && request.StaleRetries > 0);
 
     /// <summary>
@@ -821,7 +828,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         foreach (var peer in _sentTo)
         {
             bool channelBound = _channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound;
-            if (!channelBound && !_heardFrom.Contains(peer.Address) && !PeerAddressPolicy.IsAllowed(peer.Address, allowLoopback: true, allowPrivate: false)
+            if (!channelBound && !_heardFrom.Contains(peer.Address) && IsPrivate(peer.Address)
                 && _notRelayedTo.Add(peer))
                 unreachable.Add(peer);
         }

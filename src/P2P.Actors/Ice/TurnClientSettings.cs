@@ -56,6 +56,14 @@ public sealed record TurnClientSettings(
     /// </summary>
     public TimeSpan AllocationCheckDelay { get; init; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// Relay data to private peer addresses (RFC 1918, RFC 6598, ULA) through a TURN server whose own address is public.
+    /// Off: such a server has no route to them (ICE pairs the relay candidate with the remote's host candidates all the
+    /// same), and coturn 4.6 answers a failed relayed send by closing the allocation, or over TCP by leaving it unable
+    /// to relay. A server on a private address (same LAN) is always asked.
+    /// </summary>
+    public bool PrivatePeersThroughPublicServer { get; init; }
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -109,6 +117,7 @@ public sealed record TurnClientSettings(
             MaxReallocations = Count("max-reallocations", 0),
             ReallocationWindow = Duration("reallocation-window"),
             AllocationCheckDelay = Duration("allocation-check-after-private-send"),
+            PrivatePeersThroughPublicServer = c.GetBoolean("private-peers-through-public-server", false),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");

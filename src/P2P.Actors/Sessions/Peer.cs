@@ -229,6 +229,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<ReleaseTimedOut>(_ => FinishRelease());
         Receive<TurnAllocatorProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
         Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
+        Receive<TurnAllocatorProtocol.AllocationRefreshed>(_ => { });
         Receive<TurnAllocatorProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
     }
 

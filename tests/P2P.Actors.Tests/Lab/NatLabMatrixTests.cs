@@ -121,10 +121,9 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                         continue;
                     }
                     await Lab("up", natA, natB);
-                    await using var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
+                    await using var signal = await StartSignalAsync();
                     await using var relay = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"],
                         ["relay", "--listen", $"{Server}:{RelayPort}", "--user", "lab:labpass", "--realm", "lab"]);
-                    await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
                     await relay.WaitForLineAsync(l => l.StartsWith("relay listening on", StringComparison.Ordinal), Wait, NicePeerStream.Stdout);
                     foreach (var (turn, port) in new[] { ("coturn", CoturnPort), ("p2p relay", RelayPort) })
                     {
@@ -248,49 +247,65 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         // cells with a direct path: the ICE file transfer and a plain TCP stream (lab.sh forward-tcp: router B forwards
         // the port to lab-b) cross the same two routers and links, each with the profile (lab.sh link: tc netem where
         // the kernel has it, else the loss alone through nftables, which the table then says)
+        await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted")], "link-profiles", async (natA, natB, work) =>
+        {
+            await Lab("link", ProfileDelayMs.ToString(CultureInfo.InvariantCulture), ProfileLossPercent.ToString(CultureInfo.InvariantCulture));
+            await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
+            string applied = (await File.ReadAllTextAsync(Path.Combine(Environment.GetEnvironmentVariable("P2P_LAB_STATE") ?? "/run/p2p-lab", "link"))).Trim();
+            await using var signal = await StartSignalAsync();
+            var cell = new Cell("coturn", natA, natB);
+            await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes);
+            var tcp = await TcpRateAsync(ProfileFileBytes);
+            output.WriteLine($"{cell} [{applied}]: {(cell.FileOk ? $"{cell.Path}, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
+            Assert.True(cell.FileOk, $"{cell} with the link profile: {cell.Problem}");
+            Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {natA} | {natB} | {applied} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} |");
+        }, string.Create(CultureInfo.InvariantCulture, $"""
+            ## Link profiles: our file rate beside plain TCP on the same path
+
+            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. Each router's WAN link gets {ProfileDelayMs} ms and {ProfileLossPercent}% loss in each direction
+            (`lab.sh link`): with tc netem where the kernel has it; this machine's kernel has no netem (CONFIG_NET_SCH_NETEM is
+            not set), so `lab.sh` applies the loss alone with nftables and the `profile` column says so. File: 16 MiB, secure ICE
+            (DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done, SHA-256 checked. Plain TCP: 16 MiB from
+            lab-a to lab-b with tests/lab/tcp-rate.pl through a port forward on router B, from the first byte to EOF.
+
+            | NAT A | NAT B | profile | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP |
+            |---|---|---|---|---:|---:|---:|
+            """));
+    }
+
+    /// <summary>
+    /// Brings the lab up for each NAT pair and runs <paramref name="cell"/> (given the pair and a scratch folder), which
+    /// returns the pair's table row; then writes the section <paramref name="section"/> of results.md: <paramref name="header"/>
+    /// and the rows (also when a cell failed; not with P2P_LAB_PAIRS).
+    /// </summary>
+    private static async Task RunCellsAsync((string NatA, string NatB)[] pairs, string section, Func<string, string, string, Task<string>> cell, string header)
+    {
         var rows = new List<string>();
         var work = Directory.CreateTempSubdirectory("p2p-lab-");
         try
         {
-            foreach (var (natA, natB) in new[] { ("masquerade", "masquerade"), ("full-cone", "port-restricted") })
+            foreach (var (natA, natB) in pairs)
             {
                 await Lab("up", natA, natB);
-                await Lab("link", ProfileDelayMs.ToString(CultureInfo.InvariantCulture), ProfileLossPercent.ToString(CultureInfo.InvariantCulture));
-                await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
-                string applied = (await File.ReadAllTextAsync(Path.Combine(Environment.GetEnvironmentVariable("P2P_LAB_STATE") ?? "/run/p2p-lab", "link"))).Trim();
-                await using var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
-                await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
-                var cell = new Cell("coturn", natA, natB);
-                await RunCellAsync(cell, CoturnPort, work.FullName, ProfileFileBytes);
-                var tcp = await TcpRateAsync(ProfileFileBytes);
-                output.WriteLine($"{cell} [{applied}]: {(cell.FileOk ? $"{cell.Path}, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
-                rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {natA} | {natB} | {applied} | {cell.Path} | {(cell.FileOk ? "SHA-256 ok" : "**failed**")} | {cell.FileMiBps:0.00} | {tcp:0.00} | {(tcp > 0 ? cell.FileMiBps / tcp : 0):0.00} |"));
-                Assert.True(cell.FileOk, $"{cell} with the link profile: {cell.Problem}");
-                Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
+                rows.Add(await cell(natA, natB, work.FullName));
             }
         }
         finally
         {
             await Lab("down");
             work.Delete(recursive: true);
-            if (rows.Count > 0 && Only is null)
-            {
-                var md = new StringBuilder();
-                md.AppendLine("## Link profiles: our file rate beside plain TCP on the same path");
-                md.AppendLine();
-                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. Each router's WAN link gets {ProfileDelayMs} ms and {ProfileLossPercent}% loss in each direction"));
-                md.AppendLine("(`lab.sh link`): with tc netem where the kernel has it; this machine's kernel has no netem (CONFIG_NET_SCH_NETEM is");
-                md.AppendLine("not set), so `lab.sh` applies the loss alone with nftables and the `profile` column says so. File: 16 MiB, secure ICE");
-                md.AppendLine("(DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done. Plain TCP: 16 MiB from lab-a to lab-b with");
-                md.AppendLine("tests/lab/tcp-rate.pl through a port forward on router B, from the first byte to EOF.");
-                md.AppendLine();
-                md.AppendLine("| NAT A | NAT B | profile | path (A's view) | file | p2p MiB/s | TCP MiB/s | p2p / TCP |");
-                md.AppendLine("|---|---|---|---|---|---:|---:|---:|");
-                foreach (var row in rows) md.AppendLine(row);
-                await WriteResultsSectionAsync("link-profiles", md.ToString());
-            }
+            if (rows.Count > 0 && Only is null) await WriteResultsSectionAsync(section, header.TrimEnd('\n') + "\n" + string.Join("\n", rows) + "\n");
         }
+    }
+
+    /// <summary><c>p2p signal</c> on lab-srv, listening.</summary>
+    private static async Task<P2pProcess> StartSignalAsync()
+    {
+        var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
+        await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
+        return signal;
     }
 
     /// <summary>Plain TCP from lab-a to lab-b through router B's port forward: MiB/s from the first byte to EOF at the receiver.</summary>
@@ -315,45 +330,28 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         // the issue's goal for connecting in the lab is "at most libnice's time in the same cell": the libnice stand-in
         // (tests/interop/nice-peer) on both hosts, STUN and TURN from coturn, descriptions handed over by the test;
         // then our two p2p in the same cell (through p2p signal, coturn), as in the matrix
-        var rows = new List<string>();
-        var work = Directory.CreateTempSubdirectory("p2p-lab-");
-        try
-        {
-            foreach (var (natA, natB) in new[] { ("masquerade", "masquerade"), ("full-cone", "port-restricted"), ("masquerade", "symmetric"), ("symmetric", "symmetric") })
+        await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted"), ("masquerade", "symmetric"), ("symmetric", "symmetric")],
+            "libnice-anchor", async (natA, natB, work) =>
             {
-                await Lab("up", natA, natB);
                 var nice = await LibniceConnectAsync();
-                await using var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
-                await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
+                await using var signal = await StartSignalAsync();
                 var cell = new Cell("coturn", natA, natB);
-                await RunCellAsync(cell, CoturnPort, work.FullName);
+                await RunCellAsync(cell, CoturnPort, work);
                 output.WriteLine($"{natA} x {natB}: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
-                rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {natA} | {natB} | {nice.Text} | {(cell.Connected ? $"{cell.ConnectMs:0}" : "**no**")} | {cell.Path} |"));
                 Assert.True(cell.Connected, $"{cell}: {cell.Problem}");
-            }
-        }
-        finally
-        {
-            await Lab("down");
-            work.Delete(recursive: true);
-            if (rows.Count > 0 && Only is null)
-            {
-                var md = new StringBuilder();
-                md.AppendLine("## Connect time: libnice to libnice (the anchor) beside ours, same cells");
-                md.AppendLine();
-                md.AppendLine($"Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. libnice: tests/interop/nice-peer on lab-a (controlling) and lab-b,");
-                md.AppendLine("STUN and TURN (UDP) from coturn, the two descriptions handed over by the test at once; ms from the moment both were");
-                md.AppendLine("written to both printing `Connected` (component READY; libnice had gathered before, so gathering is not in it).");
-                md.AppendLine("Ours: the same cell right after, two `p2p` through `p2p signal` with coturn, ms after both peers were in the room");
-                md.AppendLine("(gathering, trickle and DTLS included), the later of the two, as in the matrix.");
-                md.AppendLine();
-                md.AppendLine("| NAT A | NAT B | libnice ms | ours ms | our path (A's view) |");
-                md.AppendLine("|---|---|---:|---:|---|");
-                foreach (var row in rows) md.AppendLine(row);
-                await WriteResultsSectionAsync("libnice-anchor", md.ToString());
-            }
-        }
+                return string.Create(CultureInfo.InvariantCulture, $"| {natA} | {natB} | {nice.Text} | {cell.ConnectMs:0} | {cell.Path} |");
+            }, $"""
+            ## Connect time: libnice to libnice (the anchor) beside ours, same cells
+
+            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. libnice: tests/interop/nice-peer on lab-a (controlling) and lab-b,
+            STUN and TURN (UDP) from coturn, the two descriptions handed over by the test at once; ms from the moment both were
+            written to both printing `Connected` (component READY; libnice had gathered before, so gathering is not in it).
+            Ours: the same cell right after, two `p2p` through `p2p signal` with coturn, ms after both peers were in the room
+            (gathering, trickle and DTLS included), the later of the two, as in the matrix.
+
+            | NAT A | NAT B | libnice ms | ours ms | our path (A's view) |
+            |---|---|---:|---:|---|
+            """);
     }
 
     /// <summary>nice-peer on lab-a and lab-b: both descriptions handed over, then the ms until both are READY (or why not).</summary>
