@@ -28,7 +28,8 @@
 # 198.18.0.11:3478 from the same socket.
 #
 # Also checked: TCP to 198.18.0.10:3478 connects from each host (also behind
-# udp-blocked), and no router has a route to the other LAN.
+# udp-blocked), no router has a route to the other LAN, and lab-srv has a default
+# route but none to the LANs' private addresses.
 #
 # Exits non-zero, naming the router, when a verdict does not match its kind.
 set -euo pipefail
@@ -204,6 +205,24 @@ check_side() {
 
 check_side a 10.10.1.2 lab-ra 10.10.2.2
 check_side b 10.10.2.2 lab-rb 10.10.1.2
+
+# lab-srv, like a server on the Internet: a send to a private address fails at once (unreachable), one to a
+# public address outside the lab goes to its (absent) gateway.
+for lan in 10.10.1.2 10.10.2.2; do
+    if [[ "$(kind_of ra)" == none || "$(kind_of rb)" == none ]]; then break; fi # `none` routes a LAN on purpose
+    if "${LAB}" exec srv ip route get "${lan}" >/dev/null 2>&1; then
+        echo "lab-srv: has a route to the private ${lan} (MISMATCH: the public network must not reach the LANs)"
+        failures+=("lab-srv: routes to ${lan}")
+    else
+        echo "lab-srv: no route to the private ${lan} (ok)"
+    fi
+done
+if "${LAB}" exec srv ip route get 203.0.113.1 >/dev/null 2>&1; then
+    echo "lab-srv: default route for public addresses (ok)"
+else
+    echo "lab-srv: no default route (MISMATCH)"
+    failures+=("lab-srv: no default route")
+fi
 
 if [[ ${#failures[@]} -gt 0 ]]; then
     printf 'check-nat: FAILED: %s\n' "${failures[@]}" >&2

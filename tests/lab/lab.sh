@@ -6,6 +6,9 @@
 #   lab.sh down                 remove everything the lab made (ok if nothing is up)
 #   lab.sh exec <host> <cmd...> run a command in a lab namespace (stdin/stdout/exit status pass through)
 #   lab.sh status               what is up
+#   lab.sh link <delay-ms> <loss-%> each side's access link (both routers' WAN, both ways): delay and loss with
+#                               tc netem where the kernel has it, else loss alone with nftables (says so)
+#   lab.sh forward-tcp <port>   router B forwards TCP <port> from the public network to lab-b (plain-TCP baselines)
 #
 # NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
 #   (mapping / filtering / port preservation of each: see nat_rules below)
@@ -128,7 +131,7 @@ cmd_down() {
     # Remove only the files the lab writes (never rm -r a user-given path).
     if [[ -d "${STATE}" ]]; then
         rm -f "${STATE}/turnserver.pid" "${STATE}/turnserver.log" "${STATE}/turnserver.out" \
-            "${STATE}/turndb" "${STATE}/kinds" "${STATE}/turnserver.pid.coturn" \
+            "${STATE}/turndb" "${STATE}/kinds" "${STATE}/turnserver.pid.coturn" "${STATE}/link" \
             "${STATE}"/turnserver*.log
         rmdir "${STATE}" 2>/dev/null || say "left ${STATE} (it holds files the lab did not write)"
     fi
@@ -335,17 +338,73 @@ cmd_up() {
     ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
     ip -n lab-srv link set eth0 up
-    # Like any server on the Internet, lab-srv has a default route: a datagram to an address nobody routes (a
-    # peer's private host candidate) then vanishes, instead of failing at once with ENETUNREACH. coturn 4.6.1
-    # stops relaying for an allocation after such an error on its relay socket (every cell through coturn
-    # that needed the relay failed before this route was added). The gateway does not exist.
+    # Like any server on the Internet, lab-srv has a default route (its gateway does not exist: what goes there
+    # vanishes) and no route to the private ranges (RFC 1918, RFC 6598): a datagram to a peer's private host
+    # candidate fails at once (EHOSTUNREACH), as a provider's border router answers it with ICMP unreachable.
+    # coturn 4.6.1 closes an allocation after such a send error on its relay socket and answers the client's
+    # next request 438, then 400: a TURN client must notice and allocate again (RFC 8656 §7, §9).
     ip -n lab-srv route add default via 198.18.0.254
+    local private
+    for private in 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10; do
+        ip -n lab-srv route add unreachable "${private}"
+    done
     setup_router lab-ra 198.18.0.1 10.10.1.0/24 10.10.1.1 lab-a 10.10.1.2 "${ka}"
     setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"
     start_coturn
     trap - EXIT INT TERM
     say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
+}
+
+# ---------------------------------------------------------------- link profiles
+
+# netem_works : whether this kernel has the netem qdisc (CONFIG_NET_SCH_NETEM; not every kernel does).
+netem_works() {
+    local ns=lab-netem-probe ok=1
+    ip netns add "${ns}" 2>/dev/null || return 1
+    if ip -n "${ns}" link add p0 type veth peer name p1 2>/dev/null &&
+        ip netns exec "${ns}" tc qdisc add dev p0 root netem delay 1ms 2>/dev/null; then
+        ok=0
+    fi
+    ip netns del "${ns}"
+    return "${ok}"
+}
+
+# cmd_link DELAY_MS LOSS_PCT : the same profile on each router's WAN link, out of the router (tc on `wan`) and into
+# it (tc on its port in lab-sw), so a datagram between the LANs crosses it twice each way, one to lab-srv once.
+# Without netem only the loss is applied, by nftables (numgen) in each router's forward path, both ways.
+cmd_link() {
+    [[ $# -eq 2 && "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "usage: lab.sh link <delay-ms> <loss-%>"
+    need_root
+    local delay="$1" loss="$2" r per_mille
+    ns_exists lab-ra || die "the lab is not up"
+    if netem_works; then
+        for r in ra rb; do
+            ip netns exec "lab-${r}" tc qdisc replace dev wan root netem delay "${delay}ms" loss "${loss}%"
+            ip netns exec lab-sw tc qdisc replace dev "${r}" root netem delay "${delay}ms" loss "${loss}%"
+        done
+        echo "netem delay=${delay}ms loss=${loss}%" >"${STATE}/link"
+        say "link: each router's WAN link: ${delay} ms and ${loss}% loss each way (netem)"
+    else
+        per_mille="$(awk -v l="${loss}" 'BEGIN { printf "%d", l * 10 + 0.5 }')"
+        for r in ra rb; do
+            printf 'table ip lablink {\n chain loss {\n  type filter hook forward priority filter - 10; policy accept;\n  iifname "wan" numgen random mod 1000 < %s drop\n  oifname "wan" numgen random mod 1000 < %s drop\n }\n}\n' \
+                "${per_mille}" "${per_mille}" | ip netns exec "lab-${r}" nft -f -
+        done
+        echo "nft delay=0ms loss=${loss}%" >"${STATE}/link"
+        say "link: each router's WAN link: ${loss}% loss each way (nftables); NO delay: this kernel has no netem (CONFIG_NET_SCH_NETEM)"
+    fi
+}
+
+# cmd_forward_tcp PORT : router B lets TCP PORT in from the public network to lab-b (a port forward), so that a plain
+# TCP transfer from lab-a takes the same routers and links as a direct ICE path between the two hosts.
+cmd_forward_tcp() {
+    [[ $# -eq 1 && "$1" =~ ^[0-9]+$ ]] || die "usage: lab.sh forward-tcp <port>"
+    need_root
+    ns_exists lab-rb || die "the lab is not up"
+    printf 'table ip labfwd {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname "wan" tcp dport %s dnat ip to 10.10.2.2\n }\n}\n' "$1" |
+        ip netns exec lab-rb nft -f -
+    ip netns exec lab-rb nft insert rule ip lab forward iifname '"wan"' oifname '"lan"' ct status dnat tcp dport "$1" accept
 }
 
 # ---------------------------------------------------------------- exec / status
@@ -396,6 +455,8 @@ main() {
         down) cmd_down ;;
         exec) cmd_exec "$@" ;;
         status) cmd_status ;;
+        link) cmd_link "$@" ;;
+        forward-tcp) cmd_forward_tcp "$@" ;;
         -h | --help | help) usage ;;
         *) usage ;;
     esac

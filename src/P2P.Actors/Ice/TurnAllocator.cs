@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Relay;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
@@ -31,7 +32,9 @@ namespace P2P.Actors.Ice;
 /// <see cref="UdpSocketProtocol.Received"/> and <see cref="TcpClientProtocol.Disconnected"/> here.
 /// </para>
 /// States: <see cref="Connecting"/> (own TCP connection only) → <see cref="Allocating"/> (commands are stashed)
-/// → <see cref="Allocated"/> → <see cref="Deallocating"/>.
+/// → <see cref="Allocated"/> → <see cref="Deallocating"/>; a server that drops the allocation (437, or 438 then 400 on a
+/// request for it) sends the allocator from <see cref="Allocated"/> back to <see cref="Allocating"/>
+/// (<see cref="AllocationDropped"/>, RFC 8656 §7, §9), within <see cref="TurnClientSettings.MaxReallocations"/>.
 /// The actor stops itself after <see cref="AllocationFailed"/>, <see cref="AllocationLost"/> or
 /// <see cref="Deallocated"/>; if it is stopped while the allocation exists it sends a best-effort
 /// Refresh with LIFETIME 0 (no retransmission), except over its own TCP connection, whose close ends the allocation.
@@ -88,6 +91,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private sealed record PermissionRefreshTimer(IPAddress Peer);
 
+    /// <summary>Data went to a private peer address for the first time: is the allocation still there?</summary>
+    private sealed record AllocationCheckTimer
+    {
+        public static readonly AllocationCheckTimer Instance = new();
+    }
+
     private sealed record ChannelRefreshTimer(IPEndPoint Peer);
 
     // ---- per-peer state ------------------------------------------------------------------------
@@ -137,6 +146,14 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<ushort, IPEndPoint> _peersByChannel = [];
     private readonly HashSet<IPEndPoint> _noAutomaticChannel = []; // the server refused one: Send indications for good
     private readonly Dictionary<IPEndPoint, int> _sentWithoutChannel = []; // datagrams as Send indications, until one is asked for
+    // for telling which peer a server that dropped the allocation could not reach: who was sent data, who answered
+    private readonly HashSet<IPEndPoint> _sentTo = [];
+    private readonly HashSet<IPAddress> _heardFrom = [];
+    private readonly HashSet<IPEndPoint> _notRelayedTo = []; // private peers sent to, never heard from, before a drop
+    private readonly Queue<DateTimeOffset> _drops = new();  // when the server dropped an allocation, within the window
+    private string? _reallocatingAfter;                      // set while allocating again: why the last one was dropped
+    private readonly bool _serverIsPublic; // on the Internet, as far as its address tells
+    private int _connections = 1;                            // own TCP connections made, for the child's name
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
 
@@ -153,6 +170,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
         _settings = settings;
         _server = EndPoints.Unmapped(server);
+        _serverIsPublic = PeerAddressPolicy.IsAllowed(_server.Address, allowLoopback: false, allowPrivate: false);
         _credentials = credentials;
         _transport = transport;
         _ownsConnection = socket is null;
@@ -249,7 +267,10 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// <summary>Losing the TCP connection ends the allocation (RFC 8656 §3.1), in every state.</summary>
     private void ConnectionEvents()
     {
-        Receive<TcpClientProtocol.Disconnected>(d => OnConnectionLost(d.Reason));
+        Receive<TcpClientProtocol.Disconnected>(d =>
+        {
+            if (!_ownsConnection || Sender.Equals(_socket)) OnConnectionLost(d.Reason); // not a connection given up after a drop
+        });
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_socket)) OnConnectionLost($"the TCP connection to TURN server {_server} failed");
@@ -279,6 +300,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<SendToPeer>(OnSendToPeer);
         Receive<Deallocate>(_ => StartDeallocation());
         Receive<AllocationRefreshTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
+        Receive<AllocationCheckTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
         Receive<PermissionRefreshTimer>(t => RefreshPermission(t.Peer));
         Receive<ChannelRefreshTimer>(t => RefreshChannel(t.Peer));
     }
@@ -294,6 +316,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<BindChannel>(c => _owner.Tell(new ChannelBindFailed(c.Peer, "the allocation is being released", null)));
         Receive<Deallocate>(_ => { });
         Receive<AllocationRefreshTimer>(_ => { });
+        Receive<AllocationCheckTimer>(_ => { });
         Receive<PermissionRefreshTimer>(_ => { });
         Receive<ChannelRefreshTimer>(_ => { });
     }
@@ -365,6 +388,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _log.Warning("Dropped a datagram of {0} bytes to {1}: larger than a relayed datagram can be ({2})", command.Data.Length, peer, MaxPeerData);
             return;
         }
+        if ((_notRelayedTo.Count > 0 && _notRelayedTo.Contains(peer)) || (_serverIsPublic && !_settings.PrivatePeersThroughPublicServer && IsPrivate(peer.Address)))
+        {
+            // the server dropped an allocation after data to this peer, which never answered; or the server is on the
+            // Internet and the peer on a private network it has no route to (a host candidate behind a NAT)
+            _sendsDropped++;
+            return;
+        }
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
         {
             // Over TCP the message is padded to a multiple of four bytes (RFC 8656 §12.5); over UDP it is not.
@@ -377,6 +407,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (permission.Installed)
         {
             Transmit(BuildSendIndication(peer, command.Data.Span));
+            if (_sentTo.Add(peer) && _settings.AllocationCheckDelay > TimeSpan.Zero
+                && IsPrivate(peer.Address) && !Timers.IsTimerActive(AllocationCheckTimer.Instance))
+            {
+                // A server that cannot reach this address may close the allocation for it (coturn 4.6 does) and say
+                // nothing until the next request: ask soon instead of at the next refresh, minutes away.
+                Timers.StartSingleTimer(AllocationCheckTimer.Instance, AllocationCheckTimer.Instance, _settings.AllocationCheckDelay);
+            }
             // Data keeps flowing to this peer: a channel makes each datagram 32 bytes shorter and lets the relay forward
             // it without parsing STUN. Numbers are never reused within an allocation; when they run out, indications stay.
             if (_settings.BindChannels && channel is null && _nextChannel <= ChannelData.MaxChannel && !_noAutomaticChannel.Contains(peer)
@@ -501,7 +538,9 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _malformed++;
             return;
         }
-        _owner.Tell(new PeerData(peer.ToEndPoint(), data.ToArray(), ViaChannel: false));
+        var from = peer.ToEndPoint();
+        _heardFrom.Add(from.Address);
+        _owner.Tell(new PeerData(from, data.ToArray(), ViaChannel: false));
     }
 
     private void OnChannelData(ReadOnlySpan<byte> packet)
@@ -516,6 +555,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _unknownChannel++;
             return;
         }
+        _heardFrom.Add(peer.Address);
         _owner.Tell(new PeerData(peer, data.ToArray(), ViaChannel: true));
     }
 
@@ -572,6 +612,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             var lifetime = message.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? TimeSpan.FromSeconds(seconds) : _settings.RequestedLifetime;
             _relayed = relayed.ToEndPoint();
             _allocationExists = true;
+            _reallocatingAfter = null;
             _log.Info("TURN allocation on {0}: relayed {1}, mapped {2}, lifetime {3}", _server, _relayed, mapped, lifetime);
             ScheduleAllocationRefresh(lifetime);
             Become(Allocated);
@@ -626,10 +667,12 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             _owner.Tell(new AllocationRefreshed(lifetime));
             return;
         }
-        string why = code == 437
-            ? $"TURN server {_server} no longer knows the allocation ({Describe(code, reason)})"
-            : $"TURN server {_server} refused to refresh the allocation ({Describe(code, reason)})";
-        Lose(why, code);
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
+            return;
+        }
+        Lose($"TURN server {_server} refused to refresh the allocation ({Describe(code, reason)})", code);
     }
 
     private void OnPermissionResponse(PermissionRequest request, in StunMessage message, int code, string reason)
@@ -644,6 +687,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (message.Class == StunClass.SuccessResponse)
         {
             PermissionInstalled(request.Peer, permission);
+            return;
+        }
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
             return;
         }
         PermissionFailedFor(request.Peer, permission, $"TURN server {_server} refused a permission for {request.Peer} ({Describe(code, reason)})", code);
@@ -667,6 +715,11 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
             if (!permission.Installed || permission.Waiting.Count > 0) PermissionInstalled(request.Peer.Address, permission);
             if (announce && !channel.Automatic) _owner.Tell(new ChannelBound(request.Peer, channel.Number));
             if (announce) PublishChannels();
+            return;
+        }
+        if (IsDropped(request, code))
+        {
+            Drop(request, code, reason);
             return;
         }
         ChannelFailed(request.Peer, channel, $"TURN server {_server} refused to bind channel 0x{request.Channel:X4} to {request.Peer} ({Describe(code, reason)})", code);
@@ -734,6 +787,87 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         }
     }
 
+    // ---- the server dropped the allocation ---------------------------------------------------------
+
+    /// <summary>
+    /// Whether an answer to a request for the allocation says the server no longer has it: 437 Allocation Mismatch
+    /// (RFC 8656 §7.2, §9), or 400 to a request retried after 438 Stale Nonce: a server that has closed an allocation
+    /// (coturn 4.6 does when a relayed send to a peer fails) treats the 5-tuple's next request as a new client's,
+    /// challenges it with a fresh nonce, then refuses it since there is no allocation for it.
+    /// </summary>
+    /// <summary>RFC 1918, RFC 6598, ULA, link-local: not reachable from the Internet (loopback is not counted).</summary>
+    private static bool IsPrivate(IPAddress address) => !PeerAddressPolicy.IsAllowed(address, allowLoopback: true, allowPrivate: false);
+
+    private static bool IsDropped(Request request, int code) => code == 437 || (code == 400 && request.StaleRetries > 0);
+
+    /// <summary>
+    /// The server dropped the allocation: tell the owner, forget the allocation's permissions and channels, and allocate
+    /// again from the same 5-tuple (RFC 8656 §7: a client whose allocation is gone may allocate anew), within
+    /// <see cref="TurnClientSettings.MaxReallocations"/> per <see cref="TurnClientSettings.ReallocationWindow"/>. A private
+    /// peer address that was sent data and never answered is what a server on the Internet cannot reach, and what makes
+    /// coturn close the allocation: no more data goes to it through this allocator.
+    /// </summary>
+    private void Drop(Request request, int code, string reason)
+    {
+        string how = code == 437 ? Describe(code, reason) : $"438 Stale Nonce, then {Describe(code, reason)}";
+        Drop($"TURN server {_server} dropped the allocation {_relayed} ({request.Describe()} answered {how})", code, reconnect: false);
+    }
+
+    /// <param name="reconnect">Over its own TCP connection, which the server closed with the allocation: a new connection first.</param>
+    private void Drop(string why, int? code, bool reconnect)
+    {
+        var now = Context.System.Scheduler.Now;
+        while (_drops.Count > 0 && now - _drops.Peek() >= _settings.ReallocationWindow) _drops.Dequeue();
+        _drops.Enqueue(now);
+        if (_drops.Count > _settings.MaxReallocations)
+        {
+            Lose($"{why}; it dropped {_drops.Count} allocations within {_settings.ReallocationWindow.TotalMinutes:0.#} min, so no new one is asked for", code);
+            return;
+        }
+        var unreachable = new List<IPEndPoint>();
+        foreach (var peer in _sentTo)
+        {
+            bool channelBound = _channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound;
+            if (!channelBound && !_heardFrom.Contains(peer.Address) && IsPrivate(peer.Address)
+                && _notRelayedTo.Add(peer))
+                unreachable.Add(peer);
+        }
+        var dropped = _relayed!;
+        ForgetAllocation();
+        _log.Warning("{0}; allocating again (RFC 8656 §7){1}", why,
+            unreachable.Count == 0 ? string.Empty : $"; no more data to {string.Join(", ", unreachable)} through it (private, never answered)");
+        _owner.Tell(new AllocationDropped(dropped, why, code, unreachable));
+        _reallocatingAfter = why;
+        if (reconnect)
+        {
+            _socket = Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes, _settings.TcpConnectTimeout), $"tcp-{++_connections}");
+            Context.Watch(_socket);
+            Become(Connecting);
+            return;
+        }
+        Become(Allocating);
+        SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
+    }
+
+    /// <summary>Everything that belonged to the allocation the server dropped; the credentials and the peers it could not reach stay.</summary>
+    private void ForgetAllocation()
+    {
+        if (_publishChannels) _owner.Tell(ChannelsChanged.None);
+        Timers.CancelAll();
+        _transactions.CancelAll();
+        foreach (var permission in _permissions.Values) _sendsDropped += permission.Waiting.Count;
+        _permissions.Clear();
+        _channelsByPeer.Clear();
+        _peersByChannel.Clear();
+        _noAutomaticChannel.Clear();
+        _sentWithoutChannel.Clear();
+        _sentTo.Clear();
+        _heardFrom.Clear();
+        _nextChannel = ChannelData.MinChannel;
+        _relayed = null;
+        _allocationExists = false;
+    }
+
     // ---- endings ---------------------------------------------------------------------------------
 
     private void OnConnectionLost(string reason)
@@ -741,11 +875,17 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
         if (_relayed is null) Fail(reason, null);
         else if (!_allocationExists) return; // already told
         else if (_deallocating) FinishDeallocation($"released with the TCP connection ({reason})");
+        else if (_ownsConnection) Drop($"TURN server {_server} dropped the allocation {_relayed}: {reason}", null, reconnect: true); // coturn resets it
         else Lose(reason, null);
     }
 
     private void Fail(string reason, int? code)
     {
+        if (_reallocatingAfter is { } dropped)
+        {
+            Lose($"{dropped}, and allocating again failed: {reason}", code);
+            return;
+        }
         _log.Warning("TURN allocation failed: {0}", reason);
         _owner.Tell(new AllocationFailed(reason, code));
         Context.Stop(Self);

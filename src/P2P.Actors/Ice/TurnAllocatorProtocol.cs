@@ -59,7 +59,8 @@ public static class TurnAllocatorProtocol
     /// <param name="UnknownChannel">ChannelData on a channel number that is not bound.</param>
     /// <param name="Ignored">Valid STUN messages the client has no use for (requests, unknown indications).</param>
     /// <param name="SendsDropped">Datagrams to peers not relayed: too many waited for a permission, the permission failed,
-    /// the allocation was being released, or the datagram was larger than <see cref="TurnAllocator.MaxPeerData"/>.</param>
+    /// the allocation was being released or had been dropped by the server, the peer is one the server could not reach
+    /// (<see cref="AllocationDropped.NotRelayedTo"/>), or the datagram was larger than <see cref="TurnAllocator.MaxPeerData"/>.</param>
     public sealed record Stats(long Malformed, long StrayResponses, long BadIntegrity, long ForeignSource, long UnknownChannel, long Ignored, long SendsDropped);
 
     // ---- events (told to the owner) -------------------------------------------------------------
@@ -82,6 +83,18 @@ public static class TurnAllocatorProtocol
     /// lost ("TURN server … closed the TCP connection"), as the allocation lives with its connection (RFC 8656 §3.1).
     /// The actor stops itself after telling this.</summary>
     public sealed record AllocationLost(string Reason, int? Code);
+
+    /// <summary>
+    /// The TURN server dropped the allocation: it answered a request for it (Refresh, CreatePermission, ChannelBind)
+    /// with 437 Allocation Mismatch, or with 400 right after a 438 Stale Nonce (coturn closes an allocation whose
+    /// relayed send to a peer failed, and then takes the client's next request as one from a new client). The
+    /// allocator does not stop: it allocates again (RFC 8656 §7, §9) and then tells <see cref="AllocationSucceeded"/>
+    /// with the new relayed address (the old one is gone), or <see cref="AllocationLost"/>. Peers in
+    /// <paramref name="NotRelayedTo"/> (private addresses that were sent data but never answered before the drop: what
+    /// a server on the Internet cannot reach) get no more data through this allocator, so the new allocation is not
+    /// dropped the same way.
+    /// </summary>
+    public sealed record AllocationDropped(IPEndPoint Relayed, string Reason, int? Code, IReadOnlyList<IPEndPoint> NotRelayedTo);
 
     /// <summary>The allocation was released after <see cref="Deallocate"/>; the actor stops itself after telling this.</summary>
     public sealed record Deallocated

@@ -41,6 +41,29 @@ public sealed record TurnClientSettings(
     /// <summary>How long a stopping peer waits for its TURN servers to confirm the release of its allocations (RFC 8656 §8).</summary>
     public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A server that drops the allocation (437, or 438 then 400) gets a new Allocate (RFC 8656 §7, §9), at most this many
+    /// times within <see cref="ReallocationWindow"/>; one more drop and the allocation is lost for good.
+    /// </summary>
+    public int MaxReallocations { get; init; } = 3;
+
+    /// <summary>The window <see cref="MaxReallocations"/> counts drops in.</summary>
+    public TimeSpan ReallocationWindow { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// This long after data first went to a private peer address (RFC 1918, RFC 6598, ULA) the allocation is refreshed,
+    /// to learn at once whether the server dropped it for that send; zero: never.
+    /// </summary>
+    public TimeSpan AllocationCheckDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Relay data to private peer addresses (RFC 1918, RFC 6598, ULA) through a TURN server whose own address is public.
+    /// Off: such a server has no route to them (ICE pairs the relay candidate with the remote's host candidates all the
+    /// same), and coturn 4.6 answers a failed relayed send by closing the allocation, or over TCP by leaving it unable
+    /// to relay. A server on a private address (same LAN) is always asked.
+    /// </summary>
+    public bool PrivatePeersThroughPublicServer { get; init; }
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -91,6 +114,10 @@ public sealed record TurnClientSettings(
             BindChannels = c.GetBoolean("bind-channels", true),
             BindChannelAfter = Count("bind-channel-after", 1),
             ReleaseTimeout = Duration("release-timeout"),
+            MaxReallocations = Count("max-reallocations", 0),
+            ReallocationWindow = Duration("reallocation-window"),
+            AllocationCheckDelay = Duration("allocation-check-after-private-send"),
+            PrivatePeersThroughPublicServer = c.GetBoolean("private-peers-through-public-server", false),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");

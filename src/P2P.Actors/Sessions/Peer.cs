@@ -110,6 +110,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
+    private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
+    private int _relayReplacements;
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnAllocatorProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
@@ -169,6 +171,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _candidates.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
         });
+        Receive<TurnAllocatorProtocol.AllocationDropped>(OnAllocationDropped);
         Receive<TurnAllocatorProtocol.ChannelsChanged>(m =>
         {
             if (m.ByNumber.Count == 0) _channelsOf.Remove(Sender);
@@ -238,6 +241,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<ReleaseTimedOut>(_ => FinishRelease());
         Receive<TurnAllocatorProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
         Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
+        Receive<TurnAllocatorProtocol.AllocationRefreshed>(_ => { });
         Receive<TurnAllocatorProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
     }
 
@@ -350,17 +354,46 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private void OnAllocated(TurnAllocatorProtocol.AllocationSucceeded m)
     {
         var server = _allocatorServer[Sender];
-        var relayed = new IceCandidate(CandidateFoundation.Compute(CandidateType.Relayed, m.Relayed.Address, server, CandidateTransport.Udp),
+        bool replacing = _reallocating.Remove(Sender, out var old);
+        string foundation = CandidateFoundation.Compute(CandidateType.Relayed, m.Relayed.Address, server, CandidateTransport.Udp);
+        // A replacement shares the old candidate's base IP and server, so RFC 8445 §5.1.1.3 would give it the old foundation,
+        // and its pairs would wait (Frozen, §6.1.2.6) behind the old candidate's checks, which can only fail (~20 s): it gets its own.
+        if (replacing) foundation += $"r{++_relayReplacements}";
+        var relayed = new IceCandidate(foundation,
             1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(m.Relayed.Address, 0), 1),
             m.Relayed, CandidateType.Relayed, m.Mapped);
         _allocatorByRelayed[m.Relayed] = Sender;
         _relayCandidateOf[Sender] = relayed;
+        if (replacing && old is not null)
+        {
+            // the server dropped the old allocation: every session swaps the relay candidate (trickled to its remote)
+            _candidates.Add(relayed);
+            _log.Info("[{0}] TURN server {1} gave a new allocation: relay candidate {2} replaces {3}", _settings.Name, server, m.Relayed, old.Address);
+            foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.RelayedCandidateReplaced(old, relayed));
+            return;
+        }
         var added = new List<IceCandidate> { relayed };
         // over TCP the mapped address is the TCP connection's mapping: it says nothing about UDP
         if (m.Mapped is not null && m.Transport == TurnTransport.Udp) added.AddRange(ServerReflexive(m.Mapped, server));
         _candidates.AddRange(added);
         Publish(added);
         GathererDone();
+    }
+
+    /// <summary>
+    /// The TURN server dropped an allocation and the allocator asks for a new one: its relay candidate goes (new sessions
+    /// do not get it; data sent from it is unroutable until the new one comes, <see cref="OnAllocated"/>), and the reason
+    /// is a problem every session that fails names.
+    /// </summary>
+    private void OnAllocationDropped(TurnAllocatorProtocol.AllocationDropped m)
+    {
+        if (_relayCandidateOf.Remove(Sender, out var old))
+        {
+            _candidates.Remove(old);
+            _allocatorByRelayed.Remove(old.Address);
+            _reallocating[Sender] = old;
+        }
+        Problem($"{m.Reason}; allocating again");
     }
 
     private void AddServerReflexive(IPEndPoint mapped, IPEndPoint server)
@@ -497,6 +530,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             if (_allocators.TryGetValue(server, out var udp) && udp.Equals(t.ActorRef)) _allocators.Remove(server);
             if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
+            _reallocating.Remove(t.ActorRef);
             _channelsOf.Remove(t.ActorRef);
         }
     }

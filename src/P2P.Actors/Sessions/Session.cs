@@ -131,6 +131,9 @@ public static class SessionProtocol
 
     internal sealed record LocalGatheringComplete;
 
+    /// <summary>The TURN server dropped the allocation behind <paramref name="Old"/> and gave a new one, <paramref name="New"/>.</summary>
+    internal sealed record RelayedCandidateReplaced(IceCandidate Old, IceCandidate New);
+
     internal sealed record GatheringProblem(string Reason);
 }
 
@@ -227,6 +230,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             TellLocalDescription();
         });
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
+        Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.SetRemoteDescription>(OnRemoteDescription);
         Receive<SessionProtocol.AddRemoteCandidate>(m => _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)));
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()));
@@ -609,6 +613,22 @@ public sealed class Session : ReceiveActor, IWithTimers
             _ice.Tell(new IceAgentProtocol.LocalGatheringComplete());
             TellLocalDescription();
         }
+    }
+
+    /// <summary>
+    /// The relay candidate's allocation was dropped by the TURN server and a new one made: the new candidate is trickled
+    /// to the remote and the agent pairs it with the remote candidates (RFC 8838 §4: pairs are formed as candidates
+    /// arrive; the old candidate's pairs fail, as its data has no route any more). An ICE restart later uses it instead
+    /// of the old one. A session already connected on another path is not disturbed.
+    /// </summary>
+    private void OnRelayedCandidateReplaced(SessionProtocol.RelayedCandidateReplaced m)
+    {
+        int index = _localCandidates.FindIndex(c => c.Type == CandidateType.Relayed && c.Address.Equals(m.Old.Address));
+        if (index >= 0) _localCandidates[index] = m.New;
+        else _localCandidates.Add(m.New);
+        _log.Info("[{0}] relay candidate {1} replaces {2}, whose allocation the TURN server dropped", _sessionId, m.New.Address, m.Old.Address);
+        _ice.Tell(new IceAgentProtocol.AddLocalCandidates([m.New]));
+        _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, m.New));
     }
 
     private static bool SamePath(SelectedPair a, SelectedPair b) =>

@@ -121,10 +121,9 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                         continue;
                     }
                     await Lab("up", natA, natB);
-                    await using var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
+                    await using var signal = await StartSignalAsync();
                     await using var relay = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"],
                         ["relay", "--listen", $"{Server}:{RelayPort}", "--user", "lab:labpass", "--realm", "lab"]);
-                    await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
                     await relay.WaitForLineAsync(l => l.StartsWith("relay listening on", StringComparison.Ordinal), Wait, NicePeerStream.Stdout);
                     foreach (var (turn, port) in new[] { ("coturn", CoturnPort), ("p2p relay", RelayPort) })
                     {
@@ -139,7 +138,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         {
             await Lab("down");
             work.Delete(recursive: true);
-            if (cells.Count > 0 && Only is null) await File.WriteAllTextAsync(Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "results.md"), Report(cells, notRun, clock.Elapsed));
+            if (cells.Count > 0 && Only is null) await WriteResultsSectionAsync("matrix", Report(cells, notRun, clock.Elapsed));
         }
         Assert.True(notRun.Count == 0, $"the lab went past its {Budget.TotalMinutes:0} minutes after {cells.Count} cells; NAT pairs not run: {string.Join("; ", notRun)}");
         var failed = cells.Where(c => !c.Connected || !c.FileOk || c.ChatRttMs <= 0).Select(c => $"{c} ({c.Problem})").ToList();
@@ -148,7 +147,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         Assert.True(relayedButDirectPossible.Count == 0, "relayed although a direct path exists: " + string.Join("; ", relayedButDirectPossible));
     }
 
-    private async Task RunCellAsync(Cell cell, int turnPort, string work)
+    private async Task RunCellAsync(Cell cell, int turnPort, string work, int fileBytes = FileBytes)
     {
         string room = $"{cell.Turn.Replace(' ', '-')}-{cell.NatA}-{cell.NatB}";
         var downloads = Directory.CreateDirectory(Path.Combine(work, room)).FullName;
@@ -190,7 +189,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             // 5 MiB from a to b, offered, accepted, SHA-256 checked by b and here; the rate is from the accept to
             // b printing that the file is done
             var source = Path.Combine(work, room + ".bin");
-            var bytes = RandomNumberGenerator.GetBytes(FileBytes);
+            var bytes = RandomNumberGenerator.GetBytes(fileBytes);
             await File.WriteAllBytesAsync(source, bytes);
             await a.WriteLineAsync("/send " + source);
             var offer = await b.WaitForLineAsync(l => l.StartsWith("the peer offers", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
@@ -202,7 +201,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             var received = Path.Combine(downloads, room + ".bin");
             cell.FileOk = done.Contains(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), StringComparison.Ordinal)
                 && File.Exists(received) && SHA256.HashData(await File.ReadAllBytesAsync(received)).AsSpan().SequenceEqual(SHA256.HashData(bytes));
-            cell.FileMiBps = FileBytes / 1048576.0 / Stopwatch.GetElapsedTime(accepted, doneLine.ReadAt).TotalSeconds;
+            cell.FileMiBps = fileBytes / 1048576.0 / Stopwatch.GetElapsedTime(accepted, doneLine.ReadAt).TotalSeconds;
             if (!cell.FileOk) cell.Problem = done;
             a.CloseStdin();
             await a.WaitForExitAsync(Wait);
@@ -212,6 +211,174 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             cell.Problem = e.Message.Split('\n')[0];
             output.WriteLine(a.Transcript);
             output.WriteLine(b.Transcript);
+        }
+    }
+
+    /// <summary>
+    /// tests/lab/results.md holds one section per lab test (between <c>&lt;!-- name --&gt;</c> markers): each test
+    /// replaces its own and keeps the others, so the matrix, the link profiles and the libnice anchor can each be
+    /// run alone.
+    /// </summary>
+    private static async Task WriteResultsSectionAsync(string name, string text)
+    {
+        var path = Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "results.md");
+        string begin = $"<!-- {name} -->", end = $"<!-- /{name} -->";
+        string old = File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
+        var sections = new List<(string Name, string Text)>();
+        foreach (Match m in Regex.Matches(old, @"<!-- (\w[\w-]*) -->\n(.*?)<!-- /\1 -->\n", RegexOptions.Singleline))
+            sections.Add((m.Groups[1].Value, m.Groups[2].Value));
+        int at = sections.FindIndex(x => x.Name == name);
+        if (at >= 0) sections[at] = (name, text);
+        else if (name == "matrix") sections.Insert(0, (name, text));
+        else sections.Add((name, text));
+        var md = new StringBuilder();
+        foreach (var (n, t) in sections) md.Append($"<!-- {n} -->\n").Append(t.TrimEnd('\n')).Append($"\n\n<!-- /{n} -->\n");
+        await File.WriteAllTextAsync(path, md.ToString());
+    }
+
+    /// <summary>The link profile of the lab cells that compare our file rate with plain TCP: per side, per direction.</summary>
+    private const int ProfileDelayMs = 25;
+    private const double ProfileLossPercent = 1;
+    private const int ProfileFileBytes = 16 * 1024 * 1024, TcpPort = 5201;
+
+    [Fact]
+    public async Task With_delay_and_loss_on_both_access_links_a_file_moves_and_its_rate_is_set_beside_plain_TCP_on_the_same_path()
+    {
+        // cells with a direct path: the ICE file transfer and a plain TCP stream (lab.sh forward-tcp: router B forwards
+        // the port to lab-b) cross the same two routers and links, each with the profile (lab.sh link: tc netem where
+        // the kernel has it, else the loss alone through nftables, which the table then says)
+        await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted")], "link-profiles", async (natA, natB, work) =>
+        {
+            await Lab("link", ProfileDelayMs.ToString(CultureInfo.InvariantCulture), ProfileLossPercent.ToString(CultureInfo.InvariantCulture));
+            await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
+            string applied = (await File.ReadAllTextAsync(Path.Combine(Environment.GetEnvironmentVariable("P2P_LAB_STATE") ?? "/run/p2p-lab", "link"))).Trim();
+            await using var signal = await StartSignalAsync();
+            var cell = new Cell("coturn", natA, natB);
+            await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes);
+            var tcp = await TcpRateAsync(ProfileFileBytes);
+            output.WriteLine($"{cell} [{applied}]: {(cell.FileOk ? $"{cell.Path}, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
+            Assert.True(cell.FileOk, $"{cell} with the link profile: {cell.Problem}");
+            Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {natA} | {natB} | {applied} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} |");
+        }, string.Create(CultureInfo.InvariantCulture, $"""
+            ## Link profiles: our file rate beside plain TCP on the same path
+
+            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. Each router's WAN link gets {ProfileDelayMs} ms and {ProfileLossPercent}% loss in each direction
+            (`lab.sh link`): with tc netem where the kernel has it; this machine's kernel has no netem (CONFIG_NET_SCH_NETEM is
+            not set), so `lab.sh` applies the loss alone with nftables and the `profile` column says so. File: 16 MiB, secure ICE
+            (DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done, SHA-256 checked. Plain TCP: 16 MiB from
+            lab-a to lab-b with tests/lab/tcp-rate.pl through a port forward on router B, from the first byte to EOF.
+
+            | NAT A | NAT B | profile | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP |
+            |---|---|---|---|---:|---:|---:|
+            """));
+    }
+
+    /// <summary>
+    /// Brings the lab up for each NAT pair and runs <paramref name="cell"/> (given the pair and a scratch folder), which
+    /// returns the pair's table row; then writes the section <paramref name="section"/> of results.md: <paramref name="header"/>
+    /// and the rows (also when a cell failed; not with P2P_LAB_PAIRS).
+    /// </summary>
+    private static async Task RunCellsAsync((string NatA, string NatB)[] pairs, string section, Func<string, string, string, Task<string>> cell, string header)
+    {
+        var rows = new List<string>();
+        var work = Directory.CreateTempSubdirectory("p2p-lab-");
+        try
+        {
+            foreach (var (natA, natB) in pairs)
+            {
+                await Lab("up", natA, natB);
+                rows.Add(await cell(natA, natB, work.FullName));
+            }
+        }
+        finally
+        {
+            await Lab("down");
+            work.Delete(recursive: true);
+            if (rows.Count > 0 && Only is null) await WriteResultsSectionAsync(section, header.TrimEnd('\n') + "\n" + string.Join("\n", rows) + "\n");
+        }
+    }
+
+    /// <summary><c>p2p signal</c> on lab-srv, listening.</summary>
+    private static async Task<P2pProcess> StartSignalAsync()
+    {
+        var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
+        await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
+        return signal;
+    }
+
+    /// <summary>Plain TCP from lab-a to lab-b through router B's port forward: MiB/s from the first byte to EOF at the receiver.</summary>
+    private static async Task<double> TcpRateAsync(int bytes)
+    {
+        string tool = Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "tcp-rate.pl");
+        await using var receiver = LabProcess.Start("bash", [LabScript, "exec", "b", "perl", tool, "recv", TcpPort.ToString(CultureInfo.InvariantCulture)]);
+        await receiver.WaitForLineAsync(l => l.StartsWith("listening on", StringComparison.Ordinal), Wait);
+        var send = await Processes.Run(Processes.Program("bash", [LabScript, "exec", "a", "perl", tool, "send", "198.18.0.2", TcpPort.ToString(CultureInfo.InvariantCulture),
+            bytes.ToString(CultureInfo.InvariantCulture)]), TimeSpan.FromMinutes(2));
+        if (send.ExitCode != 0) throw new InvalidOperationException($"tcp-rate.pl send failed:\n{send}");
+        var line = await receiver.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
+        var m = Regex.Match(line, @"received (\d+) bytes in ([\d.]+) s");
+        long got = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        double seconds = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        return got == bytes && seconds > 0 ? got / 1048576.0 / seconds : 0;
+    }
+
+    [Fact]
+    public async Task Libnice_to_libnice_connect_time_in_lab_cells_is_measured_beside_ours_as_the_anchor()
+    {
+        // the issue's goal for connecting in the lab is "at most libnice's time in the same cell": the libnice stand-in
+        // (tests/interop/nice-peer) on both hosts, STUN and TURN from coturn, descriptions handed over by the test;
+        // then our two p2p in the same cell (through p2p signal, coturn), as in the matrix
+        await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted"), ("masquerade", "symmetric"), ("symmetric", "symmetric")],
+            "libnice-anchor", async (natA, natB, work) =>
+            {
+                var nice = await LibniceConnectAsync();
+                await using var signal = await StartSignalAsync();
+                var cell = new Cell("coturn", natA, natB);
+                await RunCellAsync(cell, CoturnPort, work);
+                output.WriteLine($"{natA} x {natB}: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
+                Assert.True(cell.Connected, $"{cell}: {cell.Problem}");
+                return string.Create(CultureInfo.InvariantCulture, $"| {natA} | {natB} | {nice.Text} | {cell.ConnectMs:0} | {cell.Path} |");
+            }, $"""
+            ## Connect time: libnice to libnice (the anchor) beside ours, same cells
+
+            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. libnice: tests/interop/nice-peer on lab-a (controlling) and lab-b,
+            STUN and TURN (UDP) from coturn, the two descriptions handed over by the test at once; ms from the moment both were
+            written to both printing `Connected` (component READY; libnice had gathered before, so gathering is not in it).
+            Ours: the same cell right after, two `p2p` through `p2p signal` with coturn, ms after both peers were in the room
+            (gathering, trickle and DTLS included), the later of the two, as in the matrix.
+
+            | NAT A | NAT B | libnice ms | ours ms | our path (A's view) |
+            |---|---|---:|---:|---|
+            """);
+    }
+
+    /// <summary>nice-peer on lab-a and lab-b: both descriptions handed over, then the ms until both are READY (or why not).</summary>
+    private static async Task<(double Ms, string Text)> LibniceConnectAsync()
+    {
+        string[] Args(string local, bool controlling) =>
+        [
+            .. controlling ? new[] { "-s" } : [], "--local-address", local, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
+            "--turn", Server, "--turn-port", CoturnPort.ToString(CultureInfo.InvariantCulture), "--turn-user", "lab", "--turn-pass", "labpass", "--timeout", "10", // its cells connect in ~2 s or not at all
+        ];
+        await using var a = await NicePeer.StartThroughAsync("bash", [LabScript, "exec", "a"], Args("10.10.1.2", controlling: true));
+        await using var b = await NicePeer.StartThroughAsync("bash", [LabScript, "exec", "b"], Args("10.10.2.2", controlling: false));
+        var descriptionA = await a.ReadLocalDescriptionAsync(Wait);
+        var descriptionB = await b.ReadLocalDescriptionAsync(Wait);
+        await a.WriteRemoteDescriptionAsync(descriptionB);
+        await b.WriteRemoteDescriptionAsync(descriptionA);
+        long handedOver = Stopwatch.GetTimestamp();
+        try
+        {
+            var connectedA = await a.WaitForStampedLineAsync(l => l == "Connected", Wait);
+            var connectedB = await b.WaitForStampedLineAsync(l => l == "Connected", Wait);
+            double ms = Stopwatch.GetElapsedTime(handedOver, Math.Max(connectedA.ReadAt, connectedB.ReadAt)).TotalMilliseconds;
+            return (ms, ms.ToString("0", CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            return (-1, "did not connect: " + e.Message.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal));
         }
     }
 

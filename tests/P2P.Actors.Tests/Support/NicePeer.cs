@@ -42,6 +42,17 @@ public sealed class NicePeer : InteractiveProcess
         return executable;
     }
 
+    /// <summary>Builds if needed and starts <c>nice-peer</c> through a launcher, e.g. <c>tests/lab/lab.sh exec a</c>.</summary>
+    public static async Task<NicePeer> StartThroughAsync(string launcher, IReadOnlyList<string> launcherArguments, params string[] arguments)
+    {
+        var executable = await EnsureBuiltAsync().ConfigureAwait(false);
+        var info = new ProcessStartInfo(launcher);
+        foreach (var a in launcherArguments) info.ArgumentList.Add(a);
+        info.ArgumentList.Add(executable);
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        return new NicePeer(Launch(info), [launcher, .. launcherArguments, "nice-peer", .. arguments]);
+    }
+
     /// <summary>Builds if needed and starts <c>nice-peer</c> with these arguments.</summary>
     public static async Task<NicePeer> StartAsync(params string[] arguments)
     {

@@ -66,18 +66,21 @@ public sealed class TurnAllocatorOverTcpRelayTests(ITestOutputHelper output) : R
     }
 
     [Fact]
-    public async Task The_relay_closing_the_connection_after_the_allocation_is_allocation_lost()
+    public async Task The_relay_closing_the_connection_after_the_allocation_is_a_dropped_allocation_then_lost_when_it_cannot_be_made_again()
     {
         var relay = await StartRelay();
         var owner = CreateTestProbe();
         var allocator = StartAllocator(owner, relay.Tcp);
         Watch(allocator);
-        ExpectAllocated(owner);
+        var allocated = ExpectAllocated(owner);
 
         Sys.Stop(relay.Actor); // stops its TCP listener and connections: each connection is shut down and closed
 
+        // the allocation lives with its connection (RFC 8656 §3.1): a new connection, a new Allocate; nobody listens any more
+        string dropped = $"TURN server {relay.Tcp} dropped the allocation {allocated.Relayed}: TURN server {relay.Tcp} closed the TCP connection";
+        Assert.Equal(dropped, owner.ExpectMsg<AllocationDropped>(Generous).Reason);
         var lost = owner.ExpectMsg<AllocationLost>(Generous);
-        Assert.Equal($"TURN server {relay.Tcp} closed the TCP connection", lost.Reason);
+        Assert.StartsWith(dropped + ", and allocating again failed: ", lost.Reason);
         Assert.Null(lost.Code);
         ExpectTerminated(allocator, Generous);
     }

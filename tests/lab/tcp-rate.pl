@@ -1,0 +1,47 @@
+#!/usr/bin/perl
+# Plain-TCP baseline for the lab's link profiles (perl-base only, like udp-probe.pl).
+#   tcp-rate.pl recv <port>                 accept one connection, read to EOF, print
+#                                           "received <bytes> bytes in <seconds> s" (first byte to EOF)
+#   tcp-rate.pl send <ip> <port> <bytes>    connect, send that many bytes, close
+# The receiver exits after 120 s whatever happens.
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Time::HiRes qw(time);
+
+my $mode = shift // '';
+alarm 120;
+if ($mode eq 'recv') {
+    my $port = shift or die "usage: tcp-rate.pl recv <port>\n";
+    my $server = IO::Socket::INET->new(LocalPort => $port, Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "listen: $!\n";
+    $| = 1;
+    print "listening on $port\n";
+    my $client = $server->accept() or die "accept: $!\n";
+    my ($total, $start, $buffer) = (0, undef, '');
+    while (1) {
+        my $n = sysread($client, $buffer, 1 << 16);
+        die "read: $!\n" unless defined $n;
+        last if $n == 0;
+        $start //= time;
+        $total += $n;
+    }
+    printf "received %d bytes in %.3f s\n", $total, time - ($start // time);
+} elsif ($mode eq 'send') {
+    my ($ip, $port, $bytes) = @ARGV;
+    die "usage: tcp-rate.pl send <ip> <port> <bytes>\n" unless defined $bytes;
+    my $socket = IO::Socket::INET->new(PeerAddr => $ip, PeerPort => $port, Proto => 'tcp') or die "connect: $!\n";
+    my $chunk = join '', map { chr(int(rand(256))) } 1 .. 65536;
+    while ($bytes > 0) {
+        my $part = $bytes < length $chunk ? substr($chunk, 0, $bytes) : $chunk;
+        my $off = 0;
+        while ($off < length $part) {
+            my $w = syswrite($socket, $part, length($part) - $off, $off);
+            die "write: $!\n" unless defined $w;
+            $off += $w;
+        }
+        $bytes -= length $part;
+    }
+    close $socket;
+} else {
+    die "usage: tcp-rate.pl recv <port> | send <ip> <port> <bytes>\n";
+}
