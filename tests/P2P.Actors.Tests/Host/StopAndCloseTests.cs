@@ -261,8 +261,9 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
             await host.WriteLineAsync("peer add bob");
             await host.WaitForLineAsync(l => l.StartsWith("peer bob bound", StringComparison.Ordinal), Wait);
             await host.WriteLineAsync("open alice bob");
-            await host.WaitForLineAsync(l => l.StartsWith("[alice-bob-1] connected over", StringComparison.Ordinal), Wait);
-            await host.WaitForLineAsync(l => l.StartsWith("[bob-alice-1] connected over", StringComparison.Ordinal), Wait);
+            var connected = new HashSet<string>(); // either side may say so first
+            await host.WaitForLineAsync(l => (l.StartsWith("[alice-bob-1] connected over", StringComparison.Ordinal) || l.StartsWith("[bob-alice-1] connected over", StringComparison.Ordinal))
+                && connected.Add(l[..13]) && connected.Count == 2, Wait);
 
             await host.WriteLineAsync("close bob-alice-1");
             await host.WaitForLineAsync(l => l == "[alice-bob-1] the peer closed the DTLS association", Wait);
