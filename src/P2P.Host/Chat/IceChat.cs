@@ -124,12 +124,7 @@ public static class IceChat
         }
 
         /// <summary>Closes the session and waits, at most <c>p2p.close-timeout</c>, until it is gone: its close_notify must leave before the process does.</summary>
-        private async Task CloseSessionAsync()
-        {
-            var gone = _session.WatchAsync(CancellationToken.None);
-            _session.Tell(new SessionProtocol.Close());
-            await Task.WhenAny(gone, Task.Delay(_closeTimeout, CancellationToken.None));
-        }
+        private Task CloseSessionAsync() => Interactive.SessionClose.CloseAsync([_session], _closeTimeout);
 
         private async Task<int> ChatAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, Interactive.LineInput input, CancellationToken cancel)
         {
@@ -321,7 +316,7 @@ public static class IceChat
 
             // 4. the chat: typed lines out, received ones printed, until input ends (and the transfers under way with
             // it) or the peer goes
-            var typing = Task.Run(async () =>
+            _ = Task.Run(async () =>
             {
                 await TypeAsync(input, cancel);
                 _events.Writer.TryWrite(InputEnded.Instance);
@@ -423,11 +418,11 @@ public static class IceChat
                         if (Idle()) return InputDone;
                         break; // acknowledged: nothing to show in a two-person chat
                     case ChatProtocol.FileOfferSent or ChatProtocol.FileProgress or ChatProtocol.FileResumed when next is ChatProtocol.IChatEvent started:
-                        transfers.Add(started switch { ChatProtocol.FileOfferSent o => o.Id, ChatProtocol.FileProgress p => p.Id, _ => ((ChatProtocol.FileResumed)started).Id });
+                        transfers.Add(TransferProgress.FileId(started)!);
                         if (!_progress.Show(SessionId, started) && ChatEventText.Describe(started, c => "/" + c) is { } startedLine) await StatusAsync(startedLine);
                         break;
                     case ChatProtocol.FileCompleted or ChatProtocol.FileFailed or ChatProtocol.FileInterrupted when next is ChatProtocol.IChatEvent ended:
-                        transfers.Remove(ended switch { ChatProtocol.FileCompleted c => c.Id, ChatProtocol.FileFailed f => f.Id, _ => ((ChatProtocol.FileInterrupted)ended).Id });
+                        transfers.Remove(TransferProgress.FileId(ended)!);
                         if (!_progress.Show(SessionId, ended) && ChatEventText.Describe(ended, c => "/" + c) is { } endedLine) await StatusAsync(endedLine);
                         if (Idle()) return InputDone;
                         break;

@@ -97,7 +97,8 @@ public sealed class TransferProgress(IAnsiConsole console, Action<string> plainL
         }
     }
 
-    private static string? FileId(ChatProtocol.IChatEvent e) => e switch
+    /// <summary>The file a transfer event is about; null for events that are not about one file.</summary>
+    public static string? FileId(ChatProtocol.IChatEvent e) => e switch
     {
         ChatProtocol.FileOffered o => o.Id,
         ChatProtocol.FileOfferSent s => s.Id,

@@ -51,9 +51,6 @@ public sealed class Interrupts : IDisposable
     /// <summary>Cancelled by the first SIGINT or SIGTERM (or by the outer token).</summary>
     public CancellationToken Token => _stop.Token;
 
-    /// <summary>True once a signal came.</summary>
-    public bool Interrupted => Volatile.Read(ref _signals) > 0;
-
     private void OnSignal(PosixSignalContext context)
     {
         int count = Interlocked.Increment(ref _signals);

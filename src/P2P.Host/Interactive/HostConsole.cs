@@ -455,9 +455,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         List<SessionRow> open;
         lock (_gate) open = _sessions.Values.Where(r => !r.Session.IsNobody() && !r.Ended).ToList();
         if (why is not null && open.Count > 0) Say(why);
-        var gone = open.Select(r => r.Session.WatchAsync(CancellationToken.None)).ToList();
-        foreach (var row in open) row.Session.Tell(new SessionProtocol.Close());
-        if (gone.Count > 0) await Task.WhenAny(Task.WhenAll(gone), Task.Delay(settings.CloseTimeout));
+        await SessionClose.CloseAsync(open.Select(r => r.Session).ToList(), settings.CloseTimeout);
         // what the sessions told on their way out is printed before the last word
         var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _events.Writer.TryWrite(printed);
