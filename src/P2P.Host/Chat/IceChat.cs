@@ -11,7 +11,7 @@ using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
-using P2P.Host.Commands;
+using P2P.Host.Hosting;
 using P2P.Protocol.Ice;
 using Spectre.Console;
 
@@ -119,7 +119,7 @@ public static class IceChat
                     await status.WriteLineAsync("p2p: interrupted; telling the peer and closing.");
                     await CloseSessionAsync();
                 }
-                return Commands.Interrupts.ExitCode;
+                return Interrupts.ExitCode;
             }
         }
 

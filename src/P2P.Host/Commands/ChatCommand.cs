@@ -3,6 +3,8 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using Akka.Configuration;
 using P2P.Host.Chat;
+using P2P.Host.Direct;
+using P2P.Host.Hosting;
 using Serilog.Events;
 
 namespace P2P.Host.Commands;
@@ -119,11 +121,11 @@ public static class ChatCommand
         var options = Read(p);
         // the same layers in both modes (akka.hocon, P2P__ variables, --config): a wrong file is refused in --no-ice too
         Config config;
-        NoIceSettings noIce;
+        DirectSettings noIce;
         try
         {
             config = P2PHostBuilder.LoadConfig(p.GetValue(ConfigFile));
-            noIce = NoIceSettings.From(config);
+            noIce = DirectSettings.From(config);
         }
         catch (Exception e) when (e is ArgumentException or ConfigurationException or IOException)
         {
@@ -139,7 +141,7 @@ public static class ChatCommand
         P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
         try
         {
-            if (options.NoIce) return await NoIceChat.RunAsync(options, noIce, Serilog.Log.Logger, Console.In, Console.Out, Console.Error, cancel);
+            if (options.NoIce) return await DirectChat.RunAsync(options, noIce, Serilog.Log.Logger, Console.In, Console.Out, Console.Error, cancel);
             return await IceChat.RunAsync(options, config, p.GetValue(Verbose), Console.In, Console.Out, Console.Error, cancel);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using P2P.Host.Demo;
+using P2P.Host.Hosting;
 using Serilog;
 using Serilog.Events;
 using Spectre.Console;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Host.Chat;
+using P2P.Host.Hosting;
 using P2P.Host.Interactive;
 using Serilog.Events;
 using Spectre.Console;

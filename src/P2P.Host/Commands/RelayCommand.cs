@@ -8,6 +8,7 @@ using Akka.Logger.Serilog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using P2P.Actors.Relay;
+using P2P.Host.Hosting;
 using Serilog;
 using Serilog.Events;
 

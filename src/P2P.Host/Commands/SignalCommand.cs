@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using P2P.Actors.Signaling;
+using P2P.Host.Hosting;
 using P2P.Host.Signal;
 using Serilog;
 

@@ -8,6 +8,7 @@ using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
 using P2P.Host.Chat;
+using P2P.Host.Hosting;
 using P2P.Protocol.Ice;
 using Spectre.Console;
 
@@ -102,7 +103,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             await QuitAsync("interrupted: closing the sessions");
-            return Commands.Interrupts.ExitCode;
+            return Interrupts.ExitCode;
         }
     }
 

@@ -117,6 +117,24 @@ public sealed class CertificateFingerprint
         return true;
     }
 
+    /// <summary>
+    /// Reads a SHA-256 fingerprint as a user types it (<c>--peer-fingerprint</c>): "AB:CD:…" or "abcd…", colons
+    /// optional, with or without "sha-256" in front. False unless it is 32 bytes of hex.
+    /// </summary>
+    public static bool TryParseTyped(string? text, [NotNullWhen(true)] out CertificateFingerprint? fingerprint)
+    {
+        fingerprint = null;
+        if (text is null) return false;
+        string digits = text.Trim();
+        if (digits.StartsWith(Sha256, StringComparison.OrdinalIgnoreCase)) digits = digits[Sha256.Length..].TrimStart();
+        digits = digits.Replace(":", string.Empty, StringComparison.Ordinal);
+        if (digits.Length != SHA256.HashSizeInBytes * 2) return false;
+        foreach (char c in digits)
+            if (!char.IsAsciiHexDigit(c)) return false;
+        fingerprint = new CertificateFingerprint(Sha256, Convert.FromHexString(digits));
+        return true;
+    }
+
     /// <summary>"AB:CD:…" (either case) to bytes; false for anything else (no separators other than ':', no odd digits).</summary>
     public static bool TryParseHex(string? hex, [NotNullWhen(true)] out byte[]? bytes)
     {

@@ -2,6 +2,7 @@ using System.Collections;
 using P2P.Actors.Tests.Relay;
 using P2P.Actors.Tests.Support;
 using P2P.Host.Commands;
+using P2P.Host.Hosting;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -93,7 +93,7 @@ public sealed class RelayCommandSettingsTests
         {
             var p = Parse("--config", file, "--listen", "[::1]:5000", "--listen", "127.0.0.1:0", "--user", "dave:pw2", "--max-allocations", "5",
                 "--lifetime-max", "60", "--nonce-lifetime", "30", "--allow-private", "--min-port", "50000", "--relay-ip", "127.0.0.1");
-            var config = P2P.Host.Commands.P2PHostBuilder.LoadConfig(new FileInfo(file));
+            var config = P2P.Host.Hosting.P2PHostBuilder.LoadConfig(new FileInfo(file));
             var s = P2P.Host.Commands.RelayCommand.BuildSettings(p, config);
             Assert.Equal([new IPEndPoint(IPAddress.IPv6Loopback, 5000), new IPEndPoint(IPAddress.Loopback, 0)], s.Listen);
             Assert.Equal("from-file", s.Realm);
@@ -117,7 +117,7 @@ public sealed class RelayCommandSettingsTests
     [Fact]
     public void Inconsistent_options_are_refused_with_a_sentence()
     {
-        var config = P2P.Host.Commands.P2PHostBuilder.LoadConfig(null);
+        var config = P2P.Host.Hosting.P2PHostBuilder.LoadConfig(null);
         var e = Assert.Throws<ArgumentException>(() => P2P.Host.Commands.RelayCommand.BuildSettings(Parse("--min-port", "6000", "--max-port", "5000"), config));
         Assert.Contains("6000-5000", e.Message);
         Assert.Throws<ArgumentException>(() => P2P.Host.Commands.RelayCommand.BuildSettings(Parse("--user", "nopassword"), config));

@@ -1,47 +1,13 @@
 using System.Text;
 
-namespace P2P.Host.Chat;
-
-/// <summary>
-/// Cuts what the user types into lines to send as they are, newline included (the original sends each
-/// <c>getline</c> result). Characters after the last newline wait for more input, or for <see cref="TakeRest"/> at
-/// end of input.
-/// </summary>
-public sealed class NoIceLineSplitter
-{
-    private readonly StringBuilder _pending = new();
-
-    /// <summary>Adds typed characters and returns the lines they complete, each ending with "\n".</summary>
-    public IReadOnlyList<string> Append(ReadOnlySpan<char> typed)
-    {
-        List<string>? lines = null;
-        while (typed.IndexOf('\n') is var newline and >= 0)
-        {
-            _pending.Append(typed[..(newline + 1)]);
-            (lines ??= []).Add(_pending.ToString());
-            _pending.Clear();
-            typed = typed[(newline + 1)..];
-        }
-        _pending.Append(typed);
-        return lines ?? (IReadOnlyList<string>)[];
-    }
-
-    /// <summary>What was typed after the last newline (sent as is at end of input), or null when nothing was.</summary>
-    public string? TakeRest()
-    {
-        if (_pending.Length == 0) return null;
-        var rest = _pending.ToString();
-        _pending.Clear();
-        return rest;
-    }
-}
+namespace P2P.Host.Direct;
 
 /// <summary>
 /// Turns the bytes that arrive into what the user reads: one "Received: text" per received line, and one for a
 /// chunk that ends without a newline (as the original prints every <c>recv</c>). UTF-8, with a character split
 /// across two chunks kept until its last byte arrives; a "\r" before the newline is not shown.
 /// </summary>
-public sealed class NoIceReceivedText
+public sealed class ReceivedText
 {
     public const string Prefix = "Received: ";
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
 
-namespace P2P.Host.Commands;
+namespace P2P.Host.Hosting;
 
 /// <summary>
 /// The wiring every `p2p` mode shares: Serilog (console, optional file), and one Akka.NET actor system

@@ -1,7 +1,7 @@
 using Serilog.Core;
 using Serilog.Events;
 
-namespace P2P.Host.Commands;
+namespace P2P.Host.Hosting;
 
 /// <summary>
 /// Gives every engine log event its session id and peer name as properties (H5: one story per session id),

@@ -1,6 +1,6 @@
 using Akka.Event;
 
-namespace P2P.Host.Commands;
+namespace P2P.Host.Hosting;
 
 /// <summary>
 /// Akka's fallback logger (<c>akka.stdout-logger-class</c>), used before Serilog is attached and after it is gone

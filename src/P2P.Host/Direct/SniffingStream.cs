@@ -1,11 +1,11 @@
-namespace P2P.Host.Chat;
+namespace P2P.Host.Direct;
 
 /// <summary>
 /// Passes everything through to <paramref name="inner"/> and remembers the first bytes read from it, so that a
 /// failed TLS handshake can tell "the other side spoke TLS and refused" from "the other side sent plain text or
 /// nothing" (a TLS record starts 0x16 0x03, RFC 8446 section 5.1).
 /// </summary>
-public sealed class NoIceSniffingStream(Stream inner) : Stream
+public sealed class SniffingStream(Stream inner) : Stream
 {
     private readonly byte[] _first = new byte[2];
     private int _firstCount;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using P2P.Actors.Tests.Support;
+using P2P.Host.Direct;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -10,7 +11,7 @@ namespace P2P.Actors.Tests.Host;
 /// <c>p2p --no-ice</c> as real processes on 127.0.0.1: against the original's stand-in (nice-peer) both ways,
 /// against itself in plain text and with <c>--secure</c>, and its one-sentence failures.
 /// </summary>
-public sealed class NoIceChatTests(ITestOutputHelper log)
+public sealed class DirectChatTests(ITestOutputHelper log)
 {
     // Generous: two cores, other builds running, every p2p is a fresh `dotnet p2p.dll`.
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
@@ -198,7 +199,7 @@ public sealed class NoIceChatTests(ITestOutputHelper log)
             Assert.DoesNotContain("out| Connected", server.Transcript);
             // the refused client is told so, never Connected then "closed by peer" with exit 0
             Assert.Equal(1, await client.WaitForExitAsync(Wait));
-            Assert.Contains($"err| {P2P.Host.Chat.NoIceSession.SecureRefusedSentence}", client.Transcript);
+            Assert.Contains($"err| {P2P.Host.Direct.Conversation.SecureRefusedSentence}", client.Transcript);
             Assert.DoesNotContain("out| Connected", client.Transcript);
             Assert.DoesNotContain("Connection closed by peer", client.Transcript);
         });

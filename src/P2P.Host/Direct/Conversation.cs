@@ -4,14 +4,14 @@ using System.Security.Authentication;
 using System.Text;
 using System.Threading.Channels;
 
-namespace P2P.Host.Chat;
+namespace P2P.Host.Direct;
 
 /// <summary>
 /// The chat once connected: typed lines go out as they are (newline included, no framing), what arrives is shown
 /// as "Received: text". Ends when the peer closes ("Connection closed by peer", exit 0), when input ends (what was
 /// typed is sent, then the connection is closed, exit 0), or on cancellation (exit 130, as after Ctrl+C).
 /// </summary>
-public static class NoIceSession
+public static class Conversation
 {
     public const string ClosedByPeer = "Connection closed by peer";
 
@@ -73,7 +73,7 @@ public static class NoIceSession
     {
         bool secure = stream is SslStream;
         var buffer = new byte[64 * 1024];
-        var text = new NoIceReceivedText();
+        var text = new ReceivedText();
         bool received = false;
         while (true)
         {
@@ -91,7 +91,7 @@ public static class NoIceSession
             }
             if (n == 0) return End.PeerClosed;
             // The original never sends a TLS record: such bytes first mean a p2p --secure on the other side.
-            if (!secure && !received && NoIceSniffingStream.LooksLikeTls(buffer.AsSpan(0, n))) return End.PeerSpeaksTls;
+            if (!secure && !received && SniffingStream.LooksLikeTls(buffer.AsSpan(0, n))) return End.PeerSpeaksTls;
             received = true;
             log.Debug("Received {Bytes} bytes", n);
             foreach (var line in text.Lines(buffer.AsSpan(0, n)))
@@ -130,7 +130,7 @@ public static class NoIceSession
         var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var thread = new Thread(() =>
         {
-            var splitter = new NoIceLineSplitter();
+            var splitter = new LineSplitter();
             var buffer = new char[4096];
             try
             {

@@ -2,15 +2,16 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using P2P.Protocol.Dtls;
 
-namespace P2P.Host.Chat;
+namespace P2P.Host.Direct;
 
 /// <summary>
 /// <c>p2p --no-ice --secure</c>: TLS 1.3 (RFC 8446) through <see cref="SslStream"/> over the chat's TCP connection.
 /// Each side brings a fresh self-signed ECDSA P-256 certificate; the server asks for the client's, so both are
 /// authenticated, by fingerprint (there is no certificate authority between two people chatting).
 /// </summary>
-public static class NoIceTls
+public static class MutualTls
 {
     public const string NotTlsSentence = "The other side did not answer TLS: run both sides with --secure, or neither.";
 
@@ -28,16 +29,16 @@ public static class NoIceTls
     /// <summary>
     /// Runs the handshake as server (<paramref name="server"/>) or client over <paramref name="transport"/> and
     /// returns the TLS stream; prints the peer's fingerprint and what was negotiated (protocol, cipher suite) on
-    /// <paramref name="status"/>. Every failure becomes a <see cref="NoIceFailure"/> with one sentence: the other side
+    /// <paramref name="status"/>. Every failure becomes a <see cref="DirectFailure"/> with one sentence: the other side
     /// not speaking TLS, a fingerprint that is not <paramref name="expected"/>, a refused handshake, no handshake
     /// within <paramref name="handshakeTimeout"/>.
     /// </summary>
     public static async Task<SslStream> AuthenticateAsync(Stream transport, bool server, X509Certificate2 certificate,
-        NoIceFingerprint? expected, TimeSpan handshakeTimeout, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
+        CertificateFingerprint? expected, TimeSpan handshakeTimeout, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
     {
-        var sniffing = new NoIceSniffingStream(transport);
+        var sniffing = new SniffingStream(transport);
         string? refusal = null;
-        NoIceFingerprint? seen = null;
+        CertificateFingerprint? seen = null;
         bool Validate(object sender, X509Certificate? remote, X509Chain? chain, SslPolicyErrors errors)
         {
             // Self-signed on both sides: the chain means nothing, the fingerprint is the identity.
@@ -46,11 +47,11 @@ public static class NoIceTls
                 refusal = "Refused the connection: the other side sent no certificate.";
                 return false;
             }
-            var actual = NoIceFingerprint.Of(remote);
+            var actual = CertificateFingerprint.ComputeSha256(remote.GetRawCertData());
             seen = actual;
-            if (expected is { } wanted && !wanted.Equals(actual))
+            if (expected is { } wanted && !wanted.Matches(actual))
             {
-                refusal = $"Refused the connection: the other side's certificate is sha-256 {actual}, not sha-256 {wanted} as given with --peer-fingerprint.";
+                refusal = $"Refused the connection: the other side's certificate is sha-256 {actual.Hex}, not sha-256 {wanted.Hex} as given with --peer-fingerprint.";
                 return false;
             }
             return true;
@@ -83,13 +84,13 @@ public static class NoIceTls
         {
             await tls.DisposeAsync().ConfigureAwait(false);
             if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
-            throw new NoIceFailure(refusal ?? Explain(e, sniffing.SawTls, handshakeTimeout));
+            throw new DirectFailure(refusal ?? Explain(e, sniffing.SawTls, handshakeTimeout));
         }
         await ConfirmAsync(tls, server, timeout.Token, cancel).ConfigureAwait(false);
         var protocol = Describe(tls.SslProtocol);
         var cipherSuite = tls.NegotiatedCipherSuite.ToString();
-        log.Information("TLS established: {TlsProtocol} {CipherSuite}, peer certificate sha-256 {PeerFingerprint}", protocol, cipherSuite, seen?.ToString());
-        if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer} ({protocol}, {cipherSuite})").ConfigureAwait(false);
+        log.Information("TLS established: {TlsProtocol} {CipherSuite}, peer certificate sha-256 {PeerFingerprint}", protocol, cipherSuite, seen?.Hex);
+        if (seen is { } peer) await status.WriteLineAsync($"Peer certificate: sha-256 {peer.Hex} ({protocol}, {cipherSuite})").ConfigureAwait(false);
         return tls;
     }
 
@@ -123,8 +124,8 @@ public static class NoIceTls
         }
         if (n == 1 && verdict[0] == Accepted) return;
         await tls.DisposeAsync().ConfigureAwait(false);
-        throw new NoIceFailure(n == 0
-            ? NoIceSession.SecureRefusedSentence
+        throw new DirectFailure(n == 0
+            ? Conversation.SecureRefusedSentence
             : "The other side did not confirm the secure connection: run the same p2p version on both sides.");
     }
 

@@ -1,14 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace P2P.Host.Chat;
+namespace P2P.Host.Direct;
 
 /// <summary>
 /// The TCP connection of <c>p2p --no-ice</c>, as the original makes it: the server listens on 0.0.0.0:port and
 /// accepts ONE connection, the client connects to <c>-c</c>:port (IPv4 first, like the original's AF_INET lookup).
-/// Failures are <see cref="NoIceFailure"/>s whose sentence says what failed and what to try.
+/// Failures are <see cref="DirectFailure"/>s whose sentence says what failed and what to try.
 /// </summary>
-public static class NoIceConnector
+public static class Connector
 {
     /// <summary>Listens on 0.0.0.0:<paramref name="port"/>, says so on <paramref name="status"/>, accepts one connection.</summary>
     public static async Task<Socket> AcceptOneAsync(int port, TextWriter status, Serilog.ILogger log, CancellationToken cancel)
@@ -21,7 +21,7 @@ public static class NoIceConnector
         }
         catch (SocketException e)
         {
-            throw new NoIceFailure(e.SocketErrorCode switch
+            throw new DirectFailure(e.SocketErrorCode switch
             {
                 SocketError.AddressAlreadyInUse => $"Cannot listen on port {port}: address already in use. Choose another with -p.",
                 SocketError.AccessDenied => $"Cannot listen on port {port}: permission denied (ports below 1024 need administrator rights). Choose another with -p.",
@@ -38,7 +38,7 @@ public static class NoIceConnector
         }
         catch (SocketException e)
         {
-            throw new NoIceFailure($"Could not accept a connection on port {bound}: {Describe(e)}.");
+            throw new DirectFailure($"Could not accept a connection on port {bound}: {Describe(e)}.");
         }
     }
 
@@ -72,10 +72,10 @@ public static class NoIceConnector
             {
                 socket.Dispose();
                 if (cancel.IsCancellationRequested) throw;
-                throw new NoIceFailure($"Cannot connect to {host}:{port}: no answer within {connectTimeout.TotalSeconds:0.###} s. Check the address given with -c and that no firewall is in the way.");
+                throw new DirectFailure($"Cannot connect to {host}:{port}: no answer within {connectTimeout.TotalSeconds:0.###} s. Check the address given with -c and that no firewall is in the way.");
             }
         }
-        throw new NoIceFailure(last!.SocketErrorCode switch
+        throw new DirectFailure(last!.SocketErrorCode switch
         {
             SocketError.ConnectionRefused => $"Cannot connect to {host}:{port}: connection refused. Is the server (p2p -s --no-ice) running?",
             SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"Cannot connect to {host}:{port}: no route to it. Check the address given with -c.",
@@ -89,7 +89,7 @@ public static class NoIceConnector
         if (IPAddress.TryParse(host, out var literal)) return [literal];
         // Refused before any lookup: a name that cannot be a host name is a typing mistake, not a DNS question.
         if (Uri.CheckHostName(host) != UriHostNameType.Dns)
-            throw new NoIceFailure($"'{host}' is neither an IP address nor a host name. Check the address given with -c.");
+            throw new DirectFailure($"'{host}' is neither an IP address nor a host name. Check the address given with -c.");
         IPAddress[] found;
         try
         {
@@ -99,7 +99,7 @@ public static class NoIceConnector
         {
             found = [];
         }
-        if (found.Length == 0) throw new NoIceFailure($"Cannot resolve '{host}': no such host. Check the address given with -c.");
+        if (found.Length == 0) throw new DirectFailure($"Cannot resolve '{host}': no such host. Check the address given with -c.");
         return [.. found.OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1)];
     }
 

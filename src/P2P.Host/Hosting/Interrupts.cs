@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace P2P.Host.Commands;
+namespace P2P.Host.Hosting;
 
 /// <summary>
 /// Ctrl+C and SIGTERM, the same in every mode (FEATURES.md U1). The first signal cancels <see cref="Token"/>: the
