@@ -39,7 +39,7 @@ public static class IceChat
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
             var session = new ConsoleSession(system, options, ice, config, output, status);
-            return await session.RunAsync(servers.Value.Stun, servers.Value.Turn, new Interactive.LineInput(input), cancel);
+            return await session.RunAsync(servers.Value.Stun, servers.Value.Turn, new LineInput(input), cancel);
         }
         finally
         {
@@ -48,7 +48,7 @@ public static class IceChat
     }
 
     /// <summary>Reads a description block from <paramref name="input"/>: leading blank lines skipped, CR dropped, up to the first empty line (or the end of input).</summary>
-    public static async Task<string?> ReadBlockAsync(Interactive.LineInput input, CancellationToken cancel)
+    public static async Task<string?> ReadBlockAsync(LineInput input, CancellationToken cancel)
     {
         var block = new StringBuilder();
         while (await input.ReadLineAsync(cancel) is { } raw)
@@ -105,7 +105,7 @@ public static class IceChat
         /// The chat from start to end; Ctrl+C or SIGTERM (<paramref name="cancel"/>) at any point closes the session
         /// first, so that the peer hears at once that this side left (130).
         /// </summary>
-        public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, Interactive.LineInput input, CancellationToken cancel)
+        public async Task<int> RunAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, LineInput input, CancellationToken cancel)
         {
             try
             {
@@ -124,9 +124,9 @@ public static class IceChat
         }
 
         /// <summary>Closes the session and waits, at most <c>p2p.close-timeout</c>, until it is gone: its close_notify must leave before the process does.</summary>
-        private Task CloseSessionAsync() => Interactive.SessionClose.CloseAsync([_session], _closeTimeout);
+        private Task CloseSessionAsync() => SessionClose.CloseAsync([_session], _closeTimeout);
 
-        private async Task<int> ChatAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, Interactive.LineInput input, CancellationToken cancel)
+        private async Task<int> ChatAsync(IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, LineInput input, CancellationToken cancel)
         {
             var peers = system.ActorOf(PeerHost.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "peers");
             var events = system.ActorOf(Props.Create(() => new EventPump(_events.Writer, _problems.Writer)), "console");
@@ -237,7 +237,7 @@ public static class IceChat
         }
 
         /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>
-        private async Task<int> RunSignaledAsync(Interactive.LineInput input, CancellationToken cancel)
+        private async Task<int> RunSignaledAsync(LineInput input, CancellationToken cancel)
         {
             await status.WriteLineAsync($"Connecting through room '{options.Room}' (up to {options.Timeout.TotalSeconds:0} s once the other peer is there)...");
             return await ConnectAndChatAsync(input, cancel);
@@ -277,7 +277,7 @@ public static class IceChat
         private bool _connected;
         private long _bothInRoomAt; // --signal: when this side learnt both peers were in the room, for the connect time it prints
 
-        private async Task<int> ConnectAndChatAsync(Interactive.LineInput input, CancellationToken cancel)
+        private async Task<int> ConnectAndChatAsync(LineInput input, CancellationToken cancel)
         {
             // 3. connected, or a sentence saying why not; a secure chat is connected once its chat channel is open, so that
             // a line typed at "Connected" leaves at once instead of waiting for the data channel to be set up
@@ -344,7 +344,7 @@ public static class IceChat
         /// <summary><see cref="ReadAsync"/>'s answer when the input ended and nothing is under way any more: close, exit 0.</summary>
         private const int InputDone = -1;
 
-        private async Task TypeAsync(Interactive.LineInput input, CancellationToken cancel)
+        private async Task TypeAsync(LineInput input, CancellationToken cancel)
         {
             while (await input.ReadLineAsync(cancel) is { } raw)
             {

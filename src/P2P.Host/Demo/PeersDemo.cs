@@ -12,6 +12,7 @@ using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
+using P2P.Host.Hosting;
 using P2P.Host.Signal;
 using P2P.Protocol.Ice;
 using Spectre.Console;

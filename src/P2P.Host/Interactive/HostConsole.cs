@@ -77,7 +77,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
     /// </summary>
     public async Task<int> RunAsync(TextReader input, CancellationToken cancel)
     {
-        _pump = system.ActorOf(P2P.Host.Demo.EventSink.Props(_events.Writer), "console");
+        _pump = system.ActorOf(EventSink.Props(_events.Writer), "console");
         peers.Tell(new PeerHostProtocol.Subscribe(_pump));
         _ = Task.Run(() => PrintEventsAsync(CancellationToken.None), CancellationToken.None);
         console.MarkupLine("[bold]p2p host[/]: type [green]help[/] for the commands.");

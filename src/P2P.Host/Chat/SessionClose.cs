@@ -1,7 +1,7 @@
 using Akka.Actor;
 using P2P.Actors.Sessions;
 
-namespace P2P.Host.Interactive;
+namespace P2P.Host.Chat;
 
 /// <summary>How a console ends its sessions before it goes ("quit", the end of input, Ctrl+C).</summary>
 public static class SessionClose

@@ -1,10 +1,7 @@
 using System.Threading.Channels;
 using Akka.Actor;
 
-namespace P2P.Host.Demo;
-
-/// <summary>The demo could not go on; <see cref="Exception.Message"/> is the sentence for the user.</summary>
-public sealed class DemoFailedException(string message) : Exception(message);
+namespace P2P.Host.Hosting;
 
 /// <summary>Hands every message it gets to a channel, so the console (the edge) can await the engine's events in order.</summary>
 public sealed class EventSink : ReceiveActor

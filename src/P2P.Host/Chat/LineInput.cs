@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace P2P.Host.Interactive;
+namespace P2P.Host.Chat;
 
 /// <summary>
 /// Typed lines, read so that waiting for one can be cancelled. <see cref="Console.In"/> reads synchronously even
