@@ -4,6 +4,7 @@ using Akka.Actor;
 using P2P.Actors.Ice;
 using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
+using P2P.Actors.Turn;
 
 namespace P2P.Benchmarks;
 

@@ -6,6 +6,8 @@ using System.Threading.Channels;
 using Akka.Actor;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
+using P2P.Actors.Turn;
 using P2P.Protocol.Ice;
 
 namespace P2P.Benchmarks;

@@ -22,7 +22,7 @@ if (args.Length > 0 && args[0] == "datachannel")
     // datachannel [runs] [--turn 127.0.0.1:port user pass]: relay-only through that TURN server
     int turnAt = Array.IndexOf(args, "--turn");
     var turn = turnAt > 0 && turnAt + 3 < args.Length
-        ? new P2P.Actors.Sessions.TurnServer(System.Net.IPEndPoint.Parse(args[turnAt + 1]), new P2P.Actors.Ice.TurnCredentials(args[turnAt + 2], args[turnAt + 3]))
+        ? new P2P.Actors.Turn.TurnServer(System.Net.IPEndPoint.Parse(args[turnAt + 1]), new P2P.Actors.Turn.TurnCredentials(args[turnAt + 2], args[turnAt + 3]))
         : null;
     return await P2P.Benchmarks.DataChannelBench.RunAsync(args.Length > 1 && int.TryParse(args[1], out int runs) ? runs : 5, turn);
 }

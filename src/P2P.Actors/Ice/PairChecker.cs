@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Stun;
 using P2P.Protocol.Ice;
 using P2P.Protocol.Stun;
 using static P2P.Actors.Ice.IceTransportProtocol;

@@ -5,7 +5,9 @@ using P2P.Actors.Dispatch;
 using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
+using P2P.Actors.Stun;
 using P2P.Actors.Transport;
+using P2P.Actors.Turn;
 using P2P.Protocol;
 using P2P.Protocol.Ice;
 using P2P.Protocol.Stun;
@@ -13,9 +15,6 @@ using P2P.Protocol.Turn;
 using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Sessions;
-
-/// <summary>A TURN server, the credentials to use on it, and how to reach it (UDP, or TCP where UDP is blocked, RFC 8656 §3.1).</summary>
-public sealed record TurnServer(IPEndPoint Server, TurnCredentials Credentials, TurnTransport Transport = TurnTransport.Udp);
 
 /// <summary>What a local peer is: its name, where its one socket binds, and the servers it gathers with.</summary>
 public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
@@ -81,7 +80,7 @@ public static class PeerProtocol
 /// <summary>
 /// One local identity (DESIGN.md): owns its one UDP socket, gathers the candidates every session of it shares
 /// (host candidates from the bound address or the interfaces; server-reflexive from each STUN server through a
-/// <see cref="StunProber"/>; a relayed one from each TURN server through a <see cref="TurnAllocator"/> on the same
+/// <see cref="StunProber"/>; a relayed one from each TURN server through a <see cref="TurnClient"/> on the same
 /// socket), and demultiplexes what arrives: packets from a STUN/TURN server to its prober/allocator, connectivity
 /// checks by the ICE username (requests) or by the session tag in the transaction id (responses), and
 /// application data by the remote address of each session's selected pair.
@@ -113,7 +112,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
     private int _relayReplacements;
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
-    private readonly Dictionary<IActorRef, TurnAllocatorProtocol.ChannelsChanged> _channelsOf = [];
+    private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
@@ -160,24 +159,24 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _probers.Remove(m.Server);
             GathererDone();
         });
-        Receive<TurnAllocatorProtocol.AllocationSucceeded>(OnAllocated);
-        Receive<TurnAllocatorProtocol.AllocationFailed>(m =>
+        Receive<TurnClientProtocol.AllocationSucceeded>(OnAllocated);
+        Receive<TurnClientProtocol.AllocationFailed>(m =>
         {
             Problem(m.Reason);
             GathererDone();
         });
-        Receive<TurnAllocatorProtocol.AllocationLost>(m =>
+        Receive<TurnClientProtocol.AllocationLost>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _candidates.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
         });
-        Receive<TurnAllocatorProtocol.AllocationDropped>(OnAllocationDropped);
-        Receive<TurnAllocatorProtocol.ChannelsChanged>(m =>
+        Receive<TurnClientProtocol.AllocationDropped>(OnAllocationDropped);
+        Receive<TurnClientProtocol.ChannelsChanged>(m =>
         {
             if (m.ByNumber.Count == 0) _channelsOf.Remove(Sender);
             else _channelsOf[Sender] = m;
         });
-        Receive<TurnAllocatorProtocol.PeerData>(m =>
+        Receive<TurnClientProtocol.PeerData>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) Route(new Inbound(relay, m.Peer, m.Data));
         });
@@ -239,10 +238,10 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
         Receive<PeerProtocol.Release>(_ => StartRelease());
         Receive<ReleaseTimedOut>(_ => FinishRelease());
-        Receive<TurnAllocatorProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
-        Receive<TurnAllocatorProtocol.PermissionCreated>(_ => { });
-        Receive<TurnAllocatorProtocol.AllocationRefreshed>(_ => { });
-        Receive<TurnAllocatorProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
+        Receive<TurnClientProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
+        Receive<TurnClientProtocol.PermissionCreated>(_ => { });
+        Receive<TurnClientProtocol.AllocationRefreshed>(_ => { });
+        Receive<TurnClientProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -279,7 +278,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             return;
         }
         _log.Info("[{0}] releasing {1} TURN allocation(s) before stopping", _settings.Name, _releasing);
-        foreach (var allocator in _allocatorServer.Keys) allocator.Tell(TurnAllocatorProtocol.Deallocate.Instance);
+        foreach (var allocator in _allocatorServer.Keys) allocator.Tell(TurnClientProtocol.Deallocate.Instance);
     }
 
     private void FinishRelease()
@@ -332,10 +331,10 @@ public sealed class Peer : ReceiveActor, IWithTimers
             string name = $"turn-{(turn.Transport == TurnTransport.Tcp ? "tcp-" : "")}{turn.Server}".Replace('[', '_').Replace(']', '_');
             IActorRef allocator;
             if (turn.Transport == TurnTransport.Tcp)
-                allocator = Context.ActorOf(TurnAllocator.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self), name); // its own TCP connection
+                allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self), name); // its own TCP connection
             else
                 _allocators[turn.Server] = allocator = Context.ActorOf(
-                    TurnAllocator.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
+                    TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
             _allocatorServer[allocator] = turn.Server;
             Context.Watch(allocator);
             _pendingGatherers++;
@@ -351,7 +350,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         GathererDone();
     }
 
-    private void OnAllocated(TurnAllocatorProtocol.AllocationSucceeded m)
+    private void OnAllocated(TurnClientProtocol.AllocationSucceeded m)
     {
         var server = _allocatorServer[Sender];
         bool replacing = _reallocating.Remove(Sender, out var old);
@@ -385,7 +384,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     /// do not get it; data sent from it is unroutable until the new one comes, <see cref="OnAllocated"/>), and the reason
     /// is a problem every session that fails names.
     /// </summary>
-    private void OnAllocationDropped(TurnAllocatorProtocol.AllocationDropped m)
+    private void OnAllocationDropped(TurnClientProtocol.AllocationDropped m)
     {
         if (_relayCandidateOf.Remove(Sender, out var old))
         {
@@ -542,7 +541,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         if (m.Local.Type == CandidateType.Relayed)
         {
             if (!_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator)) _unroutable++;
-            else if (!TrySendChannelData(allocator, m)) allocator.Tell(new TurnAllocatorProtocol.SendToPeer(m.To, m.Payload));
+            else if (!TrySendChannelData(allocator, m)) allocator.Tell(new TurnClientProtocol.SendToPeer(m.To, m.Payload));
             return;
         }
         _socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
@@ -552,7 +551,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private bool TrySendChannelData(IActorRef allocator, Transmit m)
     {
         if (!_channelsOf.TryGetValue(allocator, out var channels) || !_allocatorServer.TryGetValue(allocator, out var server)) return false;
-        if (!channels.ByPeer.TryGetValue(EndPoints.Unmapped(m.To), out ushort number) || m.Payload.Length > TurnAllocator.MaxPeerData) return false;
+        if (!channels.ByPeer.TryGetValue(EndPoints.Unmapped(m.To), out ushort number) || m.Payload.Length > TurnClient.MaxPeerData) return false;
         var packet = new byte[ChannelData.EncodedLength(m.Payload.Length, padForStream: false)];
         ChannelData.Write(packet, number, m.Payload.Span, padForStream: false);
         _socket.Tell(new UdpSocketProtocol.Send(server, packet));

@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Ice;
+using P2P.Actors.Stun;
+using P2P.Actors.Turn;
 
 namespace P2P.Actors.Sessions;
 

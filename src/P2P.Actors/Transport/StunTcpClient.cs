@@ -38,7 +38,7 @@ public static class TcpClientProtocol
 /// (asynchronously, the outcome piped back as a message), splits the inbound byte stream into whole STUN
 /// messages and 4-byte padded ChannelData messages (RFC 8656 §12.5) with <see cref="StreamFraming"/>, and
 /// writes whole frames. Toward its handler it speaks <see cref="UdpSocketProtocol"/>, so a client of the
-/// server (the <c>TurnAllocator</c>) sends and receives the same messages as over a UDP socket:
+/// server (the <c>TurnClient</c>) sends and receives the same messages as over a UDP socket:
 /// <list type="bullet">
 /// <item><see cref="UdpSocketProtocol.Bound"/> (the connection's local end) once connected, or
 /// <see cref="UdpSocketProtocol.BindFailed"/> ("cannot reach TURN server … over TCP: connection refused") and stop;</item>

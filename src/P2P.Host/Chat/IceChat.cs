@@ -11,6 +11,8 @@ using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
+using P2P.Actors.Stun;
+using P2P.Actors.Turn;
 using P2P.Host.Hosting;
 using P2P.Protocol.Ice;
 using Spectre.Console;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Turn;
 
 namespace P2P.Host.Chat;
 

@@ -5,6 +5,8 @@ using Akka.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
+using P2P.Actors.Turn;
 using P2P.Host.Chat;
 using P2P.Host.Hosting;
 using P2P.Host.Interactive;

@@ -7,6 +7,7 @@ using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Actors.Signaling;
+using P2P.Actors.Turn;
 using P2P.Host.Chat;
 using P2P.Host.Hosting;
 using P2P.Protocol.Ice;

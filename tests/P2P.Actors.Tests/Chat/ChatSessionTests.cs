@@ -7,7 +7,9 @@ using Akka.TestKit.Xunit2;
 using P2P.Actors.Chat;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
 using P2P.Actors.Tests.Support;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
 

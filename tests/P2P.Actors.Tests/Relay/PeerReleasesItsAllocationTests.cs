@@ -2,6 +2,8 @@ using System.Net;
 using Akka.Actor;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -4,8 +4,10 @@ using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
 using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
 

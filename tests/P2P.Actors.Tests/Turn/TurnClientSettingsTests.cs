@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using P2P.Actors.Ice;
+using P2P.Actors.Turn;
 using Xunit;
 
 namespace P2P.Actors.Tests.Turn;

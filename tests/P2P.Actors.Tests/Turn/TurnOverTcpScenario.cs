@@ -4,8 +4,9 @@ using Akka.Actor;
 using Akka.TestKit;
 using P2P.Actors.Ice;
 using P2P.Actors.Tests.Support;
+using P2P.Actors.Turn;
 using Xunit;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 

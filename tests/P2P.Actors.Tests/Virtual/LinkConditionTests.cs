@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using P2P.Actors.Ice;
+using P2P.Actors.Stun;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
 using Xunit;

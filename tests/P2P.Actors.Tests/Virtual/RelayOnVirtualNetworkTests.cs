@@ -5,9 +5,10 @@ using P2P.Actors.Ice;
 using P2P.Actors.Relay;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Virtual;
 
@@ -33,7 +34,7 @@ public sealed class RelayOnVirtualNetworkTests(ITestOutputHelper output) : Virtu
         var bob = Open("bob", 5000);
 
         var owner = CreateTestProbe();
-        alice.Actor.Tell(new VirtualEndpoint.StartClient(Relay, socket => TurnAllocator.Props(
+        alice.Actor.Tell(new VirtualEndpoint.StartClient(Relay, socket => TurnClient.Props(
             TurnClientSettings.Default, Relay, new TurnCredentials(TurnUser, TurnPassword), socket, owner.Ref)), owner.Ref);
         var allocator = owner.ExpectMsg<VirtualEndpoint.ClientStarted>(Wait).Client;
         var allocated = owner.ExpectMsg<AllocationSucceeded>(Wait);
@@ -82,7 +83,7 @@ public sealed class RelayOnVirtualNetworkTests(ITestOutputHelper output) : Virtu
         var mallory = Open("mallory", 4000);
 
         var owner = CreateTestProbe();
-        alice.Actor.Tell(new VirtualEndpoint.StartClient(Relay, socket => TurnAllocator.Props(
+        alice.Actor.Tell(new VirtualEndpoint.StartClient(Relay, socket => TurnClient.Props(
             TurnClientSettings.Default, Relay, new TurnCredentials(TurnUser, TurnPassword), socket, owner.Ref)), owner.Ref);
         owner.ExpectMsg<VirtualEndpoint.ClientStarted>(Wait);
         var allocated = owner.ExpectMsg<AllocationSucceeded>(Wait);

@@ -8,6 +8,7 @@ using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
 using P2P.Actors.Tests.Support;
 using P2P.Actors.Transport;
+using P2P.Actors.Turn;
 using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;

@@ -5,6 +5,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
 using P2P.Actors.Relay;
+using P2P.Actors.Stun;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
 using Xunit;

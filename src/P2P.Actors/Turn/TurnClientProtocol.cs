@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace P2P.Actors.Ice;
+namespace P2P.Actors.Turn;
 
 /// <summary>Long-term credentials for a TURN server (RFC 8489 §9.2). The username is sent as given.</summary>
 public sealed record TurnCredentials(string Username, string Password)
@@ -9,7 +9,7 @@ public sealed record TurnCredentials(string Username, string Password)
 }
 
 /// <summary>
-/// How a <see cref="TurnAllocator"/> reaches its TURN server (RFC 8656 §3.1). Either way the relayed transport
+/// How a <see cref="TurnClient"/> reaches its TURN server (RFC 8656 §3.1). Either way the relayed transport
 /// address is UDP (REQUESTED-TRANSPORT 17): this is the client-to-server leg only, not a TCP allocation (RFC 6062).
 /// </summary>
 public enum TurnTransport
@@ -22,8 +22,8 @@ public enum TurnTransport
     Tcp,
 }
 
-/// <summary>Messages of <see cref="TurnAllocator"/>: commands it accepts and events it tells its owner.</summary>
-public static class TurnAllocatorProtocol
+/// <summary>Messages of <see cref="TurnClient"/>: commands it accepts and events it tells its owner.</summary>
+public static class TurnClientProtocol
 {
     // ---- commands -------------------------------------------------------------------------------
 
@@ -60,7 +60,7 @@ public static class TurnAllocatorProtocol
     /// <param name="Ignored">Valid STUN messages the client has no use for (requests, unknown indications).</param>
     /// <param name="SendsDropped">Datagrams to peers not relayed: too many waited for a permission, the permission failed,
     /// the allocation was being released or had been dropped by the server, the peer is one the server could not reach
-    /// (<see cref="AllocationDropped.NotRelayedTo"/>), or the datagram was larger than <see cref="TurnAllocator.MaxPeerData"/>.</param>
+    /// (<see cref="AllocationDropped.NotRelayedTo"/>), or the datagram was larger than <see cref="TurnClient.MaxPeerData"/>.</param>
     public sealed record Stats(long Malformed, long StrayResponses, long BadIntegrity, long ForeignSource, long UnknownChannel, long Ignored, long SendsDropped);
 
     // ---- events (told to the owner) -------------------------------------------------------------

@@ -1,10 +1,11 @@
 using System.Net;
 using Akka.Actor;
 using P2P.Actors.Ice;
+using P2P.Actors.Turn;
 using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
@@ -15,7 +16,7 @@ namespace P2P.Actors.Tests.Turn;
 /// 437 Allocation Mismatch. Either way the client must notice, allocate again, and not feed the new allocation to
 /// the peer that killed the old one.
 /// </summary>
-public sealed class TurnAllocatorDroppedAllocationTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
+public sealed class TurnClientDroppedAllocationTests(ITestOutputHelper output) : TurnClientVirtualTimeTestBase(output)
 {
     private static readonly IPEndPoint PrivatePeer = IPEndPoint.Parse("10.10.2.2:40000");   // a host candidate behind a NAT
     private static readonly IPEndPoint PublicPeer = IPEndPoint.Parse("198.18.0.2:41000");   // its server-reflexive one

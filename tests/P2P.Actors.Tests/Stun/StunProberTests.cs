@@ -4,13 +4,14 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
+using P2P.Actors.Stun;
 using P2P.Actors.Tests.Support;
 using P2P.Actors.Tests.Turn;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.StunProberProtocol;
+using static P2P.Actors.Stun.StunProberProtocol;
 
 namespace P2P.Actors.Tests.Ice;
 

@@ -4,7 +4,7 @@ using P2P.Actors.Ice;
 using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
@@ -13,7 +13,7 @@ namespace P2P.Actors.Tests.Turn;
 /// RFC 8656 §12): the first datagrams go as Send indications, the rest as ChannelData once the server bound it; nobody
 /// is told; a refused binding is not asked again and the data goes on as indications.
 /// </summary>
-public sealed class TurnAllocatorAutomaticChannelTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
+public sealed class TurnClientAutomaticChannelTests(ITestOutputHelper output) : TurnClientVirtualTimeTestBase(output)
 {
     private static readonly IPEndPoint Peer = new(IPAddress.Parse("127.0.0.2"), 7000);
 

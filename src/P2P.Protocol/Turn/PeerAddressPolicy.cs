@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace P2P.Actors.Relay;
+namespace P2P.Protocol.Turn;
 
 /// <summary>
 /// Which peer addresses the relay may send to (RFC 8656 §21.2.3: a relay must not become a way into

@@ -3,9 +3,10 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
 using P2P.Actors.Tests.Support;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 using static P2P.Actors.Tests.Turn.TurnOverTcpScenario;
 
 namespace P2P.Actors.Tests.Turn;
@@ -14,13 +15,13 @@ namespace P2P.Actors.Tests.Turn;
 /// The TURN client reaching a real coturn over TCP (RFC 8656 §3.1): coturn listens on TCP on the same address and
 /// port as on UDP (no <c>--no-tcp</c>); relaying goes to a plain UDP echo peer on 127.0.0.1.
 /// </summary>
-public sealed class TurnAllocatorOverTcpCoturnTests : TestKit, IAsyncLifetime
+public sealed class TurnClientOverTcpCoturnTests : TestKit, IAsyncLifetime
 {
     private readonly ITestOutputHelper _output;
     private CoturnServer _coturn = null!;
     private bool _coturnStopped;
 
-    public TurnAllocatorOverTcpCoturnTests(ITestOutputHelper output) : base(string.Empty, output) => _output = output;
+    public TurnClientOverTcpCoturnTests(ITestOutputHelper output) : base(string.Empty, output) => _output = output;
 
     public async Task InitializeAsync() => _coturn = await CoturnServer.StartAsync();
 
@@ -32,7 +33,7 @@ public sealed class TurnAllocatorOverTcpCoturnTests : TestKit, IAsyncLifetime
     }
 
     private IActorRef StartAllocator(Akka.TestKit.TestProbe owner, string? password = null) =>
-        Sys.ActorOf(TurnAllocator.PropsOverTcp(TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = false }, _coturn.EndPoint,
+        Sys.ActorOf(TurnClient.PropsOverTcp(TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = false }, _coturn.EndPoint,
             new TurnCredentials(_coturn.Username, password ?? _coturn.Password), owner.Ref));
 
     [Fact]

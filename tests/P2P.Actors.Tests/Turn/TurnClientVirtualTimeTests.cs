@@ -3,18 +3,19 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
+using P2P.Actors.Turn;
 using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
-/// TurnAllocator against a server played by the test (a probe in place of the socket), with TestKit's
+/// TurnClient against a server played by the test (a probe in place of the socket), with TestKit's
 /// virtual-time scheduler: retransmissions, challenges, refreshes and expiry run without waiting.
 /// </summary>
-public sealed class TurnAllocatorVirtualTimeTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
+public sealed class TurnClientVirtualTimeTests(ITestOutputHelper output) : TurnClientVirtualTimeTestBase(output)
 {
     private IActorRef StartAllocated(uint lifetimeSeconds = 600)
     {
@@ -375,7 +376,7 @@ public sealed class TurnAllocatorVirtualTimeTests(ITestOutputHelper output) : Tu
         var peer = new IPEndPoint(IPAddress.Parse("127.0.0.3"), 7000);
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("one")));
         allocator.Tell(new SendToPeer(peer, FakeTurnServer.Utf8("two")));
-        allocator.Tell(new SendToPeer(peer, new byte[TurnAllocator.MaxPeerData + 1]));
+        allocator.Tell(new SendToPeer(peer, new byte[TurnClient.MaxPeerData + 1]));
 
         var permission = Server.ExpectRequest(StunMethod.CreatePermission); // one request for both datagrams
         Server.Deliver(Server.Error(permission, 403, "Forbidden", Server.Md5Key));

@@ -2,12 +2,13 @@ using System.Net;
 using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Relay;
+using P2P.Actors.Stun;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
-namespace P2P.Actors.Ice;
+namespace P2P.Actors.Turn;
 
 /// <summary>
 /// The TURN client of one relay candidate (RFC 8656): makes one allocation on one TURN server, reached over UDP
@@ -39,7 +40,7 @@ namespace P2P.Actors.Ice;
 /// <see cref="Deallocated"/>; if it is stopped while the allocation exists it sends a best-effort
 /// Refresh with LIFETIME 0 (no retransmission), except over its own TCP connection, whose close ends the allocation.
 /// </summary>
-public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private const byte UdpProtocolNumber = 17; // REQUESTED-TRANSPORT, RFC 8656 §18.7
 
@@ -162,7 +163,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public TurnAllocator(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport,
+    public TurnClient(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport,
         bool publishChannels = false)
     {
         _publishChannels = publishChannels && transport == TurnTransport.Udp;
@@ -188,13 +189,13 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// (and, for a <see cref="StunTcpClient"/>, its <see cref="TcpClientProtocol.Disconnected"/>).</param>
     /// <param name="owner">Gets the events; null means the parent.</param>
     /// <param name="transport">What <paramref name="socket"/> is: a UDP socket, or a connected <see cref="StunTcpClient"/> to the server.</param>
-    /// <param name="publishChannels">Over UDP: tell the owner the channels whenever they change (<see cref="TurnAllocatorProtocol.ChannelsChanged"/>),
+    /// <param name="publishChannels">Over UDP: tell the owner the channels whenever they change (<see cref="TurnClientProtocol.ChannelsChanged"/>),
     /// so that it can move ChannelData on the shared socket itself.</param>
     public static Props Props(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef socket, IActorRef? owner = null,
         TurnTransport transport = TurnTransport.Udp, bool publishChannels = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        return Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, socket, owner, transport, publishChannels));
+        return Akka.Actor.Props.Create(() => new TurnClient(settings, server, credentials, socket, owner, transport, publishChannels));
     }
 
     /// <summary>
@@ -208,7 +209,7 @@ public sealed class TurnAllocator : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// <param name="credentials">Long-term credentials for the server.</param>
     /// <param name="owner">Gets the events; null means the parent.</param>
     public static Props PropsOverTcp(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new TurnAllocator(settings, server, credentials, null, owner, TurnTransport.Tcp));
+        Akka.Actor.Props.Create(() => new TurnClient(settings, server, credentials, null, owner, TurnTransport.Tcp));
 
     private bool Reliable => _transport == TurnTransport.Tcp;
 

@@ -5,9 +5,10 @@ using P2P.Actors.Ice;
 using P2P.Actors.Relay;
 using P2P.Actors.Tests.Relay;
 using P2P.Actors.Tests.Support;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 using static P2P.Actors.Tests.Turn.TurnOverTcpScenario;
 
 namespace P2P.Actors.Tests.Turn;
@@ -16,13 +17,13 @@ namespace P2P.Actors.Tests.Turn;
 /// The TURN client reaching our own <see cref="RelayServer"/> (in-process, loopback peers allowed)
 /// over TCP (RFC 8656 §3.1), and what happens when no server listens or the server goes away.
 /// </summary>
-public sealed class TurnAllocatorOverTcpRelayTests(ITestOutputHelper output) : RelayTestBase(output)
+public sealed class TurnClientOverTcpRelayTests(ITestOutputHelper output) : RelayTestBase(output)
 {
     // The scenario binds its channel itself, step by step (the automatic binding is tested over UDP).
     private static TurnClientSettings ClientSettings => TurnClientSettings.From(TurnClientSettingsTests.RepoHocon()) with { BindChannels = false };
 
     private IActorRef StartAllocator(Akka.TestKit.TestProbe owner, IPEndPoint server) =>
-        Sys.ActorOf(TurnAllocator.PropsOverTcp(ClientSettings, server, new TurnCredentials("alice", "secret"), owner.Ref));
+        Sys.ActorOf(TurnClient.PropsOverTcp(ClientSettings, server, new TurnCredentials("alice", "secret"), owner.Ref));
 
     [Fact]
     public async Task Allocates_on_our_relay_over_tcp_and_relays_by_send_indication_and_padded_channel_data()

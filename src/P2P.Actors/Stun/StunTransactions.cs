@@ -1,7 +1,7 @@
 using Akka.Actor;
 using P2P.Protocol.Stun;
 
-namespace P2P.Actors.Ice;
+namespace P2P.Actors.Stun;
 
 /// <summary>
 /// The timer message of a <see cref="StunTransactions{TContext}"/>: it arrives at the owning actor,

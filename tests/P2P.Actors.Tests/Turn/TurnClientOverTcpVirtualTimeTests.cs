@@ -4,20 +4,21 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
 using P2P.Actors.Transport;
+using P2P.Actors.Turn;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
-/// TurnAllocator with <see cref="TurnTransport.Tcp"/> and a connection handed over by the caller (a probe plays it
+/// TurnClient with <see cref="TurnTransport.Tcp"/> and a connection handed over by the caller (a probe plays it
 /// and the server), in virtual time: the reliable transaction schedule (RFC 8489 §6.2.2), padded ChannelData
 /// (RFC 8656 §12.5) and a lost connection.
 /// </summary>
-public sealed class TurnAllocatorOverTcpVirtualTimeTests(ITestOutputHelper output) : TurnAllocatorVirtualTimeTestBase(output)
+public sealed class TurnClientOverTcpVirtualTimeTests(ITestOutputHelper output) : TurnClientVirtualTimeTestBase(output)
 {
     private IActorRef StartAllocator() => StartAllocator(transport: TurnTransport.Tcp);
 

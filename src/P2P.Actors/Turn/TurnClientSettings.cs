@@ -1,10 +1,10 @@
 using Akka.Configuration;
 using P2P.Protocol.Stun;
 
-namespace P2P.Actors.Ice;
+namespace P2P.Actors.Turn;
 
 /// <summary>
-/// Settings of the TURN client (<see cref="TurnAllocator"/>), read once from the <c>p2p.turn-client</c>
+/// Settings of the TURN client (<see cref="TurnClient"/>), read once from the <c>p2p.turn-client</c>
 /// section of <c>akka.hocon</c>, where every value is documented with its RFC section.
 /// </summary>
 public sealed record TurnClientSettings(

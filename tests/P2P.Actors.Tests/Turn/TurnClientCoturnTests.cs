@@ -5,20 +5,21 @@ using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
 using P2P.Actors.Tests.Support;
 using P2P.Actors.Transport;
+using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
 /// <summary>The TURN client against a real coturn on 127.0.0.1, with a plain UDP echo peer behind the relay.</summary>
-public sealed class TurnAllocatorCoturnTests : TestKit, IAsyncLifetime
+public sealed class TurnClientCoturnTests : TestKit, IAsyncLifetime
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
     private readonly ITestOutputHelper _output;
     private CoturnServer _coturn = null!;
 
-    public TurnAllocatorCoturnTests(ITestOutputHelper output) : base(string.Empty, output) => _output = output;
+    public TurnClientCoturnTests(ITestOutputHelper output) : base(string.Empty, output) => _output = output;
 
     public async Task InitializeAsync() => _coturn = await CoturnServer.StartAsync();
 
@@ -36,7 +37,7 @@ public sealed class TurnAllocatorCoturnTests : TestKit, IAsyncLifetime
         var server = _coturn.EndPoint;
         var credentials = new TurnCredentials(_coturn.Username, password);
         var host = Sys.ActorOf(UdpSocketHost.Props(new IPEndPoint(IPAddress.Loopback, 0), server,
-            socket => TurnAllocator.Props(settings, server, credentials, socket, owner.Ref), owner.Ref));
+            socket => TurnClient.Props(settings, server, credentials, socket, owner.Ref), owner.Ref));
         local = owner.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint;
         return host;
     }
@@ -64,7 +65,7 @@ public sealed class TurnAllocatorCoturnTests : TestKit, IAsyncLifetime
         }
 
         // coturn sends the echoes by channel once one is bound to the peer (the first may already come that way on
-        // loopback: the binding's answer can overtake the echo; the order is checked in TurnAllocatorAutomaticChannelTests)
+        // loopback: the binding's answer can overtake the echo; the order is checked in TurnClientAutomaticChannelTests)
         Assert.True(viaChannel[^1]);
         Assert.Equal(20, echo.Received.Count(r => r.From.Equals(allocated.Relayed)));
     }

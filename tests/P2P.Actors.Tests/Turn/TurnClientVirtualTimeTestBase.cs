@@ -2,23 +2,24 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Ice;
+using P2P.Actors.Turn;
 using Xunit.Abstractions;
-using static P2P.Actors.Ice.TurnAllocatorProtocol;
+using static P2P.Actors.Turn.TurnClientProtocol;
 
 namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
-/// TurnAllocator against a server played by the test (<see cref="FakeTurnServer"/>, a probe in place of the
+/// TurnClient against a server played by the test (<see cref="FakeTurnServer"/>, a probe in place of the
 /// socket), with TestKit's virtual-time scheduler, for the UDP and the TCP transport alike.
 /// </summary>
-public abstract class TurnAllocatorVirtualTimeTestBase : TestKit
+public abstract class TurnClientVirtualTimeTestBase : TestKit
 {
     private const string VirtualTime = """
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.loglevel = DEBUG
         """;
 
-    protected TurnAllocatorVirtualTimeTestBase(ITestOutputHelper output) : base(VirtualTime, output)
+    protected TurnClientVirtualTimeTestBase(ITestOutputHelper output) : base(VirtualTime, output)
     {
         Server = new FakeTurnServer(CreateTestProbe());
         Owner = CreateTestProbe();
@@ -34,7 +35,7 @@ public abstract class TurnAllocatorVirtualTimeTestBase : TestKit
 
     protected IActorRef StartAllocator(string password = FakeTurnServer.Password, TurnClientSettings? settings = null, TurnTransport transport = TurnTransport.Udp)
     {
-        var allocator = Sys.ActorOf(TurnAllocator.Props(settings ?? Settings, FakeTurnServer.Server,
+        var allocator = Sys.ActorOf(TurnClient.Props(settings ?? Settings, FakeTurnServer.Server,
             new TurnCredentials(FakeTurnServer.Username, password), Server.Socket, Owner.Ref, transport));
         Server.Allocator = allocator;
         return allocator;
