@@ -46,5 +46,5 @@ public sealed class IceOptionsTests(ITestOutputHelper output) : IceVirtualNetwor
         Assert.True(liteStats.RequestsAnswered > 0);
     }
 
-    private static Transport.Virtual.NatBehavior NatBehavior(string name) => Preset(name);
+    private static P2P.Actors.Transport.Virtual.NatBehavior NatBehavior(string name) => Preset(name);
 }

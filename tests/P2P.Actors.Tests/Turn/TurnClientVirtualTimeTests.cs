@@ -261,7 +261,7 @@ public sealed class TurnClientVirtualTimeTests(ITestOutputHelper output) : TurnC
         Server.Deliver(Server.AllocateSuccess(request, 600, Server.Sha256Key));       // integrity with the wrong key
         Server.Deliver(Server.AllocateSuccess(request, 600, key: null));               // success without integrity
         Server.Deliver(FakeTurnServer.ChannelDataPacket(0x4001, [1, 2, 3]));            // channel never bound
-        allocator.Tell(new Transport.UdpSocketProtocol.Received(new IPEndPoint(IPAddress.Loopback, 9), FakeTurnServer.Client, new byte[20]));
+        allocator.Tell(new P2P.Actors.Transport.UdpSocketProtocol.Received(new IPEndPoint(IPAddress.Loopback, 9), FakeTurnServer.Client, new byte[20]));
         Owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         allocator.Tell(GetStats.Instance, TestActor);

@@ -5,7 +5,7 @@ using P2P.Actors.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
 /// A session the remote closes cleanly ends on this side too (FEATURES.md U2, U3): its owner hears Closed with how the

@@ -7,7 +7,7 @@ using P2P.Actors.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
 /// FEATURES.md H2, "a crashed child restarts without dropping the session": a secure session on the virtual network

@@ -13,7 +13,7 @@ using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>Secure sessions (G2): DTLS 1.2 over the selected ICE pair, fingerprints from the descriptions checked, on 127.0.0.1.</summary>
 public sealed class SecureSessionTests : TestKit

@@ -9,7 +9,7 @@ using Xunit;
 using Xunit.Abstractions;
 using RawTcpListener = System.Net.Sockets.TcpListener;
 
-namespace P2P.Actors.Tests.Turn;
+namespace P2P.Actors.Tests.Transport;
 
 /// <summary>
 /// <see cref="StunTcpClient"/> against a raw TCP server played by the test on 127.0.0.1, which writes bytes in odd

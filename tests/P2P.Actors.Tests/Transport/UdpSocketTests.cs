@@ -5,7 +5,7 @@ using P2P.Actors.Transport;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Transport;
 
 /// <summary>The real-socket backend of the transport seam.</summary>
 public sealed class UdpSocketTests(ITestOutputHelper output) : TestKit(string.Empty, output)

@@ -11,7 +11,7 @@ using P2P.Actors.Transport.Virtual;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
 /// Our peer to our peer through whole secure sessions (ICE, DTLS, SCTP, DCEP) on the virtual network in real time,

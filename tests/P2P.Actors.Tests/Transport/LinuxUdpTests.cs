@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using P2P.Actors.Transport;
 using Xunit;
 
-namespace P2P.Actors.Tests.Relay;
+namespace P2P.Actors.Tests.Transport;
 
 /// <summary>
 /// The Linux system calls under the relay's fast data path (<see cref="LinuxUdp"/>, <see cref="DatagramBatch"/>), on

@@ -12,7 +12,7 @@ using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Ice;
+namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>/user/peers: many local peers in one process, sessions opened by peer name, clear refusals.</summary>
 public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Empty, output)
