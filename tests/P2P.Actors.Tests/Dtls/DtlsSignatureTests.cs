@@ -19,7 +19,7 @@ using HashAlgorithm = Org.BouncyCastle.Tls.HashAlgorithm;
 namespace P2P.Actors.Tests.Dtls;
 
 /// <summary>
-/// The handshake's ECDSA signatures are made and checked by .NET (<see cref="NativeEcdsaTlsCrypto"/>,
+/// The handshake's ECDSA signatures are made and checked by .NET (<see cref="NativeTlsCrypto"/>,
 /// <see cref="NativeEcdsaSigner"/>). A certificate whose fingerprint matches proves nothing unless the peer also
 /// proves it holds the certificate's private key (ServerKeyExchange, CertificateVerify; RFC 5246 §7.4.3, §7.4.8):
 /// these tests check that a signature that does not come from that key is refused, by the verifier alone and in a
@@ -37,7 +37,7 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
     // ---------------------------------------------------------------- the verifier alone
 
     private static TlsVerifier OurVerifierFor(DtlsCertificate certificate) =>
-        new NativeEcdsaTlsCrypto(new SecureRandom()).CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
+        new NativeTlsCrypto(new SecureRandom()).CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
 
     /// <summary>A DER ECDSA signature over <paramref name="hash"/> made by BouncyCastle, independently of the code under test.</summary>
     private static byte[] BouncyCastleSign(AsymmetricKeyParameter key, byte[] hash)
