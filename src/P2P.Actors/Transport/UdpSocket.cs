@@ -33,6 +33,13 @@ public static class UdpSocketProtocol
 /// transport seam of DESIGN.md). Received datagrams go to the handler given at creation, copied into
 /// messages; <see cref="UdpSocketProtocol.Send"/> writes one datagram. A send error (for example an
 /// unreachable network) is counted and logged, never thrown.
+/// <para>
+/// Unless an <see cref="IUdpReceiver"/> is given, a thread of the socket's own receives with blocking calls and tells
+/// the handler. The socket is then never registered with .NET's asynchronous socket engine: registered, every datagram
+/// sent woke the engine's epoll thread to say the socket was writable again, and every one received went from that
+/// thread to a thread-pool thread before it reached the handler (a profile of a file transfer between two processes
+/// put the two at ~10% of their CPU). Disposing the socket ends the blocked receive.
+/// </para>
 /// </summary>
 public sealed class UdpSocket : ReceiveActor
 {
@@ -111,15 +118,15 @@ public sealed class UdpSocket : ReceiveActor
             return;
         }
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
-        _ = ReceiveLoop(socket, _local, _handler, Self, _stop.Token);
+        var (local, handler, self, stop) = (_local, _handler, Self, _stop.Token);
+        new Thread(() => ReceiveLoop(socket, local, handler, self, stop)) { IsBackground = true, Name = $"udp {_local.Port}" }.Start();
     }
 
     protected override void PostStop()
     {
         _receiving?.Dispose();
         _stop.Cancel();
-        _socket?.Dispose();
-        _stop.Dispose();
+        _socket?.Dispose();   // ends a receive blocked on it (on Linux .NET shuts the socket down first)
     }
 
     // Linux <netinet/in.h>: IP_MTU_DISCOVER / IPV6_MTU_DISCOVER with *_PMTUDISC_PROBE: DF set, the route's cached PMTU ignored.
@@ -157,39 +164,54 @@ public sealed class UdpSocket : ReceiveActor
     }
 
     /// <summary>
-    /// Receives until stopped. A socket bound to "any" asks the kernel for each datagram's destination address
-    /// (IP_PKTINFO), so that <see cref="UdpSocketProtocol.Received.Local"/> names the interface address it came to:
-    /// ICE needs it to know which host candidate a check arrived on (RFC 8445 §7.3.1.3).
+    /// Receives until stopped, on the socket's own thread. A socket bound to "any" asks the kernel for each datagram's
+    /// destination address (IP_PKTINFO), so that <see cref="UdpSocketProtocol.Received.Local"/> names the interface
+    /// address it came to: ICE needs it to know which host candidate a check arrived on (RFC 8445 §7.3.1.3). The sender's
+    /// endpoint object is reused while datagrams keep coming from the same address (a selected pair's peer).
     /// </summary>
-    private async Task ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    private void ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
     {
-        var buffer = new byte[65_536];
+        var buffer = GC.AllocateUninitializedArray<byte>(65_536);
         bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
-        if (boundToAny)
-            socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
-                SocketOptionName.PacketInformation, true);
         EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        var address = new SocketAddress(local.AddressFamily);
+        var lastAddress = new SocketAddress(local.AddressFamily);
+        IPEndPoint? lastFrom = null;
+        try
+        {
+            if (boundToAny)
+                socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+                    SocketOptionName.PacketInformation, true);
+        }
+        catch (ObjectDisposedException) { return; }
         while (!stop.IsCancellationRequested)
         {
-            EndPoint from;
+            IPEndPoint from;
             int received;
             IPEndPoint destination = local;
             try
             {
                 if (boundToAny)
                 {
-                    var r = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
-                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
-                    if (r.PacketInformation.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                    var flags = SocketFlags.None;
+                    var sender = any;
+                    received = socket.ReceiveMessageFrom(buffer, ref flags, ref sender, out var information);
+                    from = (IPEndPoint)sender;
+                    if (information.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
                 }
                 else
                 {
-                    var r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
-                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
+                    received = socket.ReceiveFrom(buffer, SocketFlags.None, address);
+                    if (lastFrom is null || !address.Equals(lastAddress))
+                    {
+                        (address, lastAddress) = (lastAddress, address);
+                        lastFrom = (IPEndPoint)any.Create(lastAddress);
+                    }
+                    from = lastFrom;
                 }
             }
-            catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
+            catch (SocketException) when (stop.IsCancellationRequested) { return; }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
             {
                 continue; // ICMP port unreachable echoed on some platforms, or an oversize datagram: not fatal
@@ -199,10 +221,10 @@ public sealed class UdpSocket : ReceiveActor
                 if (!stop.IsCancellationRequested) self.Tell(new UdpSocketProtocol.ReceiveLoopFailed(e));
                 return;
             }
+            if (stop.IsCancellationRequested) return;   // a socket shut down for closing reads as an empty datagram
             Interlocked.Increment(ref _datagramsIn);
             Interlocked.Add(ref _bytesIn, received);
-            var payload = buffer.AsSpan(0, received).ToArray();
-            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)from, destination, payload), self);
+            handler.Tell(new UdpSocketProtocol.Received(from, destination, buffer.AsSpan(0, received).ToArray()), self);
         }
     }
 }

@@ -35,6 +35,46 @@ public sealed class UdpSocketTests(ITestOutputHelper output) : TestKit(string.Em
     }
 
     [Fact]
+    public void Datagrams_from_different_senders_each_name_their_own_sender()
+    {
+        var handler = CreateTestProbe();
+        Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref));
+        var bound = handler.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint;
+        using var a = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var b = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        a.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        b.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        foreach (var (sender, text) in new[] { (a, "a1"), (a, "a2"), (b, "b1"), (a, "a3"), (b, "b2") })
+        {
+            sender.SendTo(System.Text.Encoding.ASCII.GetBytes(text), bound);
+            var received = handler.ExpectMsg<UdpSocketProtocol.Received>(Generous);
+            Assert.Equal(text, System.Text.Encoding.ASCII.GetString(received.Payload.Span));
+            Assert.Equal(sender.LocalEndPoint, received.From);
+            Assert.Equal(bound, received.Local);
+        }
+    }
+
+    /// <summary>The socket's receive thread (named "udp &lt;port&gt;") blocks in the kernel; closing the socket must end it.</summary>
+    [Fact]
+    public void Stopping_the_socket_ends_its_receive_thread()
+    {
+        var handler = CreateTestProbe();
+        var socket = Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref));
+        string name = $"udp {handler.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint.Port}";
+        AwaitAssert(() => Assert.Contains(name, ThreadNames()), Generous);
+        Watch(socket);
+        Sys.Stop(socket);
+        ExpectTerminated(socket, Generous);
+        AwaitAssert(() => Assert.DoesNotContain(name, ThreadNames()), Generous);
+    }
+
+    /// <summary>This process's thread names as Linux shows them (at most 15 characters).</summary>
+    private static List<string> ThreadNames() =>
+        Directory.EnumerateDirectories("/proc/self/task")
+            .Select(task => { try { return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'); } catch (IOException) { return ""; } })
+            .ToList();
+
+    [Fact]
     public void A_taken_port_is_a_bind_failure_with_a_sentence()
     {
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
