@@ -34,11 +34,12 @@ public static class UdpSocketProtocol
 /// messages; <see cref="UdpSocketProtocol.Send"/> writes one datagram. A send error (for example an
 /// unreachable network) is counted and logged, never thrown.
 /// <para>
-/// Unless an <see cref="IUdpReceiver"/> is given, a thread of the socket's own receives with blocking calls and tells
-/// the handler. The socket is then never registered with .NET's asynchronous socket engine: registered, every datagram
-/// sent woke the engine's epoll thread to say the socket was writable again, and every one received went from that
-/// thread to a thread-pool thread before it reached the handler (a profile of a file transfer between two processes
-/// put the two at ~10% of their CPU). Disposing the socket ends the blocked receive.
+/// Received datagrams come from .NET's asynchronous socket engine, from an <see cref="IUdpReceiver"/> given at creation,
+/// or (<c>receiveThread</c>) from a thread of the socket's own that receives with blocking calls. That socket is never
+/// registered with the engine: registered, every datagram sent wakes the engine's epoll thread to say the socket is
+/// writable again, and every one received goes from that thread to a thread-pool thread before it reaches the handler
+/// (a profile of a file transfer between two processes put the two at ~10% of their CPU). Disposing the socket ends the
+/// blocked receive.
 /// </para>
 /// </summary>
 public sealed class UdpSocket : ReceiveActor
@@ -49,14 +50,16 @@ public sealed class UdpSocket : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IUdpReceiver? _receiver;
     private readonly bool _dontFragment;
+    private readonly bool _receiveThread;
     private readonly CancellationTokenSource _stop = new();
     private IDisposable? _receiving;
     private Socket? _socket;
     private IPEndPoint? _local;
     private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
 
-    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false)
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false, bool receiveThread = false)
     {
+        _receiveThread = receiveThread;
         _dontFragment = dontFragment;
         _requested = bind;
         _handler = handler;
@@ -80,8 +83,14 @@ public sealed class UdpSocket : ReceiveActor
     /// Datagrams leave with Don't Fragment set and never fragmented by this host (Linux: IP_PMTUDISC_PROBE): one that
     /// does not fit the path is lost, which is what a path MTU probe (RFC 8899) needs to learn. Peers' sockets.
     /// </param>
-    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false) =>
-        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment));
+    /// <param name="receiveThread">
+    /// Without a <paramref name="receiver"/>: receive on a thread of the socket's own with blocking calls (see the class
+    /// comment), for the few sockets that carry a session's data (a peer's). False: .NET's asynchronous socket engine,
+    /// which costs no thread, for sockets that come by the thousand (a relay's allocations).
+    /// </param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false,
+        bool receiveThread = false) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment, receiveThread));
 
     protected override void PreStart()
     {
@@ -118,6 +127,11 @@ public sealed class UdpSocket : ReceiveActor
             return;
         }
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
+        if (!_receiveThread)
+        {
+            _ = ReceiveLoopAsync(socket, _local, _handler, Self, _stop.Token);
+            return;
+        }
         var (local, handler, self, stop) = (_local, _handler, Self, _stop.Token);
         new Thread(() => ReceiveLoop(socket, local, handler, self, stop)) { IsBackground = true, Name = $"udp {_local.Port}" }.Start();
     }
@@ -160,6 +174,52 @@ public sealed class UdpSocket : ReceiveActor
         {
             _sendErrors++;
             _log.Debug("UDP send from {0} to {1} failed: {2}", _local, send.To, e.SocketErrorCode);
+        }
+    }
+
+    /// <summary>Receives until stopped, with .NET's asynchronous socket engine (see <see cref="ReceiveLoop"/> for IP_PKTINFO).</summary>
+    private async Task ReceiveLoopAsync(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    {
+        var buffer = new byte[65_536];
+        bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
+        if (boundToAny)
+            socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+                SocketOptionName.PacketInformation, true);
+        EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        while (!stop.IsCancellationRequested)
+        {
+            EndPoint from;
+            int received;
+            IPEndPoint destination = local;
+            try
+            {
+                if (boundToAny)
+                {
+                    var r = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
+                    if (r.PacketInformation.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                }
+                else
+                {
+                    var r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
+                    (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
+                }
+            }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable echoed on some platforms, or an oversize datagram: not fatal
+            }
+            catch (Exception e)
+            {
+                if (!stop.IsCancellationRequested) self.Tell(new UdpSocketProtocol.ReceiveLoopFailed(e));
+                return;
+            }
+            Interlocked.Increment(ref _datagramsIn);
+            Interlocked.Add(ref _bytesIn, received);
+            var payload = buffer.AsSpan(0, received).ToArray();
+            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)from, destination, payload), self);
         }
     }
 

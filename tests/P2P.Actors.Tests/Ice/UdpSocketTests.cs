@@ -12,11 +12,13 @@ public sealed class UdpSocketTests(ITestOutputHelper output) : TestKit(string.Em
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public void A_socket_bound_to_any_reports_the_address_each_datagram_arrived_on()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_socket_bound_to_any_reports_the_address_each_datagram_arrived_on(bool receiveThread)
     {
         var handler = CreateTestProbe();
-        var socket = Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Any, 0), handler.Ref));
+        var socket = Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Any, 0), handler.Ref, receiveThread: receiveThread));
         var bound = handler.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint;
         Assert.Equal(IPAddress.Any, bound.Address);
 
@@ -34,11 +36,13 @@ public sealed class UdpSocketTests(ITestOutputHelper output) : TestKit(string.Em
         Assert.Equal("pong"u8.ToArray(), reply[..n]);
     }
 
-    [Fact]
-    public void Datagrams_from_different_senders_each_name_their_own_sender()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Datagrams_from_different_senders_each_name_their_own_sender(bool receiveThread)
     {
         var handler = CreateTestProbe();
-        Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref));
+        Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref, receiveThread: receiveThread));
         var bound = handler.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint;
         using var a = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         using var b = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -54,12 +58,12 @@ public sealed class UdpSocketTests(ITestOutputHelper output) : TestKit(string.Em
         }
     }
 
-    /// <summary>The socket's receive thread (named "udp &lt;port&gt;") blocks in the kernel; closing the socket must end it.</summary>
+    /// <summary>A socket's own receive thread (named "udp &lt;port&gt;") blocks in the kernel; closing the socket must end it.</summary>
     [Fact]
     public void Stopping_the_socket_ends_its_receive_thread()
     {
         var handler = CreateTestProbe();
-        var socket = Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref));
+        var socket = Sys.ActorOf(UdpSocket.Props(new IPEndPoint(IPAddress.Loopback, 0), handler.Ref, receiveThread: true));
         string name = $"udp {handler.ExpectMsg<UdpSocketProtocol.Bound>(Generous).LocalEndPoint.Port}";
         AwaitAssert(() => Assert.Contains(name, ThreadNames()), Generous);
         Watch(socket);
