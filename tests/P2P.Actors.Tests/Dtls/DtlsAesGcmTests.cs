@@ -112,41 +112,6 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
 
     // ---------------------------------------------------------------- whole associations with a BouncyCastle-only peer
 
-    /// <summary>Carries our datagrams to the BouncyCastle peer's transport.</summary>
-    private sealed class ToPeer : ReceiveActor
-    {
-        public ToPeer(QueuedDatagramTransport peer) => Receive<DtlsProtocol.Outgoing>(m => peer.Offer(m.Datagram.ToArray()));
-    }
-
-    private sealed class BcServer(int suite) : DefaultTlsServer(new BcTlsCrypto(new SecureRandom()))
-    {
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => [suite];
-
-        protected override TlsCredentialedSigner GetECDsaSignerCredentials() => Credentials(m_context, (BcTlsCrypto)Crypto);
-    }
-
-    private sealed class BcClient(int suite) : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
-    {
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => [suite];
-
-        public override TlsAuthentication GetAuthentication() => new Authentication(this);
-
-        private sealed class Authentication(BcClient client) : TlsAuthentication
-        {
-            public void NotifyServerCertificate(TlsServerCertificate serverCertificate) { }
-
-            public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) => Credentials(client.m_context, (BcTlsCrypto)client.Crypto);
-        }
-    }
-
-    private static TlsCredentialedSigner Credentials(TlsContext context, BcTlsCrypto crypto) =>
-        new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, Theirs.PrivateKey,
-            new Certificate([crypto.CreateCertificate(Theirs.Der.ToArray())]), new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
-
     public static TheoryData<DtlsRole, int, string> Suites => new()
     {
         { DtlsRole.Client, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
@@ -176,11 +141,11 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
             ours.Tell(new DtlsProtocol.Incoming(datagram));
         });
         var events = CreateTestProbe();
-        var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new ToPeer(peerTransport)));
+        var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new BouncyCastlePeer.ToPeer(peerTransport)));
         ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, wire, Fast, events.Ref));
         var handshake = Task.Factory.StartNew(() => ourRole == DtlsRole.Client
-            ? new DtlsServerProtocol().Accept(new BcServer(suite), peerTransport)
-            : new DtlsClientProtocol().Connect(new BcClient(suite), peerTransport), TaskCreationOptions.LongRunning);
+            ? new DtlsServerProtocol().Accept(BouncyCastlePeer.Server(Theirs, Theirs.PrivateKey, suite), peerTransport)
+            : new DtlsClientProtocol().Connect(BouncyCastlePeer.Client(Theirs, Theirs.PrivateKey, suite), peerTransport), TaskCreationOptions.LongRunning);
         try
         {
             var connected = (DtlsProtocol.Connected)events.FishForMessage(
