@@ -4,10 +4,7 @@ using Akka.TestKit.Xunit2;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Modes;
 using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using P2P.Actors.Dtls;
 using P2P.Protocol.Dtls;
 using Xunit;
@@ -15,7 +12,6 @@ using Xunit.Abstractions;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 using DtlsProtocol = P2P.Actors.Dtls.DtlsProtocol;
 using DtlsTransport = P2P.Actors.Dtls.DtlsTransport;
-using HashAlgorithm = Org.BouncyCastle.Tls.HashAlgorithm;
 
 namespace P2P.Actors.Tests.Dtls;
 
