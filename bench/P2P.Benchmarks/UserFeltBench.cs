@@ -16,7 +16,9 @@ namespace P2P.Benchmarks;
 /// so both SHA-256 passes count), the first chat line after both printed Connected, and one-way chat line latency
 /// (stdin of one to stdout of the other, one line at a time, 50 ms apart so the processes idle between lines). Anchors in the same run: the same line latency over
 /// <c>p2p --no-ice</c> (TCP), and plain TCP between two processes (this one writing, a child reading) with its CPU per MiB.
-/// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3] [--gap-ms 50]</c>
+/// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3] [--gap-ms 50] [--files 1]</c>
+/// (<c>--files N</c> sends the file N times between the same two processes: the first is the row, the later ones
+/// print the rate and CPU once the JIT has compiled the data path, to tell warm-up from steady cost.)
 /// (<c>--config f.hocon</c> is given to both; the <c>p2p</c> of src/P2P.Host must be built in the same configuration; bench/run-userfelt.sh does both).
 /// </summary>
 public static class UserFeltBench
@@ -44,6 +46,12 @@ public static class UserFeltBench
                 firstLines.Add(await FirstLineAsync(pair.Server, pair.Client));
                 oneWay.AddRange(await LinesAsync(pair.Client, pair.Server, Math.Max(1, lines / runs), $"r{run}", gap));
                 var file = await FileAsync(pair.Server, pair.Client, source, mib);
+                for (int again = 1; again < IntOption(args, "--files", 1); again++)
+                {
+                    File.Delete(Path.Combine(downloads, Path.GetFileName(source)));
+                    var warm = await FileAsync(pair.Server, pair.Client, source, mib);
+                    Console.WriteLine(Invariant($"run {run + 1} file {again + 1} (same processes): {warm.Rate:0.0} MiB/s ({warm.Seconds:0.00} s), CPU {warm.Cpu:0.00} s both = {warm.CpuMsPerMiB:0.0} ms/MiB"));
+                }
                 files.Add(file);
                 Console.WriteLine(Invariant($"run {run + 1}: first line {firstLines[^1]:0.0} ms, file {file.Rate:0.0} MiB/s ({file.Seconds:0.00} s), CPU {file.Cpu:0.00} s both = {file.CpuMsPerMiB:0.0} ms/MiB"));
                 File.Delete(Path.Combine(downloads, Path.GetFileName(source)));

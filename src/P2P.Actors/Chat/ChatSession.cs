@@ -595,11 +595,12 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         long window = (long)_settings.Window * _settings.ChunkSize;
         while (file.ChannelOpen && file.Next < file.Size && file.Next - file.Acked < window)
         {
-            var buffer = new byte[(int)Math.Min(_settings.ChunkSize, file.Size - file.Next)];
+            int length = (int)Math.Min(_settings.ChunkSize, file.Size - file.Next);
+            var frame = FileChunk.NewFrame(file.Next, length);
             int n;
             try
             {
-                n = RandomAccess.Read(file.Handle!, buffer, file.Next);
+                n = RandomAccess.Read(file.Handle!, frame.AsSpan(FileChunk.HeaderLength), file.Next);
             }
             catch (IOException e)
             {
@@ -611,7 +612,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
                 FailOutgoing(file, $"'{file.Path}' became shorter while it was being sent");
                 return;
             }
-            _m.Session!.Tell(new SessionProtocol.SendOnChannel(file.Label, FileChunk.Encode(file.Next, buffer.AsSpan(0, n))));
+            _m.Session!.Tell(new SessionProtocol.SendOnChannel(file.Label, n == length ? frame : frame[..(FileChunk.HeaderLength + n)]));
             file.Next += n;
         }
     }

@@ -36,12 +36,12 @@ public sealed class DtlsCertificate
         PrivateKey = privateKey;
         _der = certificate.GetEncoded();
         Fingerprint = CertificateFingerprint.ComputeSha256(_der);
-        if (privateKey is ECPrivateKeyParameters d && certificate.GetPublicKey() is ECPublicKeyParameters q && NativeEcdsaTlsCrypto.CurveOf(q) is { } curve)
+        if (privateKey is ECPrivateKeyParameters d && certificate.GetPublicKey() is ECPublicKeyParameters q && NativeTlsCrypto.CurveOf(q) is { } curve)
             NativeKey = new System.Security.Cryptography.ECParameters
             {
                 Curve = curve,
                 D = Org.BouncyCastle.Utilities.BigIntegers.AsUnsignedByteArray(32, d.D),
-                Q = NativeEcdsaTlsCrypto.PointOf(q),
+                Q = NativeTlsCrypto.PointOf(q),
             };
     }
 

@@ -119,7 +119,7 @@ internal sealed class DtlsPeerState(DtlsCertificate certificate, CertificateFing
 }
 
 /// <summary>The DTLS client ("active" side, RFC 5763 §5): DTLS 1.2 only, our suites, our certificate when asked.</summary>
-internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new NativeEcdsaTlsCrypto(new SecureRandom()))
+internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new NativeTlsCrypto(new SecureRandom()))
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
@@ -169,7 +169,7 @@ internal sealed class DtlsClient(DtlsPeerState state) : DefaultTlsClient(new Nat
 }
 
 /// <summary>The DTLS server ("passive" side): DTLS 1.2 only, our suites, and it demands the client's certificate (mutual authentication, RFC 8827 §6.5).</summary>
-internal sealed class DtlsServer(DtlsPeerState state) : DefaultTlsServer(new NativeEcdsaTlsCrypto(new SecureRandom()))
+internal sealed class DtlsServer(DtlsPeerState state) : DefaultTlsServer(new NativeTlsCrypto(new SecureRandom()))
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 

@@ -19,7 +19,7 @@ namespace P2P.Actors.Sessions;
 /// <summary>What a local peer is: its name, where its one socket binds, and the servers it gathers with.</summary>
 public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
 {
-    public IUdpSocketFactory Sockets { get; init; } = RealUdpSockets.Instance;
+    public IUdpSocketFactory Sockets { get; init; } = RealUdpSockets.WithReceiveThreads;
 }
 
 public static class PeerProtocol

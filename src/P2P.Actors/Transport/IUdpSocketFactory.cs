@@ -23,13 +23,18 @@ public interface IUdpSocketFactory
 /// <summary>Real kernel sockets: <see cref="UdpSocket"/> actors.</summary>
 public sealed class RealUdpSockets : IUdpSocketFactory
 {
-    public static readonly RealUdpSockets Instance = new();
+    /// <summary>Sockets received by .NET's asynchronous socket engine: no thread each (a relay's thousands of allocations).</summary>
+    public static readonly RealUdpSockets Instance = new(receiveThread: false);
 
-    private RealUdpSockets()
-    {
-    }
+    /// <summary>Sockets each received by a thread of its own (a peer's one socket, which carries its sessions' data): less CPU per datagram.</summary>
+    public static readonly RealUdpSockets WithReceiveThreads = new(receiveThread: true);
 
-    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) => UdpSocket.Props(bind, handler, socketBufferBytes, dontFragment: true);
+    private readonly bool _receiveThread;
 
-    public override string ToString() => "real UDP sockets";
+    private RealUdpSockets(bool receiveThread) => _receiveThread = receiveThread;
+
+    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) =>
+        UdpSocket.Props(bind, handler, socketBufferBytes, dontFragment: true, receiveThread: _receiveThread);
+
+    public override string ToString() => _receiveThread ? "real UDP sockets, a receive thread each" : "real UDP sockets";
 }

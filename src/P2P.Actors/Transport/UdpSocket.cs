@@ -33,6 +33,14 @@ public static class UdpSocketProtocol
 /// transport seam of DESIGN.md). Received datagrams go to the handler given at creation, copied into
 /// messages; <see cref="UdpSocketProtocol.Send"/> writes one datagram. A send error (for example an
 /// unreachable network) is counted and logged, never thrown.
+/// <para>
+/// Received datagrams come from .NET's asynchronous socket engine, from an <see cref="IUdpReceiver"/> given at creation,
+/// or (<c>receiveThread</c>) from a thread of the socket's own that receives with blocking calls. That socket is never
+/// registered with the engine: registered, every datagram sent wakes the engine's epoll thread to say the socket is
+/// writable again, and every one received goes from that thread to a thread-pool thread before it reaches the handler
+/// (a profile of a file transfer between two processes put the two at ~10% of their CPU). Disposing the socket ends the
+/// blocked receive.
+/// </para>
 /// </summary>
 public sealed class UdpSocket : ReceiveActor
 {
@@ -42,14 +50,16 @@ public sealed class UdpSocket : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IUdpReceiver? _receiver;
     private readonly bool _dontFragment;
+    private readonly bool _receiveThread;
     private readonly CancellationTokenSource _stop = new();
     private IDisposable? _receiving;
     private Socket? _socket;
     private IPEndPoint? _local;
     private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
 
-    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false)
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false, bool receiveThread = false)
     {
+        _receiveThread = receiveThread;
         _dontFragment = dontFragment;
         _requested = bind;
         _handler = handler;
@@ -73,8 +83,14 @@ public sealed class UdpSocket : ReceiveActor
     /// Datagrams leave with Don't Fragment set and never fragmented by this host (Linux: IP_PMTUDISC_PROBE): one that
     /// does not fit the path is lost, which is what a path MTU probe (RFC 8899) needs to learn. Peers' sockets.
     /// </param>
-    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false) =>
-        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment));
+    /// <param name="receiveThread">
+    /// Without a <paramref name="receiver"/>: receive on a thread of the socket's own with blocking calls (see the class
+    /// comment), for the few sockets that carry a session's data (a peer's). False: .NET's asynchronous socket engine,
+    /// which costs no thread, for sockets that come by the thousand (a relay's allocations).
+    /// </param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false,
+        bool receiveThread = false) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment, receiveThread));
 
     protected override void PreStart()
     {
@@ -111,15 +127,20 @@ public sealed class UdpSocket : ReceiveActor
             return;
         }
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
-        _ = ReceiveLoop(socket, _local, _handler, Self, _stop.Token);
+        if (!_receiveThread)
+        {
+            _ = ReceiveLoopAsync(socket, _local, _handler, Self, _stop.Token);
+            return;
+        }
+        var (local, handler, self, stop) = (_local, _handler, Self, _stop.Token);
+        new Thread(() => ReceiveLoop(socket, local, handler, self, stop)) { IsBackground = true, Name = $"udp {_local.Port}" }.Start();
     }
 
     protected override void PostStop()
     {
         _receiving?.Dispose();
         _stop.Cancel();
-        _socket?.Dispose();
-        _stop.Dispose();
+        _socket?.Dispose();   // ends a receive blocked on it (on Linux .NET shuts the socket down first)
     }
 
     // Linux <netinet/in.h>: IP_MTU_DISCOVER / IPV6_MTU_DISCOVER with *_PMTUDISC_PROBE: DF set, the route's cached PMTU ignored.
@@ -156,12 +177,8 @@ public sealed class UdpSocket : ReceiveActor
         }
     }
 
-    /// <summary>
-    /// Receives until stopped. A socket bound to "any" asks the kernel for each datagram's destination address
-    /// (IP_PKTINFO), so that <see cref="UdpSocketProtocol.Received.Local"/> names the interface address it came to:
-    /// ICE needs it to know which host candidate a check arrived on (RFC 8445 §7.3.1.3).
-    /// </summary>
-    private async Task ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    /// <summary>Receives until stopped, with .NET's asynchronous socket engine (see <see cref="ReceiveLoop"/> for IP_PKTINFO).</summary>
+    private async Task ReceiveLoopAsync(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
     {
         var buffer = new byte[65_536];
         bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
@@ -203,6 +220,71 @@ public sealed class UdpSocket : ReceiveActor
             Interlocked.Add(ref _bytesIn, received);
             var payload = buffer.AsSpan(0, received).ToArray();
             handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)from, destination, payload), self);
+        }
+    }
+
+    /// <summary>
+    /// Receives until stopped, on the socket's own thread. A socket bound to "any" asks the kernel for each datagram's
+    /// destination address (IP_PKTINFO), so that <see cref="UdpSocketProtocol.Received.Local"/> names the interface
+    /// address it came to: ICE needs it to know which host candidate a check arrived on (RFC 8445 §7.3.1.3). The sender's
+    /// endpoint object is reused while datagrams keep coming from the same address (a selected pair's peer).
+    /// </summary>
+    private void ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65_536);
+        bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
+        EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        var address = new SocketAddress(local.AddressFamily);
+        var lastAddress = new SocketAddress(local.AddressFamily);
+        IPEndPoint? lastFrom = null;
+        try
+        {
+            if (boundToAny)
+                socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+                    SocketOptionName.PacketInformation, true);
+        }
+        catch (ObjectDisposedException) { return; }
+        while (!stop.IsCancellationRequested)
+        {
+            IPEndPoint from;
+            int received;
+            IPEndPoint destination = local;
+            try
+            {
+                if (boundToAny)
+                {
+                    var flags = SocketFlags.None;
+                    var sender = any;
+                    received = socket.ReceiveMessageFrom(buffer, ref flags, ref sender, out var information);
+                    from = (IPEndPoint)sender;
+                    if (information.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                }
+                else
+                {
+                    received = socket.ReceiveFrom(buffer, SocketFlags.None, address);
+                    if (lastFrom is null || !address.Equals(lastAddress))
+                    {
+                        (address, lastAddress) = (lastAddress, address);
+                        lastFrom = (IPEndPoint)any.Create(lastAddress);
+                    }
+                    from = lastFrom;
+                }
+            }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException) when (stop.IsCancellationRequested) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable echoed on some platforms, or an oversize datagram: not fatal
+            }
+            catch (Exception e)
+            {
+                if (!stop.IsCancellationRequested) self.Tell(new UdpSocketProtocol.ReceiveLoopFailed(e));
+                return;
+            }
+            if (stop.IsCancellationRequested) return;   // a socket shut down for closing reads as an empty datagram
+            Interlocked.Increment(ref _datagramsIn);
+            Interlocked.Add(ref _bytesIn, received);
+            handler.Tell(new UdpSocketProtocol.Received(from, destination, buffer.AsSpan(0, received).ToArray()), self);
         }
     }
 }

@@ -26,6 +26,18 @@ public sealed class ChatFrameTests
         Assert.Equal("msg without e, n or text", badLine);
     }
 
+    [Fact]
+    public void A_chunk_read_into_its_frame_decodes_to_its_offset_and_bytes()
+    {
+        var bytes = new byte[] { 1, 2, 3, 250 };
+        var frame = FileChunk.NewFrame(0x0102030405L, bytes.Length);
+        bytes.CopyTo(frame.AsSpan(FileChunk.HeaderLength));   // as the sender's read fills it
+        Assert.Equal(new byte[] { 0, 0, 0, 1, 2, 3, 4, 5, 1, 2, 3, 250 }, frame);
+        Assert.True(FileChunk.TryDecode(frame, out long offset, out var data));
+        Assert.Equal(0x0102030405L, offset);
+        Assert.Equal(bytes, data.ToArray());
+    }
+
     private static byte[] Offer(string name) =>
         Encoding.UTF8.GetBytes($"{{\"t\":\"offer\",\"id\":\"a1\",\"name\":\"{name}\",\"size\":3,\"sha256\":\"{new string('0', 64)}\",\"mime\":\"application/pdf\"}}");
 }

@@ -7,7 +7,6 @@ using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using P2P.Actors.Dtls;
 using P2P.Protocol.Dtls;
 using Xunit;
@@ -19,7 +18,7 @@ using HashAlgorithm = Org.BouncyCastle.Tls.HashAlgorithm;
 namespace P2P.Actors.Tests.Dtls;
 
 /// <summary>
-/// The handshake's ECDSA signatures are made and checked by .NET (<see cref="NativeEcdsaTlsCrypto"/>,
+/// The handshake's ECDSA signatures are made and checked by .NET (<see cref="NativeTlsCrypto"/>,
 /// <see cref="NativeEcdsaSigner"/>). A certificate whose fingerprint matches proves nothing unless the peer also
 /// proves it holds the certificate's private key (ServerKeyExchange, CertificateVerify; RFC 5246 §7.4.3, §7.4.8):
 /// these tests check that a signature that does not come from that key is refused, by the verifier alone and in a
@@ -37,7 +36,7 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
     // ---------------------------------------------------------------- the verifier alone
 
     private static TlsVerifier OurVerifierFor(DtlsCertificate certificate) =>
-        new NativeEcdsaTlsCrypto(new SecureRandom()).CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
+        new NativeTlsCrypto(new SecureRandom()).CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
 
     /// <summary>A DER ECDSA signature over <paramref name="hash"/> made by BouncyCastle, independently of the code under test.</summary>
     private static byte[] BouncyCastleSign(AsymmetricKeyParameter key, byte[] hash)
@@ -92,46 +91,6 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
 
     // ---------------------------------------------------------------- a whole handshake against a peer that lies
 
-    /// <summary>Carries our transport's datagrams to the other peer's BouncyCastle datagram transport.</summary>
-    private sealed class ToPeer : ReceiveActor
-    {
-        public ToPeer(QueuedDatagramTransport peer) => Receive<DtlsProtocol.Outgoing>(m => peer.Offer(m.Datagram.ToArray()));
-    }
-
-    /// <summary>BouncyCastle's credentials presenting <paramref name="presented"/> while signing with <paramref name="signingKey"/>.</summary>
-    private static TlsCredentialedSigner Credentials(TlsContext context, BcTlsCrypto crypto, DtlsCertificate presented, AsymmetricKeyParameter signingKey) =>
-        new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, signingKey,
-            new Certificate([crypto.CreateCertificate(presented.Der.ToArray())]), EcdsaSha256);
-
-    private sealed class LyingServer(DtlsCertificate presented, AsymmetricKeyParameter signingKey) : DefaultTlsServer(new BcTlsCrypto(new SecureRandom()))
-    {
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
-
-        protected override TlsCredentialedSigner GetECDsaSignerCredentials() => Credentials(m_context, (BcTlsCrypto)Crypto, presented, signingKey);
-    }
-
-    private sealed class LyingClient(DtlsCertificate presented, AsymmetricKeyParameter signingKey) : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
-    {
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
-
-        public override TlsAuthentication GetAuthentication() => new Authentication(this);
-
-        private sealed class Authentication(LyingClient client) : TlsAuthentication
-        {
-            public void NotifyServerCertificate(TlsServerCertificate serverCertificate) { }
-
-            public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) =>
-                Credentials(client.m_context, (BcTlsCrypto)client.Crypto, client._presented, client._signingKey);
-        }
-
-        private readonly DtlsCertificate _presented = presented;
-        private readonly AsymmetricKeyParameter _signingKey = signingKey;
-    }
-
     /// <summary>
     /// Our <see cref="DtlsTransport"/> in <paramref name="ourRole"/> against a BouncyCastle-only peer presenting
     /// <see cref="Theirs"/> (whose fingerprint we expect) and signing its handshake with <paramref name="signingKey"/>.
@@ -143,12 +102,12 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
         var peerTransport = new QueuedDatagramTransport(Fast.SendLimit, Fast.ReceiveLimit, Fast.ReceiveQueue,
             datagram => ours.Tell(new DtlsProtocol.Incoming(datagram)));
         var events = CreateTestProbe();
-        var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new ToPeer(peerTransport)));
+        var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new BouncyCastlePeer.ToPeer(peerTransport)));
         ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, wire, Fast, events.Ref));
         var peer = Task.Factory.StartNew(() =>
         {
-            if (ourRole == DtlsRole.Client) new DtlsServerProtocol().Accept(new LyingServer(Theirs, signingKey), peerTransport);
-            else new DtlsClientProtocol().Connect(new LyingClient(Theirs, signingKey), peerTransport);
+            if (ourRole == DtlsRole.Client) new DtlsServerProtocol().Accept(BouncyCastlePeer.Server(Theirs, signingKey, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), peerTransport);
+            else new DtlsClientProtocol().Connect(BouncyCastlePeer.Client(Theirs, signingKey, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), peerTransport);
         }, TaskCreationOptions.LongRunning);
         try
         {

@@ -4,21 +4,32 @@ using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcCertificate = Org.BouncyCastle.Tls.Crypto.Impl.BC.BcTlsCertificate;
 
 namespace P2P.Actors.Dtls;
 
 /// <summary>
-/// BouncyCastle's TLS crypto with the ECDSA P-256 signatures of the handshake (ServerKeyExchange, CertificateVerify:
-/// two signed and two checked per handshake, one after the other) made and checked by .NET
-/// (<see cref="ECDsa"/>, OpenSSL on Linux) instead of BouncyCastle's managed code: ~0.6 ms each there on this
-/// machine, a small fraction of that here, and they lie on every session's connect path. Everything else, and any
-/// other key type (an RSA certificate of an older peer), stays BouncyCastle's. No cryptography is written here:
-/// only keys and signatures are handed from one library to the other.
+/// BouncyCastle's TLS crypto with two operations handed to .NET (OpenSSL on Linux):
+/// <list type="bullet">
+/// <item>the ECDSA P-256 signatures of the handshake (ServerKeyExchange, CertificateVerify: two signed and two checked
+/// per handshake, one after the other), made and checked by <see cref="ECDsa"/> instead of BouncyCastle's managed code:
+/// ~0.6 ms each there on this machine, a small fraction of that here, and they lie on every session's connect path;</item>
+/// <item>the AES-GCM of the AES_128_GCM and AES_256_GCM suites' records (<see cref="NativeAesGcm"/>), which every byte
+/// of a data channel goes through twice: BouncyCastle still frames each record (nonce, additional data, layout),
+/// .NET's <see cref="AesGcm"/> only encrypts and decrypts.</item>
+/// </list>
+/// Everything else, any other key type (an RSA certificate of an older peer) and any other cipher (ChaCha20-Poly1305)
+/// stays BouncyCastle's. No cryptography is written here: only keys and bytes are handed from one library to the other.
 /// </summary>
-internal sealed class NativeEcdsaTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
+internal sealed class NativeTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
 {
+    protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
+        NativeAesGcm.IsSupported && macSize == NativeAesGcm.TagSize
+            ? new TlsAeadCipher(cryptoParams, new NativeAesGcm(encrypting: true), new NativeAesGcm(encrypting: false), cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM)
+            : base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
+
     public override TlsCertificate CreateCertificate(short type, byte[] encoding) =>
         type == CertificateType.X509 ? new Certificate(this, encoding) : base.CreateCertificate(type, encoding);
 
@@ -59,7 +70,7 @@ internal sealed class NativeEcdsaTlsCrypto(SecureRandom random) : BcTlsCrypto(ra
     }
 }
 
-/// <summary>Signs the handshake with our certificate's ECDSA P-256 key by .NET (see <see cref="NativeEcdsaTlsCrypto"/>).</summary>
+/// <summary>Signs the handshake with our certificate's ECDSA P-256 key by .NET (see <see cref="NativeTlsCrypto"/>).</summary>
 internal sealed class NativeEcdsaSigner(ECParameters key) : TlsSigner
 {
     public byte[] GenerateRawSignature(SignatureAndHashAlgorithm algorithm, byte[] hash)
