@@ -61,6 +61,13 @@ public static class PeerProtocol
 
         /// <summary>Times a session threw and was resumed with its state (FEATURES.md H2).</summary>
         public long SessionFaultsResumed { get; init; }
+
+        /// <summary>Sessions sending connectivity checks now, sessions waiting for a place to (<see cref="CheckAdmission{T}"/>), and the most that ever checked at once.</summary>
+        public int SessionsChecking { get; init; }
+
+        public int SessionsWaitingToCheck { get; init; }
+
+        public int MostSessionsChecking { get; init; }
     }
 
     // events to the parent (PeerHost) or whoever created the peer
@@ -136,6 +143,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
     private readonly Dictionary<uint, IActorRef> _dataByTag = [];     // multiplexed sessions (SessionMux): tag -> data path
     private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
+    private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
+    private readonly List<IActorRef> _admitted = [];
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -144,6 +153,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _stun = stun;
         _turn = turn;
         _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes), "udp");
+        _admission = new CheckAdmission<IActorRef>(ice.MaxCheckingSessions > 0 ? ice.MaxCheckingSessions : int.MaxValue);
 
         Receive<UdpSocketProtocol.Bound>(OnBound);
         Receive<UdpSocketProtocol.BindFailed>(m =>
@@ -220,11 +230,29 @@ public sealed class Peer : ReceiveActor, IWithTimers
             ChannelDataSent = _channelDataSent,
             ChannelDataReceived = _channelDataReceived,
             SessionFaultsResumed = _sessionFaultsResumed,
+            SessionsChecking = _admission.Checking,
+            SessionsWaitingToCheck = _admission.Waiting,
+            MostSessionsChecking = _admission.MostChecking,
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
+        Receive<CheckAdmissionProtocol.Begin>(m =>
+        {
+            if (!_admission.Knows(Sender)) Context.Watch(Sender); // a checker that stops gives its place back
+            if (_admission.Begin(Sender, m.RemoteIsChecking)) Sender.Tell(CheckAdmissionProtocol.MayBegin.Instance);
+        });
+        Receive<CheckAdmissionProtocol.Ended>(_ =>
+        {
+            Context.Unwatch(Sender);
+            EndChecking(Sender);
+        });
         Receive<Terminated>(t =>
         {
+            if (_admission.Knows(t.ActorRef))
+            {
+                EndChecking(t.ActorRef);
+                return;
+            }
             OnTerminated(t);
             if (_releaseRequesters is null) return;
             if (_finishing)
@@ -533,6 +561,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _reallocating.Remove(t.ActorRef);
             _channelsOf.Remove(t.ActorRef);
         }
+    }
+
+    /// <summary>A checker is done (or gone): the sessions waiting longest get its place.</summary>
+    private void EndChecking(IActorRef checker)
+    {
+        _admission.End(checker, _admitted);
+        foreach (var next in _admitted) next.Tell(CheckAdmissionProtocol.MayBegin.Instance);
+        _admitted.Clear();
     }
 
     // ---- packets -----------------------------------------------------------------------------------
