@@ -39,6 +39,9 @@ public sealed record IceSettings(
     /// </summary>
     public int MaxCheckingSessions { get; init; }
 
+    /// <summary>When a peer's last session has gone, give the native heap's freed pages back (<see cref="Runtime.NativeHeap.Trim"/>).</summary>
+    public bool TrimNativeHeapWhenIdle { get; init; }
+
     /// <summary>
     /// How many times within a minute one child of a session (its agent, connection, DTLS transport or SCTP association)
     /// may throw and be resumed with its state; one more and it is stopped and the session fails (see <c>Session</c>).
@@ -90,6 +93,7 @@ public sealed record IceSettings(
             Lite: c.GetBoolean("lite", false)) {
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024),
             MaxCheckingSessions = c.GetInt("max-checking-sessions", 0),
+            TrimNativeHeapWhenIdle = c.GetBoolean("trim-native-heap-when-idle", false),
             ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
             NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),

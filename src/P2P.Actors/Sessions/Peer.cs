@@ -68,6 +68,9 @@ public static class PeerProtocol
         public int SessionsWaitingToCheck { get; init; }
 
         public int MostSessionsChecking { get; init; }
+
+        /// <summary>Times the peer's last session went and the native heap was trimmed (<see cref="IceSettings.TrimNativeHeapWhenIdle"/>).</summary>
+        public long NativeHeapTrims { get; init; }
     }
 
     // events to the parent (PeerHost) or whoever created the peer
@@ -145,6 +148,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
     private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
     private readonly List<IActorRef> _admitted = [];
+    private long _nativeHeapTrims;
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -233,6 +237,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             SessionsChecking = _admission.Checking,
             SessionsWaitingToCheck = _admission.Waiting,
             MostSessionsChecking = _admission.MostChecking,
+            NativeHeapTrims = _nativeHeapTrims,
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
@@ -552,6 +557,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _dataByTag.Remove(info.Tag);
             foreach (var (remote, sessions) in _dataPaths.ToList())
                 if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) > 0 && sessions.Count == 0) _dataPaths.Remove(remote);
+            // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
+            // to the system, not only to the C library's arenas, which would keep it as their high-water mark
+            if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)
+            {
+                _nativeHeapTrims++;
+                Task.Run(Runtime.NativeHeap.Trim);
+            }
             return;
         }
         if (_allocatorServer.Remove(t.ActorRef, out var server))
