@@ -96,20 +96,7 @@ public sealed class CheckAdmissionTests(ITestOutputHelper output) : IceVirtualNe
         const int count = 12, places = 2;
         var ice = IceSettings.Default with { MaxCheckingSessions = places };
         var (a, b) = await BuildAsync(null, null, ice, turn: false, stun: false);
-        var events = CreateTestProbe();
-        var link = Sys.ActorOf(Support.SessionLink.Props(events.Ref));
-        for (int i = 0; i < count; i++)
-        {
-            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link));
-            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link));
-        }
-        var connected = new HashSet<string>();
-        RunUntil(events, m =>
-        {
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected.Add(c.SessionId);
-            return connected.Count == 2 * count;
-        }, TimeSpan.FromSeconds(30));
+        ConnectMany(a, b, count, TimeSpan.FromSeconds(30));
 
         foreach (var side in new[] { a, b })
         {
