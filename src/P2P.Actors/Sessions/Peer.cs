@@ -86,6 +86,9 @@ public static class PeerProtocol
     /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
     /// <summary>From a session: application data from <paramref name="Remote"/> is its own, and goes straight to <paramref name="Data"/> (its connection).</summary>
     internal sealed record DataPathSelected(IPEndPoint Remote, IActorRef Data);
+
+    /// <summary>From a secure session: its DTLS handshake is over (done or failed); the place it held to check goes to the next session.</summary>
+    internal sealed record SessionSecured;
 }
 
 /// <summary>
@@ -149,6 +152,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
     private readonly List<IActorRef> _admitted = [];
     private long _nativeHeapTrims;
+    private readonly HashSet<IActorRef> _secureSessions = [];
+    private readonly Dictionary<IActorRef, IActorRef> _securing = []; // secure session -> its checker, whose place it keeps until DTLS is up
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -249,7 +254,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<CheckAdmissionProtocol.Ended>(_ =>
         {
             Context.Unwatch(Sender);
-            EndChecking(Sender);
+            // a secure session keeps the place through its DTLS handshake: ICE is the cheap half of connecting it, and
+            // handshakes started as fast as ICE finishes would pile up on a busy machine as the checks did
+            var session = Context.Child(Sender.Path.Parent.Parent.Name);
+            if (_secureSessions.Contains(session)) _securing[session] = Sender;
+            else EndChecking(Sender);
+        });
+        Receive<PeerProtocol.SessionSecured>(_ =>
+        {
+            _secureSessions.Remove(Sender);
+            if (_securing.Remove(Sender, out var checker)) EndChecking(checker);
         });
         Receive<Terminated>(t =>
         {
@@ -510,6 +524,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _sessionsByUfrag[credentials.Ufrag] = session;
         _sessionsByTag[tag] = session;
+        if (m.Secure) _secureSessions.Add(session);
         var visible = Visible(_candidates, policy);
         if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
         foreach (var problem in _problems) session.Tell(new SessionProtocol.GatheringProblem(problem));
@@ -551,6 +566,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         if (_sessions.Remove(t.ActorRef, out var info))
         {
+            _secureSessions.Remove(t.ActorRef);
+            if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
             _sessionFaults.Remove(t.ActorRef);
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);

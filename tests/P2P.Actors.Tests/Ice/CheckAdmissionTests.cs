@@ -91,6 +91,17 @@ public sealed class CheckAdmissionTests(ITestOutputHelper output) : IceVirtualNe
     }
 
     [Fact]
+    public async Task Secure_sessions_keep_their_place_through_the_DTLS_handshake_and_give_it_back()
+    {
+        // one place: each session holds it from its first check until its handshake is over, then the next one begins;
+        // a place not given back would leave the next session waiting for ever
+        var (a, b) = await BuildAsync(null, null, IceSettings.Default with { MaxCheckingSessions = 1 }, turn: false, stun: false);
+        ConnectMany(a, b, 4, TimeSpan.FromSeconds(60), secure: true);
+        foreach (var side in new[] { a, b })
+            Assert.Equal((0, 0), await side.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait) is var s ? (s.SessionsChecking, s.SessionsWaitingToCheck) : default);
+    }
+
+    [Fact]
     public async Task Sessions_opened_at_once_check_a_few_at_a_time_and_every_one_connects()
     {
         const int count = 12, places = 2;

@@ -148,14 +148,14 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
     }
 
     /// <summary>Opens <paramref name="count"/> sessions between the two sides at once and runs until all of them are connected (a failure ends the test).</summary>
-    protected TimeSpan ConnectMany(Side a, Side b, int count, TimeSpan virtualLimit)
+    protected TimeSpan ConnectMany(Side a, Side b, int count, TimeSpan virtualLimit, bool secure = false)
     {
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         for (int i = 0; i < count; i++)
         {
-            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link));
-            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link));
+            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link, Secure: secure));
+            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link, Secure: secure));
         }
         var connected = new HashSet<string>();
         return RunUntil(events, m =>
