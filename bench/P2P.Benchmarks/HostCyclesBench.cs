@@ -63,11 +63,15 @@ public static partial class HostCyclesBench
             int closed = 0;
             await Until(l => Closed().IsMatch(l) && ++closed == 2 * count);
         }
+        // BENCH_SMAPS=<folder>: the host's /proc/<pid>/smaps at each reading, to see which mappings hold what stays
+        string? smaps = Environment.GetEnvironmentVariable("BENCH_SMAPS");
         async Task<Stats> ReadStats()
         {
             await Task.Delay(500); // the last closes' actors stop
             await Send("stats");
-            return Stats.Parse(await Until(l => l.StartsWith("stats: ", StringComparison.Ordinal)));
+            var stats = Stats.Parse(await Until(l => l.StartsWith("stats: ", StringComparison.Ordinal)));
+            if (smaps is not null) File.Copy($"/proc/{host.Id}/smaps", Path.Combine(smaps, $"smaps-{opened}"), overwrite: true);
+            return stats;
         }
 
         var clock = Stopwatch.StartNew();

@@ -59,6 +59,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     private bool? _controlling; // the role the checker last reported, given back to it after a restart
     private bool _localDone, _remoteDone, _connected, _failed;
     private DateTimeOffset _startedAt;
+    private DateTimeOffset? _waitingSince; // the checker waits for a place to check (CheckAdmission): the connect timeout is paused
 
     public IceAgent(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
     {
@@ -127,8 +128,22 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             case PairCheckerProtocol.ConsentConfirmed m:
                 Context.Parent.Tell(m);
                 break;
+            case CheckAdmissionProtocol.Waiting:
+                if (_connected || _failed || _waitingSince is not null) break;
+                _waitingSince = Context.System.Scheduler.Now;
+                Timers.Cancel(ConnectTimeout.Instance);
+                break;
+            case CheckAdmissionProtocol.Began:
+                if (_waitingSince is not { } since || _connected || _failed) break;
+                _waitingSince = null;
+                var now = Context.System.Scheduler.Now;
+                _startedAt += now - since; // "within 30 s" means 30 s of trying, not of waiting in the queue
+                Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _startedAt + _settings.ConnectTimeout - now);
+                break;
             case ConnectTimeout:
-                if (!_connected) Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
+                if (_connected) break;
+                _checks.Tell(CheckAdmissionProtocol.GiveUp.Instance);
+                Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
                 break;
             // queries and consent checks go to the checker
             case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs or PairCheckerProtocol.InjectFault

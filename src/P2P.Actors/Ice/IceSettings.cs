@@ -33,6 +33,16 @@ public sealed record IceSettings(
     public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>
+    /// How many sessions of one peer send connectivity checks at once; the others wait for a place, first come first
+    /// served, and their connect timeout starts when they begin (see <see cref="CheckAdmission{T}"/>). A session the
+    /// remote already checks begins at once. 0: no limit (a checker whose transport is not a Peer, in tests).
+    /// </summary>
+    public int MaxCheckingSessions { get; init; }
+
+    /// <summary>When a peer's last session has gone, give the native heap's freed pages back (<see cref="Runtime.NativeHeap.Trim"/>).</summary>
+    public bool TrimNativeHeapWhenIdle { get; init; }
+
+    /// <summary>
     /// How many times within a minute one child of a session (its agent, connection, DTLS transport or SCTP association)
     /// may throw and be resumed with its state; one more and it is stopped and the session fails (see <c>Session</c>).
     /// </summary>
@@ -82,6 +92,8 @@ public sealed record IceSettings(
             Policy: Enum.Parse<CandidatePolicy>(c.GetString("candidate-policy").Replace("-", ""), ignoreCase: true),
             Lite: c.GetBoolean("lite", false)) {
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 * 1024 * 1024),
+            MaxCheckingSessions = c.GetInt("max-checking-sessions", 0),
+            TrimNativeHeapWhenIdle = c.GetBoolean("trim-native-heap-when-idle", false),
             ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
             NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),

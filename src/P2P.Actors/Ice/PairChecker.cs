@@ -122,6 +122,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private DateTimeOffset? _firstValidAt; // when the controlling agent first had a valid pair: nomination-wait counts from here
     private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
+    private bool _mayCheck, _askedToBegin, _askedAtOnce, _remoteIsChecking; // see CheckAdmission
     private const int MaxNominationFailures = 3;
 
     public PairChecker(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
@@ -135,6 +136,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _transport = transport;
         _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(local.Pwd));
         _checkList = new CheckList(_controlling, settings.MaxPairs);
+        _mayCheck = settings.MaxCheckingSessions <= 0;
 
         Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
         Receive<PairCheckerProtocol.AddLocalCandidate>(m => AddPairs(_checkList.AddLocal(m.Candidate)));
@@ -149,6 +151,20 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             CheckForFailure();
         });
         Receive<Inbound>(OnInbound);
+        Receive<CheckAdmissionProtocol.MayBegin>(_ =>
+        {
+            if (_mayCheck) return;
+            _mayCheck = true;
+            Context.Parent.Tell(CheckAdmissionProtocol.Began.Instance);
+            EnsureTicking();
+        });
+        Receive<CheckAdmissionProtocol.GiveUp>(_ =>
+        {
+            if (_selected is not null) return;
+            _failed = true;
+            _transactions.Cancel(c => !c.Consent);
+            EndChecking();
+        });
         Receive<Tick>(_ => OnTick());
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<NominationDue>(_ => ConsiderNomination());
@@ -216,6 +232,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void EnsureTicking()
     {
         if (_remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
+        if (!_mayCheck)
+        {
+            AskToBegin();
+            return;
+        }
         if (_ticking)
         {
             // e.g. a nomination: no need to wait for the tick
@@ -228,6 +249,24 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (!_ticking) return;
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _ta);
         WakeUpForTriggered();
+    }
+
+    /// <summary>The peer's sessions check a bounded number at a time (<see cref="CheckAdmission{T}"/>): ask for a place, once, and again when the remote's checks arrive meanwhile.</summary>
+    private void AskToBegin()
+    {
+        if (_askedToBegin && (_askedAtOnce || !_remoteIsChecking)) return;
+        if (!_askedToBegin) Context.Parent.Tell(CheckAdmissionProtocol.Waiting.Instance);
+        _askedToBegin = true;
+        _askedAtOnce = _remoteIsChecking;
+        _transport.Tell(new CheckAdmissionProtocol.Begin(_remoteIsChecking), Self);
+    }
+
+    /// <summary>Selected or failed: the place goes to the next session; what this checker still sends (consent, a late nomination) needs none.</summary>
+    private void EndChecking()
+    {
+        if (_askedToBegin) _transport.Tell(CheckAdmissionProtocol.Ended.Instance, Self);
+        _askedToBegin = false;
+        _mayCheck = true;
     }
 
     private bool PacingAllows() => Context.System.Scheduler.Now - _lastCheckAt >= _ta;
@@ -244,6 +283,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void OnTick()
     {
         if (_remote is null) return;
+        if (_failed) _triggered.Clear(); // given up (GiveUp): no more checks
         if (!PacingAllows())
         {
             WakeUpForTriggered();
@@ -258,7 +298,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
         // Aggressive nomination keeps checking for a better pair.
-        if (!ChecksStopped && _checkList.NextForOrdinaryCheck() is { } pair)
+        if (!ChecksStopped && !_failed && _checkList.NextForOrdinaryCheck() is { } pair)
         {
             SendCheck(pair, useCandidate: false, consent: false);
             return;
@@ -385,6 +425,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         var pair = _checkList.Find(inbound.Local.Address, inbound.From)
                    ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _);
         if (pair is null) return;
+        _remoteIsChecking = true;
         EnsureTicking();
         if (_settings.Lite)
         {
@@ -576,6 +617,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         pair.Nominated = true;
         if (_selected is not null && _selected.Priority >= pair.Priority) return;
         _selected = pair;
+        EndChecking();
         Timers.Cancel(NominationDue.Instance);
         if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
@@ -618,6 +660,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         pair.Nominated = true;
         _selected = pair;
         _roundTrips[pair] = selected.RoundTrip;
+        EndChecking();
     }
 
     private void CheckForFailure()
@@ -633,6 +676,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (_remote is null || !_localDone || !_remoteDone || _triggered.Count > 0 || _transactions.Count > 0) return;
         if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
         _failed = true;
+        EndChecking();
         string reason = _checkList.Pairs.Count == 0
             ? "no candidate pairs could be formed (no common address family or transport)"
             : $"all {_checkList.Pairs.Count} candidate pairs failed";

@@ -85,7 +85,6 @@ public sealed partial class SctpAssociation
         if (size > PathMtu)
         {
             _pathMtu = size;
-            _scratch = new byte[size];
             _maxUserDataPerChunk = Fragmenter.MaxUserDataFor(size) - SackReserve;
             if (_cc is not null) _cc.Mtu = size;
             _log.Info("SCTP: the path carries {0}-byte packets (RFC 8899 probe acknowledged); new data goes in packets of up to that size", size);

@@ -54,7 +54,10 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private readonly byte[] _cookieKey = RandomNumberGenerator.GetBytes(32);
     private readonly uint _myTag = NonZeroRandom();
     private readonly uint _myInitialTsn = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
-    private byte[] _scratch;   // one packet being written: the base size, larger once a path MTU probe confirmed it
+    // where one packet is written before it is copied out: one per thread, not one per association (16 KiB each once
+    // path MTU discovery confirmed 16384-byte packets; a host holds thousands of associations, and every use is
+    // synchronous within one message); Scratch gives the association's own packet size of it
+    [ThreadStatic] private static byte[]? t_scratch;
     private readonly RtoCalculator _rto;
 
     private AssociationState _state = AssociationState.Closed;
@@ -89,7 +92,6 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         _lower = lower;
         _owner = owner;
         _isDtlsClient = isDtlsClient;
-        _scratch = new byte[settings.MaxPacketSize];
         _rto = new RtoCalculator(settings.RtoInitial, settings.RtoMin, settings.RtoMax);
         _t1Rto = settings.RtoInitial;
         _fragmenter = new Fragmenter(_myInitialTsn);
@@ -239,7 +241,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private void OnAssociate()
     {
         if (_state != AssociationState.Closed || _terminated) return;
-        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, 0);
+        var w = new SctpPacketWriter(Scratch, _settings.Port, _settings.Port, 0);
         WriteInit(ref w, ack: false);
         _t1Packet = w.ToArray();
         _state = AssociationState.CookieWait;
@@ -275,7 +277,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         var cookie = StateCookie.Create(_cookieKey, new CookieContents(_myTag, init.InitiateTag, _myInitialTsn, init.InitialTsn,
             init.AdvertisedReceiverWindow, init.ForwardTsnSupported, init.SupportsExtension(SctpChunkType.ReConfig),
             NowMs, (int)_settings.CookieLifetime.TotalMilliseconds));
-        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, init.InitiateTag);
+        var w = new SctpPacketWriter(Scratch, _settings.Port, _settings.Port, init.InitiateTag);
         WriteInit(ref w, ack: true);
         w.AddStateCookie(cookie);
         SendPacket(w.ToArray());
@@ -294,7 +296,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         _peerInitialRwnd = init.AdvertisedReceiverWindow;
         _peerForwardTsn = init.ForwardTsnSupported;
         _peerReconfig = init.SupportsExtension(SctpChunkType.ReConfig);
-        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, _peerTag);
+        var w = new SctpPacketWriter(Scratch, _settings.Port, _settings.Port, _peerTag);
         w.AddCookieEcho(cookie);
         _t1Packet = w.ToArray();
         _state = AssociationState.CookieEchoed;
@@ -349,7 +351,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     {
         Span<byte> staleness = stackalloc byte[4];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(staleness, (uint)Math.Clamp(staleMs * 1000, 0, uint.MaxValue));
-        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, peerTag);
+        var w = new SctpPacketWriter(Scratch, _settings.Port, _settings.Port, peerTag);
         w.BeginError();
         w.AddErrorCause(SctpErrorCauseCode.StaleCookieError, staleness);
         SendPacket(w.ToArray());
@@ -383,7 +385,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         }
         _log.Debug("SCTP: the peer found our State Cookie stale; sending a new INIT");
         _peerTag = 0;
-        var w = new SctpPacketWriter(_scratch, _settings.Port, _settings.Port, 0);
+        var w = new SctpPacketWriter(Scratch, _settings.Port, _settings.Port, 0);
         WriteInit(ref w, ack: false);
         _t1Packet = w.ToArray();
         _state = AssociationState.CookieWait;
@@ -453,7 +455,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         if (!HeartbeatChunk.TryParse(chunk, out var hb, out _)) { _badPackets++; return; }
         // a path MTU probe's info fills a packet larger than ours: its echo gets a buffer of its size
         int echo = SctpPacket.CommonHeaderLength + SctpPacket.ChunkHeaderLength + 4 + ((hb.Info.Length + 3) & ~3);
-        var w = echo > _scratch.Length ? new SctpPacketWriter(new byte[echo], _settings.Port, _settings.Port, _peerTag) : NewWriter();
+        var w = echo > PathMtu ? new SctpPacketWriter(new byte[echo], _settings.Port, _settings.Port, _peerTag) : NewWriter();
         w.AddHeartbeat(true, hb.Info);   // §8.3: echo the info unchanged
         SendPacket(w.ToArray());
     }
@@ -613,7 +615,17 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
 
     // ---------------------------------------------------------------- packet output
 
-    private SctpPacketWriter NewWriter() => new(_scratch, _settings.Port, _settings.Port, _peerTag);
+    private SctpPacketWriter NewWriter() => new(Scratch, _settings.Port, _settings.Port, _peerTag);
+
+    private Span<byte> Scratch
+    {
+        get
+        {
+            int size = PathMtu;
+            var buffer = t_scratch is { } b && b.Length >= size ? b : t_scratch = new byte[size];
+            return buffer.AsSpan(0, size);
+        }
+    }
 
     private void SendPacket(byte[] packet)
     {

@@ -60,6 +60,16 @@ public static class PeerProtocol
 
         /// <summary>Times a session threw and was resumed with its state (FEATURES.md H2).</summary>
         public long SessionFaultsResumed { get; init; }
+
+        /// <summary>Sessions sending connectivity checks now, sessions waiting for a place to (<see cref="CheckAdmission{T}"/>), and the most that ever checked at once.</summary>
+        public int SessionsChecking { get; init; }
+
+        public int SessionsWaitingToCheck { get; init; }
+
+        public int MostSessionsChecking { get; init; }
+
+        /// <summary>Times the peer's last session went and the native heap was trimmed (<see cref="IceSettings.TrimNativeHeapWhenIdle"/>).</summary>
+        public long NativeHeapTrims { get; init; }
     }
 
     // events to the parent (PeerHost) or whoever created the peer
@@ -75,6 +85,9 @@ public static class PeerProtocol
     /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
     /// <summary>From a session: application data from <paramref name="Remote"/> is its own, and goes straight to <paramref name="Data"/> (its connection).</summary>
     internal sealed record DataPathSelected(IPEndPoint Remote, IActorRef Data);
+
+    /// <summary>From a secure session: its DTLS handshake is over (done or failed); the place it held to check goes to the next session.</summary>
+    internal sealed record SessionSecured;
 }
 
 /// <summary>
@@ -135,6 +148,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
     private readonly Dictionary<uint, IActorRef> _dataByTag = [];     // multiplexed sessions (SessionMux): tag -> data path
     private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
+    private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
+    private readonly List<IActorRef> _admitted = [];
+    private long _nativeHeapTrims;
+    private readonly HashSet<IActorRef> _secureSessions = [];
+    private readonly Dictionary<IActorRef, IActorRef> _securing = []; // secure session -> its checker, whose place it keeps until DTLS is up
 
     public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
@@ -143,6 +161,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _stun = stun;
         _turn = turn;
         _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes), "udp");
+        _admission = new CheckAdmission<IActorRef>(ice.MaxCheckingSessions > 0 ? ice.MaxCheckingSessions : int.MaxValue);
 
         Receive<UdpSocketProtocol.Bound>(OnBound);
         Receive<UdpSocketProtocol.BindFailed>(m =>
@@ -219,11 +238,39 @@ public sealed class Peer : ReceiveActor, IWithTimers
             ChannelDataSent = _channelDataSent,
             ChannelDataReceived = _channelDataReceived,
             SessionFaultsResumed = _sessionFaultsResumed,
+            SessionsChecking = _admission.Checking,
+            SessionsWaitingToCheck = _admission.Waiting,
+            MostSessionsChecking = _admission.MostChecking,
+            NativeHeapTrims = _nativeHeapTrims,
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
+        Receive<CheckAdmissionProtocol.Begin>(m =>
+        {
+            if (!_admission.Knows(Sender)) Context.Watch(Sender); // a checker that stops gives its place back
+            if (_admission.Begin(Sender, m.RemoteIsChecking)) Sender.Tell(CheckAdmissionProtocol.MayBegin.Instance);
+        });
+        Receive<CheckAdmissionProtocol.Ended>(_ =>
+        {
+            Context.Unwatch(Sender);
+            // a secure session keeps the place through its DTLS handshake: ICE is the cheap half of connecting it, and
+            // handshakes started as fast as ICE finishes would pile up on a busy machine as the checks did
+            var session = Context.Child(Sender.Path.Parent.Parent.Name);
+            if (_secureSessions.Contains(session)) _securing[session] = Sender;
+            else EndChecking(Sender);
+        });
+        Receive<PeerProtocol.SessionSecured>(_ =>
+        {
+            _secureSessions.Remove(Sender);
+            if (_securing.Remove(Sender, out var checker)) EndChecking(checker);
+        });
         Receive<Terminated>(t =>
         {
+            if (_admission.Knows(t.ActorRef))
+            {
+                EndChecking(t.ActorRef);
+                return;
+            }
             OnTerminated(t);
             if (_releaseRequesters is null) return;
             if (_finishing)
@@ -476,6 +523,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _sessionsByUfrag[credentials.Ufrag] = session;
         _sessionsByTag[tag] = session;
+        if (m.Secure) _secureSessions.Add(session);
         var visible = Visible(_candidates, policy);
         if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
         foreach (var problem in _problems) session.Tell(new SessionProtocol.GatheringProblem(problem));
@@ -517,12 +565,21 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         if (_sessions.Remove(t.ActorRef, out var info))
         {
+            _secureSessions.Remove(t.ActorRef);
+            if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
             _sessionFaults.Remove(t.ActorRef);
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
             _dataByTag.Remove(info.Tag);
             foreach (var (remote, sessions) in _dataPaths.ToList())
                 if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) > 0 && sessions.Count == 0) _dataPaths.Remove(remote);
+            // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
+            // to the system, not only to the C library's arenas, which would keep it as their high-water mark
+            if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)
+            {
+                _nativeHeapTrims++;
+                Task.Run(Runtime.NativeHeap.Trim);
+            }
             return;
         }
         if (_allocatorServer.Remove(t.ActorRef, out var server))
@@ -532,6 +589,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _reallocating.Remove(t.ActorRef);
             _channelsOf.Remove(t.ActorRef);
         }
+    }
+
+    /// <summary>A checker is done (or gone): the sessions waiting longest get its place.</summary>
+    private void EndChecking(IActorRef checker)
+    {
+        _admission.End(checker, _admitted);
+        foreach (var next in _admitted) next.Tell(CheckAdmissionProtocol.MayBegin.Instance);
+        _admitted.Clear();
     }
 
     // ---- packets -----------------------------------------------------------------------------------

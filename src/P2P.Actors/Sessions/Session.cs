@@ -250,6 +250,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<DtlsProtocol.Connected>(m =>
         {
             _dtlsConnectedAt = Stopwatch.GetTimestamp();
+            _peer.Tell(new PeerProtocol.SessionSecured()); // its place to check goes to the next session (CheckAdmission)
             _dtlsFingerprint = m.RemoteFingerprint;
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload), PmtuProbeMax = Math.Min(_sctpSettings.PmtuProbeMax, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
@@ -533,6 +534,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     {
         if (_failed) return;
         _failed = true;
+        _peer.Tell(new PeerProtocol.SessionSecured());
         _log.Warning("[{0}] session failed: {1}", _sessionId, reason);
         _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
     }

@@ -22,20 +22,7 @@ public sealed class IceScaleTests : IceVirtualNetworkTestBase
         // before a thousand agents had their turn, so the connect timeout is stretched
         var (a, b) = await BuildAsync("FullCone", "PortRestrictedCone", IceSettings.Default with { ConnectTimeout = TimeSpan.FromMinutes(10) }, turn: false);
         var wall = Stopwatch.StartNew();
-        var events = CreateTestProbe();
-        var link = Sys.ActorOf(Support.SessionLink.Props(events.Ref));
-        for (int i = 0; i < count; i++)
-        {
-            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link));
-            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link));
-        }
-        var connected = new HashSet<string>();
-        var elapsed = RunUntil(events, m =>
-        {
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected.Add(c.SessionId);
-            return connected.Count == 2 * count;
-        }, TimeSpan.FromSeconds(120), step: TimeSpan.FromMilliseconds(10));
+        var elapsed = ConnectMany(a, b, count, TimeSpan.FromSeconds(120));
         wall.Stop();
         _log.WriteLine($"{count} sessions: all {2 * count} ends connected after {elapsed.TotalSeconds:0.0} s virtual, {wall.Elapsed.TotalSeconds:0.0} s wall");
 

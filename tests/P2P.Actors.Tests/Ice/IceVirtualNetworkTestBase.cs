@@ -149,6 +149,25 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
         return (sessions, pairs, elapsed);
     }
 
+    /// <summary>Opens <paramref name="count"/> sessions between the two sides at once and runs until all of them are connected (a failure ends the test).</summary>
+    protected TimeSpan ConnectMany(Side a, Side b, int count, TimeSpan virtualLimit, bool secure = false)
+    {
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        for (int i = 0; i < count; i++)
+        {
+            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link, Secure: secure));
+            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link, Secure: secure));
+        }
+        var connected = new HashSet<string>();
+        return RunUntil(events, m =>
+        {
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected c) connected.Add(c.SessionId);
+            return connected.Count == 2 * count;
+        }, virtualLimit, step: TimeSpan.FromMilliseconds(10));
+    }
+
     /// <summary>Sends a line each way and runs until both arrived.</summary>
     protected void ExchangeData(TestProbe events, Dictionary<string, IActorRef> sessions, string id)
     {

@@ -65,4 +65,17 @@ public sealed class SctpPathMtuTests(ITestOutputHelper output) : SctpVirtualTime
         SendAndReceiveLargeMessage(client, server);   // every DATA packet fits the path: none is lost to its size
         Assert.Equal(0, StatsOf(client).Retransmissions);
     }
+
+    [Fact]
+    public void An_association_on_a_small_path_writes_packets_of_its_own_size_beside_one_that_probed_16_KiB()
+    {
+        // associations write their packets into one buffer per thread: the one that grew it to 16 KiB must not make the
+        // other bundle chunks into packets its path loses
+        var (bigClient, _) = Start(maxPacketOnPath: int.MaxValue);
+        Pump(() => StatsOf(bigClient).PathMtu == Settings.PmtuProbeMax, TimeSpan.FromSeconds(5), what: "the largest probe acknowledged");
+        var (client, server) = Start(maxPacketOnPath: 1500);
+        Pump(() => StatsOf(client).PathMtu == 1408, TimeSpan.FromSeconds(5), step: TimeSpan.FromMilliseconds(5), what: "the 1408-byte probe acknowledged");
+        SendAndReceiveLargeMessage(client, server);
+        Assert.Equal(0, StatsOf(client).Retransmissions);
+    }
 }
