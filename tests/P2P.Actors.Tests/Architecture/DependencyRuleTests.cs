@@ -19,6 +19,7 @@ public sealed class DependencyRuleTests
     {
         ["P2P.Actors.Supervision"] = 0,
         ["P2P.Actors.Dispatch"] = 0,
+        ["P2P.Actors.Runtime"] = 0,
         ["P2P.Actors.Transport"] = 1,
         ["P2P.Actors.Stun"] = 2,
         ["P2P.Actors.Relay"] = 2,
