@@ -30,7 +30,7 @@ internal static class DtlsWarmUp
         {
             Interlocked.Increment(ref _runs);
             Finished.TrySetResult(Run(certificate, settings));
-        }) { IsBackground = true, Name = "dtls-warm-up", Priority = ThreadPriority.BelowNormal };
+        }) { IsBackground = true, Name = "dtls-warm-up" };
         thread.Start();
     }
 
