@@ -104,6 +104,9 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         return Akka.Actor.Props.Create(() => new ChatSession(settings, owner, memory));
     }
 
+    /// <summary>The frame codec's first use is paid now, while the session connects, not by the first line (<see cref="ChatFrame.StartWarmUp"/>).</summary>
+    protected override void PreStart() => ChatFrame.StartWarmUp();
+
     protected override void PostStop() => _m.CloseFiles();
 
     // ---- restarts (FEATURES.md H2) ------------------------------------------------------------------------

@@ -19,6 +19,9 @@ public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRet
     /// </summary>
     public int ApplicationSendLimit { get; init; } = 16421;
 
+    /// <summary>The first peer of the process runs one throw-away handshake in memory in the background (<see cref="DtlsWarmUp"/>).</summary>
+    public bool WarmUp { get; init; } = true;
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly DtlsSettings Default = new(
         HandshakeTimeout: TimeSpan.FromSeconds(30),
@@ -43,6 +46,7 @@ public sealed record DtlsSettings(TimeSpan HandshakeTimeout, TimeSpan InitialRet
         {
             // a section written before this key existed (a --config file) keeps working with the default
             ApplicationSendLimit = c.HasPath("application-send-limit") ? c.GetInt("application-send-limit") : Default.ApplicationSendLimit,
+            WarmUp = c.HasPath("warm-up") ? c.GetBoolean("warm-up") : Default.WarmUp,
         };
         if (settings.HandshakeTimeout <= TimeSpan.Zero || settings.InitialRetransmit <= TimeSpan.Zero
             || settings.SendLimit < 256 || settings.ReceiveLimit < settings.SendLimit || settings.ReceiveQueue < 1

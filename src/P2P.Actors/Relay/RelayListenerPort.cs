@@ -50,6 +50,9 @@ internal sealed class RelayListenerPort : IUdpReceiver
         /// <summary>Stops within <see cref="WaitMs"/>; the socket's actor then closes the socket.</summary>
         public void Dispose() => _stopped = true;
 
+        // Never returns while the relay runs: ReadyToRun code here would never be replaced by the optimized tier (no
+        // on-stack replacement for precompiled code), so this method alone is left to the JIT, which compiles it optimized.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run()
         {
             var batch = new DatagramBatch(Slots, 65_536, 0);

@@ -82,6 +82,9 @@ internal sealed class RelayPortPoller : IDisposable
     /// <summary>Stops the thread within <see cref="WaitMs"/>; it closes the epoll set on its way out.</summary>
     public void Dispose() => _stopped = true;
 
+    // Never returns while the relay runs: ReadyToRun code here would never be replaced by the optimized tier (no
+    // on-stack replacement for precompiled code), so this method alone is left to the JIT, which compiles it optimized.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Run()
     {
         var events = LinuxUdp.Epoll.NewEvents(Slots);

@@ -355,9 +355,19 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     /// <summary>
     /// The peer's DTLS certificate (a key pair and a signature, ~1 ms) is made off the actor as the peer starts, so that
-    /// no secure session waits for it while it connects; one opened before it is ready makes it then (as before).
+    /// no secure session waits for it while it connects; one opened before it is ready makes it then (as before). The
+    /// first peer of the process then warms DTLS up with it (<see cref="DtlsWarmUp"/>, p2p.dtls.warm-up).
     /// </summary>
-    protected override void PreStart() => Task.Run(() => new CertificateReady(DtlsCertificate.Generate())).PipeTo(Self);
+    protected override void PreStart()
+    {
+        var dtls = DtlsSettings.OrDefault(Context.System.Settings.Config);
+        Task.Run(() =>
+        {
+            var certificate = DtlsCertificate.Generate();
+            if (dtls.WarmUp) DtlsWarmUp.Start(certificate, dtls);
+            return new CertificateReady(certificate);
+        }).PipeTo(Self);
+    }
 
     // ---- gathering ---------------------------------------------------------------------------------
 

@@ -38,6 +38,14 @@ public sealed class ChatFrameTests
         Assert.Equal(bytes, data.ToArray());
     }
 
+    [Fact]
+    public async Task The_codec_warm_up_sends_a_line_and_an_ack_through_it_once_per_process()
+    {
+        ChatFrame.StartWarmUp();
+        ChatFrame.StartWarmUp();
+        Assert.True(await ChatFrame.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     private static byte[] Offer(string name) =>
         Encoding.UTF8.GetBytes($"{{\"t\":\"offer\",\"id\":\"a1\",\"name\":\"{name}\",\"size\":3,\"sha256\":\"{new string('0', 64)}\",\"mime\":\"application/pdf\"}}");
 }
