@@ -162,7 +162,14 @@ public sealed class Connection : UntypedActor, IWithTimers
         ScheduleConsent();
     }
 
-    /// <summary>RFC 7675 §5.1: the interval is randomized to 0.8-1.2 of its nominal value.</summary>
-    private void ScheduleConsent() =>
-        Timers.StartSingleTimer(ConsentTick.Instance, ConsentTick.Instance, _settings.ConsentInterval * (0.8 + 0.4 * _random.NextDouble()));
+    /// <summary>
+    /// RFC 7675 §5.1: the interval is randomized to 0.8-1.2 of its nominal value, on the grid all sessions share
+    /// (<see cref="IceSettings.ConsentGrid"/>), so that the checks due at one point go out in one wake-up.
+    /// </summary>
+    private void ScheduleConsent()
+    {
+        var now = Context.System.Scheduler.Now;
+        var due = CoalescedDeadline.Pick(now + _settings.ConsentInterval * 0.8, now + _settings.ConsentInterval * 1.2, _settings.ConsentGrid, _random.NextDouble());
+        Timers.StartSingleTimer(ConsentTick.Instance, ConsentTick.Instance, due - now);
+    }
 }

@@ -58,6 +58,13 @@ public sealed record IceSettings(
     /// <summary>...and at least this long, so that a busy machine answering a few milliseconds late is still waited for.</summary>
     public TimeSpan NominationGrace { get; init; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// RFC 7675 §5.1: consent checks of every session fall due on multiples of this step, each still within 0.8-1.2 of
+    /// <see cref="ConsentInterval"/> (see <c>CoalescedDeadline</c>), so that one wake-up sends all checks due at once;
+    /// zero gives each check its own instant.
+    /// </summary>
+    public TimeSpan ConsentGrid { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -97,6 +104,7 @@ public sealed record IceSettings(
             ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
             NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),
+            ConsentGrid = c.GetTimeSpan("consent-grid", TimeSpan.FromMilliseconds(250)),
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");

@@ -431,8 +431,11 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
 
     private void ScheduleHeartbeat()
     {
-        var jitter = _rto.Rto * (0.5 + Random.Shared.NextDouble());   // §8.3: RTO + HB.interval, RTO jittered by ±50 %
-        Timers.StartSingleTimer(HeartbeatKey, HeartbeatDue.Instance, _settings.HeartbeatInterval + jitter);
+        // §8.3: RTO + HB.interval, RTO jittered by ±50 %; on the grid all associations share when the window holds a point of it
+        var now = Now;
+        var earliest = now + _settings.HeartbeatInterval + _rto.Rto * 0.5;
+        var due = P2P.Protocol.CoalescedDeadline.Pick(earliest, earliest + _rto.Rto, _settings.HeartbeatGrid, Random.Shared.NextDouble());
+        Timers.StartSingleTimer(HeartbeatKey, HeartbeatDue.Instance, due - now);
     }
 
     private void OnHeartbeatDue()

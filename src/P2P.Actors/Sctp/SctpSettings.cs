@@ -49,6 +49,13 @@ public sealed record SctpSettings(
     /// <summary>RFC 8899 §5.1.2 MAX_PROBES: probes of one size lost in a row before that size is given up.</summary>
     public int PmtuMaxProbes { get; init; } = 3;
 
+    /// <summary>
+    /// Heartbeats of every association fall due on multiples of this step, each within its RFC 9260 §8.3 window
+    /// (HB.interval plus RTO jittered by ±50 %) when the window holds one (see <c>CoalescedDeadline</c>), so that one
+    /// wake-up serves all heartbeats due at once; zero gives each its own instant.
+    /// </summary>
+    public TimeSpan HeartbeatGrid { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly SctpSettings Default = new(
         Port: 5000,
@@ -99,6 +106,7 @@ public sealed record SctpSettings(
             PmtuProbeMax = c.HasPath("pmtu-probe-max") ? c.GetInt("pmtu-probe-max") : Default.PmtuProbeMax,
             PmtuProbeTimeout = c.HasPath("pmtu-probe-timeout") ? c.GetTimeSpan("pmtu-probe-timeout") : Default.PmtuProbeTimeout,
             PmtuMaxProbes = c.HasPath("pmtu-max-probes") ? c.GetInt("pmtu-max-probes") : Default.PmtuMaxProbes,
+            HeartbeatGrid = c.HasPath("heartbeat-grid") ? c.GetTimeSpan("heartbeat-grid") : Default.HeartbeatGrid,
         };
         settings.Validate();
         return settings;

@@ -68,6 +68,13 @@ public static class SignalCommand
         akka.cluster.log-info = off
         """);
 
+    /// <summary>
+    /// The actor system's configuration: the one-node cluster for sharding, its periodic tasks timed for one node
+    /// (<c>p2p.signal.one-node-cluster</c> in akka.hocon), over <paramref name="config"/>.
+    /// </summary>
+    public static Config ActorSystemConfig(Config config) =>
+        (config.GetConfig("p2p.signal.one-node-cluster") ?? Config.Empty).WithFallback(ShardingConfig).WithFallback(config);
+
     private static async Task<int> Run(ParseResult p)
     {
         if (!P2PHostBuilder.TryLoadSettings("signal", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
@@ -88,7 +95,7 @@ public static class SignalCommand
         {
             // Rooms are entities of Akka.Cluster.Sharding, the room name their id: one node here (it joins itself),
             // more nodes behind a load balancer later without changing the rooms or the connections.
-            using var host = P2PHostBuilder.Build(ShardingConfig.WithFallback(config), verbose, (_, _) => { });
+            using var host = P2PHostBuilder.Build(ActorSystemConfig(config), verbose, (_, _) => { });
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);

@@ -91,6 +91,31 @@ public sealed class SignalCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_one_node_cluster_runs_its_periodic_tasks_seldom_but_still_comes_up_at_the_first_leader_action()
+    {
+        var hocon = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "akka.hocon")));
+        var system = Akka.Actor.ActorSystem.Create("signal-settings", P2P.Host.Commands.SignalCommand.ActorSystemConfig(hocon));
+        try
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system).Settings;
+            Assert.Equal(TimeSpan.FromSeconds(10), cluster.GossipInterval);
+            Assert.Equal(TimeSpan.FromSeconds(10), cluster.UnreachableNodesReaperInterval);
+            Assert.Equal(TimeSpan.FromSeconds(10), cluster.HeartbeatInterval);
+            Assert.Equal(typeof(Akka.Cluster.NoDowning), cluster.DowningProviderType);
+            Assert.Equal(TimeSpan.FromSeconds(1), cluster.LeaderActionsInterval); // Joining -> Up at the first one
+            var config = system.Settings.Config;
+            Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.sharding.distributed-data.gossip-interval"));
+            Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.sharding.distributed-data.notify-subscribers-interval"));
+            Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.sharding.retry-interval"));
+            Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.remote.watch-failure-detector.heartbeat-interval"));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task A_bad_listen_address_gives_one_sentence_on_stderr_and_exit_2()
     {
         var result = await Processes.Run(Processes.Dotnet(Processes.P2pDll, "signal", "--listen", "nowhere"), Timeout);
