@@ -6,7 +6,7 @@ using System.Threading.Channels;
 namespace P2P.Benchmarks;
 
 /// <summary>
-/// <c>hostcycles [cycles] [--batch B] [--warmup W]</c>: one real <c>p2p host</c> process (FEATURES.md U3) driven through its stdin
+/// <c>hostcycles [cycles] [--batch B] [--warmup W]</c>: one real <c>p2p host</c> process driven through its stdin
 /// as a user would: two peers, then secure sessions between them opened in batches of B, each waited for until both
 /// sides say connected, then closed, until <c>cycles</c> sessions have come and gone. The host's own <c>stats</c>
 /// (sessions the peers hold, threads, file descriptors, resident and managed memory, after a full collection) is read

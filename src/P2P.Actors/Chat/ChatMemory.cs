@@ -5,7 +5,7 @@ namespace P2P.Actors.Chat;
 
 /// <summary>
 /// What a <see cref="ChatSession"/> knows and shares with its peer, kept outside the actor instance so that a restart
-/// after a fault (FEATURES.md H2) starts a fresh instance with it: lines not yet acknowledged, the ids seen from the
+/// after a fault starts a fresh instance with it: lines not yet acknowledged, the ids seen from the
 /// peer, the files under way. Opaque outside this assembly; only the actor it was made for touches it (Akka runs one
 /// instance at a time).
 /// </summary>

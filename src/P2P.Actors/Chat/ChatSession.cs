@@ -9,7 +9,7 @@ using static P2P.Actors.Chat.ChatProtocol;
 namespace P2P.Actors.Chat;
 
 /// <summary>
-/// Chat and file transfer (FEATURES.md G4, G5) on the data channels of one secure <see cref="Session"/>, whose owner
+/// Chat and file transfer on the data channels of one secure <see cref="Session"/>, whose owner
 /// it is. Session events it does not use itself go on to its own owner unchanged, so signaling works through it.
 /// <para>
 /// Channels, one rule: the side whose session is controlling (its description offers a=setup:actpass) opens "chat",
@@ -109,7 +109,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     protected override void PostStop() => _m.CloseFiles();
 
-    // ---- restarts (FEATURES.md H2) ------------------------------------------------------------------------
+    // ---- restarts ------------------------------------------------------------------------
 
     /// <summary>
     /// Called on the failed instance. The files are closed (the new instance opens what is under way again); a line

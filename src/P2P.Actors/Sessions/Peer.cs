@@ -25,7 +25,7 @@ public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IP
 public static class PeerProtocol
 {
     /// <summary>Open a session; the owner gets <see cref="SessionProtocol.Started"/> and then every event of the session.</summary>
-    /// <param name="Secure">DTLS 1.2 over the selected pair (G2), with the certificate fingerprint in the description;
+    /// <param name="Secure">DTLS 1.2 over the selected pair, with the certificate fingerprint in the description;
     /// false sends application data as plain datagrams, like the original program (--plain).</param>
     public sealed record OpenSession(string SessionId, bool Controlling, IActorRef Owner, CandidatePolicy? Policy = null, bool Secure = false);
 
@@ -58,7 +58,7 @@ public static class PeerProtocol
         /// <summary>Channels to peers the TURN allocators have bound and published, which the Peer writes ChannelData on.</summary>
         public int ChannelsInUse { get; init; }
 
-        /// <summary>Times a session threw and was resumed with its state (FEATURES.md H2).</summary>
+        /// <summary>Times a session threw and was resumed with its state.</summary>
         public long SessionFaultsResumed { get; init; }
 
         /// <summary>Sessions sending connectivity checks now, sessions waiting for a place to (<see cref="CheckAdmission{T}"/>), and the most that ever checked at once.</summary>
@@ -91,7 +91,7 @@ public static class PeerProtocol
 }
 
 /// <summary>
-/// One local identity (DESIGN.md): owns its one UDP socket, gathers the candidates every session of it shares
+/// One local identity (docs/ARCHITECTURE.md): owns its one UDP socket, gathers the candidates every session of it shares
 /// (host candidates from the bound address or the interfaces; server-reflexive from each STUN server through a
 /// <see cref="StunProber"/>; a relayed one from each TURN server through a <see cref="TurnClient"/> on the same
 /// socket), and demultiplexes what arrives: packets from a STUN/TURN server to its prober/allocator, connectivity

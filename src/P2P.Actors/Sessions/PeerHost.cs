@@ -45,7 +45,7 @@ public static class PeerHostProtocol
 }
 
 /// <summary>
-/// /user/peers (DESIGN.md): owns every local peer of the process. Console commands and the signaling service
+/// /user/peers (docs/ARCHITECTURE.md): owns every local peer of the process. Console commands and the signaling service
 /// land here and are sent on to the peer they name. A peer that throws is stopped (its socket and sessions
 /// go with it) and the subscribers are told why; the other peers are not affected.
 /// </summary>

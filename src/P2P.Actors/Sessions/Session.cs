@@ -160,7 +160,7 @@ public enum SessionChild
 }
 
 /// <summary>
-/// One conversation with one remote peer (DESIGN.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
+/// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
 /// with the session id, so one session's story reads in order. Packets come and go through the Peer.
 /// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its

@@ -6,7 +6,7 @@ using P2P.Protocol.Ice;
 namespace P2P.Actors.Signaling;
 
 /// <summary>
-/// One session's signaling through <c>p2p signal</c> (G1), as an actor: it runs a <see cref="SignalingClient"/> in a
+/// One session's signaling through <c>p2p signal</c>, as an actor: it runs a <see cref="SignalingClient"/> in a
 /// room and is the owner (directly, or behind a chat session) of the session the app opens once it hears
 /// <see cref="SignalingProtocol.Joined"/> (whose Controlling flag is the session's role). Our description,
 /// trickled candidates and end-of-candidates go to the room; theirs go to the session (kept until it started);

@@ -4,7 +4,7 @@ using Akka.Actor;
 namespace P2P.Actors.Transport;
 
 /// <summary>
-/// The transport seam of DESIGN.md: whoever needs a UDP socket asks a factory for the <see cref="Props"/> of a
+/// The transport seam (docs/ARCHITECTURE.md): whoever needs a UDP socket asks a factory for the <see cref="Props"/> of a
 /// socket actor instead of creating a <see cref="UdpSocket"/> itself. The actor it makes speaks
 /// <see cref="UdpSocketProtocol"/> (the handler gets <see cref="UdpSocketProtocol.Bound"/> or
 /// <see cref="UdpSocketProtocol.BindFailed"/>, then every <see cref="UdpSocketProtocol.Received"/>; it accepts

@@ -30,7 +30,7 @@ public static class UdpSocketProtocol
 
 /// <summary>
 /// Owns one UDP socket: the only place where the engine touches <see cref="Socket"/> for UDP (the
-/// transport seam of DESIGN.md). Received datagrams go to the handler given at creation, copied into
+/// transport seam, docs/ARCHITECTURE.md). Received datagrams go to the handler given at creation, copied into
 /// messages; <see cref="UdpSocketProtocol.Send"/> writes one datagram. A send error (for example an
 /// unreachable network) is counted and logged, never thrown.
 /// <para>

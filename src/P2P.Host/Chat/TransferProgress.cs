@@ -5,7 +5,7 @@ using Spectre.Console.Rendering;
 namespace P2P.Host.Chat;
 
 /// <summary>
-/// The progress of file transfers on a console (G4), for the ICE chat and <c>p2p host</c>. On an interactive console
+/// The progress of file transfers on a console, for the ICE chat and <c>p2p host</c>. On an interactive console
 /// (a terminal that understands ANSI) each running transfer is a Spectre <see cref="ProgressTask"/> in one live
 /// <see cref="Progress"/> display with its bar, percentage, rate and time left, shown while any transfer runs. The rate
 /// is the chat session's own (<see cref="ChatProtocol.FileProgress.BytesPerSecond"/>), not Spectre's estimate from the

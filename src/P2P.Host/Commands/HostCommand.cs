@@ -15,7 +15,7 @@ using Spectre.Console;
 
 namespace P2P.Host.Commands;
 
-/// <summary><c>p2p host</c>: the interactive multi-peer console (H1), see <see cref="HostConsole"/>.</summary>
+/// <summary><c>p2p host</c>: the interactive multi-peer console, see <see cref="HostConsole"/>.</summary>
 public static class HostCommand
 {
     private static readonly Option<string> Stun = new("--stun") { HelpName = "server", Description = "STUN server for the peers' public addresses ('none': host candidates only).", DefaultValueFactory = _ => "none" };

@@ -25,7 +25,7 @@ namespace P2P.Host.Demo;
 public sealed record DemoOptions(bool Real, string NatA, string NatB, int FileBytes, int Lines);
 
 /// <summary>
-/// The embedded default (H4), in one process: our relay (STUN and TURN), a signaling server on 127.0.0.1, and two
+/// The embedded default, in one process: our relay (STUN and TURN), a signaling server on 127.0.0.1, and two
 /// peers, alice and bob, each behind its own simulated NAT on the virtual network (or on real loopback sockets with
 /// --real). They meet in a room, connect (ICE, DTLS, SCTP), exchange chat lines, alice sends bob a file (progress
 /// bar, SHA-256 checked), and the demo prints the pair table and the time of each step. No outside server.

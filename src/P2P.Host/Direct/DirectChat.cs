@@ -4,10 +4,10 @@ using P2P.Protocol.Dtls;
 namespace P2P.Host.Direct;
 
 /// <summary>
-/// <c>p2p --no-ice</c>: direct TCP chat, on the wire exactly as the original program (FEATURES.md, "The original
-/// on the wire"); <c>--secure</c> adds TLS 1.3 between two p2p programs. Prints what the original prints where it
+/// <c>p2p --no-ice</c>: direct TCP chat, on the wire exactly as the original C program
+/// (libnice and plain TCP); <c>--secure</c> adds TLS 1.3 between two p2p programs. Prints what the original prints where it
 /// prints it: "Connected", "Received: text" and "Connection closed by peer" on <c>output</c>, everything else on
-/// <c>status</c>. Its story goes to <c>log</c> as structured events (H5), each with <see cref="SessionId"/>.
+/// <c>status</c>. Its story goes to <c>log</c> as structured events, each with <see cref="SessionId"/>.
 /// </summary>
 public static class DirectChat
 {

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace P2P.Host.Hosting;
 
 /// <summary>
-/// Ctrl+C and SIGTERM, the same in every mode (FEATURES.md U1). The first signal cancels <see cref="Token"/>: the
+/// Ctrl+C and SIGTERM, the same in every mode. The first signal cancels <see cref="Token"/>: the
 /// command then stops the way it stops on "quit" (the other side is told, TURN allocations are released) and returns.
 /// A second signal, or a stop that outlasts <c>p2p.stop-timeout</c>, ends the process at once with exit code 130, so
 /// no stuck server or peer can keep the user waiting.

@@ -77,7 +77,7 @@ public static class P2PHostBuilder
 
     /// <summary>
     /// Sets the global Serilog logger: the console at <paramref name="consoleLevel"/>, every level on stderr (stdout is the
-    /// user's: chat lines, descriptions, tables; FEATURES.md U4), plus an optional file.
+    /// user's: chat lines, descriptions, tables), plus an optional file.
     /// </summary>
     public static void ConfigureSerilog(bool verbose, FileInfo? logFile, LogEventLevel consoleLevel = LogEventLevel.Information, bool json = false)
     {

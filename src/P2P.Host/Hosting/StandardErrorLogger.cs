@@ -5,7 +5,7 @@ namespace P2P.Host.Hosting;
 /// <summary>
 /// Akka's fallback logger (<c>akka.stdout-logger-class</c>), used before Serilog is attached and after it is gone
 /// (start, CoordinatedShutdown, remoting's last words). Akka's own writes to stdout, which belongs to the user's chat
-/// lines and tables (FEATURES.md U4), and it printed INFO lines there despite <c>akka.stdout-loglevel = WARNING</c>:
+/// lines and tables, and it printed INFO lines there despite <c>akka.stdout-loglevel = WARNING</c>:
 /// this one writes warnings and errors only, to stderr.
 /// </summary>
 public sealed class StandardErrorLogger : MinimalLogger

@@ -16,7 +16,7 @@ using Spectre.Console;
 namespace P2P.Host.Interactive;
 
 /// <summary>
-/// <c>p2p host</c> (H1): one process, many local peers, many sessions at once, driven by typed commands.
+/// <c>p2p host</c>: one process, many local peers, many sessions at once, driven by typed commands.
 /// <c>peer add &lt;name&gt;</c> binds a peer; <c>open &lt;peer&gt; &lt;remote&gt;</c> opens a secure session from one
 /// local peer to another (signaled in-process), <c>sessions</c> and <c>pairs</c> show tables, <c>say</c> sends a
 /// line, <c>close</c> ends a session, <c>quit</c> ends everything. Events (connected, received, failed) are printed

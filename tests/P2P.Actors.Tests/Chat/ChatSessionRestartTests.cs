@@ -6,7 +6,7 @@ using Xunit;
 namespace P2P.Actors.Tests.Chat;
 
 /// <summary>
-/// FEATURES.md H2 for the chat: a <see cref="ChatSession"/> that throws is restarted with its memory (lines not yet
+/// For the chat: a <see cref="ChatSession"/> that throws is restarted with its memory (lines not yet
 /// acknowledged, ids seen, files under way), resynchronises with its peer, and the user loses nothing: no line lost
 /// or shown twice, a line, an offer or a chunk acknowledgement from the peer dropped by the fault comes again, a file
 /// crossing a restart of either end arrives whole. Past <c>p2p.chat.faults-per-minute</c> the chat stops and says why.

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace P2P.Actors.Tests.Host;
 
-/// <summary>`p2p demo`, the README's main command (H4), run as a real process: everything in one process, nothing outside.</summary>
+/// <summary>`p2p demo`, the README's main command, run as a real process: everything in one process, nothing outside.</summary>
 public sealed class DemoCommandTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);

@@ -282,7 +282,7 @@ public sealed class DirectChatTests(ITestOutputHelper log)
             Assert.Contains(serverEvents, e => Level(e) == "Debug" && Template(e) == "Sent {Bytes} bytes");
             Assert.DoesNotContain(LogEvents(clientLog), e => Level(e) == "Debug");
             // and on the console of the -v side only (on stderr, like every log line)
-            Assert.Contains("err| [", server.Transcript); // log lines, -v included, go to stderr: stdout is the chat's (U4)
+            Assert.Contains("err| [", server.Transcript); // log lines, -v included, go to stderr: stdout is the chat's
             Assert.DoesNotContain("out| [", server.Transcript);
             Assert.Contains(" DBG] Received ", server.Transcript);
             Assert.DoesNotContain(" DBG] ", client.Transcript);

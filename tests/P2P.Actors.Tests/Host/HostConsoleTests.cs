@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace P2P.Actors.Tests.Host;
 
-/// <summary><c>p2p host</c> (H1) as a real process driven through stdin: two local peers, a session between them, its tables and a line.</summary>
+/// <summary><c>p2p host</c> as a real process driven through stdin: two local peers, a session between them, its tables and a line.</summary>
 public sealed class HostConsoleTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);

@@ -79,7 +79,7 @@ public sealed class IceChatTests(ITestOutputHelper output)
             await server.WaitForLineAsync(l => l == "Connection closed by peer", Wait);
             Assert.Equal(0, await server.WaitForExitAsync(Wait));
 
-            // --log-json: one JSON event per line, the session's own events carry its id (H5)
+            // --log-json: one JSON event per line, the session's own events carry its id
             var events = File.ReadAllLines(log).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
             var sessionEvents = events.Where(e => e.TryGetProperty("SessionId", out var id) && id.GetString() == "chat").ToList();
             Assert.Contains(sessionEvents, e => e.GetProperty("@mt").GetString()!.Contains("connected over", StringComparison.Ordinal));

@@ -7,7 +7,7 @@ namespace P2P.Actors.Tests.Host;
 
 /// <summary>
 /// A description without a single candidate gives the other side nothing to connect to: the ICE chat says so, and
-/// what to do, instead of printing an empty block and waiting for a paste that can never connect (FEATURES.md F8).
+/// what to do, instead of printing an empty block and waiting for a paste that can never connect.
 /// </summary>
 public sealed class NoCandidateTests(ITestOutputHelper output)
 {

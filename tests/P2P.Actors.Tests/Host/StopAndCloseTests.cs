@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Host;
 
 /// <summary>
-/// How real <c>p2p</c> processes stop and close (FEATURES.md U1–U3): Ctrl+C and SIGTERM at every prompt, the other
+/// How real <c>p2p</c> processes stop and close: Ctrl+C and SIGTERM at every prompt, the other
 /// side told at once, the end of input during a transfer, a session closed by its remote ending here too. The other
 /// side's consent timeout is set far beyond the tests' waits, so only the close itself can end it in time.
 /// </summary>
@@ -43,7 +43,7 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// stdout carries only what the ICE chat itself says (U4): its description block, Connected, received lines and the
+    /// stdout carries only what the ICE chat itself says: its description block, Connected, received lines and the
     /// peer's leaving; no log line of Akka's or ours (CoordinatedShutdown, dead letters, TURN releases).
     /// </summary>
     private static void AssertOnlyChatOutput(InteractiveProcess chat)

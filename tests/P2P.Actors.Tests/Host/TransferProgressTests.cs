@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Host;
 
 /// <summary>
-/// FEATURES.md G4, "a progress bar with rate and ETA", at the chat-text layer that the ICE chat and <c>p2p host</c>
+/// A progress bar with rate and time left, at the chat-text layer that the ICE chat and <c>p2p host</c>
 /// share (<see cref="TransferProgress"/>): a Spectre progress bar with its transfer-speed and remaining-time columns on
 /// an interactive console, plain lines with the percentage, the rate and the ETA at a bounded rate otherwise.
 /// </summary>

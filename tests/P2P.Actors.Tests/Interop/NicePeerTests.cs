@@ -8,7 +8,7 @@ namespace P2P.Actors.Tests.Interop;
 
 /// <summary>
 /// The libnice stand-in for the original program (tests/interop/nice-peer) against itself: proof that it
-/// behaves as shared/FEATURES.md "The original on the wire" describes, before `p2p` is tested against it.
+/// behaves as the original C program does on the wire, before `p2p` is tested against it.
 /// Everything runs on 127.0.0.1.
 /// </summary>
 public sealed class NicePeerTests(ITestOutputHelper output)
@@ -105,7 +105,7 @@ public sealed class NicePeerTests(ITestOutputHelper output)
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task The_printed_description_has_the_shape_FEATURES_md_shows(bool serverSide)
+    public async Task The_printed_description_has_the_shape_of_the_originals(bool serverSide)
     {
         await using var peer = await NicePeer.StartAsync(serverSide ? ["-s"] : []);
         try

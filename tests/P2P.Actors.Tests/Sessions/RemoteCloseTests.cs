@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
-/// A session the remote closes cleanly ends on this side too (FEATURES.md U2, U3): its owner hears Closed with how the
+/// A session the remote closes cleanly ends on this side too: its owner hears Closed with how the
 /// peer closed it, its actors stop and the Peer routes nothing to it any more; no consent loss, no ICE restart, no
 /// Failed. Consent runs out only after ten minutes here, so only the close itself can end the session in time.
 /// </summary>

@@ -15,7 +15,7 @@ using Xunit.Abstractions;
 
 namespace P2P.Actors.Tests.Sessions;
 
-/// <summary>Secure sessions (G2): DTLS 1.2 over the selected ICE pair, fingerprints from the descriptions checked, on 127.0.0.1.</summary>
+/// <summary>Secure sessions: DTLS 1.2 over the selected ICE pair, fingerprints from the descriptions checked, on 127.0.0.1.</summary>
 public sealed class SecureSessionTests : TestKit
 {
     private readonly ITestOutputHelper _log;

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
-/// FEATURES.md H2, "a crashed child restarts without dropping the session": a secure session on the virtual network
+/// A crashed child restarts without dropping the session: a secure session on the virtual network
 /// (real time: DTLS runs on the wall clock) whose agent, connection, DTLS transport or SCTP association throws keeps
 /// going. Consent is checked every 200 ms and lost after 4 s here, so an agent rebuilt without its pairs would drop the
 /// session within the test; a restarted connection, DTLS transport or association would lose their state at once.

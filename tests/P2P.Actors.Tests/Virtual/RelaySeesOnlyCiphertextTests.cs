@@ -16,7 +16,7 @@ using Xunit.Abstractions;
 namespace P2P.Actors.Tests.Virtual;
 
 /// <summary>
-/// FEATURES.md G2, "a relay sees only ciphertext": two peers talk relay-only through our TURN server on the virtual
+/// A relay sees only ciphertext: two peers talk relay-only through our TURN server on the virtual
 /// network while every datagram the server receives (on its listening socket and on the relayed sockets of the
 /// allocations) is copied to the test. The chat text and a known binary payload arrive at the other peer, and never
 /// appear in what the relay saw, on a secure session; on a plain one the same tap sees them in clear, which shows the

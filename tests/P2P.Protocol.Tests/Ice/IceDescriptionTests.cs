@@ -6,7 +6,7 @@ namespace P2P.Protocol.Tests.Ice;
 
 public class IceDescriptionTests
 {
-    /// <summary>libnice's nice_agent_generate_local_sdp output, exactly as FEATURES.md shows it.</summary>
+    /// <summary>libnice's nice_agent_generate_local_sdp output, exactly as the original program prints it.</summary>
     public const string LibniceBlock =
         "m=- 58723 ICE/SDP\n" +
         "c=IN IP4 127.0.0.1\n" +

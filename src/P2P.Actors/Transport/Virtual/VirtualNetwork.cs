@@ -12,7 +12,7 @@ public sealed record VirtualNat(string Name, IPAddress PublicAddress, NatBehavio
 
 /// <summary>
 /// An in-memory network of hosts, NAT routers and an "internet" that carries UDP between
-/// <see cref="VirtualUdpSocket"/>s: the test half of the transport seam of DESIGN.md. Engine code that takes
+/// <see cref="VirtualUdpSocket"/>s: the test half of the transport seam (docs/ARCHITECTURE.md). Engine code that takes
 /// an <see cref="IUdpSocketFactory"/> (or a socket actor) runs on it unchanged, with
 /// <see cref="SocketsOf"/> in place of <see cref="RealUdpSockets"/>.
 /// <para><b>Model.</b></para>
