@@ -10,6 +10,7 @@
 # Takes ~6-8 minutes on 2 cores. tests/lab/results.md is left alone (the tables go to a temporary file).
 #
 #   sudo bench/run-lab-link.sh [file-MiB]      # default 8
+#   P2P_LAB_PROFILES="0/0 25/1 25/0.25" sudo bench/run-lab-link.sh   # other link profiles (delay ms / loss % per side)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mib="${1:-8}"

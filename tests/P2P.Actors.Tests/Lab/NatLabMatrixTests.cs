@@ -244,7 +244,15 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     private sealed record LinkProfile(int DelayMs, double LossPercent)
     {
         public static readonly LinkProfile None = new(0, 0);
-        public override string ToString() => this == None ? "none" : string.Create(CultureInfo.InvariantCulture, $"{DelayMs} ms {LossPercent}% loss per side");
+        public override string ToString() => this == None ? "none"
+            : LossPercent > 0 ? string.Create(CultureInfo.InvariantCulture, $"{DelayMs} ms {LossPercent}% loss per side") : $"{DelayMs} ms per side";
+        /// <summary>"25/1": 25 ms, 1% loss per side; "0/0" is <see cref="None"/>.</summary>
+        public static LinkProfile Parse(string text)
+        {
+            var parts = text.Split('/');
+            var profile = new LinkProfile(int.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+            return profile == new LinkProfile(0, 0) ? None : profile;
+        }
         public Task ApplyAsync() => this == None
             ? Lab("link", "off")
             : Lab("link", DelayMs.ToString(CultureInfo.InvariantCulture), LossPercent.ToString(CultureInfo.InvariantCulture));
@@ -258,7 +266,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
 
     /// <summary>
     /// P2P_LAB_BENCH=1 (bench/run-lab-link.sh): the link-profile and anchor tests run more cells and profiles and move
-    /// P2P_LAB_FILE_MIB (default 8) MiB instead of CI's 2; results go to P2P_LAB_RESULTS when set.
+    /// P2P_LAB_FILE_MIB (default 8) MiB instead of CI's 2; results go to P2P_LAB_RESULTS when set. P2P_LAB_PROFILES="0/0 25/1"
+    /// (delay ms / loss % per side) chooses the link-profile test's profiles.
     /// </summary>
     private static bool Bench => Environment.GetEnvironmentVariable("P2P_LAB_BENCH") == "1";
     private static int ProfileFileBytes =>
@@ -297,7 +306,9 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         // cells with a direct path: the ICE file transfer and a plain TCP stream (lab.sh forward-tcp: router B forwards
         // the port to lab-b) cross the same two routers and uplinks, each with the profile; the chat round trip must
         // carry the profile's delay (so the file really crossed it), and the file must arrive intact
-        LinkProfile[] profiles = Bench ? [LinkProfile.None, DelayAndLoss] : [DelayAndLoss];
+        LinkProfile[] profiles = !Bench ? [DelayAndLoss]
+            : Environment.GetEnvironmentVariable("P2P_LAB_PROFILES") is { Length: > 0 } given ? [.. given.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(LinkProfile.Parse)]
+            : [LinkProfile.None, DelayAndLoss];
         await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted")], "link-profiles", async (natA, natB, work) =>
         {
             await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
