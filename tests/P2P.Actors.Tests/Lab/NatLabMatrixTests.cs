@@ -320,7 +320,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                 await profile.ApplyAsync();
                 var rtt = await RttAsync();
                 var cell = new Cell("coturn", natA, natB);
-                await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes, $"-{profile.DelayMs}ms");
+                await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes, $"-p{Array.IndexOf(profiles, profile)}");
                 var tcp = await TcpRateAsync(ProfileFileBytes);
                 output.WriteLine($"{cell} [{profile}]: TCP round trip {rtt}; {(cell.FileOk ? $"{cell.Path}, chat RTT {cell.ChatRttMs:0} ms, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
                 Assert.True(cell.FileOk, $"{cell} with {profile}: {cell.Problem}");
@@ -425,7 +425,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                     await profile.ApplyAsync();
                     var nice = await LibniceConnectAsync();
                     var cell = new Cell("coturn", natA, natB);
-                    await RunCellAsync(cell, CoturnPort, work, roomTag: $"-{profile.DelayMs}ms");
+                    await RunCellAsync(cell, CoturnPort, work, roomTag: $"-p{Array.IndexOf(profiles, profile)}");
                     output.WriteLine($"{natA} x {natB} [{profile}]: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
                     Assert.True(cell.Connected, $"{cell} with {profile}: {cell.Problem}");
                     string ratio = nice.Ms > 0 ? (cell.ConnectMs / nice.Ms).ToString("0.00", CultureInfo.InvariantCulture) : "-";
