@@ -382,6 +382,7 @@ stop_link_delay() {
     fi
 }
 
+# P2P_LAB_LINK_TRACE=<dir>: each link-delay writes a line per packet to <dir>/ra.trace and rb.trace (link-delay.c).
 # cmd_link DELAY_MS LOSS_PCT [JITTER_MS] | off : each side's access link, in the direction out of its LAN: router R
 # sends what its host sends to the public network (`iptables-nft -t raw -A PREROUTING -i lan -j NFQUEUE`, before
 # conntrack and NAT, so the flow's first packets are NATed in the order they are released) to tests/lab/link-delay,
@@ -408,7 +409,7 @@ cmd_link() {
     for r in ra rb; do
         stop_link_delay "${r}"
         ip netns exec "lab-${r}" "${LINK_DELAY}/bin/link-delay" --queue 0 --delay "${delay}" --loss "${loss}" \
-            --jitter "${jitter}" --realtime </dev/null >"${STATE}/link-delay-${r}.out" 2>&1 &
+            --jitter "${jitter}" --realtime ${P2P_LAB_LINK_TRACE:+--trace "${P2P_LAB_LINK_TRACE}/${r}.trace"} </dev/null >"${STATE}/link-delay-${r}.out" 2>&1 &
         pid=$!
         echo "${pid}" >"${STATE}/link-delay-${r}.pid"
         for _ in $(seq 1 100); do

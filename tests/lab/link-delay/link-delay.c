@@ -13,7 +13,9 @@
  * runs it SCHED_FIFO, so that a loaded machine does not add its scheduling delays to the configured one (it
  * only ever blocks in ppoll, and works in proportion to the packets it is given).
  *
- *   link-delay --queue N --delay MS [--jitter MS] [--loss PERCENT] [--seed S] [--realtime]
+ *   link-delay --queue N --delay MS [--jitter MS] [--loss PERCENT] [--seed S] [--realtime] [--trace FILE]
+ *
+ * --trace writes one line per packet, "<ms since start> pass|drop" (to see a sender's stalls on the link).
  *
  * Prints "link-delay: queue N ready ..." once bound, and on SIGTERM/SIGINT a line of counters, then exits 0.
  * Packets still held at exit are accepted.
@@ -59,6 +61,8 @@ static uint32_t loss_threshold; /* drop when rand32 < threshold */
 static uint64_t rng_state;
 static uint64_t n_packets, n_dropped, n_late, max_late_ns;
 static struct nfq_q_handle *qh;
+static FILE *trace;
+static uint64_t start_ns;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int s) {
@@ -123,7 +127,9 @@ static int on_packet(struct nfq_q_handle *q, struct nfgenmsg *msg, struct nfq_da
     if (!ph) return 0;
     uint32_t id = ntohl(ph->packet_id);
     n_packets++;
-    if (loss_threshold && rand32() < loss_threshold) {
+    int lost = loss_threshold && rand32() < loss_threshold;
+    if (trace) fprintf(trace, "%.3f %s\n", (double)(now_ns() - start_ns) / 1e6, lost ? "drop" : "pass");
+    if (lost) {
         n_dropped++;
         nfq_set_verdict(q, id, NF_DROP, 0, NULL);
         return 0;
@@ -170,7 +176,7 @@ static double parse_number(const char *what, const char *s) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: link-delay --queue N --delay MS [--jitter MS] [--loss PERCENT] [--seed S] [--realtime]\n");
+    fprintf(stderr, "usage: link-delay --queue N --delay MS [--jitter MS] [--loss PERCENT] [--seed S] [--realtime] [--trace FILE]\n");
     exit(2);
 }
 
@@ -181,6 +187,7 @@ int main(int argc, char **argv) {
     static const struct option opts[] = {
         {"queue", required_argument, 0, 'q'}, {"delay", required_argument, 0, 'd'}, {"jitter", required_argument, 0, 'j'},
         {"loss", required_argument, 0, 'l'},  {"seed", required_argument, 0, 's'},  {"realtime", no_argument, 0, 'r'},
+        {"trace", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -193,6 +200,12 @@ int main(int argc, char **argv) {
         case 'l': loss_pct = parse_number("--loss", optarg); break;
         case 's': seed = (uint64_t)parse_number("--seed", optarg); break;
         case 'r': realtime = 1; break;
+        case 't':
+            if (!(trace = fopen(optarg, "w"))) {
+                fprintf(stderr, "link-delay: --trace %s: %s\n", optarg, strerror(errno));
+                return 2;
+            }
+            break;
         default: usage();
         }
     }
@@ -209,6 +222,7 @@ int main(int argc, char **argv) {
     jitter_ns = (uint64_t)(jitter_ms * 1e6 + 0.5);
     loss_threshold = (uint32_t)(loss_pct / 100.0 * 4294967295.0 + 0.5);
     rng_state = seed ? seed : 0x9E3779B97F4A7C15ULL;
+    start_ns = now_ns();
 
     if (realtime) {
         struct sched_param sp = {.sched_priority = 10};
@@ -301,6 +315,7 @@ int main(int argc, char **argv) {
            queue, n_packets, n_dropped, n_packets ? 100.0 * (double)n_dropped / (double)n_packets : 0.0, heap_max, n_late,
            (double)max_late_ns / 1e6);
     fflush(stdout);
+    if (trace) fclose(trace);
     nfq_destroy_queue(qh);
     nfq_close(h);
     return 0;
