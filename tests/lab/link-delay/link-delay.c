@@ -47,6 +47,7 @@
 
 #define BATCH 128          /* queue messages read per recvmmsg */
 #define MSG_BYTES 1024     /* one metadata-only message is ~100-200 bytes */
+#define IDLE_WAIT_NS 10000000 /* 10 ms */
 #define QUEUE_MAXLEN 65536 /* packets the kernel may hold for us (25 ms at 100 MiB/s is ~2,300 of 1,200 bytes) */
 
 typedef struct {
@@ -59,7 +60,7 @@ static size_t heap_len, heap_cap, heap_max;
 static uint64_t delay_ns, jitter_ns;
 static uint32_t loss_threshold; /* drop when rand32 < threshold */
 static uint64_t rng_state;
-static uint64_t n_packets, n_dropped, n_late, max_late_ns;
+static uint64_t n_packets, n_dropped, n_late, max_late_ns, n_verdict_errors;
 static struct nfq_q_handle *qh;
 static FILE *trace;
 static uint64_t start_ns;
@@ -131,7 +132,7 @@ static int on_packet(struct nfq_q_handle *q, struct nfgenmsg *msg, struct nfq_da
     if (trace) fprintf(trace, "%.3f %s\n", (double)(now_ns() - start_ns) / 1e6, lost ? "drop" : "pass");
     if (lost) {
         n_dropped++;
-        nfq_set_verdict(q, id, NF_DROP, 0, NULL);
+        if (nfq_set_verdict(q, id, NF_DROP, 0, NULL) < 0) n_verdict_errors++;
         return 0;
     }
     uint64_t due = now_ns() + delay_ns;
@@ -154,14 +155,14 @@ static void release_due(void) {
         if (late > 1000000) n_late++;
         if (late > max_late_ns) max_late_ns = late;
         if (jitter_ns) {
-            nfq_set_verdict(qh, h.id, NF_ACCEPT, 0, NULL);
+            if (nfq_set_verdict(qh, h.id, NF_ACCEPT, 0, NULL) < 0) n_verdict_errors++;
         } else {
             /* FIFO: every lower id was either dropped already or is released now, so one batch verdict does */
             last = h.id;
             any = 1;
         }
     }
-    if (any) nfq_set_verdict_batch(qh, last, NF_ACCEPT);
+    if (any && nfq_set_verdict_batch(qh, last, NF_ACCEPT) < 0) n_verdict_errors++;
 }
 
 static double parse_number(const char *what, const char *s) {
@@ -296,13 +297,14 @@ int main(int argc, char **argv) {
         /* the wait is taken after the verdicts: reinjecting a batch runs the packets on through the stack in this
          * system call, which can take a while */
         struct pollfd pfd = {fd, POLLIN, 0};
-        struct timespec ts, *tsp = NULL;
-        if (heap_len) {
+        struct timespec ts, *tsp = &ts;
+        {
+            /* never sleep longer than IDLE_WAIT_NS: a missed wake-up then costs at most that */
             uint64_t now = now_ns();
-            int64_t wait = heap[0].due_ns > now ? (int64_t)(heap[0].due_ns - now) : 0;
+            int64_t wait = !heap_len ? IDLE_WAIT_NS : heap[0].due_ns > now ? (int64_t)(heap[0].due_ns - now) : 0;
+            if (wait > IDLE_WAIT_NS) wait = IDLE_WAIT_NS;
             ts.tv_sec = wait / 1000000000;
             ts.tv_nsec = wait % 1000000000;
-            tsp = &ts;
         }
         if (ppoll(&pfd, 1, tsp, &empty) < 0 && errno != EINTR) {
             perror("link-delay: ppoll");
@@ -311,9 +313,9 @@ int main(int argc, char **argv) {
     }
     while (heap_len) nfq_set_verdict(qh, heap_pop().id, NF_ACCEPT, 0, NULL);
     printf("link-delay: queue %d: %" PRIu64 " packets, %" PRIu64 " dropped (%.2f%%), at most %zu held, %" PRIu64
-           " released more than 1 ms late (the latest by %.2f ms)\n",
+           " released more than 1 ms late (the latest by %.2f ms), %" PRIu64 " verdicts failed\n",
            queue, n_packets, n_dropped, n_packets ? 100.0 * (double)n_dropped / (double)n_packets : 0.0, heap_max, n_late,
-           (double)max_late_ns / 1e6);
+           (double)max_late_ns / 1e6, n_verdict_errors);
     fflush(stdout);
     if (trace) fclose(trace);
     nfq_destroy_queue(qh);
