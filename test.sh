@@ -46,6 +46,9 @@ APT_PACKAGES=(
     "iproute2:ip"
     "nftables:nft"
     "conntrack:conntrack"
+    # tests/lab/link-delay (lab.sh link: delay and loss on an NFQUEUE, since the kernel has no netem)
+    "libnetfilter-queue-dev"
+    "iptables:iptables-nft"
 )
 
 log() { printf '==> %s\n' "$*"; }

@@ -6,8 +6,8 @@
 #   lab.sh down                 remove everything the lab made (ok if nothing is up)
 #   lab.sh exec <host> <cmd...> run a command in a lab namespace (stdin/stdout/exit status pass through)
 #   lab.sh status               what is up
-#   lab.sh link <delay-ms> <loss-%> each side's access link (both routers' WAN, both ways): delay and loss with
-#                               tc netem where the kernel has it, else loss alone with nftables (says so)
+#   lab.sh link <delay-ms> <loss-%> [jitter-ms]   each side's uplink (what its router sends to the public network):
+#                               delay, loss and jitter by tests/lab/link-delay on an NFQUEUE; `lab.sh link off` ends it
 #   lab.sh forward-tcp <port>   router B forwards TCP <port> from the public network to lab-b (plain-TCP baselines)
 #
 # NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
@@ -22,7 +22,8 @@
 #   coturn: long-term credentials, user "lab", password "labpass", realm "lab".
 #
 # State (pids, logs, NAT kinds) lives in $P2P_LAB_STATE (default /run/p2p-lab).
-# Needs root and the Debian packages iproute2, nftables, conntrack, coturn.
+# Needs root and the Debian packages iproute2, nftables, conntrack, coturn; `link` also iptables (iptables-nft),
+# libnetfilter-queue-dev, gcc and pkg-config (it builds tests/lab/link-delay).
 set -euo pipefail
 
 STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
@@ -41,7 +42,7 @@ say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -132,6 +133,7 @@ cmd_down() {
     if [[ -d "${STATE}" ]]; then
         rm -f "${STATE}/turnserver.pid" "${STATE}/turnserver.log" "${STATE}/turnserver.out" \
             "${STATE}/turndb" "${STATE}/kinds" "${STATE}/turnserver.pid.coturn" "${STATE}/link" \
+            "${STATE}"/link-delay-r[ab].pid "${STATE}"/link-delay-r[ab].out \
             "${STATE}"/turnserver*.log
         rmdir "${STATE}" 2>/dev/null || say "left ${STATE} (it holds files the lab did not write)"
     fi
@@ -358,42 +360,69 @@ cmd_up() {
 
 # ---------------------------------------------------------------- link profiles
 
-# netem_works : whether this kernel has the netem qdisc (CONFIG_NET_SCH_NETEM; not every kernel does).
-netem_works() {
-    local ns=lab-netem-probe ok=1
-    ip netns add "${ns}" 2>/dev/null || return 1
-    if ip -n "${ns}" link add p0 type veth peer name p1 2>/dev/null &&
-        ip netns exec "${ns}" tc qdisc add dev p0 root netem delay 1ms 2>/dev/null; then
-        ok=0
+LINK_DELAY="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/link-delay"
+
+# stop_link_delay R : takes router R's link profile away: its NFQUEUE rule first (without a reader the queue would
+# drop everything), then its link-delay (TERM: it accepts what it still holds and prints its counters).
+stop_link_delay() {
+    local r="$1" pid
+    if ns_exists "lab-${r}"; then
+        ip netns exec "lab-${r}" iptables-nft -t raw -F PREROUTING 2>/dev/null || true
     fi
-    ip netns del "${ns}"
-    return "${ok}"
+    if [[ -f "${STATE}/link-delay-${r}.pid" ]]; then
+        pid="$(cat "${STATE}/link-delay-${r}.pid")"
+        if kill "${pid}" 2>/dev/null; then
+            for _ in $(seq 1 20); do
+                kill -0 "${pid}" 2>/dev/null || break
+                sleep 0.05
+            done
+        fi
+        rm -f "${STATE}/link-delay-${r}.pid"
+        grep -h 'packets' "${STATE}/link-delay-${r}.out" 2>/dev/null | sed "s/^/lab-${r} /" >&2 || true
+    fi
 }
 
-# cmd_link DELAY_MS LOSS_PCT : the same profile on each router's WAN link, out of the router (tc on `wan`) and into
-# it (tc on its port in lab-sw), so a datagram between the LANs crosses it twice each way, one to lab-srv once.
-# Without netem only the loss is applied, by nftables (numgen) in each router's forward path, both ways.
+# P2P_LAB_LINK_TRACE=<dir>: each link-delay writes a line per packet to <dir>/ra.trace and rb.trace (link-delay.c).
+# cmd_link DELAY_MS LOSS_PCT [JITTER_MS] | off : each side's access link, in the direction out of its LAN: router R
+# sends what its host sends to the public network (`iptables-nft -t raw -A PREROUTING -i lan -j NFQUEUE`, before
+# conntrack and NAT, so the flow's first packets are NATed in the order they are released) to tests/lab/link-delay,
+# which drops each with LOSS_PCT % and lets the others go after DELAY_MS (+- JITTER_MS, uniform; then reordered). A
+# datagram from lab-a to lab-b crosses one profile (router A's); the answer crosses router B's: with the same profile
+# on both sides the round trip between the hosts is 2 x DELAY_MS, as with netem on each host's uplink. A host's
+# round trip to lab-srv carries its own side's delay once. (This kernel has no netem, CONFIG_NET_SCH_NETEM, nor nft's
+# queue expression, CONFIG_NFT_QUEUE: the xtables NFQUEUE target through nft_compat is what queues.)
 cmd_link() {
-    [[ $# -eq 2 && "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "usage: lab.sh link <delay-ms> <loss-%>"
     need_root
-    local delay="$1" loss="$2" r per_mille
     ns_exists lab-ra || die "the lab is not up"
-    if netem_works; then
-        for r in ra rb; do
-            ip netns exec "lab-${r}" tc qdisc replace dev wan root netem delay "${delay}ms" loss "${loss}%"
-            ip netns exec lab-sw tc qdisc replace dev "${r}" root netem delay "${delay}ms" loss "${loss}%"
-        done
-        echo "netem delay=${delay}ms loss=${loss}%" >"${STATE}/link"
-        say "link: each router's WAN link: ${delay} ms and ${loss}% loss each way (netem)"
-    else
-        per_mille="$(awk -v l="${loss}" 'BEGIN { printf "%d", l * 10 + 0.5 }')"
-        for r in ra rb; do
-            printf 'table ip lablink {\n chain loss {\n  type filter hook forward priority filter - 10; policy accept;\n  iifname "wan" numgen random mod 1000 < %s drop\n  oifname "wan" numgen random mod 1000 < %s drop\n }\n}\n' \
-                "${per_mille}" "${per_mille}" | ip netns exec "lab-${r}" nft -f -
-        done
-        echo "nft delay=0ms loss=${loss}%" >"${STATE}/link"
-        say "link: each router's WAN link: ${loss}% loss each way (nftables); NO delay: this kernel has no netem (CONFIG_NET_SCH_NETEM)"
+    local r
+    if [[ $# -eq 1 && "$1" == off ]]; then
+        for r in ra rb; do stop_link_delay "${r}"; done
+        rm -f "${STATE}/link"
+        say "link: no profile"
+        return 0
     fi
+    [[ ($# -eq 2 || $# -eq 3) && "$1" =~ ^[0-9]+(\.[0-9]+)?$ && "$2" =~ ^[0-9]+(\.[0-9]+)?$ && "${3:-0}" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+        die "usage: lab.sh link <delay-ms> <loss-%> [jitter-ms] | lab.sh link off"
+    local delay="$1" loss="$2" jitter="${3:-0}" pid
+    need_tools iptables-nft
+    "${LINK_DELAY}/build.sh" >&2 || die "could not build tests/lab/link-delay (apt-get install -y libnetfilter-queue-dev gcc pkg-config)"
+    for r in ra rb; do
+        stop_link_delay "${r}"
+        ip netns exec "lab-${r}" "${LINK_DELAY}/bin/link-delay" --queue 0 --delay "${delay}" --loss "${loss}" \
+            --jitter "${jitter}" --realtime ${P2P_LAB_LINK_TRACE:+--trace "${P2P_LAB_LINK_TRACE}/${r}.trace"} </dev/null >"${STATE}/link-delay-${r}.out" 2>&1 &
+        pid=$!
+        echo "${pid}" >"${STATE}/link-delay-${r}.pid"
+        for _ in $(seq 1 100); do
+            grep -q ' ready' "${STATE}/link-delay-${r}.out" 2>/dev/null && break
+            kill -0 "${pid}" 2>/dev/null || break
+            sleep 0.02
+        done
+        grep -q ' ready' "${STATE}/link-delay-${r}.out" 2>/dev/null ||
+            die "link-delay did not start in lab-${r}: $(cat "${STATE}/link-delay-${r}.out")"
+        ip netns exec "lab-${r}" iptables-nft -t raw -A PREROUTING -i lan -j NFQUEUE --queue-num 0
+    done
+    echo "delay=${delay}ms loss=${loss}% jitter=${jitter}ms" >"${STATE}/link"
+    say "link: each side's uplink (router -> public network): ${delay} ms (+-${jitter} ms) and ${loss}% loss (link-delay on NFQUEUE)"
 }
 
 # cmd_forward_tcp PORT : router B lets TCP PORT in from the public network to lab-b (a port forward), so that a plain

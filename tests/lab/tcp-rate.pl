@@ -3,7 +3,10 @@
 #   tcp-rate.pl recv <port>                 accept one connection, read to EOF, print
 #                                           "received <bytes> bytes in <seconds> s" (first byte to EOF)
 #   tcp-rate.pl send <ip> <port> <bytes>    connect, send that many bytes, close
-# The receiver exits after 120 s whatever happens.
+#   tcp-rate.pl listen <port>               accept connections and close them (a peer for `rtt`)
+#   tcp-rate.pl rtt <ip> <port> <count>     time <count> TCP connects (SYN to SYN-ACK: one round trip each) and print
+#                                           "rtt <count> connects: min X ms median Y ms max Z ms"
+# Each exits after 120 s whatever happens.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -42,6 +45,25 @@ if ($mode eq 'recv') {
         $bytes -= length $part;
     }
     close $socket;
+} elsif ($mode eq 'listen') {
+    my $port = shift or die "usage: tcp-rate.pl listen <port>\n";
+    my $server = IO::Socket::INET->new(LocalPort => $port, Proto => 'tcp', Listen => 64, ReuseAddr => 1) or die "listen: $!\n";
+    $| = 1;
+    print "listening on $port\n";
+    while (my $client = $server->accept()) { close $client; }
+} elsif ($mode eq 'rtt') {
+    my ($ip, $port, $count) = @ARGV;
+    die "usage: tcp-rate.pl rtt <ip> <port> <count>\n" unless defined $count && $count > 0;
+    my @ms;
+    for (1 .. $count) {
+        my $start = time;
+        my $socket = IO::Socket::INET->new(PeerAddr => $ip, PeerPort => $port, Proto => 'tcp', Timeout => 10) or die "connect: $!\n";
+        push @ms, (time - $start) * 1000;
+        close $socket;
+        select(undef, undef, undef, 0.02);
+    }
+    @ms = sort { $a <=> $b } @ms;
+    printf "rtt %d connects: min %.1f ms median %.1f ms max %.1f ms\n", $count, $ms[0], $ms[int($#ms / 2)], $ms[-1];
 } else {
-    die "usage: tcp-rate.pl recv <port> | send <ip> <port> <bytes>\n";
+    die "usage: tcp-rate.pl recv <port> | send <ip> <port> <bytes> | listen <port> | rtt <ip> <port> <count>\n";
 }

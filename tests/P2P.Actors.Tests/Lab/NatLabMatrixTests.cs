@@ -147,9 +147,9 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         Assert.True(relayedButDirectPossible.Count == 0, "relayed although a direct path exists: " + string.Join("; ", relayedButDirectPossible));
     }
 
-    private async Task RunCellAsync(Cell cell, int turnPort, string work, int fileBytes = FileBytes)
+    private async Task RunCellAsync(Cell cell, int turnPort, string work, int fileBytes = FileBytes, string roomTag = "")
     {
-        string room = $"{cell.Turn.Replace(' ', '-')}-{cell.NatA}-{cell.NatB}";
+        string room = $"{cell.Turn.Replace(' ', '-')}-{cell.NatA}-{cell.NatB}{roomTag}";
         var downloads = Directory.CreateDirectory(Path.Combine(work, room)).FullName;
         string[] Args(string nat) =>
         [
@@ -221,7 +221,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     /// </summary>
     private static async Task WriteResultsSectionAsync(string name, string text)
     {
-        var path = Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "results.md");
+        var path = Environment.GetEnvironmentVariable("P2P_LAB_RESULTS") is { Length: > 0 } other ? other : Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "results.md");
         string begin = $"<!-- {name} -->", end = $"<!-- /{name} -->";
         string old = File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
         var sections = new List<(string Name, string Text)>();
@@ -236,43 +236,126 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(path, md.ToString());
     }
 
-    /// <summary>The link profile of the lab cells that compare our file rate with plain TCP: per side, per direction.</summary>
-    private const int ProfileDelayMs = 25;
-    private const double ProfileLossPercent = 1;
-    private const int ProfileFileBytes = 16 * 1024 * 1024, TcpPort = 5201;
+    /// <summary>
+    /// A link profile (tests/lab/lab.sh link): each side's uplink delays what it sends to the public network by
+    /// <paramref name="DelayMs"/> and loses <paramref name="LossPercent"/> % of it, so the round trip between the two
+    /// hosts carries 2 x DelayMs. <see cref="None"/> is the lab without a profile.
+    /// </summary>
+    private sealed record LinkProfile(int DelayMs, double LossPercent)
+    {
+        public static readonly LinkProfile None = new(0, 0);
+        public override string ToString() => this == None ? "none"
+            : LossPercent > 0 ? string.Create(CultureInfo.InvariantCulture, $"{DelayMs} ms {LossPercent}% loss per side") : $"{DelayMs} ms per side";
+        /// <summary>"25/1": 25 ms, 1% loss per side; "0/0" is <see cref="None"/>.</summary>
+        public static LinkProfile Parse(string text)
+        {
+            var parts = text.Split('/');
+            var profile = new LinkProfile(int.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+            return profile == new LinkProfile(0, 0) ? None : profile;
+        }
+        public Task ApplyAsync() => this == None
+            ? Lab("link", "off")
+            : Lab("link", DelayMs.ToString(CultureInfo.InvariantCulture), LossPercent.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The issue's example profile: 25 ms of delay on each side (a 50 ms round trip) and 1% loss.</summary>
+    private static readonly LinkProfile DelayAndLoss = new(25, 1);
+    /// <summary>The same delay without loss, for connect times (a lost check would only add its retransmission time).</summary>
+    private static readonly LinkProfile DelayOnly = new(25, 0);
+    private const int TcpPort = 5201, RttPort = 5202;
+
+    /// <summary>
+    /// P2P_LAB_BENCH=1 (bench/run-lab-link.sh): the link-profile and anchor tests run more cells and profiles and move
+    /// P2P_LAB_FILE_MIB (default 8) MiB instead of CI's 2; results go to P2P_LAB_RESULTS when set. P2P_LAB_PROFILES="0/0 25/1"
+    /// (delay ms / loss % per side) chooses the link-profile test's profiles.
+    /// </summary>
+    private static bool Bench => Environment.GetEnvironmentVariable("P2P_LAB_BENCH") == "1";
+    private static int ProfileFileBytes =>
+        (Bench ? int.Parse(Environment.GetEnvironmentVariable("P2P_LAB_FILE_MIB") ?? "8", CultureInfo.InvariantCulture) : 2) * 1024 * 1024;
+
+    [Fact]
+    public async Task A_delay_profile_puts_twice_its_delay_into_the_round_trip_across_the_lab_and_off_takes_it_out()
+    {
+        // TCP connects from lab-a to lab-b through router B's port forward (SYN out through router A's uplink, SYN-ACK
+        // out through router B's): one round trip across both NATs each, without a profile, with 25 ms per side
+        // (tests/lab/link-delay on each router's NFQUEUE), and after `lab.sh link off`
+        try
+        {
+            await Lab("up", "masquerade", "masquerade");
+            await Lab("forward-tcp", RttPort.ToString(CultureInfo.InvariantCulture));
+            var before = await RttAsync();
+            await DelayOnly.ApplyAsync();
+            var with = await RttAsync();
+            await LinkProfile.None.ApplyAsync();
+            var after = await RttAsync();
+            output.WriteLine($"round trip lab-a -> lab-b (min/median ms): none {before}, {DelayOnly} {with}, off again {after}");
+            Assert.True(with.Min >= 2 * DelayOnly.DelayMs, $"with {DelayOnly} the round trip must be at least {2 * DelayOnly.DelayMs} ms: {with}");
+            Assert.True(with.Median < 2 * DelayOnly.DelayMs + 100, $"with {DelayOnly} the round trip should be near {2 * DelayOnly.DelayMs} ms: {with}");
+            Assert.True(before.Median < DelayOnly.DelayMs, $"without a profile the round trip should be small: {before}");
+            Assert.True(after.Median < DelayOnly.DelayMs, $"after link off the round trip should be small again: {after}");
+        }
+        finally
+        {
+            await Lab("down");
+        }
+    }
 
     [Fact]
     public async Task With_delay_and_loss_on_both_access_links_a_file_moves_and_its_rate_is_set_beside_plain_TCP_on_the_same_path()
     {
         // cells with a direct path: the ICE file transfer and a plain TCP stream (lab.sh forward-tcp: router B forwards
-        // the port to lab-b) cross the same two routers and links, each with the profile (lab.sh link: tc netem where
-        // the kernel has it, else the loss alone through nftables, which the table then says)
+        // the port to lab-b) cross the same two routers and uplinks, each with the profile; the chat round trip must
+        // carry the profile's delay (so the file really crossed it), and the file must arrive intact
+        LinkProfile[] profiles = !Bench ? [DelayAndLoss]
+            : Environment.GetEnvironmentVariable("P2P_LAB_PROFILES") is { Length: > 0 } given ? [.. given.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(LinkProfile.Parse)]
+            : [LinkProfile.None, DelayAndLoss];
         await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted")], "link-profiles", async (natA, natB, work) =>
         {
-            await Lab("link", ProfileDelayMs.ToString(CultureInfo.InvariantCulture), ProfileLossPercent.ToString(CultureInfo.InvariantCulture));
             await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
-            string applied = (await File.ReadAllTextAsync(Path.Combine(Environment.GetEnvironmentVariable("P2P_LAB_STATE") ?? "/run/p2p-lab", "link"))).Trim();
+            await Lab("forward-tcp", RttPort.ToString(CultureInfo.InvariantCulture));
             await using var signal = await StartSignalAsync();
-            var cell = new Cell("coturn", natA, natB);
-            await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes);
-            var tcp = await TcpRateAsync(ProfileFileBytes);
-            output.WriteLine($"{cell} [{applied}]: {(cell.FileOk ? $"{cell.Path}, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
-            Assert.True(cell.FileOk, $"{cell} with the link profile: {cell.Problem}");
-            Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
-            return string.Create(CultureInfo.InvariantCulture,
-                $"| {natA} | {natB} | {applied} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} |");
+            var rows = new List<string>();
+            foreach (var profile in profiles)
+            {
+                await profile.ApplyAsync();
+                var rtt = await RttAsync();
+                var cell = new Cell("coturn", natA, natB);
+                await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes, $"-p{Array.IndexOf(profiles, profile)}");
+                var tcp = await TcpRateAsync(ProfileFileBytes);
+                output.WriteLine($"{cell} [{profile}]: TCP round trip {rtt}; {(cell.FileOk ? $"{cell.Path}, chat RTT {cell.ChatRttMs:0} ms, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
+                Assert.True(cell.FileOk, $"{cell} with {profile}: {cell.Problem}");
+                Assert.True(cell.ChatRttMs >= 2 * profile.DelayMs, $"{cell} with {profile}: the chat round trip {cell.ChatRttMs:0} ms is shorter than the profile's {2 * profile.DelayMs} ms");
+                Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
+                rows.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"| {natA} | {natB} | {profile} | {rtt.Median:0.0} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} |"));
+            }
+            return string.Join("\n", rows);
         }, string.Create(CultureInfo.InvariantCulture, $"""
             ## Link profiles: our file rate beside plain TCP on the same path
 
-            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. Each router's WAN link gets {ProfileDelayMs} ms and {ProfileLossPercent}% loss in each direction
-            (`lab.sh link`): with tc netem where the kernel has it; this machine's kernel has no netem (CONFIG_NET_SCH_NETEM is
-            not set), so `lab.sh` applies the loss alone with nftables and the `profile` column says so. File: 16 MiB, secure ICE
-            (DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done, SHA-256 checked. Plain TCP: 16 MiB from
-            lab-a to lab-b with tests/lab/tcp-rate.pl through a port forward on router B, from the first byte to EOF.
+            Written by `NatLabMatrixTests` on {DateTime.UtcNow:yyyy-MM-dd}. A profile delays and drops what each side's router sends to
+            the public network (`lab.sh link`: tests/lab/link-delay on an NFQUEUE, as this kernel has no netem), so the round
+            trip between the hosts carries the delay twice; `rtt` is the median TCP connect time from lab-a to lab-b. File:
+            {ProfileFileBytes / 1048576} MiB, secure ICE (DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done, SHA-256
+            checked. Plain TCP: the same bytes from lab-a to lab-b with tests/lab/tcp-rate.pl through a port forward on router B,
+            from the first byte to EOF.
 
-            | NAT A | NAT B | profile | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP |
-            |---|---|---|---|---:|---:|---:|
+            | NAT A | NAT B | profile | rtt ms | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP |
+            |---|---|---|---:|---|---:|---:|---:|
             """));
+    }
+
+    /// <summary>TCP connects from lab-a to lab-b through router B's forward of <see cref="RttPort"/>: min and median ms of 7.</summary>
+    private static async Task<(double Min, double Median)> RttAsync()
+    {
+        string tool = Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "tcp-rate.pl");
+        await using var listener = LabProcess.Start("bash", [LabScript, "exec", "b", "perl", tool, "listen", RttPort.ToString(CultureInfo.InvariantCulture)]);
+        await listener.WaitForLineAsync(l => l.StartsWith("listening on", StringComparison.Ordinal), Wait);
+        var probe = await Processes.Run(Processes.Program("bash", [LabScript, "exec", "a", "perl", tool, "rtt", "198.18.0.2", RttPort.ToString(CultureInfo.InvariantCulture), "7"]),
+            TimeSpan.FromMinutes(1));
+        var m = Regex.Match(probe.ToString(), @"rtt \d+ connects: min ([\d.]+) ms median ([\d.]+) ms");
+        if (probe.ExitCode != 0 || !m.Success) throw new InvalidOperationException($"tcp-rate.pl rtt failed:\n{probe}");
+        return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
     }
 
     /// <summary>
@@ -329,17 +412,26 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     {
         // the issue's goal for connecting in the lab is "at most libnice's time in the same cell": the libnice stand-in
         // (tests/interop/nice-peer) on both hosts, STUN and TURN from coturn, descriptions handed over by the test;
-        // then our two p2p in the same cell (through p2p signal, coturn), as in the matrix
-        await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted"), ("masquerade", "symmetric"), ("symmetric", "symmetric")],
-            "libnice-anchor", async (natA, natB, work) =>
+        // then our two p2p in the same cell (through p2p signal, coturn), as in the matrix; without a link profile, and
+        // with 25 ms of delay on each side in the cells with a direct path
+        (string, string)[] pairs = [("masquerade", "masquerade"), ("full-cone", "port-restricted"), ("masquerade", "symmetric"), ("symmetric", "symmetric")];
+        await RunCellsAsync(pairs, "libnice-anchor", async (natA, natB, work) =>
             {
-                var nice = await LibniceConnectAsync();
+                LinkProfile[] profiles = Bench || DirectPossible(natA, natB) ? [LinkProfile.None, DelayOnly] : [LinkProfile.None];
+                var rows = new List<string>();
                 await using var signal = await StartSignalAsync();
-                var cell = new Cell("coturn", natA, natB);
-                await RunCellAsync(cell, CoturnPort, work);
-                output.WriteLine($"{natA} x {natB}: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
-                Assert.True(cell.Connected, $"{cell}: {cell.Problem}");
-                return string.Create(CultureInfo.InvariantCulture, $"| {natA} | {natB} | {nice.Text} | {cell.ConnectMs:0} | {cell.Path} |");
+                foreach (var profile in profiles)
+                {
+                    await profile.ApplyAsync();
+                    var nice = await LibniceConnectAsync();
+                    var cell = new Cell("coturn", natA, natB);
+                    await RunCellAsync(cell, CoturnPort, work, roomTag: $"-p{Array.IndexOf(profiles, profile)}");
+                    output.WriteLine($"{natA} x {natB} [{profile}]: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
+                    Assert.True(cell.Connected, $"{cell} with {profile}: {cell.Problem}");
+                    string ratio = nice.Ms > 0 ? (cell.ConnectMs / nice.Ms).ToString("0.00", CultureInfo.InvariantCulture) : "-";
+                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"| {natA} | {natB} | {profile} | {nice.Text} | {cell.ConnectMs:0} | {ratio} | {cell.Path} |"));
+                }
+                return string.Join("\n", rows);
             }, $"""
             ## Connect time: libnice to libnice (the anchor) beside ours, same cells
 
@@ -347,10 +439,11 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             STUN and TURN (UDP) from coturn, the two descriptions handed over by the test at once; ms from the moment both were
             written to both printing `Connected` (component READY; libnice had gathered before, so gathering is not in it).
             Ours: the same cell right after, two `p2p` through `p2p signal` with coturn, ms after both peers were in the room
-            (gathering, trickle and DTLS included), the later of the two, as in the matrix.
+            (gathering, trickle and DTLS included), the later of the two, as in the matrix. Profile: `lab.sh link` (each side's
+            uplink; 25 ms per side is a 50 ms round trip between the hosts).
 
-            | NAT A | NAT B | libnice ms | ours ms | our path (A's view) |
-            |---|---|---:|---:|---|
+            | NAT A | NAT B | profile | libnice ms | ours ms | ours / libnice | our path (A's view) |
+            |---|---|---|---:|---:|---:|---|
             """);
     }
 
