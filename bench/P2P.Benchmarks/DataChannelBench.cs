@@ -78,7 +78,7 @@ public static class DataChannelBench
         var events = Channel.CreateUnbounded<object>();
         var sink = system.ActorOf(Props.Create(() => new Sink(events.Writer)), $"sink-{tag}");
         var config = system.Settings.Config;
-        var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), $"peers-{tag}");
+        var host = system.ActorOf(PeerHost.Props(config), $"peers-{tag}");
         foreach (var name in new[] { "a", "b" })
             await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn ?? [])), TimeSpan.FromSeconds(10));
 

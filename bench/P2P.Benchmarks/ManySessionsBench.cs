@@ -250,7 +250,7 @@ public static class ManySessionsBench
         bool secure = args.Contains("--secure");
         var config = BenchConfig.Load();
         using var system = ActorSystem.Create($"sessions-{name}", config);
-        var host = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "peers");
+        var host = system.ActorOf(PeerHost.Props(config), "peers");
         var added = await host.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
         if (added is not PeerHostProtocol.PeerAdded ready)
         {

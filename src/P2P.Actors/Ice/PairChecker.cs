@@ -10,15 +10,6 @@ using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Ice;
 
-/// <summary>The pair a session uses, as the agent reports it.</summary>
-public sealed record SelectedPair(IceCandidate Local, IceCandidate Remote, ulong Priority, TimeSpan RoundTrip)
-{
-    public override string ToString() => $"{Local.Type.ToSdp()} {Local.Address} -> {Remote.Type.ToSdp()} {Remote.Address}";
-}
-
-/// <summary>One row of the pair table (`pairs` console command, tests).</summary>
-public sealed record PairInfo(IceCandidate Local, IceCandidate Remote, ulong Priority, CandidatePairState State, bool Valid, bool Nominated, bool Selected);
-
 public static class PairCheckerProtocol
 {
     /// <param name="RemotePacing">The remote description's a=ice-pacing; null counts as the RFC's default 50 ms.</param>

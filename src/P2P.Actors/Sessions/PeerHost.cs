@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Event;
 using P2P.Actors.Ice;
 using P2P.Actors.Stun;
@@ -188,6 +189,12 @@ public sealed class PeerHost : ReceiveActor
 
     public static Props Props(IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
         Akka.Actor.Props.Create(() => new PeerHost(ice, stun, turn));
+
+    /// <summary>The host as a configuration describes it: its <c>p2p.ice</c>, <c>p2p.stun</c> and <c>p2p.turn-client</c> sections.</summary>
+    public static Props Props(Config config) => Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config));
+
+    /// <summary>The host with the built-in defaults (akka.hocon's values).</summary>
+    public static Props Props() => Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default);
 
     /// <summary>A peer owns a socket and live sessions that cannot be rebuilt behind their owners' backs: a failing peer is stopped and reported.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

@@ -73,7 +73,7 @@ public static class HostCommand
             using var host = P2PHostBuilder.Build(config, p.GetValue(Verbose), (_, _) => { }, stopsItself: true);
             await host.StartAsync(cancel);
             var system = host.Services.GetRequiredService<ActorSystem>();
-            var peers = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "peers");
+            var peers = system.ActorOf(PeerHost.Props(config), "peers");
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
             if (System.Console.IsOutputRedirected) console.Profile.Width = 160; // tables stay on one line in a pipe
             var local = p.GetValue(LocalAddress) is { } address ? IPAddress.Parse(address) : null;

@@ -119,7 +119,7 @@ public sealed class PeersDemo(ActorSystem system, Config config, DemoOptions opt
         Step("signaling server", $"listening on {signal.Url}");
 
         // 3. the peers, each behind its NAT
-        var peers = system.ActorOf(PeerHost.Props(IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "demo-peers");
+        var peers = system.ActorOf(PeerHost.Props(config), "demo-peers");
         var turn = new TurnServer(relayAddress, new TurnCredentials("demo", password));
         var alice = new User("alice");
         var bob = new User("bob");

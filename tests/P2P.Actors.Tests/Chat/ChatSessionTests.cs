@@ -28,7 +28,7 @@ public sealed partial class ChatSessionTests : TestKit
     public ChatSessionTests(ITestOutputHelper output) : base(string.Empty, output)
     {
         _log = output;
-        _host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        _host = Sys.ActorOf(PeerHost.Props());
         foreach (var name in new[] { "alice", "bob" })
         {
             _host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));

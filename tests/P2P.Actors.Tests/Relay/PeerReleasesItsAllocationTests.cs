@@ -43,7 +43,7 @@ public sealed class PeerReleasesItsAllocationTests(ITestOutputHelper output) : R
     public async Task A_peer_removed_from_its_host_frees_its_allocation()
     {
         var relay = await StartRelay();
-        var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        var host = Sys.ActorOf(PeerHost.Props());
         host.Tell(new PeerHostProtocol.AddPeer(PeerOn(relay, "p")));
         ExpectMsg<PeerHostProtocol.PeerAdded>(TimeSpan.FromSeconds(10));
         await AllocationsAre(relay, 1, "the peer allocates on the relay");
@@ -59,7 +59,7 @@ public sealed class PeerReleasesItsAllocationTests(ITestOutputHelper output) : R
         var other = ActorSystem.Create("process", "akka.loglevel = WARNING");
         try
         {
-            var host = other.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), "peers");
+            var host = other.ActorOf(PeerHost.Props(), "peers");
             foreach (var name in new[] { "a", "b" })
                 Assert.IsType<PeerHostProtocol.PeerAdded>(await host.Ask<object>(new PeerHostProtocol.AddPeer(PeerOn(relay, name)), TimeSpan.FromSeconds(10)));
             await AllocationsAre(relay, 2, "both peers allocate on the relay");

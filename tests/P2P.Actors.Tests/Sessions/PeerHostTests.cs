@@ -19,7 +19,7 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
 
-    private IActorRef StartHost() => Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), "peers");
+    private IActorRef StartHost() => Sys.ActorOf(PeerHost.Props(), "peers");
 
     private static PeerSettings Local(string name, IPAddress? address = null) =>
         new(name, new IPEndPoint(address ?? IPAddress.Loopback, 0), [], []);

@@ -26,7 +26,7 @@ public sealed class SecureSessionTests : TestKit
 
     private IActorRef StartHost()
     {
-        var host = Sys.ActorOf(PeerHost.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default));
+        var host = Sys.ActorOf(PeerHost.Props());
         foreach (var name in new[] { "alice", "bob" })
         {
             host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
