@@ -229,7 +229,9 @@ public sealed class StopAndCloseTests(ITestOutputHelper output)
         await using var sender = StartChat(SlowFiles);
         try
         {
-            var (id, bytes) = await StartTransferAsync(receiver, sender, folder.FullName, "report.bin", 2 * 1024 * 1024 + 5);
+            // 8 MiB at one 1 KiB chunk in flight: several seconds, so that the input ends while the file is on its way (at
+            // 2 MiB it was 59 % across when its first progress line came, and a busy CI machine closed stdin after the end)
+            var (id, bytes) = await StartTransferAsync(receiver, sender, folder.FullName, "report.bin", 8 * 1024 * 1024 + 5);
 
             sender.CloseStdin(); // the user's input ends while the file is on its way
             await sender.WaitForLineAsync(l => l.Contains("input ended; closing once the file transfer under way finishes", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
