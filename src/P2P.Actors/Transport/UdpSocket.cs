@@ -181,11 +181,9 @@ public sealed class UdpSocket : ReceiveActor
     private async Task ReceiveLoopAsync(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
     {
         var buffer = new byte[65_536];
-        bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
-        if (boundToAny)
-            socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
-                SocketOptionName.PacketInformation, true);
-        EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        bool boundToAny = IsBoundToAny(local);
+        if (boundToAny) AskForDestinations(socket, local);
+        EndPoint any = AnySender(local);
         while (!stop.IsCancellationRequested)
         {
             EndPoint from;
@@ -197,7 +195,7 @@ public sealed class UdpSocket : ReceiveActor
                 {
                     var r = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, stop).ConfigureAwait(false);
                     (from, received) = (r.RemoteEndPoint, r.ReceivedBytes);
-                    if (r.PacketInformation.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                    destination = DestinationOf(r.PacketInformation.Address, local);
                 }
                 else
                 {
@@ -216,10 +214,7 @@ public sealed class UdpSocket : ReceiveActor
                 if (!stop.IsCancellationRequested) self.Tell(new UdpSocketProtocol.ReceiveLoopFailed(e));
                 return;
             }
-            Interlocked.Increment(ref _datagramsIn);
-            Interlocked.Add(ref _bytesIn, received);
-            var payload = buffer.AsSpan(0, received).ToArray();
-            handler.Tell(new UdpSocketProtocol.Received((IPEndPoint)from, destination, payload), self);
+            Deliver(handler, self, (IPEndPoint)from, destination, buffer.AsSpan(0, received));
         }
     }
 
@@ -232,16 +227,14 @@ public sealed class UdpSocket : ReceiveActor
     private void ReceiveLoop(Socket socket, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(65_536);
-        bool boundToAny = local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
-        EndPoint any = local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        bool boundToAny = IsBoundToAny(local);
+        EndPoint any = AnySender(local);
         var address = new SocketAddress(local.AddressFamily);
         var lastAddress = new SocketAddress(local.AddressFamily);
         IPEndPoint? lastFrom = null;
         try
         {
-            if (boundToAny)
-                socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
-                    SocketOptionName.PacketInformation, true);
+            if (boundToAny) AskForDestinations(socket, local);
         }
         catch (ObjectDisposedException) { return; }
         while (!stop.IsCancellationRequested)
@@ -257,7 +250,7 @@ public sealed class UdpSocket : ReceiveActor
                     var sender = any;
                     received = socket.ReceiveMessageFrom(buffer, ref flags, ref sender, out var information);
                     from = (IPEndPoint)sender;
-                    if (information.Address is { } to) destination = new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+                    destination = DestinationOf(information.Address, local);
                 }
                 else
                 {
@@ -282,9 +275,28 @@ public sealed class UdpSocket : ReceiveActor
                 return;
             }
             if (stop.IsCancellationRequested) return;   // a socket shut down for closing reads as an empty datagram
-            Interlocked.Increment(ref _datagramsIn);
-            Interlocked.Add(ref _bytesIn, received);
-            handler.Tell(new UdpSocketProtocol.Received(from, destination, buffer.AsSpan(0, received).ToArray()), self);
+            Deliver(handler, self, from, destination, buffer.AsSpan(0, received));
         }
+    }
+
+    private static bool IsBoundToAny(IPEndPoint local) => local.Address.Equals(IPAddress.Any) || local.Address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>IP_PKTINFO / IPV6_PKTINFO: each datagram then says which of the host's addresses it came to.</summary>
+    private static void AskForDestinations(Socket socket, IPEndPoint local) =>
+        socket.SetSocketOption(local.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+            SocketOptionName.PacketInformation, true);
+
+    private static EndPoint AnySender(IPEndPoint local) =>
+        local.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+
+    /// <summary>The address a datagram came to (from its packet information), or the bound one when it did not say.</summary>
+    private static IPEndPoint DestinationOf(IPAddress? to, IPEndPoint local) =>
+        to is null ? local : new IPEndPoint(to.IsIPv4MappedToIPv6 ? to.MapToIPv4() : to, local.Port);
+
+    private void Deliver(IActorRef handler, IActorRef self, IPEndPoint from, IPEndPoint destination, ReadOnlySpan<byte> datagram)
+    {
+        Interlocked.Increment(ref _datagramsIn);
+        Interlocked.Add(ref _bytesIn, datagram.Length);
+        handler.Tell(new UdpSocketProtocol.Received(from, destination, datagram.ToArray()), self);
     }
 }
