@@ -3,8 +3,10 @@
 # side's uplink delayed and lossy through tests/lab/link-delay (`lab.sh link <delay-ms> <loss-%>`; 25 ms per side is a
 # 50 ms round trip between the hosts). Runs the lab's own measuring tests (NatLabMatrixTests, Category=Lab) with
 # P2P_LAB_BENCH=1, which gives them every profile of each cell, and prints one line per cell and profile:
-#   lab-link: <NAT A> x <NAT B> [<profile>] rtt X ms: p2p Y MiB/s, TCP Z MiB/s, p2p/TCP R (<path>)
-#       our file rate (secure ICE, two p2p processes) beside plain TCP over the same routers and uplinks
+#   lab-link: <NAT A> x <NAT B> [<profile>] rtt X ms: p2p Y MiB/s, TCP Z MiB/s, p2p/TCP R, TCP reno W MiB/s, p2p/reno Q (<path>)
+#       our file rate (secure ICE, two p2p processes) beside plain TCP over the same routers and uplinks, with the
+#       system's congestion control (bbr here: it does not back off for random loss) and with Reno (loss-based, as
+#       SCTP's is)
 #   lab-connect: <NAT A> x <NAT B> [<profile>]: ours X ms, libnice Y ms, ours/libnice R (<path>)
 #       our --signal connect time beside libnice<->libnice (tests/interop/nice-peer) in the same cell
 # Takes ~6-8 minutes on 2 cores. tests/lab/results.md is left alone (the tables go to a temporary file).
@@ -34,7 +36,7 @@ awk -F'|' '
     function trim(s) { gsub(/^ +| +$/, "", s); return s }
     /^<!-- link-profiles -->/ { t = "link" } /^<!-- libnice-anchor -->/ { t = "connect" } /^<!-- \// { t = "" }
     t == "link" && /^\| [a-z]/ && $2 !~ /NAT A/ {
-        printf "lab-link: %s x %s [%s] rtt %s ms: p2p %s MiB/s, TCP %s MiB/s, p2p/TCP %s (%s)\n", trim($2), trim($3), trim($4), trim($5), trim($7), trim($8), trim($9), trim($6)
+        printf "lab-link: %s x %s [%s] rtt %s ms: p2p %s MiB/s, TCP %s MiB/s, p2p/TCP %s, TCP reno %s MiB/s, p2p/reno %s (%s)\n", trim($2), trim($3), trim($4), trim($5), trim($7), trim($8), trim($9), trim($10), trim($11), trim($6)
     }
     t == "connect" && /^\| [a-z]/ && $2 !~ /NAT A/ {
         printf "lab-connect: %s x %s [%s]: ours %s ms, libnice %s ms, ours/libnice %s (%s)\n", trim($2), trim($3), trim($4), trim($6), trim($5), trim($7), trim($8)

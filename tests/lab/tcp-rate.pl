@@ -2,7 +2,8 @@
 # Plain-TCP baseline for the lab's link profiles (perl-base only, like udp-probe.pl).
 #   tcp-rate.pl recv <port>                 accept one connection, read to EOF, print
 #                                           "received <bytes> bytes in <seconds> s" (first byte to EOF)
-#   tcp-rate.pl send <ip> <port> <bytes>    connect, send that many bytes, close
+#   tcp-rate.pl send <ip> <port> <bytes> [cc]  connect, send that many bytes, close; with cc (reno, cubic, bbr) the
+#                                           connection's congestion control instead of the system's default
 #   tcp-rate.pl listen <port>               accept connections and close them (a peer for `rtt`)
 #   tcp-rate.pl rtt <ip> <port> <count>     time <count> TCP connects (SYN to SYN-ACK: one round trip each) and print
 #                                           "rtt <count> connects: min X ms median Y ms max Z ms"
@@ -10,6 +11,7 @@
 use strict;
 use warnings;
 use IO::Socket::INET;
+use Socket qw(IPPROTO_TCP pack_sockaddr_in inet_aton);
 use Time::HiRes qw(time);
 
 my $mode = shift // '';
@@ -30,9 +32,13 @@ if ($mode eq 'recv') {
     }
     printf "received %d bytes in %.3f s\n", $total, time - ($start // time);
 } elsif ($mode eq 'send') {
-    my ($ip, $port, $bytes) = @ARGV;
-    die "usage: tcp-rate.pl send <ip> <port> <bytes>\n" unless defined $bytes;
-    my $socket = IO::Socket::INET->new(PeerAddr => $ip, PeerPort => $port, Proto => 'tcp') or die "connect: $!\n";
+    my ($ip, $port, $bytes, $cc) = @ARGV;
+    die "usage: tcp-rate.pl send <ip> <port> <bytes> [congestion-control]\n" unless defined $bytes;
+    my $socket = IO::Socket::INET->new(Proto => 'tcp') or die "socket: $!\n";
+    # TCP_CONGESTION (13 in linux/tcp.h): this connection's congestion control, e.g. reno (always allowed) beside the
+    # system's default (often bbr, which does not back off for random loss)
+    if (defined $cc) { setsockopt($socket, IPPROTO_TCP, 13, $cc) or die "congestion control '$cc': $!\n"; }
+    $socket->connect(pack_sockaddr_in($port, inet_aton($ip))) or die "connect: $!\n";
     my $chunk = join '', map { chr(int(rand(256))) } 1 .. 65536;
     while ($bytes > 0) {
         my $part = $bytes < length $chunk ? substr($chunk, 0, $bytes) : $chunk;
@@ -65,5 +71,5 @@ if ($mode eq 'recv') {
     @ms = sort { $a <=> $b } @ms;
     printf "rtt %d connects: min %.1f ms median %.1f ms max %.1f ms\n", $count, $ms[0], $ms[int($#ms / 2)], $ms[-1];
 } else {
-    die "usage: tcp-rate.pl recv <port> | send <ip> <port> <bytes> | listen <port> | rtt <ip> <port> <count>\n";
+    die "usage: tcp-rate.pl recv <port> | send <ip> <port> <bytes> [cc] | listen <port> | rtt <ip> <port> <count>\n";
 }

@@ -309,6 +309,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         LinkProfile[] profiles = !Bench ? [DelayAndLoss]
             : Environment.GetEnvironmentVariable("P2P_LAB_PROFILES") is { Length: > 0 } given ? [.. given.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(LinkProfile.Parse)]
             : [LinkProfile.None, DelayAndLoss];
+        // a new network namespace starts with the initial one's default (so the lab's hosts use this one)
+        string defaultCc = File.ReadAllText("/proc/sys/net/ipv4/tcp_congestion_control").Trim();
         await RunCellsAsync([("masquerade", "masquerade"), ("full-cone", "port-restricted")], "link-profiles", async (natA, natB, work) =>
         {
             await Lab("forward-tcp", TcpPort.ToString(CultureInfo.InvariantCulture));
@@ -322,12 +324,15 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                 var cell = new Cell("coturn", natA, natB);
                 await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes, $"-p{Array.IndexOf(profiles, profile)}");
                 var tcp = await TcpRateAsync(ProfileFileBytes);
-                output.WriteLine($"{cell} [{profile}]: TCP round trip {rtt}; {(cell.FileOk ? $"{cell.Path}, chat RTT {cell.ChatRttMs:0} ms, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s");
+                // Reno beside the system's default: loss-based like SCTP's congestion control (RFC 9260 §7.2), while a
+                // default such as BBR does not back off for random loss at all
+                var reno = await TcpRateAsync(ProfileFileBytes, "reno");
+                output.WriteLine($"{cell} [{profile}]: TCP round trip {rtt}; {(cell.FileOk ? $"{cell.Path}, chat RTT {cell.ChatRttMs:0} ms, file {cell.FileMiBps:0.00} MiB/s" : "FAILED " + cell.Problem)}; plain TCP {tcp:0.00} MiB/s ({defaultCc}), reno {reno:0.00} MiB/s");
                 Assert.True(cell.FileOk, $"{cell} with {profile}: {cell.Problem}");
                 Assert.True(cell.ChatRttMs >= 2 * profile.DelayMs, $"{cell} with {profile}: the chat round trip {cell.ChatRttMs:0} ms is shorter than the profile's {2 * profile.DelayMs} ms");
-                Assert.True(tcp > 0, $"{cell}: the plain TCP baseline moved nothing");
+                Assert.True(tcp > 0 && reno > 0, $"{cell}: a plain TCP baseline moved nothing ({defaultCc} {tcp:0.00}, reno {reno:0.00} MiB/s)");
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {natA} | {natB} | {profile} | {rtt.Median:0.0} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} |"));
+                    $"| {natA} | {natB} | {profile} | {rtt.Median:0.0} | {cell.Path} | {cell.FileMiBps:0.00} | {tcp:0.00} | {cell.FileMiBps / tcp:0.00} | {reno:0.00} | {cell.FileMiBps / reno:0.00} |"));
             }
             return string.Join("\n", rows);
         }, string.Create(CultureInfo.InvariantCulture, $"""
@@ -338,10 +343,11 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             trip between the hosts carries the delay twice; `rtt` is the median TCP connect time from lab-a to lab-b. File:
             {ProfileFileBytes / 1048576} MiB, secure ICE (DTLS, SCTP) between the two `p2p` processes, from B's accept to B's done, SHA-256
             checked. Plain TCP: the same bytes from lab-a to lab-b with tests/lab/tcp-rate.pl through a port forward on router B,
-            from the first byte to EOF.
+            from the first byte to EOF, once with the system's congestion control ({defaultCc}) and once with Reno, which
+            backs off for loss as SCTP's does (RFC 9260 §7.2).
 
-            | NAT A | NAT B | profile | rtt ms | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP |
-            |---|---|---|---:|---|---:|---:|---:|
+            | NAT A | NAT B | profile | rtt ms | path (A's view) | p2p MiB/s | TCP MiB/s | p2p / TCP | TCP reno MiB/s | p2p / reno |
+            |---|---|---|---:|---|---:|---:|---:|---:|---:|
             """));
     }
 
@@ -391,14 +397,17 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         return signal;
     }
 
-    /// <summary>Plain TCP from lab-a to lab-b through router B's port forward: MiB/s from the first byte to EOF at the receiver.</summary>
-    private static async Task<double> TcpRateAsync(int bytes)
+    /// <summary>
+    /// Plain TCP from lab-a to lab-b through router B's port forward: MiB/s from the first byte to EOF at the receiver;
+    /// with the congestion control <paramref name="congestionControl"/> when given, else the system's.
+    /// </summary>
+    private static async Task<double> TcpRateAsync(int bytes, string? congestionControl = null)
     {
         string tool = Path.Combine(NicePeer.RepositoryRoot, "tests", "lab", "tcp-rate.pl");
         await using var receiver = LabProcess.Start("bash", [LabScript, "exec", "b", "perl", tool, "recv", TcpPort.ToString(CultureInfo.InvariantCulture)]);
         await receiver.WaitForLineAsync(l => l.StartsWith("listening on", StringComparison.Ordinal), Wait);
         var send = await Processes.Run(Processes.Program("bash", [LabScript, "exec", "a", "perl", tool, "send", "198.18.0.2", TcpPort.ToString(CultureInfo.InvariantCulture),
-            bytes.ToString(CultureInfo.InvariantCulture)]), TimeSpan.FromMinutes(2));
+            bytes.ToString(CultureInfo.InvariantCulture), .. congestionControl is null ? Array.Empty<string>() : [congestionControl]]), TimeSpan.FromMinutes(2));
         if (send.ExitCode != 0) throw new InvalidOperationException($"tcp-rate.pl send failed:\n{send}");
         var line = await receiver.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
         var m = Regex.Match(line, @"received (\d+) bytes in ([\d.]+) s");
