@@ -307,13 +307,6 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private void PublishRoutes() =>
         _dataPath?.Publish(RelayRoutes.Build(_permissions, _channels.Select(c => (c.Key, c.Value, _channelExpiry[c.Key]))));
 
-    /// <summary>
-    /// RFC 8656 §12 channels are 0x4000-0x4FFF. RFC 5766 §11 allowed up to 0x7FFF and coturn's clients
-    /// still pick numbers there, so those are accepted too (the server and <see cref="TcpConnection"/>
-    /// recognise ChannelData by a first byte of 0x40-0x7F).
-    /// </summary>
-    public static bool IsAcceptedChannel(ushort channel) => channel is >= 0x4000 and <= 0x7FFF;
-
     /// <summary>ChannelData header (RFC 8656 §12.4), accepting the RFC 5766 channel range; trailing bytes (padding) are ignored.</summary>
     public static bool TryParseChannelData(ReadOnlySpan<byte> packet, out ushort channel, out int length)
     {
@@ -322,7 +315,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         if (packet.Length < ChannelData.HeaderLength) return false;
         channel = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(packet);
         length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
-        return channel is >= 0x4000 and <= 0x7FFF && length <= packet.Length - ChannelData.HeaderLength;
+        return ChannelData.IsAcceptedByServer(channel) && length <= packet.Length - ChannelData.HeaderLength;
     }
 
     /// <summary>RFC 8656 §11.2: bind or refresh a channel; a different peer on a bound channel, or a different channel for a bound peer, is 400.</summary>
@@ -330,7 +323,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     {
         var id = request.TransactionId;
         void Fail(int code, string? reason = null) => Reply(StunReplies.Error(StunMethod.ChannelBind, id, code, _settings.Software, signing, reason));
-        if (!request.TryGetChannelNumber(out ushort channel) || !IsAcceptedChannel(channel)) { Fail(400, $"Bad CHANNEL-NUMBER 0x{channel:x4}"); return; }
+        if (!request.TryGetChannelNumber(out ushort channel) || !ChannelData.IsAcceptedByServer(channel)) { Fail(400, $"Bad CHANNEL-NUMBER 0x{channel:x4}"); return; }
         if (!request.TryGetAttribute(StunAttributeType.XorPeerAddress, out var value)) { Fail(400, "XOR-PEER-ADDRESS is missing"); return; }
         int code = CheckPeer(value, id, out var peer);
         if (code != 0) { Fail(code); return; }
@@ -352,7 +345,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     {
         var packet = message.Packet;
         var bytes = packet.Span;
-        if (bytes.Length > 0 && bytes[0] is >= 0x40 and <= 0x7F)
+        if (bytes.Length > 0 && ChannelData.StartsServerChannelData(bytes[0]))
         {
             // RFC 8656 §12.5
             if (!TryParseChannelData(bytes, out ushort channel, out int length)) { _malformed++; return; }

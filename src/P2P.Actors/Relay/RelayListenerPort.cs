@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using P2P.Actors.Transport;
+using P2P.Protocol.Turn;
 
 namespace P2P.Actors.Relay;
 
@@ -95,7 +96,7 @@ internal sealed class RelayListenerPort : IUdpReceiver
                     {
                         var from = batch.SenderOf(i, v4, v6);
                         var datagram = batch.Payload(i);
-                        if (datagram.Length > 0 && datagram[0] is >= 0x40 and <= 0x7F
+                        if (datagram.Length > 0 && ChannelData.StartsServerChannelData(datagram[0])
                             && port._clients.TryGetValue(from, out var path) && path.TryRelayToPeer(datagram))
                             Interlocked.Increment(ref port._relayed);
                         else

@@ -334,9 +334,9 @@ public sealed class RelayServer : ReceiveActor
     {
         _received++;
         var bytes = payload.Span;
-        if (bytes.Length > 0 && bytes[0] is >= 0x40 and <= 0x7F)
+        if (bytes.Length > 0 && ChannelData.StartsServerChannelData(bytes[0]))
         {
-            // ChannelData: 0x40-0x4F (RFC 8656 §12), 0x50-0x7F for RFC 5766 channel numbers over UDP.
+            // ChannelData, also in RFC 5766's channel numbers (ChannelData.IsAcceptedByServer)
             if (_allocations.TryGetValue(path.FiveTuple, out var owner)) owner.Actor.Tell(new AllocationProtocol.FromClient(payload));
             else Unrouted(path, "ChannelData");
             return;

@@ -206,7 +206,7 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     public static StreamFraming.FrameStatus FrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
     {
         var result = StreamFraming.TryGetFrameLength(buffered, out frameLength);
-        if (result != StreamFraming.FrameStatus.Invalid || buffered[0] is < 0x50 or > 0x7F) return result;
+        if (result != StreamFraming.FrameStatus.Invalid || !ChannelData.StartsServerChannelData(buffered[0])) return result;
         int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
         frameLength = ChannelData.HeaderLength + ((length + 3) & ~3);
         return buffered.Length >= frameLength ? StreamFraming.FrameStatus.Complete : StreamFraming.FrameStatus.NeedMore;

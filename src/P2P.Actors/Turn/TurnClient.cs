@@ -4,6 +4,7 @@ using Akka.Event;
 using P2P.Actors.Relay;
 using P2P.Actors.Stun;
 using P2P.Actors.Transport;
+using P2P.Protocol;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
 using static P2P.Actors.Turn.TurnClientProtocol;
@@ -499,7 +500,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
             return;
         }
         var packet = received.Payload.Span;
-        if (packet.Length > 0 && packet[0] < 4) OnStun(packet);
+        if (PacketDemultiplexer.Classify(packet) == PacketKind.Stun) OnStun(packet);
         else if (ChannelData.LooksLikeChannelData(packet)) OnChannelData(packet);
         else _malformed++;
     }

@@ -22,7 +22,23 @@ public static class ChannelData
     public const ushort MinChannel = 0x4000;
     public const ushort MaxChannel = 0x4FFF;
 
+    /// <summary>The top of RFC 5766 §11's channel range (0x4000-0x7FFF), which coturn's clients still pick from.</summary>
+    public const ushort MaxLegacyChannel = 0x7FFF;
+
     public static bool IsValidChannel(ushort channel) => channel is >= MinChannel and <= MaxChannel;
+
+    /// <summary>
+    /// A channel a TURN server accepts: RFC 8656 §12's 0x4000-0x4FFF, and RFC 5766 §11's wider range up to 0x7FFF,
+    /// since coturn's clients still bind channels there.
+    /// </summary>
+    public static bool IsAcceptedByServer(ushort channel) => channel is >= MinChannel and <= MaxLegacyChannel;
+
+    /// <summary>
+    /// True when a packet that reached a TURN server from a client starts like ChannelData in a channel the server
+    /// accepts (<see cref="IsAcceptedByServer"/>): first byte 0x40-0x7F, wider than RFC 7983's 64-79. There the only
+    /// other traffic is STUN, so the wider range is unambiguous.
+    /// </summary>
+    public static bool StartsServerChannelData(byte first) => first is >= MinChannel >> 8 and <= MaxLegacyChannel >> 8;
 
     /// <summary>True when the first byte is in the ChannelData range of RFC 7983 (64-79).</summary>
     public static bool LooksLikeChannelData(ReadOnlySpan<byte> packet) => PacketDemultiplexer.Classify(packet) == PacketKind.TurnChannelData;

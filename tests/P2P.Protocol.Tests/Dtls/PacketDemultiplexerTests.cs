@@ -46,6 +46,24 @@ public class PacketDemultiplexerTests
     public void Range_edges(byte first, PacketKind expected) => Assert.Equal(expected, PacketDemultiplexer.Classify(first));
 
     [Fact]
+    public void A_TURN_server_takes_ChannelData_by_first_byte_exactly_for_the_channels_it_accepts_and_never_STUN()
+    {
+        // the server side's wider range (RFC 5766 §11 channels, which coturn's clients bind) must agree with the
+        // channel numbers the server accepts, byte for byte, and must not swallow STUN or anything RFC 7983 calls DTLS
+        for (int channel = 0; channel <= 0xFFFF; channel++)
+            Assert.Equal(ChannelData.IsAcceptedByServer((ushort)channel), ChannelData.StartsServerChannelData((byte)(channel >> 8)));
+        for (int b = 0; b <= 255; b++)
+        {
+            if (ChannelData.StartsServerChannelData((byte)b))
+                Assert.True(PacketDemultiplexer.Classify((byte)b) is PacketKind.TurnChannelData or PacketKind.Unknown, $"first byte {b}");
+            if (PacketDemultiplexer.Classify((byte)b) == PacketKind.TurnChannelData) Assert.True(ChannelData.StartsServerChannelData((byte)b));
+        }
+        Assert.True(ChannelData.IsAcceptedByServer(0x7FFF));
+        Assert.False(ChannelData.IsAcceptedByServer(0x8000));
+        Assert.False(ChannelData.IsValidChannel(0x5000));
+    }
+
+    [Fact]
     public void Empty_datagram_is_unknown_and_the_codecs_agree_with_the_classifier()
     {
         Assert.Equal(PacketKind.Unknown, PacketDemultiplexer.Classify(ReadOnlySpan<byte>.Empty));
