@@ -167,7 +167,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
             _relayed, _user, _permissions.Count, _channels.Count,
             _toPeer + (_dataPath?.ToPeer ?? 0), _fromPeer + (_dataPath?.FromPeer ?? 0), _droppedNoPermission, _malformed,
             _dataPath?.ToPeer ?? 0, _dataPath?.FromPeer ?? 0)));
-        Receive<AllocationProtocol.InjectFault>(f => throw new InjectedFaultException(f.Reason));
+        Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));   // the server stops it, the others carry on
     }
 
     private ResponseSigning SigningFor(AllocationProtocol.AuthenticatedRequest r) =>

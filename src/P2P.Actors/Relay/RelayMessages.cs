@@ -65,15 +65,9 @@ public static class AllocationProtocol
         IPEndPoint? Relayed, string User, int Permissions, int Channels, long ToPeer, long FromPeer, long DroppedNoPermission, long Malformed,
         long FastToPeer = 0, long FastFromPeer = 0);
 
-    /// <summary>Diagnostics: makes the allocation throw, to exercise its supervision (the server stops it, others carry on).</summary>
-    public sealed record InjectFault(string Reason);
-
     internal sealed record LifetimeExpired;
 
     internal sealed record PermissionExpired(IPAddress Peer);
 
     internal sealed record ChannelExpired(ushort Channel);
 }
-
-/// <summary>Thrown by an allocation on <see cref="AllocationProtocol.InjectFault"/>.</summary>
-public sealed class InjectedFaultException(string message) : Exception(message);

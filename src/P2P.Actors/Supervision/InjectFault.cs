@@ -3,7 +3,8 @@ namespace P2P.Actors.Supervision;
 /// <summary>
 /// Diagnostics and tests: an actor that understands this throws <see cref="InjectedFaultException"/> while handling it,
 /// as a bug or an input its code did not expect would, so that its parent's supervision can be exercised on a live
-/// session. The session's children (agent, connection, DTLS transport, SCTP association) all understand it.
+/// session or relay. The session's children (agent, connection, DTLS transport, SCTP association) and a relay's
+/// allocations understand it.
 /// </summary>
 public sealed record InjectFault(string Reason);
 

@@ -84,7 +84,7 @@ public sealed class RelayRobustnessTests(ITestOutputHelper output) : RelayTestBa
 
         var faulty = (await Allocations(relay)).Single(a => a.User == "alice").Allocation;
         Watch(faulty);
-        faulty.Tell(new AllocationProtocol.InjectFault("test fault"));
+        faulty.Tell(new P2P.Actors.Supervision.InjectFault("test fault"));
         ExpectTerminated(faulty, TimeSpan.FromSeconds(10));
 
         // Bob's allocation relays in both directions as before.
