@@ -47,8 +47,9 @@ measure() {
     if command -v strace >/dev/null; then
         calls=$(timeout -s INT 5 strace -c -f -p "$pid" 2>&1 >/dev/null | awk '$NF == "total" { print $4 }' || true)
     fi
-    awk -v l="$label" -v t=$((after - before)) -v s="$seconds" -v hz="$hz" -v c="$calls" \
-        'BEGIN { printf "idle %s: %.2f%% of a core over %d s (%d CPU ticks)%s\n", l, 100 * t / hz / s, s, t, c == "" ? "" : sprintf(", %s system calls in 5 s", c) }'
+    # the machine's load average at the end: on a busy machine wake-ups get batched, so the same process shows less
+    awk -v l="$label" -v t=$((after - before)) -v s="$seconds" -v hz="$hz" -v c="$calls" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+        'BEGIN { printf "idle %s: %.2f%% of a core over %d s (%d CPU ticks)%s, load %s\n", l, 100 * t / hz / s, s, t, c == "" ? "" : sprintf(", %s system calls in 5 s", c), load }'
 }
 
 # Waits until the server at $1 answers a STUN Binding request.

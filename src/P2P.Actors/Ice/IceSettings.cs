@@ -63,7 +63,7 @@ public sealed record IceSettings(
     /// <see cref="ConsentInterval"/> (see <c>CoalescedDeadline</c>), so that one wake-up sends all checks due at once;
     /// zero gives each check its own instant.
     /// </summary>
-    public TimeSpan ConsentGrid { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan ConsentGrid { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
@@ -104,7 +104,7 @@ public sealed record IceSettings(
             ChildFaultsPerMinute = c.GetInt("session-child-faults-per-minute", 10),
             NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),
-            ConsentGrid = c.GetTimeSpan("consent-grid", TimeSpan.FromMilliseconds(250)),
+            ConsentGrid = c.GetTimeSpan("consent-grid", TimeSpan.FromSeconds(1)),
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
