@@ -87,6 +87,10 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             Answer(new ChatFrame("reject") { Id = m.Id, Reason = "the peer declined the file" });
         });
         Receive<PartHashed>(OnPartHashed);
+        Receive<AckWritten>(m =>
+        {
+            if (_m.Incoming.TryGetValue(m.Id, out var file) && file.Acks?.MarkerBack() == true && file.State == IncomingFile.Stage.Receiving) AcknowledgeWritten(file);
+        });
         Receive<GetStats>(_ => Sender.Tell(new Stats(_m.Sent, _m.Received, _m.Unacked.Count, _m.Duplicates, _m.BadFrames, _m.Outgoing.Count + _m.Incoming.Count, _m.Restarts)));
         Receive<InjectFault>(m =>
         {
@@ -172,6 +176,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             {
                 f.Handle = File.OpenHandle(f.PartPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
                 f.Written = Math.Min(RandomAccess.GetLength(f.Handle), f.Size);
+                f.Acks = null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -240,6 +245,9 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private sealed record FileHashed(string Id, SafeFileHandle? Handle, long Size, string? Sha256, string? Error);
 
     private sealed record PartHashed(string Id, string? Sha256, string? Error);
+
+    /// <summary>Told to itself after a chunk was written: the chunks queued before it are written too (<see cref="ChunkAcks"/>).</summary>
+    private sealed record AckWritten(string Id);
 
     // ---- the session -----------------------------------------------------------------------------------
 
@@ -726,10 +734,23 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         file.Written += data.Length;
-        _m.Session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
+        file.Acks ??= new ChunkAcks(_settings.AckEvery);
+        switch (file.Acks.Written(last: file.Written == file.Size))
+        {
+            case ChunkAck.Now:
+                AcknowledgeWritten(file);
+                break;
+            case ChunkAck.AfterQueued:
+                Self.Tell(new AckWritten(file.Id));
+                break;
+        }
         if (file.Clock.Report(file.Id, file.Written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
         if (file.Written == file.Size) Verify(file);
     }
+
+    /// <summary>Tells the sender how many bytes of the file are written (cumulative: it stands for every chunk before).</summary>
+    private void AcknowledgeWritten(IncomingFile file) =>
+        _m.Session?.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
 
     private void Verify(IncomingFile file)
     {

@@ -48,6 +48,55 @@ internal sealed class OutgoingFile(string id, string path)
     public ChatFrame Offer => new("offer") { Id = Id, Name = Name, Size = Size, Sha256 = Sha256 };
 }
 
+/// <summary>What the receiver of a file does about acknowledging a chunk it wrote (<see cref="ChunkAcks.Written"/>).</summary>
+internal enum ChunkAck
+{
+    /// <summary>Acknowledge now.</summary>
+    Now,
+    /// <summary>Tell the actor a marker; acknowledge when it comes round (<see cref="ChunkAcks.MarkerBack"/>).</summary>
+    AfterQueued,
+    /// <summary>A marker is out already: its return acknowledges this chunk too.</summary>
+    Later,
+}
+
+/// <summary>
+/// When the receiver of a file acknowledges the chunks it wrote. An acknowledgement carries the bytes written so far,
+/// so one stands for every chunk before it: the receiver acknowledges once the chunks that were queued for it are
+/// written (a marker it told itself after the first of them comes round), at the latest after <c>most</c> chunks,
+/// and always the last chunk of the file. A sender whose window is smaller than <c>most</c> is acknowledged as soon
+/// as its chunks stop coming, so it never waits on this. Chunks that arrive one at a time are acknowledged one at a
+/// time, as before; a burst of them (the usual case while a file streams) costs one acknowledgement, and with it one
+/// message through the association, DTLS and the socket on both sides, instead of one per chunk.
+/// </summary>
+internal sealed class ChunkAcks(int most)
+{
+    private int _unacknowledged;
+    private bool _markerOut;
+
+    /// <summary>A chunk was written; <paramref name="last"/>: the file is whole.</summary>
+    public ChunkAck Written(bool last)
+    {
+        _unacknowledged++;
+        if (last || _unacknowledged >= most)
+        {
+            _unacknowledged = 0;
+            return ChunkAck.Now;
+        }
+        if (_markerOut) return ChunkAck.Later;
+        _markerOut = true;
+        return ChunkAck.AfterQueued;
+    }
+
+    /// <summary>The marker came round: every chunk queued before it is written. True when some are still unacknowledged (acknowledge now).</summary>
+    public bool MarkerBack()
+    {
+        _markerOut = false;
+        if (_unacknowledged == 0) return false;
+        _unacknowledged = 0;
+        return true;
+    }
+}
+
 /// <summary>A file the peer offers: written to <see cref="PartPath"/>, renamed to <see cref="Target"/> once verified.</summary>
 internal sealed class IncomingFile(string id, string name, long size, string sha256, string folder)
 {
@@ -66,6 +115,8 @@ internal sealed class IncomingFile(string id, string name, long size, string sha
     /// <summary>Its "file-&lt;id&gt;" channel is open (the sender opens it): only then may "ready" be said.</summary>
     public bool ChannelOpen { get; set; }
     public TransferClock Clock { get; } = new();
+    /// <summary>When to acknowledge what was written; made afresh when the receiving (re)starts.</summary>
+    public ChunkAcks? Acks { get; set; }
 }
 
 /// <summary>
