@@ -525,16 +525,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
                 handle.Dispose();
                 return new FileHashed(id, null, 0, null, notRegular);
             }
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            for (long offset = 0; offset < size;)
-            {
-                int n = RandomAccess.Read(handle, buffer, offset);
-                if (n == 0) break;
-                sha.AppendData(buffer, 0, n);
-                offset += n;
-            }
-            return new FileHashed(id, handle, size, Convert.ToHexStringLower(sha.GetHashAndReset()), null);
+            return new FileHashed(id, handle, size, FileSha256.Of(handle, size), null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -762,8 +753,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             try
             {
-                using var stream = File.OpenRead(part);
-                return new PartHashed(id, Convert.ToHexStringLower(SHA256.HashData(stream)), null);
+                using var handle = File.OpenHandle(part, FileMode.Open, FileAccess.Read, FileShare.Read);
+                return new PartHashed(id, FileSha256.Of(handle, RandomAccess.GetLength(handle)), null);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

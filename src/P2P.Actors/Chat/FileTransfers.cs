@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace P2P.Actors.Chat;
@@ -23,6 +25,35 @@ internal sealed class TransferClock
         _last = now;
         double seconds = (now - _start).TotalSeconds;
         return new ChatProtocol.FileProgress(id, bytes, total, seconds > 0 ? (bytes - _startBytes) / seconds : 0);
+    }
+}
+
+/// <summary>The SHA-256 of a file, the integrity check of a transfer: the sender's before it offers, the receiver's of the .part it wrote.</summary>
+internal static class FileSha256
+{
+    /// <summary>Bytes read at once: 1 MiB (the receiver's 4 KiB stream reads were 12,800 system calls per 50 MiB).</summary>
+    private const int ReadSize = 1 << 20;
+
+    /// <summary>Lower-case hex SHA-256 of the first <paramref name="length"/> bytes (fewer when the file ends first). Runs off the actor.</summary>
+    public static string Of(SafeFileHandle handle, long length)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+        try
+        {
+            for (long offset = 0; offset < length;)
+            {
+                int n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(ReadSize, length - offset)), offset);
+                if (n == 0) break;
+                sha.AppendData(buffer, 0, n);
+                offset += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }
 
