@@ -701,6 +701,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         file.Overwrite = m.Overwrite;
         file.State = IncomingFile.Stage.Receiving;
+        file.Running?.Dispose();
+        file.Running = file.Written == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;   // hashed as it arrives
         file.Clock.Restart(file.Written);
         SendControl(new ChatFrame("accept") { Id = m.Id });
     }
@@ -725,6 +727,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         file.Written += data.Length;
+        file.Running?.AppendData(data.Span);
         file.Acks ??= new ChunkAcks(_settings.AckEvery);
         switch (file.Acks.Written(last: file.Written == file.Size))
         {
@@ -749,6 +752,13 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         file.Handle?.Dispose();
         file.Handle = null;
         string id = file.Id, part = file.PartPath;
+        if (file.Running is { } running)
+        {
+            // every byte was hashed as it was written: no second pass over the file
+            Self.Tell(new PartHashed(id, Convert.ToHexStringLower(running.GetHashAndReset()), null));
+            file.Close();
+            return;
+        }
         Task.Run(() =>
         {
             try
@@ -793,7 +803,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void FailIncoming(IncomingFile file, string reason)
     {
-        file.Handle?.Dispose();
+        file.Close();
         _m.Incoming.Remove(file.Id);
         Answer(new ChatFrame("done") { Id = file.Id, Ok = false, Reason = reason });
         _owner.Tell(new FileFailed(file.Id, reason));
@@ -802,7 +812,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void OnCancelled(string id, string reason)
     {
         if (!_m.Incoming.Remove(id, out var file)) return;
-        file.Handle?.Dispose(); // the .part stays: a later offer of the same file resumes from it
+        file.Close(); // the .part stays: a later offer of the same file resumes from it
         _owner.Tell(new FileFailed(id, $"the sender gave up: {reason}"));
     }
 

@@ -148,6 +148,20 @@ internal sealed class IncomingFile(string id, string name, long size, string sha
     public TransferClock Clock { get; } = new();
     /// <summary>When to acknowledge what was written; made afresh when the receiving (re)starts.</summary>
     public ChunkAcks? Acks { get; set; }
+    /// <summary>
+    /// SHA-256 of the bytes written, as they were written in order from the first byte; null when the .part held some
+    /// already or the chat restarted since (the .part is then read back and hashed once whole, <see cref="FileSha256"/>).
+    /// </summary>
+    public IncrementalHash? Running { get; set; }
+
+    /// <summary>Closes the file and drops the running hash.</summary>
+    public void Close()
+    {
+        Handle?.Dispose();
+        Handle = null;
+        Running?.Dispose();
+        Running = null;
+    }
 }
 
 /// <summary>
