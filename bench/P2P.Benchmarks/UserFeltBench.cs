@@ -19,6 +19,7 @@ namespace P2P.Benchmarks;
 /// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3] [--gap-ms 50] [--files 1]</c>
 /// (<c>--files N</c> sends the file N times between the same two processes: the first is the row, the later ones
 /// print the rate and CPU once the JIT has compiled the data path, to tell warm-up from steady cost.)
+/// (<c>--no-anchors</c> leaves out the --no-ice and plain TCP anchors, for quick before/after runs of the ICE rows alone.)
 /// (<c>--config f.hocon</c> is given to both; the <c>p2p</c> of src/P2P.Host must be built in the same configuration; bench/run-userfelt.sh does both).
 /// </summary>
 public static class UserFeltBench
@@ -61,6 +62,7 @@ public static class UserFeltBench
             Console.WriteLine(Invariant($"userfelt first line: {Median(firstLines):0.0} ms median, {firstLines.Max():0.0} ms max ({runs} connects)"));
             Console.WriteLine(Invariant($"userfelt line ice: median {Median(oneWay):0.00} ms, p99 {Percentile(oneWay, 0.99):0.00} ms ({oneWay.Count} lines one way, {gap.TotalMilliseconds:0} ms apart)"));
 
+            if (args.Contains("--no-anchors")) return 0;
             var tcpLines = await NoIceLinesAsync(lines, gap);
             Console.WriteLine(Invariant($"userfelt line tcp: median {Median(tcpLines):0.00} ms, p99 {Percentile(tcpLines, 0.99):0.00} ms ({tcpLines.Count} lines one way, {gap.TotalMilliseconds:0} ms apart, p2p --no-ice)"));
             var (tcpRate, tcpCpu) = await TwoProcessTcpAsync(mib);

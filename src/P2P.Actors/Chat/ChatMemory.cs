@@ -52,10 +52,6 @@ public sealed class ChatMemory
             f.Handle?.Dispose();
             f.Handle = null;
         }
-        foreach (var f in Incoming.Values)
-        {
-            f.Handle?.Dispose();
-            f.Handle = null;
-        }
+        foreach (var f in Incoming.Values) f.Close();
     }
 }

@@ -87,6 +87,10 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             Answer(new ChatFrame("reject") { Id = m.Id, Reason = "the peer declined the file" });
         });
         Receive<PartHashed>(OnPartHashed);
+        Receive<AckWritten>(m =>
+        {
+            if (_m.Incoming.TryGetValue(m.Id, out var file) && file.Acks?.MarkerBack() == true && file.State == IncomingFile.Stage.Receiving) AcknowledgeWritten(file);
+        });
         Receive<GetStats>(_ => Sender.Tell(new Stats(_m.Sent, _m.Received, _m.Unacked.Count, _m.Duplicates, _m.BadFrames, _m.Outgoing.Count + _m.Incoming.Count, _m.Restarts)));
         Receive<InjectFault>(m =>
         {
@@ -172,6 +176,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             {
                 f.Handle = File.OpenHandle(f.PartPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
                 f.Written = Math.Min(RandomAccess.GetLength(f.Handle), f.Size);
+                f.Acks = null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -240,6 +245,9 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private sealed record FileHashed(string Id, SafeFileHandle? Handle, long Size, string? Sha256, string? Error);
 
     private sealed record PartHashed(string Id, string? Sha256, string? Error);
+
+    /// <summary>Told to itself after a chunk was written: the chunks queued before it are written too (<see cref="ChunkAcks"/>).</summary>
+    private sealed record AckWritten(string Id);
 
     // ---- the session -----------------------------------------------------------------------------------
 
@@ -517,16 +525,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
                 handle.Dispose();
                 return new FileHashed(id, null, 0, null, notRegular);
             }
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            for (long offset = 0; offset < size;)
-            {
-                int n = RandomAccess.Read(handle, buffer, offset);
-                if (n == 0) break;
-                sha.AppendData(buffer, 0, n);
-                offset += n;
-            }
-            return new FileHashed(id, handle, size, Convert.ToHexStringLower(sha.GetHashAndReset()), null);
+            return new FileHashed(id, handle, size, FileSha256.Of(handle, size), null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -702,6 +701,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         file.Overwrite = m.Overwrite;
         file.State = IncomingFile.Stage.Receiving;
+        file.Running?.Dispose();
+        file.Running = file.Written == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;   // hashed as it arrives
         file.Clock.Restart(file.Written);
         SendControl(new ChatFrame("accept") { Id = m.Id });
     }
@@ -726,10 +727,24 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         file.Written += data.Length;
-        _m.Session!.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
+        file.Running?.AppendData(data.Span);
+        file.Acks ??= new ChunkAcks(_settings.AckEvery);
+        switch (file.Acks.Written(last: file.Written == file.Size))
+        {
+            case ChunkAck.Now:
+                AcknowledgeWritten(file);
+                break;
+            case ChunkAck.AfterQueued:
+                Self.Tell(new AckWritten(file.Id));
+                break;
+        }
         if (file.Clock.Report(file.Id, file.Written, file.Size, _settings.ProgressInterval) is { } progress) _owner.Tell(progress);
         if (file.Written == file.Size) Verify(file);
     }
+
+    /// <summary>Tells the sender how many bytes of the file are written (cumulative: it stands for every chunk before).</summary>
+    private void AcknowledgeWritten(IncomingFile file) =>
+        _m.Session?.Tell(new SessionProtocol.SendOnChannel(FileLabelPrefix + file.Id, FileChunk.EncodeAck(file.Written)));
 
     private void Verify(IncomingFile file)
     {
@@ -737,12 +752,19 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         file.Handle?.Dispose();
         file.Handle = null;
         string id = file.Id, part = file.PartPath;
+        if (file.Running is { } running)
+        {
+            // every byte was hashed as it was written: no second pass over the file
+            Self.Tell(new PartHashed(id, Convert.ToHexStringLower(running.GetHashAndReset()), null));
+            file.Close();
+            return;
+        }
         Task.Run(() =>
         {
             try
             {
-                using var stream = File.OpenRead(part);
-                return new PartHashed(id, Convert.ToHexStringLower(SHA256.HashData(stream)), null);
+                using var handle = File.OpenHandle(part, FileMode.Open, FileAccess.Read, FileShare.Read);
+                return new PartHashed(id, FileSha256.Of(handle, RandomAccess.GetLength(handle)), null);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -781,7 +803,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void FailIncoming(IncomingFile file, string reason)
     {
-        file.Handle?.Dispose();
+        file.Close();
         _m.Incoming.Remove(file.Id);
         Answer(new ChatFrame("done") { Id = file.Id, Ok = false, Reason = reason });
         _owner.Tell(new FileFailed(file.Id, reason));
@@ -790,7 +812,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     private void OnCancelled(string id, string reason)
     {
         if (!_m.Incoming.Remove(id, out var file)) return;
-        file.Handle?.Dispose(); // the .part stays: a later offer of the same file resumes from it
+        file.Close(); // the .part stays: a later offer of the same file resumes from it
         _owner.Tell(new FileFailed(id, $"the sender gave up: {reason}"));
     }
 

@@ -9,7 +9,8 @@ namespace P2P.Actors.Chat;
 /// <param name="ProgressInterval">Shortest time between two <see cref="ChatProtocol.FileProgress"/> events of one transfer.</param>
 /// <param name="ReopenDelay">Wait before the side that opens a channel opens it again after it closed.</param>
 /// <param name="FaultsPerMinute">Restarts after a fault within a minute, at most; one more stops the chat (<see cref="ChatProtocol.ChatStopped"/>).</param>
-public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay, int FaultsPerMinute = 10)
+/// <param name="AckEvery">The receiver of a file acknowledges at the latest after this many chunks written (<see cref="ChunkAcks"/>).</param>
+public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay, int FaultsPerMinute = 10, int AckEvery = 8)
 {
     public const string Section = "p2p.chat";
 
@@ -20,7 +21,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         Window: 32,
         ProgressInterval: TimeSpan.FromMilliseconds(500),
         ReopenDelay: TimeSpan.FromSeconds(1),
-        FaultsPerMinute: 10);
+        FaultsPerMinute: 10,
+        AckEvery: 8);
 
     /// <summary>The <c>p2p.chat</c> section of <paramref name="config"/> when it has one, else <see cref="Default"/>.</summary>
     public static ChatSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
@@ -36,7 +38,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
             Window: c.GetInt("window"),
             ProgressInterval: c.GetTimeSpan("progress-interval"),
             ReopenDelay: c.GetTimeSpan("reopen-delay"),
-            FaultsPerMinute: c.GetInt("faults-per-minute"));
+            FaultsPerMinute: c.GetInt("faults-per-minute"),
+            AckEvery: c.GetInt("ack-every", 8));
         settings.Validate();
         return settings;
     }
@@ -47,6 +50,7 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         if (Window < 1) throw new ConfigurationException($"'{Section}.window' must be at least 1, not {Window}");
         if (ProgressInterval < TimeSpan.Zero || ReopenDelay <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': progress-interval must not be negative and reopen-delay must be positive");
+        if (AckEvery < 1) throw new ConfigurationException($"'{Section}.ack-every' must be at least 1, not {AckEvery}");
         if (FaultsPerMinute < 0) throw new ConfigurationException($"'{Section}.faults-per-minute' must not be negative, not {FaultsPerMinute}");
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Org.BouncyCastle.Tls;
+using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 
@@ -140,7 +141,7 @@ internal sealed class DtlsWorker
                 End(_state.CloseNotifyReceived ? new DtlsProtocol.PeerClosed() : new DtlsProtocol.ConnectionFailed(Describe(e, handshake: false)));
                 return;
             }
-            if (length >= 0) Emit(record.AsSpan(0, length).ToArray());
+            if (length >= 0) Emit(OwnedBytes.Copy(record.AsSpan(0, length)));
         }
     }
 

@@ -80,7 +80,7 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
 
     public void Send(ReadOnlySpan<byte> buffer)
     {
-        if (!IsClosed) _send(buffer.ToArray());
+        if (!IsClosed) _send(P2P.Protocol.OwnedBytes.Copy(buffer));
     }
 
     /// <summary>Ends any blocked <see cref="Receive(Span{byte}, int)"/>; called by the record layer after its close_notify, or by the worker to abort a handshake.</summary>

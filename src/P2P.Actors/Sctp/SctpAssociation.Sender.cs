@@ -93,6 +93,8 @@ public sealed partial class SctpAssociation
             var w = NewWriter();
             bool any = false;
             if (_cookieAckDue) { w.AddCookieAck(); _cookieAckDue = false; any = true; }
+            // RFC 9260 §6.2: a SACK the delayed-SACK timer holds rides with DATA going out now rather than alone later
+            if (!_sackDue && dataAllowed && (_unsent.Count > 0 || _markedCount > 0) && Timers.IsTimerActive(SackKey)) _sackDue = true;
             if (_sackDue) { WriteSack(ref w); any = true; }
             if (_forwardTsnDue && dataAllowed) { WriteForwardTsn(ref w); any = true; }
             if (_reconfigDue || _reconfigResponse is not null) any |= WriteReConfig(ref w);

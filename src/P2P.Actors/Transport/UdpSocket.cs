@@ -297,6 +297,6 @@ public sealed class UdpSocket : ReceiveActor
     {
         Interlocked.Increment(ref _datagramsIn);
         Interlocked.Add(ref _bytesIn, datagram.Length);
-        handler.Tell(new UdpSocketProtocol.Received(from, destination, datagram.ToArray()), self);
+        handler.Tell(new UdpSocketProtocol.Received(from, destination, P2P.Protocol.OwnedBytes.Copy(datagram)), self);
     }
 }

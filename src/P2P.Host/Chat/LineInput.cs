@@ -7,10 +7,13 @@ namespace P2P.Host.Chat;
 /// through <c>ReadLineAsync(token)</c> and ignores the token, so a prompt would hold the process through Ctrl+C; here
 /// one background thread reads the lines, in order, into a channel, and <see cref="ReadLineAsync"/> waits on that
 /// channel. A line that arrives after the reader stopped waiting is kept for the next call, never dropped.
+/// Whoever waits for a line goes on on the reading thread (synchronous continuations): a typed chat line is handed to
+/// its actor from there, not first to a thread-pool thread woken only to hand it on, which was one wake-up of two on
+/// the way from stdin to the socket.
 /// </summary>
 public sealed class LineInput
 {
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
 
     public LineInput(TextReader input)
     {

@@ -66,8 +66,8 @@ public sealed class ReassemblyQueue
 
         if ((flags & DataChunkFlags.Unordered) != 0)
         {
-            if (b && e) return Release(new SctpMessage(streamId, ppid, true, userData.ToArray()));
-            var fragment = new Fragment(tsn, flags, userData.ToArray());
+            if (b && e) return Release(new SctpMessage(streamId, ppid, true, OwnedBytes.Copy(userData)));
+            var fragment = new Fragment(tsn, flags, OwnedBytes.Copy(userData));
             int at = InsertionIndex(_unordered, tsn, out bool duplicate);
             if (duplicate) return SctpError.None;
             _unordered.Insert(at, (fragment, streamId, ppid));
@@ -80,7 +80,7 @@ public sealed class ReassemblyQueue
         if (b && e && streamSequence == stream.NextSsn && !stream.BySsn.ContainsKey(streamSequence))
         {
             stream.NextSsn++;
-            var error = Release(new SctpMessage(streamId, ppid, false, userData.ToArray()));
+            var error = Release(new SctpMessage(streamId, ppid, false, OwnedBytes.Copy(userData)));
             DeliverInOrder(streamId, stream);
             return error;
         }
@@ -92,7 +92,7 @@ public sealed class ReassemblyQueue
         else if (partial.Ppid != ppid) return SctpError.InconsistentFragment;
         int index = InsertionIndex(partial.Fragments, tsn, out bool dup);
         if (dup) return SctpError.None;
-        partial.Fragments.Insert(index, new Fragment(tsn, flags, userData.ToArray()));
+        partial.Fragments.Insert(index, new Fragment(tsn, flags, OwnedBytes.Copy(userData)));
         BufferedBytes += userData.Length;
         DeliverInOrder(streamId, stream);
         return SctpError.None;
@@ -241,9 +241,10 @@ public sealed class ReassemblyQueue
 
     private static byte[] Concatenate(List<Fragment> fragments, int start, int count)
     {
+        if (count == 1) return fragments[start].Data;   // the fragment's own copy: it leaves the queue with the message
         int length = 0;
         for (int i = start; i < start + count; i++) length += fragments[i].Data.Length;
-        var payload = new byte[length];
+        var payload = GC.AllocateUninitializedArray<byte>(length);   // every byte is written below
         int o = 0;
         for (int i = start; i < start + count; i++)
         {

@@ -98,5 +98,5 @@ public ref partial struct SctpPacketWriter
     }
 
     /// <summary>Finishes and copies the packet to a new array (for tests and callers that need to own it).</summary>
-    public readonly byte[] ToArray() => _buffer[..Finish()].ToArray();
+    public readonly byte[] ToArray() => OwnedBytes.Copy(_buffer[..Finish()]);
 }

@@ -21,5 +21,6 @@ public sealed class ChatSettingsTests
         var bad = ConfigurationFactory.ParseString("p2p.chat { chunk-size = 10 }").WithFallback(TurnClientSettingsTests.RepoHocon());
         Assert.Throws<ConfigurationException>(() => ChatSettings.From(bad));
         Assert.Throws<ConfigurationException>(() => (ChatSettings.Default with { Window = 0 }).Validate());
+        Assert.Throws<ConfigurationException>(() => (ChatSettings.Default with { AckEvery = 0 }).Validate());
     }
 }

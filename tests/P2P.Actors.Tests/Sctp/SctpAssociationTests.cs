@@ -254,6 +254,37 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
     }
 
     [Fact]
+    public void A_SACK_the_delayed_SACK_timer_holds_rides_with_the_next_DATA_the_receiver_sends()
+    {
+        var (client, server, pipe, stream) = StartWithChannel();
+        client.Tell(new SctpProtocol.SendMessage(stream, new byte[10], Binary: true));   // the last one queued: SACKed at once (RFC 7053)
+        WaitFor(() => server.Of<SctpProtocol.MessageReceived>().Any());
+        var last = AskFor<byte[]>(pipe, new SctpPipe.GetLast(FromA: true));
+        Assert.True(SctpPacket.TryParse(last, out var view, out _));
+        var first = view.FirstChunk;
+        Assert.True(DataChunk.TryParse(first, out var sent, out _), "the client's last packet carries its message");
+        pipe.Tell(new SctpPipe.Impair(Loss: 1));   // what the server sends from now is looked at, not delivered
+
+        // one more DATA packet from the client, without the I bit: the server holds its SACK for the delayed-SACK timer (200 ms)
+        var buffer = new byte[64];
+        var w = new SctpPacketWriter(buffer, 5000, 5000, view.VerificationTag);
+        w.AddData(DataChunkFlags.Beginning | DataChunkFlags.Ending, sent.Tsn + 1, sent.StreamId, (ushort)(sent.StreamSequence + 1), sent.PayloadProtocolId, [1, 2, 3]);
+        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        server.Tell(new SctpProtocol.SendMessage(stream, "reply"u8.ToArray(), Binary: false));
+
+        List<SctpChunkType> chunks = [];
+        WaitFor(() =>
+        {
+            var reply = AskFor<byte[]>(pipe, new SctpPipe.GetLast(FromA: false));
+            chunks = [];
+            if (SctpPacket.TryParse(reply, out var v, out _))
+                foreach (var c in v.Chunks) chunks.Add(c.Type);
+            return chunks.Contains(SctpChunkType.Data);
+        }, TimeSpan.FromSeconds(5), "the server's reply");
+        Assert.Contains(SctpChunkType.Sack, chunks);
+    }
+
+    [Fact]
     public void An_abort_command_reaches_the_peer_with_its_reason()
     {
         var (client, server, _, _) = StartWithChannel();
