@@ -69,7 +69,7 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
             var row = await host.WaitForLineAsync(l => l.Contains("alice-bob-1", StringComparison.Ordinal) && l.Contains("connected", StringComparison.Ordinal), Wait);
             Assert.Contains("host 127.0.0.1:", row);
             Assert.Matches(@"\d+(\.\d)? ms", row); // RTT
-            Assert.Matches(@"\d+ B", row);         // bytes
+            Assert.Matches(@"\d+(\.\d)? (B|KiB|MiB)", row);   // bytes (KiB once path MTU probes of up to 16 KiB went out)
 
             await host.WriteLineAsync("pairs alice-bob-1");
             var pair = await host.WaitForLineAsync(l => l.Contains("Succeeded", StringComparison.Ordinal), Wait);
