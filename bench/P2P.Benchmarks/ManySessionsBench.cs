@@ -7,6 +7,7 @@ using Akka.Actor;
 using P2P.Actors.Ice;
 using P2P.Actors.Sessions;
 using P2P.Actors.Stun;
+using P2P.Actors.Transport;
 using P2P.Actors.Turn;
 using P2P.Protocol.Ice;
 
@@ -28,6 +29,13 @@ namespace P2P.Benchmarks;
 public static class ManySessionsBench
 {
     private const int WarmUpSessions = 20;
+
+    /// <summary>
+    /// BENCH_PROGRESS: each child says on stderr every 2 s how far it is: sessions connected, the peer's check-admission
+    /// queue, sessions that lost consent, its socket's datagrams, how long the peer and its socket took to answer (their
+    /// mailboxes' backlog), and the time the process spent paused in GC.
+    /// </summary>
+    private static readonly bool ShowProgress = Environment.GetEnvironmentVariable("BENCH_PROGRESS") is not null;
 
     public sealed record Row(int Sessions, double ConnectMs, double WorkingSetBytesPerSession, double HeapBytesPerSession, double CpuMs, bool DataChecked);
 
@@ -249,6 +257,10 @@ public static class ManySessionsBench
         string name = args.Length > 0 ? args[0] : "a";
         bool secure = args.Contains("--secure");
         var config = BenchConfig.Load();
+        // the log (Akka's standard-out logger writes to Console.Out) goes to stderr, which the parent passes through: on
+        // stdout its lines were cut into the protocol lines written there in 64 KiB blocks, and a description with a
+        // warning inside it no longer parsed, so one failed session made many
+        Console.SetOut(Console.Error);
         using var system = ActorSystem.Create($"sessions-{name}", config);
         var host = system.ActorOf(PeerHost.Props(config), "peers");
         var added = await host.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
@@ -293,14 +305,19 @@ public static class ManySessionsBench
         private readonly Dictionary<string, List<object>> _early = new(StringComparer.Ordinal);
         private readonly ChannelWriter<string> _out;
         private readonly HashSet<string> _received = new(StringComparer.Ordinal);
-        private int _expected, _connected, _closedExpected, _closed, _descriptions;
+        private int _expected, _connected, _closedExpected, _closed, _descriptions, _disconnected, _restarted;
+        private PeerProtocol.Stats? _stats;
+        private UdpSocketProtocol.Stats? _socketStats;
+        private long _statsAskedAt;
+        private double _peerReplyMs, _socketReplyMs; // how long the peer and its socket took to answer: their mailboxes' backlog
+        private IActorRef? _peer;
         private long _ws0, _heap0;
         private TimeSpan _cpu0;
 
         public Driver(IActorRef host, string peer, bool secure, ChannelWriter<string> output, TaskCompletionSource quit)
         {
             _out = output;
-            if (Environment.GetEnvironmentVariable("BENCH_PROGRESS") is not null) Timers.StartPeriodicTimer("progress", new Progress(), TimeSpan.FromSeconds(2));
+            if (ShowProgress) Timers.StartPeriodicTimer("progress", new Progress(), TimeSpan.FromSeconds(2));
             Receive<string>(line =>
             {
                 var f = line.Split(' ', 3);
@@ -361,8 +378,37 @@ public static class ManySessionsBench
             Receive<SessionProtocol.Failed>(m => _out.TryWrite($"failed {m.SessionId} {m.Reason}"));
             Receive<Progress>(_ =>
             {
-                if (_expected > 0 && _connected < _expected) Console.Error.WriteLine($"  {peer}: {_sessions.Count} started, {_descriptions} descriptions in, {_connected} of {_expected} connected");
+                if (_peer is null) host.Tell(new PeerHostProtocol.GetPeers());
+                else
+                {
+                    _statsAskedAt = Stopwatch.GetTimestamp();
+                    _peer.Tell(new PeerProtocol.GetStats());
+                    Context.ActorSelection(_peer.Path / "udp").Tell(new UdpSocketProtocol.GetStats());
+                }
+                if (_expected > 0 && _connected < _expected)
+                    Console.Error.WriteLine($"  {peer}: {_sessions.Count} started, {_descriptions} descriptions in, {_connected} of {_expected} connected" +
+                        (_stats is { } s ? $"; {s.SessionsChecking} checking, {s.SessionsWaitingToCheck} waiting to check (most {s.MostSessionsChecking})" : "") +
+                        $"; {_disconnected} disconnected, {_restarted} restarted" +
+                        (_socketStats is { } u ? $"; socket {u.DatagramsIn} in, {u.DatagramsOut} out; replies peer {_peerReplyMs:0} ms, socket {_socketReplyMs:0} ms" : "") +
+                        $"; GC paused {GC.GetTotalPauseDuration().TotalSeconds:0.0} s in all, collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, heap {GC.GetTotalMemory(false) >> 20} MiB");
             });
+            Receive<PeerHostProtocol.Peers>(m => _peer = m.List.FirstOrDefault()?.Peer);
+            Receive<PeerProtocol.Stats>(m =>
+            {
+                _stats = m;
+                _peerReplyMs = Stopwatch.GetElapsedTime(_statsAskedAt).TotalMilliseconds;
+            });
+            Receive<UdpSocketProtocol.Stats>(m =>
+            {
+                _socketStats = m;
+                _socketReplyMs = Stopwatch.GetElapsedTime(_statsAskedAt).TotalMilliseconds;
+            });
+            Receive<SessionProtocol.Disconnected>(m =>
+            {
+                _disconnected++;
+                if (ShowProgress) Console.Error.WriteLine($"  {peer}: {m.SessionId} disconnected: {m.Reason}");
+            });
+            Receive<SessionProtocol.Restarted>(_ => _restarted++);
             Receive<SessionProtocol.Closed>(_ =>
             {
                 if (++_closed == _closedExpected)
