@@ -31,6 +31,9 @@ public static class IceChat
 {
     public static async Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
     {
+        // the chat frame codec's first use (~20 ms of CPU) is paid while the process starts, not when the session
+        // opens, where it held up the session's creation on the connect path (a secure chat's chat creates it too late)
+        if (!options.Plain) ChatFrame.StartWarmUp();
         var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel, options.TurnTcp);
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
