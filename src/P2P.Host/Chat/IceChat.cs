@@ -153,7 +153,9 @@ public static class IceChat
             if (options.Signal is { } url)
             {
                 var name = $"{Environment.UserName}-{Environment.ProcessId}";
-                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, SignalSettings.From(config)), "signaling");
+                var signal = SignalSettings.From(config);
+                if (signal.ClientWarmUp && !options.Plain) await WarmUpAsync(signal.ClientWarmUpTimeout, cancel);
+                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, signal), "signaling");
                 await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
                 while (true)
                 {
@@ -239,6 +241,28 @@ public static class IceChat
             await status.WriteLineAsync($"Connecting (up to {options.Timeout.TotalSeconds:0} s)...");
 
             return await ConnectAndChatAsync(input, cancel);
+        }
+
+        /// <summary>
+        /// --signal: one throw-away secure session inside the process before joining (<see cref="SessionWarmUp"/>), so that
+        /// the real one does not pay the process's first-session costs once the other peer is there. At most
+        /// <paramref name="timeout"/>; a warm-up that failed or took longer changes nothing else.
+        /// </summary>
+        private async Task WarmUpAsync(TimeSpan timeout, CancellationToken cancel)
+        {
+            var warmUp = system.ActorOf(SessionWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "warm-up");
+            try
+            {
+                await warmUp.Ask<SessionWarmUpProtocol.Done>(SessionWarmUpProtocol.Run.Instance, timeout, cancel);
+            }
+            catch (AskTimeoutException)
+            {
+                // slower than the timeout (a very busy machine): join now; the real session just pays what is left
+            }
+            finally
+            {
+                system.Stop(warmUp);
+            }
         }
 
         /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>
