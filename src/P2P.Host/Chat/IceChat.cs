@@ -154,9 +154,15 @@ public static class IceChat
             {
                 var name = $"{Environment.UserName}-{Environment.ProcessId}";
                 var signal = SignalSettings.From(config);
-                if (signal.ClientWarmUp && !options.Plain) await WarmUpAsync(signal.ClientWarmUpTimeout, cancel);
-                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, signal), "signaling");
+                bool warmUp = signal.ClientWarmUp && !options.Plain;
+                // the WebSocket opens while the warm-up runs; the join waits for it
+                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, signal, joinWhenTold: warmUp), "signaling");
                 await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
+                if (warmUp)
+                {
+                    await WarmUpAsync(signal.ClientWarmUpTimeout, cancel);
+                    _signaling.Tell(SignalingProtocol.Join.Instance);
+                }
                 while (true)
                 {
                     var e = await _events.Reader.ReadAsync(cancel);
