@@ -7,14 +7,21 @@
 # Loopback only (no STUN server is contacted).
 #
 #   bench/run-signal-connect.sh [runs] [extra p2p options, e.g. --local-address 127.0.0.1]
+# P2P_DLL=/other/worktree/src/P2P.Host/bin/Release/net10.0/p2p.dll runs that build instead (clients and server), for a
+# before/after in the same minute (as bench/run-userfelt.sh); it is not built here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-10}"
 [ $# -gt 0 ] && shift
 extra=("$@")
 log() { printf '==> %s\n' "$*" >&2; }
-[ -n "${NO_BUILD:-}" ] || dotnet build -c Release src/P2P.Host >/dev/null
-p2p=src/P2P.Host/bin/Release/net10.0/p2p
+if [ -n "${P2P_DLL:-}" ]; then
+    [ -f "$P2P_DLL" ] || { echo "run-signal-connect: P2P_DLL $P2P_DLL does not exist" >&2; exit 1; }
+    p2p=("dotnet" "$P2P_DLL")
+else
+    [ -n "${NO_BUILD:-}" ] || dotnet build -c Release src/P2P.Host >/dev/null
+    p2p=(src/P2P.Host/bin/Release/net10.0/p2p)
+fi
 
 work="$(mktemp -d)"
 pids=()
@@ -25,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$p2p" signal --listen 127.0.0.1:0 >"$work/signal.out" 2>&1 &
+"${p2p[@]}" signal --listen 127.0.0.1:0 >"$work/signal.out" 2>&1 &
 pids+=($!)
 url=""
 for _ in $(seq 1 200); do
@@ -41,7 +48,7 @@ for run in $(seq 1 "$runs"); do
     room="bench-$$-$run"
     for side in a b; do
         # stdin stays open (sleep) so the chat does not end at EOF; the run ends when both sides printed their time
-        (sleep 30 | "$p2p" --signal "$url" --room "$room" --stun none "${extra[@]}" >"$work/$side.out" 2>&1) &
+        (sleep 30 | "${p2p[@]}" --signal "$url" --room "$room" --stun none "${extra[@]}" >"$work/$side.out" 2>&1) &
         pids+=($!)
         eval "pid_$side=$!"
     done

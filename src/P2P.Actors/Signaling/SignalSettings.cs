@@ -29,6 +29,10 @@ public sealed record SignalSettings
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long either end waits for the other's close frame after sending its own.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Client: warm the session stack up with a throw-away secure session in the process before joining (<see cref="Sessions.SessionWarmUp"/>).</summary>
+    public bool ClientWarmUp { get; init; } = true;
+    /// <summary>Client: the longest the join waits for that warm-up.</summary>
+    public TimeSpan ClientWarmUpTimeout { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Log floods: at most this many WARN lines about bad messages per <see cref="LogInterval"/>; the rest are counted.</summary>
     public int LogBurst { get; init; } = 10;
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
@@ -54,6 +58,8 @@ public sealed record SignalSettings
             KeepAliveInterval = c.GetTimeSpan("keep-alive-interval", Default.KeepAliveInterval),
             ConnectTimeout = c.GetTimeSpan("connect-timeout", Default.ConnectTimeout),
             CloseTimeout = c.GetTimeSpan("close-timeout", Default.CloseTimeout),
+            ClientWarmUp = c.GetBoolean("client-warm-up", Default.ClientWarmUp),
+            ClientWarmUpTimeout = c.GetTimeSpan("client-warm-up-timeout", Default.ClientWarmUpTimeout),
             LogBurst = c.GetInt("log-burst", Default.LogBurst),
             LogInterval = c.GetTimeSpan("log-interval", Default.LogInterval),
         };
@@ -71,6 +77,7 @@ public sealed record SignalSettings
         if (KeepAliveInterval < TimeSpan.Zero) return "keep-alive-interval must not be negative";
         if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";
         if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
+        if (ClientWarmUpTimeout <= TimeSpan.Zero) return "client-warm-up-timeout must be positive (client-warm-up = off turns the warm-up off)";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
         return null;
     }

@@ -19,7 +19,7 @@ public sealed class SignalingBridge : ReceiveActor
     private IActorRef _client = ActorRefs.Nobody;
     private IActorRef _session = ActorRefs.Nobody;
 
-    public SignalingBridge(Uri server, string room, string name, IActorRef observer, SignalSettings settings)
+    public SignalingBridge(Uri server, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false)
     {
         Receive<SessionProtocol.Started>(m =>
         {
@@ -42,6 +42,7 @@ public sealed class SignalingBridge : ReceiveActor
             _client.Tell(new SignalingProtocol.SendEndOfCandidates());
             observer.Forward(m);
         });
+        Receive<SignalingProtocol.Join>(m => _client.Tell(m));
         Receive<SignalingProtocol.RemoteDescription>(FromRemote);
         Receive<SignalingProtocol.RemoteCandidate>(FromRemote);
         Receive<SignalingProtocol.RemoteEndOfCandidates>(FromRemote);
@@ -74,9 +75,10 @@ public sealed class SignalingBridge : ReceiveActor
             _log.Warning("[{0}] {1}", room, reason);
             observer.Tell(new SignalingProtocol.RemoteSignalRefused(reason));
         }
-        _client = Context.ActorOf(SignalingClient.Props(server, room, name, Self, settings), "client");
+        _client = Context.ActorOf(SignalingClient.Props(server, room, name, Self, settings, joinWhenTold), "client");
     }
 
-    public static Props Props(Uri server, string room, string name, IActorRef observer, SignalSettings settings) =>
-        Akka.Actor.Props.Create(() => new SignalingBridge(server, room, name, observer, settings));
+    /// <param name="joinWhenTold">The client opens its connection at once but joins the room only on <see cref="SignalingProtocol.Join"/>.</param>
+    public static Props Props(Uri server, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false) =>
+        Akka.Actor.Props.Create(() => new SignalingBridge(server, room, name, observer, settings, joinWhenTold));
 }

@@ -7,7 +7,8 @@ namespace P2P.Actors.Signaling;
 /// <summary>
 /// One peer's connection to a signaling server (<c>p2p signal</c>): opens a WebSocket to <c>server</c>, joins
 /// <c>room</c> as <c>name</c>, tells its owner what arrives (<see cref="SignalingProtocol"/>), and sends what the owner
-/// gives it in order. States: Connecting (commands are kept), Connected, Closing. Any failure, including an error from
+/// gives it in order; made with joinWhenTold, it opens the connection at once but joins only on
+/// <see cref="SignalingProtocol.Join"/>. States: Connecting (commands are kept), Connected, Closing. Any failure, including an error from
 /// the server, ends with <see cref="SignalingProtocol.SignalingFailed"/> to the owner and the actor stopping.
 /// </summary>
 public sealed class SignalingClient : ReceiveActor, IWithTimers
@@ -28,12 +29,15 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
     private readonly CancellationTokenSource _connectTimeout;
     private readonly List<SignalMessage> _early = [];
     private SignalingSocket? _socket;
+    private bool _joinTold, _joined;
 
-    public static Props Props(Uri server, string room, string name, IActorRef owner, SignalSettings? settings = null) =>
-        Akka.Actor.Props.Create(() => new SignalingClient(server, room, name, owner, settings ?? SignalSettings.Default));
+    /// <param name="joinWhenTold">Join only on <see cref="SignalingProtocol.Join"/> (the connection opens at once); else as soon as connected.</param>
+    public static Props Props(Uri server, string room, string name, IActorRef owner, SignalSettings? settings = null, bool joinWhenTold = false) =>
+        Akka.Actor.Props.Create(() => new SignalingClient(server, room, name, owner, settings ?? SignalSettings.Default, joinWhenTold));
 
-    public SignalingClient(Uri server, string room, string name, IActorRef owner, SignalSettings settings)
+    public SignalingClient(Uri server, string room, string name, IActorRef owner, SignalSettings settings, bool joinWhenTold = false)
     {
+        _joinTold = !joinWhenTold;
         _server = server;
         _room = room;
         _name = name;
@@ -65,12 +69,9 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             _socket = new SignalingSocket(_webSocket, _settings, Self);
             _socket.ReceiveNext();
             Become(Connected);
-            var early = _early.ToArray();
-            _early.Clear();
-            if (!Post(SignalMessage.Join(_room, _name))) return;
-            foreach (var message in early)
-                if (!Post(message)) return; // Post has reported it and is stopping
+            if (_joinTold) JoinNow();
         });
+        Receive<SignalingProtocol.Join>(_ => _joinTold = true);
         Receive<ConnectFailed>(f =>
         {
             Report($"cannot reach the signaling server at {_server}: {f.Reason}");
@@ -102,9 +103,13 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             Report($"lost the signaling server at {_server}: {c.Reason}");
             Close(WebSocketCloseStatus.NormalClosure, "bye"); // answers the server's close frame, if it sent one
         });
-        Receive<SignalingProtocol.SendDescription>(d => Post(SignalMessage.ForDescription(d.Text)));
-        Receive<SignalingProtocol.SendCandidate>(c => Post(SignalMessage.ForCandidate(c.Attribute)));
-        Receive<SignalingProtocol.SendEndOfCandidates>(_ => Post(SignalMessage.EndOfCandidates()));
+        Receive<SignalingProtocol.Join>(_ =>
+        {
+            if (!_joined) JoinNow();
+        });
+        Receive<SignalingProtocol.SendDescription>(d => PostInRoom(SignalMessage.ForDescription(d.Text)));
+        Receive<SignalingProtocol.SendCandidate>(c => PostInRoom(SignalMessage.ForCandidate(c.Attribute)));
+        Receive<SignalingProtocol.SendEndOfCandidates>(_ => PostInRoom(SignalMessage.EndOfCandidates()));
         Receive<SignalingProtocol.Leave>(_ =>
         {
             if (Post(SignalMessage.Leave())) Close(WebSocketCloseStatus.NormalClosure, "leave");
@@ -155,6 +160,24 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         _socket!.CloseAfterSends(status, description);
         Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
         Become(Closing);
+    }
+
+    /// <summary>Joins the room, then sends what was kept for after the join, in order.</summary>
+    private void JoinNow()
+    {
+        _joined = true;
+        var early = _early.ToArray();
+        _early.Clear();
+        if (!Post(SignalMessage.Join(_room, _name))) return;
+        foreach (var message in early)
+            if (!Post(message)) return; // Post has reported it and is stopping
+    }
+
+    /// <summary>A message for the room: sent once joined, kept until then (the server refuses it before the join).</summary>
+    private void PostInRoom(SignalMessage message)
+    {
+        if (_joined) Post(message);
+        else _early.Add(message);
     }
 
     /// <summary>Sends <paramref name="message"/>; when the server reads too slowly for the queue, signaling fails and the actor stops. False then.</summary>

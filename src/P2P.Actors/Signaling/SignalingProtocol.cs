@@ -36,6 +36,12 @@ public static class SignalingProtocol
 
     // from the owner
 
+    /// <summary>Join the room now: a client made to join when told (it opens its connection meanwhile) waits for this.</summary>
+    public sealed record Join
+    {
+        public static readonly Join Instance = new();
+    }
+
     public sealed record SendDescription(string Text);
 
     public sealed record SendCandidate(string Attribute);

@@ -31,6 +31,9 @@ public static class IceChat
 {
     public static async Task<int> RunAsync(ChatOptions options, Config config, bool verbose, TextReader input, TextWriter output, TextWriter status, CancellationToken cancel)
     {
+        // the chat frame codec's first use (~20 ms of CPU) is paid while the process starts, not when the session
+        // opens, where it held up the session's creation on the connect path (a secure chat's chat creates it too late)
+        if (!options.Plain) ChatFrame.StartWarmUp();
         var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel, options.TurnTcp);
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
@@ -150,8 +153,16 @@ public static class IceChat
             if (options.Signal is { } url)
             {
                 var name = $"{Environment.UserName}-{Environment.ProcessId}";
-                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, SignalSettings.From(config)), "signaling");
+                var signal = SignalSettings.From(config);
+                bool warmUp = signal.ClientWarmUp && !options.Plain;
+                // the WebSocket opens while the warm-up runs; the join waits for it
+                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, signal, joinWhenTold: warmUp), "signaling");
                 await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
+                if (warmUp)
+                {
+                    await WarmUpAsync(signal.ClientWarmUpTimeout, cancel);
+                    _signaling.Tell(SignalingProtocol.Join.Instance);
+                }
                 while (true)
                 {
                     var e = await _events.Reader.ReadAsync(cancel);
@@ -236,6 +247,28 @@ public static class IceChat
             await status.WriteLineAsync($"Connecting (up to {options.Timeout.TotalSeconds:0} s)...");
 
             return await ConnectAndChatAsync(input, cancel);
+        }
+
+        /// <summary>
+        /// --signal: one throw-away secure session inside the process before joining (<see cref="SessionWarmUp"/>), so that
+        /// the real one does not pay the process's first-session costs once the other peer is there. At most
+        /// <paramref name="timeout"/>; a warm-up that failed or took longer changes nothing else.
+        /// </summary>
+        private async Task WarmUpAsync(TimeSpan timeout, CancellationToken cancel)
+        {
+            var warmUp = system.ActorOf(SessionWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "warm-up");
+            try
+            {
+                await warmUp.Ask<SessionWarmUpProtocol.Done>(SessionWarmUpProtocol.Run.Instance, timeout, cancel);
+            }
+            catch (AskTimeoutException)
+            {
+                // slower than the timeout (a very busy machine): join now; the real session just pays what is left
+            }
+            finally
+            {
+                system.Stop(warmUp);
+            }
         }
 
         /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>

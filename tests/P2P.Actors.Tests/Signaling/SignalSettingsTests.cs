@@ -16,6 +16,15 @@ public sealed class SignalSettingsTests
         Assert.Equal(SignalSettings.Default, settings);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8090), settings.Listen);
         Assert.Equal(65536, settings.MaxMessageBytes);
+        Assert.True(settings.ClientWarmUp);
+        Assert.Equal(TimeSpan.FromSeconds(2), settings.ClientWarmUpTimeout);
+    }
+
+    [Fact]
+    public void The_client_warm_up_can_be_turned_off()
+    {
+        var settings = SignalSettings.From(ConfigurationFactory.ParseString("p2p.signal.client-warm-up = off").WithFallback(RepoHocon()));
+        Assert.False(settings.ClientWarmUp);
     }
 
     [Theory]
@@ -23,6 +32,7 @@ public sealed class SignalSettingsTests
     [InlineData("p2p.signal.listen = \"127.0.0.1\"")]
     [InlineData("p2p.signal.max-message-bytes = 10")]
     [InlineData("p2p.signal.close-timeout = 0s")]
+    [InlineData("p2p.signal.client-warm-up-timeout = 0s")]
     public void A_bad_value_is_refused_with_a_sentence(string hocon)
     {
         var e = Assert.Throws<ConfigurationException>(() => SignalSettings.From(ConfigurationFactory.ParseString(hocon).WithFallback(RepoHocon())));

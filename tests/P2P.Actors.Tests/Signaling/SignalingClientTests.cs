@@ -75,6 +75,27 @@ public sealed class SignalingClientTests(ITestOutputHelper output) : TestKit(str
     }
 
     [Fact]
+    public void A_client_made_to_join_when_told_joins_only_then_and_sends_what_it_was_given_after_the_join()
+    {
+        var (bob, bobOwner) = Client("told", "bob");
+        Assert.True(bobOwner.ExpectMsg<SignalingProtocol.Joined>(Wait).Controlling);
+
+        var aliceOwner = CreateTestProbe("alice");
+        var alice = Sys.ActorOf(SignalingClient.Props(_server.Url, "told", "alice", aliceOwner, joinWhenTold: true), "signaling-alice");
+        alice.Tell(new SignalingProtocol.SendCandidate("7 1 UDP 2130706431 127.0.0.1 50001 typ host")); // kept until the join
+        aliceOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        bobOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        alice.Tell(SignalingProtocol.Join.Instance);
+        Assert.False(aliceOwner.ExpectMsg<SignalingProtocol.Joined>(Wait).Controlling);
+        Assert.Equal("alice", bobOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait).Name);
+        Assert.Equal("7 1 UDP 2130706431 127.0.0.1 50001 typ host", bobOwner.ExpectMsg<SignalingProtocol.RemoteCandidate>(Wait).Attribute);
+        alice.Tell(SignalingProtocol.Join.Instance); // a second one changes nothing
+        aliceOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait);
+        aliceOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public void A_client_pointed_at_a_closed_port_reports_SignalingFailed_with_a_sentence()
     {
         int port;
