@@ -36,7 +36,10 @@ public static class PairCheckerProtocol
     /// </summary>
     public sealed record SetRole(bool Controlling);
 
-    /// <summary>Diagnostics and tests: makes the checker throw, to exercise its supervision.</summary>
+    /// <summary>
+    /// Diagnostics and tests: makes the checker throw <see cref="Supervision.InjectedFaultException"/>, to exercise its
+    /// supervision. A message of its own, not <see cref="Supervision.InjectFault"/>, since the agent takes that one itself.
+    /// </summary>
     public sealed record InjectFault(string Reason);
 
     // events to the parent
@@ -168,7 +171,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             if (m.Controlling != _controlling && !_settings.Lite) SwitchRole();
         });
-        Receive<PairCheckerProtocol.InjectFault>(m => throw new IceFaultException(m.Reason));
+        Receive<PairCheckerProtocol.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
             _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
         Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));
@@ -675,5 +678,3 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     }
 }
 
-/// <summary>Thrown by a checker told <see cref="PairCheckerProtocol.InjectFault"/>.</summary>
-public sealed class IceFaultException(string message) : Exception(message);

@@ -686,7 +686,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private void Route(Inbound inbound)
     {
         var span = inbound.Payload.Span;
-        if (span.Length > 0 && span[0] < 4)
+        if (PacketDemultiplexer.Classify(span) == PacketKind.Stun)
         {
             if (!StunMessage.TryParse(span, out var msg, out _))
             {

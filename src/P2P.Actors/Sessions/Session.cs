@@ -7,6 +7,7 @@ using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
 using P2P.Actors.Sctp;
 using P2P.Actors.Supervision;
+using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
 using static P2P.Actors.Ice.IceTransportProtocol;
@@ -344,7 +345,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         // packets from the Peer: STUN to the agent, the rest to the connection
         Receive<IceTransportProtocol.Inbound>(m =>
         {
-            if (m.Payload.Length > 0 && m.Payload.Span[0] < 4) _ice.Forward(m);
+            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
             else if (_connection is not null) _connection.Forward(m);
         });
         Receive<SessionProtocol.Send>(m =>
