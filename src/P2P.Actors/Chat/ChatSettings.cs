@@ -39,7 +39,7 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
             ProgressInterval: c.GetTimeSpan("progress-interval"),
             ReopenDelay: c.GetTimeSpan("reopen-delay"),
             FaultsPerMinute: c.GetInt("faults-per-minute"),
-            AckEvery: c.GetInt("ack-every", 8));
+            AckEvery: c.GetInt("ack-every", Default.AckEvery));
         settings.Validate();
         return settings;
     }

@@ -260,10 +260,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<UdpSocketProtocol.BindFailed>(f => Fail(f.Reason, null));
         ConnectionEvents();
         Receive<GetStats>(_ => ReplyStats());
-        Receive<CreatePermission>(_ => Stash.Stash());
-        Receive<BindChannel>(_ => Stash.Stash());
-        Receive<SendToPeer>(_ => Stash.Stash());
-        Receive<Deallocate>(_ => Stash.Stash());
+        StashUntilAllocated();
     }
 
     /// <summary>Losing the TCP connection ends the allocation (RFC 8656 §3.1), in every state.</summary>
@@ -279,16 +276,22 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         });
     }
 
+    /// <summary>Before the allocation exists (connecting, allocating): the owner's commands wait, and are unstashed once it does.</summary>
+    private void StashUntilAllocated()
+    {
+        Receive<CreatePermission>(_ => Stash.Stash());
+        Receive<BindChannel>(_ => Stash.Stash());
+        Receive<SendToPeer>(_ => Stash.Stash());
+        Receive<Deallocate>(_ => Stash.Stash());
+    }
+
     private void Allocating()
     {
         ConnectionEvents();
         Receive<UdpSocketProtocol.Received>(OnReceived);
         Receive<StunTransactionTimer>(OnTransactionTimer);
         Receive<GetStats>(_ => ReplyStats());
-        Receive<CreatePermission>(_ => Stash.Stash());
-        Receive<BindChannel>(_ => Stash.Stash());
-        Receive<SendToPeer>(_ => Stash.Stash());
-        Receive<Deallocate>(_ => Stash.Stash());
+        StashUntilAllocated();
     }
 
     private void Allocated()
