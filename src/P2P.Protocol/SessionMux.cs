@@ -19,10 +19,16 @@ public static class SessionMux
     public static byte[] Frame(uint tag, ReadOnlySpan<byte> payload)
     {
         var framed = new byte[HeaderLength + payload.Length];
-        framed[0] = Marker;
-        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), tag);
-        payload.CopyTo(framed.AsSpan(HeaderLength));
+        Write(framed, tag, payload);
         return framed;
+    }
+
+    /// <summary>Writes the frame into <paramref name="destination"/>, which holds at least <see cref="HeaderLength"/> + the payload's length.</summary>
+    public static void Write(Span<byte> destination, uint tag, ReadOnlySpan<byte> payload)
+    {
+        destination[0] = Marker;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[1..], tag);
+        payload.CopyTo(destination[HeaderLength..]);
     }
 
     /// <summary>The tag of a framed datagram; false for anything else (including a frame too short for its header).</summary>

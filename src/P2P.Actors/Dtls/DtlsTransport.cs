@@ -1,27 +1,22 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
-using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 
 namespace P2P.Actors.Dtls;
 
-/// <summary>Messages of <see cref="DtlsTransport"/>.</summary>
+/// <summary>
+/// Messages of <see cref="DtlsTransport"/> besides the datagram contract (<see cref="DatagramProtocol"/>): from the layer
+/// below it takes Received (a datagram that RFC 7983 classifies as DTLS, first byte 20-63); from the layer above, Send
+/// (application data to protect as one DTLS record, queued until the handshake completes, at most
+/// <see cref="Connected.MaxPayload"/> bytes) and Attach; it writes its datagrams down through its
+/// <see cref="DatagramLink"/> and hands each decrypted record up as Received, to the attached layer or else to its owner.
+/// </summary>
 public static class DtlsProtocol
 {
-    // from the connection (or whatever carries the datagrams)
-
-    /// <summary>A datagram received on the ICE connection that RFC 7983 classifies as DTLS (first byte 20-63); the payload is owned by the message.</summary>
-    public sealed record Incoming(ReadOnlyMemory<byte> Datagram);
-
     // from the owner
-
-    /// <summary>Application data to protect and send as one DTLS record; queued until the handshake completes. At most <see cref="Connected.MaxPayload"/> bytes.</summary>
-    public sealed record Send(ReadOnlyMemory<byte> Data);
-
-    /// <summary>From then on, decrypted records go from the worker straight to <paramref name="Target"/> (as <see cref="Received"/>) instead of through this actor to the owner.</summary>
-    public sealed record RouteData(IActorRef Target);
 
     /// <summary>Send close_notify now (RFC 5246 §7.2.1) and stop; answered with <see cref="CloseSent"/> once the alert went to the sink.</summary>
     public sealed record Close
@@ -39,11 +34,6 @@ public static class DtlsProtocol
 
     public sealed record Stats(long DatagramsIn, long DatagramsOut, long NotDtls, long QueueDrops, long RecordsDecrypted, long RecordsSent, long SendsRefused);
 
-    // to the datagram sink (the connection): one datagram to write on the selected pair
-
-    /// <summary>A DTLS datagram to send to the remote (the sender is the <see cref="DtlsTransport"/>); at most the configured send limit.</summary>
-    public sealed record Outgoing(ReadOnlyMemory<byte> Datagram);
-
     // events to the owner
 
     /// <summary>The handshake completed and the peer's certificate matched the expected fingerprint (SHA-256, "AB:CD:…").</summary>
@@ -55,9 +45,6 @@ public static class DtlsProtocol
 
     /// <summary>The handshake or the association failed (fingerprint mismatch, fatal alert, timeout); the actor stops itself.</summary>
     public sealed record Failed(string Reason);
-
-    /// <summary>One decrypted application record.</summary>
-    public sealed record Received(ReadOnlyMemory<byte> Data);
 
     /// <summary>The peer sent close_notify (RFC 5246 §7.2.1); the actor answered it and stops itself.</summary>
     public sealed record Closed
@@ -83,10 +70,9 @@ public static class DtlsProtocol
 /// DTLS 1.2 (RFC 6347) on one ICE connection, as WebRTC uses it (RFC 8827 §6.5, RFC 8842): the role
 /// comes from "a=setup" (<see cref="DtlsSetup.ResolveRole"/>), both sides present self-signed
 /// certificates (<see cref="DtlsCertificate"/>), and each checks the other's against the fingerprint
-/// of the remote description (RFC 8122), refusing the session on a mismatch. Datagrams come in as
-/// <see cref="DtlsProtocol.Incoming"/> and go out to the sink as <see cref="DtlsProtocol.Outgoing"/>;
-/// application data goes in as <see cref="DtlsProtocol.Send"/> and comes out to the owner as
-/// <see cref="DtlsProtocol.Received"/>. BouncyCastle's DTLS API blocks, so it runs on a worker thread
+/// of the remote description (RFC 8122), refusing the session on a mismatch. It speaks the datagram contract both ways
+/// (<see cref="DatagramProtocol"/>): datagrams come up from the layer below as Received and go down through its
+/// <see cref="DatagramLink"/>; application data comes down as Send and goes up as Received. BouncyCastle's DTLS API blocks, so it runs on a worker thread
 /// (<see cref="DtlsWorker"/>) that pipes its results back as messages; this actor never blocks.
 /// Stopping the actor sends close_notify.
 /// </summary>
@@ -94,7 +80,7 @@ public sealed class DtlsTransport : ReceiveActor
 {
     private readonly DtlsRole _role;
     private readonly DtlsPeerState _state;
-    private readonly IActorRef _sink;
+    private readonly DatagramLink _below;
     private readonly IActorRef? _ownerGiven;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _owner = ActorRefs.Nobody;
@@ -102,23 +88,22 @@ public sealed class DtlsTransport : ReceiveActor
     private bool _done;
     private long _datagramsIn, _datagramsOut, _notDtls, _decrypted, _sent, _refused;
 
-    public DtlsTransport(DtlsRole role, DtlsCertificate certificate, CertificateFingerprint remoteFingerprint, IActorRef sink, DtlsSettings settings, IActorRef? owner)
+    public DtlsTransport(DtlsRole role, DtlsCertificate certificate, CertificateFingerprint remoteFingerprint, DatagramLink below, DtlsSettings settings, IActorRef? owner)
     {
         _role = role;
         _state = new DtlsPeerState(certificate, remoteFingerprint, settings);
-        _sink = sink;
+        _below = below;
         _ownerGiven = owner;
 
-        Receive<DtlsProtocol.Incoming>(m =>
+        Receive<DatagramProtocol.Received>(m =>
         {
             _datagramsIn++;
             // RFC 7983 §7: only 20-63 is DTLS; anything else on this path is not ours to parse.
             if (PacketDemultiplexer.Classify(m.Datagram.Span) != PacketKind.Dtls) { _notDtls++; return; }
             _worker?.Deliver(Owned(m.Datagram));
         });
-        Receive<DtlsProtocol.Send>(m => Protect(m.Data));
-        Receive<SctpProtocol.Outbound>(m => Protect(m.Packet)); // an SCTP association may use this transport as its wire
-        Receive<DtlsProtocol.RouteData>(m => _worker?.RouteData(m.Target));
+        Receive<DatagramProtocol.Send>(m => Protect(m.Datagram));
+        Receive<DatagramProtocol.Attach>(m => _worker?.Attach(m.Upper));
         Receive<DtlsProtocol.Close>(_ =>
         {
             _done = true;
@@ -135,7 +120,7 @@ public sealed class DtlsTransport : ReceiveActor
         Receive<DtlsProtocol.Decrypted>(m =>
         {
             _decrypted++;
-            _owner.Tell(new DtlsProtocol.Received(m.Data));
+            _owner.Tell(new DatagramProtocol.Received(m.Data));
         });
         Receive<DtlsProtocol.HandshakeFailed>(m => Fail(m.Reason));
         Receive<DtlsProtocol.ConnectionFailed>(m => Fail(m.Reason));
@@ -159,23 +144,23 @@ public sealed class DtlsTransport : ReceiveActor
     /// <param name="role">Client (the "active" side) or server, from <see cref="DtlsSetup.ResolveRole"/>.</param>
     /// <param name="certificate">This peer's certificate (one per peer, shared by its sessions).</param>
     /// <param name="remoteFingerprint">The fingerprint from the remote description's "a=fingerprint".</param>
-    /// <param name="sink">Gets every <see cref="DtlsProtocol.Outgoing"/> datagram (the connection).</param>
+    /// <param name="below">Where every DTLS datagram goes (the connection, and its direct path where it offers one).</param>
     /// <param name="settings">Timers and limits; <see cref="DtlsSettings.Default"/> when null.</param>
     /// <param name="owner">Gets the events; the parent when null.</param>
-    public static Props Props(DtlsRole role, DtlsCertificate certificate, CertificateFingerprint remoteFingerprint, IActorRef sink,
+    public static Props Props(DtlsRole role, DtlsCertificate certificate, CertificateFingerprint remoteFingerprint, DatagramLink below,
         DtlsSettings? settings = null, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new DtlsTransport(role, certificate, remoteFingerprint, sink, settings ?? DtlsSettings.Default, owner));
+        Akka.Actor.Props.Create(() => new DtlsTransport(role, certificate, remoteFingerprint, below, settings ?? DtlsSettings.Default, owner));
 
     protected override void PreStart()
     {
         _owner = _ownerGiven ?? Context.Parent;
         var self = Self;
-        var sink = _sink;
-        // Runs on the worker thread: only an atomic counter and a Tell (both thread-safe).
+        var below = _below;
+        // Runs on the handshake thread, then on the actor: only an atomic counter and the link's thread-safe send.
         _worker = new DtlsWorker(_role, _state, self, datagram =>
         {
             Interlocked.Increment(ref _datagramsOut);
-            sink.Tell(new DtlsProtocol.Outgoing(datagram), self);
+            below.Send(datagram, self);
         });
         _worker.Start();
     }

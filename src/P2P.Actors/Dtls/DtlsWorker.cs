@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Org.BouncyCastle.Tls;
+using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -48,15 +49,15 @@ internal sealed class DtlsWorker
     /// <summary>Received datagrams dropped because the queue was full (during the handshake) or the association had ended.</summary>
     public long Dropped => _transport.Dropped;
 
-    /// <summary>Decrypted records told straight to the data target (see <see cref="RouteData"/>).</summary>
+    /// <summary>Decrypted records told straight to the layer above (see <see cref="Attach"/>).</summary>
     public long RoutedRecords => _routed;
 
     public void Start() => Task.Factory.StartNew(Handshake, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     // ---- on the actor ---------------------------------------------------------------------------------
 
-    /// <summary>Decrypted records go to <paramref name="target"/> as <see cref="DtlsProtocol.Received"/> from now on, not through the actor.</summary>
-    public void RouteData(IActorRef target) => _dataTarget = target;
+    /// <summary>Decrypted records go to <paramref name="upper"/> as <see cref="DatagramProtocol.Received"/> from now on, not through the actor.</summary>
+    public void Attach(IActorRef upper) => _dataTarget = upper;
 
     /// <summary>The handshake thread finished: the actor drives the record layer from now on; what waited is sent and read.</summary>
     public void Established(BcDtlsTransport dtls)
@@ -150,7 +151,7 @@ internal sealed class DtlsWorker
         if (_dataTarget is { } target)
         {
             _routed++;
-            target.Tell(new DtlsProtocol.Received(record), _self);
+            target.Tell(new DatagramProtocol.Received(record), _self);
         }
         else _self.Tell(new DtlsProtocol.Decrypted(record));
     }

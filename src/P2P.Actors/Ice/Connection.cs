@@ -1,22 +1,21 @@
 using Akka.Actor;
 using Akka.Event;
-using P2P.Actors.Dtls;
+using P2P.Actors.Transport;
 using P2P.Protocol;
 using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Ice;
 
+/// <summary>
+/// Messages of <see cref="Connection"/> besides the datagram contract it speaks with the layer above
+/// (<see cref="DatagramProtocol"/>: it takes Send and Attach, and hands up Received, to the attached layer or else to its parent).
+/// </summary>
 public static class ConnectionProtocol
 {
-    /// <summary>Send application data on the selected pair (payload owned by the message).</summary>
-    public sealed record Send(ReadOnlyMemory<byte> Data);
-
     /// <summary>The agent selected a different pair (a better nomination or after an ICE restart).</summary>
     public sealed record SwitchPair(SelectedPair Pair);
 
     // to the parent (Session)
-    public sealed record DataReceived(ReadOnlyMemory<byte> Data);
-
     public sealed record ConsentLost(string Reason);
 
     public sealed record GetInfo;
@@ -24,15 +23,14 @@ public static class ConnectionProtocol
     /// <summary>An ICE restart began: consent is judged afresh from now (the new agent needs time to find a pair).</summary>
     public sealed record ResetConsent;
 
-    /// <summary>The session is secure: DTLS records go to and come from this <see cref="DtlsTransport"/>, and nothing else is accepted as data.</summary>
-    public sealed record AttachDtls(IActorRef Dtls);
-
-    /// <param name="NotDtlsDropped">Datagrams dropped on a secure session because they were not DTLS (RFC 7983).</param>
+    /// <param name="NotDtlsDropped">Datagrams dropped because the attached layer does not take their kind (RFC 7983: on a secure session, anything but DTLS).</param>
     public sealed record Info(SelectedPair Pair, long BytesSent, long BytesReceived, long PacketsSent, long PacketsReceived, TimeSpan? RoundTrip, long NotDtlsDropped);
 }
 
 /// <summary>
-/// The selected pair of a session in use: sends and receives application data on it, keeps consent fresh
+/// The selected pair of a session in use: the lowest layer of the datagram contract (<see cref="DatagramProtocol"/>),
+/// which sends and receives datagrams on it (directly from and to other threads through its <see cref="ConnectionPath"/>
+/// where the pair allows), keeps consent fresh
 /// (RFC 7675: a check every ~5 s, randomized, asked of the session's current ICE agent) and reports
 /// <see cref="ConnectionProtocol.ConsentLost"/> when no check succeeded for the consent timeout (30 s).
 /// Time comes from the actor scheduler, so tests run it in virtual time.
@@ -53,15 +51,18 @@ public sealed class Connection : UntypedActor, IWithTimers
     private DateTimeOffset _lastConsent;
     private TimeSpan? _roundTrip;
     private bool _lost;
-    private IActorRef? _dtls;
+    private IActorRef? _upper;
+    private readonly ConnectionPath _path;
     private readonly uint? _muxTag;
     private long _refused;
     private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
 
     /// <param name="muxTag">The remote session's tag when it multiplexes sessions on its socket (<see cref="SessionMux"/>):
     /// every datagram is then framed with it.</param>
-    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null)
+    /// <param name="path">The direct paths this connection publishes; none when null.</param>
+    public Connection(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null, ConnectionPath? path = null)
     {
+        _path = path ?? ConnectionPath.None();
         _muxTag = muxTag;
         _settings = settings;
         _sessionId = sessionId;
@@ -76,25 +77,22 @@ public sealed class Connection : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case ConnectionProtocol.Send m:
-                Transmit(m.Data);
-                break;
-            case DtlsProtocol.Outgoing m:
+            case DatagramProtocol.Send m:
                 Transmit(m.Datagram);
                 break;
-            case ConnectionProtocol.AttachDtls m:
-                _dtls = m.Dtls;
+            case DatagramProtocol.Attach m:
+                _upper = m.Upper;
+                _path.Attach(m.Upper);
                 break;
             case Inbound m:
                 _bytesReceived += m.Payload.Length;
                 _packetsReceived++;
-                if (_dtls is null) Context.Parent.Tell(new ConnectionProtocol.DataReceived(m.Payload));
-                else if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Dtls) _dtls.Tell(new DtlsProtocol.Incoming(m.Payload));
-                else
+                if (!_path.UpperTakes(m.Payload.Span))
                 {
                     _refused++; // RFC 7983: on a secure session only DTLS (and STUN, handled by the agent) may arrive
-                    _log.Debug("[{0}] dropped {1} bytes from {2} that are not DTLS", _sessionId, m.Payload.Length, m.From);
+                    _log.Debug("[{0}] dropped {1} bytes from {2}: not a kind the layer above takes", _sessionId, m.Payload.Length, m.From);
                 }
+                else (_upper ?? Context.Parent).Tell(new DatagramProtocol.Received(m.Payload));
                 break;
             case ConnectionProtocol.SwitchPair m:
                 _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);
@@ -106,6 +104,7 @@ public sealed class Connection : UntypedActor, IWithTimers
                     _lost = false;
                     ScheduleConsent();
                 }
+                _path.Use(_pair, _muxTag);
                 break;
             case PairCheckerProtocol.ConsentConfirmed m:
                 _lastConsent = Context.System.Scheduler.Now;
@@ -120,7 +119,9 @@ public sealed class Connection : UntypedActor, IWithTimers
             case Supervision.InjectFault m:
                 throw new Supervision.InjectedFaultException(m.Reason);
             case ConnectionProtocol.GetInfo:
-                Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _roundTrip, _refused));
+                var direct = _path.Counts;
+                Sender.Tell(new ConnectionProtocol.Info(_pair, _bytesSent + direct.BytesOut, _bytesReceived + direct.BytesIn, _packetsSent + direct.PacketsOut,
+                    _packetsReceived + direct.PacketsIn, _roundTrip, _refused));
                 break;
             default:
                 Unhandled(message);
@@ -138,14 +139,17 @@ public sealed class Connection : UntypedActor, IWithTimers
         _packetsSent++;
     }
 
-    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null) =>
-        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport, muxTag));
+    public static Props Props(IceSettings settings, string sessionId, SelectedPair pair, IActorRef transport, uint? muxTag = null, ConnectionPath? path = null) =>
+        Akka.Actor.Props.Create(() => new Connection(settings, sessionId, pair, transport, muxTag, path));
 
     protected override void PreStart()
     {
         _lastConsent = Context.System.Scheduler.Now;
         ScheduleConsent();
+        _path.Use(_pair, _muxTag);
     }
+
+    protected override void PostStop() => _path.Use(null, null);
 
     private void OnConsentTick()
     {
@@ -154,6 +158,7 @@ public sealed class Connection : UntypedActor, IWithTimers
         if (silent >= _settings.ConsentTimeout)
         {
             _lost = true;
+            _path.Use(null, null);
             Context.Parent.Tell(new ConnectionProtocol.ConsentLost(
                 $"consent lost: no answer on {_pair} for {silent.TotalSeconds:0} s (RFC 7675)"));
             return;

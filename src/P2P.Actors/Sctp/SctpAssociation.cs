@@ -1,15 +1,16 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Transport;
 using P2P.Protocol.Sctp;
 
 namespace P2P.Actors.Sctp;
 
 /// <summary>
 /// One SCTP association (RFC 9260) carried over DTLS as WebRTC data channels use it (RFC 8831,
-/// RFC 8261), with DCEP (RFC 8832) on top. Packets arrive as <see cref="SctpProtocol.Inbound"/> and
-/// leave as <see cref="SctpProtocol.Outbound"/> told to the lower actor, so this actor knows nothing
-/// of DTLS. The owner drives channels with <see cref="SctpProtocol.OpenChannel"/>,
+/// RFC 8261), with DCEP (RFC 8832) on top. It speaks the datagram contract with the layer below
+/// (<see cref="DatagramProtocol"/>): packets arrive as Received and leave as Send told to the lower actor,
+/// so this actor knows nothing of DTLS. The owner drives channels with <see cref="SctpProtocol.OpenChannel"/>,
 /// <see cref="SctpProtocol.SendMessage"/> and <see cref="SctpProtocol.CloseChannel"/> and hears
 /// events. One path, one destination: path and association error counters are the same.
 /// <para>
@@ -102,8 +103,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         _myReconfigSequence = _myInitialTsn;
         _nextStreamId = isDtlsClient ? (ushort)0 : (ushort)1;
 
-        Receive<SctpProtocol.Inbound>(m => OnInbound(m.Packet));
-        Receive<Dtls.DtlsProtocol.Received>(m => OnInbound(m.Data)); // straight from a DTLS transport used as the wire
+        Receive<DatagramProtocol.Received>(m => OnInbound(m.Datagram));
         Receive<SctpProtocol.Associate>(_ => OnAssociate());
         Receive<SctpProtocol.OpenChannel>(OnOpenChannel);
         Receive<SctpProtocol.SendMessage>(OnSendMessage);
@@ -129,7 +129,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     }
 
     /// <param name="settings">From <see cref="SctpSettings.From"/>; lower <c>MaxPacketSize</c> to the DTLS payload limit if needed.</param>
-    /// <param name="lower">Receives <see cref="SctpProtocol.Outbound"/> packets (the session forwards them as DTLS application data).</param>
+    /// <param name="lower">Takes every packet as <see cref="DatagramProtocol.Send"/> (a DTLS transport, which sends each as one record).</param>
     /// <param name="owner">Receives the association and channel events.</param>
     /// <param name="isDtlsClient">Picks the stream id parity of locally opened channels (RFC 8832 §6: the DTLS client uses even ids).</param>
     public static Props Props(SctpSettings settings, IActorRef lower, IActorRef owner, bool isDtlsClient) =>
@@ -633,6 +633,6 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
     private void SendPacket(byte[] packet)
     {
         _packetsOut++;
-        _lower.Tell(new SctpProtocol.Outbound(packet), Self);
+        _lower.Tell(new DatagramProtocol.Send(packet), Self);
     }
 }

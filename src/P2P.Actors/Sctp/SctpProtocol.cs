@@ -2,17 +2,9 @@ using P2P.Protocol.Sctp;
 
 namespace P2P.Actors.Sctp;
 
-/// <summary>Messages of <see cref="SctpAssociation"/>.</summary>
+/// <summary>Messages of <see cref="SctpAssociation"/> with its owner; with the layer below it speaks the datagram contract (Transport.DatagramProtocol), one SCTP packet per datagram.</summary>
 public static class SctpProtocol
 {
-    // with the lower layer (DTLS application data, translated by the session)
-
-    /// <summary>One SCTP packet received from the lower layer (a DTLS application record); the payload is owned by the message.</summary>
-    public sealed record Inbound(ReadOnlyMemory<byte> Packet);
-
-    /// <summary>One SCTP packet to send as one lower-layer datagram (a DTLS application record); told to the lower ref, owned by the message.</summary>
-    public sealed record Outbound(ReadOnlyMemory<byte> Packet);
-
     // commands from the owner
 
     /// <summary>

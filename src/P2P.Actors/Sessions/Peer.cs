@@ -70,6 +70,9 @@ public static class PeerProtocol
 
         /// <summary>Times the peer's last session went and the native heap was trimmed (<see cref="IceSettings.TrimNativeHeapWhenIdle"/>).</summary>
         public long NativeHeapTrims { get; init; }
+
+        /// <summary>Datagrams the socket's thread handed straight to a session's connection path, not through this actor (<see cref="DirectRoutes"/>).</summary>
+        public long RoutedDirectly { get; init; }
     }
 
     // events to the parent (PeerHost) or whoever created the peer
@@ -82,9 +85,12 @@ public static class PeerProtocol
     /// <summary>A session restarted ICE (RFC 8445 §9) with new credentials: checks for the new ufrag go to it.</summary>
     internal sealed record CredentialsChanged(string OldUfrag, string NewUfrag);
 
-    /// <summary>A session selected a pair: application data from <paramref name="Remote"/> goes to it.</summary>
-    /// <summary>From a session: application data from <paramref name="Remote"/> is its own, and goes straight to <paramref name="Data"/> (its connection).</summary>
-    internal sealed record DataPathSelected(IPEndPoint Remote, IActorRef Data);
+    /// <summary>
+    /// From a session that selected a pair: application data from <paramref name="Remote"/> is its own, and goes to
+    /// <paramref name="Data"/> (its connection), or from the socket's thread straight through <paramref name="Path"/>
+    /// (<see cref="DirectRoutes"/>) when that takes it.
+    /// </summary>
+    internal sealed record DataPathSelected(IPEndPoint Remote, IActorRef Data, IDatagramReceiver Path);
 
     /// <summary>From a secure session: its DTLS handshake is over (done or failed); the place it held to check goes to the next session.</summary>
     internal sealed record SessionSecured;
@@ -133,7 +139,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, Supervision.FaultWindow> _sessionFaults = [];
     private long _sessionFaultsResumed;
     // application data by remote address: the session that selected it last is at the end of the list
-    private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data)>> _dataPaths = [];
+    private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data, IDatagramReceiver Path)>> _dataPaths = [];
+    private readonly DirectRoutes _direct = new(); // the same routes, for the socket's receive thread
     private readonly List<string> _problems = [];
     private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
     private int _pendingGatherers;
@@ -160,7 +167,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _ice = ice;
         _stun = stun;
         _turn = turn;
-        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes), "udp");
+        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes, _direct), "udp");
         _admission = new CheckAdmission<IActorRef>(ice.MaxCheckingSessions > 0 ? ice.MaxCheckingSessions : int.MaxValue);
 
         Receive<UdpSocketProtocol.Bound>(OnBound);
@@ -222,13 +229,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (!_dataPaths.TryGetValue(m.Remote, out var sessions)) _dataPaths[m.Remote] = sessions = [];
             var session = Sender;
             sessions.RemoveAll(p => p.Session.Equals(session));
-            sessions.Add((session, m.Data));
+            sessions.Add((session, m.Data, m.Path));
+            PublishDirectRoute(m.Remote, sessions);
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
             var now = Context.System.Scheduler.Now;
             foreach (var datagram in _early.Take(m.Remote, now)) m.Data.Tell(datagram);
             if (_sessions.TryGetValue(session, out var info))
             {
                 _dataByTag[info.Tag] = m.Data;
+                _direct.SetTag(info.Tag, m.Path);
                 foreach (var datagram in _earlyTagged.Take(info.Tag, now)) m.Data.Tell(datagram);
             }
         });
@@ -242,6 +251,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             SessionsWaitingToCheck = _admission.Waiting,
             MostSessionsChecking = _admission.MostChecking,
             NativeHeapTrims = _nativeHeapTrims,
+            RoutedDirectly = _direct.Routed,
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
@@ -373,6 +383,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnBound(UdpSocketProtocol.Bound bound)
     {
+        _direct.SocketBound(bound.Writer);
         _candidates.AddRange(CandidateGatherer.HostCandidates(bound.LocalEndPoint));
         _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", _candidates.Select(c => c.Address)));
         Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
@@ -528,7 +539,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate), Context.System), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _direct), Context.System), name);
         Context.Watch(session);
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _sessionsByUfrag[credentials.Ufrag] = session;
@@ -581,8 +592,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
             _dataByTag.Remove(info.Tag);
+            _direct.RemoveTag(info.Tag);
             foreach (var (remote, sessions) in _dataPaths.ToList())
-                if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) > 0 && sessions.Count == 0) _dataPaths.Remove(remote);
+            {
+                if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) == 0) continue;
+                if (sessions.Count == 0) _dataPaths.Remove(remote);
+                PublishDirectRoute(remote, sessions);
+            }
             // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
             // to the system, not only to the C library's arenas, which would keep it as their high-water mark
             if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)
@@ -763,5 +779,12 @@ public sealed class Peer : ReceiveActor, IWithTimers
     /// addresses cannot be told apart by address: the newer one wins, unless the remote frames its datagrams with our
     /// session's tag (<see cref="SessionMux"/>), as our own peers do.
     /// </summary>
-    private (IActorRef Session, IActorRef Data)? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
+    private (IActorRef Session, IActorRef Data, IDatagramReceiver Path)? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
+
+    /// <summary>
+    /// The socket's thread routes plain datagrams from <paramref name="remote"/> as <see cref="DataPathOf"/> does: to the
+    /// session that selected it last. Never for the address of a STUN or TURN server, whose datagrams are the prober's and allocator's.
+    /// </summary>
+    private void PublishDirectRoute(IPEndPoint remote, List<(IActorRef Session, IActorRef Data, IDatagramReceiver Path)> sessions) =>
+        _direct.SetRemote(remote, sessions.Count == 0 || _allocators.ContainsKey(remote) || _probers.ContainsKey(remote) ? null : sessions[^1].Path);
 }

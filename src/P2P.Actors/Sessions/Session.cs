@@ -7,6 +7,7 @@ using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
 using P2P.Actors.Sctp;
 using P2P.Actors.Supervision;
+using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
@@ -174,6 +175,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly string _sessionId;
     private readonly IActorRef _owner;
     private readonly IActorRef _peer;
+    private readonly IUdpWriter? _socket;
+    private ConnectionPath? _connectionPath;
     private readonly bool _controlling;
     private readonly uint _sessionTag;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -204,8 +207,9 @@ public sealed class Session : ReceiveActor, IWithTimers
     private bool _localGatheringComplete, _awaitingRemoteRestart, _failed, _restarting;
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate)
+        DtlsCertificate? certificate, IUdpWriter? socket)
     {
+        _socket = socket;
         _certificate = certificate;
         _localSetup = controlling ? SetupAttribute.ActPass : SetupAttribute.Active; // the side that opens offers; RFC 5763 §5
         _settings = settings;
@@ -256,7 +260,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload), PmtuProbeMax = Math.Min(_sctpSettings.PmtuProbeMax, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
             _sctp = Context.ActorOf(SctpAssociation.Props(sctp, _dtls!, Self, _dtlsRole == DtlsRole.Client), "sctp");
-            _dtls!.Tell(new DtlsProtocol.RouteData(_sctp));
+            _dtls!.Tell(new DatagramProtocol.Attach(_sctp));
             // Both ends send INIT, whatever their DTLS role: libwebrtc (usrsctp/dcsctp) does the same, and
             // werift picks its SCTP initiator by ICE role (controlling sends INIT), so with a controlled
             // werift that is the DTLS client nobody would start. A crossing INIT is an ordinary collision (RFC 9260 §5.2.1).
@@ -264,8 +268,12 @@ public sealed class Session : ReceiveActor, IWithTimers
             _log.Info("[{0}] DTLS up ({1}), peer certificate {2}", _sessionId, m.CipherSuite, m.RemoteFingerprint);
             if (_pair is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, _pair) { RemoteFingerprint = m.RemoteFingerprint });
         });
-        Receive<DtlsProtocol.Received>(m => _sctp?.Tell(new SctpProtocol.Inbound(m.Data)));
-        Receive<SctpProtocol.Outbound>(m => _dtls?.Tell(new DtlsProtocol.Send(m.Packet)));
+        // up from the connection of a plain session, or a record DTLS decrypted before the association was attached to it
+        Receive<DatagramProtocol.Received>(m =>
+        {
+            if (_dtls is not null && Sender.Equals(_dtls)) _sctp?.Tell(m);
+            else if (_connection is not null && Sender.Equals(_connection)) _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Datagram));
+        });
         Receive<SctpProtocol.AssociationEstablished>(_ =>
         {
             _associated = true;
@@ -340,7 +348,6 @@ public sealed class Session : ReceiveActor, IWithTimers
             _owner.Tell(new SessionProtocol.Disconnected(_sessionId, m.Reason));
             Restart(initiatedHere: true);
         });
-        Receive<ConnectionProtocol.DataReceived>(m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Data)));
 
         // packets from the Peer: STUN to the agent, the rest to the connection
         Receive<IceTransportProtocol.Inbound>(m =>
@@ -356,7 +363,7 @@ public sealed class Session : ReceiveActor, IWithTimers
                 if (_streamByLabel.TryGetValue(DefaultChannel, out var stream)) _sctp!.Tell(new SctpProtocol.SendMessage(stream, m.Data, Binary: true));
                 else _waitingForDefaultChannel.Add(m.Data);
             }
-            else if (_connection is not null) _connection.Tell(new ConnectionProtocol.Send(m.Data));
+            else if (_connection is not null) _connection.Tell(new DatagramProtocol.Send(m.Data));
             else _log.Warning("[{0}] dropped {1} bytes to send: not connected", _sessionId, m.Data.Length);
         });
         Receive<SessionProtocol.GetPairs>(_ => _ice.Forward(new PairCheckerProtocol.GetPairs()));
@@ -475,9 +482,10 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>
+    /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is a host pair (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate = null) =>
-        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate));
+        DtlsCertificate? certificate = null, IUdpWriter? socket = null) =>
+        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket));
 
     protected override void PreStart() =>
         _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite, Description = Describe([]) });
@@ -654,19 +662,22 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_dataPathAt == 0) _dataPathAt = Stopwatch.GetTimestamp();
         StartConnection(pair);
         _connectionPair = pair;
-        _peer.Tell(new PeerProtocol.DataPathSelected(pair.Remote.Address, _connection));
+        _peer.Tell(new PeerProtocol.DataPathSelected(pair.Remote.Address, _connection, _connectionPath!));
         _log.Info("[{0}] DTLS starts over the valid pair {1} while ICE nominates", _sessionId, pair);
     }
 
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_connection))]
     private void StartConnection(SelectedPair pair)
     {
-        _connection = Context.ActorOf(SessionMailbox.For(Connection.Props(_settings, _sessionId, pair, _peer, _remoteSessionTag), Context.System), "connection");
-        if (_certificate is not null && _remoteFingerprint is not null)
+        bool secure = _certificate is not null && _remoteFingerprint is not null;
+        // RFC 7983: on a secure session only DTLS goes up from the connection (STUN goes to the agent before it)
+        _connectionPath = new ConnectionPath(_socket, secure ? PacketKind.Dtls : null);
+        _connection = Context.ActorOf(SessionMailbox.For(Connection.Props(_settings, _sessionId, pair, _peer, _remoteSessionTag, _connectionPath), Context.System), "connection");
+        if (secure)
         {
             // the DTLS association rides on whatever pair is selected: it survives path switches and ICE restarts
-            _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate, _remoteFingerprint, _connection, _dtlsSettings, Self), "dtls");
-            _connection.Tell(new ConnectionProtocol.AttachDtls(_dtls));
+            _dtls = Context.ActorOf(DtlsTransport.Props(_dtlsRole, _certificate!, _remoteFingerprint!, new DatagramLink(_connection, _connectionPath), _dtlsSettings, Self), "dtls");
+            _connection.Tell(new DatagramProtocol.Attach(_dtls));
         }
     }
 
@@ -679,7 +690,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_connection is null) StartConnection(m.Pair);
         else if (_connectionPair is not { } valid || !SamePath(valid, m.Pair)) _connection.Tell(new ConnectionProtocol.SwitchPair(m.Pair));
         _connectionPair = null; // from now on every selection (a restart's too) is told to the connection
-        _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address, _connection));
+        _peer.Tell(new PeerProtocol.DataPathSelected(m.Pair.Remote.Address, _connection, _connectionPath!));
         _log.Info("[{0}] connected over {1}", _sessionId, m.Pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair));
         else if (_dtlsFingerprint is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, m.Pair) { RemoteFingerprint = _dtlsFingerprint });

@@ -17,7 +17,8 @@ public interface IUdpSocketFactory
     /// <param name="bind">Address and port to bind (port 0 picks a free one).</param>
     /// <param name="handler">Gets the bind outcome and every received datagram.</param>
     /// <param name="socketBufferBytes">Kernel buffer size for real sockets; 0 keeps the default (virtual sockets ignore it).</param>
-    Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0);
+    /// <param name="router">Asked first for every received datagram, on the receiving thread (real sockets; virtual ones deliver everything to the handler).</param>
+    Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null);
 }
 
 /// <summary>Real kernel sockets: <see cref="UdpSocket"/> actors.</summary>
@@ -33,8 +34,8 @@ public sealed class RealUdpSockets : IUdpSocketFactory
 
     private RealUdpSockets(bool receiveThread) => _receiveThread = receiveThread;
 
-    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) =>
-        UdpSocket.Props(bind, handler, socketBufferBytes, dontFragment: true, receiveThread: _receiveThread);
+    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null) =>
+        UdpSocket.Props(bind, handler, socketBufferBytes, dontFragment: true, receiveThread: _receiveThread, router: router);
 
     public override string ToString() => _receiveThread ? "real UDP sockets, a receive thread each" : "real UDP sockets";
 }

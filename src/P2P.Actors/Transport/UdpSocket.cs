@@ -15,7 +15,11 @@ public static class UdpSocketProtocol
     public sealed record Received(IPEndPoint From, IPEndPoint Local, ReadOnlyMemory<byte> Payload);
 
     /// <summary>The socket is bound and receiving; told to the handler once at start.</summary>
-    public sealed record Bound(IPEndPoint LocalEndPoint);
+    public sealed record Bound(IPEndPoint LocalEndPoint)
+    {
+        /// <summary>Sends on the socket from any thread, without a message to its actor; null where there is no such path (virtual sockets).</summary>
+        public IUdpWriter? Writer { get; init; }
+    }
 
     /// <summary>The socket could not be bound (port in use, address not local); the actor stops itself.</summary>
     public sealed record BindFailed(IPEndPoint Requested, string Reason);
@@ -55,10 +59,13 @@ public sealed class UdpSocket : ReceiveActor
     private IDisposable? _receiving;
     private Socket? _socket;
     private IPEndPoint? _local;
+    private readonly IUdpRouter? _router;
     private long _datagramsIn, _datagramsOut, _bytesIn, _bytesOut, _sendErrors;
 
-    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false, bool receiveThread = false)
+    public UdpSocket(IPEndPoint bind, IActorRef handler, int socketBufferBytes, IUdpReceiver? receiver = null, bool dontFragment = false, bool receiveThread = false,
+        IUdpRouter? router = null)
     {
+        _router = router;
         _receiveThread = receiveThread;
         _dontFragment = dontFragment;
         _requested = bind;
@@ -68,7 +75,8 @@ public sealed class UdpSocket : ReceiveActor
 
         Receive<UdpSocketProtocol.Send>(OnSend);
         Receive<UdpSocketProtocol.GetStats>(_ => Sender.Tell(new UdpSocketProtocol.Stats(
-            Interlocked.Read(ref _datagramsIn), _datagramsOut, Interlocked.Read(ref _bytesIn), _bytesOut, _sendErrors)));
+            Interlocked.Read(ref _datagramsIn), Interlocked.Read(ref _datagramsOut), Interlocked.Read(ref _bytesIn), Interlocked.Read(ref _bytesOut),
+            Interlocked.Read(ref _sendErrors))));
         Receive<UdpSocketProtocol.ReceiveLoopFailed>(f => throw new SocketException((int)SocketError.SocketError, $"UDP receive loop on {_local} failed: {f.Error.Message}"));
     }
 
@@ -88,9 +96,10 @@ public sealed class UdpSocket : ReceiveActor
     /// comment), for the few sockets that carry a session's data (a peer's). False: .NET's asynchronous socket engine,
     /// which costs no thread, for sockets that come by the thousand (a relay's allocations).
     /// </param>
+    /// <param name="router">Asked first by the receive loop for every datagram (see <see cref="IUdpRouter"/>); not asked by a <paramref name="receiver"/>.</param>
     public static Props Props(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpReceiver? receiver = null, bool dontFragment = false,
-        bool receiveThread = false) =>
-        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment, receiveThread));
+        bool receiveThread = false, IUdpRouter? router = null) =>
+        Akka.Actor.Props.Create(() => new UdpSocket(bind, handler, socketBufferBytes, receiver, dontFragment, receiveThread, router));
 
     protected override void PreStart()
     {
@@ -123,10 +132,10 @@ public sealed class UdpSocket : ReceiveActor
         {
             // Started before Bound is told, so that whoever gets Bound finds the receiver running.
             _receiving = _receiver.Start(socket, _local, new UdpDelivery(_handler, Self, _local));
-            _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
+            _handler.Tell(new UdpSocketProtocol.Bound(_local) { Writer = new DirectWriter(this, socket) }, Self);
             return;
         }
-        _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
+        _handler.Tell(new UdpSocketProtocol.Bound(_local) { Writer = new DirectWriter(this, socket) }, Self);
         if (!_receiveThread)
         {
             _ = ReceiveLoopAsync(socket, _local, _handler, Self, _stop.Token);
@@ -163,18 +172,35 @@ public sealed class UdpSocket : ReceiveActor
 
     private void OnSend(UdpSocketProtocol.Send send)
     {
-        if (_socket is null) return;
+        if (_socket is not null) SendTo(_socket, send.Payload.Span, send.To);
+    }
+
+    /// <summary>One datagram out, from the actor or from a <see cref="DirectWriter"/>'s caller (a socket may be written by several threads at once).</summary>
+    private bool SendTo(Socket socket, ReadOnlySpan<byte> datagram, IPEndPoint to)
+    {
         try
         {
-            _socket.SendTo(send.Payload.Span, SocketFlags.None, send.To);
-            _datagramsOut++;
-            _bytesOut += send.Payload.Length;
+            socket.SendTo(datagram, SocketFlags.None, to);
+            Interlocked.Increment(ref _datagramsOut);
+            Interlocked.Add(ref _bytesOut, datagram.Length);
+            return true;
         }
         catch (SocketException e)
         {
-            _sendErrors++;
-            _log.Debug("UDP send from {0} to {1} failed: {2}", _local, send.To, e.SocketErrorCode);
+            Interlocked.Increment(ref _sendErrors);
+            _log.Debug("UDP send from {0} to {1} failed: {2}", _local, to, e.SocketErrorCode);
+            return true; // counted and logged as the actor's own sends are: the datagram is lost, as on the wire
         }
+        catch (ObjectDisposedException)
+        {
+            return false; // closed: the caller's fallback message reaches the stopped actor's dead letters
+        }
+    }
+
+    /// <summary>The socket's <see cref="IUdpWriter"/>: the same send as <see cref="UdpSocketProtocol.Send"/>, on the caller's thread.</summary>
+    private sealed class DirectWriter(UdpSocket owner, Socket socket) : IUdpWriter
+    {
+        public bool TrySendTo(ReadOnlySpan<byte> datagram, IPEndPoint to) => owner.SendTo(socket, datagram, to);
     }
 
     /// <summary>Receives until stopped, with .NET's asynchronous socket engine (see <see cref="ReceiveLoop"/> for IP_PKTINFO).</summary>
@@ -297,6 +323,7 @@ public sealed class UdpSocket : ReceiveActor
     {
         Interlocked.Increment(ref _datagramsIn);
         Interlocked.Add(ref _bytesIn, datagram.Length);
+        if (_router is { } router && router.TryRoute(from, datagram)) return;
         handler.Tell(new UdpSocketProtocol.Received(from, destination, P2P.Protocol.OwnedBytes.Copy(datagram)), self);
     }
 }

@@ -5,6 +5,7 @@ using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using P2P.Actors.Dtls;
+using P2P.Actors.Transport;
 using DtlsProtocol = P2P.Actors.Dtls.DtlsProtocol;
 using HashAlgorithm = Org.BouncyCastle.Tls.HashAlgorithm;
 
@@ -25,7 +26,7 @@ internal static class BouncyCastlePeer
     /// <summary>Carries our transport's datagrams to the BouncyCastle peer's datagram transport.</summary>
     public sealed class ToPeer : ReceiveActor
     {
-        public ToPeer(QueuedDatagramTransport peer) => Receive<DtlsProtocol.Outgoing>(m => peer.Offer(m.Datagram.ToArray()));
+        public ToPeer(QueuedDatagramTransport peer) => Receive<DatagramProtocol.Send>(m => peer.Offer(m.Datagram.ToArray()));
     }
 
     private static TlsCredentialedSigner Credentials(TlsContext context, BcTlsCrypto crypto, DtlsCertificate presented, AsymmetricKeyParameter signingKey) =>

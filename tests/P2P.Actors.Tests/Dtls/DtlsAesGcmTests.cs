@@ -6,6 +6,7 @@ using Org.BouncyCastle.Crypto.Modes;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Tls;
 using P2P.Actors.Dtls;
+using P2P.Actors.Transport;
 using P2P.Protocol.Dtls;
 using Xunit;
 using Xunit.Abstractions;
@@ -134,11 +135,11 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
                 datagram[^1] ^= 0x01;   // the last byte of the record's tag
                 Volatile.Write(ref corruptNext, false);
             }
-            ours.Tell(new DtlsProtocol.Incoming(datagram));
+            ours.Tell(new DatagramProtocol.Received(datagram));
         });
         var events = CreateTestProbe();
         var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new BouncyCastlePeer.ToPeer(peerTransport)));
-        ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, wire, Fast, events.Ref));
+        ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, new DatagramLink(wire), Fast, events.Ref));
         var handshake = Task.Factory.StartNew(() => ourRole == DtlsRole.Client
             ? new DtlsServerProtocol().Accept(BouncyCastlePeer.Server(Theirs, Theirs.PrivateKey, suite), peerTransport)
             : new DtlsClientProtocol().Connect(BouncyCastlePeer.Client(Theirs, Theirs.PrivateKey, suite), peerTransport), TaskCreationOptions.LongRunning);
@@ -152,8 +153,8 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
             // ours -> BouncyCastle: a full record and a short one
             var big = RandomNumberGenerator.GetBytes(1100);
             var small = RandomNumberGenerator.GetBytes(1);
-            ours.Tell(new DtlsProtocol.Send(big));
-            ours.Tell(new DtlsProtocol.Send(small));
+            ours.Tell(new DatagramProtocol.Send(big));
+            ours.Tell(new DatagramProtocol.Send(small));
             Assert.Equal(big, ReceiveAtPeer(peer));
             Assert.Equal(small, ReceiveAtPeer(peer));
 
@@ -163,8 +164,8 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
             Volatile.Write(ref corruptNext, true);
             peer.Send(first, 0, first.Length);
             peer.Send(second, 0, second.Length);
-            var received = events.ExpectMsg<DtlsProtocol.Received>(Generous);
-            Assert.Equal(second, received.Data.ToArray());
+            var received = events.ExpectMsg<DatagramProtocol.Received>(Generous);
+            Assert.Equal(second, received.Datagram.ToArray());
             events.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         }
         finally

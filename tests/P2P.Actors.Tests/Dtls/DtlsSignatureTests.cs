@@ -8,6 +8,7 @@ using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
 using P2P.Actors.Dtls;
+using P2P.Actors.Transport;
 using P2P.Protocol.Dtls;
 using Xunit;
 using Xunit.Abstractions;
@@ -100,10 +101,10 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
     {
         IActorRef ours = ActorRefs.Nobody;
         var peerTransport = new QueuedDatagramTransport(Fast.SendLimit, Fast.ReceiveLimit, Fast.ReceiveQueue,
-            datagram => ours.Tell(new DtlsProtocol.Incoming(datagram)));
+            datagram => ours.Tell(new DatagramProtocol.Received(datagram)));
         var events = CreateTestProbe();
         var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new BouncyCastlePeer.ToPeer(peerTransport)));
-        ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, wire, Fast, events.Ref));
+        ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, new DatagramLink(wire), Fast, events.Ref));
         var peer = Task.Factory.StartNew(() =>
         {
             if (ourRole == DtlsRole.Client) new DtlsServerProtocol().Accept(BouncyCastlePeer.Server(Theirs, signingKey, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), peerTransport);

@@ -7,8 +7,8 @@ using P2P.Protocol;
 namespace P2P.Actors.Tests.Dtls;
 
 /// <summary>
-/// A wire between two <see cref="DtlsTransport"/>s in one process: every <see cref="DtlsProtocol.Outgoing"/>
-/// from one becomes <see cref="DtlsProtocol.Incoming"/> of the other. Datagrams that arrive before
+/// A wire between two <see cref="DtlsTransport"/>s in one process: every <see cref="DatagramProtocol.Send"/>
+/// from one becomes <see cref="DatagramProtocol.Received"/> of the other. Datagrams that arrive before
 /// <see cref="Wire"/> are held. Optionally drops the first <c>dropFirstEachWay</c> datagrams in each
 /// direction (a lost first flight, so DTLS must retransmit).
 /// </summary>
@@ -20,7 +20,7 @@ public sealed class DtlsRelay : ReceiveActor
 
     public sealed record Counts(int Forwarded, int Dropped);
 
-    private readonly List<(IActorRef From, DtlsProtocol.Outgoing Message)> _held = [];
+    private readonly List<(IActorRef From, DatagramProtocol.Send Message)> _held = [];
     private readonly Dictionary<IActorRef, int> _seen = [];
     private IActorRef? _a, _b;
     private int _forwarded, _dropped;
@@ -33,7 +33,7 @@ public sealed class DtlsRelay : ReceiveActor
             foreach (var (from, message) in _held) Forward(from, message, dropFirstEachWay);
             _held.Clear();
         });
-        Receive<DtlsProtocol.Outgoing>(m =>
+        Receive<DatagramProtocol.Send>(m =>
         {
             if (_a is null) _held.Add((Sender, m));
             else Forward(Sender, m, dropFirstEachWay);
@@ -43,7 +43,7 @@ public sealed class DtlsRelay : ReceiveActor
 
     public static Props Props(int dropFirstEachWay = 0) => Akka.Actor.Props.Create(() => new DtlsRelay(dropFirstEachWay));
 
-    private void Forward(IActorRef from, DtlsProtocol.Outgoing m, int dropFirst)
+    private void Forward(IActorRef from, DatagramProtocol.Send m, int dropFirst)
     {
         int n = _seen.GetValueOrDefault(from) + 1;
         _seen[from] = n;
@@ -54,20 +54,20 @@ public sealed class DtlsRelay : ReceiveActor
         }
         var to = from.Equals(_a) ? _b : _a;
         _forwarded++;
-        to!.Tell(new DtlsProtocol.Incoming(m.Datagram));
+        to!.Tell(new DatagramProtocol.Received(m.Datagram));
     }
 }
 
 /// <summary>
 /// One side of a real UDP path on 127.0.0.1: owns a <see cref="UdpSocket"/>, writes the DTLS
-/// transport's <see cref="DtlsProtocol.Outgoing"/> datagrams to the remote, and hands back the
+/// transport's <see cref="DatagramProtocol.Send"/> datagrams to the remote, and hands back the
 /// datagrams from the remote that RFC 7983 classifies as DTLS (what a Connection would do).
 /// </summary>
 public sealed class UdpDtlsPipe : ReceiveActor
 {
     public sealed record Attach(IActorRef Dtls, IPEndPoint Remote);
 
-    private readonly List<DtlsProtocol.Outgoing> _held = [];
+    private readonly List<DatagramProtocol.Send> _held = [];
     private IActorRef _socket = ActorRefs.Nobody;
     private IActorRef? _dtls;
     private IPEndPoint? _remote;
@@ -81,7 +81,7 @@ public sealed class UdpDtlsPipe : ReceiveActor
             foreach (var m in _held) _socket.Tell(new UdpSocketProtocol.Send(_remote, m.Datagram));
             _held.Clear();
         });
-        Receive<DtlsProtocol.Outgoing>(m =>
+        Receive<DatagramProtocol.Send>(m =>
         {
             if (_remote is null) _held.Add(m);
             else _socket.Tell(new UdpSocketProtocol.Send(_remote, m.Datagram));
@@ -89,7 +89,7 @@ public sealed class UdpDtlsPipe : ReceiveActor
         Receive<UdpSocketProtocol.Received>(r =>
         {
             if (_dtls is not null && r.From.Equals(_remote) && PacketDemultiplexer.Classify(r.Payload.Span) == PacketKind.Dtls)
-                _dtls.Tell(new DtlsProtocol.Incoming(r.Payload));
+                _dtls.Tell(new DatagramProtocol.Received(r.Payload));
         });
     }
 

@@ -29,8 +29,8 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
         var relay = Sys.ActorOf(DtlsRelay.Props(dropFirstEachWay));
         var clientEvents = CreateTestProbe();
         var serverEvents = CreateTestProbe();
-        var server = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Server, ServerCertificate, serverExpects ?? ClientCertificate.Fingerprint, relay, Fast, serverEvents.Ref));
-        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, clientExpects ?? ServerCertificate.Fingerprint, relay, Fast, clientEvents.Ref));
+        var server = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Server, ServerCertificate, serverExpects ?? ClientCertificate.Fingerprint, new DatagramLink(relay), Fast, serverEvents.Ref));
+        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, clientExpects ?? ServerCertificate.Fingerprint, new DatagramLink(relay), Fast, clientEvents.Ref));
         relay.Tell(new DtlsRelay.Wire(client, server));
         return new Pair(client, server, clientEvents, serverEvents, relay);
     }
@@ -64,13 +64,13 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
         const int count = 1000;
         for (int i = 0; i < count; i++)
         {
-            pair.Client.Tell(new DtlsProtocol.Send(Encoding.UTF8.GetBytes($"c{i}")));
-            pair.Server.Tell(new DtlsProtocol.Send(Encoding.UTF8.GetBytes($"s{i}")));
+            pair.Client.Tell(new DatagramProtocol.Send(Encoding.UTF8.GetBytes($"c{i}")));
+            pair.Server.Tell(new DatagramProtocol.Send(Encoding.UTF8.GetBytes($"s{i}")));
         }
         for (int i = 0; i < count; i++)
         {
-            Assert.Equal($"s{i}", Encoding.UTF8.GetString(pair.ClientEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
-            Assert.Equal($"c{i}", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+            Assert.Equal($"s{i}", Encoding.UTF8.GetString(pair.ClientEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
+            Assert.Equal($"c{i}", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
         }
     }
 
@@ -78,9 +78,9 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
     public void Data_sent_before_the_handshake_completes_is_queued_and_delivered()
     {
         var pair = Start();
-        pair.Client.Tell(new DtlsProtocol.Send("early"u8.ToArray()));
+        pair.Client.Tell(new DatagramProtocol.Send("early"u8.ToArray()));
         AssertConnected(pair);
-        Assert.Equal("early", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        Assert.Equal("early", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
     }
 
     [Fact]
@@ -92,12 +92,12 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
         const int chunk = 1100;
         int records = 0;
         for (int offset = 0; offset < payload.Length; offset += chunk, records++)
-            pair.Client.Tell(new DtlsProtocol.Send(payload.AsMemory(offset, Math.Min(chunk, payload.Length - offset)).ToArray()));
+            pair.Client.Tell(new DatagramProtocol.Send(payload.AsMemory(offset, Math.Min(chunk, payload.Length - offset)).ToArray()));
 
         using var received = new MemoryStream();
         for (int i = 0; i < records; i++)
         {
-            var data = pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data;
+            var data = pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram;
             Assert.InRange(data.Length, 1, chunk);
             received.Write(data.Span);
         }
@@ -109,9 +109,9 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
     {
         var pair = Start();
         AssertConnected(pair);
-        pair.Client.Tell(new DtlsProtocol.Send(new byte[20_000]));
-        pair.Client.Tell(new DtlsProtocol.Send("after"u8.ToArray()));
-        Assert.Equal("after", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        pair.Client.Tell(new DatagramProtocol.Send(new byte[20_000]));
+        pair.Client.Tell(new DatagramProtocol.Send("after"u8.ToArray()));
+        Assert.Equal("after", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
         AwaitAssert(() =>
         {
             pair.Client.Tell(new DtlsProtocol.GetStats(), TestActor);
@@ -145,18 +145,18 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
         AssertConnected(pair);
         Watch(pair.Server);
 
-        pair.Server.Tell(new DtlsProtocol.Incoming(new byte[] { 0xFF, 1, 2, 3 }));       // not DTLS by RFC 7983
-        pair.Server.Tell(new DtlsProtocol.Incoming(ReadOnlyMemory<byte>.Empty));
+        pair.Server.Tell(new DatagramProtocol.Received(new byte[] { 0xFF, 1, 2, 3 }));       // not DTLS by RFC 7983
+        pair.Server.Tell(new DatagramProtocol.Received(ReadOnlyMemory<byte>.Empty));
         var forged = new byte[60];                                                       // application_data, DTLS 1.2, epoch 1, bad MAC
         forged[0] = 23; forged[1] = 0xFE; forged[2] = 0xFD; forged[4] = 1; forged[10] = 99; forged[12] = 47;
         RandomNumberGenerator.Fill(forged.AsSpan(13));
-        pair.Server.Tell(new DtlsProtocol.Incoming(forged));
-        pair.Server.Tell(new DtlsProtocol.Incoming(RandomNumberGenerator.GetBytes(40).Select((b, i) => i == 0 ? (byte)22 : b).ToArray()));
+        pair.Server.Tell(new DatagramProtocol.Received(forged));
+        pair.Server.Tell(new DatagramProtocol.Received(RandomNumberGenerator.GetBytes(40).Select((b, i) => i == 0 ? (byte)22 : b).ToArray()));
 
-        pair.Client.Tell(new DtlsProtocol.Send("still here"u8.ToArray()));
-        Assert.Equal("still here", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
-        pair.Server.Tell(new DtlsProtocol.Send("and here"u8.ToArray()));
-        Assert.Equal("and here", Encoding.UTF8.GetString(pair.ClientEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        pair.Client.Tell(new DatagramProtocol.Send("still here"u8.ToArray()));
+        Assert.Equal("still here", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
+        pair.Server.Tell(new DatagramProtocol.Send("and here"u8.ToArray()));
+        Assert.Equal("and here", Encoding.UTF8.GetString(pair.ClientEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
 
         pair.Server.Tell(new DtlsProtocol.GetStats(), TestActor);
         var stats = ExpectMsg<DtlsProtocol.Stats>();
@@ -171,8 +171,8 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
         AssertConnected(pair);
         pair.Relay.Tell(new DtlsRelay.GetCounts(), TestActor);
         Assert.Equal(2, ExpectMsg<DtlsRelay.Counts>().Dropped);
-        pair.Client.Tell(new DtlsProtocol.Send("after loss"u8.ToArray()));
-        Assert.Equal("after loss", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        pair.Client.Tell(new DatagramProtocol.Send("after loss"u8.ToArray()));
+        Assert.Equal("after loss", Encoding.UTF8.GetString(pair.ServerEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
     }
 
     [Fact]
@@ -191,7 +191,7 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
     {
         var events = CreateTestProbe();
         var settings = Fast with { HandshakeTimeout = TimeSpan.FromSeconds(1) };
-        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, ServerCertificate.Fingerprint, ActorRefs.Nobody, settings, events.Ref));
+        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, ServerCertificate.Fingerprint, new DatagramLink(ActorRefs.Nobody), settings, events.Ref));
         var failed = events.ExpectMsg<DtlsProtocol.Failed>(Generous);
         Assert.StartsWith("DTLS: ", failed.Reason);
         Assert.Contains("did not complete within 1 s", failed.Reason);
@@ -210,17 +210,17 @@ public sealed class DtlsTransportTests(ITestOutputHelper output) : TestKit(strin
 
         var clientEvents = CreateTestProbe();
         var serverEvents = CreateTestProbe();
-        var server = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Server, ServerCertificate, ClientCertificate.Fingerprint, pipeB, Fast, serverEvents.Ref));
-        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, ServerCertificate.Fingerprint, pipeA, Fast, clientEvents.Ref));
+        var server = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Server, ServerCertificate, ClientCertificate.Fingerprint, new DatagramLink(pipeB), Fast, serverEvents.Ref));
+        var client = Sys.ActorOf(DtlsTransport.Props(DtlsRole.Client, ClientCertificate, ServerCertificate.Fingerprint, new DatagramLink(pipeA), Fast, clientEvents.Ref));
         pipeB.Tell(new UdpDtlsPipe.Attach(server, boundA.LocalEndPoint));
         pipeA.Tell(new UdpDtlsPipe.Attach(client, boundB.LocalEndPoint));
 
         AssertConnected(new Pair(client, server, clientEvents, serverEvents, ActorRefs.Nobody));
-        for (int i = 0; i < 100; i++) client.Tell(new DtlsProtocol.Send(Encoding.UTF8.GetBytes($"udp {i}")));
-        server.Tell(new DtlsProtocol.Send("pong"u8.ToArray()));
+        for (int i = 0; i < 100; i++) client.Tell(new DatagramProtocol.Send(Encoding.UTF8.GetBytes($"udp {i}")));
+        server.Tell(new DatagramProtocol.Send("pong"u8.ToArray()));
         var got = new List<string>();
-        for (int i = 0; i < 100; i++) got.Add(Encoding.UTF8.GetString(serverEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        for (int i = 0; i < 100; i++) got.Add(Encoding.UTF8.GetString(serverEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
         Assert.Equal(100, got.Distinct().Count()); // UDP on loopback: all arrive; order is not promised by DTLS
-        Assert.Equal("pong", Encoding.UTF8.GetString(clientEvents.ExpectMsg<DtlsProtocol.Received>(Generous).Data.Span));
+        Assert.Equal("pong", Encoding.UTF8.GetString(clientEvents.ExpectMsg<DatagramProtocol.Received>(Generous).Datagram.Span));
     }
 }

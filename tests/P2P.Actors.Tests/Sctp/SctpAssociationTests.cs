@@ -6,6 +6,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 using P2P.Protocol.Sctp;
 using Xunit;
 using Xunit.Abstractions;
@@ -110,7 +111,7 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         Assert.False(opened.RemoteInitiated);
 
         client.Tell(new SctpProtocol.SendMessage(opened.StreamId, "first line"u8.ToArray(), Binary: false));
-        wire.FishForMessage(m => m is SctpProtocol.Inbound i && i.Packet.Span.IndexOf("first line"u8) >= 0, Generous, "the line on the wire, after the OPEN");
+        wire.FishForMessage(m => m is DatagramProtocol.Received i && i.Datagram.Span.IndexOf("first line"u8) >= 0, Generous, "the line on the wire, after the OPEN");
         Assert.Empty(client.Of<SctpProtocol.SendFailed>());
     }
 
@@ -233,7 +234,7 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         var buffer = new byte[64];
         var w = new SctpPacketWriter(buffer, 5000, 5000, serverTag);
         write(ref w);
-        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        server.Tell(new DatagramProtocol.Received(w.ToArray()));
         return (client, server);
     }
 
@@ -269,7 +270,7 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         var buffer = new byte[64];
         var w = new SctpPacketWriter(buffer, 5000, 5000, view.VerificationTag);
         w.AddData(DataChunkFlags.Beginning | DataChunkFlags.Ending, sent.Tsn + 1, sent.StreamId, (ushort)(sent.StreamSequence + 1), sent.PayloadProtocolId, [1, 2, 3]);
-        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        server.Tell(new DatagramProtocol.Received(w.ToArray()));
         server.Tell(new SctpProtocol.SendMessage(stream, "reply"u8.ToArray(), Binary: false));
 
         List<SctpChunkType> chunks = [];
@@ -315,12 +316,12 @@ public sealed class SctpAssociationTests(ITestOutputHelper output) : TestKit(str
         {
             var junk = new byte[random.Next(0, 200)];
             random.NextBytes(junk);
-            server.Tell(new SctpProtocol.Inbound(junk));
+            server.Tell(new DatagramProtocol.Received(junk));
         }
         var buffer = new byte[64];
         var w = new SctpPacketWriter(buffer, 5000, 5000, 0x12345678);   // well formed, wrong verification tag
         w.AddHeartbeat(false, [1, 2, 3, 4]);
-        server.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        server.Tell(new DatagramProtocol.Received(w.ToArray()));
 
         client.Tell(new SctpProtocol.SendMessage(stream, "still fine"u8.ToArray(), Binary: false));
         WaitFor(() => server.Of<SctpProtocol.MessageReceived>().Any());

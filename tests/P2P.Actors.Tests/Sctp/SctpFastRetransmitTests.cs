@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 using P2P.Protocol.Sctp;
 using Xunit;
 using Xunit.Abstractions;
@@ -43,10 +44,10 @@ public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
             Receive<Wire>(m => (client, server) = (m.Client, m.Server));
             Receive<Arm>(m => marker = Encoding.ASCII.GetBytes(m.Marker));
             Receive<GetCounts>(_ => Sender.Tell(new Counts(dropped, seen)));
-            Receive<SctpProtocol.Outbound>(m =>
+            Receive<DatagramProtocol.Send>(m =>
             {
                 bool fromClient = Sender.Equals(client);
-                if (fromClient && marker is not null && Carries(m.Packet.Span, marker))
+                if (fromClient && marker is not null && Carries(m.Datagram.Span, marker))
                 {
                     seen++;
                     if (dropped == 0)
@@ -55,7 +56,7 @@ public sealed class SctpFastRetransmitTests(ITestOutputHelper output)
                         return;
                     }
                 }
-                (fromClient ? server : client).Tell(new SctpProtocol.Inbound(m.Packet));
+                (fromClient ? server : client).Tell(new DatagramProtocol.Received(m.Datagram));
             });
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.TestKit;
 using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -28,10 +29,10 @@ public sealed class SctpHeartbeatGridTests(ITestOutputHelper output) : SctpVirtu
                 case (IActorRef a, IActorRef b):
                     (_a, _b) = (a, b);
                     break;
-                case SctpProtocol.Outbound m:
+                case DatagramProtocol.Send m:
                     bool fromA = Sender.Equals(_a);
-                    if (fromA && m.Packet.Length > 12 && m.Packet.Span[12] == 4) heartbeats.Add(Context.System.Scheduler.Now);
-                    (fromA ? _b : _a).Tell(new SctpProtocol.Inbound(m.Packet));
+                    if (fromA && m.Datagram.Length > 12 && m.Datagram.Span[12] == 4) heartbeats.Add(Context.System.Scheduler.Now);
+                    (fromA ? _b : _a).Tell(new DatagramProtocol.Received(m.Datagram));
                     break;
             }
         }

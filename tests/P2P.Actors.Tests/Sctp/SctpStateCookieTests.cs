@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 using P2P.Protocol.Sctp;
 using Xunit;
 using Xunit.Abstractions;
@@ -101,9 +102,9 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         var w = new SctpPacketWriter(buffer, Port, Port, 0);
         w.BeginInit(false, PeerTag, 1 << 20, 16, 16, 7777);
         w.AddForwardTsnSupported();
-        association.Tell(new SctpProtocol.Inbound(w.ToArray()));
+        association.Tell(new DatagramProtocol.Received(w.ToArray()));
 
-        var initAck = wire.ExpectMsg<SctpProtocol.Outbound>(Generous).Packet.ToArray();
+        var initAck = wire.ExpectMsg<DatagramProtocol.Send>(Generous).Datagram.ToArray();
         Assert.True(SctpPacket.TryParse(initAck, out var view, out _));
         Assert.Equal(PeerTag, view.VerificationTag);
         Assert.True(InitChunk.TryParse(view.FirstChunk, out var init, out _) && init.IsAck);
@@ -111,12 +112,12 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         return new Responder(association, wire, events, init.InitiateTag, cookie.ToArray());
     }
 
-    private static SctpProtocol.Inbound CookieEcho(uint tag, ReadOnlySpan<byte> cookie)
+    private static DatagramProtocol.Received CookieEcho(uint tag, ReadOnlySpan<byte> cookie)
     {
         var buffer = new byte[256];
         var w = new SctpPacketWriter(buffer, Port, Port, tag);
         w.AddCookieEcho(cookie);
-        return new SctpProtocol.Inbound(w.ToArray());
+        return new DatagramProtocol.Received(w.ToArray());
     }
 
     private SctpProtocol.Stats StatsOf(IActorRef association)
@@ -127,9 +128,9 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
     }
 
     /// <summary>The chunk types of one packet the association sent, with its verification tag.</summary>
-    private static (uint Tag, List<SctpChunkType> Chunks) Read(SctpProtocol.Outbound packet)
+    private static (uint Tag, List<SctpChunkType> Chunks) Read(DatagramProtocol.Send packet)
     {
-        Assert.True(SctpPacket.TryParse(packet.Packet.Span, out var view, out _));
+        Assert.True(SctpPacket.TryParse(packet.Datagram.Span, out var view, out _));
         var chunks = new List<SctpChunkType>();
         foreach (var chunk in view.Chunks) chunks.Add(chunk.Type);
         return (view.VerificationTag, chunks);
@@ -137,7 +138,7 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
 
     private void AssertOpened(Responder r)
     {
-        var (tag, chunks) = Read(r.Wire.ExpectMsg<SctpProtocol.Outbound>(Generous));
+        var (tag, chunks) = Read(r.Wire.ExpectMsg<DatagramProtocol.Send>(Generous));
         Assert.Equal(PeerTag, tag);
         Assert.Contains(SctpChunkType.CookieAck, chunks);
         AwaitCondition(() => r.Events.OfType<SctpProtocol.AssociationEstablished>().Any(), Generous);
@@ -200,11 +201,11 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         Scheduler.Advance(TimeSpan.FromMilliseconds(Lifetime + 1500));
         r.Association.Tell(CookieEcho(r.Tag, r.Cookie));
 
-        var outbound = r.Wire.ExpectMsg<SctpProtocol.Outbound>(Generous);
+        var outbound = r.Wire.ExpectMsg<DatagramProtocol.Send>(Generous);
         var (tag, chunks) = Read(outbound);
         Assert.Equal(PeerTag, tag);   // addressed to the peer whose cookie it was
         Assert.Equal([SctpChunkType.Error], chunks);
-        Assert.True(SctpPacket.TryParse(outbound.Packet.Span, out var view, out _));
+        Assert.True(SctpPacket.TryParse(outbound.Datagram.Span, out var view, out _));
         Assert.True(ErrorChunk.TryParse(view.FirstChunk, out var error, out _));
         int causes = 0;
         foreach (var cause in error.Causes)
@@ -227,11 +228,11 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         r.Association.Tell(CookieEcho(r.Tag, r.Cookie));
         AssertOpened(r);
         Scheduler.Advance(TimeSpan.FromMilliseconds(Lifetime + 1500));   // heartbeats fall due meanwhile
-        r.Wire.ReceiveWhile<SctpProtocol.Outbound>(_ => true, TimeSpan.FromMilliseconds(200));
+        r.Wire.ReceiveWhile<DatagramProtocol.Send>(_ => true, TimeSpan.FromMilliseconds(200));
         // RFC 9260 §5.2.4 item 3: both tags are the current association's, so the cookie counts as valid (action D)
         // even past its lifetime: its COOKIE ACK was lost, and the peer must get one.
         r.Association.Tell(CookieEcho(r.Tag, r.Cookie));
-        var chunks = r.Wire.ReceiveWhile<SctpProtocol.Outbound>(_ => true, TimeSpan.FromMilliseconds(300)).SelectMany(p => Read(p).Chunks).ToList();
+        var chunks = r.Wire.ReceiveWhile<DatagramProtocol.Send>(_ => true, TimeSpan.FromMilliseconds(300)).SelectMany(p => Read(p).Chunks).ToList();
         Assert.Contains(SctpChunkType.CookieAck, chunks);
         Assert.DoesNotContain(SctpChunkType.Error, chunks);
         Assert.Single(r.Events.OfType<SctpProtocol.AssociationEstablished>());
@@ -265,7 +266,7 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
         public CookieEchoHold(ConcurrentQueue<(bool FromClient, SctpChunkType First)> seen)
         {
             IActorRef client = ActorRefs.Nobody, server = ActorRefs.Nobody;
-            SctpProtocol.Inbound? held = null;
+            DatagramProtocol.Received? held = null;
             bool holding = true;
             Receive<Wire>(m => (client, server) = (m.Client, m.Server));
             Receive<Release>(_ =>
@@ -273,18 +274,18 @@ public sealed class SctpStateCookieTests(ITestOutputHelper output)
                 holding = false;
                 if (held is not null) server.Tell(held);
             });
-            Receive<SctpProtocol.Outbound>(m =>
+            Receive<DatagramProtocol.Send>(m =>
             {
                 bool fromClient = Sender.Equals(client);
-                SctpPacket.TryParse(m.Packet.Span, out var view, out _);
+                SctpPacket.TryParse(m.Datagram.Span, out var view, out _);
                 var first = view.FirstChunk.Type;
                 seen.Enqueue((fromClient, first));
                 if (fromClient && holding && first == SctpChunkType.CookieEcho)
                 {
-                    held ??= new SctpProtocol.Inbound(m.Packet);
+                    held ??= new DatagramProtocol.Received(m.Datagram);
                     return;
                 }
-                (fromClient ? server : client).Tell(new SctpProtocol.Inbound(m.Packet));
+                (fromClient ? server : client).Tell(new DatagramProtocol.Received(m.Datagram));
             });
         }
     }

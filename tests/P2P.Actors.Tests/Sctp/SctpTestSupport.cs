@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using P2P.Actors.Sctp;
+using P2P.Actors.Transport;
 
 namespace P2P.Actors.Tests.Sctp;
 
 /// <summary>
-/// Joins two associations back to back: each one's <see cref="SctpProtocol.Outbound"/> becomes the
-/// other's <see cref="SctpProtocol.Inbound"/>, with seeded loss, duplication and reordering
+/// Joins two associations back to back: each one's <see cref="DatagramProtocol.Send"/> becomes the
+/// other's <see cref="DatagramProtocol.Received"/>, with seeded loss, duplication and reordering
 /// (a reordered packet is held and released after the next one in the same direction).
 /// </summary>
 public sealed class SctpPipe : ReceiveActor
@@ -21,7 +22,7 @@ public sealed class SctpPipe : ReceiveActor
     private IActorRef _a = ActorRefs.Nobody, _b = ActorRefs.Nobody;
     private Impair _impair = new(0);
     private byte[] _lastFromA = [], _lastFromB = [];
-    private SctpProtocol.Inbound? _heldForA, _heldForB;
+    private DatagramProtocol.Received? _heldForA, _heldForB;
 
     public SctpPipe(int seed)
     {
@@ -29,14 +30,14 @@ public sealed class SctpPipe : ReceiveActor
         Receive<Wire>(m => { _a = m.A; _b = m.B; });
         Receive<Impair>(m => _impair = m);
         Receive<GetLast>(m => Sender.Tell(m.FromA ? _lastFromA : _lastFromB));
-        Receive<SctpProtocol.Outbound>(m =>
+        Receive<DatagramProtocol.Send>(m =>
         {
             bool fromA = Sender.Equals(_a);
             var to = fromA ? _b : _a;
-            if (fromA) _lastFromA = m.Packet.ToArray(); else _lastFromB = m.Packet.ToArray();
-            if (m.Packet.Length > _impair.MaxPacket) return;
+            if (fromA) _lastFromA = m.Datagram.ToArray(); else _lastFromB = m.Datagram.ToArray();
+            if (m.Datagram.Length > _impair.MaxPacket) return;
             if (_impair.Loss > 0 && _random.NextDouble() < _impair.Loss) return;
-            var inbound = new SctpProtocol.Inbound(m.Packet);
+            var inbound = new DatagramProtocol.Received(m.Datagram);
             ref var held = ref fromA ? ref _heldForB : ref _heldForA;
             if (held is null && _impair.Reorder > 0 && _random.NextDouble() < _impair.Reorder)
             {

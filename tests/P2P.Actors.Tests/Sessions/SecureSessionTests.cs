@@ -96,6 +96,54 @@ public sealed class SecureSessionTests : TestKit
         Assert.True(controlling.DataPath < controlling.IceConnected, "the controlling side began only at the selection");
     }
 
+    [Fact]
+    public void On_real_sockets_a_secure_sessions_datagrams_go_between_socket_and_dtls_without_the_peer_and_connection_actors()
+    {
+        // the datagram contract's direct paths: the DTLS layer writes onto the peer's socket, and the socket's receive
+        // thread hands DTLS datagrams to the session's DTLS, so the peer actor sees none of them after the handshake
+        var host = StartHost();
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", "x/a", true, link, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", "x/b", false, link, Secure: true));
+        var sessions = new Dictionary<string, IActorRef>();
+        int connected = 0;
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected) connected++;
+            return connected == 2;
+        }, Generous);
+        host.Tell(new PeerHostProtocol.GetPeers(), TestActor);
+        var peers = ExpectMsg<PeerHostProtocol.Peers>(Generous).List.ToDictionary(p => p.Name, p => p.Peer);
+        var before = peers.ToDictionary(p => p.Key, p => StatsOf(p.Value).RoutedDirectly);
+
+        const int count = 100;
+        for (int i = 0; i < count; i++) sessions["x/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes($"line {i}")));
+        var got = new List<string>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.DataReceived d && d.SessionId == "x/b") got.Add(Encoding.UTF8.GetString(d.Data.Span));
+            return got.Count == count;
+        }, Generous);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"line {i}"), got);
+
+        // every line went to bob's DTLS straight from the socket (more datagrams than lines: SACKs came back to alice too)
+        Assert.True(StatsOf(peers["bob"]).RoutedDirectly - before["bob"] >= count, $"bob's socket routed {StatsOf(peers["bob"]).RoutedDirectly - before["bob"]} directly");
+        Assert.True(StatsOf(peers["alice"]).RoutedDirectly > before["alice"], "alice received no SACK directly");
+        // and the connection still counts what it carried, by either path
+        sessions["x/a"].Tell(new SessionProtocol.GetConnectionInfo(), TestActor);
+        var info = ExpectMsg<ConnectionProtocol.Info>(Generous);
+        Assert.True(info.PacketsSent >= count && info.BytesSent > count * 10, $"alice's connection counted {info.PacketsSent} packets, {info.BytesSent} bytes");
+    }
+
+    private PeerProtocol.Stats StatsOf(IActorRef peer)
+    {
+        peer.Tell(new PeerProtocol.GetStats(), TestActor);
+        return ExpectMsg<PeerProtocol.Stats>(Generous);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -98,8 +98,8 @@ public sealed class RelaySeesOnlyCiphertextTests(ITestOutputHelper output) : Rea
     /// <summary>The relay host's sockets, each with a <see cref="Tap"/> between it and the relay actor that handles it.</summary>
     private sealed class TappedSockets(IUdpSocketFactory inner, ActorSystem system, IActorRef observer) : IUdpSocketFactory
     {
-        public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) =>
-            inner.Create(bind, system.ActorOf(Props.Create(() => new Tap(handler, observer))), socketBufferBytes);
+        public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null) =>
+            inner.Create(bind, system.ActorOf(Props.Create(() => new Tap(handler, observer))), socketBufferBytes, router);
     }
 
     /// <summary>Passes everything on to the handler unchanged (sender kept), and a copy of each received datagram to the observer.</summary>

@@ -97,7 +97,7 @@ public sealed class VirtualUdpSockets : IUdpSocketFactory
     /// <summary>The host the sockets are bound on.</summary>
     public string Host { get; }
 
-    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0) => VirtualUdpSocket.Props(_wire, Host, bind, handler);
+    public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null) => VirtualUdpSocket.Props(_wire, Host, bind, handler);
 
     public override string ToString() => $"virtual UDP sockets of host {Host}";
 }
