@@ -12,6 +12,7 @@ namespace P2P.Actors.Chat;
 /// <summary>
 /// Chat and file transfer on the data channels of one secure <see cref="Session"/>, whose owner
 /// it is. Session events it does not use itself go on to its own owner unchanged, so signaling works through it.
+/// What it says to the peer, frame by frame, is specified in docs/CHAT-WIRE.md (the frames: <see cref="ChatFrame"/>).
 /// <para>
 /// Channels, one rule: the side whose session is controlling (its description offers a=setup:actpass) opens "chat",
 /// and opens it again <see cref="ChatSettings.ReopenDelay"/> after it closed; each file gets its own channel

@@ -31,6 +31,7 @@ public sealed class ChatFrameTests
     [InlineData("{\"text\":\"hi\",\"n\":7,\"e\":\"ep0ch\",\"t\":\"msg\"}", "msg")]
     [InlineData("{\"t\":\"msg\",\"v\":1,\"e\":\"ep0ch\",\"n\":7,\"text\":\"hi\"}", "msg")]
     [InlineData("{\"t\":\"ack\",\"e\":\"ep0ch\",\"n\":3,\"v\":null}", "ack")]
+    [InlineData("{\"t\":\"sync\",\"x\":{\"a\":{\"b\":[1]}}}", "sync")]
     public void Frames_as_p2p_of_db66a29_and_a_browser_page_write_them_parse_to_their_kind(string json, string kind)
     {
         Assert.True(ChatFrame.TryParse(Encoding.UTF8.GetBytes(json), out var frame, out var error), error.Message);
