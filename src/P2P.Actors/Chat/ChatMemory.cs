@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Akka.Actor;
+using P2P.Protocol.Chat;
 
 namespace P2P.Actors.Chat;
 

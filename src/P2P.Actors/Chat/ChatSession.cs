@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Microsoft.Win32.SafeHandles;
 using P2P.Actors.Sessions;
+using P2P.Protocol.Chat;
 using static P2P.Actors.Chat.ChatProtocol;
 
 namespace P2P.Actors.Chat;
@@ -11,6 +12,7 @@ namespace P2P.Actors.Chat;
 /// <summary>
 /// Chat and file transfer on the data channels of one secure <see cref="Session"/>, whose owner
 /// it is. Session events it does not use itself go on to its own owner unchanged, so signaling works through it.
+/// What it says to the peer, frame by frame, is specified in docs/CHAT-WIRE.md (the frames: <see cref="ChatFrame"/>).
 /// <para>
 /// Channels, one rule: the side whose session is controlling (its description offers a=setup:actpass) opens "chat",
 /// and opens it again <see cref="ChatSettings.ReopenDelay"/> after it closed; each file gets its own channel
@@ -84,7 +86,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         Receive<RejectFile>(m =>
         {
             if (!_m.Incoming.Remove(m.Id, out var file) || file.State is not (IncomingFile.Stage.Offered or IncomingFile.Stage.Confirming)) return;
-            Answer(new ChatFrame("reject") { Id = m.Id, Reason = "the peer declined the file" });
+            Answer(m.Id, new FileReject(m.Id, "the peer declined the file"));
         });
         Receive<PartHashed>(OnPartHashed);
         Receive<AckWritten>(m =>
@@ -196,7 +198,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             if (_m.Controlling) _m.Session.Tell(new SessionProtocol.OpenChannel(ChatLabel));   // its opening sends everything
             return;
         }
-        SendFrame(new ChatFrame("sync"));
+        SendFrame(new ChatSync());
         CatchUp(afterFault: true);
     }
 
@@ -235,7 +237,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     {
         foreach (var f in _m.Incoming.Values)   // a closed channel: its opening says "ready" anyway
             if (f.State == IncomingFile.Stage.Receiving && f.ChannelOpen && f.Written < f.Size)
-                SendControl(new ChatFrame("ready") { Id = f.Id, Offset = f.Written });
+                SendControl(new FileReady(f.Id, f.Written));
     }
 
     private static bool IsOurs(string label) => label == ChatLabel || label.StartsWith(FileLabelPrefix, StringComparison.Ordinal);
@@ -332,7 +334,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             incoming.ChannelOpen = true;
             if (incoming.State != IncomingFile.Stage.Receiving) return;
-            SendControl(new ChatFrame("ready") { Id = id, Offset = incoming.Written });
+            SendControl(new FileReady(id, incoming.Written));
             if (incoming.Written == incoming.Size) Verify(incoming);
         }
     }
@@ -383,7 +385,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         if (m.Label == ChatLabel)
         {
             if (ChatFrame.TryParse(m.Data.Span, out var frame, out var error)) OnFrame(frame);
-            else BadFrame(error);
+            else BadFrame(error.Message);
             return;
         }
         string id = m.Label[FileLabelPrefix.Length..];
@@ -414,19 +416,19 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         else _m.Outbox.Add(frame);
     }
 
-    private void OnFrame(ChatFrame f)
+    private void OnFrame(ChatFrame frame)
     {
-        switch (f.T)
+        switch (frame)
         {
-            case "msg": OnLine(f.E!, f.N!.Value, f.Text!); break;
-            case "ack": OnAck(f.E!, f.N!.Value); break;
-            case "offer": OnOffer(f); break;
-            case "accept": OnAccepted(f.Id!); break;
-            case "reject": EndOutgoing(f.Id!, null, $"the peer refused the file: {f.Reason ?? "no reason given"}"); break;
-            case "ready": OnReady(f.Id!, f.Offset!.Value); break;
-            case "done": EndOutgoing(f.Id!, f.Ok == true ? f.Sha256 ?? "" : null, $"the peer could not take the file: {f.Reason ?? "no reason given"}"); break;
-            case "cancel": OnCancelled(f.Id!, f.Reason ?? "no reason given"); break;
-            case "sync": OnSync(); break;
+            case ChatLine line: OnLine(line.Epoch, line.Number, line.Text); break;
+            case ChatAck ack: OnAck(ack.Epoch, ack.UpTo); break;
+            case FileOffer offer: OnOffer(offer); break;
+            case FileAccept accept: OnAccepted(accept.Id); break;
+            case FileReject reject: EndOutgoing(reject.Id, null, $"the peer refused the file: {reject.Reason ?? "no reason given"}"); break;
+            case FileReady ready: OnReady(ready.Id, ready.Offset); break;
+            case FileDone done: EndOutgoing(done.Id, done.Ok ? done.Sha256 ?? "" : null, $"the peer could not take the file: {done.Reason ?? "no reason given"}"); break;
+            case FileCancel cancel: OnCancelled(cancel.Id, cancel.Reason ?? "no reason given"); break;
+            case ChatSync: OnSync(); break;
         }
     }
 
@@ -453,7 +455,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         if (_m.ChatOpen) SendFrame(Line(id, m.Text));
     }
 
-    private ChatFrame Line(long id, string text) => new("msg") { E = _m.Epoch, N = id, Text = text };
+    private ChatLine Line(long id, string text) => new(_m.Epoch, id, text);
 
     private void ResendUnacknowledged()
     {
@@ -481,7 +483,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             Show(id, text);
             while (_m.Early.Remove(_m.NextExpected, out var next)) Show(_m.NextExpected, next);
         }
-        SendControl(new ChatFrame("ack") { E = epoch, N = _m.NextExpected - 1 });
+        SendControl(new ChatAck(epoch, _m.NextExpected - 1));
     }
 
     private void Show(long id, string text)
@@ -621,7 +623,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     private void FailOutgoing(OutgoingFile file, string reason)
     {
-        SendControl(new ChatFrame("cancel") { Id = file.Id, Reason = reason });
+        SendControl(new FileCancel(file.Id, reason));
         EndOutgoing(file.Id, null, reason);
     }
 
@@ -639,9 +641,9 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
 
     // ---- files: the receiver -------------------------------------------------------------------------
 
-    private void OnOffer(ChatFrame f)
+    private void OnOffer(FileOffer f)
     {
-        string id = f.Id!;
+        string id = f.Id;
         if (id.Length is 0 or > 32 || !id.All(char.IsAsciiLetterOrDigit))
         {
             BadFrame($"offer with an unusable id '{id}'");
@@ -654,24 +656,24 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         }
         if (_m.Incoming.TryGetValue(id, out var known))
         {
-            if (known.State == IncomingFile.Stage.Receiving) SendControl(new ChatFrame("accept") { Id = id });
+            if (known.State == IncomingFile.Stage.Receiving) SendControl(new FileAccept(id));
             return; // else the owner has still to answer
         }
-        if (OfferedName.Problem(f.Name!) is { } problem)
+        if (OfferedName.Problem(f.Name) is { } problem)
         {
             _owner.Tell(new FileFailed(id, problem));
-            Answer(new ChatFrame("reject") { Id = id, Reason = problem });
+            Answer(id, new FileReject(id, problem));
             return;
         }
-        _m.Incoming[id] = new IncomingFile(id, f.Name!, f.Size!.Value, f.Sha256!.ToLowerInvariant(), _settings.DownloadFolder);
-        _owner.Tell(new FileOffered(id, f.Name!, f.Size!.Value));
+        _m.Incoming[id] = new IncomingFile(id, f.Name, f.Size, f.Sha256.ToLowerInvariant(), _settings.DownloadFolder);
+        _owner.Tell(new FileOffered(id, f.Name, f.Size));
     }
 
     /// <summary>The final answer about a file: told to the peer, kept to repeat if the offer comes again.</summary>
-    private void Answer(ChatFrame frame)
+    private void Answer(string id, ChatFrame answer)
     {
-        _m.Answers[frame.Id!] = frame;
-        SendControl(frame);
+        _m.Answers[id] = answer;
+        SendControl(answer);
     }
 
     private void OnAcceptFile(AcceptFile m)
@@ -704,7 +706,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         file.Running?.Dispose();
         file.Running = file.Written == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;   // hashed as it arrives
         file.Clock.Restart(file.Written);
-        SendControl(new ChatFrame("accept") { Id = m.Id });
+        SendControl(new FileAccept(m.Id));
     }
 
     private void OnChunk(IncomingFile file, long offset, ReadOnlyMemory<byte> data)
@@ -797,7 +799,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             return;
         }
         _m.Incoming.Remove(m.Id);
-        Answer(new ChatFrame("done") { Id = m.Id, Ok = true, Sha256 = m.Sha256 });
+        Answer(m.Id, FileDone.Completed(m.Id, m.Sha256!));
         _owner.Tell(new FileCompleted(m.Id, file.Target, m.Sha256!));
     }
 
@@ -805,7 +807,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
     {
         file.Close();
         _m.Incoming.Remove(file.Id);
-        Answer(new ChatFrame("done") { Id = file.Id, Ok = false, Reason = reason });
+        Answer(file.Id, FileDone.Failed(file.Id, reason));
         _owner.Tell(new FileFailed(file.Id, reason));
     }
 

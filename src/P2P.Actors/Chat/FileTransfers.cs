@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
+using P2P.Protocol.Chat;
 
 namespace P2P.Actors.Chat;
 
@@ -76,7 +77,7 @@ internal sealed class OutgoingFile(string id, string path)
     public bool ChannelOpen { get; set; }
     public TransferClock Clock { get; } = new();
 
-    public ChatFrame Offer => new("offer") { Id = Id, Name = Name, Size = Size, Sha256 = Sha256 };
+    public FileOffer Offer => new(Id, Name, Size, Sha256);
 }
 
 /// <summary>What the receiver of a file does about acknowledging a chunk it wrote (<see cref="ChunkAcks.Written"/>).</summary>

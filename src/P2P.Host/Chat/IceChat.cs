@@ -14,6 +14,7 @@ using P2P.Actors.Signaling;
 using P2P.Actors.Stun;
 using P2P.Actors.Turn;
 using P2P.Host.Hosting;
+using P2P.Protocol.Chat;
 using P2P.Protocol.Ice;
 using Spectre.Console;
 

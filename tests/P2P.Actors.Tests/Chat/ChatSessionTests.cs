@@ -10,6 +10,7 @@ using P2P.Actors.Sessions;
 using P2P.Actors.Stun;
 using P2P.Actors.Tests.Support;
 using P2P.Actors.Turn;
+using P2P.Protocol.Chat;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -155,7 +156,7 @@ public sealed partial class ChatSessionTests : TestKit
         var forged = new[] { ("a1", "../evil"), ("a2", "/etc/passwd"), ("a3", "sub/dir.txt"), ("a4", "..\\evil"), ("a5", "nul\0byte") };
         foreach (var (id, name) in forged)
         {
-            var offer = new ChatFrame("offer") { Id = id, Name = name, Size = 10, Sha256 = sha };
+            var offer = new FileOffer(id, name, 10, sha);
             s.Sessions["names/a"].Tell(new SessionProtocol.SendOnChannel(ChatSession.ChatLabel, offer.ToBytes(), Binary: false));
         }
         s.Sessions["names/a"].Tell(new SessionProtocol.SendOnChannel(ChatSession.ChatLabel, Encoding.UTF8.GetBytes("{not json"), Binary: false));
