@@ -164,7 +164,8 @@ public enum SessionChild
 /// <summary>
 /// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
-/// with the session id, so one session's story reads in order. Packets come and go through the Peer.
+/// with the session id, so one session's story reads in order. Packets come and go through the Peer, but for the direct
+/// paths of the datagram contract (docs/ARCHITECTURE.md): a host pair's data goes between socket and DTLS (<see cref="ConnectionPath"/>).
 /// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its
 /// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
 /// makes this side restart too.
