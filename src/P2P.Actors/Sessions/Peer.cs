@@ -132,15 +132,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private int _relayReplacements;
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
-    private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
-    private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // when each session last threw, for the per-minute budget; and how many faults were resumed in all
     private readonly Dictionary<IActorRef, Supervision.FaultWindow> _sessionFaults = [];
     private long _sessionFaultsResumed;
-    // application data by remote address: the session that selected it last is at the end of the list
-    private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data, IDatagramReceiver Path)>> _dataPaths = [];
-    private readonly DirectRoutes _direct = new(); // the same routes, for the socket's receive thread
+    private readonly PeerRoutes _routes;
     private readonly List<string> _problems = [];
     private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
     private int _pendingGatherers;
@@ -151,10 +147,6 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private bool _closingSessions;             // releasing: the sessions close first
     private bool _finishing;                   // releasing: the socket is sending what it has, then the peer stops
     private long _unroutable, _malformed, _channelDataSent, _channelDataReceived;
-    private readonly EarlyData<IPEndPoint> _early = new(keys: 64);
-    private readonly EarlyData<uint> _earlyTagged = new(keys: 4096); // framed for a session that has not selected its pair yet
-    private readonly Dictionary<uint, IActorRef> _dataByTag = [];     // multiplexed sessions (SessionMux): tag -> data path
-    private static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
     private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
     private readonly List<IActorRef> _admitted = [];
     private long _nativeHeapTrims;
@@ -167,7 +159,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _ice = ice;
         _stun = stun;
         _turn = turn;
-        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes, _direct), "udp");
+        _routes = new PeerRoutes(server => _allocators.ContainsKey(server) || _probers.ContainsKey(server));
+        _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes, _routes.Direct), "udp");
         _admission = new CheckAdmission<IActorRef>(ice.MaxCheckingSessions > 0 ? ice.MaxCheckingSessions : int.MaxValue);
 
         Receive<UdpSocketProtocol.Bound>(OnBound);
@@ -217,8 +210,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
         Receive<PeerProtocol.CredentialsChanged>(m =>
         {
-            if (_sessionsByUfrag.TryGetValue(m.OldUfrag, out var session) && session.Equals(Sender)) _sessionsByUfrag.Remove(m.OldUfrag);
-            _sessionsByUfrag[m.NewUfrag] = Sender;
+            _routes.ChangeUfrag(Sender, m.OldUfrag, m.NewUfrag);
             if (_sessions.TryGetValue(Sender, out var info)) _sessions[Sender] = info with { Ufrag = m.NewUfrag };
         });
 
@@ -226,20 +218,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<CertificateReady>(m => _certificate ??= m.Certificate);
         Receive<PeerProtocol.DataPathSelected>(m =>
         {
-            if (!_dataPaths.TryGetValue(m.Remote, out var sessions)) _dataPaths[m.Remote] = sessions = [];
-            var session = Sender;
-            sessions.RemoveAll(p => p.Session.Equals(session));
-            sessions.Add((session, m.Data, m.Path));
-            PublishDirectRoute(m.Remote, sessions);
+            uint? tag = _sessions.TryGetValue(Sender, out var info) ? info.Tag : null;
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
-            var now = Context.System.Scheduler.Now;
-            foreach (var datagram in _early.Take(m.Remote, now)) m.Data.Tell(datagram);
-            if (_sessions.TryGetValue(session, out var info))
-            {
-                _dataByTag[info.Tag] = m.Data;
-                _direct.SetTag(info.Tag, m.Path);
-                foreach (var datagram in _earlyTagged.Take(info.Tag, now)) m.Data.Tell(datagram);
-            }
+            foreach (var datagram in _routes.SelectDataPath(Sender, tag, m.Remote, m.Data, m.Path, Context.System.Scheduler.Now)) m.Data.Tell(datagram);
         });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
         Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
@@ -251,7 +232,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             SessionsWaitingToCheck = _admission.Waiting,
             MostSessionsChecking = _admission.MostChecking,
             NativeHeapTrims = _nativeHeapTrims,
-            RoutedDirectly = _direct.Routed,
+            RoutedDirectly = _routes.Direct.Routed,
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
@@ -383,7 +364,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnBound(UdpSocketProtocol.Bound bound)
     {
-        _direct.SocketBound(bound.Writer);
+        _routes.Direct.SocketBound(bound.Writer);
         _candidates.AddRange(CandidateGatherer.HostCandidates(bound.LocalEndPoint));
         _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", _candidates.Select(c => c.Address)));
         Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
@@ -534,16 +515,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
             return;
         }
         IceCredentials credentials;
-        do credentials = IceCredentials.Generate(); while (_sessionsByUfrag.ContainsKey(credentials.Ufrag));
+        do credentials = IceCredentials.Generate(); while (_routes.HasUfrag(credentials.Ufrag));
         uint tag;
-        do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_sessionsByTag.ContainsKey(tag));
+        do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_routes.HasTag(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _direct), Context.System), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct), Context.System), name);
         Context.Watch(session);
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
-        _sessionsByUfrag[credentials.Ufrag] = session;
-        _sessionsByTag[tag] = session;
+        _routes.AddSession(session, credentials.Ufrag, tag);
         if (m.Secure) _secureSessions.Add(session);
         var visible = Visible(_candidates, policy);
         if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
@@ -589,16 +569,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _secureSessions.Remove(t.ActorRef);
             if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
             _sessionFaults.Remove(t.ActorRef);
-            _sessionsByUfrag.Remove(info.Ufrag);
-            _sessionsByTag.Remove(info.Tag);
-            _dataByTag.Remove(info.Tag);
-            _direct.RemoveTag(info.Tag);
-            foreach (var (remote, sessions) in _dataPaths.ToList())
-            {
-                if (sessions.RemoveAll(p => p.Session.Equals(t.ActorRef)) == 0) continue;
-                if (sessions.Count == 0) _dataPaths.Remove(remote);
-                PublishDirectRoute(remote, sessions);
-            }
+            _routes.RemoveSession(t.ActorRef, info.Ufrag, info.Tag);
             // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
             // to the system, not only to the C library's arenas, which would keep it as their high-water mark
             if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)
@@ -638,13 +609,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
     }
 
-    /// <summary>Data to a peer with a bound channel, written as ChannelData straight onto the socket (RFC 8656 §12.5, UDP: unpadded).</summary>
+    /// <summary>Data to a peer with a bound channel, written as ChannelData (framed by the allocator's published table) straight onto the socket.</summary>
     private bool TrySendChannelData(IActorRef allocator, Transmit m)
     {
         if (!_channelsOf.TryGetValue(allocator, out var channels) || !_allocatorServer.TryGetValue(allocator, out var server)) return false;
-        if (!channels.ByPeer.TryGetValue(EndPoints.Unmapped(m.To), out ushort number) || m.Payload.Length > TurnClient.MaxPeerData) return false;
-        var packet = new byte[ChannelData.EncodedLength(m.Payload.Length, padForStream: false)];
-        ChannelData.Write(packet, number, m.Payload.Span, padForStream: false);
+        if (channels.Frame(m.To, m.Payload.Span) is not { } packet) return false;
         _socket.Tell(new UdpSocketProtocol.Send(server, packet));
         _channelDataSent++;
         return true;
@@ -654,10 +623,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private bool TryReceiveChannelData(IActorRef allocator, UdpSocketProtocol.Received r)
     {
         if (!_channelsOf.TryGetValue(allocator, out var channels) || !_relayCandidateOf.TryGetValue(allocator, out var relay)) return false;
-        var packet = r.Payload.Span;
-        if (!ChannelData.LooksLikeChannelData(packet) || !ChannelData.TryParse(packet, out ushort number, out var data, out _)
-            || !channels.ByNumber.TryGetValue(number, out var peer)) return false;
-        Route(new Inbound(relay, peer, r.Payload.Slice(ChannelData.HeaderLength, data.Length)));
+        if (!channels.TryRead(r.Payload, out var peer, out var data)) return false;
+        Route(new Inbound(relay, peer, data));
         _channelDataReceived++;
         return true;
     }
@@ -698,93 +665,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
         return sameFamily;
     }
 
-    /// <summary>RFC 7983 demultiplexing, then to the session: STUN by username or transaction tag, the rest by remote address.</summary>
+    /// <summary>To the session the datagram belongs to (<see cref="PeerRoutes.Route"/>); what none takes yet is held or counted.</summary>
     private void Route(Inbound inbound)
     {
-        var span = inbound.Payload.Span;
-        if (PacketDemultiplexer.Classify(span) == PacketKind.Stun)
+        var routed = _routes.Route(inbound, Context.System.Scheduler.Now);
+        switch (routed.Outcome)
         {
-            if (!StunMessage.TryParse(span, out var msg, out _))
-            {
-                _malformed++;
-                return;
-            }
-            IActorRef? session = null;
-            if (msg.Class == StunClass.Request)
-            {
-                if (msg.TryGetString(StunAttributeType.Username, out var username)
-                    && IceMessages.TryGetUsernameFragments(username, out var ours, out _))
-                    _sessionsByUfrag.TryGetValue(ours, out session);
-            }
-            else
-            {
-                _sessionsByTag.TryGetValue((uint)(msg.TransactionId.High >> 32), out session);
-                if (session is null && DataPathOf(inbound.From) is { } byPath) session = byPath.Session; // e.g. Binding indications
-            }
-            if (session is null) _unroutable++;
-            else session.Tell(inbound);
-            return;
+            case PeerRoutes.Outcome.Deliver: routed.Target!.Tell(routed.Message!); break;
+            case PeerRoutes.Outcome.Malformed: _malformed++; break;
+            default: _unroutable++; break;
         }
-        if (SessionMux.TryReadTag(span, out uint tag) && _sessionsByTag.ContainsKey(tag))
-        {
-            // from a peer that multiplexes sessions on its socket, for one of ours by its tag: the frame is ours to strip
-            var unframed = inbound with { Payload = inbound.Payload[SessionMux.HeaderLength..] };
-            if (_dataByTag.TryGetValue(tag, out var data)) data.Tell(unframed);
-            else Hold(_earlyTagged, tag, unframed);
-            return;
-        }
-        if (DataPathOf(inbound.From) is { } target) target.Data.Tell(inbound);
-        else Hold(_early, inbound.From, inbound);
     }
-
-    /// <summary>
-    /// The remote selects the pair first when it is the controlled agent (it learns of the nomination one round trip
-    /// before this side) and, as the DTLS client, sends its ClientHello at once. Dropping that datagram would cost
-    /// the handshake its first retransmission timer (1 s, RFC 6347 §4.2.4.1), so a few datagrams per remote address
-    /// are held for a short while and handed to the session that selects a pair with that address.
-    /// </summary>
-    private void Hold<TKey>(EarlyData<TKey> early, TKey key, Inbound inbound) where TKey : notnull
-    {
-        _unroutable++;
-        early.Add(key, inbound, Context.System.Scheduler.Now);
-    }
-
-    /// <summary>A few datagrams per key (a remote address, or a session tag) for a short while; bounded in keys too.</summary>
-    private sealed class EarlyData<TKey>(int keys) where TKey : notnull
-    {
-        private const int PerKey = 8;
-        private readonly Dictionary<TKey, List<(Inbound Datagram, DateTimeOffset At)>> _held = [];
-
-        public void Add(TKey key, Inbound inbound, DateTimeOffset now)
-        {
-            if (!_held.TryGetValue(key, out var held))
-            {
-                if (_held.Count >= keys)
-                    foreach (var (old, list) in _held.ToList())
-                        if (list.Count == 0 || now - list[^1].At > EarlyDataLifetime) _held.Remove(old);
-                if (_held.Count >= keys) return;
-                _held[key] = held = [];
-            }
-            held.RemoveAll(h => now - h.At > EarlyDataLifetime);
-            if (held.Count < PerKey) held.Add((inbound, now));
-        }
-
-        /// <summary>What is held for <paramref name="key"/> and still fresh, in arrival order; forgotten here.</summary>
-        public List<Inbound> Take(TKey key, DateTimeOffset now) =>
-            _held.Remove(key, out var held) ? held.Where(h => now - h.At <= EarlyDataLifetime).Select(h => h.Datagram).ToList() : [];
-    }
-
-    /// <summary>
-    /// The session application data from <paramref name="remote"/> belongs to. Two sessions between the same two
-    /// addresses cannot be told apart by address: the newer one wins, unless the remote frames its datagrams with our
-    /// session's tag (<see cref="SessionMux"/>), as our own peers do.
-    /// </summary>
-    private (IActorRef Session, IActorRef Data, IDatagramReceiver Path)? DataPathOf(IPEndPoint remote) => _dataPaths.TryGetValue(remote, out var sessions) ? sessions[^1] : null;
-
-    /// <summary>
-    /// The socket's thread routes plain datagrams from <paramref name="remote"/> as <see cref="DataPathOf"/> does: to the
-    /// session that selected it last. Never for the address of a STUN or TURN server, whose datagrams are the prober's and allocator's.
-    /// </summary>
-    private void PublishDirectRoute(IPEndPoint remote, List<(IActorRef Session, IActorRef Data, IDatagramReceiver Path)> sessions) =>
-        _direct.SetRemote(remote, sessions.Count == 0 || _allocators.ContainsKey(remote) || _probers.ContainsKey(remote) ? null : sessions[^1].Path);
 }

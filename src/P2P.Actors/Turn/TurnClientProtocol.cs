@@ -1,4 +1,6 @@
 using System.Net;
+using P2P.Actors.Transport;
+using P2P.Protocol.Turn;
 
 namespace P2P.Actors.Turn;
 
@@ -123,6 +125,31 @@ public static class TurnClientProtocol
     public sealed record ChannelsChanged(IReadOnlyDictionary<IPEndPoint, ushort> ByPeer, IReadOnlyDictionary<ushort, IPEndPoint> ByNumber)
     {
         public static readonly ChannelsChanged None = new(new Dictionary<IPEndPoint, ushort>(), new Dictionary<ushort, IPEndPoint>());
+
+        /// <summary>
+        /// <paramref name="payload"/> to <paramref name="peer"/> as the ChannelData datagram to write to the server (RFC 8656
+        /// §12.5, over UDP: unpadded); null when no channel is bound to that peer or the payload is too large for one.
+        /// </summary>
+        public byte[]? Frame(IPEndPoint peer, ReadOnlySpan<byte> payload)
+        {
+            if (!ByPeer.TryGetValue(EndPoints.Unmapped(peer), out ushort number) || payload.Length > TurnClient.MaxPeerData) return null;
+            var packet = new byte[ChannelData.EncodedLength(payload.Length, padForStream: false)];
+            ChannelData.Write(packet, number, payload, padForStream: false);
+            return packet;
+        }
+
+        /// <summary>A datagram from the server that is ChannelData on a number given to a peer: that peer, and its data as a slice of the datagram.</summary>
+        public bool TryRead(ReadOnlyMemory<byte> datagram, out IPEndPoint peer, out ReadOnlyMemory<byte> data)
+        {
+            peer = null!;
+            data = default;
+            var packet = datagram.Span;
+            if (!ChannelData.LooksLikeChannelData(packet) || !ChannelData.TryParse(packet, out ushort number, out var payload, out _)
+                || !ByNumber.TryGetValue(number, out var known)) return false;
+            peer = known;
+            data = datagram.Slice(ChannelData.HeaderLength, payload.Length);
+            return true;
+        }
     }
 
     /// <summary>A datagram from a peer, relayed by the server in a Data indication or, with
