@@ -18,7 +18,16 @@ public sealed class PairCheckerPacingTests : TestKit
     private static readonly TimeSpan Ta = TimeSpan.FromMilliseconds(5);
     private readonly ITestOutputHelper _output;
 
-    public PairCheckerPacingTests(ITestOutputHelper output) : base(string.Empty, output) => _output = output;
+    /// <summary>
+    /// The scheduler ticks every 100 ms here, ten times its default: a check that waited for the scheduler would come
+    /// 100-200 ms after the one before it, one that the pacing wake-up sends comes about Ta (5 ms) after it. A busy
+    /// machine delays the latter by milliseconds, never by the tenths of a second that tell the two apart.
+    /// </summary>
+    private const string CoarseTick = "akka.scheduler.tick-duration = 100ms";
+
+    private static readonly TimeSpan SchedulerTick = TimeSpan.FromMilliseconds(100);
+
+    public PairCheckerPacingTests(ITestOutputHelper output) : base(CoarseTick, output) => _output = output;
 
     [Fact]
     public void The_nomination_goes_once_Ta_has_passed_not_at_the_schedulers_next_tick()
@@ -29,9 +38,9 @@ public sealed class PairCheckerPacingTests : TestKit
         // pacing holds: not sooner than Ta after the check before it (as seen by the remote, give or take a delivery)
         var tolerance = TimeSpan.FromMilliseconds(1);
         Assert.All(gaps, g => Assert.True(g >= Ta - tolerance, $"the nomination went {g.TotalMilliseconds:0.0} ms after the check, before Ta"));
-        // and it does not wait for the scheduler's tick, which fires a 5 ms timer 5-15 ms after it was set and often a
-        // tick later (14-78 ms measured here); the median of seven absorbs a busy machine
-        Assert.True(gaps[3] < TimeSpan.FromMilliseconds(9), $"the nomination waited {gaps[3].TotalMilliseconds:0.0} ms (median)");
+        // and it does not wait for the scheduler's tick (a timer of Ta fires a whole tick or two after it was set); the
+        // median of seven absorbs a busy machine. How soon after Ta it goes is a figure for bench/, not for this test.
+        Assert.True(gaps[3] < SchedulerTick / 2, $"the nomination waited {gaps[3].TotalMilliseconds:0.0} ms (median), as if for the scheduler's {SchedulerTick.TotalMilliseconds:0} ms tick");
     }
 
     [Fact]
