@@ -28,9 +28,6 @@ public static class IceAgentProtocol
     public sealed record PairValid(SelectedPair Pair);
 
     public sealed record Failed(string Reason);
-
-    /// <summary>Told by a restarted <see cref="PairChecker"/>: the agent sends it everything it knows again.</summary>
-    internal sealed record CheckerRestarted;
 }
 
 /// <summary>
@@ -38,7 +35,8 @@ public static class IceAgentProtocol
 /// local candidates (gathered by the Peer, which owns the socket, STUN probes and TURN allocation shared by
 /// all its sessions) and the remote ones (trickled, RFC 8838), and turns the checker's outcome into
 /// <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a reason a user can
-/// read. A checker that throws is restarted and re-fed; the session goes on.
+/// read. The agent's data lives in one <see cref="IceAgentState"/>, which the checker owns; a checker that throws is
+/// restarted and rebuilds from it, and the session goes on.
 /// </summary>
 public sealed class IceAgent : UntypedActor, IWithTimers
 {
@@ -51,13 +49,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     private readonly string _sessionId;
     private readonly IActorRef _checks;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<IceCandidate> _local = [];
-    private readonly List<IceCandidate> _remote = [];
-    private IceCredentials? _remoteCredentials;
-    private TimeSpan? _remotePacing;
-    private SelectedPair? _selected;
-    private bool? _controlling; // the role the checker last reported, given back to it after a restart
-    private bool _localDone, _remoteDone, _connected, _failed;
+    private bool _connected, _failed;
     private DateTimeOffset _startedAt;
     private DateTimeOffset? _waitingSince; // the checker waits for a place to check (CheckAdmission): the connect timeout is paused
 
@@ -65,7 +57,8 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     {
         _settings = settings;
         _sessionId = sessionId;
-        _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport), Context.System), "checks");
+        var state = new IceAgentState(local, controlling, tieBreaker, sessionTag);
+        _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, state, transport), Context.System), "checks");
     }
 
     // One OnReceive instead of a Receive<T> per message type: thousands of sessions each have an agent, and
@@ -75,19 +68,12 @@ public sealed class IceAgent : UntypedActor, IWithTimers
         switch (message)
         {
             case IceAgentProtocol.AddLocalCandidates m:
-                foreach (var c in m.Candidates)
-                {
-                    _local.Add(c);
-                    _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
-                }
+                foreach (var c in m.Candidates) _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
                 break;
             case IceAgentProtocol.LocalGatheringComplete:
-                _localDone = true;
                 _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
                 break;
             case IceAgentProtocol.SetRemoteDescription m:
-                _remoteCredentials = m.Description.Credentials;
-                _remotePacing = m.Description.Pacing;
                 if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
                 _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials, m.Description.Pacing));
                 foreach (var c in m.Description.Candidates) AddRemote(c);
@@ -99,15 +85,11 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             case IceAgentProtocol.RemoteGatheringComplete:
                 RemoteDone();
                 break;
-            case IceAgentProtocol.CheckerRestarted:
-                Refeed();
-                break;
             case Supervision.InjectFault m:
                 throw new Supervision.InjectedFaultException(m.Reason);
             case PairCheckerProtocol.PairSelected m:
                 Timers.Cancel(ConnectTimeout.Instance);
                 _connected = true;
-                _selected = m.Pair;
                 Context.Parent.Tell(new IceAgentProtocol.Connected(m.Pair));
                 break;
             case PairCheckerProtocol.PairValid m:
@@ -122,7 +104,6 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                     : m.Reason);
                 break;
             case PairCheckerProtocol.RoleChanged m:
-                _controlling = m.Controlling;
                 _log.Info("[{0}] now {1}", _sessionId, m.Controlling ? "controlling" : "controlled");
                 break;
             case PairCheckerProtocol.ConsentConfirmed m:
@@ -161,12 +142,11 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
         Akka.Actor.Props.Create(() => new IceAgent(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
 
-    /// <summary>A failing checker is restarted (a bounded number of times); it asks to be re-fed after the restart.</summary>
+    /// <summary>A failing checker is restarted (a bounded number of times); it rebuilds from the agent's <see cref="IceAgentState"/>.</summary>
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: e =>
         {
             _log.Warning("[{0}] the pair checker failed ({1}); restarting it", _sessionId, e.Message);
-            Self.Tell(new IceAgentProtocol.CheckerRestarted());
             return Directive.Restart;
         });
 
@@ -176,28 +156,9 @@ public sealed class IceAgent : UntypedActor, IWithTimers
         Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _settings.ConnectTimeout);
     }
 
-    private void AddRemote(IceCandidate candidate)
-    {
-        _remote.Add(candidate);
-        _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(candidate));
-    }
+    private void AddRemote(IceCandidate candidate) => _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(candidate));
 
-    private void RemoteDone()
-    {
-        _remoteDone = true;
-        _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
-    }
-
-    private void Refeed()
-    {
-        if (_remoteCredentials is not null) _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(_remoteCredentials, _remotePacing));
-        foreach (var c in _local) _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
-        foreach (var c in _remote) _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(c));
-        if (_localDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
-        if (_remoteDone) _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
-        if (_controlling is bool controlling) _checks.Tell(new PairCheckerProtocol.SetRole(controlling));
-        if (_selected is not null) _checks.Tell(new PairCheckerProtocol.RestoreSelected(_selected));
-    }
+    private void RemoteDone() => _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
 
     private void Fail(string reason)
     {

@@ -27,9 +27,6 @@ public static class PairCheckerProtocol
 
     public sealed record GetPairs;
 
-    /// <summary>After a restart: the pair that was selected before, so consent and data go on on it.</summary>
-    public sealed record RestoreSelected(SelectedPair Pair);
-
     /// <summary>
     /// Take this role: controlling when the remote is an ICE-lite agent (RFC 8445 §6.1.1), or the role a
     /// role conflict settled on, given back to a restarted checker.
@@ -86,9 +83,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     }
 
     private readonly IceSettings _settings;
-    private readonly IceCredentials _local;
-    private readonly ulong _tieBreaker;
-    private readonly uint _sessionTag;
+    private readonly IceAgentState _state;
     private readonly IActorRef _transport;
     private readonly string _sessionId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -98,17 +93,14 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
     private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
     private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
-    private readonly List<IceCandidate> _pendingRemote = [];
     // where requests and answers are written before they are copied out: one per thread, not one per session (a host
     // holds thousands of checkers; every use is synchronous within one message)
     [ThreadStatic] private static byte[]? t_scratch;
     private static byte[] Scratch => t_scratch ??= new byte[512];
     private StunTransactions<Check> _transactions = null!;
     private PacingWakeUp? _wakeUp;
-    private IceCredentials? _remote;
     private StunIntegrityKey? _remoteKey;
-    private bool _controlling;
-    private bool _localDone, _remoteDone, _ticking, _nominating, _failed;
+    private bool _ticking, _nominating, _failed;
     private TimeSpan _ta = IceSettings.DefaultPacing;
     private DateTimeOffset _lastCheckAt = DateTimeOffset.MinValue;
     private CandidatePair? _selected;
@@ -119,29 +111,32 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private bool _mayCheck, _askedToBegin, _askedAtOnce, _remoteIsChecking; // see CheckAdmission
     private const int MaxNominationFailures = 3;
 
-    public PairChecker(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport)
+    /// <param name="state">The agent's data, which this checker owns and keeps up to date; a restarted checker rebuilds from it.</param>
+    public PairChecker(IceSettings settings, string sessionId, IceAgentState state, IActorRef transport)
     {
         _settings = settings;
         _sessionId = sessionId;
-        _local = local;
-        _controlling = controlling && !settings.Lite; // a lite agent is always controlled (RFC 8445 §6.1.1)
-        _tieBreaker = tieBreaker;
-        _sessionTag = sessionTag;
+        _state = state;
+        if (settings.Lite) state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
         _transport = transport;
-        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(local.Pwd));
-        _checkList = new CheckList(_controlling, settings.MaxPairs);
+        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(state.Local.Pwd));
+        _checkList = new CheckList(state.Controlling, settings.MaxPairs);
         _mayCheck = settings.MaxCheckingSessions <= 0;
 
         Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
-        Receive<PairCheckerProtocol.AddLocalCandidate>(m => AddPairs(_checkList.AddLocal(m.Candidate)));
+        Receive<PairCheckerProtocol.AddLocalCandidate>(m =>
+        {
+            _state.AddLocal(m.Candidate);
+            AddPairs(_checkList.AddLocal(m.Candidate));
+        });
         Receive<PairCheckerProtocol.AddRemoteCandidate>(m =>
         {
-            if (_remote is null) _pendingRemote.Add(m.Candidate);
-            else AddPairs(_checkList.AddRemote(m.Candidate));
+            _state.AddRemote(m.Candidate);
+            if (_state.Remote is not null) AddPairs(_checkList.AddRemote(m.Candidate)); // else paired once the credentials come
         });
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
-            if (m.Local) _localDone = true; else _remoteDone = true;
+            if (m.Local) _state.LocalGatheringDone = true; else _state.RemoteGatheringDone = true;
             CheckForFailure();
         });
         Receive<Inbound>(OnInbound);
@@ -164,12 +159,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         Receive<NominationDue>(_ => ConsiderNomination());
         Receive<PairCheckerProtocol.CheckConsent>(_ =>
         {
-            if (_selected is not null && _remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
+            if (_selected is not null && _state.Remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
-        Receive<PairCheckerProtocol.RestoreSelected>(m => OnRestoreSelected(m.Pair));
         Receive<PairCheckerProtocol.SetRole>(m =>
         {
-            if (m.Controlling != _controlling && !_settings.Lite) SwitchRole();
+            if (m.Controlling != _state.Controlling && !_settings.Lite) SwitchRole();
         });
         Receive<PairCheckerProtocol.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
@@ -179,14 +173,33 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    public static Props Props(IceSettings settings, string sessionId, IceAgentState state, IActorRef transport) =>
+        Akka.Actor.Props.Create(() => new PairChecker(settings, sessionId, state, transport));
+
+    /// <summary>A checker of its own state (tests, and whoever has no agent around it).</summary>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
-        Akka.Actor.Props.Create(() => new PairChecker(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));
+        Props(settings, sessionId, new IceAgentState(local, controlling, tieBreaker, sessionTag), transport);
 
     protected override void PreStart()
     {
         _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
             (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
         _wakeUp = PacingWakeUp.For(Context.System, Self, Tick.Instance);
+        Rebuild();
+    }
+
+    /// <summary>
+    /// A checker restarted after a fault starts again from the agent's data: the pairs of its candidates (checked
+    /// afresh), the role it had, and the pair that was selected, on which consent and data go on. A new checker's
+    /// state is empty, and this does nothing.
+    /// </summary>
+    private void Rebuild()
+    {
+        // local candidates first: with no remote one in the list they form no pair, and the credentials then pair them all
+        foreach (var candidate in _state.LocalCandidates) _checkList.AddLocal(candidate);
+        if (_state.Remote is not null) ApplyRemoteCredentials();
+        if (_state.Selected is { } selected) RestoreSelected(selected);
+        if (_state.LocalGatheringDone || _state.RemoteGatheringDone) CheckForFailure();
     }
 
     protected override void PostStop()
@@ -200,13 +213,19 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnRemoteCredentials(PairCheckerProtocol.SetRemoteCredentials m)
     {
-        if (_remote is not null) return; // an ICE restart makes a new checker
-        _remote = m.Remote;
+        if (!_state.SetRemote(m.Remote, m.RemotePacing)) return; // an ICE restart makes a new agent
+        ApplyRemoteCredentials();
+    }
+
+    /// <summary>The remote's credentials are known: its key, the pacing, and the pairs of the remote candidates that came before them.</summary>
+    private void ApplyRemoteCredentials()
+    {
+        var remote = _state.Remote!;
         // RFC 8445 §14.2: both agents pace at the larger of the two proposals (ours is the configured Ta)
-        _ta = _settings.Ta > (m.RemotePacing ?? IceSettings.DefaultPacing) ? _settings.Ta : m.RemotePacing ?? IceSettings.DefaultPacing;
-        _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(m.Remote.Pwd));
-        foreach (var candidate in _pendingRemote) AddPairs(_checkList.AddRemote(candidate));
-        _pendingRemote.Clear();
+        var pacing = _state.RemotePacing ?? IceSettings.DefaultPacing;
+        _ta = _settings.Ta > pacing ? _settings.Ta : pacing;
+        _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(remote.Pwd));
+        foreach (var candidate in _state.RemoteCandidates) AddPairs(_checkList.AddRemote(candidate));
         EnsureTicking();
         CheckForFailure(); // both sides may have finished gathering already (and no pair could be formed)
     }
@@ -225,7 +244,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     /// </summary>
     private void EnsureTicking()
     {
-        if (_remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
+        if (_state.Remote is null || _failed || _settings.Lite) return; // a lite agent sends no checks (RFC 8445 §2.5)
         if (!_mayCheck)
         {
             AskToBegin();
@@ -276,7 +295,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnTick()
     {
-        if (_remote is null) return;
+        if (_state.Remote is null) return;
         if (_failed) _triggered.Clear(); // given up (GiveUp): no more checks
         if (!PacingAllows())
         {
@@ -309,13 +328,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             _lastCheckAt = Context.System.Scheduler.Now;
             _firstCheckAt.TryAdd(pair, _lastCheckAt);
         }
-        bool nominate = useCandidate || (_controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
+        bool nominate = useCandidate || (_state.Controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
         var id = NewTransactionId();
         int localPreference = CandidatePriority.LocalPreferenceOf(pair.Local.Priority);
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
-        int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_remote!.Ufrag}:{_local.Ufrag}", priority,
-            _controlling, _tieBreaker, nominate && _controlling, _remoteKey!);
-        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _controlling, consent, Context.System.Scheduler.Now, _controlling));
+        int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_state.Remote!.Ufrag}:{_state.Local.Ufrag}", priority,
+            _state.Controlling, _state.TieBreaker, nominate && _state.Controlling, _remoteKey!);
+        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling));
         _checksSent++;
     }
 
@@ -324,7 +343,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     {
         Span<byte> random = stackalloc byte[8];
         RandomNumberGenerator.Fill(random);
-        ulong high = ((ulong)_sessionTag << 32) | BitConverter.ToUInt32(random);
+        ulong high = ((ulong)_state.SessionTag << 32) | BitConverter.ToUInt32(random);
         return new TransactionId(high, BitConverter.ToUInt32(random[4..]));
     }
 
@@ -385,7 +404,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     {
         if (!msg.TryGetString(StunAttributeType.Username, out var username)
             || !IceMessages.TryGetUsernameFragments(username, out var target, out _)
-            || target != _local.Ufrag
+            || target != _state.Local.Ufrag
             || msg.VerifyIntegrity(_localKey) != StunError.None)
         {
             _badRequests++;
@@ -400,11 +419,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
 
         // RFC 8445 §7.3.1.1: role conflict
-        if (check.Controlling is bool remoteControlling && remoteControlling == _controlling)
+        if (check.Controlling is bool remoteControlling && remoteControlling == _state.Controlling)
         {
             _roleConflicts++;
-            bool weWin = _tieBreaker >= check.TieBreaker;
-            if (_controlling == weWin)
+            bool weWin = _state.TieBreaker >= check.TieBreaker;
+            if (_state.Controlling == weWin)
             {
                 Reply(inbound, IceMessages.WriteBindingError(Scratch, msg.TransactionId, 487, "Role Conflict", _localKey));
                 return;
@@ -432,14 +451,14 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             }
             return;
         }
-        if (check.UseCandidate && !_controlling)
+        if (check.UseCandidate && !_state.Controlling)
         {
             if (pair.Valid) Nominated(pair);
             else _nominateOnSuccess.Add(pair);
         }
         // RFC 8445 §8.3: once a pair is selected no more checks go to other pairs; their checks are still answered
         // (§7.3.1), and a nomination the controlled agent must confirm with a check of its own is still followed
-        if (ChecksStopped && !(check.UseCandidate && !_controlling)) return;
+        if (ChecksStopped && !(check.UseCandidate && !_state.Controlling)) return;
         if (pair.State == CandidatePairState.Succeeded) return;
         // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
         // NAT before this check opened it): check again now rather than after the retransmission backoff
@@ -471,7 +490,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             {
                 // RFC 8445 §7.2.5.1: take the role opposite to the one the check carried, unless already done
                 // (several checks in flight bring several 487s), then try the pair again
-                if (check.Controlling == _controlling) SwitchRole();
+                if (check.Controlling == _state.Controlling) SwitchRole();
                 if (check.UseCandidate) _nominating = false;
                 Trigger(pair, useCandidate: false);
                 return;
@@ -513,7 +532,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             _reportedValid = pair;
             Context.Parent.Tell(new PairCheckerProtocol.PairValid(new SelectedPair(pair.Local, pair.Remote, pair.Priority, roundTrip)));
         }
-        if (firstTime && _controlling && _selected is null) ConsiderNomination();
+        if (firstTime && _state.Controlling && _selected is null) ConsiderNomination();
     }
 
     private void Reply(Inbound inbound, int length) =>
@@ -528,11 +547,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void SwitchRole()
     {
-        _controlling = !_controlling;
-        _checkList.SetRole(_controlling);
-        _log.Info("[{0}] role now {1}", _sessionId, _controlling ? "controlling" : "controlled");
-        Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_controlling));
-        if (_controlling && _selected is null) ConsiderNomination();
+        _state.Controlling = !_state.Controlling;
+        _checkList.SetRole(_state.Controlling);
+        _log.Info("[{0}] role now {1}", _sessionId, _state.Controlling ? "controlling" : "controlled");
+        Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_state.Controlling));
+        if (_state.Controlling && _selected is null) ConsiderNomination();
     }
 
     // ---- nomination and selection ------------------------------------------------------------------
@@ -545,7 +564,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     /// </summary>
     private void ConsiderNomination()
     {
-        if (_nominating || _selected is not null || !_controlling) return;
+        if (_nominating || _selected is not null || !_state.Controlling) return;
         var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         var now = Context.System.Scheduler.Now;
@@ -579,7 +598,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private TimeSpan WaitForBetterPairs(CandidatePair best, DateTimeOffset now)
     {
         bool relayed = IsRelayed(best);
-        if (relayed && !_remoteDone) return _settings.NominationWait;
+        if (relayed && !_state.RemoteGatheringDone) return _settings.NominationWait;
         var rtts = _roundTrips.GetValueOrDefault(best) * _settings.NominationGraceRtts;
         var grace = rtts > _settings.NominationGrace ? rtts : _settings.NominationGrace;
         var wait = TimeSpan.Zero;
@@ -598,7 +617,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void NominateBest()
     {
-        if (_nominating || _selected is not null || !_controlling) return;
+        if (_nominating || _selected is not null || !_state.Controlling) return;
         var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         _nominating = true;
@@ -611,11 +630,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         pair.Nominated = true;
         if (_selected is not null && _selected.Priority >= pair.Priority) return;
         _selected = pair;
+        var selected = new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair));
+        _state.Selected = selected;
         EndChecking();
         Timers.Cancel(NominationDue.Instance);
         if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
-        Context.Parent.Tell(new PairCheckerProtocol.PairSelected(new SelectedPair(pair.Local, pair.Remote, pair.Priority, _roundTrips.GetValueOrDefault(pair))));
+        Context.Parent.Tell(new PairCheckerProtocol.PairSelected(selected));
     }
 
     /// <summary>With regular nomination, ICE is complete once a pair is selected (RFC 8445 §8.1.2, §8.3); aggressive nomination keeps looking for a better pair.</summary>
@@ -639,7 +660,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (stopped > 0) _log.Debug("[{0}] stopped {1} checks in progress on other pairs", _sessionId, stopped);
     }
 
-    private void OnRestoreSelected(SelectedPair selected)
+    private void RestoreSelected(SelectedPair selected)
     {
         var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address);
         if (pair is null)
@@ -660,14 +681,14 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void CheckForFailure()
     {
         if (_selected is not null || _failed) return;
-        if (_controlling && _checkList.Pairs.Any(p => p.Valid) && !_checkList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
+        if (_state.Controlling && _checkList.Pairs.Any(p => p.Valid) && !_checkList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
         {
             NominateBest();
             return;
         }
         // without the remote credentials, its candidates are still waiting to be paired: signaling may deliver the
         // description after the trickled candidates and end-of-candidates, so nothing has failed yet
-        if (_remote is null || !_localDone || !_remoteDone || _triggered.Count > 0 || _transactions.Count > 0) return;
+        if (_state.Remote is null || !_state.LocalGatheringDone || !_state.RemoteGatheringDone || _triggered.Count > 0 || _transactions.Count > 0) return;
         if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
         _failed = true;
         EndChecking();
