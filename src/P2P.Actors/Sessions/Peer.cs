@@ -135,8 +135,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<string, IActorRef> _sessionsByUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _sessionsByTag = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
-    // when each session last threw, for the per-minute budget; and how many faults were resumed in all
-    private readonly Dictionary<IActorRef, Supervision.FaultWindow> _sessionFaults = [];
+    // the sessions' faults against the per-minute budget; and how many were resumed in all
+    private Supervision.ChildFaultDecider? _sessionFaults;
     private long _sessionFaultsResumed;
     // application data by remote address: the session that selected it last is at the end of the list
     private readonly Dictionary<IPEndPoint, List<(IActorRef Session, IActorRef Data, IDatagramReceiver Path)>> _dataPaths = [];
@@ -541,6 +541,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _direct), Context.System), name);
         Context.Watch(session);
+        SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _sessionsByUfrag[credentials.Ufrag] = session;
         _sessionsByTag[tag] = session;
@@ -563,24 +564,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private Directive Decide(IActorRef child, Exception cause)
     {
-        if (!_sessions.TryGetValue(child, out var session)) return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
-        var reason = Supervision.FaultWindow.ReasonOf(cause);
-        if (!_sessionFaults.TryGetValue(child, out var window)) _sessionFaults[child] = window = new Supervision.FaultWindow();
-        int recent = window.Record(Environment.TickCount64);
-        bool resumable = Supervision.FaultWindow.IsResumable(cause);
-        if (resumable && recent <= _ice.ChildFaultsPerMinute)
-        {
-            _sessionFaultsResumed++;
-            _log.Warning(cause, "[{0}] the session threw ({1}); resumed with its state, the message that caused it dropped (fault {2} in the last minute)",
-                session.Id, reason, recent);
-            return Directive.Resume;
-        }
-        _log.Error(cause, "[{0}] the session failed ({1}) and is stopped", session.Id, reason);
-        session.Owner.Tell(new SessionProtocol.Failed(session.Id, resumable
-            ? $"the session failed {recent} times within a minute (last: {reason.TrimEnd('.')})"
-            : $"the session failed: {reason.TrimEnd('.')}"));
-        return Directive.Stop;
+        if (!SessionFaults.TryDecide(child, cause, out var decision) || !_sessions.TryGetValue(child, out var session))
+            return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
+        if (decision.Directive == Directive.Resume) _sessionFaultsResumed++;
+        else session.Owner.Tell(new SessionProtocol.Failed(session.Id, decision.StoppedBecause("the session")));
+        return decision.Directive;
     }
+
+    private Supervision.ChildFaultDecider SessionFaults => _sessionFaults ??= new(Context.System.Scheduler, _log, _ice.ChildFaultsPerMinute);
 
     private void OnTerminated(Terminated t)
     {
@@ -588,7 +579,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             _secureSessions.Remove(t.ActorRef);
             if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
-            _sessionFaults.Remove(t.ActorRef);
+            SessionFaults.Forget(t.ActorRef);
             _sessionsByUfrag.Remove(info.Ufrag);
             _sessionsByTag.Remove(info.Tag);
             _dataByTag.Remove(info.Tag);
