@@ -120,6 +120,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly IceSettings _ice;
     private readonly StunSettings _stun;
     private readonly TurnClientSettings _turn;
+    private readonly DtlsSettings _dtls = DtlsSettings.OrDefault(Context.System.Settings.Config); // read once, for every session
+    private readonly Sctp.SctpSettings _sctp = Sctp.SctpSettings.OrDefault(Context.System.Settings.Config);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _socket;
     private readonly List<IceCandidate> _candidates = [];
@@ -133,8 +135,8 @@ public sealed class Peer : ReceiveActor, IWithTimers
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
-    // when each session last threw, for the per-minute budget; and how many faults were resumed in all
-    private readonly Dictionary<IActorRef, Supervision.FaultWindow> _sessionFaults = [];
+    // the sessions' faults against the per-minute budget; and how many were resumed in all
+    private Supervision.ChildFaultDecider? _sessionFaults;
     private long _sessionFaultsResumed;
     private readonly PeerRoutes _routes;
     private readonly List<string> _problems = [];
@@ -520,8 +522,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_routes.HasTag(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct), Context.System), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp), Context.System), name);
         Context.Watch(session);
+        SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _routes.AddSession(session, credentials.Ufrag, tag);
         if (m.Secure) _secureSessions.Add(session);
@@ -543,24 +546,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private Directive Decide(IActorRef child, Exception cause)
     {
-        if (!_sessions.TryGetValue(child, out var session)) return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
-        var reason = Supervision.FaultWindow.ReasonOf(cause);
-        if (!_sessionFaults.TryGetValue(child, out var window)) _sessionFaults[child] = window = new Supervision.FaultWindow();
-        int recent = window.Record(Environment.TickCount64);
-        bool resumable = Supervision.FaultWindow.IsResumable(cause);
-        if (resumable && recent <= _ice.ChildFaultsPerMinute)
-        {
-            _sessionFaultsResumed++;
-            _log.Warning(cause, "[{0}] the session threw ({1}); resumed with its state, the message that caused it dropped (fault {2} in the last minute)",
-                session.Id, reason, recent);
-            return Directive.Resume;
-        }
-        _log.Error(cause, "[{0}] the session failed ({1}) and is stopped", session.Id, reason);
-        session.Owner.Tell(new SessionProtocol.Failed(session.Id, resumable
-            ? $"the session failed {recent} times within a minute (last: {reason.TrimEnd('.')})"
-            : $"the session failed: {reason.TrimEnd('.')}"));
-        return Directive.Stop;
+        if (!SessionFaults.TryDecide(child, cause, out var decision) || !_sessions.TryGetValue(child, out var session))
+            return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(cause);
+        if (decision.Directive == Directive.Resume) _sessionFaultsResumed++;
+        else session.Owner.Tell(new SessionProtocol.Failed(session.Id, decision.StoppedBecause("the session")));
+        return decision.Directive;
     }
+
+    private Supervision.ChildFaultDecider SessionFaults => _sessionFaults ??= new(Context.System.Scheduler, _log, _ice.ChildFaultsPerMinute);
 
     private void OnTerminated(Terminated t)
     {
@@ -568,7 +561,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         {
             _secureSessions.Remove(t.ActorRef);
             if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
-            _sessionFaults.Remove(t.ActorRef);
+            SessionFaults.Forget(t.ActorRef);
             _routes.RemoveSession(t.ActorRef, info.Ufrag, info.Tag);
             // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
             // to the system, not only to the C library's arenas, which would keep it as their high-water mark

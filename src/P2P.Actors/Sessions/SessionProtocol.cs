@@ -1,0 +1,151 @@
+using Akka.Actor;
+using P2P.Actors.Ice;
+using P2P.Protocol.Ice;
+
+namespace P2P.Actors.Sessions;
+
+public static class SessionProtocol
+{
+    // commands from the owner (console, signaling, tests)
+    public sealed record SetRemoteDescription(IceDescription Description);
+
+    public sealed record AddRemoteCandidate(IceCandidate Candidate);
+
+    public sealed record RemoteEndOfCandidates;
+
+    public sealed record Send(ReadOnlyMemory<byte> Data);
+
+    public sealed record Close;
+
+    /// <summary>Answered with <see cref="PairCheckerProtocol.PairTable"/>.</summary>
+    public sealed record GetPairs;
+
+    /// <summary>Answered with <see cref="ConnectionProtocol.Info"/>, or <see cref="NotConnected"/>.</summary>
+    public sealed record GetConnectionInfo;
+
+    public sealed record NotConnected(string SessionId);
+
+    /// <summary>Diagnostics and benchmarks: answered with <see cref="Timeline"/>.</summary>
+    public sealed record GetTimeline;
+
+    /// <summary>
+    /// When each step of setting the session up was reached, as <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>
+    /// values (0: not yet): created, first local candidate, connection begun, ICE pair selected, DTLS handshake done,
+    /// SCTP association up.
+    /// </summary>
+    /// <param name="DataPath">When the connection began: on a secure session the first valid pair (DTLS starts then), else the selection.</param>
+    public sealed record Timeline(string SessionId, long Started, long FirstLocalCandidate, long DataPath, long IceConnected, long DtlsConnected, long Associated);
+
+    // events to the owner, each naming the session
+    public sealed record Started(string SessionId, IActorRef Session, IceCredentials Credentials)
+    {
+        /// <summary>This side is an ICE-lite agent (the remote must know: a=ice-lite).</summary>
+        public bool IceLite { get; init; }
+
+        /// <summary>What the remote must get before any candidate: credentials, and for a secure session the certificate fingerprint and a=setup.</summary>
+        public IceDescription? Description { get; init; }
+    }
+
+    /// <summary>A local candidate to trickle to the remote (RFC 8838).</summary>
+    public sealed record LocalCandidate(string SessionId, IceCandidate Candidate);
+
+    /// <summary>Gathering is over: the whole local description, for a manual copy-paste exchange.</summary>
+    public sealed record LocalDescription(string SessionId, IceDescription Description);
+
+    /// <summary>The session carries data: on a secure session after the DTLS handshake, with the peer's verified fingerprint.</summary>
+    public sealed record Connected(string SessionId, SelectedPair Pair)
+    {
+        public string? RemoteFingerprint { get; init; }
+    }
+
+    public sealed record Failed(string SessionId, string Reason);
+
+    public sealed record Disconnected(string SessionId, string Reason);
+
+    public sealed record DataReceived(string SessionId, ReadOnlyMemory<byte> Data);
+
+    /// <summary>
+    /// The session is over and its actors are stopping: closed here (<see cref="Close"/>), or by the peer, which
+    /// <see cref="PeerReason"/> then says how (close_notify, SCTP SHUTDOWN, a user-initiated ABORT). Its last message.
+    /// </summary>
+    public sealed record Closed(string SessionId)
+    {
+        /// <summary>How the peer closed it; null when it was closed here.</summary>
+        public string? PeerReason { get; init; }
+    }
+
+    /// <summary>
+    /// ICE restarted (RFC 8445 §9) with new local credentials, after consent was lost or because the remote
+    /// restarted: the signaling must send these to the remote; candidates follow as <see cref="LocalCandidate"/>.
+    /// </summary>
+    public sealed record Restarted(string SessionId, IceCredentials Credentials);
+
+    // ---- data channels (RFC 8831) on a secure session --------------------------------------------------
+
+    /// <summary>
+    /// Open a data channel by label (RFC 8832): ordered or not, fully reliable or partially (max retransmissions or
+    /// max lifetime, RFC 3758). Both sides then hear <see cref="ChannelOpened"/>.
+    /// </summary>
+    public sealed record OpenChannel(string Label, bool Ordered = true, int? MaxRetransmits = null, TimeSpan? MaxLifetime = null);
+
+    /// <summary>One message on a channel, text or binary (messages, not a stream).</summary>
+    public sealed record SendOnChannel(string Label, ReadOnlyMemory<byte> Data, bool Binary = true);
+
+    public sealed record CloseChannel(string Label);
+
+    public sealed record ChannelOpened(string SessionId, string Label, bool Ordered, int? MaxRetransmits, TimeSpan? MaxLifetime, bool RemoteInitiated);
+
+    public sealed record ChannelMessage(string SessionId, string Label, ReadOnlyMemory<byte> Data, bool Binary);
+
+    public sealed record ChannelClosed(string SessionId, string Label);
+
+    /// <summary>A channel command could not be carried out (unknown label, message too large, association gone).</summary>
+    public sealed record ChannelError(string SessionId, string Label, string Reason);
+
+    /// <summary>Diagnostics and tests: make one child of the session throw while handling a message, to exercise supervision.</summary>
+    public sealed record InjectFault(string Reason, SessionChild Child = SessionChild.PairChecker);
+
+    /// <summary>Answered with <see cref="Faults"/>.</summary>
+    public sealed record GetFaults;
+
+    /// <summary>The faults of the session's children, oldest first: the last <see cref="Session.FaultsKept"/> of <paramref name="Total"/>.</summary>
+    public sealed record Faults(string SessionId, IReadOnlyList<ChildFault> Entries, int Total);
+
+    /// <summary>One child threw: which (its actor name), why, and what the session did (resumed it, or stopped it and failed).</summary>
+    public sealed record ChildFault(string Child, string Reason, string Action);
+
+    /// <summary>Told by the supervisor strategy when a child had to be stopped: the session fails with <paramref name="Reason"/>.</summary>
+    internal sealed record ChildStopped(string Reason);
+
+    // from the Peer
+    internal sealed record LocalCandidatesGathered(IReadOnlyList<IceCandidate> Candidates);
+
+    internal sealed record LocalGatheringComplete;
+
+    /// <summary>The TURN server dropped the allocation behind <paramref name="Old"/> and gave a new one, <paramref name="New"/>.</summary>
+    internal sealed record RelayedCandidateReplaced(IceCandidate Old, IceCandidate New);
+
+    internal sealed record GatheringProblem(string Reason);
+}
+
+/// <summary>The children of a <see cref="Session"/> a fault can be injected into (<see cref="SessionProtocol.InjectFault"/>).</summary>
+public enum SessionChild
+{
+    /// <summary>The agent's pair checker ("ice-N/checks"), which the agent restarts and re-feeds.</summary>
+    PairChecker,
+
+    /// <summary>The ICE agent ("ice-N").</summary>
+    Agent,
+
+    /// <summary>The connection on the selected pair ("connection").</summary>
+    Connection,
+
+    /// <summary>The DTLS transport of a secure session ("dtls").</summary>
+    Dtls,
+
+    /// <summary>The SCTP association of a secure session ("sctp").</summary>
+    Sctp,
+
+    /// <summary>The session actor itself, which its <see cref="Peer"/> supervises.</summary>
+    Session,
+}
