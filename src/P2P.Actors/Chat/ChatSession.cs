@@ -451,8 +451,8 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         _m.Unacked.Enqueue((id, m.Text));
         _m.LastQueued = m;
         _m.Sent++;
+        if (_m.ChatOpen) SendFrame(Line(id, m.Text)); // first the line, then the console's bookkeeping: the line is what the peer waits for
         _owner.Tell(new MessageQueued(id, m.Text));
-        if (_m.ChatOpen) SendFrame(Line(id, m.Text));
     }
 
     private ChatLine Line(long id, string text) => new(_m.Epoch, id, text);
