@@ -1,7 +1,6 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
-using P2P.Actors.Relay;
 using P2P.Actors.Stun;
 using P2P.Actors.Transport;
 using P2P.Protocol;
