@@ -160,7 +160,7 @@ public sealed class DtlsTransport : ReceiveActor
         _worker = new DtlsWorker(_role, _state, self, datagram =>
         {
             Interlocked.Increment(ref _datagramsOut);
-            below.Send(datagram, self);
+            below.SendCopy(datagram, self);
         });
         _worker.Start();
     }

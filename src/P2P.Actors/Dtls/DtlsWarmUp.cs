@@ -39,8 +39,8 @@ internal static class DtlsWarmUp
     {
         var state = new DtlsPeerState(certificate, certificate.Fingerprint, settings);
         QueuedDatagramTransport? toClient = null, toServer = null;
-        toClient = new QueuedDatagramTransport(settings.SendLimit, settings.ReceiveLimit, 64, datagram => toServer!.Offer(datagram));
-        toServer = new QueuedDatagramTransport(settings.SendLimit, settings.ReceiveLimit, 64, datagram => toClient.Offer(datagram));
+        toClient = new QueuedDatagramTransport(settings.SendLimit, settings.ReceiveLimit, 64, datagram => toServer!.Offer(datagram.ToArray()));
+        toServer = new QueuedDatagramTransport(settings.SendLimit, settings.ReceiveLimit, 64, datagram => toClient.Offer(datagram.ToArray()));
         var server = Task.Factory.StartNew(() => new DtlsServerProtocol().Accept(new DtlsServer(new DtlsPeerState(certificate, certificate.Fingerprint, settings)), toServer),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try

@@ -37,7 +37,7 @@ internal sealed class DtlsWorker
     private bool _ended;
     private long _routed;
 
-    public DtlsWorker(DtlsRole role, DtlsPeerState state, IActorRef self, Action<byte[]> send)
+    public DtlsWorker(DtlsRole role, DtlsPeerState state, IActorRef self, DatagramSender send)
     {
         _role = role;
         _state = state;

@@ -6,6 +6,9 @@ namespace P2P.Actors.Dtls;
 /// <summary>Thrown by <see cref="QueuedDatagramTransport.Receive(Span{byte}, int)"/> once the transport is closed, to end the worker's blocking read.</summary>
 internal sealed class DatagramTransportClosedException() : IOException("the DTLS datagram transport is closed");
 
+/// <summary>Takes one datagram the record layer wrote; the span is the record layer's buffer, valid only during the call.</summary>
+internal delegate void DatagramSender(ReadOnlySpan<byte> datagram);
+
 /// <summary>
 /// BouncyCastle's <see cref="DatagramTransport"/> over actor messages: datagrams the actor received
 /// are queued here (bounded; when full they are dropped, as a UDP socket buffer would) and read by
@@ -16,12 +19,12 @@ internal sealed class DatagramTransportClosedException() : IOException("the DTLS
 internal sealed class QueuedDatagramTransport : DatagramTransport
 {
     private readonly BlockingCollection<byte[]> _inbound;
-    private readonly Action<byte[]> _send;
+    private readonly DatagramSender _send;
     private readonly CancellationTokenSource _closed = new();
     private readonly int _receiveLimit;
     private long _dropped;
 
-    public QueuedDatagramTransport(int sendLimit, int receiveLimit, int queueLength, Action<byte[]> send)
+    public QueuedDatagramTransport(int sendLimit, int receiveLimit, int queueLength, DatagramSender send)
     {
         SendLimit = sendLimit;
         _receiveLimit = receiveLimit;
@@ -80,7 +83,7 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
 
     public void Send(ReadOnlySpan<byte> buffer)
     {
-        if (!IsClosed) _send(P2P.Protocol.OwnedBytes.Copy(buffer));
+        if (!IsClosed) _send(buffer); // the sender copies only what it hands to another thread
     }
 
     /// <summary>Ends any blocked <see cref="Receive(Span{byte}, int)"/>; called by the record layer after its close_notify, or by the worker to abort a handshake.</summary>

@@ -51,6 +51,13 @@ public sealed record DatagramLink(IActorRef Lower, IDatagramWriter? Direct = nul
         if (Direct is { } direct && direct.TryWrite(datagram.Span)) return;
         Lower.Tell(new DatagramProtocol.Send(datagram), sender);
     }
+
+    /// <summary>The same for bytes the caller reuses: written directly from them, or copied into the message when it must go as one.</summary>
+    public void SendCopy(ReadOnlySpan<byte> datagram, IActorRef sender)
+    {
+        if (Direct is { } direct && direct.TryWrite(datagram)) return;
+        Lower.Tell(new DatagramProtocol.Send(P2P.Protocol.OwnedBytes.Copy(datagram)), sender);
+    }
 }
 
 /// <summary>A socket's thread-safe send: one datagram to <paramref name="to"/> from the caller's thread. False when the socket is closed or the send failed (counted).</summary>

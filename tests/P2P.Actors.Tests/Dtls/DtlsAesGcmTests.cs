@@ -128,8 +128,9 @@ public sealed class DtlsAesGcmTests(ITestOutputHelper output) : TestKit(string.E
     {
         IActorRef ours = ActorRefs.Nobody;
         bool corruptNext = false;
-        var peerTransport = new QueuedDatagramTransport(Fast.SendLimit, Fast.ReceiveLimit, Fast.ReceiveQueue, datagram =>
+        var peerTransport = new QueuedDatagramTransport(Fast.SendLimit, Fast.ReceiveLimit, Fast.ReceiveQueue, written =>
         {
+            var datagram = written.ToArray();
             if (Volatile.Read(ref corruptNext))
             {
                 datagram[^1] ^= 0x01;   // the last byte of the record's tag

@@ -101,7 +101,7 @@ public sealed class DtlsSignatureTests(ITestOutputHelper output) : TestKit(strin
     {
         IActorRef ours = ActorRefs.Nobody;
         var peerTransport = new QueuedDatagramTransport(Fast.SendLimit, Fast.ReceiveLimit, Fast.ReceiveQueue,
-            datagram => ours.Tell(new DatagramProtocol.Received(datagram)));
+            datagram => ours.Tell(new DatagramProtocol.Received(datagram.ToArray())));
         var events = CreateTestProbe();
         var wire = Sys.ActorOf(Akka.Actor.Props.Create(() => new BouncyCastlePeer.ToPeer(peerTransport)));
         ours = Sys.ActorOf(DtlsTransport.Props(ourRole, Ours, Theirs.Fingerprint, new DatagramLink(wire), Fast, events.Ref));
