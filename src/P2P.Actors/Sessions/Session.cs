@@ -110,7 +110,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         _channels = new SessionChannels(sessionId);
         _faultDecider = new ChildFaultDecider(Context.System.Scheduler, _log, settings.ChildFaultsPerMinute);
         _ice = StartAgent();
-        Checking(security: null);
+        Become(() => Checking(security: null)); // not registered as the constructor's handlers, which ReceiveActor would keep for the session's whole life
     }
 
     /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>
