@@ -6,13 +6,118 @@ using P2P.Protocol.Ice;
 namespace P2P.Actors.Ice;
 
 /// <summary>
-/// Host candidates (RFC 8445 §5.1.1.1) for a socket: its own address when it is bound to one (a loopback test,
-/// or a host of the virtual network), else every usable address of the machine's interfaces in the socket's
-/// family (IPv4 or IPv6; loopback and IPv6 link-local left out), each with the socket's port.
-/// Priorities prefer IPv6 and earlier interfaces (RFC 8421 spirit), foundations follow §5.1.1.3.
+/// The candidates one local peer gathers for all its sessions (RFC 8445 §5.1.1), and how far that gathering is: a
+/// plain class the Peer owns, which starts the STUN probers and TURN allocators and hands their answers in here.
+/// Host candidates (§5.1.1.1) for a socket are its own address when it is bound to one (a loopback test, or a host of
+/// the virtual network), else every usable address of the machine's interfaces in the socket's family (IPv4 or IPv6;
+/// loopback and IPv6 link-local left out), each with the socket's port. Priorities prefer IPv6 and earlier interfaces
+/// (RFC 8421 spirit), foundations follow §5.1.1.3.
 /// </summary>
-public static class CandidateGatherer
+public sealed class CandidateGatherer
 {
+    private readonly List<IceCandidate> _candidates = [];
+    private readonly List<string> _problems = [];
+    private int _pending, _relayReplacements;
+
+    /// <summary>Every candidate gathered so far and still good (host, server-reflexive, relayed), for the sessions opened from now on.</summary>
+    public IReadOnlyList<IceCandidate> Candidates => _candidates;
+
+    /// <summary>What went wrong while gathering, each once, in the order it happened.</summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    /// <summary>Every server answered or gave up, or the gathering timed out.</summary>
+    public bool Complete { get; private set; }
+
+    /// <summary>The socket is bound: its host candidates, added.</summary>
+    public IReadOnlyList<IceCandidate> AddHosts(IPEndPoint bound)
+    {
+        var hosts = HostCandidates(bound);
+        _candidates.AddRange(hosts);
+        return hosts;
+    }
+
+    /// <summary>A STUN prober or TURN allocator started: the gathering waits for its answer (or the timeout).</summary>
+    public void Started() => _pending++;
+
+    /// <summary>Nothing was started: host candidates are all there is.</summary>
+    public bool NothingPending => _pending == 0;
+
+    /// <summary>A prober or allocator answered or gave up; true when none is left.</summary>
+    public bool Done() => --_pending <= 0;
+
+    /// <summary>The gathering is over; false when it was already.</summary>
+    public bool MarkComplete()
+    {
+        if (Complete) return false;
+        Complete = true;
+        return true;
+    }
+
+    /// <summary>A problem to tell the peer's owner and its sessions; false when it was told already.</summary>
+    public bool AddProblem(string reason)
+    {
+        if (_problems.Contains(reason)) return false;
+        _problems.Add(reason);
+        return true;
+    }
+
+    public void Add(IEnumerable<IceCandidate> candidates) => _candidates.AddRange(candidates);
+
+    /// <summary>A candidate that is no longer good (a relayed one whose allocation went): sessions opened from now on do not get it.</summary>
+    public void Remove(IceCandidate candidate) => _candidates.Remove(candidate);
+
+    /// <summary>The server-reflexive candidate a STUN server saw, added, unless it is a host address or known already (no NAT).</summary>
+    public IReadOnlyList<IceCandidate> AddServerReflexive(IPEndPoint mapped, IPEndPoint server)
+    {
+        var added = ServerReflexive(mapped, server);
+        _candidates.AddRange(added);
+        return added;
+    }
+
+    /// <summary>The server-reflexive candidate of <paramref name="mapped"/> (RFC 8445 §5.1.1.2), not added; none when it is a host address or known already.</summary>
+    public IReadOnlyList<IceCandidate> ServerReflexive(IPEndPoint mapped, IPEndPoint server)
+    {
+        if (_candidates.Any(c => c.Address.Equals(mapped))) return [];
+        var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Address.AddressFamily == mapped.AddressFamily);
+        if (hostBase is null) return [];
+        int localPreference = CandidatePriority.LocalPreferenceOf(hostBase.Priority);
+        return [new IceCandidate(CandidateFoundation.Compute(CandidateType.ServerReflexive, hostBase.Address.Address, server, CandidateTransport.Udp),
+            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.ServerReflexive, localPreference, 1),
+            mapped, CandidateType.ServerReflexive, hostBase.Address)];
+    }
+
+    /// <summary>
+    /// The relayed candidate of an allocation on <paramref name="server"/> (RFC 8445 §5.1.1.2), not added. A replacement
+    /// (the server dropped the old allocation) shares the old candidate's base IP and server, so §5.1.1.3 would give it
+    /// the old foundation, and its pairs would wait (Frozen, §6.1.2.6) behind the old candidate's checks, which can only
+    /// fail (~20 s): it gets its own.
+    /// </summary>
+    public IceCandidate Relayed(IPEndPoint relayed, IPEndPoint? mapped, IPEndPoint server, bool replacing)
+    {
+        string foundation = CandidateFoundation.Compute(CandidateType.Relayed, relayed.Address, server, CandidateTransport.Udp);
+        if (replacing) foundation += $"r{++_relayReplacements}";
+        return new IceCandidate(foundation,
+            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(relayed.Address, 0), 1),
+            relayed, CandidateType.Relayed, mapped);
+    }
+
+    /// <summary>The host candidate a datagram arrived on (the socket's own address, or when bound to "any" the one of the sender's family).</summary>
+    public IceCandidate? HostFor(IPEndPoint local, IPEndPoint from)
+    {
+        IceCandidate? sameFamily = null;
+        foreach (var c in _candidates)
+        {
+            if (c.Type != CandidateType.Host) continue;
+            if (c.Address.Equals(local)) return c;
+            if (c.Address.AddressFamily == from.AddressFamily && (sameFamily is null || IPAddress.IsLoopback(c.Address.Address) == IPAddress.IsLoopback(from.Address))) sameFamily = c;
+        }
+        return sameFamily;
+    }
+
+    /// <summary>What a session with <paramref name="policy"/> may offer of <paramref name="candidates"/>.</summary>
+    public static IReadOnlyList<IceCandidate> Visible(IReadOnlyList<IceCandidate> candidates, CandidatePolicy policy) =>
+        policy == CandidatePolicy.RelayOnly ? candidates.Where(c => c.Type == CandidateType.Relayed).ToList() : candidates;
+
     /// <summary>An address of an interface, with the interface's position in the system's list.</summary>
     public readonly record struct InterfaceAddress(IPAddress Address, int InterfaceIndex);
 

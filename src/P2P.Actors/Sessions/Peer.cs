@@ -124,14 +124,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Sctp.SctpSettings _sctp = Sctp.SctpSettings.OrDefault(Context.System.Settings.Config);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _socket;
-    private readonly List<IceCandidate> _candidates = [];
+    private readonly CandidateGatherer _gathering = new();
     private readonly Dictionary<IPEndPoint, IActorRef> _probers = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
-    private int _relayReplacements;
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
@@ -139,10 +138,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private Supervision.ChildFaultDecider? _sessionFaults;
     private long _sessionFaultsResumed;
     private readonly PeerRoutes _routes;
-    private readonly List<string> _problems = [];
     private DtlsCertificate? _certificate; // one per peer, made in the background when the peer starts (CertificateReady)
-    private int _pendingGatherers;
-    private bool _gatheringComplete;
     private List<IActorRef>? _releaseRequesters; // set while releasing: who waits for Released
     private int _releasing;                    // allocations asked to release
     private int _unanswered;                   // of those, not confirmed by their server
@@ -188,7 +184,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
         Receive<TurnClientProtocol.AllocationLost>(m =>
         {
-            if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _candidates.Remove(relay); // new sessions must not offer it
+            if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _gathering.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
         });
         Receive<TurnClientProtocol.AllocationDropped>(OnAllocationDropped);
@@ -224,7 +220,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
             foreach (var datagram in _routes.SelectDataPath(Sender, tag, m.Remote, m.Data, m.Path, Context.System.Scheduler.Now)) m.Data.Tell(datagram);
         });
-        Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_candidates.ToList(), _gatheringComplete)));
+        Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_gathering.Candidates.ToList(), _gathering.Complete)));
         Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
         {
             ChannelDataSent = _channelDataSent,
@@ -367,15 +363,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private void OnBound(UdpSocketProtocol.Bound bound)
     {
         _routes.Direct.SocketBound(bound.Writer);
-        _candidates.AddRange(CandidateGatherer.HostCandidates(bound.LocalEndPoint));
-        _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", _candidates.Select(c => c.Address)));
+        var hosts = _gathering.AddHosts(bound.LocalEndPoint);
+        _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", hosts.Select(c => c.Address)));
         Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
-        Publish(_candidates.ToList());
+        Publish(hosts);
 
         foreach (var server in _settings.StunServers)
         {
             _probers[server] = Context.ActorOf(StunProber.Props(_stun, server, _socket, Self), $"stun-{server}".Replace('[', '_').Replace(']', '_'));
-            _pendingGatherers++;
+            _gathering.Started();
         }
         foreach (var turn in _settings.TurnServers)
         {
@@ -388,9 +384,9 @@ public sealed class Peer : ReceiveActor, IWithTimers
                     TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
             _allocatorServer[allocator] = turn.Server;
             Context.Watch(allocator);
-            _pendingGatherers++;
+            _gathering.Started();
         }
-        if (_pendingGatherers == 0) CompleteGathering("host candidates only");
+        if (_gathering.NothingPending) CompleteGathering("host candidates only");
         else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
     }
 
@@ -405,27 +401,21 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         var server = _allocatorServer[Sender];
         bool replacing = _reallocating.Remove(Sender, out var old);
-        string foundation = CandidateFoundation.Compute(CandidateType.Relayed, m.Relayed.Address, server, CandidateTransport.Udp);
-        // A replacement shares the old candidate's base IP and server, so RFC 8445 §5.1.1.3 would give it the old foundation,
-        // and its pairs would wait (Frozen, §6.1.2.6) behind the old candidate's checks, which can only fail (~20 s): it gets its own.
-        if (replacing) foundation += $"r{++_relayReplacements}";
-        var relayed = new IceCandidate(foundation,
-            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(m.Relayed.Address, 0), 1),
-            m.Relayed, CandidateType.Relayed, m.Mapped);
+        var relayed = _gathering.Relayed(m.Relayed, m.Mapped, server, replacing);
         _allocatorByRelayed[m.Relayed] = Sender;
         _relayCandidateOf[Sender] = relayed;
         if (replacing && old is not null)
         {
             // the server dropped the old allocation: every session swaps the relay candidate (trickled to its remote)
-            _candidates.Add(relayed);
+            _gathering.Add([relayed]);
             _log.Info("[{0}] TURN server {1} gave a new allocation: relay candidate {2} replaces {3}", _settings.Name, server, m.Relayed, old.Address);
             foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.RelayedCandidateReplaced(old, relayed));
             return;
         }
         var added = new List<IceCandidate> { relayed };
         // over TCP the mapped address is the TCP connection's mapping: it says nothing about UDP
-        if (m.Mapped is not null && m.Transport == TurnTransport.Udp) added.AddRange(ServerReflexive(m.Mapped, server));
-        _candidates.AddRange(added);
+        if (m.Mapped is not null && m.Transport == TurnTransport.Udp) added.AddRange(_gathering.ServerReflexive(m.Mapped, server));
+        _gathering.Add(added);
         Publish(added);
         GathererDone();
     }
@@ -439,37 +429,19 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         if (_relayCandidateOf.Remove(Sender, out var old))
         {
-            _candidates.Remove(old);
+            _gathering.Remove(old);
             _allocatorByRelayed.Remove(old.Address);
             _reallocating[Sender] = old;
         }
         Problem($"{m.Reason}; allocating again");
     }
 
-    private void AddServerReflexive(IPEndPoint mapped, IPEndPoint server)
-    {
-        var added = ServerReflexive(mapped, server).ToList();
-        _candidates.AddRange(added);
-        Publish(added);
-    }
-
-    /// <summary>A server-reflexive candidate, unless the mapped address is a host address or already known (no NAT).</summary>
-    private IEnumerable<IceCandidate> ServerReflexive(IPEndPoint mapped, IPEndPoint server)
-    {
-        if (_candidates.Any(c => c.Address.Equals(mapped))) yield break;
-        var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Address.AddressFamily == mapped.AddressFamily);
-        if (hostBase is null) yield break;
-        int localPreference = CandidatePriority.LocalPreferenceOf(hostBase.Priority);
-        yield return new IceCandidate(CandidateFoundation.Compute(CandidateType.ServerReflexive, hostBase.Address.Address, server, CandidateTransport.Udp),
-            1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.ServerReflexive, localPreference, 1),
-            mapped, CandidateType.ServerReflexive, hostBase.Address);
-    }
+    private void AddServerReflexive(IPEndPoint mapped, IPEndPoint server) => Publish(_gathering.AddServerReflexive(mapped, server));
 
     /// <summary>Something went wrong while gathering: the parent hears it, and every session keeps it for its failure reason.</summary>
     private void Problem(string reason)
     {
-        if (_problems.Contains(reason)) return;
-        _problems.Add(reason);
+        if (!_gathering.AddProblem(reason)) return;
         _log.Warning("[{0}] {1}", _settings.Name, reason);
         Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, reason));
         foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.GatheringProblem(reason));
@@ -477,15 +449,14 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void GathererDone()
     {
-        if (--_pendingGatherers <= 0) CompleteGathering("all servers answered or gave up");
+        if (_gathering.Done()) CompleteGathering("all servers answered or gave up");
     }
 
     private void CompleteGathering(string why)
     {
-        if (_gatheringComplete) return;
-        _gatheringComplete = true;
+        if (!_gathering.MarkComplete()) return;
         Timers.Cancel(GatheringTimedOut.Instance);
-        _log.Info("[{0}] gathering complete ({1}): {2} candidates", _settings.Name, why, _candidates.Count);
+        _log.Info("[{0}] gathering complete ({1}): {2} candidates", _settings.Name, why, _gathering.Candidates.Count);
         foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 
@@ -495,16 +466,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
     /// </summary>
     private void Publish(IReadOnlyList<IceCandidate> added)
     {
-        if (added.Count == 0 || _gatheringComplete) return;
+        if (added.Count == 0 || _gathering.Complete) return;
         foreach (var (session, info) in _sessions)
         {
-            var visible = Visible(added, info.Policy);
+            var visible = CandidateGatherer.Visible(added, info.Policy);
             if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible));
         }
     }
-
-    private static IReadOnlyList<IceCandidate> Visible(IReadOnlyList<IceCandidate> candidates, CandidatePolicy policy) =>
-        policy == CandidatePolicy.RelayOnly ? candidates.Where(c => c.Type == CandidateType.Relayed).ToList() : candidates;
 
     // ---- sessions ----------------------------------------------------------------------------------
 
@@ -528,10 +496,10 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
         _routes.AddSession(session, credentials.Ufrag, tag);
         if (m.Secure) _secureSessions.Add(session);
-        var visible = Visible(_candidates, policy);
+        var visible = CandidateGatherer.Visible(_gathering.Candidates, policy);
         if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible.ToList()));
-        foreach (var problem in _problems) session.Tell(new SessionProtocol.GatheringProblem(problem));
-        if (_gatheringComplete) session.Tell(new SessionProtocol.LocalGatheringComplete());
+        foreach (var problem in _gathering.Problems) session.Tell(new SessionProtocol.GatheringProblem(problem));
+        if (_gathering.Complete) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 
     /// <summary>
@@ -636,26 +604,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (!TryReceiveChannelData(allocator, r)) allocator.Forward(r);
             return;
         }
-        var local = HostCandidateFor(r.Local, r.From);
+        var local = _gathering.HostFor(r.Local, r.From);
         if (local is null)
         {
             _unroutable++;
             return;
         }
         Route(new Inbound(local, r.From, r.Payload));
-    }
-
-    /// <summary>The host candidate a datagram arrived on (the socket's own address, or when bound to "any" the one of the sender's family).</summary>
-    private IceCandidate? HostCandidateFor(IPEndPoint local, IPEndPoint from)
-    {
-        IceCandidate? sameFamily = null;
-        foreach (var c in _candidates)
-        {
-            if (c.Type != CandidateType.Host) continue;
-            if (c.Address.Equals(local)) return c;
-            if (c.Address.AddressFamily == from.AddressFamily && (sameFamily is null || IPAddress.IsLoopback(c.Address.Address) == IPAddress.IsLoopback(from.Address))) sameFamily = c;
-        }
-        return sameFamily;
     }
 
     /// <summary>To the session the datagram belongs to (<see cref="PeerRoutes.Route"/>); what none takes yet is held or counted.</summary>
