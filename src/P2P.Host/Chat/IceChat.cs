@@ -21,7 +21,7 @@ using Spectre.Console;
 namespace P2P.Host.Chat;
 
 /// <summary>
-/// <c>p2p</c> in ICE mode (F5, F6, F9, G2): one local peer, one session with one remote peer. The descriptions are
+/// <c>p2p</c> in ICE mode: one local peer, one session with one remote peer. The descriptions are
 /// exchanged by hand: this side prints its block (libnice's layout, so the original program accepts it, ending with
 /// an empty line) and reads the remote block from the user, up to an empty line. Then typed lines go to the peer
 /// and what arrives is printed as <c>Received: text</c>. Secure by default (DTLS, the lines on the session's data

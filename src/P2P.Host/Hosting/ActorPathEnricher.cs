@@ -4,7 +4,7 @@ using Serilog.Events;
 namespace P2P.Host.Hosting;
 
 /// <summary>
-/// Gives every engine log event its session id and peer name as properties (H5: one story per session id),
+/// Gives every engine log event its session id and peer name as properties (one story per session id),
 /// read from the actor path Akka.Logger.Serilog attaches: <c>.../peer-alice/session-chat/dtls</c> becomes
 /// <c>Peer = "alice"</c>, <c>SessionId = "chat"</c>. Filtering a JSON log by SessionId then tells one session's story.
 /// </summary>
