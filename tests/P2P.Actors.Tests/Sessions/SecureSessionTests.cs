@@ -40,19 +40,7 @@ public sealed class SecureSessionTests : TestKit
     {
         var host = StartHost();
         var events = CreateTestProbe();
-        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        host.Tell(new PeerHostProtocol.OpenSession("alice", "d/a", true, link, Secure: true));
-        host.Tell(new PeerHostProtocol.OpenSession("bob", "d/b", false, link, Secure: true));
-
-        var sessions = new Dictionary<string, IActorRef>();
-        var connected = new Dictionary<string, SessionProtocol.Connected>();
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c;
-            return connected.Count == 2;
-        }, Generous);
+        var (sessions, connected) = ConnectPair(host, events, "d");
         Assert.All(connected.Values, c => Assert.NotNull(c.RemoteFingerprint));
         Assert.NotEqual(connected["d/a"].RemoteFingerprint, connected["d/b"].RemoteFingerprint);
 
@@ -103,18 +91,7 @@ public sealed class SecureSessionTests : TestKit
         // thread hands DTLS datagrams to the session's DTLS, so the peer actor sees none of them after the handshake
         var host = StartHost();
         var events = CreateTestProbe();
-        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        host.Tell(new PeerHostProtocol.OpenSession("alice", "x/a", true, link, Secure: true));
-        host.Tell(new PeerHostProtocol.OpenSession("bob", "x/b", false, link, Secure: true));
-        var sessions = new Dictionary<string, IActorRef>();
-        int connected = 0;
-        events.FishForMessage(m =>
-        {
-            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
-            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
-            if (m is SessionProtocol.Connected) connected++;
-            return connected == 2;
-        }, Generous);
+        var (sessions, _) = ConnectPair(host, events, "x");
         host.Tell(new PeerHostProtocol.GetPeers(), TestActor);
         var peers = ExpectMsg<PeerHostProtocol.Peers>(Generous).List.ToDictionary(p => p.Name, p => p.Peer);
         var before = peers.ToDictionary(p => p.Key, p => StatsOf(p.Value).RoutedDirectly);
@@ -136,6 +113,24 @@ public sealed class SecureSessionTests : TestKit
         sessions["x/a"].Tell(new SessionProtocol.GetConnectionInfo(), TestActor);
         var info = ExpectMsg<ConnectionProtocol.Info>(Generous);
         Assert.True(info.PacketsSent >= count && info.BytesSent > count * 10, $"alice's connection counted {info.PacketsSent} packets, {info.BytesSent} bytes");
+    }
+
+    /// <summary>A secure session "<paramref name="prefix"/>/a" of alice (controlling) with "<paramref name="prefix"/>/b" of bob, connected.</summary>
+    private (Dictionary<string, IActorRef> Sessions, Dictionary<string, SessionProtocol.Connected> Connected) ConnectPair(IActorRef host, Akka.TestKit.TestProbe events, string prefix)
+    {
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        host.Tell(new PeerHostProtocol.OpenSession("alice", $"{prefix}/a", true, link, Secure: true));
+        host.Tell(new PeerHostProtocol.OpenSession("bob", $"{prefix}/b", false, link, Secure: true));
+        var sessions = new Dictionary<string, IActorRef>();
+        var connected = new Dictionary<string, SessionProtocol.Connected>();
+        events.FishForMessage(m =>
+        {
+            if (m is SessionProtocol.Started s) sessions[s.SessionId] = s.Session;
+            if (m is SessionProtocol.Failed f) throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+            if (m is SessionProtocol.Connected c) connected[c.SessionId] = c;
+            return connected.Count == 2;
+        }, Generous);
+        return (sessions, connected);
     }
 
     private PeerProtocol.Stats StatsOf(IActorRef peer)
