@@ -40,7 +40,7 @@ public sealed class ChatMemory
 
     internal long Sent, Received, Duplicates, BadFrames, Restarts;
     internal readonly HashSet<string> ChannelTrouble = [];
-    /// <summary>Set by <see cref="ChatProtocol.InjectFault"/>: the next message from the peer throws this.</summary>
+    /// <summary>Set by <see cref="Supervision.InjectFault.OnNextPeerInput"/>: the next message from the peer throws this.</summary>
     internal string? FaultOnNextPeerFrame;
     /// <summary>The recent faults (on <see cref="Environment.TickCount64"/>), for the per-minute budget.</summary>
     internal readonly Supervision.FaultWindow RecentFaults = new();

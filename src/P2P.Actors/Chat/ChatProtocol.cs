@@ -22,11 +22,6 @@ public static class ChatProtocol
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
 
-    /// <summary>
-    /// Diagnostics and tests: the chat throws (as a bug would) while handling this, or with
-    /// <paramref name="OnNextPeerFrame"/> while handling the next message from the peer, which the fault then drops.
-    /// </summary>
-    public sealed record InjectFault(string Reason, bool OnNextPeerFrame = false);
 
     // ---- events to the owner --------------------------------------------------------------------------
 

@@ -94,9 +94,10 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             if (_m.Incoming.TryGetValue(m.Id, out var file) && file.Acks?.MarkerBack() == true && file.State == IncomingFile.Stage.Receiving) AcknowledgeWritten(file);
         });
         Receive<GetStats>(_ => Sender.Tell(new Stats(_m.Sent, _m.Received, _m.Unacked.Count, _m.Duplicates, _m.BadFrames, _m.Outgoing.Count + _m.Incoming.Count, _m.Restarts)));
-        Receive<InjectFault>(m =>
+        Receive<Supervision.InjectFault>(m =>
         {
-            if (!m.OnNextPeerFrame) throw new Supervision.InjectedFaultException(m.Reason);
+            // the chat's own fault injection: at once, or on the next frame from the peer, which the fault then drops
+            if (!m.OnNextPeerInput) throw new Supervision.InjectedFaultException(m.Reason);
             _m.FaultOnNextPeerFrame = m.Reason;
         });
 

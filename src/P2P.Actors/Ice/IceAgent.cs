@@ -58,7 +58,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
         _settings = settings;
         _sessionId = sessionId;
         var state = new IceAgentState(local, controlling, tieBreaker, sessionTag);
-        _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, state, transport), Context.System), "checks");
+        _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, state, transport), Context.System), CheckerName);
     }
 
     // One OnReceive instead of a Receive<T> per message type: thousands of sessions each have an agent, and
@@ -127,7 +127,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                 Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
                 break;
             // queries and consent checks go to the checker
-            case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs or PairCheckerProtocol.InjectFault
+            case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs
                 or PairCheckerProtocol.GetStats or IceTransportProtocol.Inbound:
                 _checks.Forward(message);
                 break;
@@ -138,6 +138,9 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The name of the agent's pair checker.</summary>
+    public const string CheckerName = "checks";
 
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
         Akka.Actor.Props.Create(() => new IceAgent(settings, sessionId, local, controlling, tieBreaker, sessionTag, transport));

@@ -33,12 +33,6 @@ public static class PairCheckerProtocol
     /// </summary>
     public sealed record SetRole(bool Controlling);
 
-    /// <summary>
-    /// Diagnostics and tests: makes the checker throw <see cref="Supervision.InjectedFaultException"/>, to exercise its
-    /// supervision. A message of its own, not <see cref="Supervision.InjectFault"/>, since the agent takes that one itself.
-    /// </summary>
-    public sealed record InjectFault(string Reason);
-
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
 
@@ -165,7 +159,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             if (m.Controlling != _state.Controlling && !_settings.Lite) SwitchRole();
         });
-        Receive<PairCheckerProtocol.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
+        Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
             _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
         Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));

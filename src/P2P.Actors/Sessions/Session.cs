@@ -361,12 +361,12 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
         Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
             new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
-        Receive<SessionProtocol.InjectFault>(m =>
+        Receive<SessionProtocol.InjectFaultInto>(m =>
         {
             if (m.Child == SessionChild.Session) throw new InjectedFaultException(m.Reason);
             if (m.Child == SessionChild.PairChecker)
             {
-                _ice.Tell(new PairCheckerProtocol.InjectFault(m.Reason));
+                Context.ActorSelection(_ice.Path / IceAgent.CheckerName).Tell(new InjectFault(m.Reason)); // the agent's child
                 return;
             }
             IActorRef? child = m.Child switch

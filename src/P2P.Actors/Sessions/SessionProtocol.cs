@@ -102,8 +102,8 @@ public static class SessionProtocol
     /// <summary>A channel command could not be carried out (unknown label, message too large, association gone).</summary>
     public sealed record ChannelError(string SessionId, string Label, string Reason);
 
-    /// <summary>Diagnostics and tests: make one child of the session throw while handling a message, to exercise supervision.</summary>
-    public sealed record InjectFault(string Reason, SessionChild Child = SessionChild.PairChecker);
+    /// <summary>Diagnostics and tests: the session hands <see cref="Supervision.InjectFault"/> to one of its children (or throws itself), to exercise supervision.</summary>
+    public sealed record InjectFaultInto(string Reason, SessionChild Child = SessionChild.PairChecker);
 
     /// <summary>Answered with <see cref="Faults"/>.</summary>
     public sealed record GetFaults;

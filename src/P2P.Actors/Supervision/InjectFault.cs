@@ -1,12 +1,17 @@
 namespace P2P.Actors.Supervision;
 
 /// <summary>
-/// Diagnostics and tests: an actor that understands this throws <see cref="InjectedFaultException"/> while handling it,
-/// as a bug or an input its code did not expect would, so that its parent's supervision can be exercised on a live
-/// session or relay. The session's children (agent, connection, DTLS transport, SCTP association) and a relay's
-/// allocations understand it.
+/// Diagnostics and tests, the one fault-injection message: an actor that understands this throws
+/// <see cref="InjectedFaultException"/> while handling it, as a bug or an input its code did not expect would, so that
+/// its parent's supervision can be exercised on a live session or relay. The session's children (agent, pair checker,
+/// connection, DTLS transport, SCTP association), the chat and a relay's allocations understand it; a session routes it
+/// to one of its children (<c>SessionProtocol.InjectFaultInto</c>).
 /// </summary>
-public sealed record InjectFault(string Reason);
+/// <param name="OnNextPeerInput">
+/// Throw while handling the next message from the remote peer instead of now, so that the fault drops that message
+/// (the chat understands this; others throw at once).
+/// </param>
+public sealed record InjectFault(string Reason, bool OnNextPeerInput = false);
 
 /// <summary>Thrown by an actor told <see cref="InjectFault"/>.</summary>
 public sealed class InjectedFaultException(string message) : Exception(message);

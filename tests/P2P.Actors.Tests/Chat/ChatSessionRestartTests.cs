@@ -21,7 +21,7 @@ public sealed partial class ChatSessionTests
         // every line once and in order, and alice's acknowledged as 1..100: the restarted chat went on counting its
         // ids (a fresh one would have started again from 1)
         LinesCrossBothWays(s, Lines, i => $"a{i}", i => $"b{i}",
-            beforeLine: i => { if (i == Lines / 2) s.ChatA.Tell(new ChatProtocol.InjectFault("injected by the test")); });
+            beforeLine: i => { if (i == Lines / 2) s.ChatA.Tell(new P2P.Actors.Supervision.InjectFault("injected by the test")); });
         s.B.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
 
         var a = await s.ChatA.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous);
@@ -37,7 +37,7 @@ public sealed partial class ChatSessionTests
         s.A.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
         s.B.FishForMessage<ChatProtocol.MessageDelivered>(_ => true, Generous);   // shown and acknowledged: nothing of bob's is in flight
 
-        s.ChatA.Tell(new ChatProtocol.InjectFault("dropped with the peer's line", OnNextPeerFrame: true));
+        s.ChatA.Tell(new P2P.Actors.Supervision.InjectFault("dropped with the peer's line", OnNextPeerInput: true));
         s.ChatB.Tell(new ChatProtocol.Say("the line the fault drops"));
         var shown = s.A.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
         Assert.Equal((2L, "the line the fault drops"), (shown.Id, shown.Text));
@@ -64,12 +64,12 @@ public sealed partial class ChatSessionTests
     {
         var (s, sha) = SlowTransferUnderWay("frestart");
 
-        s.ChatB.Tell(new ChatProtocol.InjectFault("receiver fault"));   // it opens its .part again and asks to go on from there
+        s.ChatB.Tell(new P2P.Actors.Supervision.InjectFault("receiver fault"));   // it opens its .part again and asks to go on from there
         var resumed = ChatAssertions.Await<ChatProtocol.FileResumed>(s.A, Generous);
         Assert.True(resumed.Offset > 0);
         ChatAssertions.Await<ChatProtocol.FileProgress>(s.B, Generous, p => p.Bytes > resumed.Offset);
 
-        s.ChatA.Tell(new ChatProtocol.InjectFault("sender fault"));     // it opens the source again and goes on sending
+        s.ChatA.Tell(new P2P.Actors.Supervision.InjectFault("sender fault"));     // it opens the source again and goes on sending
         var completed = ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous);
         Assert.Equal(sha, completed.Sha256);
         Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(completed.Path))));
@@ -89,7 +89,7 @@ public sealed partial class ChatSessionTests
         s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
         s.A.FishForMessage<ChatProtocol.MessageDelivered>(_ => true, Generous);   // nothing of alice's in flight now
 
-        s.ChatB.Tell(new ChatProtocol.InjectFault("drops the offer", OnNextPeerFrame: true));
+        s.ChatB.Tell(new P2P.Actors.Supervision.InjectFault("drops the offer", OnNextPeerInput: true));
         var (source, _, sha) = RandomFile("note.txt", 100_000);
         OfferAndAccept(s, source);   // offered to bob only by the offer made again after bob's "sync"
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
@@ -103,7 +103,7 @@ public sealed partial class ChatSessionTests
         // one chunk in flight at a time: with its acknowledgement lost, only the receiver's "ready" can move it on
         var (s, sha) = SlowTransferUnderWay("ackdrop");
 
-        s.ChatA.Tell(new ChatProtocol.InjectFault("drops an acknowledgement", OnNextPeerFrame: true));
+        s.ChatA.Tell(new P2P.Actors.Supervision.InjectFault("drops an acknowledgement", OnNextPeerInput: true));
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.B, Generous).Sha256);
         Assert.Equal(sha, ChatAssertions.Await<ChatProtocol.FileCompleted>(s.A, Generous).Sha256);
         Assert.Equal(1, (await s.ChatA.Ask<ChatProtocol.Stats>(new ChatProtocol.GetStats(), Generous)).Restarts);
@@ -116,7 +116,7 @@ public sealed partial class ChatSessionTests
         Watch(s.ChatA);
         s.ChatA.Tell(new ChatProtocol.Say("one line"));
         s.B.FishForMessage<ChatProtocol.MessageReceived>(_ => true, Generous);
-        for (int i = 1; i <= 3; i++) s.ChatA.Tell(new ChatProtocol.InjectFault($"fault {i}"));
+        for (int i = 1; i <= 3; i++) s.ChatA.Tell(new P2P.Actors.Supervision.InjectFault($"fault {i}"));
 
         var stopped = s.A.FishForMessage<ChatProtocol.ChatStopped>(_ => true, Generous);
         Assert.StartsWith("the chat failed 3 times within a minute (last: fault 3)", stopped.Reason);

@@ -47,7 +47,7 @@ public sealed class IceAgentStateTests : TestKit
         var before = FirstCheck(transport);
         Assert.Equal(remote.Address, before.To);
 
-        checker.Tell(new PairCheckerProtocol.InjectFault("injected by the test"), ActorRefs.NoSender);
+        checker.Tell(new P2P.Actors.Supervision.InjectFault("injected by the test"), ActorRefs.NoSender);
         // the new checker has the agent's data without anyone feeding it again: its pair, and a new check on it
         var after = transport.FishForMessage<Transmit>(t => TransactionOf(t) != TransactionOf(before), Wait);
         Assert.Equal(remote.Address, after.To);
