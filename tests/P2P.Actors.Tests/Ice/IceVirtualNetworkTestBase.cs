@@ -7,7 +7,6 @@ using P2P.Actors.Relay;
 using P2P.Actors.Sessions;
 using P2P.Actors.Stun;
 using P2P.Actors.Tests.Support;
-using P2P.Actors.Tests.Virtual;
 using P2P.Actors.Transport.Virtual;
 using P2P.Actors.Turn;
 using Xunit;

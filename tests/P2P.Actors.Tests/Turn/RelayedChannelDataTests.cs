@@ -10,7 +10,7 @@ using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
 /// Relayed data on a peer's shared UDP socket: the TURN client binds a channel to each peer it sends to

@@ -6,8 +6,9 @@ using P2P.Actors.Transport;
 using P2P.Actors.Transport.Virtual;
 using Xunit;
 using Xunit.Abstractions;
+using P2P.Actors.Tests.Support;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Transport.Virtual;
 
 /// <summary>Loss, delay, jitter, duplication, reordering, cut links and blocked UDP, in virtual time.</summary>
 public sealed class LinkConditionTests(ITestOutputHelper output) : VirtualNetworkTestBase(output)

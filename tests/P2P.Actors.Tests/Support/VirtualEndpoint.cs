@@ -2,7 +2,7 @@ using System.Net;
 using Akka.Actor;
 using P2P.Actors.Transport;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Support;
 
 /// <summary>
 /// A test stand-in for the Peer that owns a socket: it makes one socket with the factory it is given (real or

@@ -2,8 +2,9 @@ using System.Net;
 using P2P.Actors.Transport.Virtual;
 using Xunit;
 using Xunit.Abstractions;
+using P2P.Actors.Tests.Support;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Transport.Virtual;
 
 /// <summary>
 /// RFC 4787 mapping behaviour, observed the way ICE observes it: our StunProber on a private host asks our

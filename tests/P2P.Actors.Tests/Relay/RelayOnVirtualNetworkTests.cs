@@ -9,8 +9,9 @@ using P2P.Actors.Turn;
 using Xunit;
 using Xunit.Abstractions;
 using static P2P.Actors.Turn.TurnClientProtocol;
+using P2P.Actors.Tests.Support;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Relay;
 
 /// <summary>
 /// Our TURN server and client on the virtual network: the relayed path that remains when both peers are behind

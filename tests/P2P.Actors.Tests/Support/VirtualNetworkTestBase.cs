@@ -11,7 +11,7 @@ using P2P.Actors.Transport.Virtual;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Support;
 
 /// <summary>
 /// A <see cref="VirtualNetwork"/> in an actor system with TestKit's virtual-time scheduler, and helpers to open

@@ -2,8 +2,9 @@ using System.Net;
 using P2P.Actors.Transport.Virtual;
 using Xunit;
 using Xunit.Abstractions;
+using P2P.Actors.Tests.Support;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Ice;
 
 /// <summary>
 /// Two private hosts behind two NATs learn their mapped addresses from our STUN server, then send to each other's

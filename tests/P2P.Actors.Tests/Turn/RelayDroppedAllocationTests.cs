@@ -10,7 +10,7 @@ using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
 /// A TURN server that forgets a peer's allocation behind its back (a restart, or coturn closing an allocation whose

@@ -13,7 +13,7 @@ using P2P.Protocol.Ice;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace P2P.Actors.Tests.Virtual;
+namespace P2P.Actors.Tests.Relay;
 
 /// <summary>
 /// A relay sees only ciphertext: two peers talk relay-only through our TURN server on the virtual
