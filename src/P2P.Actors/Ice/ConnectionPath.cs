@@ -9,7 +9,7 @@ namespace P2P.Actors.Ice;
 /// <summary>
 /// The part of one <see cref="Connection"/> that other threads use directly (docs/ARCHITECTURE.md, "The datagram
 /// contract"). As an <see cref="IDatagramWriter"/> it is the direct path offered to the layer above (DTLS): while the
-/// selected pair is a host pair with consent, a datagram goes from the caller's thread straight onto the peer's socket,
+/// selected pair is not relayed and has consent, a datagram goes from the caller's thread straight onto the peer's socket,
 /// framed with the remote's session tag, instead of through the connection, the peer and the socket actors. As an
 /// <see cref="IDatagramReceiver"/> it is what the peer's socket hands the session's datagrams to: the kinds the attached
 /// layer above takes go to it at once, skipping the peer and the connection actors. Anything it does not take goes the
@@ -44,9 +44,13 @@ public sealed class ConnectionPath : IDatagramWriter, IDatagramReceiver
     internal (long BytesOut, long PacketsOut, long BytesIn, long PacketsIn) Counts =>
         (Interlocked.Read(ref _bytesOut), Interlocked.Read(ref _packetsOut), Interlocked.Read(ref _bytesIn), Interlocked.Read(ref _packetsIn));
 
-    /// <summary>On the connection: the pair now in use, or none (consent lost). Only a host pair has a direct route out; a relayed one needs its TURN client.</summary>
+    /// <summary>
+    /// On the connection: the pair now in use, or none (consent lost). A pair whose local candidate is the socket's own
+    /// (host) or a NAT's mapping of it (server- or peer-reflexive) has a direct route out, as the Peer sends it; a
+    /// relayed one needs its TURN client.
+    /// </summary>
     internal void Use(SelectedPair? pair, uint? remoteTag) =>
-        _route = pair is { } p && p.Local.Type == CandidateType.Host && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
+        _route = pair is { } p && p.Local.Type != CandidateType.Relayed && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
 
     /// <summary>On the connection: the layer above, which received datagrams of its kind go to from now on.</summary>
     internal void Attach(IActorRef upper) => _upper = upper;

@@ -18,7 +18,7 @@ namespace P2P.Actors.Sessions;
 /// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
 /// with the session id, so one session's story reads in order. Packets come and go through the Peer, but for the direct
-/// paths of the datagram contract (docs/ARCHITECTURE.md): a host pair's data goes between socket and DTLS (<see cref="ConnectionPath"/>).
+/// paths of the datagram contract (docs/ARCHITECTURE.md): a pair's data goes between socket and DTLS unless it is relayed (<see cref="ConnectionPath"/>).
 /// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its
 /// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
 /// makes this side restart too.
@@ -114,7 +114,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>
-    /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is a host pair (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
+    /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is not relayed (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
     /// <param name="dtls">The DTLS settings of a secure session; null: p2p.dtls of the actor system's configuration.</param>
     /// <param name="sctp">The SCTP settings of a secure session; null: p2p.sctp of the actor system's configuration.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
