@@ -83,7 +83,7 @@ public static class PeerProtocol
     public sealed record GatheringProblem(string Name, string Reason);
 
     /// <summary>A session restarted ICE (RFC 8445 §9) with new credentials: checks for the new ufrag go to it.</summary>
-    internal sealed record CredentialsChanged(string OldUfrag, string NewUfrag);
+    internal sealed record CredentialsChanged(string NewUfrag);
 
     /// <summary>
     /// From a session that selected a pair: application data from <paramref name="Remote"/> is its own, and goes to
@@ -133,7 +133,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
-    private readonly Dictionary<IActorRef, (string Ufrag, uint Tag, CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
+    private readonly Dictionary<IActorRef, (CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // the sessions' faults against the per-minute budget; and how many were resumed in all
     private Supervision.ChildFaultDecider? _sessionFaults;
     private long _sessionFaultsResumed;
@@ -208,17 +208,15 @@ public sealed class Peer : ReceiveActor, IWithTimers
         });
         Receive<PeerProtocol.CredentialsChanged>(m =>
         {
-            _routes.ChangeUfrag(Sender, m.OldUfrag, m.NewUfrag);
-            if (_sessions.TryGetValue(Sender, out var info)) _sessions[Sender] = info with { Ufrag = m.NewUfrag };
+            _routes.ChangeUfrag(Sender, m.NewUfrag);
         });
 
         Receive<PeerProtocol.OpenSession>(OnOpenSession);
         Receive<CertificateReady>(m => _certificate ??= m.Certificate);
         Receive<PeerProtocol.DataPathSelected>(m =>
         {
-            uint? tag = _sessions.TryGetValue(Sender, out var info) ? info.Tag : null;
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
-            foreach (var datagram in _routes.SelectDataPath(Sender, tag, m.Remote, m.Data, m.Path, Context.System.Scheduler.Now)) m.Data.Tell(datagram);
+            foreach (var datagram in _routes.SelectDataPath(Sender, m.Remote, m.Data, m.Path, Context.System.Scheduler.Now)) m.Data.Tell(datagram);
         });
         Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_gathering.Candidates.ToList(), _gathering.Complete)));
         Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
@@ -493,7 +491,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
-        _sessions[session] = (credentials.Ufrag, tag, policy, m.SessionId, m.Owner);
+        _sessions[session] = (policy, m.SessionId, m.Owner);
         _routes.AddSession(session, credentials.Ufrag, tag);
         if (m.Secure) _secureSessions.Add(session);
         var visible = CandidateGatherer.Visible(_gathering.Candidates, policy);
@@ -530,7 +528,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             _secureSessions.Remove(t.ActorRef);
             if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
             SessionFaults.Forget(t.ActorRef);
-            _routes.RemoveSession(t.ActorRef, info.Ufrag, info.Tag);
+            _routes.RemoveSession(t.ActorRef);
             // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
             // to the system, not only to the C library's arenas, which would keep it as their high-water mark
             if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)

@@ -20,6 +20,7 @@ internal sealed class PeerRoutes
     /// <summary>How long an early datagram is held for the session that selects its pair.</summary>
     public static readonly TimeSpan EarlyDataLifetime = TimeSpan.FromSeconds(2);
 
+    private readonly Dictionary<IActorRef, (string Ufrag, uint Tag)> _sessions = [];
     private readonly Dictionary<string, IActorRef> _byUfrag = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, IActorRef> _byTag = [];
     // application data by remote address: the session that selected it last is at the end of the list
@@ -61,20 +62,25 @@ internal sealed class PeerRoutes
 
     public void AddSession(IActorRef session, string ufrag, uint tag)
     {
+        _sessions[session] = (ufrag, tag);
         _byUfrag[ufrag] = session;
         _byTag[tag] = session;
     }
 
-    /// <summary>The session restarted ICE (RFC 8445 §9) with new credentials: checks for the new ufrag go to it.</summary>
-    public void ChangeUfrag(IActorRef session, string oldUfrag, string newUfrag)
+    /// <summary>The session restarted ICE (RFC 8445 §9) with new credentials: checks for the new ufrag go to it, none for its old one.</summary>
+    public void ChangeUfrag(IActorRef session, string newUfrag)
     {
-        if (_byUfrag.TryGetValue(oldUfrag, out var current) && current.Equals(session)) _byUfrag.Remove(oldUfrag);
+        if (!_sessions.TryGetValue(session, out var known)) return;
+        if (_byUfrag.TryGetValue(known.Ufrag, out var current) && current.Equals(session)) _byUfrag.Remove(known.Ufrag);
         _byUfrag[newUfrag] = session;
+        _sessions[session] = known with { Ufrag = newUfrag };
     }
 
     /// <summary>The session is gone: every route to it goes.</summary>
-    public void RemoveSession(IActorRef session, string ufrag, uint tag)
+    public void RemoveSession(IActorRef session)
     {
+        if (!_sessions.Remove(session, out var known)) return;
+        var (ufrag, tag) = known;
         _byUfrag.Remove(ufrag);
         _byTag.Remove(tag);
         _dataByTag.Remove(tag);
@@ -89,21 +95,21 @@ internal sealed class PeerRoutes
 
     /// <summary>
     /// The session selected a pair with <paramref name="remote"/>: its data goes to <paramref name="data"/> (and from the
-    /// socket's thread through <paramref name="path"/>). Returns what was held for it, in arrival order: the remote may
-    /// have selected first and sent its DTLS ClientHello already.
+    /// socket's thread through <paramref name="path"/>), by address and by its session tag. Returns what was held for
+    /// it, in arrival order: the remote may have selected first and sent its DTLS ClientHello already.
     /// </summary>
-    public List<Inbound> SelectDataPath(IActorRef session, uint? tag, IPEndPoint remote, IActorRef data, IDatagramReceiver path, DateTimeOffset now)
+    public List<Inbound> SelectDataPath(IActorRef session, IPEndPoint remote, IActorRef data, IDatagramReceiver path, DateTimeOffset now)
     {
         if (!_dataPaths.TryGetValue(remote, out var paths)) _dataPaths[remote] = paths = [];
         paths.RemoveAll(p => p.Session.Equals(session));
         paths.Add(new DataPath(session, data, path));
         PublishDirect(remote, paths);
         var held = _early.Take(remote, now);
-        if (tag is { } t && _byTag.TryGetValue(t, out var tagged) && tagged.Equals(session))
+        if (_sessions.TryGetValue(session, out var known))
         {
-            _dataByTag[t] = data;
-            Direct.SetTag(t, path);
-            held.AddRange(_earlyTagged.Take(t, now));
+            _dataByTag[known.Tag] = data;
+            Direct.SetTag(known.Tag, path);
+            held.AddRange(_earlyTagged.Take(known.Tag, now));
         }
         return held;
     }

@@ -538,9 +538,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     {
         Context.Stop(_ice);
         _generation++;
-        var old = _credentials;
         _credentials = IceCredentials.Generate();
-        _peer.Tell(new PeerProtocol.CredentialsChanged(old.Ufrag, _credentials.Ufrag));
+        _peer.Tell(new PeerProtocol.CredentialsChanged(_credentials.Ufrag));
         _awaitingRemoteRestart = initiatedHere;
         _restarting = true;
         link?.Connection.Tell(new ConnectionProtocol.ResetConsent());

@@ -64,7 +64,7 @@ public sealed class PeerRoutesTests : TestKit
         Assert.Equal((PeerRoutes.Outcome.Deliver, a), (answer.Outcome, answer.Target));
 
         // an ICE restart: the new ufrag reaches the session, the old one nobody
-        routes.ChangeUfrag(b, "ufB", "ufB2");
+        routes.ChangeUfrag(b, "ufB2");
         Assert.Equal(b, routes.Route(From(Remote, Check("ufB2:theirs", TransactionId.NewRandom())), T0).Target);
         Assert.Equal(PeerRoutes.Outcome.Unroutable, routes.Route(From(Remote, Check("ufB:theirs", TransactionId.NewRandom())), T0).Outcome);
         Assert.Equal(PeerRoutes.Outcome.Malformed, routes.Route(From(Remote, [0, 1, 0, 4, 1, 2]), T0).Outcome);
@@ -83,18 +83,18 @@ public sealed class PeerRoutesTests : TestKit
 
         Assert.Equal(PeerRoutes.Outcome.Held, routes.Route(From(Remote, Dtls(1)), T0).Outcome);
         Assert.Equal(PeerRoutes.Outcome.Held, routes.Route(From(Remote, Dtls(2)), T0).Outcome);
-        var held = routes.SelectDataPath(older, 1, Remote, olderData, new Taker(), T0.AddSeconds(1));
+        var held = routes.SelectDataPath(older, Remote, olderData, new Taker(), T0.AddSeconds(1));
         Assert.Equal([1, 2], held.Select(h => h.Payload.Span[3]));
         Assert.Equal(olderData, routes.Route(From(Remote, Dtls(3)), T0).Target);
 
-        routes.SelectDataPath(newer, 2, Remote, newerData, new Taker(), T0);
+        routes.SelectDataPath(newer, Remote, newerData, new Taker(), T0);
         Assert.Equal(newerData, routes.Route(From(Remote, Dtls(4)), T0).Target);
         // the newer goes: the remote's data is the older session's again
-        routes.RemoveSession(newer, "u2", 2);
+        routes.RemoveSession(newer);
         Assert.Equal(olderData, routes.Route(From(Remote, Dtls(5)), T0).Target);
         // what was held too long is dropped, not handed over
         routes.Route(From(Server, Dtls(6)), T0);
-        Assert.Empty(routes.SelectDataPath(newer, null, Server, newerData, new Taker(), T0 + PeerRoutes.EarlyDataLifetime + TimeSpan.FromSeconds(1)));
+        Assert.Empty(routes.SelectDataPath(newer, Server, newerData, new Taker(), T0 + PeerRoutes.EarlyDataLifetime + TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class PeerRoutesTests : TestKit
         var framed = SessionMux.Frame(0xABCD0001, Dtls(9));
 
         Assert.Equal(PeerRoutes.Outcome.Held, routes.Route(From(Remote, framed), T0).Outcome);
-        var held = routes.SelectDataPath(a, 0xABCD0001, new IPEndPoint(IPAddress.Loopback, 1), aData, new Taker(), T0);
+        var held = routes.SelectDataPath(a, new IPEndPoint(IPAddress.Loopback, 1), aData, new Taker(), T0);
         Assert.Equal(Dtls(9), Assert.Single(held).Payload.ToArray());
         var routed = routes.Route(From(Remote, framed), T0);
         Assert.Equal(aData, routed.Target);
@@ -123,15 +123,15 @@ public sealed class PeerRoutesTests : TestKit
         routes.AddSession(session, "u", 7);
         Assert.False(routes.Direct.TryRoute(Remote, Dtls(1)));
 
-        routes.SelectDataPath(session, 7, Remote, CreateTestProbe().Ref, path, T0);
-        routes.SelectDataPath(session, 7, Server, CreateTestProbe().Ref, path, T0);
+        routes.SelectDataPath(session, Remote, CreateTestProbe().Ref, path, T0);
+        routes.SelectDataPath(session, Server, CreateTestProbe().Ref, path, T0);
         Assert.True(routes.Direct.TryRoute(Remote, Dtls(2)));
         Assert.True(routes.Direct.TryRoute(Server, SessionMux.Frame(7, Dtls(3)))); // by tag: the frame names the session
         Assert.False(routes.Direct.TryRoute(Server, Dtls(4)));                     // plain from the TURN server: its allocator's
         Assert.Equal([Dtls(2), Dtls(3)], path.Got);
         Assert.Equal(2, routes.Direct.Routed);
 
-        routes.RemoveSession(session, "u", 7);
+        routes.RemoveSession(session);
         Assert.False(routes.Direct.TryRoute(Remote, Dtls(5)));
         Assert.False(routes.Direct.TryRoute(Remote, SessionMux.Frame(7, Dtls(6))));
     }
