@@ -160,7 +160,7 @@ public sealed class DtlsTransport : ReceiveActor
         _worker = new DtlsWorker(_role, _state, self, datagram =>
         {
             Interlocked.Increment(ref _datagramsOut);
-            below.SendCopy(datagram, self);
+            below.Send(datagram, self);
         });
         _worker.Start();
     }

@@ -45,15 +45,11 @@ public interface IDatagramReceiver
 /// <summary>What a layer is given of the layer below it: the actor that takes <see cref="DatagramProtocol.Send"/>, and the direct writer it may offer.</summary>
 public sealed record DatagramLink(IActorRef Lower, IDatagramWriter? Direct = null)
 {
-    /// <summary>Writes directly when the layer below can take it now, else tells it <see cref="DatagramProtocol.Send"/>.</summary>
-    public void Send(ReadOnlyMemory<byte> datagram, IActorRef sender)
-    {
-        if (Direct is { } direct && direct.TryWrite(datagram.Span)) return;
-        Lower.Tell(new DatagramProtocol.Send(datagram), sender);
-    }
-
-    /// <summary>The same for bytes the caller reuses: written directly from them, or copied into the message when it must go as one.</summary>
-    public void SendCopy(ReadOnlySpan<byte> datagram, IActorRef sender)
+    /// <summary>
+    /// Writes directly from the caller's bytes (which it may reuse afterwards) when the layer below can take them now,
+    /// else tells it <see cref="DatagramProtocol.Send"/> with a copy.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> datagram, IActorRef sender)
     {
         if (Direct is { } direct && direct.TryWrite(datagram)) return;
         Lower.Tell(new DatagramProtocol.Send(P2P.Protocol.OwnedBytes.Copy(datagram)), sender);
