@@ -387,9 +387,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         var data = received.Payload.Span;
         if (_channelByPeer.TryGetValue(from, out ushort channel))
         {
-            var frame = new byte[ChannelData.EncodedLength(data.Length, _client.IsStream)];
-            ChannelData.Write(frame, channel, data, _client.IsStream);
-            _client.Send(frame, Self);
+            _client.Send(ChannelData.Encode(channel, data, _client.IsStream), Self);
             return;
         }
         var peer = StunAddress.From(from);

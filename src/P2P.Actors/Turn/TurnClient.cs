@@ -402,9 +402,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound)
         {
             // Over TCP the message is padded to a multiple of four bytes (RFC 8656 §12.5); over UDP it is not.
-            var packet = new byte[ChannelData.EncodedLength(command.Data.Length, padForStream: Reliable)];
-            ChannelData.Write(packet, channel.Number, command.Data.Span, padForStream: Reliable);
-            Transmit(packet);
+            Transmit(ChannelData.Encode(channel.Number, command.Data.Span, padForStream: Reliable));
             return;
         }
         var permission = GetOrAddPermission(peer.Address);

@@ -133,9 +133,7 @@ public static class TurnClientProtocol
         public byte[]? Frame(IPEndPoint peer, ReadOnlySpan<byte> payload)
         {
             if (!ByPeer.TryGetValue(EndPoints.Unmapped(peer), out ushort number) || payload.Length > TurnClient.MaxPeerData) return null;
-            var packet = new byte[ChannelData.EncodedLength(payload.Length, padForStream: false)];
-            ChannelData.Write(packet, number, payload, padForStream: false);
-            return packet;
+            return ChannelData.Encode(number, payload, padForStream: false);
         }
 
         /// <summary>A datagram from the server that is ChannelData on a number given to a peer: that peer, and its data as a slice of the datagram.</summary>

@@ -61,6 +61,14 @@ public static class ChannelData
     public static int EncodedLength(int dataLength, bool padForStream) =>
         padForStream ? HeaderLength + ((dataLength + 3) & ~3) : HeaderLength + dataLength;
 
+    /// <summary>A new ChannelData message of <paramref name="data"/> on <paramref name="channel"/>.</summary>
+    public static byte[] Encode(ushort channel, ReadOnlySpan<byte> data, bool padForStream)
+    {
+        var message = new byte[EncodedLength(data.Length, padForStream)];
+        Write(message, channel, data, padForStream);
+        return message;
+    }
+
     public static int Write(Span<byte> destination, ushort channel, ReadOnlySpan<byte> data, bool padForStream)
     {
         int total = EncodedLength(data.Length, padForStream);
