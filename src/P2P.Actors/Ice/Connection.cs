@@ -51,8 +51,7 @@ public sealed class Connection : UntypedActor, IWithTimers
     private DateTimeOffset _lastConsent;
     private TimeSpan? _roundTrip;
     private bool _lost;
-    private IActorRef? _upper;
-    private readonly ConnectionPath _path;
+    private readonly ConnectionPath _path; // also holds the attached layer above
     private readonly uint? _muxTag;
     private long _refused;
     private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
@@ -81,7 +80,6 @@ public sealed class Connection : UntypedActor, IWithTimers
                 Transmit(m.Datagram);
                 break;
             case DatagramProtocol.Attach m:
-                _upper = m.Upper;
                 _path.Attach(m.Upper);
                 break;
             case Inbound m:
@@ -92,7 +90,7 @@ public sealed class Connection : UntypedActor, IWithTimers
                     _refused++; // RFC 7983: on a secure session only DTLS (and STUN, handled by the agent) may arrive
                     _log.Debug("[{0}] dropped {1} bytes from {2}: not a kind the layer above takes", _sessionId, m.Payload.Length, m.From);
                 }
-                else (_upper ?? Context.Parent).Tell(new DatagramProtocol.Received(m.Payload));
+                else (_path.Upper ?? Context.Parent).Tell(new DatagramProtocol.Received(m.Payload));
                 break;
             case ConnectionProtocol.SwitchPair m:
                 _log.Info("[{0}] path switched to {1}", _sessionId, m.Pair);

@@ -55,6 +55,9 @@ public sealed class ConnectionPath : IDatagramWriter, IDatagramReceiver
     /// <summary>On the connection: the layer above, which received datagrams of its kind go to from now on.</summary>
     internal void Attach(IActorRef upper) => _upper = upper;
 
+    /// <summary>The attached layer above; null before <see cref="Attach"/>.</summary>
+    internal IActorRef? Upper => _upper;
+
     public bool TryWrite(ReadOnlySpan<byte> datagram)
     {
         if (_route is not { } route) return false;
