@@ -29,7 +29,7 @@ public sealed record SignalSettings
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long either end waits for the other's close frame after sending its own.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Client: warm the session stack up with a throw-away secure session in the process before joining (<see cref="Sessions.SessionWarmUp"/>).</summary>
+    /// <summary>Client: warm the session stack up with a throw-away secure session in the process before joining (<see cref="Chat.ChatWarmUp"/>).</summary>
     public bool ClientWarmUp { get; init; } = true;
     /// <summary>Client: the longest the join waits for that warm-up.</summary>
     public TimeSpan ClientWarmUpTimeout { get; init; } = TimeSpan.FromSeconds(2);

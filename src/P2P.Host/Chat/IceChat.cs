@@ -218,6 +218,8 @@ public static class IceChat
             await status.WriteLineAsync("Local description (copy it to the other side, up to the empty line):");
             await output.WriteAsync(local.Write(IceDescriptionFormat.Libnice)); // ends with the empty line
             await output.FlushAsync(cancel);
+            // while the user carries the descriptions across: the real session and its first lines find compiled code
+            if (!options.Plain && ChatSettings.OrDefault(config).WarmUpLines > 0) NewWarmUp().Tell(ChatWarmUpProtocol.Run.Instance);
 
             // 2. the remote description, pasted; a bad one is explained and asked for again
             IceDescription? remote = null;
@@ -250,26 +252,31 @@ public static class IceChat
             return await ConnectAndChatAsync(input, cancel);
         }
 
+        /// <summary>The throw-away chat inside the process (<see cref="ChatWarmUp"/>); it stops itself once its lines went across.</summary>
+        private IActorRef NewWarmUp()
+        {
+            var chat = ChatSettings.OrDefault(config);
+            return system.ActorOf(ChatWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config), chat, chat.WarmUpLines), "warm-up");
+        }
+
         /// <summary>
-        /// --signal: one throw-away secure session inside the process before joining (<see cref="SessionWarmUp"/>), so that
-        /// the real one does not pay the process's first-session costs once the other peer is there. At most
+        /// --signal: the throw-away chat runs before joining, so that the real session does not pay the process's
+        /// first-session costs once the other peer is there, nor its first lines the JIT's. At most
         /// <paramref name="timeout"/>; a warm-up that failed or took longer changes nothing else.
         /// </summary>
         private async Task WarmUpAsync(TimeSpan timeout, CancellationToken cancel)
         {
-            var warmUp = system.ActorOf(SessionWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config)), "warm-up");
+            var warmUp = NewWarmUp();
             try
             {
-                await warmUp.Ask<SessionWarmUpProtocol.Done>(SessionWarmUpProtocol.Run.Instance, timeout, cancel);
+                await warmUp.Ask<ChatWarmUpProtocol.Done>(ChatWarmUpProtocol.Run.Instance, timeout, cancel);
             }
             catch (AskTimeoutException)
             {
                 // slower than the timeout (a very busy machine): join now; the real session just pays what is left
-            }
-            finally
-            {
                 system.Stop(warmUp);
             }
+            // else its lines go on in the background, paced, and it stops itself
         }
 
         /// <summary>--signal: the descriptions and candidates go through the signaling server as they come (trickle).</summary>
