@@ -17,7 +17,7 @@
 # Addresses (exist only inside the lab's namespaces):
 #   public 198.18.0.0/24 (a bridge in namespace lab-sw)
 #     lab-srv  198.18.0.10 and 198.18.0.11 (coturn, UDP+TCP 3478, alt port 3479, TCP+TLS 443),
-#              198.18.0.12 (free for a second TURN server on 443, e.g. p2p relay)
+#              198.18.0.12 and 198.18.0.13 (free for other servers on 443: the matrix runs p2p relay and p2p signal there)
 #     lab-ra   WAN 198.18.0.1, LAN 10.10.1.1/24  ->  lab-a 10.10.1.2 (default via 10.10.1.1)
 #     lab-rb   WAN 198.18.0.2, LAN 10.10.2.1/24  ->  lab-b 10.10.2.2 (default via 10.10.2.1)
 #     (a `public` router's LAN is public instead: 198.18.1.0/24 for A, 198.18.2.0/24 for B, host .2, routed to
@@ -42,6 +42,7 @@ TURN_REALM=lab
 SRV_IP1=198.18.0.10
 SRV_IP2=198.18.0.11
 SRV_IP3=198.18.0.12
+SRV_IP4=198.18.0.13
 TURN_PORT=3478
 TURN_ALT_PORT=3479
 TURN_TLS_PORT=443
@@ -396,6 +397,7 @@ cmd_up() {
     ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP3}/24" dev eth0
+    ip -n lab-srv addr add "${SRV_IP4}/24" dev eth0
     ip -n lab-srv link set eth0 up
     # Like any server on the Internet, lab-srv has a default route (its gateway does not exist: what goes there
     # vanishes) and no route to the private ranges (RFC 1918, RFC 6598): a datagram to a peer's private host
