@@ -46,6 +46,7 @@ APT_PACKAGES=(
     "iproute2:ip"
     "nftables:nft"
     "conntrack:conntrack"
+    "openssl:openssl"   # the lab's TURN certificate (TLS on 443)
     # tests/lab/link-delay (lab.sh link: delay and loss on an NFQUEUE, since the kernel has no netem)
     "libnetfilter-queue-dev"
     "iptables:iptables-nft"

@@ -16,7 +16,7 @@
 # 198.18.0.10:4000 on lab-srv, which answers three times: from 198.18.0.10:4000
 # (the address the host sent to), from 198.18.0.10:4001 (same address, another
 # port) and from 198.18.0.11:4000 (another address). Which answers reach the
-# host is the filtering: all three = endpoint-independent (full-cone, none);
+# host is the filtering: all three = endpoint-independent (full-cone, public, none);
 # the first only = address-and-port-dependent (masquerade, port-restricted,
 # symmetric); the first two = address-dependent (no kind has it). The port the
 # server saw is checked against the local port too (port preservation again,
@@ -27,9 +27,14 @@
 # (-l): its mapping test (-m) sends test I to 198.18.0.10:3478 and test II to
 # 198.18.0.11:3478 from the same socket.
 #
-# Also checked: TCP to 198.18.0.10:3478 connects from each host (also behind
-# udp-blocked), no router has a route to the other LAN, and lab-srv has a default
-# route but none to the LANs' private addresses.
+# TCP: to 198.18.0.10:3478 connects from each host (also behind tcp-only), except
+# behind https-only, where it must fail; to 198.18.0.10:443 (coturn's TCP/TLS
+# port) connects from every host. A public host also takes a TCP connect from
+# lab-srv that it did not ask for.
+#
+# Also checked: no router has a route to the other LAN (unless that LAN is
+# public), and lab-srv has a default route, routes to public LANs and none to the
+# LANs' private addresses.
 #
 # Exits non-zero, naming the router, when a verdict does not match its kind.
 set -euo pipefail
@@ -40,6 +45,8 @@ STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
 SRV1=198.18.0.10
 SRV2=198.18.0.11
 PORT=3478
+TLS_PORT=443 # coturn's TLS listener, which also takes plain TCP
+INBOUND_PORT=4100 # a public host listens here for lab-srv's unsolicited TCP connect
 PROBE_PORT=4000 # udp-probe.pl answers from 4000 and 4001 on SRV1, 4000 on SRV2
 
 command -v turnutils_natdiscovery >/dev/null 2>&1 ||
@@ -47,6 +54,10 @@ command -v turnutils_natdiscovery >/dev/null 2>&1 ||
 [[ -f "${STATE}/kinds" ]] || { echo "check-nat: the lab is not up (no ${STATE}/kinds); run lab.sh up <natA> <natB>" >&2; exit 1; }
 
 kind_of() { sed -n "s/^$1=//p" "${STATE}/kinds"; }
+# host_ip HOST: the address of the host's eth0 (private behind a NAT, public behind a `public` router).
+host_ip() { "${LAB}" exec "$1" ip -4 -o addr show dev eth0 | awk '{split($4, a, "/"); print a[1]; exit}'; }
+# tcp_connects HOST IP PORT: a TCP connect from HOST to IP:PORT succeeds within 3 s.
+tcp_connects() { timeout 3 "${LAB}" exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
 
 # mapping HOST IP LPORT: prints "<mapped to SRV1> <mapped to SRV2>" ("-" where no answer).
 mapping() {
@@ -87,7 +98,7 @@ rm -f "${answer_log}"
 port_verdict() {
     local kind="$1" lport="$2" mport="$3"
     case "${kind}" in
-        masquerade | full-cone | none | udp-blocked)
+        masquerade | full-cone | none | public | tcp-only | udp-blocked | https-only)
             [[ "${mport}" == "${lport}" ]] && echo ok || echo "port ${mport} is not the local port ${lport} (${kind} preserves it)" ;;
         port-restricted)
             [[ "${mport}" == $((lport ^ 0x4000)) ]] && echo ok || echo "port ${mport} is not ${lport} XOR 0x4000 = $((lport ^ 0x4000))" ;;
@@ -100,9 +111,12 @@ port_verdict() {
 failures=()
 
 check_side() {
-    local host="$1" ip="$2" router="$3" other_lan="$4"
-    local kind lport m1 m2 verdict want fverdict fwant tcp pv line pmapped same oport oaddr
+    local host="$1" router="$2" other="$3"
+    local kind ip other_ip other_kind lport m1 m2 verdict want fverdict fwant tcp pv line pmapped same oport oaddr port listener
     kind="$(kind_of "${router#lab-}")"
+    other_kind="$(kind_of "r${other}")"
+    ip="$(host_ip "${host}")"
+    other_ip="$(host_ip "${other}")"
     # a local port in Linux's ephemeral range (32768-60999), where p2p's own sockets are
     lport=$((32768 + RANDOM % 28000))
     read -r m1 m2 < <(mapping "${host}" "${ip}" "${lport}")
@@ -120,8 +134,8 @@ check_side() {
     case "${kind}" in
         masquerade | port-restricted | full-cone) want=endpoint-independent ;;
         symmetric) want=address-dependent ;;
-        udp-blocked) want=udp-blocked ;;
-        none) want=no-nat ;;
+        tcp-only | udp-blocked | https-only) want=udp-blocked ;;
+        none | public) want=no-nat ;;
         *) want="?" ;;
     esac
     printf 'lab-%s (%s:%s) behind %s [%s]: mapped %s via %s:%s, %s via %s:%s -> mapping %s' \
@@ -144,9 +158,9 @@ check_side() {
         fi
     fi
 
-    if [[ "${kind}" != udp-blocked && "${verdict}" != udp-blocked ]]; then
+    if [[ "${want}" != udp-blocked && "${verdict}" != udp-blocked ]]; then
         case "${kind}" in
-            full-cone | none) fwant=endpoint-independent ;;
+            full-cone | none | public) fwant=endpoint-independent ;;
             *) fwant=address-and-port-dependent ;;
         esac
         line="$(probe "${host}" "${ip}" $((lport + 2)))"
@@ -182,40 +196,80 @@ check_side() {
         fi
     fi
 
-    if timeout 3 "${LAB}" exec "${host}" bash -c "exec 3<>/dev/tcp/${SRV1}/${PORT}" 2>/dev/null; then
-        tcp=connects
-    else
-        tcp=FAILS
-    fi
-    printf 'lab-%s behind %s [%s]: TCP to %s:%s %s' "${host}" "${router}" "${kind}" "${SRV1}" "${PORT}" "${tcp}"
-    if [[ "${tcp}" == connects ]]; then
-        echo " (ok)"
-    else
-        echo " (MISMATCH)"
-        failures+=("${router}: TCP to ${SRV1}:${PORT} from lab-${host} fails")
+    for port in "${PORT}" "${TLS_PORT}"; do
+        if tcp_connects "${host}" "${SRV1}" "${port}"; then tcp=connects; else tcp=fails; fi
+        # https-only lets TCP out to port 443 only; every other kind lets any TCP out
+        if [[ "${kind}" == https-only && "${port}" != "${TLS_PORT}" ]]; then want=fails; else want=connects; fi
+        printf 'lab-%s behind %s [%s]: TCP to %s:%s %s' "${host}" "${router}" "${kind}" "${SRV1}" "${port}" "${tcp}"
+        if [[ "${tcp}" == "${want}" ]]; then
+            echo " (ok)"
+        else
+            echo " (MISMATCH: expected it to ${want/s/} behind ${kind})"
+            failures+=("${router}: TCP to ${SRV1}:${port} from lab-${host} ${tcp}, expected it to ${want/s/} behind ${kind}")
+        fi
+    done
+
+    if [[ "${kind}" == public ]]; then
+        # nothing filters: a connect from the public network that the host never asked for gets through
+        "${LAB}" exec "${host}" perl "${HERE}/tcp-rate.pl" listen "${INBOUND_PORT}" >/dev/null 2>&1 &
+        listener=$!
+        for _ in $(seq 1 30); do
+            "${LAB}" exec "${host}" bash -c "exec 3<>/dev/tcp/127.0.0.1/${INBOUND_PORT}" 2>/dev/null && break
+            sleep 0.1
+        done
+        if tcp_connects srv "${ip}" "${INBOUND_PORT}"; then tcp=connects; else tcp=fails; fi
+        kill "${listener}" 2>/dev/null || true
+        printf 'lab-%s behind %s [%s]: unsolicited TCP from lab-srv to %s:%s %s' "${host}" "${router}" "${kind}" "${ip}" "${INBOUND_PORT}" "${tcp}"
+        if [[ "${tcp}" == connects ]]; then
+            echo " (ok)"
+        else
+            echo " (MISMATCH: a public host takes connects from anyone)"
+            failures+=("${router}: unsolicited TCP to the public lab-${host} ${tcp}")
+        fi
     fi
 
-    if "${LAB}" exec "${router#lab-}" ip route get "${other_lan}" >/dev/null 2>&1; then
-        echo "${router}: has a route to ${other_lan} (MISMATCH: the LANs must be isolated)"
-        failures+=("${router}: routes to the other LAN ${other_lan}")
+    if [[ "${other_kind}" == public ]]; then
+        # a public LAN is part of the public network: every router reaches it
+        if "${LAB}" exec "${router#lab-}" ip route get "${other_ip}" >/dev/null 2>&1; then
+            echo "${router}: routes to the other, public LAN ${other_ip} (ok)"
+        else
+            echo "${router}: no route to the other, public LAN ${other_ip} (MISMATCH)"
+            failures+=("${router}: no route to the public LAN ${other_ip}")
+        fi
+    elif "${LAB}" exec "${router#lab-}" ip route get "${other_ip}" >/dev/null 2>&1; then
+        echo "${router}: has a route to ${other_ip} (MISMATCH: the LANs must be isolated)"
+        failures+=("${router}: routes to the other LAN ${other_ip}")
     else
-        echo "${router}: no route to the other LAN ${other_lan} (ok)"
+        echo "${router}: no route to the other LAN ${other_ip} (ok)"
     fi
 }
 
-check_side a 10.10.1.2 lab-ra 10.10.2.2
-check_side b 10.10.2.2 lab-rb 10.10.1.2
+check_side a lab-ra b
+check_side b lab-rb a
 
 # lab-srv, like a server on the Internet: a send to a private address fails at once (unreachable), one to a
 # public address outside the lab goes to its (absent) gateway.
-for lan in 10.10.1.2 10.10.2.2; do
-    if [[ "$(kind_of ra)" == none || "$(kind_of rb)" == none ]]; then break; fi # `none` routes a LAN on purpose
-    if "${LAB}" exec srv ip route get "${lan}" >/dev/null 2>&1; then
-        echo "lab-srv: has a route to the private ${lan} (MISMATCH: the public network must not reach the LANs)"
-        failures+=("lab-srv: routes to ${lan}")
-    else
-        echo "lab-srv: no route to the private ${lan} (ok)"
-    fi
+for side in a b; do
+    lan="$(host_ip "${side}")"
+    case "$(kind_of "r${side}")" in
+        none) continue ;; # `none` routes a private LAN on purpose
+        public)
+            if "${LAB}" exec srv ip route get "${lan}" >/dev/null 2>&1; then
+                echo "lab-srv: routes to the public ${lan} (ok)"
+            else
+                echo "lab-srv: no route to the public ${lan} (MISMATCH)"
+                failures+=("lab-srv: no route to the public ${lan}")
+            fi
+            ;;
+        *)
+            if "${LAB}" exec srv ip route get "${lan}" >/dev/null 2>&1; then
+                echo "lab-srv: has a route to the private ${lan} (MISMATCH: the public network must not reach the LANs)"
+                failures+=("lab-srv: routes to ${lan}")
+            else
+                echo "lab-srv: no route to the private ${lan} (ok)"
+            fi
+            ;;
+    esac
 done
 if "${LAB}" exec srv ip route get 203.0.113.1 >/dev/null 2>&1; then
     echo "lab-srv: default route for public addresses (ok)"

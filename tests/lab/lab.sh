@@ -10,16 +10,20 @@
 #                               delay, loss and jitter by tests/lab/link-delay on an NFQUEUE; `lab.sh link off` ends it
 #   lab.sh forward-tcp <port>   router B forwards TCP <port> from the public network to lab-b (plain-TCP baselines)
 #
-# NAT kinds: masquerade | port-restricted | symmetric | full-cone | udp-blocked | none
-#   (mapping / filtering / port preservation of each: see nat_rules below)
+# NAT kinds: masquerade | port-restricted | symmetric | full-cone | tcp-only | https-only | public | none
+#   (mapping / filtering / port preservation of each: see nat_rules below; udp-blocked is another name for tcp-only)
 # Hosts:     srv | a | b | ra | rb
 #
 # Addresses (exist only inside the lab's namespaces):
 #   public 198.18.0.0/24 (a bridge in namespace lab-sw)
-#     lab-srv  198.18.0.10 and 198.18.0.11 (coturn, UDP+TCP 3478, alt port 3479)
+#     lab-srv  198.18.0.10 and 198.18.0.11 (coturn, UDP+TCP 3478, alt port 3479, TCP+TLS 443),
+#              198.18.0.12 and 198.18.0.13 (free for other servers on 443: the matrix runs p2p relay and p2p signal there)
 #     lab-ra   WAN 198.18.0.1, LAN 10.10.1.1/24  ->  lab-a 10.10.1.2 (default via 10.10.1.1)
 #     lab-rb   WAN 198.18.0.2, LAN 10.10.2.1/24  ->  lab-b 10.10.2.2 (default via 10.10.2.1)
-#   coturn: long-term credentials, user "lab", password "labpass", realm "lab".
+#     (a `public` router's LAN is public instead: 198.18.1.0/24 for A, 198.18.2.0/24 for B, host .2, routed to
+#     from lab-srv and the other router)
+#   coturn: long-term credentials, user "lab", password "labpass", realm "lab"; TLS on 443 with a self-signed
+#   certificate made at `up` ($STATE/turn-cert.pem, key turn-key.pem); 443 also takes plain TCP.
 #
 # State (pids, logs, NAT kinds) lives in $P2P_LAB_STATE (default /run/p2p-lab).
 # Needs root and the Debian packages iproute2, nftables, conntrack, coturn; `link` also iptables (iptables-nft),
@@ -28,21 +32,26 @@ set -euo pipefail
 
 STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
 NAMESPACES=(lab-a lab-b lab-ra lab-rb lab-srv lab-sw)
-KINDS="masquerade port-restricted symmetric full-cone udp-blocked none"
+KINDS="masquerade port-restricted symmetric full-cone tcp-only https-only public none"
+# Other names a kind is known by (the same router): udp-blocked was tcp-only's name before the firewall kinds.
+ALIASES="udp-blocked"
 
 TURN_USER=lab
 TURN_PASS=labpass
 TURN_REALM=lab
 SRV_IP1=198.18.0.10
 SRV_IP2=198.18.0.11
+SRV_IP3=198.18.0.12
+SRV_IP4=198.18.0.13
 TURN_PORT=3478
 TURN_ALT_PORT=3479
+TURN_TLS_PORT=443
 
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -60,6 +69,7 @@ need_tools() {
                 nft) pkg=nftables ;;
                 conntrack) pkg=conntrack ;;
                 turnserver | turnutils_stunclient) pkg=coturn ;;
+                openssl) pkg=openssl ;;
                 *) pkg="${tool}" ;;
             esac
             say "'${tool}' is missing: install the Debian package ${pkg} (apt-get install -y ${pkg})."
@@ -133,6 +143,7 @@ cmd_down() {
     if [[ -d "${STATE}" ]]; then
         rm -f "${STATE}/turnserver.pid" "${STATE}/turnserver.log" "${STATE}/turnserver.out" \
             "${STATE}/turndb" "${STATE}/kinds" "${STATE}/turnserver.pid.coturn" "${STATE}/link" \
+            "${STATE}/turn-cert.pem" "${STATE}/turn-key.pem" \
             "${STATE}"/link-delay-r[ab].pid "${STATE}"/link-delay-r[ab].out \
             "${STATE}"/turnserver*.log
         rmdir "${STATE}" 2>/dev/null || say "left ${STATE} (it holds files the lab did not write)"
@@ -153,8 +164,10 @@ cmd_down() {
 #   port-restricted  endpoint-independent               address-and-port-dependent       no (port XOR 0x4000)
 #   symmetric        address-and-port-dependent         address-and-port-dependent       no (random per flow)
 #   full-cone        endpoint-independent               endpoint-independent (UDP)       yes
-#   udp-blocked      no UDP at all (TCP masqueraded, port preserved)
-#   none             no NAT: routed, every packet from the WAN let in (for debugging)
+#   tcp-only         no UDP at all, either way; any TCP out (masqueraded, port preserved). Also called udp-blocked.
+#   https-only       only TCP to port 443 goes out (masqueraded); everything else is dropped, UDP both ways
+#   public           no NAT, no filter: the host has a public address (198.18.1.2 / 198.18.2.2) routed as it is
+#   none             no NAT: routed, every packet from the WAN let in, private LAN routed from lab-srv (debugging)
 #
 # Filtering comes from conntrack: a masqueraded flow's replies are let in only from the exact remote
 # addr:port the host sent to (its 5-tuple), and the forward chain drops every other packet from the
@@ -166,6 +179,10 @@ cmd_down() {
 # endpoint-independent), never the host's own port. full-cone adds a map of learned mappings (public
 # port -> host addr:port) that sends anything arriving on a mapped port inward. symmetric lets the
 # kernel pick a random port for every new flow (`masquerade fully-random`, ports from 1024 up).
+# tcp-only and udp-blocked are one router: both names meant "all UDP dropped both ways, any TCP out, masqueraded"
+# (and nothing else out: the forward chain's policy drops ICMP and every other protocol from the LAN too).
+# https-only is tcp-only narrowed to TCP destination port 443 (an office proxy's firewall without the proxy).
+# public is a router that only routes: its LAN is a public subnet, reachable from the whole public network.
 nat_rules() {
     local kind="$1" lan="$2" wan_ip="$3"
     local out_rule="iifname \"lan\" oifname \"wan\" accept"
@@ -207,13 +224,28 @@ nat_rules() {
         iifname \"wan\" meta l4proto udp dnat ip to udp dport map @fc
     }"
             ;;
-        udp-blocked)
+        tcp-only | udp-blocked)
             # Only TCP goes out (masqueraded); UDP is dropped both ways.
             out_rule='iifname "lan" oifname "wan" meta l4proto tcp accept'
             extra_forward='meta l4proto udp counter drop'
             input_rules='meta l4proto udp iifname "wan" counter drop
         iifname "wan" ct state established,related accept
         iifname "wan" drop'
+            ;;
+        https-only)
+            # Only TCP to port 443 goes out (masqueraded); UDP is dropped both ways, any other TCP port by the policy.
+            out_rule='iifname "lan" oifname "wan" tcp dport 443 accept'
+            extra_forward='meta l4proto udp counter drop'
+            input_rules='meta l4proto udp iifname "wan" counter drop
+        iifname "wan" ct state established,related accept
+        iifname "wan" drop'
+            ;;
+        public)
+            # No NAT and no filter: the LAN is a public subnet, everything is routed both ways.
+            nat_rule=""
+            out_rule='iifname "lan" oifname "wan" accept'
+            back_rule='iifname "wan" oifname "lan" accept'
+            input_rules=""
             ;;
         none)
             # Routed, no NAT (for debugging): lab-srv gets a route to this LAN.
@@ -247,8 +279,18 @@ veth() {
     ip link add name "$2" netns "$1" type veth peer name "$4" netns "$3"
 }
 
+# lan_of N KIND : "<LAN> <gateway> <host address>" of side N (1 = A, 2 = B): a private LAN behind a NAT, or a
+# public subnet for a public router.
+lan_of() {
+    if [[ "$2" == public ]]; then
+        echo "198.18.$1.0/24 198.18.$1.1 198.18.$1.2"
+    else
+        echo "10.10.$1.0/24 10.10.$1.1 10.10.$1.2"
+    fi
+}
+
 setup_router() {
-    local r="$1" wan_ip="$2" lan_net="$3" lan_gw="$4" host="$5" host_ip="$6" kind="$7"
+    local r="$1" wan_ip="$2" lan_net="$3" lan_gw="$4" host_ip="$5" host="$6" kind="$7"
     veth "${r}" wan lab-sw "${r#lab-}"
     ip -n lab-sw link set "${r#lab-}" master br0 up
     ip -n "${r}" addr add "${wan_ip}/24" dev wan
@@ -268,21 +310,36 @@ setup_router() {
 }
 
 turn_answers() {
-    local ip
+    local ip port
     for ip in "${SRV_IP1}" "${SRV_IP2}"; do
         timeout 0.5 ip netns exec lab-srv turnutils_stunclient -p "${TURN_PORT}" "${ip}" 2>/dev/null |
             grep -q 'UDP reflexive addr' || return 1
-        timeout 2 ip netns exec lab-srv bash -c "exec 3<>/dev/tcp/${ip}/${TURN_PORT}" 2>/dev/null || return 1
+        for port in "${TURN_PORT}" "${TURN_TLS_PORT}"; do
+            timeout 2 ip netns exec lab-srv bash -c "exec 3<>/dev/tcp/${ip}/${port}" 2>/dev/null || return 1
+        done
     done
+}
+
+# The TURN servers' certificate for TLS on 443: self-signed, P-256, for the three server addresses (clients pin its
+# SHA-256 fingerprint: `openssl x509 -in $STATE/turn-cert.pem -noout -fingerprint -sha256`).
+make_certificate() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj "/CN=lab TURN" \
+        -addext "subjectAltName=IP:${SRV_IP1},IP:${SRV_IP2},IP:${SRV_IP3}" \
+        -keyout "${STATE}/turn-key.pem" -out "${STATE}/turn-cert.pem" >/dev/null 2>&1 ||
+        die "openssl could not make the TURN certificate"
+    chmod 600 "${STATE}/turn-key.pem"
 }
 
 start_coturn() {
     local pid
     rm -f "${STATE}/turndb"
-    # -n: ignore /etc/turnserver.conf. The userdb is a private file in the state dir.
-    ip netns exec lab-srv turnserver -n --no-cli --no-tls --no-dtls \
+    make_certificate
+    # -n: ignore /etc/turnserver.conf. The userdb is a private file in the state dir. TLS on 443 (coturn's TLS
+    # listener also takes plain TCP, so 443 serves both; its alternate TLS port 444 is unused); no DTLS.
+    ip netns exec lab-srv turnserver -n --no-cli --no-dtls \
         --listening-ip "${SRV_IP1}" --listening-ip "${SRV_IP2}" --relay-ip "${SRV_IP1}" \
         --listening-port "${TURN_PORT}" --alt-listening-port "${TURN_ALT_PORT}" \
+        --tls-listening-port "${TURN_TLS_PORT}" --cert "${STATE}/turn-cert.pem" --pkey "${STATE}/turn-key.pem" \
         --lt-cred-mech --user "${TURN_USER}:${TURN_PASS}" --realm "${TURN_REALM}" \
         --userdb "${STATE}/turndb" --pidfile "${STATE}/turnserver.pid.coturn" \
         --log-file "${STATE}/turnserver.log" --simple-log --no-stdout-log ${P2P_LAB_COTURN_ARGS:-} \
@@ -296,7 +353,7 @@ start_coturn() {
         fi
         sleep 0.1
     done
-    die "turnserver did not answer on ${SRV_IP1}/${SRV_IP2}:${TURN_PORT} within a few seconds"
+    die "turnserver did not answer on ${SRV_IP1}/${SRV_IP2}:${TURN_PORT} (and TCP ${TURN_TLS_PORT}) within a few seconds"
 }
 
 on_up_failure() {
@@ -316,10 +373,10 @@ cmd_up() {
     [[ $# -eq 2 ]] || usage
     local ka="$1" kb="$2" k
     for k in "${ka}" "${kb}"; do
-        [[ " ${KINDS} " == *" ${k} "* ]] || die "unknown NAT kind '${k}' (one of: ${KINDS})"
+        [[ " ${KINDS} ${ALIASES} " == *" ${k} "* ]] || die "unknown NAT kind '${k}' (one of: ${KINDS})"
     done
     need_root
-    need_tools ip nft conntrack turnserver turnutils_stunclient
+    need_tools ip nft conntrack turnserver turnutils_stunclient openssl
     cmd_down
     # Any failure from here on, and Ctrl-C or a TERM, takes down what was built (exit runs the EXIT trap).
     trap on_up_failure EXIT
@@ -339,6 +396,8 @@ cmd_up() {
     ip -n lab-sw link set srv master br0 up
     ip -n lab-srv addr add "${SRV_IP1}/24" dev eth0
     ip -n lab-srv addr add "${SRV_IP2}/24" dev eth0
+    ip -n lab-srv addr add "${SRV_IP3}/24" dev eth0
+    ip -n lab-srv addr add "${SRV_IP4}/24" dev eth0
     ip -n lab-srv link set eth0 up
     # Like any server on the Internet, lab-srv has a default route (its gateway does not exist: what goes there
     # vanishes) and no route to the private ranges (RFC 1918, RFC 6598): a datagram to a peer's private host
@@ -350,12 +409,23 @@ cmd_up() {
     for private in 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10; do
         ip -n lab-srv route add unreachable "${private}"
     done
-    setup_router lab-ra 198.18.0.1 10.10.1.0/24 10.10.1.1 lab-a 10.10.1.2 "${ka}"
-    setup_router lab-rb 198.18.0.2 10.10.2.0/24 10.10.2.1 lab-b 10.10.2.2 "${kb}"
+    # shellcheck disable=SC2046 # lan_of prints three words: the LAN, its gateway, the host's address
+    setup_router lab-ra 198.18.0.1 $(lan_of 1 "${ka}") lab-a "${ka}"
+    # shellcheck disable=SC2046
+    setup_router lab-rb 198.18.0.2 $(lan_of 2 "${kb}") lab-b "${kb}"
+    # A public LAN is reachable from the whole public network: lab-srv and the other router route to it.
+    if [[ "${ka}" == public ]]; then
+        ip -n lab-srv route add 198.18.1.0/24 via 198.18.0.1
+        ip -n lab-rb route add 198.18.1.0/24 via 198.18.0.1
+    fi
+    if [[ "${kb}" == public ]]; then
+        ip -n lab-srv route add 198.18.2.0/24 via 198.18.0.2
+        ip -n lab-ra route add 198.18.2.0/24 via 198.18.0.2
+    fi
     printf 'ra=%s\nrb=%s\n' "${ka}" "${kb}" >"${STATE}/kinds"
     start_coturn
     trap - EXIT INT TERM
-    say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
+    say "up: lab-ra=${ka} lab-rb=${kb}; coturn pid $(cat "${STATE}/turnserver.pid") on ${SRV_IP1},${SRV_IP2}:${TURN_PORT} (udp+tcp) and :${TURN_TLS_PORT} (tcp+tls, ${STATE}/turn-cert.pem), user ${TURN_USER}/${TURN_PASS} realm ${TURN_REALM}"
 }
 
 # ---------------------------------------------------------------- link profiles
@@ -466,7 +536,7 @@ cmd_status() {
     if [[ -f "${STATE}/turnserver.pid" ]]; then
         pid="$(cat "${STATE}/turnserver.pid")"
         if kill -0 "${pid}" 2>/dev/null; then
-            echo "coturn: pid ${pid}, ${SRV_IP1},${SRV_IP2}:${TURN_PORT} udp+tcp, user ${TURN_USER}:${TURN_PASS} realm ${TURN_REALM}, log ${STATE}/turnserver.log"
+            echo "coturn: pid ${pid}, ${SRV_IP1},${SRV_IP2}:${TURN_PORT} udp+tcp, :${TURN_TLS_PORT} tcp+tls, user ${TURN_USER}:${TURN_PASS} realm ${TURN_REALM}, log ${STATE}/turnserver.log"
         else
             echo "coturn: pid ${pid} NOT running (log ${STATE}/turnserver.log)"
         fi

@@ -8,7 +8,8 @@
 #      network namespaces (coturn, a stand-in left in lab-b; found through their namespaces just
 #      before) still running, no state dir, the default namespace's links and nftables tables as
 #      they were before; `down` again succeeds.
-#   3. A failing `up` exits non-zero with a clear message and leaves nothing: an unknown NAT kind
+#   3. udp-blocked is another name for tcp-only: the same router ruleset.
+#   4. A failing `up` exits non-zero with a clear message and leaves nothing: an unknown NAT kind
 #      (refused before anything is built), coturn exiting at start and a TERM while `up` waits for
 #      coturn (both torn down by `up`'s trap).
 #
@@ -147,7 +148,15 @@ check "down: no state dir ${STATE}" test ! -e "${STATE}"
 check "down: the default namespace's links and nftables tables are as before" test "$(default_view)" == "${before}"
 check "down again succeeds" "${LAB}" down
 
-# ---- 3. failing up
+# ---- 3. one router, two names
+"${LAB}" up tcp-only https-only
+tcp_only_rules="$("${LAB}" exec ra nft -s list ruleset)"
+"${LAB}" up udp-blocked https-only
+check "udp-blocked and tcp-only are the same router" test "$("${LAB}" exec ra nft -s list ruleset)" == "${tcp_only_rules}"
+check "the kinds file keeps the name given (udp-blocked)" grep -qx 'ra=udp-blocked' "${STATE}/kinds"
+"${LAB}" down
+
+# ---- 4. failing up
 set +e
 out="$("${LAB}" up bogus masquerade 2>&1)"
 rc=$?

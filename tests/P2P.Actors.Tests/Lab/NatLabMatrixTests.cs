@@ -15,20 +15,46 @@ namespace P2P.Actors.Tests.Lab;
 /// behaviours, twice: TURN served by coturn, then by <c>p2p relay</c>. Each cell: connected or not, the selected
 /// path, the connect time, a chat round trip and a 5 MiB file with a matching SHA-256. The table is written to
 /// tests/lab/results.md. Needs root (it runs in CI as root); run alone with <c>--filter Category=Lab</c>.
+/// The firewall kinds (issue 14: tcp-only, https-only, a public host) have a matrix of their own beside it.
 /// </summary>
 [Trait("Category", "Lab")]
 public sealed class NatLabMatrixTests(ITestOutputHelper output)
 {
-    private static readonly string[] Nats = ["masquerade", "port-restricted", "full-cone", "symmetric", "udp-blocked"];
+    private static readonly string[] Nats = ["masquerade", "port-restricted", "full-cone", "symmetric", "tcp-only"];
+
+    /// <summary>
+    /// The firewall kinds' cells (issue 14) and the path each must take: "udp" a direct UDP pair, "tcp" a direct ICE-TCP
+    /// pair (RFC 6544), "relay" through the TURN server, which each side reaches as its firewall allows (UDP; TCP for
+    /// tcp-only; TCP, or TLS once p2p has it, on 443 for https-only: <see cref="TurnLegFor"/>). tcp-only x masquerade and
+    /// tcp-only x tcp-only are cells of the NAT matrix (<see cref="Nats"/>).
+    /// </summary>
+    private static readonly (string NatA, string NatB, string Path)[] FirewallPairs =
+    [
+        // "tcp" once p2p gathers ICE-TCP candidates (the icetcp merge): the tcp-only host then connects to the public
+        // host's passive TCP candidate directly; until then both relay
+        ("tcp-only", "public", "relay"),
+        // only TCP to 443 leaves: the public host's TCP candidates are on other ports, so TURN on 443 is the way
+        ("https-only", "public", "relay"),
+        ("https-only", "masquerade", "relay"),
+        ("https-only", "https-only", "relay"),
+        ("tcp-only", "https-only", "relay"),
+        // the symmetric side's checks reach the public host, whose checks come back to the port they came from
+        ("public", "symmetric", "udp"),
+    ];
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(45);
     /// <summary>What the lab may take in CI (issue 6): past it no new NAT pair is started and the test fails.</summary>
     private static readonly TimeSpan Budget = TimeSpan.FromMinutes(10);
-    private const string Server = "198.18.0.10";
-    private const int CoturnPort = 3478, RelayPort = 3480, SignalPort = 8090; // coturn also holds 3479 (its RFC 5780 alternate port)
+    /// <summary>The same for the firewall matrix (issue 14), which may add at most ~2 minutes to the lab.</summary>
+    private static readonly TimeSpan FirewallBudget = TimeSpan.FromMinutes(4);
+    // lab-srv's addresses (tests/lab/lab.sh): coturn on Server and the second one (UDP and TCP 3478, alternate 3479, TCP and
+    // TLS 443); p2p relay on Server:3480 and on Relay443:443; p2p signal on Signal443:443 (as a web server would be, so that
+    // an https-only host reaches it too)
+    private const string Server = "198.18.0.10", Relay443 = "198.18.0.12", Signal443 = "198.18.0.13";
+    private const int CoturnPort = 3478, RelayPort = 3480, HttpsPort = 443;
     private const int FileBytes = 5 * 1024 * 1024;
 
     /// <summary>
-    /// P2P_LAB_PAIRS="masquerade/full-cone udp-blocked/symmetric" runs only these NAT pairs (both TURN servers each),
+    /// P2P_LAB_PAIRS="masquerade/full-cone tcp-only/symmetric" runs only these NAT pairs (both TURN servers each),
     /// for working on the lab; results.md is then left alone.
     /// </summary>
     private static string[]? Only =>
@@ -41,6 +67,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     {
         public bool Connected { get; set; }
         public string Path { get; set; } = "";
+        /// <summary>The selected pair's transport and, for each relayed side, how it reached its TURN server: "udp; A's TURN over tls 443".</summary>
+        public string Transport { get; set; } = "";
         public double ConnectMs { get; set; }
         public double PipeConnectMs { get; set; }
         public double ChatRttMs { get; set; }
@@ -50,20 +78,77 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         public override string ToString() => $"{Turn}: {NatA} x {NatB}";
     }
 
-    /// <summary>Whether a direct path exists for the pair (RFC 4787 behaviours; NATLAB-NOTES.md measured the same).</summary>
+    /// <summary>
+    /// Whether a direct UDP path exists for the pair (RFC 4787 behaviours; NATLAB-NOTES.md measured the same): never
+    /// through a firewall without UDP, always to a public host from a side with UDP.
+    /// </summary>
     private static bool DirectPossible(string a, string b)
     {
-        if (a == "udp-blocked" || b == "udp-blocked") return false;
+        if (NoUdp(a) || NoUdp(b)) return false;
+        if (a == "public" || b == "public") return true;
         static bool ConeNotFull(string n) => n is "masquerade" or "port-restricted";
         if (a == "symmetric" && (b == "symmetric" || ConeNotFull(b))) return false;
         if (b == "symmetric" && ConeNotFull(a)) return false;
         return true;
     }
 
+    private static bool NoUdp(string nat) => nat is "tcp-only" or "udp-blocked" or "https-only";
+
+    /// <summary>How a side reaches its TURN server: "udp", "tcp" or "tls", to which address and port.</summary>
+    private sealed record TurnLeg(string Transport, string Host, int Port)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Transport} {Port}");
+    }
+
+    /// <summary>
+    /// The way to its TURN server that a host behind <paramref name="nat"/> takes: UDP where UDP passes, TCP to the same port
+    /// behind tcp-only, port 443 behind https-only (TLS once both p2p and its relay have it, <see cref="TurnTls"/>, else TCP).
+    /// </summary>
+    private static TurnLeg TurnLegFor(string turn, string nat)
+    {
+        bool coturn = turn == "coturn";
+        if (nat == "https-only") return new(TurnTls ? "tls" : "tcp", coturn ? Server : Relay443, HttpsPort);
+        return new(NoUdp(nat) ? "tcp" : "udp", Server, coturn ? CoturnPort : RelayPort);
+    }
+
+    /// <summary>p2p's TURN options for <paramref name="leg"/>.</summary>
+    private static string[] TurnArgs(TurnLeg leg) => leg.Transport switch
+    {
+        "tls" => ["--turn", $"turns:{leg.Host}:{leg.Port}", "--turn-fingerprint", LabCertificateFingerprint()],
+        "tcp" => ["--turn", leg.Host, "--turn-port", leg.Port.ToString(CultureInfo.InvariantCulture), "--turn-tcp"],
+        _ => ["--turn", leg.Host, "--turn-port", leg.Port.ToString(CultureInfo.InvariantCulture)],
+    };
+
+    /// <summary>
+    /// TURN over TLS in the lab: true when <c>p2p</c> takes <c>--turn turns:host:port --turn-fingerprint</c> and
+    /// <c>p2p relay</c> takes <c>--tls-listen</c> (issue 14, the client and relay TLS work). Until then the https-only
+    /// cells reach both TURN servers over plain TCP on 443 (coturn's TLS port takes plain TCP too).
+    /// </summary>
+    private static bool TurnTls => TurnTlsOffered.Value;
+    private static readonly Lazy<bool> TurnTlsOffered = new(() =>
+    {
+        static string Help(params string[] args) => Processes.Run(Processes.Dotnet([Processes.P2pDll, .. args]), TimeSpan.FromMinutes(1)).GetAwaiter().GetResult().ToString();
+        return Help("--help").Contains("--turn-fingerprint", StringComparison.Ordinal) && Help("relay", "--help").Contains("--tls-listen", StringComparison.Ordinal);
+    });
+
+    /// <summary>The lab's TURN certificate (lab.sh up makes it), as p2p's <c>--turn-fingerprint</c> takes it: sha-256:AB:CD:...</summary>
+    private static string LabCertificateFingerprint()
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(LabCertificate));
+        return "sha-256:" + string.Join(':', Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)).Chunk(2).Select(c => new string(c)));
+    }
+
+    private static string LabState => Environment.GetEnvironmentVariable("P2P_LAB_STATE") is { Length: > 0 } state ? state : "/run/p2p-lab";
+    private static string LabCertificate => Path.Combine(LabState, "turn-cert.pem");
+
+    /// <summary>"udp" or "tcp" for a direct pair, "relay" when either candidate is a relayed one.</summary>
+    private static string PathClass(Cell cell) => cell.Path.Contains("relay", StringComparison.Ordinal) ? "relay" : cell.Transport.Split(';')[0];
+
     [Theory]
     [InlineData("masquerade", "symmetric")]
     [InlineData("full-cone", "port-restricted")]
-    [InlineData("udp-blocked", "masquerade")]
+    [InlineData("tcp-only", "masquerade")]
+    [InlineData("https-only", "public")]
     public async Task Each_router_behaves_as_the_NAT_it_claims_to_a_STUN_query_from_its_LAN(string natA, string natB)
     {
         // tests/lab/check-nat.sh: one local port, two STUN destinations; same mapped port = endpoint-independent
@@ -105,60 +190,90 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_pair_of_NAT_behaviours_connects_through_the_lab_with_coturn_and_with_p2p_relay()
     {
+        var (cells, notRun) = await RunMatrixAsync([.. Nats.SelectMany(a => Nats.Select(b => (a, b)))], Budget, "matrix", Report);
+        AssertMatrix(cells, notRun, Budget);
+        var relayedButDirectPossible = cells.Where(c => DirectPossible(c.NatA, c.NatB) && c.Path.Contains("relay", StringComparison.Ordinal)).Select(c => c.ToString()).ToList();
+        Assert.True(relayedButDirectPossible.Count == 0, "relayed although a direct path exists: " + string.Join("; ", relayedButDirectPossible));
+    }
+
+    [Fact]
+    public async Task Behind_firewalls_that_pass_only_TCP_or_only_TCP_443_and_beside_a_public_host_every_cell_connects_by_its_expected_path()
+    {
+        // issue 14: tcp-only (no UDP either way, any TCP out), https-only (only TCP to port 443 out), public (no NAT, no
+        // filter), with each other and with the NAT kinds where it matters; the TURN servers also listen on 443. Each
+        // cell must connect, cross chat lines and move the file, over the path FirewallPairs names for it
+        var expected = FirewallPairs.ToDictionary(p => (p.NatA, p.NatB), p => p.Path);
+        var (cells, notRun) = await RunMatrixAsync([.. FirewallPairs.Select(p => (p.NatA, p.NatB))], FirewallBudget, "firewalls",
+            (cells, notRun, took) => FirewallReport(cells, notRun, took, expected));
+        AssertMatrix(cells, notRun, FirewallBudget);
+        var otherPath = cells.Where(c => c.Connected && PathClass(c) != expected[(c.NatA, c.NatB)])
+            .Select(c => $"{c}: {PathClass(c)} ({c.Path}, {c.Transport}), expected {expected[(c.NatA, c.NatB)]}").ToList();
+        Assert.True(otherPath.Count == 0, "cells that took another path than expected: " + string.Join("; ", otherPath));
+    }
+
+    /// <summary>
+    /// Brings the lab up for each NAT pair in turn (within <paramref name="budget"/>: past it no new pair is started) and
+    /// runs a cell through coturn and one through <c>p2p relay</c> in it; P2P_LAB_PAIRS picks pairs. The cells, also when
+    /// one failed, go to the section <paramref name="section"/> of results.md as <paramref name="report"/> writes them
+    /// (not with P2P_LAB_PAIRS).
+    /// </summary>
+    private async Task<(List<Cell> Cells, List<string> NotRun)> RunMatrixAsync((string NatA, string NatB)[] pairs, TimeSpan budget, string section,
+        Func<List<Cell>, List<string>, TimeSpan, string> report)
+    {
         var cells = new List<Cell>();
         var notRun = new List<string>();
         var clock = Stopwatch.StartNew();
         var work = Directory.CreateTempSubdirectory("p2p-lab-");
         try
         {
-            foreach (var natA in Nats)
-                foreach (var natB in Nats)
+            foreach (var (natA, natB) in pairs)
+            {
+                if (Only is { } only && !only.Contains($"{natA}/{natB}")) continue;
+                if (clock.Elapsed > budget)
                 {
-                    if (Only is { } only && !only.Contains($"{natA}/{natB}")) continue;
-                    if (clock.Elapsed > Budget)
-                    {
-                        notRun.Add($"{natA} x {natB}");
-                        continue;
-                    }
-                    await Lab("up", natA, natB);
-                    await using var signal = await StartSignalAsync();
-                    await using var relay = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"],
-                        ["relay", "--listen", $"{Server}:{RelayPort}", "--user", "lab:labpass", "--realm", "lab"]);
-                    await relay.WaitForLineAsync(l => l.StartsWith("relay listening on", StringComparison.Ordinal), Wait, NicePeerStream.Stdout);
-                    foreach (var (turn, port) in new[] { ("coturn", CoturnPort), ("p2p relay", RelayPort) })
-                    {
-                        var cell = new Cell(turn, natA, natB);
-                        cells.Add(cell);
-                        await RunCellAsync(cell, port, work.FullName);
-                        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {cell}: {(cell.Connected ? $"{cell.Path}, {cell.ConnectMs:0} ms (between the lines: {cell.PipeConnectMs:0} ms), file {(cell.FileOk ? "ok" : "BAD")}" : "NOT CONNECTED")} {cell.Problem}");
-                    }
+                    notRun.Add($"{natA} x {natB}");
+                    continue;
                 }
+                await Lab("up", natA, natB);
+                await using var signal = await StartSignalAsync();
+                await using var relay = await StartRelayAsync();
+                foreach (var turn in new[] { "coturn", "p2p relay" })
+                {
+                    var cell = new Cell(turn, natA, natB);
+                    cells.Add(cell);
+                    await RunCellAsync(cell, work.FullName);
+                    output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {cell}: {(cell.Connected ? $"{cell.Path} ({cell.Transport}), {cell.ConnectMs:0} ms (between the lines: {cell.PipeConnectMs:0} ms), file {(cell.FileOk ? "ok" : "BAD")}" : "NOT CONNECTED")} {cell.Problem}");
+                }
+            }
         }
         finally
         {
             await Lab("down");
             work.Delete(recursive: true);
-            if (cells.Count > 0 && Only is null) await WriteResultsSectionAsync("matrix", Report(cells, notRun, clock.Elapsed));
+            if (cells.Count > 0 && Only is null) await WriteResultsSectionAsync(section, report(cells, notRun, clock.Elapsed));
         }
-        Assert.True(notRun.Count == 0, $"the lab went past its {Budget.TotalMinutes:0} minutes after {cells.Count} cells; NAT pairs not run: {string.Join("; ", notRun)}");
-        var failed = cells.Where(c => !c.Connected || !c.FileOk || c.ChatRttMs <= 0).Select(c => $"{c} ({c.Problem})").ToList();
-        Assert.True(failed.Count == 0, "cells that failed: " + string.Join("; ", failed));
-        var relayedButDirectPossible = cells.Where(c => DirectPossible(c.NatA, c.NatB) && c.Path.Contains("relay", StringComparison.Ordinal)).Select(c => c.ToString()).ToList();
-        Assert.True(relayedButDirectPossible.Count == 0, "relayed although a direct path exists: " + string.Join("; ", relayedButDirectPossible));
+        return (cells, notRun);
     }
 
-    private async Task RunCellAsync(Cell cell, int turnPort, string work, int fileBytes = FileBytes, string roomTag = "")
+    private static void AssertMatrix(List<Cell> cells, List<string> notRun, TimeSpan budget)
+    {
+        Assert.True(notRun.Count == 0, $"the lab went past its {budget.TotalMinutes:0} minutes after {cells.Count} cells; NAT pairs not run: {string.Join("; ", notRun)}");
+        var failed = cells.Where(c => !c.Connected || !c.FileOk || c.ChatRttMs <= 0).Select(c => $"{c} ({c.Problem})").ToList();
+        Assert.True(failed.Count == 0, "cells that failed: " + string.Join("; ", failed));
+    }
+
+    private async Task RunCellAsync(Cell cell, string work, int fileBytes = FileBytes, string roomTag = "")
     {
         string room = $"{cell.Turn.Replace(' ', '-')}-{cell.NatA}-{cell.NatB}{roomTag}";
         var downloads = Directory.CreateDirectory(Path.Combine(work, room)).FullName;
-        string[] Args(string nat) =>
+        TurnLeg legA = TurnLegFor(cell.Turn, cell.NatA), legB = TurnLegFor(cell.Turn, cell.NatB);
+        string[] Args(TurnLeg leg) =>
         [
-            "--signal", $"ws://{Server}:{SignalPort}/", "--room", room, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
-            "--turn", Server, "--turn-port", turnPort.ToString(CultureInfo.InvariantCulture), "--turn-user", "lab", "--turn-pass", "labpass",
-            .. nat == "udp-blocked" ? new[] { "--turn-tcp" } : [], "--download-dir", downloads, "--timeout", "30",
+            "--signal", $"ws://{Signal443}:{HttpsPort}/", "--room", room, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
+            .. TurnArgs(leg), "--turn-user", "lab", "--turn-pass", "labpass", "--download-dir", downloads, "--timeout", "30",
         ];
-        await using var a = P2pProcess.StartThrough("bash", [LabScript, "exec", "a"], Args(cell.NatA));
-        await using var b = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"], Args(cell.NatB));
+        await using var a = P2pProcess.StartThrough("bash", [LabScript, "exec", "a"], Args(legA));
+        await using var b = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"], Args(legB));
         try
         {
             // connect time: each p2p prints how long after both peers were in the room it connected (ICE and DTLS
@@ -172,8 +287,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
             cell.Connected = true;
             cell.PipeConnectMs = Stopwatch.GetElapsedTime(Math.Max(joinedA.ReadAt, joinedB.ReadAt), Math.Max(connectedA.ReadAt, connectedB.ReadAt)).TotalMilliseconds;
             var over = await a.WaitForLineAsync(l => l.StartsWith("Connected over ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            var m = Regex.Match(over, @"Connected over (\w+) \S+ -> (\w+) \S+");
-            cell.Path = m.Success ? $"{m.Groups[1].Value} -> {m.Groups[2].Value}" : over;
+            (cell.Path, cell.Transport) = ParsePath(over, legA, legB);
             cell.ConnectMs = Math.Max(await ConnectMsAsync(a), await ConnectMsAsync(b));
 
             // chat round trip: a line there and one back, each from its write to the moment the other printed it
@@ -215,6 +329,23 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The path from p2p's "Connected over relay 198.18.0.12:61501 -> host 198.18.2.2:37190, encrypted ..." line: the two
+    /// candidate types ("relay -> host"), and the transport: the pair's (tcp when the line names TCP, an ICE-TCP pair; else
+    /// udp), then for each relayed side how it reaches its TURN server ("udp; A's TURN over tcp 443").
+    /// </summary>
+    private static (string Path, string Transport) ParsePath(string over, TurnLeg legA, TurnLeg legB)
+    {
+        string pair = over.Split(", ")[0];
+        var m = Regex.Match(pair, @"Connected over (host|srflx|prflx|relay)\b.*-> (host|srflx|prflx|relay)\b");
+        if (!m.Success) return (over, "");
+        string local = m.Groups[1].Value, remote = m.Groups[2].Value;
+        var transport = new List<string> { Regex.IsMatch(pair, @"\btcp\b", RegexOptions.IgnoreCase) ? "tcp" : "udp" };
+        if (local == "relay") transport.Add($"A's TURN over {legA}");
+        if (remote == "relay") transport.Add($"B's TURN over {legB}");
+        return ($"{local} -> {remote}", string.Join("; ", transport));
+    }
+
+    /// <summary>
     /// tests/lab/results.md holds one section per lab test (between <c>&lt;!-- name --&gt;</c> markers): each test
     /// replaces its own and keeps the others, so the matrix, the link profiles and the libnice anchor can each be
     /// run alone.
@@ -230,6 +361,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         int at = sections.FindIndex(x => x.Name == name);
         if (at >= 0) sections[at] = (name, text);
         else if (name == "matrix") sections.Insert(0, (name, text));
+        else if (name == "firewalls") sections.Insert(sections.FindIndex(x => x.Name == "matrix") + 1, (name, text)); // next to the NAT matrix
         else sections.Add((name, text));
         var md = new StringBuilder();
         foreach (var (n, t) in sections) md.Append($"<!-- {n} -->\n").Append(t.TrimEnd('\n')).Append($"\n\n<!-- /{n} -->\n");
@@ -322,7 +454,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                 await profile.ApplyAsync();
                 var rtt = await RttAsync();
                 var cell = new Cell("coturn", natA, natB);
-                await RunCellAsync(cell, CoturnPort, work, ProfileFileBytes, $"-p{Array.IndexOf(profiles, profile)}");
+                await RunCellAsync(cell, work, ProfileFileBytes, $"-p{Array.IndexOf(profiles, profile)}");
                 var tcp = await TcpRateAsync(ProfileFileBytes);
                 // Reno beside the system's default: loss-based like SCTP's congestion control (RFC 9260 §7.2), while a
                 // default such as BBR does not back off for random loss at all
@@ -389,12 +521,27 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary><c>p2p signal</c> on lab-srv, listening.</summary>
+    /// <summary><c>p2p signal</c> on lab-srv, listening on port 443 (so that an https-only host reaches it too).</summary>
     private static async Task<P2pProcess> StartSignalAsync()
     {
-        var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Server}:{SignalPort}"]);
+        var signal = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"], ["signal", "--listen", $"{Signal443}:{HttpsPort}"]);
         await signal.WaitForLineAsync(l => l.StartsWith("signal listening on", StringComparison.Ordinal), Wait);
         return signal;
+    }
+
+    /// <summary>
+    /// <c>p2p relay</c> on lab-srv, listening: UDP and TCP on <see cref="Server"/>:<see cref="RelayPort"/>, and on
+    /// <see cref="Relay443"/>:443 TLS with the lab's certificate (<see cref="TurnTls"/>), else UDP and TCP.
+    /// </summary>
+    private static async Task<P2pProcess> StartRelayAsync()
+    {
+        string[] on443 = TurnTls
+            ? ["--tls-listen", $"{Relay443}:{HttpsPort}", "--cert", LabCertificate, "--key", Path.Combine(LabState, "turn-key.pem")]
+            : ["--listen", $"{Relay443}:{HttpsPort}"];
+        var relay = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"],
+            ["relay", "--listen", $"{Server}:{RelayPort}", .. on443, "--user", "lab:labpass", "--realm", "lab"]);
+        await relay.WaitForLineAsync(l => l.StartsWith("relay listening on", StringComparison.Ordinal), Wait, NicePeerStream.Stdout);
+        return relay;
     }
 
     /// <summary>
@@ -434,7 +581,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
                     await profile.ApplyAsync();
                     var nice = await LibniceConnectAsync();
                     var cell = new Cell("coturn", natA, natB);
-                    await RunCellAsync(cell, CoturnPort, work, roomTag: $"-p{Array.IndexOf(profiles, profile)}");
+                    await RunCellAsync(cell, work, roomTag: $"-p{Array.IndexOf(profiles, profile)}");
                     output.WriteLine($"{natA} x {natB} [{profile}]: libnice {nice.Text}; ours {(cell.Connected ? $"{cell.ConnectMs:0} ms ({cell.Path})" : "NOT CONNECTED " + cell.Problem)}");
                     Assert.True(cell.Connected, $"{cell} with {profile}: {cell.Problem}");
                     string ratio = nice.Ms > 0 ? (cell.ConnectMs / nice.Ms).ToString("0.00", CultureInfo.InvariantCulture) : "-";
@@ -508,7 +655,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("and DTLS done), timed inside the process; the later of the two. The other times are between the moments lines");
         md.AppendLine("left the processes (each output line is stamped by a thread reading the pipe, not when the test gets to it).");
         md.AppendLine("Chat round trip: a line written to A until B prints it, plus a line written to B until A prints it. File: 5 MiB");
-        md.AppendLine("from A to B, SHA-256 checked on arrival, MiB/s from B's accept to B saying it is done.");
+        md.AppendLine("from A to B, SHA-256 checked on arrival, MiB/s from B's accept to B saying it is done. Transport: the selected");
+        md.AppendLine("pair's (udp, or tcp for an ICE-TCP pair), then for each relayed side how it reaches its TURN server and on which port.");
         md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
         md.AppendLine();
         md.AppendLine("NAT kinds (RFC 4787; tests/lab/lab.sh says how each is built, tests/lab/check-nat.sh verifies them):");
@@ -519,21 +667,55 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("| port-restricted | endpoint-independent | address-and-port-dependent | no (a fixed other port per local port) |");
         md.AppendLine("| full-cone | endpoint-independent | endpoint-independent | yes |");
         md.AppendLine("| symmetric | address-and-port-dependent | address-and-port-dependent | no (random per flow) |");
-        md.AppendLine("| udp-blocked | no UDP; TURN over TCP | | |");
+        md.AppendLine("| tcp-only | no UDP either way; any TCP out, masqueraded (endpoint-independent) | TCP replies only | yes |");
         md.AppendLine();
-        md.AppendLine("| TURN | NAT A | NAT B | connected | path (A's view) | direct possible | connect ms | chat RTT ms | 5 MiB file | MiB/s |");
-        md.AppendLine("|---|---|---|---|---|---|---:|---:|---|---:|");
+        AppendCells(md, cells, notRun, Budget, expected: null);
+        return md.ToString();
+    }
+
+    private static string FirewallReport(List<Cell> cells, List<string> notRun, TimeSpan took, Dictionary<(string, string), string> expected)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("## Firewalls that pass only TCP or only TCP 443, and a public host");
+        md.AppendLine();
+        md.AppendLine("Written by `NatLabMatrixTests` (issue 14) as the NAT matrix above: coturn and `p2p relay` also listen on TCP 443");
+        md.AppendLine($"({(TurnTls ? "TLS" : "plain TCP: p2p has no TURN over TLS yet; coturn's 443 is its TLS port, which takes plain TCP too")}),");
+        md.AppendLine("`p2p signal` listens on 443. Each side reaches its TURN server as its firewall lets it: UDP, TCP behind tcp-only,");
+        md.AppendLine("443 behind https-only (the transport column: the selected pair's transport, then each relayed side's way to its");
+        md.AppendLine("TURN server). The expected path is the best one the rules allow with what `p2p` offers today: the");
+        md.AppendLine("test fails on any other (tcp-only x public goes direct over ICE-TCP once `p2p` gathers TCP candidates).");
+        md.AppendLine("tcp-only x masquerade and tcp-only x tcp-only are in the NAT matrix above.");
+        md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
+        md.AppendLine();
+        md.AppendLine("| kind | what passes (tests/lab/lab.sh, nftables in the router) |");
+        md.AppendLine("|---|---|");
+        md.AppendLine("| tcp-only | no UDP either way; any TCP out, masqueraded (also called udp-blocked) |");
+        md.AppendLine("| https-only | only TCP to port 443 out, masqueraded; everything else dropped |");
+        md.AppendLine("| public | no NAT, no filter: the host's own public address, reachable by anyone |");
+        md.AppendLine();
+        AppendCells(md, cells, notRun, FirewallBudget, expected);
+        return md.ToString();
+    }
+
+    /// <summary>The table of <paramref name="cells"/> (with an "expected" column when given) and its verdict line.</summary>
+    private static void AppendCells(StringBuilder md, List<Cell> cells, List<string> notRun, TimeSpan budget, Dictionary<(string, string), string>? expected)
+    {
+        md.AppendLine($"| TURN | NAT A | NAT B | connected | path (A's view) | transport | {(expected is null ? "direct possible" : "expected path")} | connect ms | chat RTT ms | 5 MiB file | MiB/s |");
+        md.AppendLine("|---|---|---|---|---|---|---|---:|---:|---|---:|");
         foreach (var c in cells)
+        {
+            string expectation = expected is null ? (DirectPossible(c.NatA, c.NatB) ? "yes" : "no")
+                : c.Connected && expected[(c.NatA, c.NatB)] != PathClass(c) ? $"**{expected[(c.NatA, c.NatB)]}**" : expected[(c.NatA, c.NatB)];
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {c.Turn} | {c.NatA} | {c.NatB} | {(c.Connected ? "yes" : "**no**")} | {c.Path} | {(DirectPossible(c.NatA, c.NatB) ? "yes" : "no")} | {c.ConnectMs:0} | {c.ChatRttMs:0} | {(c.FileOk ? "SHA-256 ok" : "**failed**")} | {c.FileMiBps:0.0} |"));
+                $"| {c.Turn} | {c.NatA} | {c.NatB} | {(c.Connected ? "yes" : "**no**")} | {c.Path} | {c.Transport} | {expectation} | {c.ConnectMs:0} | {c.ChatRttMs:0} | {(c.FileOk ? "SHA-256 ok" : "**failed**")} | {c.FileMiBps:0.0} |"));
+        }
         var bad = cells.Where(c => !c.Connected || !c.FileOk).ToList();
         md.AppendLine();
         md.AppendLine(bad.Count == 0 ? $"All {cells.Count} cells connected and moved the file." : $"{bad.Count} of {cells.Count} cells failed: " + string.Join("; ", bad.Select(c => $"{c} ({c.Problem})")));
         if (notRun.Count > 0)
         {
             md.AppendLine();
-            md.AppendLine($"**Not run** (the lab went past its {Budget.TotalMinutes:0} minutes): " + string.Join("; ", notRun) + ".");
+            md.AppendLine($"**Not run** (the lab went past its {budget.TotalMinutes:0} minutes): " + string.Join("; ", notRun) + ".");
         }
-        return md.ToString();
     }
 }
