@@ -31,6 +31,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private readonly int _attempt;
     private readonly IUdpSocketFactory _sockets;
     private readonly AllocationDataPath? _dataPath;
+    private readonly ulong? _reservationToken;
     private readonly TransactionId _allocateId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     /// <summary>Peer IP → expiry as <see cref="Environment.TickCount64"/> (for the data path; the timers remove entries).</summary>
@@ -46,8 +47,10 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets, AllocationDataPath? dataPath)
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets, AllocationDataPath? dataPath,
+        ulong? reservationToken)
     {
+        _reservationToken = reservationToken;
         _sockets = sockets;
         _dataPath = dataPath;
         _settings = settings;
@@ -64,16 +67,19 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     }
 
     public static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null)
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null,
+        ulong? reservationToken = null)
     {
         var factory = sockets ?? RealUdpSockets.Instance;
-        return Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory, null)));
+        return Akka.Actor.Props.CreateBy(new Producer(() =>
+            new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory, null, reservationToken)));
     }
 
     /// <summary>An allocation whose ChannelData is relayed by <paramref name="dataPath"/> (real UDP sockets; see <see cref="AllocationDataPath"/>).</summary>
     internal static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, AllocationDataPath dataPath) =>
-        Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, RealUdpSockets.Instance, dataPath)));
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, AllocationDataPath dataPath, ulong? reservationToken = null) =>
+        Akka.Actor.Props.CreateBy(new Producer(() =>
+            new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, RealUdpSockets.Instance, dataPath, reservationToken)));
 
     /// <summary>Creates the actor through its private constructor (whose data path type is internal).</summary>
     private sealed class Producer(Func<Allocation> create) : IIndirectActorProducer
@@ -217,6 +223,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         w.AddAddress(StunAttributeType.XorRelayedAddress, StunAddress.From(_relayed!));
         w.AddUInt32(StunAttributeType.Lifetime, (uint)lifetime.TotalSeconds);
         w.AddAddress(StunAttributeType.XorMappedAddress, StunAddress.From(_client.Client));
+        if (_reservationToken is { } token) w.AddUInt64(StunAttributeType.ReservationToken, token); // RFC 8656 §7.2: the port after ours is held for it
         return StunReplies.Finish(ref w, buffer, _settings.Software, signing);
     }
 

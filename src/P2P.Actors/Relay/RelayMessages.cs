@@ -71,3 +71,10 @@ public static class AllocationProtocol
 
     internal sealed record ChannelExpired(ushort Channel);
 }
+
+/// <summary>Messages of <see cref="Reservation"/>.</summary>
+public static class ReservationProtocol
+{
+    /// <summary>Told to the parent once the reserved port is bound (held): its token can be handed out.</summary>
+    public sealed record Held(IPEndPoint Port);
+}
