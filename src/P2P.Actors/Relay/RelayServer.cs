@@ -67,6 +67,10 @@ public sealed class RelayServer : ReceiveActor
     private readonly Dictionary<IActorRef, Reserving> _reserving = [];
     /// <summary>5-tuples whose Allocate waits for a <see cref="Reservation"/> (to hold or to free a port): retransmissions are dropped meanwhile.</summary>
     private readonly HashSet<FiveTuple> _waiting = [];
+    /// <summary>RFC 6062: CONNECTION-ID → the TCP allocation that owns it (ConnectionBind arrives on a connection of its own).</summary>
+    private readonly Dictionary<uint, IActorRef> _connectionIds = [];
+    /// <summary>RFC 6062 data connections: the client's TCP connection → the <see cref="TcpPeerConnection"/> its raw bytes go to.</summary>
+    private readonly Dictionary<IActorRef, IActorRef> _dataLinks = [];
     private readonly List<Listener> _listeners = [];
     private readonly List<IActorRef> _awaitingListening = [];
     private RelayServerProtocol.Listening? _listening;
@@ -103,7 +107,17 @@ public sealed class RelayServer : ReceiveActor
         }
 
         Receive<UdpSocketProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Udp, EndPoints.Unmapped(r.From), r.Local), Sender), r.Payload));
-        Receive<TcpConnectionProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload));
+        Receive<TcpConnectionProtocol.Received>(r =>
+        {
+            if (_dataLinks.Count > 0 && _dataLinks.TryGetValue(Sender, out var link)) link.Tell(new TcpRelayProtocol.FromClient(r.Payload));
+            else OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload);
+        });
+        Receive<AllocationProtocol.ConnectionIdAdded>(c => _connectionIds[c.Id] = Sender);
+        Receive<AllocationProtocol.ConnectionIdRemoved>(c =>
+        {
+            if (_connectionIds.TryGetValue(c.Id, out var owner) && Equals(owner, Sender)) _connectionIds.Remove(c.Id);
+        });
+        Receive<AllocationProtocol.DataConnectionBound>(b => _dataLinks[b.Connection] = b.Link);
         Receive<TcpConnectionProtocol.Connected>(c => _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local));
         Receive<TcpConnectionProtocol.Closed>(OnTcpClosed);
         Receive<UdpSocketProtocol.Bound>(OnUdpBound);
@@ -289,6 +303,7 @@ public sealed class RelayServer : ReceiveActor
         if (_allocationByActor.Remove(t.ActorRef, out var tuple))
         {
             if (_allocations.Remove(tuple, out var record)) Forget(record);
+            foreach (var id in _connectionIds.Where(c => Equals(c.Value, t.ActorRef)).Select(c => c.Key).ToList()) _connectionIds.Remove(id);
             _log.Debug("Allocation {0} is gone", tuple);
             return;
         }
@@ -351,6 +366,7 @@ public sealed class RelayServer : ReceiveActor
         // RFC 8656 §3.1: an allocation over TCP lives as long as its connection.
         var tuple = new FiveTuple(ClientTransport.Tcp, closed.Remote, closed.Local);
         _log.Debug("TCP client {0} disconnected: {1}", closed.Remote, closed.Reason);
+        if (_dataLinks.Remove(Sender, out var link)) link.Tell(new TcpRelayProtocol.ClientClosed()); // RFC 6062 §5.5
         switch (closed.Cause)
         {
             case TcpCloseCause.Idle:
@@ -434,9 +450,9 @@ public sealed class RelayServer : ReceiveActor
             Reply(path, BindingSuccess(id, path.Client));
             return;
         }
-        if (method is not (StunMethod.Allocate or StunMethod.Refresh or StunMethod.CreatePermission or StunMethod.ChannelBind))
+        if (method is not (StunMethod.Allocate or StunMethod.Refresh or StunMethod.CreatePermission or StunMethod.ChannelBind
+            or StunMethod.Connect or StunMethod.ConnectionBind))
         {
-            // RFC 6062 TCP allocations (Connect, ConnectionBind) and unknown methods are not served.
             Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "Unsupported method"));
             return;
         }
@@ -445,7 +461,12 @@ public sealed class RelayServer : ReceiveActor
             Reply(path, StunReplies.Error(method, id, 403, _settings.Software, null, "TURN is disabled on this server (no users configured)"));
             return;
         }
-        if (!TryAuthenticate(path, request, out var user, out var algorithm))
+        // RFC 6062 §5.4: a ConnectionBind comes on a new connection with the credentials, and so the nonce, of its allocation's.
+        FiveTuple? nonceTuple = null;
+        if (method == StunMethod.ConnectionBind && request.TryGetUInt32(StunAttributeType.ConnectionId, out uint bindId)
+            && _connectionIds.TryGetValue(bindId, out var bindOwner) && _allocationByActor.TryGetValue(bindOwner, out var controlTuple))
+            nonceTuple = controlTuple;
+        if (!TryAuthenticate(path, request, out var user, out var algorithm, nonceTuple))
             return;
         var keys = _users[user];
         var signing = new ResponseSigning(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, request.HasMessageIntegritySha256);
@@ -460,6 +481,17 @@ public sealed class RelayServer : ReceiveActor
         }
 
         var authenticated = new AllocationProtocol.AuthenticatedRequest(payload, user, algorithm, request.HasMessageIntegritySha256);
+        if (method == StunMethod.ConnectionBind)
+        {
+            // RFC 6062 §5.4: on a connection of its own, for a CONNECTION-ID of some TCP allocation.
+            if (path.IsStream && !_allocations.ContainsKey(path.FiveTuple) && request.TryGetUInt32(StunAttributeType.ConnectionId, out uint connection)
+                && _connectionIds.TryGetValue(connection, out var owner))
+                owner.Tell(new AllocationProtocol.BindConnection(path, authenticated));
+            else
+                Reply(path, StunReplies.Error(method, id, 400, _settings.Software, signing,
+                    path.IsStream ? "Unknown CONNECTION-ID, or a connection that carries an allocation" : "ConnectionBind needs a TCP or TLS connection"));
+            return;
+        }
         if (_waiting.Contains(path.FiveTuple)) return; // its Allocate is answered once its reservation is settled
         if (_allocations.TryGetValue(path.FiveTuple, out var existing))
         {
@@ -484,15 +516,18 @@ public sealed class RelayServer : ReceiveActor
         return StunReplies.Finish(ref w, buffer, _settings.Software, null);
     }
 
-    /// <summary>RFC 8489 §9.2.4 in its order; answers the client itself when the request is not authenticated.</summary>
-    private bool TryAuthenticate(ClientPath path, StunMessage request, out string user, out PasswordAlgorithm algorithm)
+    /// <summary>
+    /// RFC 8489 §9.2.4 in its order; answers the client itself when the request is not authenticated. Nonces are bound to
+    /// the request's 5-tuple, or to <paramref name="nonceTuple"/> when given.
+    /// </summary>
+    private bool TryAuthenticate(ClientPath path, StunMessage request, out string user, out PasswordAlgorithm algorithm, FiveTuple? nonceTuple = null)
     {
         user = string.Empty;
         algorithm = PasswordAlgorithm.Md5;
         var now = DateTimeOffset.UtcNow;
         var method = request.Method;
         var id = request.TransactionId;
-        var tuple = path.FiveTuple;
+        var tuple = nonceTuple ?? path.FiveTuple;
         if (!request.HasMessageIntegrity && !request.HasMessageIntegritySha256)
         {
             Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
@@ -560,10 +595,14 @@ public sealed class RelayServer : ReceiveActor
         void Fail(int code, string? reason = null) => Reply(path, StunReplies.Error(method, id, code, _settings.Software, signing, reason));
 
         if (!request.TryGetRequestedTransport(out byte protocol)) { Fail(400, "REQUESTED-TRANSPORT is missing"); return; }
-        if (protocol != 17) { Fail(442); return; }
+        // RFC 6062 §5.1: TCP (6) relaying only over a TCP or TLS control connection.
+        if (protocol is not (17 or 6)) { Fail(442); return; }
+        bool tcpRelay = protocol == 6;
+        if (tcpRelay && !path.IsStream) { Fail(400, "A TCP allocation needs a TCP or TLS connection to the server"); return; }
         bool hasReservation = request.Has(StunAttributeType.ReservationToken);
         bool hasEvenPort = request.TryGetEvenPort(out bool reserveNext);
         if (hasReservation && hasEvenPort) { Fail(400, "EVEN-PORT and RESERVATION-TOKEN together"); return; }
+        if (tcpRelay && (hasReservation || hasEvenPort)) { Fail(400, "EVEN-PORT and RESERVATION-TOKEN are for UDP allocations"); return; }
         if (hasReservation && request.Has(StunAttributeType.RequestedAddressFamily)) { Fail(400, "REQUESTED-ADDRESS-FAMILY and RESERVATION-TOKEN together"); return; }
         ulong token = 0;
         if (hasReservation && !request.TryGetUInt64(StunAttributeType.ReservationToken, out token)) { Fail(400, "Bad RESERVATION-TOKEN"); return; }
@@ -612,7 +651,7 @@ public sealed class RelayServer : ReceiveActor
             return;
         }
         if (!_ports.TryTake(hasEvenPort, out port)) { Fail(508, "No relay port is free"); return; }
-        StartAllocation(path, authenticated, new IPEndPoint(relayIp!, port), lifetime, attempt, null);
+        StartAllocation(path, authenticated, new IPEndPoint(relayIp!, port), lifetime, attempt, null, tcpRelay);
     }
 
     /// <summary>Gives up a reservation before its time (its allocation could not be made): the port returns to the pool.</summary>
@@ -622,14 +661,14 @@ public sealed class RelayServer : ReceiveActor
     }
 
     private void StartAllocation(ClientPath path, AllocationProtocol.AuthenticatedRequest authenticated, IPEndPoint relayBind, TimeSpan lifetime, int attempt,
-        ulong? reservation)
+        ulong? reservation, bool tcpRelay = false)
     {
         string user = authenticated.User;
         int port = relayBind.Port;
         var keys = _users[user];
-        var fastPort = path.IsStream || _poller is null ? null : _listeners.FirstOrDefault(l => Equals(l.UdpActor, path.Socket))?.FastPort;
+        var fastPort = path.IsStream || tcpRelay || _poller is null ? null : _listeners.FirstOrDefault(l => Equals(l.UdpActor, path.Socket))?.FastPort;
         var props = fastPort is null
-            ? Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt, _sockets, reservation)
+            ? Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt, _sockets, reservation, tcpRelay)
             : Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt,
                 new AllocationDataPath(fastPort, path.Client.Serialize(), new RelayPort(_poller!)), reservation);
         var actor = Context.ActorOf(props, $"allocation-{++_allocationCounter}");

@@ -89,5 +89,8 @@ public sealed class CoturnTcpAndIndicationClientTests(RelayProcessFixture fixtur
     public Task Turnutils_uclient_over_tcp_with_its_default_rtp_and_rtcp_port_pair_relays_without_loss() => AssertUclientRelaysWithoutLoss(rtcp: true, "-t");
 
     [Fact]
+    public Task Turnutils_uclient_relays_through_rfc_6062_tcp_allocations_without_loss() => AssertUclientRelaysWithoutLoss("-T");
+
+    [Fact]
     public Task Turnutils_uclient_relays_with_send_and_data_indications_without_loss() => AssertUclientRelaysWithoutLoss("-s");
 }
