@@ -30,6 +30,7 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
     private Socket _socket;
     private IActorRef? _client;
     private bool _writing;
+    private int _queuedBytes;
     private bool _connecting;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -131,7 +132,7 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
         });
         Receive<TcpRelayProtocol.BindTimedOut>(_ =>
         {
-            _log.Info("TCP peer connection {0} from {1} got no ConnectionBind within {2} s; closed", _id, _peer, _settings.TcpPeerBindTimeout.TotalSeconds);
+            _log.Info("TCP peer connection {0:x8} with {1} got no ConnectionBind within {2} s; closed", _id, _peer, _settings.TcpPeerBindTimeout.TotalSeconds);
             Context.Stop(Self);
         });
         Receive<TcpRelayProtocol.ClientClosed>(_ => Context.Stop(Self));
@@ -141,17 +142,26 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
     {
         Receive<TcpRelayProtocol.FromClient>(f =>
         {
+            if (_queuedBytes + f.Bytes.Length > _settings.TcpWriteQueueBytes)
+            {
+                // A byte stream cannot drop bytes: a peer that reads too slowly loses its connection.
+                _log.Info("TCP peer connection {0:x8} with {1}: the peer reads too slowly ({2} bytes queued); closed", _id, _peer, _queuedBytes);
+                Context.Stop(Self);
+                return;
+            }
             _writes.Enqueue(f.Bytes);
+            _queuedBytes += f.Bytes.Length;
             WriteNext();
         });
-        Receive<TcpRelayProtocol.WriteCompleted>(_ =>
+        Receive<TcpRelayProtocol.WriteCompleted>(w =>
         {
             _writing = false;
+            _queuedBytes -= w.Bytes;
             WriteNext();
         });
         Receive<TcpRelayProtocol.PeerEnded>(e =>
         {
-            _log.Debug("TCP peer connection {0} with {1} ended: {2}", _id, _peer, e.Reason);
+            _log.Debug("TCP peer connection {0:x8} with {1} ended: {2}", _id, _peer, e.Reason);
             Context.Stop(Self);
         });
         Receive<TcpRelayProtocol.ClientClosed>(_ => Context.Stop(Self));
@@ -161,8 +171,9 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
     {
         if (_writing || _writes.Count == 0) return;
         _writing = true;
-        WriteAll(_socket, _writes.Dequeue(), _stop.Token).PipeTo(Self,
-            success: () => new TcpRelayProtocol.WriteCompleted(),
+        var bytes = _writes.Dequeue();
+        WriteAll(_socket, bytes, _stop.Token).PipeTo(Self,
+            success: () => new TcpRelayProtocol.WriteCompleted(bytes.Length),
             failure: e => new TcpRelayProtocol.PeerEnded($"send failed: {e.GetBaseException().Message}"));
     }
 

@@ -37,7 +37,7 @@ public static class TcpRelayProtocol
 
     internal sealed record PeerEnded(string Reason);
 
-    internal sealed record WriteCompleted;
+    internal sealed record WriteCompleted(int Bytes);
 
     internal sealed record AcceptFailed(Exception Error);
 }

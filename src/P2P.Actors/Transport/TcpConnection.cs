@@ -179,6 +179,12 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     {
         if (_queuedBytes + send.Payload.Length > _writeQueueLimit)
         {
+            if (_frames.Unframed)
+            {
+                _closeReason = "client reads too slowly: a byte stream cannot drop bytes"; // RFC 6062 data connection
+                Context.Stop(Self);
+                return;
+            }
             _writesDropped++;
             if (_writesDropped == 1 || _writesDropped % 1000 == 0)
                 _log.Warning("TCP {0}: client reads too slowly, {1} messages dropped", _remote, _writesDropped);

@@ -64,7 +64,7 @@ public sealed class RelayTcpAllocationTests(ITestOutputHelper output) : RelayTes
             Assert.True(n > 0, $"the peer's connection ended after {filled} of {length} bytes");
             filled += n;
         }
-        return Encoding.ASCII.GetString(buffer);
+        return Encoding.Latin1.GetString(buffer);
     }
 
     private static async Task<bool> ClosedWithin(Socket socket, TimeSpan timeout)
@@ -155,6 +155,90 @@ public sealed class RelayTcpAllocationTests(ITestOutputHelper output) : RelayTes
         var bind = await data.Transact(data.BuildSigned(StunMethod.ConnectionBind, TransactionId.NewRandom(),
             (ref StunMessageWriter w) => w.AddUInt32(StunAttributeType.ConnectionId, connection)));
         Assert.True(bind.IsSuccess, $"ConnectionBind with the control connection's nonce: {bind}");
+    }
+
+    [Fact]
+    public async Task A_peer_that_does_not_read_is_disconnected_rather_than_losing_bytes_of_the_stream()
+    {
+        var relay = await StartRelay(Settings with { TcpWriteQueueBytes = 64 * 1024 });
+        var (control, _) = await AllocateTcp(relay);
+        await using var _ = control;
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        uint connection = ConnectionIdOf(await Connect(control, (IPEndPoint)listener.LocalEndpoint));
+        using var peer = await listener.AcceptSocketAsync();
+        peer.ReceiveBufferSize = 64 * 1024;
+        await using var data = await BindData(relay, connection);
+
+        var chunk = new byte[64 * 1024];
+        try
+        {
+            for (int i = 0; i < 1024; i++) await data.SendRaw(chunk); // up to 64 MiB that the peer never reads
+        }
+        catch (SocketException)
+        {
+            // the relay closed the data connection while we were writing
+        }
+        // The peer then reads what reached it, and the end of the stream: never all of it, never a stream left open.
+        long total = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            int n;
+            while ((n = await peer.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) total += n;
+        }
+        catch (SocketException)
+        {
+            // reset: also an end
+        }
+        Assert.InRange(total, 0, 1024L * chunk.Length - 1);
+        Assert.Null(await data.NextIncoming()); // the data connection is closed too
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_read_its_data_connection_is_disconnected_rather_than_losing_bytes_of_the_stream()
+    {
+        var relay = await StartRelay(Settings with { TcpWriteQueueBytes = 64 * 1024 });
+        var (control, _) = await AllocateTcp(relay);
+        await using var _ = control;
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        uint connection = ConnectionIdOf(await Connect(control, (IPEndPoint)listener.LocalEndpoint));
+        using var peer = await listener.AcceptSocketAsync();
+
+        // A data connection read by hand: the ConnectionBind (with the control connection's nonce), its response, then nothing.
+        using var data = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        await data.ConnectAsync(relay.Tcp);
+        await data.SendAsync(control.BuildSigned(StunMethod.ConnectionBind, TransactionId.NewRandom(),
+            (ref StunMessageWriter w) => w.AddUInt32(StunAttributeType.ConnectionId, connection)), SocketFlags.None);
+        var header = Encoding.Latin1.GetBytes(await ReadRaw(data, StunMessage.HeaderLength));
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(2));
+        var response = new StunReply([.. header, .. Encoding.Latin1.GetBytes(await ReadRaw(data, length))]);
+        Assert.True(response.IsSuccess, response.ToString());
+
+        var chunk = new byte[64 * 1024];
+        try
+        {
+            for (int i = 0; i < 1024; i++) await peer.SendAsync(chunk, SocketFlags.None); // up to 64 MiB the client does not read yet
+        }
+        catch (SocketException)
+        {
+            // the relay closed the peer's connection while it was writing
+        }
+        long total = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            int n;
+            while ((n = await data.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) total += n;
+        }
+        catch (SocketException)
+        {
+            // reset: also an end
+        }
+        Assert.InRange(total, 0, 1024L * chunk.Length - 1);
     }
 
     [Fact]
