@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Transport;
@@ -15,6 +17,13 @@ namespace P2P.Actors.Relay;
 /// client gets its Allocate success), <c>Active</c> after. Requests arrive already authenticated by
 /// the <see cref="RelayServer"/>; this actor checks they come from the allocation's user (441) and
 /// answers them signed with its own keys. Data from peers without a permission is dropped and counted.
+/// <para>
+/// An RFC 6062 TCP allocation relays on a TCP address instead (a <see cref="TcpRelayListener"/> child): Connect opens a
+/// <see cref="TcpPeerConnection"/> child to a peer (446 when one exists or is being made, 447 when it fails), a permitted
+/// peer that connects to the relayed address gets one too and the client a ConnectionAttempt indication; each has a
+/// CONNECTION-ID, and a ConnectionBind on a new client connection (routed here by the server) binds that connection to it.
+/// ChannelBind, Send indications and ChannelData are not used on a TCP allocation (400, dropped).
+/// </para>
 /// </summary>
 public sealed class Allocation : ReceiveActor, IWithTimers
 {
@@ -31,6 +40,13 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     private readonly int _attempt;
     private readonly IUdpSocketFactory _sockets;
     private readonly AllocationDataPath? _dataPath;
+    private readonly ulong? _reservationToken;
+    private readonly bool _tcp;
+    private readonly Dictionary<uint, (IActorRef Actor, IPEndPoint Peer)> _peerConnections = [];
+    private readonly Dictionary<IPEndPoint, uint> _connectionByPeer = [];
+    /// <summary>Connect requests waiting for their TCP connection: connection id → the request's id and signing.</summary>
+    private readonly Dictionary<uint, (TransactionId Id, ResponseSigning Signing)> _pendingConnects = [];
+    private readonly HashSet<uint> _boundConnections = [];
     private readonly TransactionId _allocateId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     /// <summary>Peer IP → expiry as <see cref="Environment.TickCount64"/> (for the data path; the timers remove entries).</summary>
@@ -46,8 +62,11 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private Allocation(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets, AllocationDataPath? dataPath)
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, IUdpSocketFactory sockets, AllocationDataPath? dataPath,
+        ulong? reservationToken, bool tcp)
     {
+        _reservationToken = reservationToken;
+        _tcp = tcp;
         _sockets = sockets;
         _dataPath = dataPath;
         _settings = settings;
@@ -64,16 +83,19 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     }
 
     public static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null)
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt = 1, IUdpSocketFactory? sockets = null,
+        ulong? reservationToken = null, bool tcp = false)
     {
         var factory = sockets ?? RealUdpSockets.Instance;
-        return Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory, null)));
+        return Akka.Actor.Props.CreateBy(new Producer(() =>
+            new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, factory, null, reservationToken, tcp)));
     }
 
     /// <summary>An allocation whose ChannelData is relayed by <paramref name="dataPath"/> (real UDP sockets; see <see cref="AllocationDataPath"/>).</summary>
     internal static Props Props(RelaySettings settings, ClientPath client, string user, byte[] md5Key, byte[] sha256Key, IPEndPoint relayBind,
-        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, AllocationDataPath dataPath) =>
-        Akka.Actor.Props.CreateBy(new Producer(() => new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, RealUdpSockets.Instance, dataPath)));
+        TimeSpan lifetime, AllocationProtocol.AuthenticatedRequest allocateRequest, int attempt, AllocationDataPath dataPath, ulong? reservationToken = null) =>
+        Akka.Actor.Props.CreateBy(new Producer(() =>
+            new Allocation(settings, client, user, md5Key, sha256Key, relayBind, lifetime, allocateRequest, attempt, RealUdpSockets.Instance, dataPath, reservationToken, false)));
 
     /// <summary>Creates the actor through its private constructor (whose data path type is internal).</summary>
     private sealed class Producer(Func<Allocation> create) : IIndirectActorProducer
@@ -91,11 +113,13 @@ public sealed class Allocation : ReceiveActor, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     protected override void PreStart() =>
-        _socket = Context.ActorOf(
-            _dataPath is null
-                ? _sockets.Create(_relayBind, Self, _settings.SocketBufferBytes)
-                : UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes, _dataPath.Relay),
-            "relay-udp");
+        _socket = _tcp
+            ? Context.ActorOf(TcpRelayListener.Props(_relayBind), "relay-tcp")
+            : Context.ActorOf(
+                _dataPath is null
+                    ? _sockets.Create(_relayBind, Self, _settings.SocketBufferBytes)
+                    : UdpSocket.Props(_relayBind, Self, _settings.SocketBufferBytes, _dataPath.Relay),
+                "relay-udp");
 
     protected override void PostStop()
     {
@@ -108,22 +132,10 @@ public sealed class Allocation : ReceiveActor, IWithTimers
 
     private void Binding()
     {
-        Receive<UdpSocketProtocol.Bound>(bound =>
-        {
-            _relayed = bound.LocalEndPoint;
-            var signing = SigningFor(_allocateRequest);
-            _allocateResponse = AllocateSuccess(signing, _initialLifetime);
-            _client.Send(_allocateResponse, Self);
-            Timers.StartSingleTimer(typeof(LifetimeTimer), new AllocationProtocol.LifetimeExpired(), _initialLifetime);
-            Context.Parent.Tell(new AllocationProtocol.Allocated(_client.FiveTuple, _relayed));
-            _dataPath?.Open();
-            Become(Active);
-        });
-        Receive<UdpSocketProtocol.BindFailed>(failed =>
-        {
-            Context.Parent.Tell(new AllocationProtocol.RelayBindFailed(_client, _relayBind.Port, failed.Reason, _allocateRequest, _attempt));
-            Context.Stop(Self);
-        });
+        Receive<UdpSocketProtocol.Bound>(bound => OnRelayBound(bound.LocalEndPoint));
+        Receive<TcpRelayProtocol.Listening>(listening => OnRelayBound(listening.LocalEndPoint));
+        Receive<UdpSocketProtocol.BindFailed>(failed => OnRelayBindFailed(failed.Reason));
+        Receive<TcpRelayProtocol.ListenFailed>(failed => OnRelayBindFailed(failed.Reason));
         Receive<AllocationProtocol.AuthenticatedRequest>(r =>
         {
             // A retransmitted Allocate is answered once the relayed socket is bound; anything else is early.
@@ -135,11 +147,34 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         Common();
     }
 
+    private void OnRelayBound(IPEndPoint relayed)
+    {
+        _relayed = relayed;
+        var signing = SigningFor(_allocateRequest);
+        _allocateResponse = AllocateSuccess(signing, _initialLifetime);
+        _client.Send(_allocateResponse, Self);
+        Timers.StartSingleTimer(typeof(LifetimeTimer), new AllocationProtocol.LifetimeExpired(), _initialLifetime);
+        Context.Parent.Tell(new AllocationProtocol.Allocated(_client.FiveTuple, _relayed));
+        _dataPath?.Open();
+        Become(Active);
+    }
+
+    private void OnRelayBindFailed(string reason)
+    {
+        Context.Parent.Tell(new AllocationProtocol.RelayBindFailed(_client, _relayBind.Port, reason, _allocateRequest, _attempt));
+        Context.Stop(Self);
+    }
+
     private void Active()
     {
         Receive<AllocationProtocol.AuthenticatedRequest>(OnRequest);
         Receive<AllocationProtocol.FromClient>(OnFromClient);
         Receive<UdpSocketProtocol.Received>(OnFromPeer);
+        Receive<TcpRelayProtocol.PeerAccepted>(a => OnPeerAccepted(a.Socket));
+        Receive<TcpRelayProtocol.PeerConnected>(OnPeerConnected);
+        Receive<TcpRelayProtocol.PeerConnectFailed>(f => AnswerConnect(f.ConnectionId, 447, $"Connection to the peer failed: {f.Reason}"));
+        Receive<AllocationProtocol.BindConnection>(OnConnectionBind);
+        Receive<Terminated>(t => OnPeerConnectionEnded(t.ActorRef));
         Receive<AllocationProtocol.LifetimeExpired>(_ =>
         {
             _log.Info("Allocation {0} of {1} expired", _relayed, _user);
@@ -199,8 +234,11 @@ public sealed class Allocation : ReceiveActor, IWithTimers
             case StunMethod.CreatePermission:
                 OnCreatePermission(request, signing);
                 break;
-            case StunMethod.ChannelBind:
+            case StunMethod.ChannelBind when !_tcp:
                 OnChannelBind(request, signing);
+                break;
+            case StunMethod.Connect when _tcp:
+                OnConnect(request, signing);
                 break;
             default:
                 Reply(StunReplies.Error(method, id, 400, _settings.Software, signing));
@@ -217,6 +255,7 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         w.AddAddress(StunAttributeType.XorRelayedAddress, StunAddress.From(_relayed!));
         w.AddUInt32(StunAttributeType.Lifetime, (uint)lifetime.TotalSeconds);
         w.AddAddress(StunAttributeType.XorMappedAddress, StunAddress.From(_client.Client));
+        if (_reservationToken is { } token) w.AddUInt64(StunAttributeType.ReservationToken, token); // RFC 8656 §7.2: the port after ours is held for it
         return StunReplies.Finish(ref w, buffer, _settings.Software, signing);
     }
 
@@ -343,6 +382,11 @@ public sealed class Allocation : ReceiveActor, IWithTimers
 
     private void OnFromClient(AllocationProtocol.FromClient message)
     {
+        if (_tcp)
+        {
+            _malformed++; // RFC 6062 §4: a TCP allocation's data goes over data connections only
+            return;
+        }
         var packet = message.Packet;
         var bytes = packet.Span;
         if (bytes.Length > 0 && ChannelData.StartsServerChannelData(bytes[0]))
@@ -396,5 +440,120 @@ public sealed class Allocation : ReceiveActor, IWithTimers
         w.AddAddress(StunAttributeType.XorPeerAddress, peer);
         w.AddBytes(StunAttributeType.Data, data);
         _client.Send(buffer.AsMemory(0, w.Length), Self);
+    }
+
+    // ------------------------------------------------------------------ RFC 6062 TCP allocations
+
+    private uint NewConnectionId()
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        uint id;
+        do
+        {
+            RandomNumberGenerator.Fill(bytes);
+            id = BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        }
+        while (id == 0 || _peerConnections.ContainsKey(id));
+        return id;
+    }
+
+    private uint AddPeerConnection(IPEndPoint peer, Func<uint, Props> props)
+    {
+        uint id = NewConnectionId();
+        var actor = Context.ActorOf(props(id), $"peer-{id:x8}");
+        Context.Watch(actor);
+        _peerConnections[id] = (actor, peer);
+        _connectionByPeer[peer] = id;
+        Context.Parent.Tell(new AllocationProtocol.ConnectionIdAdded(id)); // before the client can learn the id
+        return id;
+    }
+
+    /// <summary>RFC 6062 §5.2.</summary>
+    private void OnConnect(StunMessage request, ResponseSigning signing)
+    {
+        var id = request.TransactionId;
+        void Fail(int code, string? reason = null) => Reply(StunReplies.Error(StunMethod.Connect, id, code, _settings.Software, signing, reason));
+        if (!request.TryGetAttribute(StunAttributeType.XorPeerAddress, out var value)) { Fail(400, "XOR-PEER-ADDRESS is missing"); return; }
+        int code = CheckPeer(value, id, out var peer);
+        if (code != 0) { Fail(code); return; }
+        if (_connectionByPeer.ContainsKey(peer)) { Fail(446); return; }
+        if (_peerConnections.Count >= _settings.MaxTcpPeerConnections) { Fail(508, "Too many TCP connections on this allocation"); return; }
+        uint connection = AddPeerConnection(peer, c => TcpPeerConnection.Connect(c, peer, _relayed!, _settings));
+        _pendingConnects[connection] = (id, signing);
+    }
+
+    private void OnPeerConnected(TcpRelayProtocol.PeerConnected connected)
+    {
+        if (!_pendingConnects.Remove(connected.ConnectionId, out var pending)) return;
+        var buffer = new byte[StunReplies.MaxResponse];
+        var w = new StunMessageWriter(buffer, StunMethod.Connect, StunClass.SuccessResponse, pending.Id);
+        w.AddUInt32(StunAttributeType.ConnectionId, connected.ConnectionId);
+        Reply(StunReplies.Finish(ref w, buffer, _settings.Software, pending.Signing));
+    }
+
+    private void AnswerConnect(uint connection, int code, string reason)
+    {
+        if (!_pendingConnects.Remove(connection, out var pending)) return;
+        _log.Info("Allocation {0}: Connect failed ({1})", _relayed, reason);
+        Reply(StunReplies.Error(StunMethod.Connect, pending.Id, code, _settings.Software, pending.Signing, reason));
+    }
+
+    /// <summary>RFC 6062 §5.3: a permitted peer's connection waits for a ConnectionBind; the client hears a ConnectionAttempt.</summary>
+    private void OnPeerAccepted(Socket socket)
+    {
+        var peer = EndPoints.Unmapped((IPEndPoint)socket.RemoteEndPoint!);
+        if (!_permissions.ContainsKey(peer.Address) || _connectionByPeer.ContainsKey(peer) || _peerConnections.Count >= _settings.MaxTcpPeerConnections)
+        {
+            _droppedNoPermission++;
+            _log.Debug("Allocation {0}: TCP connection from {1} refused (no permission, a connection exists, or too many)", _relayed, peer);
+            socket.Dispose();
+            return;
+        }
+        uint connection = AddPeerConnection(peer, c => TcpPeerConnection.Accepted(c, socket, _relayed!, _settings));
+        var address = StunAddress.From(peer);
+        var buffer = new byte[StunReplies.MaxResponse];
+        var w = new StunMessageWriter(buffer, StunMethod.ConnectionAttempt, StunClass.Indication, TransactionId.NewRandom());
+        w.AddAddress(StunAttributeType.XorPeerAddress, address);
+        w.AddUInt32(StunAttributeType.ConnectionId, connection);
+        w.AddFingerprint();
+        Reply(buffer.AsMemory(0, w.Length));
+    }
+
+    /// <summary>RFC 6062 §5.4: the data connection is bound to the peer connection; after the success it carries raw bytes.</summary>
+    private void OnConnectionBind(AllocationProtocol.BindConnection bind)
+    {
+        if (!StunMessage.TryParse(bind.Request.Request.Span, out var request, out _)) { _malformed++; return; }
+        var signing = SigningFor(bind.Request);
+        var id = request.TransactionId;
+        void Fail(int code, string? reason = null) => bind.Data.Send(StunReplies.Error(StunMethod.ConnectionBind, id, code, _settings.Software, signing, reason), Self);
+        if (!string.Equals(bind.Request.User, _user, StringComparison.Ordinal)) { Fail(441); return; }
+        if (!request.TryGetUInt32(StunAttributeType.ConnectionId, out uint connection)
+            || !_peerConnections.TryGetValue(connection, out var entry) || _pendingConnects.ContainsKey(connection) || _boundConnections.Contains(connection))
+        {
+            Fail(400, "Unknown or already bound CONNECTION-ID");
+            return;
+        }
+        _boundConnections.Add(connection);
+        Context.Parent.Tell(new AllocationProtocol.DataConnectionBound(bind.Data.Socket, entry.Actor));
+        var data = bind.Data.Socket;
+        data.Tell(new TcpConnectionProtocol.KeepOpen(true), Self);
+        data.Tell(new TcpConnectionProtocol.StopFraming(), Self);
+        bind.Data.Send(Success(StunMethod.ConnectionBind, id, signing), Self);
+        entry.Actor.Tell(new TcpRelayProtocol.Bind(data)); // after the success is queued: the peer's bytes follow it
+        _log.Debug("Allocation {0}: connection {1:x8} with {2} bound to {3}", _relayed, connection, entry.Peer, bind.Data.Client);
+    }
+
+    private void OnPeerConnectionEnded(IActorRef actor)
+    {
+        foreach (var (connection, entry) in _peerConnections)
+        {
+            if (!Equals(entry.Actor, actor)) continue;
+            _peerConnections.Remove(connection);
+            _connectionByPeer.Remove(entry.Peer);
+            _boundConnections.Remove(connection);
+            AnswerConnect(connection, 447, "Connection to the peer failed");
+            Context.Parent.Tell(new AllocationProtocol.ConnectionIdRemoved(connection));
+            return;
+        }
     }
 }

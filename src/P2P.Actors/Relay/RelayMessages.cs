@@ -65,9 +65,31 @@ public static class AllocationProtocol
         IPEndPoint? Relayed, string User, int Permissions, int Channels, long ToPeer, long FromPeer, long DroppedNoPermission, long Malformed,
         long FastToPeer = 0, long FastFromPeer = 0);
 
+    /// <summary>
+    /// RFC 6062 §5.4: a ConnectionBind, authenticated, that arrived on a new TCP connection (<paramref name="Data"/>) for one
+    /// of this allocation's connection ids; routed here by the server.
+    /// </summary>
+    public sealed record BindConnection(ClientPath Data, AuthenticatedRequest Request);
+
+    /// <summary>To the server: this allocation now owns CONNECTION-ID <paramref name="Id"/> (ConnectionBind is routed by it).</summary>
+    public sealed record ConnectionIdAdded(uint Id);
+
+    /// <summary>To the server: CONNECTION-ID <paramref name="Id"/> is gone.</summary>
+    public sealed record ConnectionIdRemoved(uint Id);
+
+    /// <summary>To the server: what arrives on the client's data connection goes to <paramref name="Link"/> (a <see cref="TcpPeerConnection"/>), raw.</summary>
+    public sealed record DataConnectionBound(IActorRef Connection, IActorRef Link);
+
     internal sealed record LifetimeExpired;
 
     internal sealed record PermissionExpired(IPAddress Peer);
 
     internal sealed record ChannelExpired(ushort Channel);
+}
+
+/// <summary>Messages of <see cref="Reservation"/>.</summary>
+public static class ReservationProtocol
+{
+    /// <summary>Told to the parent once the reserved port is bound (held): its token can be handed out.</summary>
+    public sealed record Held(IPEndPoint Port);
 }

@@ -28,5 +28,29 @@ public sealed class RelayPortPool(int minPort, int maxPort)
         return false;
     }
 
+    /// <summary>
+    /// RFC 8656 §7.2 (EVEN-PORT with the R bit): an even port whose next port is free too; takes both, the next
+    /// one for the reservation.
+    /// </summary>
+    public bool TryTakePair(out int even)
+    {
+        int first = minPort + (minPort & 1), pairs = (maxPort - first + 1) / 2;
+        if (pairs > 0)
+        {
+            int start = Random.Shared.Next(pairs);
+            for (int i = 0; i < pairs; i++)
+            {
+                int candidate = first + 2 * ((start + i) % pairs);
+                if (_used.Contains(candidate) || _used.Contains(candidate + 1)) continue;
+                _used.Add(candidate);
+                _used.Add(candidate + 1);
+                even = candidate;
+                return true;
+            }
+        }
+        even = 0;
+        return false;
+    }
+
     public void Release(int port) => _used.Remove(port);
 }

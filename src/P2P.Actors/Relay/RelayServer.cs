@@ -27,7 +27,14 @@ public sealed class RelayServer : ReceiveActor
     private const int MaxBindAttempts = 8;
     private const int MaxListenerRestarts = 5;
 
-    private sealed record AllocationRecord(IActorRef Actor, string User, int Port, ClientPath Path);
+    /// <param name="Reservation">The token of the port this allocation's Allocate reserved (EVEN-PORT with the R bit), if any.</param>
+    private sealed record AllocationRecord(IActorRef Actor, string User, int Port, ClientPath Path, ulong? Reservation);
+
+    /// <summary>An Allocate whose RESERVATION-TOKEN was taken: it is allocated once the port's holder has closed it.</summary>
+    private sealed record Redemption(ClientPath Path, AllocationProtocol.AuthenticatedRequest Request, TimeSpan Lifetime);
+
+    /// <summary>An Allocate with EVEN-PORT and the R bit: it is allocated on <paramref name="Relay"/> once the next port is held.</summary>
+    private sealed record Reserving(ClientPath Path, AllocationProtocol.AuthenticatedRequest Request, IPEndPoint Relay, TimeSpan Lifetime, int Attempt, ulong Token);
 
     private sealed class Listener(IPEndPoint requested)
     {
@@ -55,11 +62,20 @@ public sealed class RelayServer : ReceiveActor
     private readonly Dictionary<FiveTuple, AllocationRecord> _allocations = [];
     private readonly Dictionary<IActorRef, FiveTuple> _allocationByActor = [];
     private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private readonly RelayReservations _reservations = new();
+    private readonly Dictionary<IActorRef, Redemption> _redemptions = [];
+    private readonly Dictionary<IActorRef, Reserving> _reserving = [];
+    /// <summary>5-tuples whose Allocate waits for a <see cref="Reservation"/> (to hold or to free a port): retransmissions are dropped meanwhile.</summary>
+    private readonly HashSet<FiveTuple> _waiting = [];
+    /// <summary>RFC 6062: CONNECTION-ID → the TCP allocation that owns it (ConnectionBind arrives on a connection of its own).</summary>
+    private readonly Dictionary<uint, IActorRef> _connectionIds = [];
+    /// <summary>RFC 6062 data connections: the client's TCP connection → the <see cref="TcpPeerConnection"/> its raw bytes go to.</summary>
+    private readonly Dictionary<IActorRef, IActorRef> _dataLinks = [];
     private readonly List<Listener> _listeners = [];
     private readonly List<IActorRef> _awaitingListening = [];
     private RelayServerProtocol.Listening? _listening;
     private string? _listenFailure;
-    private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter;
+    private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter, _reservationCounter;
     private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures;
     private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog;
     private int _listenerRestarts;
@@ -91,7 +107,17 @@ public sealed class RelayServer : ReceiveActor
         }
 
         Receive<UdpSocketProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Udp, EndPoints.Unmapped(r.From), r.Local), Sender), r.Payload));
-        Receive<TcpConnectionProtocol.Received>(r => OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload));
+        Receive<TcpConnectionProtocol.Received>(r =>
+        {
+            if (_dataLinks.Count > 0 && _dataLinks.TryGetValue(Sender, out var link)) link.Tell(new TcpRelayProtocol.FromClient(r.Payload));
+            else OnPacket(new ClientPath(new FiveTuple(ClientTransport.Tcp, r.Remote, r.Local), Sender), r.Payload);
+        });
+        Receive<AllocationProtocol.ConnectionIdAdded>(c => _connectionIds[c.Id] = Sender);
+        Receive<AllocationProtocol.ConnectionIdRemoved>(c =>
+        {
+            if (_connectionIds.TryGetValue(c.Id, out var owner) && Equals(owner, Sender)) _connectionIds.Remove(c.Id);
+        });
+        Receive<AllocationProtocol.DataConnectionBound>(b => _dataLinks[b.Connection] = b.Link);
         Receive<TcpConnectionProtocol.Connected>(c => _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local));
         Receive<TcpConnectionProtocol.Closed>(OnTcpClosed);
         Receive<UdpSocketProtocol.Bound>(OnUdpBound);
@@ -106,6 +132,12 @@ public sealed class RelayServer : ReceiveActor
         });
         Receive<AllocationProtocol.Allocated>(a => _log.Info("Allocation {0} for {1} relays on {2}", a.FiveTuple, UserOf(a.FiveTuple), a.Relayed));
         Receive<AllocationProtocol.RelayBindFailed>(OnRelayBindFailed);
+        Receive<ReservationProtocol.Held>(_ =>
+        {
+            if (!_reserving.Remove(Sender, out var r)) return;
+            _waiting.Remove(r.Path.FiveTuple);
+            StartAllocation(r.Path, r.Request, r.Relay, r.Lifetime, r.Attempt, r.Token);
+        });
         Receive<Terminated>(OnTerminated);
         Receive<RelayServerProtocol.AwaitListening>(_ =>
         {
@@ -271,7 +303,27 @@ public sealed class RelayServer : ReceiveActor
         if (_allocationByActor.Remove(t.ActorRef, out var tuple))
         {
             if (_allocations.Remove(tuple, out var record)) Forget(record);
+            foreach (var id in _connectionIds.Where(c => Equals(c.Value, t.ActorRef)).Select(c => c.Key).ToList()) _connectionIds.Remove(id);
             _log.Debug("Allocation {0} is gone", tuple);
+            return;
+        }
+        if (_reservations.TryRemove(t.ActorRef, out var held))
+        {
+            // The holder's socket is closed: the port goes to the Allocate that redeemed it, or back to the pool.
+            if (_redemptions.Remove(t.ActorRef, out var redemption))
+            {
+                _waiting.Remove(redemption.Path.FiveTuple);
+                StartAllocation(redemption.Path, redemption.Request, held, redemption.Lifetime, MaxBindAttempts, null);
+                return;
+            }
+            _ports.Release(held.Port);
+            if (_reserving.Remove(t.ActorRef, out var reserving))
+            {
+                // The next port could not be held: the pair is given up and another one tried.
+                _waiting.Remove(reserving.Path.FiveTuple);
+                _ports.Release(reserving.Relay.Port);
+                RetryAllocate(reserving.Path, reserving.Request, reserving.Attempt, $"port {held} could not be reserved");
+            }
             return;
         }
         foreach (var l in _listeners)
@@ -314,6 +366,7 @@ public sealed class RelayServer : ReceiveActor
         // RFC 8656 §3.1: an allocation over TCP lives as long as its connection.
         var tuple = new FiveTuple(ClientTransport.Tcp, closed.Remote, closed.Local);
         _log.Debug("TCP client {0} disconnected: {1}", closed.Remote, closed.Reason);
+        if (_dataLinks.Remove(Sender, out var link)) link.Tell(new TcpRelayProtocol.ClientClosed()); // RFC 6062 §5.5
         switch (closed.Cause)
         {
             case TcpCloseCause.Idle:
@@ -397,9 +450,9 @@ public sealed class RelayServer : ReceiveActor
             Reply(path, BindingSuccess(id, path.Client));
             return;
         }
-        if (method is not (StunMethod.Allocate or StunMethod.Refresh or StunMethod.CreatePermission or StunMethod.ChannelBind))
+        if (method is not (StunMethod.Allocate or StunMethod.Refresh or StunMethod.CreatePermission or StunMethod.ChannelBind
+            or StunMethod.Connect or StunMethod.ConnectionBind))
         {
-            // RFC 6062 TCP allocations (Connect, ConnectionBind) and unknown methods are not served.
             Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "Unsupported method"));
             return;
         }
@@ -408,7 +461,12 @@ public sealed class RelayServer : ReceiveActor
             Reply(path, StunReplies.Error(method, id, 403, _settings.Software, null, "TURN is disabled on this server (no users configured)"));
             return;
         }
-        if (!TryAuthenticate(path, request, out var user, out var algorithm))
+        // RFC 6062 §5.4: a ConnectionBind comes on a new connection with the credentials, and so the nonce, of its allocation's.
+        FiveTuple? nonceTuple = null;
+        if (method == StunMethod.ConnectionBind && request.TryGetUInt32(StunAttributeType.ConnectionId, out uint bindId)
+            && _connectionIds.TryGetValue(bindId, out var bindOwner) && _allocationByActor.TryGetValue(bindOwner, out var controlTuple))
+            nonceTuple = controlTuple;
+        if (!TryAuthenticate(path, request, out var user, out var algorithm, nonceTuple))
             return;
         var keys = _users[user];
         var signing = new ResponseSigning(algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, request.HasMessageIntegritySha256);
@@ -423,6 +481,18 @@ public sealed class RelayServer : ReceiveActor
         }
 
         var authenticated = new AllocationProtocol.AuthenticatedRequest(payload, user, algorithm, request.HasMessageIntegritySha256);
+        if (method == StunMethod.ConnectionBind)
+        {
+            // RFC 6062 §5.4: on a connection of its own, for a CONNECTION-ID of some TCP allocation.
+            if (path.IsStream && !_allocations.ContainsKey(path.FiveTuple) && request.TryGetUInt32(StunAttributeType.ConnectionId, out uint connection)
+                && _connectionIds.TryGetValue(connection, out var owner))
+                owner.Tell(new AllocationProtocol.BindConnection(path, authenticated));
+            else
+                Reply(path, StunReplies.Error(method, id, 400, _settings.Software, signing,
+                    path.IsStream ? "Unknown CONNECTION-ID, or a connection that carries an allocation" : "ConnectionBind needs a TCP or TLS connection"));
+            return;
+        }
+        if (_waiting.Contains(path.FiveTuple)) return; // its Allocate is answered once its reservation is settled
         if (_allocations.TryGetValue(path.FiveTuple, out var existing))
         {
             existing.Actor.Tell(authenticated);
@@ -446,15 +516,18 @@ public sealed class RelayServer : ReceiveActor
         return StunReplies.Finish(ref w, buffer, _settings.Software, null);
     }
 
-    /// <summary>RFC 8489 §9.2.4 in its order; answers the client itself when the request is not authenticated.</summary>
-    private bool TryAuthenticate(ClientPath path, StunMessage request, out string user, out PasswordAlgorithm algorithm)
+    /// <summary>
+    /// RFC 8489 §9.2.4 in its order; answers the client itself when the request is not authenticated. Nonces are bound to
+    /// the request's 5-tuple, or to <paramref name="nonceTuple"/> when given.
+    /// </summary>
+    private bool TryAuthenticate(ClientPath path, StunMessage request, out string user, out PasswordAlgorithm algorithm, FiveTuple? nonceTuple = null)
     {
         user = string.Empty;
         algorithm = PasswordAlgorithm.Md5;
         var now = DateTimeOffset.UtcNow;
         var method = request.Method;
         var id = request.TransactionId;
-        var tuple = path.FiveTuple;
+        var tuple = nonceTuple ?? path.FiveTuple;
         if (!request.HasMessageIntegrity && !request.HasMessageIntegritySha256)
         {
             Reply(path, StunReplies.Challenge(method, id, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
@@ -522,12 +595,17 @@ public sealed class RelayServer : ReceiveActor
         void Fail(int code, string? reason = null) => Reply(path, StunReplies.Error(method, id, code, _settings.Software, signing, reason));
 
         if (!request.TryGetRequestedTransport(out byte protocol)) { Fail(400, "REQUESTED-TRANSPORT is missing"); return; }
-        if (protocol != 17) { Fail(442); return; }
+        // RFC 6062 §5.1: TCP (6) relaying only over a TCP or TLS control connection.
+        if (protocol is not (17 or 6)) { Fail(442); return; }
+        bool tcpRelay = protocol == 6;
+        if (tcpRelay && !path.IsStream) { Fail(400, "A TCP allocation needs a TCP or TLS connection to the server"); return; }
         bool hasReservation = request.Has(StunAttributeType.ReservationToken);
         bool hasEvenPort = request.TryGetEvenPort(out bool reserveNext);
         if (hasReservation && hasEvenPort) { Fail(400, "EVEN-PORT and RESERVATION-TOKEN together"); return; }
-        if (hasReservation) { Fail(508, "Unknown reservation token"); return; }
-        if (hasEvenPort && reserveNext) { Fail(508, "Port reservation is not supported"); return; }
+        if (tcpRelay && (hasReservation || hasEvenPort)) { Fail(400, "EVEN-PORT and RESERVATION-TOKEN are for UDP allocations"); return; }
+        if (hasReservation && request.Has(StunAttributeType.RequestedAddressFamily)) { Fail(400, "REQUESTED-ADDRESS-FAMILY and RESERVATION-TOKEN together"); return; }
+        ulong token = 0;
+        if (hasReservation && !request.TryGetUInt64(StunAttributeType.ReservationToken, out token)) { Fail(400, "Bad RESERVATION-TOKEN"); return; }
 
         var family = AddressFamily.InterNetwork;
         bool hasFamily = request.TryGetAddressFamily(StunAttributeType.RequestedAddressFamily, out byte familyCode);
@@ -539,27 +617,63 @@ public sealed class RelayServer : ReceiveActor
             else if (familyCode != StunAddress.FamilyIPv4) { Fail(440); return; }
         }
         var relayIp = _settings.RelayAddressFor(family, path.FiveTuple.Server.Address);
-        if (relayIp is null) { Fail(440); return; }
+        if (relayIp is null && !hasReservation) { Fail(440); return; }
 
         string user = authenticated.User;
         if (_perUser.GetValueOrDefault(user) >= _settings.UserQuota) { Fail(486); return; }
-        if (_allocations.Count >= _settings.MaxAllocations) { Fail(508); return; }
-        if (!_ports.TryTake(hasEvenPort, out int port)) { Fail(508, "No relay port is free"); return; }
+        if (_allocations.Count + _redemptions.Count + _reserving.Count >= _settings.MaxAllocations) { Fail(508); return; }
 
         var lifetime = _settings.DefaultLifetime;
         if (request.TryGetUInt32(StunAttributeType.Lifetime, out uint requested))
             lifetime = ClampLifetime(requested);
 
+        if (hasReservation)
+        {
+            // RFC 8656 §7.2: the reserved port, once; the token is gone whatever happens next.
+            if (!_reservations.TryRedeem(token, out var holder, out _)) { Fail(508, "Unknown or expired reservation token"); return; }
+            _redemptions[holder] = new Redemption(path, authenticated, lifetime);
+            _waiting.Add(path.FiveTuple);
+            Context.Stop(holder); // closes the held socket; OnTerminated then binds the port for this allocation
+            return;
+        }
+        int port;
+        if (hasEvenPort && reserveNext)
+        {
+            if (!_ports.TryTakePair(out port)) { Fail(508, "No pair of relay ports is free"); return; }
+            // RFC 8656 §7.2: the next port is held first; the allocation (whose success carries the token) follows.
+            var next = new IPEndPoint(relayIp!, port + 1);
+            ulong newToken = _reservations.NewToken();
+            var holder = Context.ActorOf(Reservation.Props(next, _settings.ReservationLifetime, _sockets), $"reservation-{++_reservationCounter}");
+            Context.Watch(holder);
+            _reservations.Add(newToken, holder, next);
+            _reserving[holder] = new Reserving(path, authenticated, new IPEndPoint(relayIp!, port), lifetime, attempt, newToken);
+            _waiting.Add(path.FiveTuple);
+            return;
+        }
+        if (!_ports.TryTake(hasEvenPort, out port)) { Fail(508, "No relay port is free"); return; }
+        StartAllocation(path, authenticated, new IPEndPoint(relayIp!, port), lifetime, attempt, null, tcpRelay);
+    }
+
+    /// <summary>Gives up a reservation before its time (its allocation could not be made): the port returns to the pool.</summary>
+    private void CancelReservation(ulong? token)
+    {
+        if (token is { } t && _reservations.TryRedeem(t, out var holder, out _)) Context.Stop(holder);
+    }
+
+    private void StartAllocation(ClientPath path, AllocationProtocol.AuthenticatedRequest authenticated, IPEndPoint relayBind, TimeSpan lifetime, int attempt,
+        ulong? reservation, bool tcpRelay = false)
+    {
+        string user = authenticated.User;
+        int port = relayBind.Port;
         var keys = _users[user];
-        var relayBind = new IPEndPoint(relayIp, port);
-        var fastPort = path.IsStream || _poller is null ? null : _listeners.FirstOrDefault(l => Equals(l.UdpActor, path.Socket))?.FastPort;
+        var fastPort = path.IsStream || tcpRelay || _poller is null ? null : _listeners.FirstOrDefault(l => Equals(l.UdpActor, path.Socket))?.FastPort;
         var props = fastPort is null
-            ? Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt, _sockets)
+            ? Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt, _sockets, reservation, tcpRelay)
             : Allocation.Props(_settings, path, user, keys.Md5Bytes, keys.Sha256Bytes, relayBind, lifetime, authenticated, attempt,
-                new AllocationDataPath(fastPort, path.Client.Serialize(), new RelayPort(_poller!)));
+                new AllocationDataPath(fastPort, path.Client.Serialize(), new RelayPort(_poller!)), reservation);
         var actor = Context.ActorOf(props, $"allocation-{++_allocationCounter}");
         Context.Watch(actor);
-        _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port, path);
+        _allocations[path.FiveTuple] = new AllocationRecord(actor, user, port, path, reservation);
         if (path.IsStream) path.Socket.Tell(new TcpConnectionProtocol.KeepOpen(true)); // RFC 8656 §3.1: it lives as long as the allocation
         _allocationByActor[actor] = path.FiveTuple;
         _perUser[user] = _perUser.GetValueOrDefault(user) + 1;
@@ -577,20 +691,28 @@ public sealed class RelayServer : ReceiveActor
     {
         Context.Unwatch(Sender);
         var tuple = failed.Path.FiveTuple;
-        if (_allocationByActor.Remove(Sender) && _allocations.Remove(tuple, out var record)) Forget(record);
+        if (_allocationByActor.Remove(Sender) && _allocations.Remove(tuple, out var record))
+        {
+            Forget(record);
+            CancelReservation(record.Reservation);
+        }
         _log.Debug("Relay port {0} could not be bound ({1}), attempt {2}", failed.Port, failed.Reason, failed.Attempt);
-        var bytes = failed.Request.Request.Span;
-        if (!StunMessage.TryParse(bytes, out var request, out _)) return;
-        var keys = _users[failed.Request.User];
-        var signing = new ResponseSigning(failed.Request.Algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, failed.Request.UsedSha256);
-        var path = failed.Path;
-        if (failed.Attempt >= MaxBindAttempts)
+        RetryAllocate(failed.Path, failed.Request, failed.Attempt, failed.Reason);
+    }
+
+    /// <summary>Tries the Allocate again on other ports after <paramref name="attempt"/> failed to bind, or answers 508 after the last.</summary>
+    private void RetryAllocate(ClientPath path, AllocationProtocol.AuthenticatedRequest authenticated, int attempt, string reason)
+    {
+        if (!StunMessage.TryParse(authenticated.Request.Span, out var request, out _)) return;
+        var keys = _users[authenticated.User];
+        var signing = new ResponseSigning(authenticated.Algorithm == PasswordAlgorithm.Sha256 ? keys.Sha256 : keys.Md5, authenticated.UsedSha256);
+        if (attempt >= MaxBindAttempts)
         {
             _allocationsFailed++;
-            _log.Warning("No relay port could be bound for {0}: {1}", tuple, failed.Reason);
+            _log.Warning("No relay port could be bound for {0}: {1}", path.FiveTuple, reason);
             Reply(path, StunReplies.Error(StunMethod.Allocate, request.TransactionId, 508, _settings.Software, signing, "No relay port could be bound"));
             return;
         }
-        Allocate(path, request, failed.Request, signing, failed.Attempt + 1);
+        Allocate(path, request, authenticated, signing, attempt + 1);
     }
 }

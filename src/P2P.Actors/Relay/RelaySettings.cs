@@ -29,6 +29,12 @@ public sealed record RelaySettings
     public TimeSpan PermissionLifetime { get; init; } = TimeSpan.FromSeconds(300);
     public TimeSpan ChannelLifetime { get; init; } = TimeSpan.FromSeconds(600);
     public TimeSpan NonceLifetime { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>How long the port after an even one stays held for its RESERVATION-TOKEN (RFC 8656 §7.2: about 30 s).</summary>
+    public TimeSpan ReservationLifetime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>RFC 6062 TCP allocations: how long a Connect may take before 447, how long a peer connection waits for its ConnectionBind, and how many one allocation may have.</summary>
+    public TimeSpan TcpPeerConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan TcpPeerBindTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public int MaxTcpPeerConnections { get; init; } = 32;
     public string Software { get; init; } = "p2p relay";
     public int SocketBufferBytes { get; init; } = 4 << 20;
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
@@ -86,6 +92,10 @@ public sealed record RelaySettings
             PermissionLifetime = c.GetTimeSpan("permission-lifetime", TimeSpan.FromSeconds(300)),
             ChannelLifetime = c.GetTimeSpan("channel-lifetime", TimeSpan.FromSeconds(600)),
             NonceLifetime = c.GetTimeSpan("nonce-lifetime", TimeSpan.FromSeconds(600)),
+            ReservationLifetime = c.GetTimeSpan("reservation-lifetime", TimeSpan.FromSeconds(30)),
+            TcpPeerConnectTimeout = c.GetTimeSpan("tcp-peer-connect-timeout", TimeSpan.FromSeconds(10)),
+            TcpPeerBindTimeout = c.GetTimeSpan("tcp-peer-bind-timeout", TimeSpan.FromSeconds(30)),
+            MaxTcpPeerConnections = c.GetInt("max-tcp-peer-connections", 32),
             Software = c.GetString("software", "p2p relay"),
             SocketBufferBytes = c.GetInt("socket-buffer-bytes", 4 << 20),
             TcpWriteQueueBytes = c.GetInt("tcp-write-queue-bytes", 1 << 20),
@@ -113,6 +123,9 @@ public sealed record RelaySettings
         if (DefaultLifetime <= TimeSpan.Zero || MaxLifetime <= TimeSpan.Zero) return "lifetimes must be positive";
         if (MaxLifetime < DefaultLifetime) return $"the maximum lifetime ({MaxLifetime.TotalSeconds} s) is shorter than the default ({DefaultLifetime.TotalSeconds} s)";
         if (NonceLifetime <= TimeSpan.Zero) return "nonce-lifetime must be positive";
+        if (ReservationLifetime <= TimeSpan.Zero) return "reservation-lifetime must be positive";
+        if (TcpPeerConnectTimeout <= TimeSpan.Zero || TcpPeerBindTimeout <= TimeSpan.Zero) return "tcp-peer-connect-timeout and tcp-peer-bind-timeout must be positive";
+        if (MaxTcpPeerConnections < 1) return "max-tcp-peer-connections must be at least 1";
         if (PermissionLifetime <= TimeSpan.Zero || ChannelLifetime <= TimeSpan.Zero) return "permission and channel lifetimes must be positive";
         if (TcpIdleTimeout <= TimeSpan.Zero) return "tcp-idle-timeout must be positive";
         if (MaxTcpConnections < 1 || MaxTcpConnectionsPerIp < 1) return "max-tcp-connections and max-tcp-connections-per-ip must be at least 1";

@@ -31,6 +31,12 @@ public static class TcpConnectionProtocol
     /// </summary>
     public sealed record KeepOpen(bool Held);
 
+    /// <summary>
+    /// From the handler: the stream stops carrying frames (an RFC 6062 §4.3 data connection after its ConnectionBind); from
+    /// the next read on, the bytes go to the handler as they arrive, as <see cref="Received"/>, and <see cref="Send"/> writes raw bytes.
+    /// </summary>
+    public sealed record StopFraming;
+
     internal sealed record IdleCheck;
 
     internal sealed record ReadEnded(string Reason, TcpCloseCause Cause);
@@ -67,6 +73,8 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     private sealed class FrameCount
     {
         public long Value;
+        /// <summary>Set by <see cref="TcpConnectionProtocol.StopFraming"/>; the read loop then hands over whatever arrived.</summary>
+        public volatile bool Unframed;
     }
 
     private const int ReadBufferBytes = 2 * 65_536 + 64;
@@ -126,6 +134,7 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
             _quietChecks = 0;
         });
         Receive<TcpConnectionProtocol.IdleCheck>(_ => OnIdleCheck());
+        Receive<TcpConnectionProtocol.StopFraming>(_ => _frames.Unframed = true);
     }
 
     /// <param name="idleTimeout">Close the connection when no whole message arrived for this long and it is not held open.</param>
@@ -170,6 +179,12 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     {
         if (_queuedBytes + send.Payload.Length > _writeQueueLimit)
         {
+            if (_frames.Unframed)
+            {
+                _closeReason = "client reads too slowly: a byte stream cannot drop bytes"; // RFC 6062 data connection
+                Context.Stop(Self);
+                return;
+            }
             _writesDropped++;
             if (_writesDropped == 1 || _writesDropped % 1000 == 0)
                 _log.Warning("TCP {0}: client reads too slowly, {1} messages dropped", _remote, _writesDropped);
@@ -214,7 +229,13 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
 
     private static Task ReadLoop(Socket socket, IPEndPoint remote, IPEndPoint local, IActorRef handler, IActorRef self,
         FrameCount frames, CancellationToken stop) =>
-        StreamFrameReader.RunAsync(socket, ReadBufferBytes, FrameLength, _ => { },
+        StreamFrameReader.RunAsync(socket, ReadBufferBytes,
+            (ReadOnlySpan<byte> buffered, out int length) =>
+            {
+                if (!frames.Unframed) return FrameLength(buffered, out length);
+                length = buffered.Length;
+                return length > 0 ? StreamFraming.FrameStatus.Complete : StreamFraming.FrameStatus.NeedMore;
+            }, _ => { },
             frame =>
             {
                 Interlocked.Increment(ref frames.Value);

@@ -118,8 +118,8 @@ public sealed class RelayAllocationTests(ITestOutputHelper output) : RelayTestBa
     {
         var relay = await StartRelay();
         await using var client = Alice(relay);
-        var tcp = await client.SignedRequest(StunMethod.Allocate, (ref StunMessageWriter w) => w.AddRequestedTransport(6));
-        Assert.Equal(442, tcp.ErrorCode);
+        var sctp = await client.SignedRequest(StunMethod.Allocate, (ref StunMessageWriter w) => w.AddRequestedTransport(132));
+        Assert.Equal(442, sctp.ErrorCode);
         var ipv6 = await client.SignedRequest(StunMethod.Allocate, (ref StunMessageWriter w) =>
         {
             w.AddRequestedTransport(17);

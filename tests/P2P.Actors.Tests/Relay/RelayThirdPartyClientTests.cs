@@ -26,14 +26,19 @@ public abstract class CoturnClientTestBase(RelayProcessFixture fixture, ITestOut
 
     /// <summary>
     /// turnutils_uclient in client-to-client mode (-y): it allocates two relays on our server and sends
-    /// <c>-n</c> messages each way through them, then prints totals. Only loopback is involved.
+    /// <c>-n</c> messages each way through them, then prints totals. Only loopback is involved. With -c it
+    /// allocates one relay per client; without it, its default, each client allocates an RTP/RTCP pair (EVEN-PORT
+    /// with the R bit, then RESERVATION-TOKEN) and sends on both.
     /// </summary>
-    protected async Task AssertUclientRelaysWithoutLoss(params string[] flags)
+    protected Task AssertUclientRelaysWithoutLoss(params string[] flags) => AssertUclientRelaysWithoutLoss(rtcp: false, flags);
+
+    protected async Task AssertUclientRelaysWithoutLoss(bool rtcp, params string[] flags)
     {
         string[] args =
         [
             .. flags, "-u", RelayProcessFixture.User, "-w", RelayProcessFixture.Password,
-            "-p", Relay.UdpPort.ToString(), "-e", "127.0.0.1", "-X", "-y", "-c", "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1",
+            "-p", Relay.UdpPort.ToString(), "-e", "127.0.0.1", "-X", "-y", .. (rtcp ? Array.Empty<string>() : ["-c"]),
+            "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1",
         ];
         var result = await Processes.Run(Processes.Program("turnutils_uclient", args), TimeSpan.FromSeconds(60));
         output.WriteLine($"turnutils_uclient {string.Join(' ', args)}\n{result}");
@@ -45,7 +50,7 @@ public abstract class CoturnClientTestBase(RelayProcessFixture fixture, ITestOut
         Assert.True(totals.Success, "no message totals in turnutils_uclient's output");
         Assert.Equal(0, int.Parse(lost.Groups[1].Value));
         int sent = int.Parse(totals.Groups[1].Value), received = int.Parse(totals.Groups[2].Value);
-        Assert.Equal(200, sent); // -n 100 each way, two clients (-y)
+        Assert.Equal(rtcp ? 400 : 200, sent); // -n 100 each way, two clients (-y), on RTP and RTCP without -c
         Assert.Equal(sent, received);
         Assert.DoesNotContain("error", text, StringComparison.OrdinalIgnoreCase);
         output.WriteLine($"relay output:\n{Relay.Output}");
@@ -69,6 +74,9 @@ public sealed class CoturnUdpClientTests(RelayProcessFixture fixture, ITestOutpu
 
     [Fact]
     public Task Turnutils_uclient_relays_through_channels_over_udp_without_loss() => AssertUclientRelaysWithoutLoss();
+
+    [Fact]
+    public Task Turnutils_uclient_with_its_default_rtp_and_rtcp_port_pair_relays_without_loss() => AssertUclientRelaysWithoutLoss(rtcp: true);
 }
 
 public sealed class CoturnTcpAndIndicationClientTests(RelayProcessFixture fixture, ITestOutputHelper output)
@@ -76,6 +84,12 @@ public sealed class CoturnTcpAndIndicationClientTests(RelayProcessFixture fixtur
 {
     [Fact]
     public Task Turnutils_uclient_relays_over_tcp_to_the_server_without_loss() => AssertUclientRelaysWithoutLoss("-t");
+
+    [Fact]
+    public Task Turnutils_uclient_over_tcp_with_its_default_rtp_and_rtcp_port_pair_relays_without_loss() => AssertUclientRelaysWithoutLoss(rtcp: true, "-t");
+
+    [Fact]
+    public Task Turnutils_uclient_relays_through_rfc_6062_tcp_allocations_without_loss() => AssertUclientRelaysWithoutLoss("-T");
 
     [Fact]
     public Task Turnutils_uclient_relays_with_send_and_data_indications_without_loss() => AssertUclientRelaysWithoutLoss("-s");

@@ -70,6 +70,12 @@ public sealed class TurnTestClient : IAsyncDisposable
     public string? Nonce { get; set; }
     /// <summary>Use the RFC 8489 negotiation (PASSWORD-ALGORITHMS echo + PASSWORD-ALGORITHM SHA-256 + MESSAGE-INTEGRITY-SHA256).</summary>
     public bool UseSha256 { get; set; }
+    /// <summary>
+    /// TCP only: after the first success response the stream carries raw bytes (an RFC 6062 data connection after its
+    /// ConnectionBind); they come out of <see cref="NextIncoming"/> in chunks as they arrive.
+    /// </summary>
+    public bool RawAfterSuccess { get; set; }
+    private bool _raw;
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
@@ -123,10 +129,17 @@ public sealed class TurnTestClient : IAsyncDisposable
                 if (n == 0) break;
                 filled += n;
                 int start = 0;
-                while (StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int length) == StreamFraming.FrameStatus.Complete)
+                while (!_raw && StreamFraming.TryGetFrameLength(buffer.AsSpan(start, filled - start), out int length) == StreamFraming.FrameStatus.Complete)
                 {
-                    Dispatch(buffer.AsSpan(start, length).ToArray());
+                    var frame = buffer.AsSpan(start, length).ToArray();
                     start += length;
+                    _raw = RawAfterSuccess && StunMessage.TryParse(frame, out var m, out _) && m.Class == StunClass.SuccessResponse;
+                    Dispatch(frame);
+                }
+                if (_raw && filled > start)
+                {
+                    _other.Writer.TryWrite(buffer.AsSpan(start, filled - start).ToArray());
+                    start = filled;
                 }
                 buffer.AsSpan(start, filled - start).CopyTo(buffer);
                 filled -= start;
