@@ -362,6 +362,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     private static string DescribeHandshakeError(Exception e, CertificateVerdict verdict) => verdict.Refusal ?? e.GetBaseException() switch
     {
         OperationCanceledException => "the handshake was cancelled",
+        SocketException { SocketErrorCode: SocketError.ConnectionReset } => "the server reset the connection during the handshake (is this port TLS?)",
         SocketException s => DescribeConnectError(s),
         IOException or AuthenticationException when e.GetBaseException().Message.Contains("EOF", StringComparison.Ordinal)
             || e.GetBaseException().Message.Contains("0 bytes", StringComparison.Ordinal)
