@@ -41,22 +41,7 @@ public sealed class TurnTlsChatTests(ITestOutputHelper output) : IAsyncLifetime
         await using var client = P2pProcess.Start(Turn("--turn-ca", _certificates.AuthorityFile));
         try
         {
-            var blockServer = await server.ReadLocalDescriptionAsync(Wait);
-            var blockClient = await client.ReadLocalDescriptionAsync(Wait);
-            Assert.Contains("typ relay", blockServer);
-            Assert.DoesNotContain("typ host", blockServer);
-            Assert.Contains("typ relay", blockClient);
-            Assert.DoesNotContain("typ host", blockClient);
-            await server.WriteRemoteDescriptionAsync(blockClient);
-            await client.WriteRemoteDescriptionAsync(blockServer);
-            await server.WaitForLineAsync(l => l == "Connected", Wait);
-            await client.WaitForLineAsync(l => l == "Connected", Wait);
-            var path = await server.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.Contains("relay", path);
-            await client.WriteLineAsync("through coturn over TLS");
-            await server.WaitForLineAsync(l => l == "Received: through coturn over TLS", Wait);
-            await server.WriteLineAsync("and back");
-            await client.WaitForLineAsync(l => l == "Received: and back", Wait);
+            await P2pProcess.ChatThroughRelayAsync(server, client, "through coturn over TLS", "and back", Wait);
             // both allocations were made on coturn's TLS listener
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(_coturn.Log, "new, realm=<r>, username=<u>, .*method=TLSv1\\.[23]"));
         }
