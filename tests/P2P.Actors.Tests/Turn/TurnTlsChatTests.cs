@@ -43,7 +43,8 @@ public sealed class TurnTlsChatTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await P2pProcess.ChatThroughRelayAsync(server, client, "through coturn over TLS", "and back", Wait);
             // both allocations were made on coturn's TLS listener
-            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(_coturn.Log, "new, realm=<r>, username=<u>, .*method=TLSv1\\.[23]"));
+            int overTls = System.Text.RegularExpressions.Regex.Count(_coturn.Log, "new, realm=<r>, username=<u>, .*method=TLSv1\\.[23]");
+            Assert.True(overTls >= 2, $"{overTls} allocations over TLS");
         }
         finally
         {
