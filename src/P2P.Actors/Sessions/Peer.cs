@@ -373,10 +373,10 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         foreach (var turn in _settings.TurnServers)
         {
-            string name = $"turn-{(turn.Transport == TurnTransport.Tcp ? "tcp-" : "")}{turn.Server}".Replace('[', '_').Replace(']', '_');
+            string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}".Replace('[', '_').Replace(']', '_');
             IActorRef allocator;
-            if (turn.Transport == TurnTransport.Tcp)
-                allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self), name); // its own TCP connection
+            if (turn.Transport != TurnTransport.Udp)
+                allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name); // its own TCP/TLS connection
             else
                 _allocators[turn.Server] = allocator = Context.ActorOf(
                     TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);

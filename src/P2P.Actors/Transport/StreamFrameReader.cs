@@ -31,8 +31,22 @@ internal static class StreamFrameReader
     /// <param name="onBytes">Told each read's size, for counters.</param>
     /// <param name="onFrame">Told each whole frame, a private copy, in stream order.</param>
     /// <param name="onEnd">Told once, last: how the stream ended, the socket error when there was one, and the first byte when unframeable.</param>
-    public static async Task RunAsync(Socket socket, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
-        Action<StreamEnd, SocketException?, byte> onEnd, CancellationToken stop)
+    public static Task RunAsync(Socket socket, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
+        Action<StreamEnd, SocketException?, byte> onEnd, CancellationToken stop) =>
+        RunAsync((buffer, token) => socket.ReceiveAsync(buffer, SocketFlags.None, token), bufferBytes, frameLength, onBytes, onFrame,
+            (end, error, first) => onEnd(end, error as SocketException, first), stop);
+
+    /// <summary>
+    /// The same over a <see cref="Stream"/> (an <see cref="System.Net.Security.SslStream"/>: TURN over TLS, RFC 8656 §3.1):
+    /// a socket error under the stream ends it as on a bare socket; any other failure of the stream (a TLS alert, a
+    /// record that does not decrypt) ends it as <see cref="StreamEnd.Failed"/> with that exception.
+    /// </summary>
+    public static Task RunAsync(Stream stream, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
+        Action<StreamEnd, Exception?, byte> onEnd, CancellationToken stop) =>
+        RunAsync(stream.ReadAsync, bufferBytes, frameLength, onBytes, onFrame, onEnd, stop);
+
+    private static async Task RunAsync(Func<Memory<byte>, CancellationToken, ValueTask<int>> receive, int bufferBytes, FrameLength frameLength,
+        Action<int> onBytes, Action<byte[]> onFrame, Action<StreamEnd, Exception?, byte> onEnd, CancellationToken stop)
     {
         var buffer = new byte[bufferBytes];
         int filled = 0;
@@ -41,13 +55,15 @@ internal static class StreamFrameReader
             int n;
             try
             {
-                n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, stop).ConfigureAwait(false);
+                n = await receive(buffer.AsMemory(filled), stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException or IOException)
             {
-                onEnd(e.SocketErrorCode == SocketError.ConnectionReset ? StreamEnd.Reset : StreamEnd.Failed, e, 0);
+                if (stop.IsCancellationRequested) return; // closed by our side while reading
+                var socketError = e as SocketException ?? e.InnerException as SocketException;
+                onEnd(socketError?.SocketErrorCode == SocketError.ConnectionReset ? StreamEnd.Reset : StreamEnd.Failed, socketError ?? e, 0);
                 return;
             }
             if (n == 0)

@@ -1,7 +1,10 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Transport.Tls;
 using P2P.Protocol.Turn;
 
 namespace P2P.Actors.Transport;
@@ -24,6 +27,15 @@ public static class TcpClientProtocol
     internal sealed record ConnectTimedOut
     {
         public static readonly ConnectTimedOut Instance = new();
+    }
+
+    internal sealed record TlsEstablished(SslStream Stream);
+
+    internal sealed record HandshakeFailed(string Cause);
+
+    internal sealed record HandshakeTimedOut
+    {
+        public static readonly HandshakeTimedOut Instance = new();
     }
 
     internal sealed record ReadEnded(string Reason);
@@ -54,6 +66,13 @@ public static class TcpClientProtocol
 /// that is not one whole frame is dropped, counted as a send error and logged: written, it would desynchronise
 /// the server's framing of everything after it.
 /// </para>
+/// <para>
+/// Over TLS (RFC 8656 §3.1, RFC 8489 §6.2.3; <see cref="TlsClientOptions"/>): once connected it runs the TLS handshake
+/// as a client (TLS 1.2/1.3, SNI, ALPN "stun.turn" of RFC 7443, the server certificate checked against the system
+/// store, given CAs or a pinned fingerprint) and only then reports <see cref="UdpSocketProtocol.Bound"/>; the frames
+/// inside are exactly those over TCP. The sentences say which step failed: "TCP connect to the TURN server … failed:
+/// connection refused", "TLS handshake with the TURN server … failed: certificate not trusted; …".
+/// </para>
 /// Writes are queued and written one at a time; past <c>writeQueueBytes</c> further sends are dropped and
 /// counted (what goes over it is datagram-like, a stalled connection must not grow memory). Nothing from the
 /// network throws: unframeable input ends the connection with a logged reason, as a stream cannot be resynchronised.
@@ -68,11 +87,15 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     private readonly int _writeQueueLimit;
     private readonly TimeSpan _connectTimeout;
     private readonly string _role;
+    private readonly TlsClientOptions? _tlsOptions;
+    private readonly TimeSpan _handshakeTimeout;
+    private readonly string _transport; // "TCP" or "TLS", in sentences
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
     private readonly Queue<ReadOnlyMemory<byte>> _writes = new();
     private Socket? _connecting; // until the connect ends: disposed on stop, which aborts it
     private Socket? _socket;
+    private SslStream? _tls; // over TLS, once the handshake is done: what is read and written
     private IPEndPoint? _local;
     private int _queuedBytes;
     private bool _writing;
@@ -81,13 +104,17 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public StunTcpClient(IPEndPoint server, IActorRef handler, int writeQueueBytes, TimeSpan connectTimeout, string role)
+    public StunTcpClient(IPEndPoint server, IActorRef handler, int writeQueueBytes, TimeSpan connectTimeout, string role,
+        TlsClientOptions? tls = null, TimeSpan handshakeTimeout = default)
     {
         _server = EndPoints.Unmapped(server);
         _handler = handler;
         _writeQueueLimit = writeQueueBytes;
         _connectTimeout = connectTimeout;
         _role = role;
+        _tlsOptions = tls;
+        _handshakeTimeout = handshakeTimeout > TimeSpan.Zero ? handshakeTimeout : connectTimeout;
+        _transport = tls is null ? "TCP" : "TLS";
         Connecting();
     }
 
@@ -96,10 +123,14 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     /// <param name="writeQueueBytes">Bytes queued for writing (also while connecting) before further sends are dropped.</param>
     /// <param name="connectTimeout">Give up connecting after this long (a silent network would otherwise take the kernel's minutes).</param>
     /// <param name="role">What the server is, for the sentences told to the handler ("TURN server", "STUN server").</param>
-    public static Props Props(IPEndPoint server, IActorRef handler, int writeQueueBytes = 1 << 20, TimeSpan? connectTimeout = null, string role = "TURN server")
+    /// <param name="tls">Null: plain TCP. Else TLS over the connection, the server checked as these options say.</param>
+    /// <param name="handshakeTimeout">Over TLS: give up the handshake after this long (default: <paramref name="connectTimeout"/>).</param>
+    public static Props Props(IPEndPoint server, IActorRef handler, int writeQueueBytes = 1 << 20, TimeSpan? connectTimeout = null, string role = "TURN server",
+        TlsClientOptions? tls = null, TimeSpan? handshakeTimeout = null)
     {
         var timeout = connectTimeout ?? TimeSpan.FromSeconds(10);
-        return Akka.Actor.Props.Create(() => new StunTcpClient(server, handler, writeQueueBytes, timeout, role));
+        var handshake = handshakeTimeout ?? timeout;
+        return Akka.Actor.Props.Create(() => new StunTcpClient(server, handler, writeQueueBytes, timeout, role, tls, handshake));
     }
 
     protected override void PreStart()
@@ -121,6 +152,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     {
         _stop.Cancel();
         _connecting?.Dispose();
+        _tls?.Dispose();
         if (_socket is not null)
         {
             try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
@@ -145,6 +177,17 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         Receive<UdpSocketProtocol.GetStats>(_ => ReplyStats());
     }
 
+    /// <summary>Over TLS: connected, the handshake under way (sends wait in the queue).</summary>
+    private void Handshaking()
+    {
+        Receive<TcpClientProtocol.TlsEstablished>(t => Open(_connecting!, t.Stream));
+        Receive<TcpClientProtocol.HandshakeFailed>(f => GiveUpHandshake(f.Cause));
+        Receive<TcpClientProtocol.HandshakeTimedOut>(_ => GiveUpHandshake($"no answer within {_handshakeTimeout.TotalSeconds:0.#} s"));
+        Receive<TcpClientProtocol.ConnectTimedOut>(_ => { });
+        Receive<UdpSocketProtocol.Send>(OnSend);
+        Receive<UdpSocketProtocol.GetStats>(_ => ReplyStats());
+    }
+
     private void Connected()
     {
         Receive<UdpSocketProtocol.Send>(OnSend);
@@ -154,27 +197,60 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
             _writing = false;
             WriteNext();
         });
-        Receive<TcpClientProtocol.WriteFailed>(f => Disconnect($"writing to {_role} {_server} over TCP failed: {f.Cause}"));
+        Receive<TcpClientProtocol.WriteFailed>(f => Disconnect($"writing to {_role} {_server} over {_transport} failed: {f.Cause}"));
         Receive<TcpClientProtocol.ReadEnded>(r => Disconnect(r.Reason));
         Receive<TcpClientProtocol.ConnectTimedOut>(_ => { });
+        Receive<TcpClientProtocol.HandshakeTimedOut>(_ => { });
     }
 
     private void OnConnected(TcpClientProtocol.ConnectSucceeded connected)
     {
         Timers.Cancel(TcpClientProtocol.ConnectTimedOut.Instance);
+        if (_tlsOptions is null)
+        {
+            _connecting = null;
+            Open(connected.Socket, null);
+            return;
+        }
+        _connecting = connected.Socket; // disposed on stop, which aborts the handshake
+        _log.Debug("TCP {0} -> {1} {2}: connected, TLS handshake", connected.Socket.LocalEndPoint, _role, _server);
+        Become(Handshaking);
+        Timers.StartSingleTimer(TcpClientProtocol.HandshakeTimedOut.Instance, TcpClientProtocol.HandshakeTimedOut.Instance, _handshakeTimeout);
+        var verdict = new CertificateVerdict();
+        var stream = new SslStream(new NetworkStream(connected.Socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        stream.AuthenticateAsClientAsync(_tlsOptions.ToSslOptions(verdict), _stop.Token).PipeTo(Self,
+            success: () => new TcpClientProtocol.TlsEstablished(stream),
+            failure: e =>
+            {
+                stream.Dispose();
+                return new TcpClientProtocol.HandshakeFailed(DescribeHandshakeError(e, verdict));
+            });
+    }
+
+    private void Open(Socket socket, SslStream? tls)
+    {
+        Timers.Cancel(TcpClientProtocol.HandshakeTimedOut.Instance);
         _connecting = null;
-        _socket = connected.Socket;
+        _socket = socket;
+        _tls = tls;
         _local = EndPoints.Unmapped((IPEndPoint)_socket.LocalEndPoint!);
-        _log.Debug("TCP {0} -> {1} {2}: connected", _local, _role, _server);
+        if (tls is null) _log.Debug("TCP {0} -> {1} {2}: connected", _local, _role, _server);
+        else
+            _log.Info("TLS {0} -> {1} {2}: {3}", _local, _role, _server,
+                $"{tls.SslProtocol} {tls.NegotiatedCipherSuite}, ALPN '{tls.NegotiatedApplicationProtocol}', certificate {tls.RemoteCertificate?.Subject}");
         Become(Connected);
         _handler.Tell(new UdpSocketProtocol.Bound(_local), Self);
-        _ = ReadLoop(_socket, _server, _local, _role, _handler, Self, _stop.Token);
+        _ = ReadLoop(_socket, tls, _server, _local, _handler, Self, _stop.Token);
         WriteNext();
     }
 
-    private void GiveUpConnecting(string cause)
+    private void GiveUpConnecting(string cause) =>
+        GiveUp(_tlsOptions is null ? $"cannot reach {_role} {_server} over TCP: {cause}" : $"TCP connect to the {_role} {_server} failed: {cause}");
+
+    private void GiveUpHandshake(string cause) => GiveUp($"TLS handshake with the {_role} {_server} failed: {cause}");
+
+    private void GiveUp(string reason)
     {
-        string reason = $"cannot reach {_role} {_server} over TCP: {cause}";
         _log.Warning("{0}", reason);
         _handler.Tell(new UdpSocketProtocol.BindFailed(_server, reason), Self);
         Context.Stop(Self);
@@ -183,7 +259,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     private void Disconnect(string reason)
     {
         if (_disconnectReason is not null) return;
-        _log.Info("TCP {0} -> {1} {2}: {3}", _local, _role, _server, reason);
+        _log.Info("{0} {1} -> {2} {3}: {4}", _transport, _local, _role, _server, reason);
         _disconnectReason = reason;
         Context.Stop(Self);
     }
@@ -210,7 +286,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         {
             _sendErrors++;
             if (_sendErrors == 1 || _sendErrors % 1000 == 0)
-                _log.Warning("TCP to {0} {1}: writes are not draining, {2} sends dropped so far", _role, _server, _sendErrors);
+                _log.Warning("{0} to {1} {2}: writes are not draining, {3} sends dropped so far", _transport, _role, _server, _sendErrors);
             return;
         }
         _writes.Enqueue(payload);
@@ -226,7 +302,8 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         _writing = true;
         _framesOut++;
         _bytesOut += payload.Length;
-        WriteAll(_socket, payload, _stop.Token).PipeTo(Self,
+        var written = _tls is not null ? _tls.WriteAsync(payload, _stop.Token).AsTask() : WriteAll(_socket, payload, _stop.Token);
+        written.PipeTo(Self,
             success: () => new TcpClientProtocol.WriteCompleted(),
             failure: e => new TcpClientProtocol.WriteFailed(Describe(e)));
     }
@@ -241,28 +318,31 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     // ---- reading ---------------------------------------------------------------------------------
 
     /// <summary>
-    /// Reads until the stream ends, telling the handler each whole frame as soon as it is complete (in stream
-    /// order, before the <see cref="TcpClientProtocol.ReadEnded"/> that ends the connection), whatever the
-    /// segmentation of the reads.
+    /// Reads until the stream ends (from the TLS stream over TLS), telling the handler each whole frame as soon as it is
+    /// complete (in stream order, before the <see cref="TcpClientProtocol.ReadEnded"/> that ends the connection), whatever
+    /// the segmentation of the reads.
     /// </summary>
-    private Task ReadLoop(Socket socket, IPEndPoint server, IPEndPoint local, string role, IActorRef handler, IActorRef self,
-        CancellationToken stop) =>
-        StreamFrameReader.RunAsync(socket, ReadBufferBytes, StreamFraming.TryGetFrameLength,
-            n => Interlocked.Add(ref _bytesIn, n),
-            frame =>
-            {
-                Interlocked.Increment(ref _framesIn);
-                handler.Tell(new UdpSocketProtocol.Received(server, local, frame), self);
-            },
-            (end, error, first) => self.Tell(new TcpClientProtocol.ReadEnded(end switch
-            {
-                StreamEnd.Closed => $"{role} {server} closed the TCP connection",
-                StreamEnd.ClosedMidFrame => $"{role} {server} closed the TCP connection in the middle of a message",
-                StreamEnd.Reset => $"{role} {server} reset the TCP connection",
-                StreamEnd.Unframeable => $"{role} {server} sent bytes that are neither STUN nor ChannelData (first byte 0x{first:X2}); closed the TCP connection",
-                _ => $"reading from {role} {server} over TCP failed: {Describe(error!)}",
-            })),
-            stop);
+    private Task ReadLoop(Socket socket, SslStream? tls, IPEndPoint server, IPEndPoint local, IActorRef handler, IActorRef self, CancellationToken stop)
+    {
+        string role = _role, transport = _transport;
+        void OnBytes(int n) => Interlocked.Add(ref _bytesIn, n);
+        void OnFrame(byte[] frame)
+        {
+            Interlocked.Increment(ref _framesIn);
+            handler.Tell(new UdpSocketProtocol.Received(server, local, frame), self);
+        }
+        void OnEnd(StreamEnd end, Exception? error, byte first) => self.Tell(new TcpClientProtocol.ReadEnded(end switch
+        {
+            StreamEnd.Closed => $"{role} {server} closed the {transport} connection",
+            StreamEnd.ClosedMidFrame => $"{role} {server} closed the {transport} connection in the middle of a message",
+            StreamEnd.Reset => $"{role} {server} reset the {transport} connection",
+            StreamEnd.Unframeable => $"{role} {server} sent bytes that are neither STUN nor ChannelData (first byte 0x{first:X2}); closed the {transport} connection",
+            _ => $"reading from {role} {server} over {transport} failed: {Describe(error!)}",
+        }));
+        return tls is null
+            ? StreamFrameReader.RunAsync(socket, ReadBufferBytes, StreamFraming.TryGetFrameLength, OnBytes, OnFrame, OnEnd, stop)
+            : StreamFrameReader.RunAsync(tls, ReadBufferBytes, StreamFraming.TryGetFrameLength, OnBytes, OnFrame, OnEnd, stop);
+    }
 
     // ---- helpers ---------------------------------------------------------------------------------
 
@@ -277,6 +357,17 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         SocketException { SocketErrorCode: SocketError.AddressNotAvailable } => "address not available",
         OperationCanceledException => "connecting was cancelled",
         var other => Describe(other),
+    };
+
+    private static string DescribeHandshakeError(Exception e, CertificateVerdict verdict) => verdict.Refusal ?? e.GetBaseException() switch
+    {
+        OperationCanceledException => "the handshake was cancelled",
+        SocketException { SocketErrorCode: SocketError.ConnectionReset } => "the server reset the connection during the handshake (is this port TLS?)",
+        SocketException s => DescribeConnectError(s),
+        IOException or AuthenticationException when e.GetBaseException().Message.Contains("EOF", StringComparison.Ordinal)
+            || e.GetBaseException().Message.Contains("0 bytes", StringComparison.Ordinal)
+            => "the server closed the connection during the handshake (is this port TLS?)",
+        var other => other.Message.TrimEnd('.'),
     };
 
     private static string Describe(Exception e) => e.GetBaseException() switch

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Stun;
 using P2P.Actors.Transport;
+using P2P.Actors.Transport.Tls;
 using P2P.Protocol;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
@@ -12,7 +13,7 @@ namespace P2P.Actors.Turn;
 
 /// <summary>
 /// The TURN client of one relay candidate (RFC 8656): makes one allocation on one TURN server, reached over UDP
-/// or TCP (<see cref="TurnTransport"/>, RFC 8656 §3.1),
+/// TCP or TLS over TCP (<see cref="TurnTransport"/>, RFC 8656 §3.1),
 /// answers the long-term credential challenge (401, RFC 8489 §9.2) and stale nonces (438), keeps the
 /// allocation, its permissions (§9) and channel bindings (§12) refreshed, and relays datagrams to and
 /// from peers. Events go to the owner (by default the parent).
@@ -28,7 +29,8 @@ namespace P2P.Actors.Turn;
 /// are then sent once and time out after Ti (RFC 8489 §6.2.2), ChannelData is written padded to a multiple of four
 /// bytes (RFC 8656 §12.5; the padding is done here, where the message is built, and the client only checks that
 /// each write is one whole frame), and losing the connection loses the allocation (<see cref="AllocationLost"/>:
-/// "TURN server … closed the TCP connection"). With <see cref="Props"/> and <see cref="TurnTransport.Tcp"/> the
+/// "TURN server … closed the TCP connection"). Over TLS the same, the child doing the handshake first (its
+/// <see cref="TlsClientOptions"/> say how the server's certificate is checked). With <see cref="Props"/> and <see cref="TurnTransport.Tcp"/> the
 /// caller may instead hand over a connected <see cref="StunTcpClient"/> it owns, forwarding its
 /// <see cref="UdpSocketProtocol.Received"/> and <see cref="TcpClientProtocol.Disconnected"/> here.
 /// </para>
@@ -124,6 +126,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly IPEndPoint _server;
     private readonly TurnCredentials _credentials;
     private readonly TurnTransport _transport;
+    private readonly TlsClientOptions? _tls; // own connection over TLS
     private readonly bool _ownsConnection;
     private IActorRef _socket;
     private readonly IActorRef _owner;
@@ -164,11 +167,14 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     public IStash Stash { get; set; } = null!;
 
     public TurnClient(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? socket, IActorRef? owner, TurnTransport transport,
-        bool publishChannels = false)
+        bool publishChannels = false, TlsClientOptions? tls = null)
     {
         _publishChannels = publishChannels && transport == TurnTransport.Udp;
-        if (socket is null && transport != TurnTransport.Tcp)
+        if (socket is null && transport == TurnTransport.Udp)
             throw new ArgumentException("a socket actor is needed to reach a TURN server over UDP", nameof(socket));
+        if (socket is null && transport == TurnTransport.Tls && tls is null)
+            throw new ArgumentException("TLS options are needed for a connection of its own over TLS", nameof(tls));
+        _tls = socket is null ? tls : null;
         _settings = settings;
         _server = EndPoints.Unmapped(server);
         _serverIsPublic = PeerAddressPolicy.IsAllowed(_server.Address, allowLoopback: false, allowPrivate: false);
@@ -208,10 +214,19 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <param name="server">The TURN server's TCP transport address (usually the same address and port as for UDP, 3478).</param>
     /// <param name="credentials">Long-term credentials for the server.</param>
     /// <param name="owner">Gets the events; null means the parent.</param>
-    public static Props PropsOverTcp(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new TurnClient(settings, server, credentials, null, owner, TurnTransport.Tcp));
+    /// <param name="tls">Null: plain TCP. Else TLS over the connection (RFC 8656 §3.1, RFC 8489 §6.2.3), the server's
+    /// certificate checked as these say; a failed handshake ends in <see cref="AllocationFailed"/> ("TLS handshake with …").</param>
+    public static Props PropsOverTcp(TurnClientSettings settings, IPEndPoint server, TurnCredentials credentials, IActorRef? owner = null,
+        TlsClientOptions? tls = null) =>
+        Akka.Actor.Props.Create(() => new TurnClient(settings, server, credentials, null, owner, tls == null ? TurnTransport.Tcp : TurnTransport.Tls, false, tls));
 
-    private bool Reliable => _transport == TurnTransport.Tcp;
+    /// <summary>Over TCP or TLS: requests sent once (Ti), ChannelData padded, the allocation tied to the connection.</summary>
+    private bool Reliable => _transport != TurnTransport.Udp;
+
+    private string StreamName => _transport == TurnTransport.Tls ? "TLS" : "TCP";
+
+    private IActorRef StartConnection(string name) => Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes,
+        _settings.TcpConnectTimeout, tls: _tls, handshakeTimeout: _settings.TlsHandshakeTimeout), name);
 
     /// <summary>A failing connection is never restarted: a new connection would be a new 5-tuple without the allocation.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
@@ -221,7 +236,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         _transactions = new StunTransactions<Request>(_settings.Retransmission, Reliable, Timers, Transmit);
         if (_ownsConnection)
         {
-            _socket = Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes, _settings.TcpConnectTimeout), "tcp");
+            _socket = StartConnection("tcp");
             Context.Watch(_socket);
             return;
         }
@@ -252,7 +267,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         Receive<UdpSocketProtocol.Bound>(b =>
         {
-            _log.Debug("Connected to TURN server {0} over TCP from {1}", _server, b.LocalEndPoint);
+            _log.Debug("Connected to TURN server {0} over {1} from {2}", _server, StreamName, b.LocalEndPoint);
             Become(Allocating);
             SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
         });
@@ -271,7 +286,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         });
         Receive<Terminated>(t =>
         {
-            if (t.ActorRef.Equals(_socket)) OnConnectionLost($"the TCP connection to TURN server {_server} failed");
+            if (t.ActorRef.Equals(_socket)) OnConnectionLost($"the {StreamName} connection to TURN server {_server} failed");
         });
     }
 
@@ -767,7 +782,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         if (_transactions.OnTimer(timer, out var request, out int sent) != StunTransactionTimerResult.TimedOut) return;
         var total = _settings.Retransmission.TotalTimeout(Reliable);
-        string why = $"TURN server {_server} did not answer {request.Describe()} ({sent} {(sent == 1 ? "request" : "requests")} over {total.TotalSeconds:0.#} s{(Reliable ? " over TCP" : string.Empty)})";
+        string why = $"TURN server {_server} did not answer {request.Describe()} ({sent} {(sent == 1 ? "request" : "requests")} over {total.TotalSeconds:0.#} s{(Reliable ? $" over {StreamName}" : string.Empty)})";
         switch (request)
         {
             case AllocateRequest:
@@ -842,7 +857,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         _reallocatingAfter = why;
         if (reconnect)
         {
-            _socket = Context.ActorOf(StunTcpClient.Props(_server, Self, _settings.TcpWriteQueueBytes, _settings.TcpConnectTimeout), $"tcp-{++_connections}");
+            _socket = StartConnection($"tcp-{++_connections}");
             Context.Watch(_socket);
             Become(Connecting);
             return;
@@ -876,7 +891,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         if (_relayed is null) Fail(reason, null);
         else if (!_allocationExists) return; // already told
-        else if (_deallocating) FinishDeallocation($"released with the TCP connection ({reason})");
+        else if (_deallocating) FinishDeallocation($"released with the {StreamName} connection ({reason})");
         else if (_ownsConnection) Drop($"TURN server {_server} dropped the allocation {_relayed}: {reason}", null, reconnect: true); // coturn resets it
         else Lose(reason, null);
     }

@@ -22,6 +22,10 @@ public enum TurnTransport
     /// <summary>One TCP connection per allocation; requests are sent once and time out after Ti (RFC 8489 §6.2.2),
     /// ChannelData is padded to four bytes (RFC 8656 §12.5), and the allocation lives as long as the connection.</summary>
     Tcp,
+
+    /// <summary>TLS over one TCP connection per allocation (RFC 8656 §3.1, RFC 8489 §6.2.3): as <see cref="Tcp"/>
+    /// inside, the server's certificate checked first (<see cref="TurnServer.Tls"/>).</summary>
+    Tls,
 }
 
 /// <summary>Messages of <see cref="TurnClient"/>: commands it accepts and events it tells its owner.</summary>

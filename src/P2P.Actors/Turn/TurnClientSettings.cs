@@ -23,6 +23,9 @@ public sealed record TurnClientSettings(
     /// <summary>Over TCP (RFC 8656 §3.1): how long connecting to the server may take before the allocation fails.</summary>
     public TimeSpan TcpConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Over TLS (RFC 8656 §3.1, RFC 8489 §6.2.3): how long the TLS handshake may take once connected before the allocation fails.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Over TCP: bytes waiting to be written to the server before further messages are dropped.</summary>
     public int TcpWriteQueueBytes { get; init; } = 1 << 20;
 
@@ -110,6 +113,7 @@ public sealed record TurnClientSettings(
             Software: c.GetString("software", string.Empty) ?? string.Empty)
         {
             TcpConnectTimeout = Duration("tcp-connect-timeout"),
+            TlsHandshakeTimeout = Duration("tls-handshake-timeout"),
             TcpWriteQueueBytes = Count("tcp-write-queue-bytes", 1),
             BindChannels = c.GetBoolean("bind-channels", true),
             BindChannelAfter = Count("bind-channel-after", 1),
@@ -122,6 +126,7 @@ public sealed record TurnClientSettings(
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");
         if (settings.TcpConnectTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.tcp-connect-timeout' must be positive");
+        if (settings.TlsHandshakeTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.tls-handshake-timeout' must be positive");
         if (settings.PermissionRefreshInterval <= TimeSpan.Zero || settings.ChannelRefreshInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}' refresh intervals must be positive");
         return settings;

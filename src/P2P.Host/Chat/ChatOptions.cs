@@ -42,6 +42,13 @@ public sealed record ChatOptions
     /// <summary><c>--turn-tcp</c>: reach the TURN server over TCP (RFC 8656 §3.1), for networks that block UDP.</summary>
     public bool TurnTcp { get; init; }
 
+    /// <summary><c>--turn turns:…</c> or <c>--turn-tls</c>: reach the TURN server over TLS, its certificate checked as these say.</summary>
+    public P2P.Actors.Transport.Tls.TlsClientOptions? TurnTls { get; init; }
+
+    /// <summary>How the TURN server is reached: TLS, TCP or UDP.</summary>
+    public P2P.Actors.Turn.TurnTransport TurnTransport =>
+        TurnTls is not null ? P2P.Actors.Turn.TurnTransport.Tls : TurnTcp ? P2P.Actors.Turn.TurnTransport.Tcp : P2P.Actors.Turn.TurnTransport.Udp;
+
     /// <summary><c>--plain</c>: ICE mode without DTLS, raw text datagrams like the original.</summary>
     public bool Plain { get; init; }
 

@@ -35,7 +35,7 @@ public static class IceChat
         // the chat frame codec's first use (~20 ms of CPU) is paid while the process starts, not when the session
         // opens, where it held up the session's creation on the connect path (a secure chat's chat creates it too late)
         if (!options.Plain) ChatFrame.StartWarmUp();
-        var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel, options.TurnTcp);
+        var servers = await ServerAddresses.ResolveAsync(options.Stun, options.StunPort, options.Turn, options.TurnPort, options.TurnUser, options.TurnPass, status, cancel, options.TurnTransport, options.TurnTls);
         if (servers is null) return 1;
         var ice = IceSettings.From(config) with { ConnectTimeout = options.Timeout };
 

@@ -10,7 +10,8 @@ namespace P2P.Host.Chat;
 public static class ServerAddresses
 {
     /// <summary>Resolves --stun and --turn to addresses; null (after one sentence on status) when a name does not resolve.</summary>
-    public static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveAsync(string? stunHost, int stunPort, string? turnHost, int turnPort, string? turnUser, string? turnPass, TextWriter status, CancellationToken cancel, bool turnTcp = false)
+    public static async Task<(IReadOnlyList<IPEndPoint> Stun, IReadOnlyList<TurnServer> Turn)?> ResolveAsync(string? stunHost, int stunPort, string? turnHost, int turnPort, string? turnUser, string? turnPass, TextWriter status, CancellationToken cancel,
+        TurnTransport turnTransport = TurnTransport.Udp, P2P.Actors.Transport.Tls.TlsClientOptions? turnTls = null)
     {
         var stun = new List<IPEndPoint>();
         var turn = new List<TurnServer>();
@@ -33,7 +34,7 @@ public static class ServerAddresses
                 return null;
             }
             turn.Add(new TurnServer(new IPEndPoint(address, turnPort), new TurnCredentials(turnUser ?? string.Empty, turnPass ?? string.Empty),
-                turnTcp ? TurnTransport.Tcp : TurnTransport.Udp));
+                turnTransport, turnTls));
         }
         return (stun, turn);
     }

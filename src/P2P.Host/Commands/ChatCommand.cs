@@ -24,11 +24,14 @@ public static class ChatCommand
     public static readonly Option<string?> PeerFingerprint = new("--peer-fingerprint") { HelpName = "sha-256", Description = "With --secure: the SHA-256 fingerprint (AB:CD:...) the other side's certificate must have." };
     public static readonly Option<string> Stun = new("--stun") { HelpName = "server", Description = "STUN server for the public address ('none' for host candidates only).", DefaultValueFactory = _ => "stun.l.google.com" };
     public static readonly Option<int> StunPort = PortOption("--stun-port", "STUN server port.", 19302);
-    public static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = "TURN server, to relay when no direct path works." };
-    public static readonly Option<int> TurnPort = PortOption("--turn-port", "TURN server port.", 3478);
+    public static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = TurnCommandLine.TurnDescription + " To relay when no direct path works." };
+    public static readonly Option<int> TurnPort = PortOption("--turn-port", "TURN server port (5349 for TLS when not given, RFC 7065).", TurnCommandLine.DefaultPort);
     public static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
     public static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
     public static readonly Option<bool> TurnTcp = new("--turn-tcp") { Description = "Reach the TURN server over TCP (for networks that block UDP); the relay candidate stays UDP." };
+    public static readonly Option<bool> TurnTls = TurnCommandLine.TlsOption();
+    public static readonly Option<FileInfo?> TurnCa = TurnCommandLine.CaOption();
+    public static readonly Option<string?> TurnFingerprint = TurnCommandLine.FingerprintOption();
     public static readonly Option<bool> Plain = new("--plain") { Description = "ICE without encryption: raw text datagrams, to talk to the original program." };
     public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
     public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
@@ -59,7 +62,7 @@ public static class ChatCommand
     public static void Configure(RootCommand root)
     {
         foreach (var option in new Option[] { Server, Port, Connect, NoIce, Secure, PeerFingerprint, Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, TurnTcp,
-            Plain, Signal, Room, Timeout, RelayOnly, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
+            TurnTls, TurnCa, TurnFingerprint, Plain, Signal, Room, Timeout, RelayOnly, LocalAddress, DownloadDirectory, ConfigFile, LogFile, LogJson, Verbose })
             root.Options.Add(option);
         root.Validators.Add(Validate);
         // single-option checks live on the option (a command validator sees 0, not the default, for an option not given)
@@ -86,13 +89,26 @@ public static class ChatCommand
         if (result.GetValue(Signal) is not null && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
         if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
         if (result.GetValue(TurnTcp) && result.GetValue(Turn) is null) result.AddError("--turn-tcp needs --turn <server>");
+        TurnCommandLine.Read(result, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
         if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null) result.AddError("--relay-only needs --turn <server> (and its user and password)");
         if (result.GetValue(RelayOnly) && noIce) result.AddError("--relay-only applies to ICE mode");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
             result.AddError("--turn needs --turn-user and --turn-pass");
     }
 
-    public static ChatOptions Read(ParseResult p) => new()
+    public static ChatOptions Read(ParseResult p)
+    {
+        var turn = TurnCommandLine.Read(p.CommandResult, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
+        return ReadPlain(p) with
+        {
+            Turn = turn?.Target.Host,
+            TurnPort = turn?.Target.Port ?? p.GetValue(TurnPort),
+            TurnTcp = turn?.Target.Transport == P2P.Actors.Turn.TurnTransport.Tcp,
+            TurnTls = turn?.Tls,
+        };
+    }
+
+    private static ChatOptions ReadPlain(ParseResult p) => new()
     {
         Server = p.GetValue(Server),
         Port = p.GetValue(Port),

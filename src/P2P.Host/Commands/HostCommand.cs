@@ -20,10 +20,14 @@ public static class HostCommand
 {
     private static readonly Option<string> Stun = new("--stun") { HelpName = "server", Description = "STUN server for the peers' public addresses ('none': host candidates only).", DefaultValueFactory = _ => "none" };
     private static readonly Option<int> StunPort = new("--stun-port") { HelpName = "port", Description = "STUN server port.", DefaultValueFactory = _ => 3478 };
-    private static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = "TURN server for relay candidates." };
-    private static readonly Option<int> TurnPort = new("--turn-port") { HelpName = "port", Description = "TURN server port.", DefaultValueFactory = _ => 3478 };
+    private static readonly Option<string?> Turn = new("--turn") { HelpName = "server", Description = TurnCommandLine.TurnDescription + " For relay candidates." };
+    private static readonly Option<int> TurnPort = new("--turn-port") { HelpName = "port", Description = "TURN server port (5349 for TLS when not given, RFC 7065).", DefaultValueFactory = _ => TurnCommandLine.DefaultPort };
     private static readonly Option<string?> TurnUser = new("--turn-user") { HelpName = "user", Description = "TURN user name." };
     private static readonly Option<string?> TurnPass = new("--turn-pass") { HelpName = "password", Description = "TURN password." };
+    private static readonly Option<bool> TurnTcp = new("--turn-tcp") { Description = "Reach the TURN server over TCP (for networks that block UDP); the relay candidates stay UDP." };
+    private static readonly Option<bool> TurnTls = TurnCommandLine.TlsOption();
+    private static readonly Option<FileInfo?> TurnCa = TurnCommandLine.CaOption();
+    private static readonly Option<string?> TurnFingerprint = TurnCommandLine.FingerprintOption();
     private static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Bind peers to this address only (default: every interface)." };
     private static readonly Option<string?> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that accepted files are written to (default: p2p.chat.download-folder, your Downloads folder)." };
     private static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server (ws://host:port/) whose rooms 'open <peer> room:<name>' joins." };
@@ -36,7 +40,7 @@ public static class HostCommand
     {
         var command = new Command("host", "Interactive console: many local peers and sessions in one process (peer add, open, sessions, pairs, say, close).")
         {
-            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, LocalAddress, DownloadDirectory, Signal, ConfigFile, LogFile, LogJson, Verbose,
+            Stun, StunPort, Turn, TurnPort, TurnUser, TurnPass, TurnTcp, TurnTls, TurnCa, TurnFingerprint, LocalAddress, DownloadDirectory, Signal, ConfigFile, LogFile, LogJson, Verbose,
         };
         LocalAddress.Validators.Add(r =>
         {
@@ -45,6 +49,8 @@ public static class HostCommand
         command.Validators.Add(r =>
         {
             if (r.GetValue(Turn) is not null && (r.GetValue(TurnUser) is null || r.GetValue(TurnPass) is null)) r.AddError("--turn needs --turn-user and --turn-pass");
+            if (r.GetValue(TurnTcp) && r.GetValue(Turn) is null) r.AddError("--turn-tcp needs --turn <server>");
+            TurnCommandLine.Read(r, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
             if (r.GetValue(Signal) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss")))
                 r.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
         });
@@ -65,7 +71,9 @@ public static class HostCommand
         using var interrupts = Interrupts.Take("p2p host", P2PHostBuilder.StopTimeout(config), System.Console.Error, parserCancel);
         var cancel = interrupts.Token;
         var stun = p.GetValue(Stun) is { } s && !s.Equals("none", StringComparison.OrdinalIgnoreCase) ? s : null;
-        var servers = await ServerAddresses.ResolveAsync(stun, p.GetValue(StunPort), p.GetValue(Turn), p.GetValue(TurnPort), p.GetValue(TurnUser), p.GetValue(TurnPass), System.Console.Error, cancel);
+        var turn = TurnCommandLine.Read(p.CommandResult, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
+        var servers = await ServerAddresses.ResolveAsync(stun, p.GetValue(StunPort), turn?.Target.Host, turn?.Target.Port ?? TurnCommandLine.DefaultPort,
+            p.GetValue(TurnUser), p.GetValue(TurnPass), System.Console.Error, cancel, turn?.Target.Transport ?? TurnTransport.Udp, turn?.Tls);
         if (servers is null) return 1;
         P2PHostBuilder.ConfigureSerilog(p.GetValue(Verbose), p.GetValue(LogFile), LogEventLevel.Error, p.GetValue(LogJson));
         try

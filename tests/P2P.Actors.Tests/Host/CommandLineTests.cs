@@ -174,20 +174,7 @@ public sealed class CommandLineTests(ITestOutputHelper output)
         await using var client = P2pProcess.Start(turn);
         try
         {
-            var blockServer = await server.ReadLocalDescriptionAsync(Wait);
-            var blockClient = await client.ReadLocalDescriptionAsync(Wait);
-            Assert.Contains("typ relay", blockServer);
-            Assert.DoesNotContain("typ host", blockServer);
-            await server.WriteRemoteDescriptionAsync(blockClient);
-            await client.WriteRemoteDescriptionAsync(blockServer);
-            await server.WaitForLineAsync(l => l == "Connected", Wait);
-            await client.WaitForLineAsync(l => l == "Connected", Wait);
-            var path = await server.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.Contains("relay", path);
-            await client.WriteLineAsync("through the relay");
-            await server.WaitForLineAsync(l => l == "Received: through the relay", Wait);
-            await server.WriteLineAsync("and back");
-            await client.WaitForLineAsync(l => l == "Received: and back", Wait);
+            await P2pProcess.ChatThroughRelayAsync(server, client, "through the relay", "and back", Wait);
         }
         finally
         {

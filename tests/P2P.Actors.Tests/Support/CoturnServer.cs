@@ -20,12 +20,15 @@ public sealed record CoturnOptions(
     /// <summary>Moderate verbose logging (<c>-v</c>): one line per request processed and per session event, in <see cref="CoturnServer.Log"/>.</summary>
     public bool Verbose { get; init; } = true;
 
+    /// <summary>PEM certificate and key files: with both, coturn also listens for TLS (<c>--cert --pkey --tls-listening-port</c>) on <see cref="CoturnServer.TlsEndPoint"/>.</summary>
+    public (string Certificate, string Key)? Tls { get; init; }
+
     /// <summary>How long to wait for the server to answer a STUN Binding request before trying another port.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
-/// A real coturn <c>turnserver</c> for tests, listening on 127.0.0.1 on a free port (UDP and TCP, no TLS/DTLS,
+/// A real coturn <c>turnserver</c> for tests, listening on 127.0.0.1 on a free port (UDP and TCP, TLS only with <see cref="CoturnOptions.Tls"/>, no DTLS,
 /// no CLI), with long-term credentials for one user, relaying on 127.0.0.1 from a small random port range
 /// and allowing loopback peers. It ignores the system configuration (<c>-n</c>) and keeps its user database,
 /// pid file and log in a private temporary directory that is deleted on dispose, together with the process.
@@ -44,8 +47,9 @@ public sealed class CoturnServer : IAsyncDisposable
     private readonly string _directory;
     private readonly StringBuilder _log;
 
-    private CoturnServer(Process process, string directory, StringBuilder log, IPEndPoint endPoint, CoturnOptions options, int minRelayPort)
+    private CoturnServer(Process process, string directory, StringBuilder log, IPEndPoint endPoint, CoturnOptions options, int minRelayPort, IPEndPoint? tlsEndPoint)
     {
+        TlsEndPoint = tlsEndPoint;
         _process = process;
         _directory = directory;
         _log = log;
@@ -56,6 +60,9 @@ public sealed class CoturnServer : IAsyncDisposable
 
     /// <summary>The listening address (UDP and TCP), 127.0.0.1 and a free port.</summary>
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>The TLS listener (TCP, 127.0.0.1) when <see cref="CoturnOptions.Tls"/> was given; null otherwise.</summary>
+    public IPEndPoint? TlsEndPoint { get; }
 
     public CoturnOptions Options { get; }
     public string Username => Options.Username;
@@ -87,12 +94,15 @@ public sealed class CoturnServer : IAsyncDisposable
         for (int attempt = 1; attempt <= MaxStartAttempts; attempt++)
         {
             int port = FindFreePort();
+            int? tlsPort = options.Tls is null ? null : FindFreePort();
             int minRelayPort = Random.Shared.Next(20_000, 30_000 - RelayRangeSize);
             string directory = Directory.CreateTempSubdirectory("p2p-coturn-").FullName;
             var log = new StringBuilder();
-            var process = Launch(options, port, minRelayPort, directory, log);
-            var server = new CoturnServer(process, directory, log, new IPEndPoint(IPAddress.Loopback, port), options, minRelayPort);
-            if (await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false))
+            var process = Launch(options, port, minRelayPort, directory, log, tlsPort);
+            var server = new CoturnServer(process, directory, log, new IPEndPoint(IPAddress.Loopback, port), options, minRelayPort,
+                tlsPort is { } t ? new IPEndPoint(IPAddress.Loopback, t) : null);
+            if (await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false)
+                && await server.WaitUntilTlsAcceptsAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false))
                 return server;
             failures += $"--- attempt {attempt} on port {port} (exited: {process.HasExited}) ---\n{server.Log}\n";
             await server.DisposeAsync().ConfigureAwait(false);
@@ -100,7 +110,7 @@ public sealed class CoturnServer : IAsyncDisposable
         throw new InvalidOperationException($"turnserver did not start answering STUN on 127.0.0.1 after {MaxStartAttempts} attempts:\n{failures}");
     }
 
-    private static Process Launch(CoturnOptions options, int port, int minRelayPort, string directory, StringBuilder log)
+    private static Process Launch(CoturnOptions options, int port, int minRelayPort, string directory, StringBuilder log, int? tlsPort)
     {
         var info = new ProcessStartInfo(Executable)
         {
@@ -112,7 +122,7 @@ public sealed class CoturnServer : IAsyncDisposable
         };
         string[] arguments =
         [
-            "-n", "--no-cli", "--no-tls", "--no-dtls",
+            "-n", "--no-cli", "--no-dtls",
             "--listening-ip", "127.0.0.1", "--listening-port", port.ToString(),
             "--relay-ip", "127.0.0.1",
             "--min-port", minRelayPort.ToString(), "--max-port", (minRelayPort + RelayRangeSize - 1).ToString(),
@@ -123,6 +133,10 @@ public sealed class CoturnServer : IAsyncDisposable
             "--log-file", "stdout", "--simple-log",
         ];
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        if (options.Tls is { } tls)
+            foreach (var argument in new[] { "--cert", tls.Certificate, "--pkey", tls.Key, "--tls-listening-port", tlsPort!.Value.ToString() })
+                info.ArgumentList.Add(argument);
+        else info.ArgumentList.Add("--no-tls");
         if (options.Verbose) info.ArgumentList.Add("-v");
         foreach (var argument in options.ExtraArguments ?? []) info.ArgumentList.Add(argument);
 
@@ -190,6 +204,27 @@ public sealed class CoturnServer : IAsyncDisposable
             catch (SocketException)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false); // port unreachable: not listening yet
+            }
+        }
+        return false;
+    }
+
+    /// <summary>True at once without TLS; else once the TLS port accepts a TCP connection.</summary>
+    private async Task<bool> WaitUntilTlsAcceptsAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (TlsEndPoint is null) return true;
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(TlsEndPoint, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
         }
         return false;

@@ -23,6 +23,32 @@ public sealed class P2pProcess : InteractiveProcess
 
     public static P2pProcess Start(params string[] arguments) => Start((IReadOnlyList<string>)arguments);
 
+    /// <summary>
+    /// Two chats started with <c>--relay-only</c> (<paramref name="server"/> with <c>-s</c>): checks that each offers only a
+    /// relay candidate, hands each the other's description, waits until both are connected over the relay, and sends
+    /// <paramref name="up"/> from the client and <paramref name="down"/> back, each seen arriving.
+    /// </summary>
+    public static async Task ChatThroughRelayAsync(P2pProcess server, P2pProcess client, string up, string down, TimeSpan wait)
+    {
+        var blockServer = await server.ReadLocalDescriptionAsync(wait);
+        var blockClient = await client.ReadLocalDescriptionAsync(wait);
+        foreach (var block in new[] { blockServer, blockClient })
+        {
+            Xunit.Assert.Contains("typ relay", block);
+            Xunit.Assert.DoesNotContain("typ host", block);
+        }
+        await server.WriteRemoteDescriptionAsync(blockClient);
+        await client.WriteRemoteDescriptionAsync(blockServer);
+        await server.WaitForLineAsync(l => l == "Connected", wait);
+        await client.WaitForLineAsync(l => l == "Connected", wait);
+        var path = await server.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), wait, NicePeerStream.Stderr);
+        Xunit.Assert.Contains("relay", path);
+        await client.WriteLineAsync(up);
+        await server.WaitForLineAsync(l => l == $"Received: {up}", wait);
+        await server.WriteLineAsync(down);
+        await client.WaitForLineAsync(l => l == $"Received: {down}", wait);
+    }
+
     /// <summary>Starts <c>p2p</c> through a launcher, e.g. <c>tests/lab/lab.sh exec a</c> to run it inside a lab namespace.</summary>
     public static P2pProcess StartThrough(string launcher, IReadOnlyList<string> launcherArguments, IReadOnlyList<string> arguments,
         IReadOnlyDictionary<string, string>? environment = null)

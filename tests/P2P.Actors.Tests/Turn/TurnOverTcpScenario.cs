@@ -16,10 +16,10 @@ internal static class TurnOverTcpScenario
 {
     public static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
 
-    public static AllocationSucceeded ExpectAllocated(TestProbe owner)
+    public static AllocationSucceeded ExpectAllocated(TestProbe owner, TurnTransport transport = TurnTransport.Tcp)
     {
         var allocated = owner.ExpectMsg<AllocationSucceeded>(Generous);
-        Assert.Equal(TurnTransport.Tcp, allocated.Transport);
+        Assert.Equal(transport, allocated.Transport);
         Assert.Equal(IPAddress.Loopback, allocated.Relayed.Address);
         Assert.NotNull(allocated.Mapped);
         Assert.Equal(IPAddress.Loopback, allocated.Mapped!.Address); // the TCP connection's source as the server saw it
