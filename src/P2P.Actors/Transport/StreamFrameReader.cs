@@ -31,8 +31,22 @@ internal static class StreamFrameReader
     /// <param name="onBytes">Told each read's size, for counters.</param>
     /// <param name="onFrame">Told each whole frame, a private copy, in stream order.</param>
     /// <param name="onEnd">Told once, last: how the stream ended, the socket error when there was one, and the first byte when unframeable.</param>
-    public static async Task RunAsync(Socket socket, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
-        Action<StreamEnd, SocketException?, byte> onEnd, CancellationToken stop)
+    public static Task RunAsync(Socket socket, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
+        Action<StreamEnd, SocketException?, byte> onEnd, CancellationToken stop) =>
+        RunAsync((buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct), bufferBytes, frameLength, onBytes, onFrame,
+            (end, error, first) => onEnd(end, error as SocketException, first), stop);
+
+    /// <summary>
+    /// The same over a <see cref="Stream"/> (a TLS stream, RFC 8656 §3.1): the error told to <paramref name="onEnd"/> is the
+    /// socket error under the stream's <see cref="IOException"/> when there is one, else that exception (a TLS record
+    /// that does not decrypt, for example).
+    /// </summary>
+    public static Task RunAsync(Stream stream, int bufferBytes, FrameLength frameLength, Action<int> onBytes, Action<byte[]> onFrame,
+        Action<StreamEnd, Exception?, byte> onEnd, CancellationToken stop) =>
+        RunAsync((buffer, ct) => stream.ReadAsync(buffer, ct), bufferBytes, frameLength, onBytes, onFrame, onEnd, stop);
+
+    private static async Task RunAsync(Func<Memory<byte>, CancellationToken, ValueTask<int>> receive, int bufferBytes, FrameLength frameLength,
+        Action<int> onBytes, Action<byte[]> onFrame, Action<StreamEnd, Exception?, byte> onEnd, CancellationToken stop)
     {
         var buffer = new byte[bufferBytes];
         int filled = 0;
@@ -41,13 +55,20 @@ internal static class StreamFrameReader
             int n;
             try
             {
-                n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, stop).ConfigureAwait(false);
+                n = await receive(buffer.AsMemory(filled), stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
             catch (SocketException e)
             {
                 onEnd(e.SocketErrorCode == SocketError.ConnectionReset ? StreamEnd.Reset : StreamEnd.Failed, e, 0);
+                return;
+            }
+            catch (IOException) when (stop.IsCancellationRequested) { return; }
+            catch (IOException e)
+            {
+                var socketError = e.InnerException as SocketException;
+                onEnd(socketError?.SocketErrorCode == SocketError.ConnectionReset ? StreamEnd.Reset : StreamEnd.Failed, socketError ?? (Exception)e, 0);
                 return;
             }
             if (n == 0)
