@@ -92,6 +92,13 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
 
     private const int ReadBufferBytes = 2 * 65_536 + 64;
 
+    /// <summary>
+    /// Messages queued while a write was under way go out together, up to this many bytes, as one write of the actor (one
+    /// completion message instead of one per message): over TCP in one system call; over TLS each message stays a record
+    /// of its own, since coturn's turnutils_uclient reads one message per record and drops the rest of a record.
+    /// </summary>
+    private const int WriteBatchBytes = 16_384;
+
     private readonly Socket _socket;
     private readonly TlsServerSettings? _tls;
     private Stream _stream;
@@ -102,6 +109,8 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
     private readonly Queue<ReadOnlyMemory<byte>> _writes = new();
+    private byte[]? _batch;
+    private readonly List<ReadOnlyMemory<byte>> _writing = [];
     private int _queuedBytes;
     private bool _sending;
     private readonly TimeSpan _idleTimeout;
@@ -266,18 +275,39 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     private void SendNext()
     {
         if (_sending || _writes.Count == 0) return;
-        var payload = _writes.Dequeue();
-        _queuedBytes -= payload.Length;
+        // _writing and _batch are touched here only while no write is under way (_sending is false)
+        _writing.Clear();
+        int length = 0;
+        do
+        {
+            var message = _writes.Dequeue();
+            _queuedBytes -= message.Length;
+            _writing.Add(message);
+            length += message.Length;
+        }
+        while (_writes.Count > 0 && length + _writes.Peek().Length <= WriteBatchBytes);
+        if (_tls is null && _writing.Count > 1)
+        {
+            _batch ??= new byte[WriteBatchBytes];
+            int at = 0;
+            foreach (var message in _writing)
+            {
+                message.Span.CopyTo(_batch.AsSpan(at));
+                at += message.Length;
+            }
+            _writing.Clear();
+            _writing.Add(_batch.AsMemory(0, at));
+        }
         _sending = true;
-        WriteAll(_stream, payload, _stop.Token).PipeTo(Self,
+        WriteAll(_stream, _writing, length, _stop.Token).PipeTo(Self,
             success: n => new TcpConnectionProtocol.SendCompleted(n),
             failure: e => new TcpConnectionProtocol.SendFailed($"send failed: {e.GetBaseException().Message}"));
     }
 
-    private static async Task<int> WriteAll(Stream stream, ReadOnlyMemory<byte> payload, CancellationToken stop)
+    private static async Task<int> WriteAll(Stream stream, List<ReadOnlyMemory<byte>> messages, int length, CancellationToken stop)
     {
-        await stream.WriteAsync(payload, stop).ConfigureAwait(false);
-        return payload.Length;
+        foreach (var message in messages) await stream.WriteAsync(message, stop).ConfigureAwait(false);
+        return length;
     }
 
     /// <summary>
