@@ -95,7 +95,8 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     /// <summary>
     /// Messages queued while a write was under way go out together, up to this many bytes, as one write of the actor (one
     /// completion message instead of one per message): over TCP in one system call; over TLS each message stays a record
-    /// of its own, since coturn's turnutils_uclient reads one message per record and drops the rest of a record.
+    /// of its own, since coturn's turnutils_uclient reads one message per record and drops the rest of a record, and the
+    /// records go out in one send (<see cref="CoalescingWriteStream"/>).
     /// </summary>
     private const int WriteBatchBytes = 16_384;
 
@@ -111,6 +112,7 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
     private readonly Queue<ReadOnlyMemory<byte>> _writes = new();
     private byte[]? _batch;
     private readonly List<ReadOnlyMemory<byte>> _writing = [];
+    private CoalescingWriteStream? _coalescing;
     private int _queuedBytes;
     private bool _sending;
     private readonly TimeSpan _idleTimeout;
@@ -202,7 +204,8 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
             Start(null);
             return;
         }
-        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        _coalescing = new CoalescingWriteStream(_stream);
+        var ssl = new SslStream(_coalescing, leaveInnerStreamOpen: false);
         _stream = ssl;
         Timers.StartSingleTimer(nameof(TcpConnectionProtocol.HandshakeTimedOut), new TcpConnectionProtocol.HandshakeTimedOut(), _tls.HandshakeTimeout);
         Handshake(ssl, _tls, _stop.Token).PipeTo(Self, failure: e => new TcpConnectionProtocol.HandshakeFailed(DescribeHandshakeFailure(e)));
@@ -299,14 +302,29 @@ public sealed class TcpConnection : ReceiveActor, IWithTimers
             _writing.Add(_batch.AsMemory(0, at));
         }
         _sending = true;
-        WriteAll(_stream, _writing, length, _stop.Token).PipeTo(Self,
+        WriteAll(_stream, _coalescing, _writing, length, _stop.Token).PipeTo(Self,
             success: n => new TcpConnectionProtocol.SendCompleted(n),
             failure: e => new TcpConnectionProtocol.SendFailed($"send failed: {e.GetBaseException().Message}"));
     }
 
-    private static async Task<int> WriteAll(Stream stream, List<ReadOnlyMemory<byte>> messages, int length, CancellationToken stop)
+    /// <summary>Writes the messages in order; over TLS one record each, gathered by <paramref name="coalescing"/> into one send.</summary>
+    private static async Task<int> WriteAll(Stream stream, CoalescingWriteStream? coalescing, List<ReadOnlyMemory<byte>> messages, int length,
+        CancellationToken stop)
     {
-        foreach (var message in messages) await stream.WriteAsync(message, stop).ConfigureAwait(false);
+        if (coalescing is null || messages.Count == 1)
+        {
+            foreach (var message in messages) await stream.WriteAsync(message, stop).ConfigureAwait(false);
+            return length;
+        }
+        coalescing.BeginBatch();
+        try
+        {
+            foreach (var message in messages) await stream.WriteAsync(message, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            await coalescing.EndBatchAsync(stop).ConfigureAwait(false);
+        }
         return length;
     }
 
