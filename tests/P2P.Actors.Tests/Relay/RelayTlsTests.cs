@@ -45,26 +45,9 @@ public sealed class RelayTlsTests(ITestOutputHelper output) : RelayTestBase(outp
             certificate is not null && TlsCertificates.Sha256Fingerprint(certificate).Matches(pinned),
     };
 
-    private static async Task<Socket> Connect(IPEndPoint server)
-    {
-        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(server);
-        return socket;
-    }
+    private static Task<Socket> Connect(IPEndPoint server) => RelayTcpConnectionLimitsTests.Connect(server);
 
-    /// <summary>True when the server closed (or reset) the connection within <paramref name="within"/>.</summary>
-    private static async Task<bool> ClosedByServer(Socket socket, TimeSpan within)
-    {
-        using var timeout = new CancellationTokenSource(within);
-        try
-        {
-            var buffer = new byte[4096];
-            while (true)
-                if (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) == 0) return true;
-        }
-        catch (OperationCanceledException) { return false; }
-        catch (SocketException) { return true; }
-    }
+    private static Task<bool> ClosedByServer(Socket socket, TimeSpan within) => RelayTcpConnectionLimitsTests.ClosedByServer(socket, within);
 
     [Fact]
     public async Task A_client_over_tls_allocates_and_relays_channel_data_both_ways()
