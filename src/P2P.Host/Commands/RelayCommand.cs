@@ -110,6 +110,9 @@ public static class RelayCommand
         if (p.GetValue(Cert) is { } cert) settings = settings with { TlsCertificateFile = cert.FullName };
         if (p.GetValue(Key) is { } key) settings = settings with { TlsKeyFile = key.FullName };
         if (settings.TlsCertificateFile.Length > 0 && settings.TlsListen.Count == 0) throw new ArgumentException("--cert and --key need --tls-listen");
+        if (settings.Validate() is { } tlsProblem) throw new ArgumentException(tlsProblem);
+        foreach (var (path, what) in new[] { (settings.TlsCertificateFile, "certificate"), (settings.TlsKeyFile, "private key") })
+            if (path.Length > 0 && !File.Exists(path)) throw new ArgumentException($"the TLS {what} file {path} does not exist");
         if (p.GetValue(RelayIp) is { Length: > 0 } relayIps)
         {
             var ips = new List<IPAddress>();

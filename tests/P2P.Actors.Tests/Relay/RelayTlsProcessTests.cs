@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using P2P.Actors.Transport.Tls;
+using P2P.Actors.Tests.Support;
 using P2P.Protocol.Dtls;
 using Xunit;
 using Xunit.Abstractions;
@@ -71,4 +72,40 @@ public sealed class RelayTlsProcessTests(RelayTlsProcessFixture fixture, ITestOu
     /// <summary>coturn's client over TLS (-t -S) to our TLS listener; -c until the relay reserves RTP/RTCP port pairs.</summary>
     [Fact]
     public Task Turnutils_uclient_relays_over_tls_without_loss() => AssertUclientRelaysWithoutLoss("-t", "-S");
+}
+
+/// <summary>The TLS options of `p2p relay` as a user meets them: wrong combinations and files give one sentence.</summary>
+public sealed class RelayTlsCommandLineTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private async Task<string> FailsWithOneLine(int exitCode, params string[] args)
+    {
+        var result = await Processes.Run(Processes.Dotnet([Processes.P2pDll, "relay", "--listen", "127.0.0.1:0", .. args]), Timeout);
+        output.WriteLine(result.ToString());
+        Assert.False(result.TimedOut);
+        Assert.Equal(exitCode, result.ExitCode);
+        return Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
+    }
+
+    [Fact]
+    public async Task Relay_help_explains_the_tls_options()
+    {
+        var result = await Processes.Run(Processes.Dotnet(Processes.P2pDll, "relay", "--help"), Timeout);
+        Assert.Equal(0, result.ExitCode);
+        foreach (var option in new[] { "--tls-listen", "--cert", "--key" }) Assert.Contains(option, result.Stdout);
+    }
+
+    [Fact]
+    public async Task Tls_options_that_do_not_fit_give_one_sentence_and_a_nonzero_exit()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"p2p-missing-{Guid.NewGuid():N}.pem");
+        Assert.Equal("p2p relay: a TLS certificate needs both its certificate and its key file (--cert and --key).",
+            await FailsWithOneLine(2, "--tls-listen", "127.0.0.1:0", "--cert", missing));
+        Assert.Equal("p2p relay: --cert and --key need --tls-listen.", await FailsWithOneLine(2, "--cert", missing, "--key", missing));
+        Assert.Equal($"p2p relay: the TLS certificate file {missing} does not exist.",
+            await FailsWithOneLine(2, "--tls-listen", "127.0.0.1:0", "--cert", missing, "--key", missing));
+        Assert.Contains("--tls-listen 'nowhere' is not an address with a port such as 127.0.0.1:5349",
+            await FailsWithOneLine(2, "--tls-listen", "nowhere"));
+    }
 }
