@@ -9,6 +9,12 @@
 # coturn runs with its defaults for threads (Net Engine 3: one UDP relay thread per CPU, here `nproc`), no TLS/DTLS,
 # no CLI, long-term credentials. The relayed ports of both servers come from RELAY_PORTS (default 30000-30999, below
 # the kernel's ephemeral range so that the load client's own sockets never take them).
+#
+# Then the same over TURN over TLS (RFC 8656 §3.1; skipped with RELAY_TLS=0): each server also listens for TLS on
+# 127.0.0.1 with one ECDSA P-256 certificate made here by openssl (`p2p relay --tls-listen --cert --key`, coturn's
+# `--tls-listening-port --cert --pkey`), and the load client opens its allocations over TLS (relayload --tls: one TLS
+# connection per allocation, one record per message); the peers stay on UDP. Lines "relay ours-tls" and "relay
+# coturn-tls", and their ratios.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-10}"
@@ -82,3 +88,33 @@ echo "$ours"
 echo "$coturn"
 echo "coturn: Net Engine version ${engine:-?} on $(nproc) CPUs"
 echo "ours / coturn: packets/s $(ratio "$(echo "$ours" | num packets/s)" "$(echo "$coturn" | num packets/s)"), CPU/packet $(ratio "$(echo "$ours" | num 'us CPU/packet')" "$(echo "$coturn" | num 'us CPU/packet')")"
+
+[ "${RELAY_TLS:-1}" = 0 ] && exit 0
+command -v openssl >/dev/null || die "openssl is not installed (needed for the TLS certificate)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null \
+    || die "openssl could not make a certificate"
+
+port="$(free_port)" tls_port="$(free_port)"
+log "p2p relay on 127.0.0.1:$port, TLS on 127.0.0.1:$tls_port (relayed ports $ports)"
+"$p2p" relay --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tls_port" --cert "$work/tls.crt" --key "$work/tls.key" \
+    --user bench:bench --allow-loopback --user-quota 10000 --min-port "$min_port" --max-port "$max_port" >"$work/server.log" 2>&1 &
+server_pid=$!
+wait_ready "$port"
+ours_tls="$(relayload "127.0.0.1:$tls_port" bench bench "$server_pid" --seconds "$seconds" --label ours-tls --tls "$@")"
+stop_server
+
+port="$(free_port)" tls_port="$(free_port)"
+log "coturn turnserver on 127.0.0.1:$port, TLS on 127.0.0.1:$tls_port (relayed ports $ports)"
+turnserver -n --no-cli --no-dtls --cert "$work/tls.crt" --pkey "$work/tls.key" --listening-ip=127.0.0.1 --listening-port="$port" \
+    --tls-listening-port="$tls_port" --relay-ip=127.0.0.1 --min-port="$min_port" --max-port="$max_port" --lt-cred-mech --user=bench:bench \
+    --realm=p2p --allow-loopback-peers --userdb="$work/turndb-tls" --pidfile="$work/turnserver.pid" --log-file=stdout --simple-log \
+    </dev/null >"$work/server.log" 2>&1 &
+server_pid=$!
+wait_ready "$port"
+coturn_tls="$(relayload "127.0.0.1:$tls_port" bench bench "$server_pid" --seconds "$seconds" --label coturn-tls --tls "$@")"
+stop_server
+
+echo "$ours_tls"
+echo "$coturn_tls"
+echo "ours / coturn over TLS: packets/s $(ratio "$(echo "$ours_tls" | num packets/s)" "$(echo "$coturn_tls" | num packets/s)"), CPU/packet $(ratio "$(echo "$ours_tls" | num 'us CPU/packet')" "$(echo "$coturn_tls" | num 'us CPU/packet')")"

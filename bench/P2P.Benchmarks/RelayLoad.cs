@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
 
@@ -18,8 +20,11 @@ namespace P2P.Benchmarks;
 /// one relayed packet (a round trip is two). A packet missing for longer than <see cref="LossTimeout"/> is counted
 /// lost and replaced, so a drop does not shrink the window. After a warm-up that is not counted, it measures the
 /// relayed packets, and the server's CPU time from /proc (<see cref="ProcCpu"/>), over the measured interval.
+/// With <c>--tls</c> every client reaches the server over TURN over TLS (RFC 8656 §3.1) instead of UDP: one TLS
+/// connection per allocation (TLS 1.2 or 1.3, ALPN "stun.turn", any certificate accepted: loopback only), the same
+/// messages framed as on TCP (ChannelData padded to 4 bytes), one TLS record per message.
 /// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- relayload 127.0.0.1:3478 user pass &lt;server-pid&gt;
-/// [--allocations A] [--window W] [--seconds D] [--size B] [--label name]</c>; <c>bench/run-relay.sh</c> points it at
+/// [--allocations A] [--window W] [--seconds D] [--size B] [--label name] [--tls]</c>; <c>bench/run-relay.sh</c> points it at
 /// <c>p2p relay</c> and at coturn in turn.
 /// </summary>
 public static class RelayLoad
@@ -31,14 +36,14 @@ public static class RelayLoad
     private const int SocketBufferBytes = 2 << 20;
 
     public sealed record Options(
-        IPEndPoint Server, string User, string Password, int ServerPid, int Allocations, int Window, int Seconds, int Size, string Label);
+        IPEndPoint Server, string User, string Password, int ServerPid, int Allocations, int Window, int Seconds, int Size, string Label, bool Tls = false);
 
     public static async Task<int> RunAsync(string[] args)
     {
         if (!TryParse(args, out var options, out string? error))
         {
             Console.Error.WriteLine($"relayload: {error}");
-            Console.Error.WriteLine("usage: relayload <host:port> <user> <pass> <server-pid> [--allocations A] [--window W] [--seconds D] [--size B] [--label name]");
+            Console.Error.WriteLine("usage: relayload <host:port> <user> <pass> <server-pid> [--allocations A] [--window W] [--seconds D] [--size B] [--label name] [--tls]");
             return 2;
         }
         if (!ProcCpu.TryReadSeconds(options.ServerPid, out _))
@@ -50,7 +55,7 @@ public static class RelayLoad
         {
             return await MeasureAsync(options);
         }
-        catch (Exception e) when (e is RelayLoadException or TimeoutException or SocketException)
+        catch (Exception e) when (e is RelayLoadException or TimeoutException or SocketException or AuthenticationException or IOException)
         {
             Console.Error.WriteLine($"relayload {options.Label}: {e.Message}");
             return 1;
@@ -66,9 +71,11 @@ public static class RelayLoad
         if (!int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) { error = $"'{args[3]}' is not a process id"; return false; }
         int allocations = 64, window = 8, seconds = 10, size = 100;
         string label = args[0];
+        bool tls = false;
         for (int i = 4; i < args.Length; i++)
         {
             string name = args[i];
+            if (name == "--tls") { tls = true; continue; }
             if (i + 1 >= args.Length) { error = $"{name} needs a value"; return false; }
             string value = args[++i];
             if (name == "--label") { label = value; continue; }
@@ -87,7 +94,7 @@ public static class RelayLoad
             }
         }
         if (size < MinPayload || size > 1400) { error = $"--size must be {MinPayload} to 1400 bytes"; return false; }
-        options = new Options(server, args[1], args[2], pid, allocations, window, seconds, size, label);
+        options = new Options(server, args[1], args[2], pid, allocations, window, seconds, size, label, tls);
         return true;
     }
 
@@ -99,7 +106,7 @@ public static class RelayLoad
             for (int i = 0; i < options.Allocations; i++)
                 lanes.Add(await Lane.OpenAsync(options, CancellationToken.None));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"relayload {options.Label}: {lanes.Count} allocations on {options.Server}, window {options.Window}, {options.Size}-byte payloads, {options.Seconds} s after {WarmUp.TotalSeconds:0} s of warm-up"));
+                $"relayload {options.Label}: {lanes.Count} allocations on {options.Server}{(options.Tls ? " over TLS" : string.Empty)}, window {options.Window}, {options.Size}-byte payloads, {options.Seconds} s after {WarmUp.TotalSeconds:0} s of warm-up"));
 
             using var stop = new CancellationTokenSource();
             var loops = new List<Task>(2 * lanes.Count + 1);
@@ -190,6 +197,9 @@ public static class RelayLoad
     {
         private readonly Options _options;
         private readonly Socket _client;
+        private SslStream? _tls;             // over TLS: the stream on _client, and what is read from it so far
+        private readonly byte[] _received = new byte[2 * 65_536];
+        private int _receivedStart, _receivedEnd;
         private readonly Socket _peer;
         private readonly byte[] _request = new byte[512];
         private readonly Lock _gate = new();
@@ -204,7 +214,9 @@ public static class RelayLoad
         private Lane(Options options)
         {
             _options = options;
-            _client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            _client = options.Tls
+                ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+                : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             _peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             // Buffers as large as the servers' own (coturn asks for 2 MiB), so that a burst is dropped, if at all, by
             // the relay under test and not by the load client.
@@ -218,8 +230,47 @@ public static class RelayLoad
             _client.Connect(options.Server);
             _inFlight = new uint[options.Window];
             _sentAt = new long[options.Window];
-            _frame = new byte[ChannelData.EncodedLength(options.Size, padForStream: false)];
-            ChannelData.Write(_frame, Channel, new byte[options.Size], padForStream: false);
+            _frame = new byte[ChannelData.EncodedLength(options.Size, padForStream: options.Tls)];
+            ChannelData.Write(_frame, Channel, new byte[options.Size], padForStream: options.Tls);
+        }
+
+        private async Task StartTlsAsync(CancellationToken ct)
+        {
+            _tls = new SslStream(new NetworkStream(_client, ownsSocket: false));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await _tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                ApplicationProtocols = [new SslApplicationProtocol("stun.turn")],
+                RemoteCertificateValidationCallback = (_, _, _, _) => true, // a benchmark on loopback: any certificate
+            }, timeout.Token);
+        }
+
+        /// <summary>Over TLS: the next whole frame (STUN or padded ChannelData, RFC 8656 §3.1), valid until the next call; empty when the stream ended.</summary>
+        private async ValueTask<ReadOnlyMemory<byte>> NextFrameAsync(CancellationToken ct)
+        {
+            while (true)
+            {
+                var buffered = _received.AsMemory(_receivedStart, _receivedEnd - _receivedStart);
+                var status = StreamFraming.TryGetFrameLength(buffered.Span, out int length);
+                if (status == StreamFraming.FrameStatus.Invalid) throw new RelayLoadException("the server sent bytes that are neither STUN nor ChannelData");
+                if (status == StreamFraming.FrameStatus.Complete)
+                {
+                    _receivedStart += length;
+                    return buffered[..length];
+                }
+                if (_receivedStart > 0)
+                {
+                    buffered.CopyTo(_received);
+                    _receivedEnd -= _receivedStart;
+                    _receivedStart = 0;
+                }
+                int n = await _tls!.ReadAsync(_received.AsMemory(_receivedEnd), ct).ConfigureAwait(false);
+                if (n == 0) return ReadOnlyMemory<byte>.Empty;
+                _receivedEnd += n;
+            }
         }
 
         /// <summary>Allocate (answering the 401 challenge), CreatePermission and ChannelBind for the lane's peer socket.</summary>
@@ -228,6 +279,7 @@ public static class RelayLoad
             var lane = new Lane(options);
             try
             {
+                if (options.Tls) await lane.StartTlsAsync(ct);
                 var allocated = await lane.RequestAsync(StunMethod.Allocate, static (ref StunMessageWriter w) => w.AddRequestedTransport(17), ct);
                 if (!allocated.Success || allocated.Relayed is null) throw Refused("Allocate", allocated);
                 lane._peer.Connect(allocated.Relayed);
@@ -260,7 +312,7 @@ public static class RelayLoad
             {
                 await RequestAsync(StunMethod.Refresh, static (ref StunMessageWriter w) => w.AddUInt32(StunAttributeType.Lifetime, 0), timeout.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RelayLoadException)
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RelayLoadException or IOException)
             {
                 // the allocation times out on the server instead
             }
@@ -312,6 +364,7 @@ public static class RelayLoad
         /// <summary>Sends a request and waits for its response, retransmitting after 250, 500, 1000 ... ms (RFC 8489 §6.2.1, shortened).</summary>
         private async Task<byte[]> TransactAsync(int length, TransactionId id, CancellationToken ct)
         {
+            if (_tls is not null) return await TransactOverTlsAsync(length, id, ct);
             var buffer = new byte[2048];
             var rto = TimeSpan.FromMilliseconds(250);
             for (int attempt = 0; attempt < 6; attempt++, rto *= 2)
@@ -337,6 +390,27 @@ public static class RelayLoad
                 }
             }
             throw new TimeoutException($"no response from {_options.Server}");
+        }
+
+        /// <summary>Over TLS the stream is reliable (RFC 8489 §6.2.2: no retransmission): one request, then frames until its response.</summary>
+        private async Task<byte[]> TransactOverTlsAsync(int length, TransactionId id, CancellationToken ct)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await _tls!.WriteAsync(_request.AsMemory(0, length), timeout.Token);
+            try
+            {
+                while (true)
+                {
+                    var frame = await NextFrameAsync(timeout.Token);
+                    if (frame.IsEmpty) throw new RelayLoadException($"{_options.Server} closed the TLS connection");
+                    if (IsResponseTo(frame.Span, id)) return frame.ToArray();
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no response from {_options.Server} over TLS");
+            }
         }
 
         private static bool IsResponseTo(ReadOnlySpan<byte> packet, in TransactionId id) =>
@@ -376,6 +450,19 @@ public static class RelayLoad
         /// <summary>Counts every ChannelData that comes back through the relay and sends the next packet in its slot.</summary>
         public async Task ReturnLoopAsync(CancellationToken stop)
         {
+            if (_tls is not null)
+            {
+                try
+                {
+                    while (true)
+                    {
+                        var frame = await NextFrameAsync(stop).ConfigureAwait(false);
+                        if (frame.IsEmpty) return;
+                        OnReturned(frame.Span);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException) { return; }
+            }
             var buffer = new byte[2048];
             while (true)
             {
@@ -456,9 +543,10 @@ public static class RelayLoad
             BinaryPrimitives.WriteUInt32BigEndian(payload[4..], sequence);
             try
             {
-                _client.Send(_frame);
+                if (_tls is not null) _tls.Write(_frame); // one write at a time: under the lane's lock
+                else _client.Send(_frame);
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or IOException)
             {
                 // lost: replaced after the timeout
             }
@@ -472,6 +560,7 @@ public static class RelayLoad
 
         public void Dispose()
         {
+            _tls?.Dispose();
             _client.Dispose();
             _peer.Dispose();
             _key?.Dispose();

@@ -11,7 +11,9 @@ public static class RelayServerProtocol
     public sealed record AwaitListening;
 
     /// <summary>The bound addresses (port 0 in the settings resolved to the real port); <paramref name="Tcp"/> is empty when the server runs on virtual (UDP-only) sockets.</summary>
-    public sealed record Listening(IReadOnlyList<IPEndPoint> Udp, IReadOnlyList<IPEndPoint> Tcp);
+    /// <param name="Tls">The TLS listeners (TURN over TLS), null when there are none.</param>
+    /// <param name="TlsFingerprint">The SHA-256 fingerprint of the certificate they serve, "sha-256 AB:CD:…" (RFC 8122 notation), for clients to pin.</param>
+    public sealed record Listening(IReadOnlyList<IPEndPoint> Udp, IReadOnlyList<IPEndPoint> Tcp, IReadOnlyList<IPEndPoint>? Tls = null, string? TlsFingerprint = null);
 
     /// <summary>A listener could not be bound; the server stops itself.</summary>
     public sealed record ListenFailed(string Reason);
@@ -25,8 +27,10 @@ public static class RelayServerProtocol
     /// <param name="TcpUnframeable">TCP connections closed because their bytes were neither STUN nor ChannelData.</param>
     /// <param name="TcpIdleClosed">TCP connections without an allocation closed after the idle timeout.</param>
     /// <param name="AuthFailures">TURN requests refused for an unknown user or realm, or a wrong password (401).</param>
+    /// <param name="TlsHandshakes">TLS connections whose handshake completed.</param>
+    /// <param name="TlsHandshakesFailed">TLS connections closed because their handshake failed or took too long.</param>
     public sealed record Stats(long Received, long Malformed, long Unrouted, long BindingRequests, int Allocations, long AllocationsFailed,
-        long TcpRefused = 0, long TcpUnframeable = 0, long TcpIdleClosed = 0, long AuthFailures = 0);
+        long TcpRefused = 0, long TcpUnframeable = 0, long TcpIdleClosed = 0, long AuthFailures = 0, long TlsHandshakes = 0, long TlsHandshakesFailed = 0);
 
     /// <summary>Answered with <see cref="AllocationList"/>: the live allocations (diagnostics, tests).</summary>
     public sealed record GetAllocations;

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Event;
 using P2P.Actors.Supervision;
 using P2P.Actors.Transport;
+using P2P.Actors.Transport.Tls;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
 using TcpListener = P2P.Actors.Transport.TcpListener;
@@ -48,6 +50,14 @@ public sealed class RelayServer : ReceiveActor
         public RelayListenerPort? FastPort { get; set; }
     }
 
+    /// <summary>A TURN-over-TLS listener (RFC 8656 §3.1): TCP only, with its own addresses.</summary>
+    private sealed class TlsListener(IPEndPoint requested)
+    {
+        public IPEndPoint Requested { get; } = requested;
+        public IPEndPoint? Bound { get; set; }
+        public IActorRef? Actor { get; set; }
+    }
+
     private sealed record UserKeys(StunIntegrityKey Md5, StunIntegrityKey Sha256, byte[] Md5Bytes, byte[] Sha256Bytes);
 
     private readonly RelaySettings _settings;
@@ -72,12 +82,15 @@ public sealed class RelayServer : ReceiveActor
     /// <summary>RFC 6062 data connections: the client's TCP connection → the <see cref="TcpPeerConnection"/> its raw bytes go to.</summary>
     private readonly Dictionary<IActorRef, IActorRef> _dataLinks = [];
     private readonly List<Listener> _listeners = [];
+    private readonly List<TlsListener> _tlsListeners = [];
+    private TlsServerSettings? _tls;
+    private X509Certificate2? _ownedCertificate;
     private readonly List<IActorRef> _awaitingListening = [];
     private RelayServerProtocol.Listening? _listening;
     private string? _listenFailure;
     private long _received, _malformed, _unrouted, _bindingRequests, _allocationsFailed, _allocationCounter, _reservationCounter;
-    private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures;
-    private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog;
+    private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed;
+    private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog, _tlsFailedLog;
     private int _listenerRestarts;
 
     public RelayServer(RelaySettings settings, IUdpSocketFactory sockets)
@@ -92,6 +105,7 @@ public sealed class RelayServer : ReceiveActor
         _tcpRefusedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _tcpUnframeableLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _authLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
+        _tlsFailedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
         foreach (var (name, password) in settings.Users)
         {
@@ -118,7 +132,19 @@ public sealed class RelayServer : ReceiveActor
             if (_connectionIds.TryGetValue(c.Id, out var owner) && Equals(owner, Sender)) _connectionIds.Remove(c.Id);
         });
         Receive<AllocationProtocol.DataConnectionBound>(b => _dataLinks[b.Connection] = b.Link);
-        Receive<TcpConnectionProtocol.Connected>(c => _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local));
+        Receive<TcpConnectionProtocol.Connected>(c =>
+        {
+            if (c.Tls is { } tls)
+            {
+                _tlsHandshakes++;
+                _log.Debug("TLS client {0} connected to {1}: {2}, {3}, ALPN {4}", c.Remote, c.Local, tls.Protocol, tls.CipherSuite,
+                    tls.ApplicationProtocol.Length > 0 ? tls.ApplicationProtocol : "none");
+            }
+            else
+            {
+                _log.Debug("TCP client {0} connected to {1}", c.Remote, c.Local);
+            }
+        });
         Receive<TcpConnectionProtocol.Closed>(OnTcpClosed);
         Receive<UdpSocketProtocol.Bound>(OnUdpBound);
         Receive<UdpSocketProtocol.BindFailed>(f => FailListening(f.Reason));
@@ -147,7 +173,7 @@ public sealed class RelayServer : ReceiveActor
         });
         Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
             _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed,
-            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures)));
+            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed)));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
     }
@@ -195,6 +221,49 @@ public sealed class RelayServer : ReceiveActor
             listener.UdpActor = Context.ActorOf(ListenerSocket(listener, listener.Requested), $"udp-{i}");
             Context.Watch(listener.UdpActor);
         }
+        StartTlsListeners();
+    }
+
+    /// <summary>TURN over TLS (RFC 8656 §3.1): one TLS listener per <c>tls-listen</c> address, all serving one certificate.</summary>
+    private void StartTlsListeners()
+    {
+        if (_settings.TlsListen.Count == 0) return;
+        if (!_servesTcp)
+        {
+            _log.Warning("TURN over TLS is served on real sockets only: tls-listen is ignored on the virtual network");
+            return;
+        }
+        X509Certificate2 certificate;
+        if (_settings.TlsCertificate is { } given) certificate = given;
+        else if (_settings.TlsCertificateFile.Length > 0)
+        {
+            if (!TlsCertificates.TryLoadPem(_settings.TlsCertificateFile, _settings.TlsKeyFile, out certificate, out var error))
+            {
+                FailListening(error!);
+                return;
+            }
+            _ownedCertificate = certificate;
+        }
+        else
+        {
+            certificate = TlsCertificates.CreateSelfSigned(_settings.TlsListen.Select(l => l.Address.ToString()), _settings.TlsSelfSignedValidity);
+            _ownedCertificate = certificate;
+        }
+        _tls = new TlsServerSettings(certificate, _settings.TlsHandshakeTimeout);
+        foreach (var requested in _settings.TlsListen)
+        {
+            var listener = new TlsListener(requested);
+            _tlsListeners.Add(listener);
+            StartTls(listener, requested);
+        }
+    }
+
+    private void StartTls(TlsListener listener, IPEndPoint bind)
+    {
+        var limits = new TcpServerLimits(_settings.TcpIdleTimeout, _settings.MaxTcpConnections, _settings.MaxTcpConnectionsPerIp);
+        listener.Actor = Context.ActorOf(TcpListener.Props(bind, Self, _settings.TcpWriteQueueBytes, limits, _tls),
+            $"tls-{_tlsListeners.IndexOf(listener)}-{bind.Port}-r{_listenerRestarts}");
+        Context.Watch(listener.Actor);
     }
 
     private Props ListenerSocket(Listener listener, IPEndPoint bind) =>
@@ -204,6 +273,7 @@ public sealed class RelayServer : ReceiveActor
 
     protected override void PostStop()
     {
+        _ownedCertificate?.Dispose();
         _poller?.Dispose();
         _nonces.Dispose();
         foreach (var keys in _users.Values)
@@ -247,20 +317,26 @@ public sealed class RelayServer : ReceiveActor
     private void OnTcpBound(TcpListenerProtocol.Bound bound)
     {
         var listener = _listeners.FirstOrDefault(l => Equals(l.TcpActor, Sender));
-        if (listener is null) return;
-        listener.Tcp = bound.LocalEndPoint;
+        if (listener is not null) listener.Tcp = bound.LocalEndPoint;
+        else if (_tlsListeners.FirstOrDefault(l => Equals(l.Actor, Sender)) is { } tls) tls.Bound = bound.LocalEndPoint;
+        else return;
         AnnounceListeningWhenReady();
     }
 
     /// <summary>Once every listener is bound (UDP, and TCP when served), tells whoever waits for <see cref="RelayServerProtocol.Listening"/>.</summary>
     private void AnnounceListeningWhenReady()
     {
-        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp)))
+        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp))
+            && _tlsListeners.All(l => l.Bound is not null))
         {
-            _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Where(l => l.Tcp is not null).Select(l => l.Tcp!).ToList());
+            var tls = _tlsListeners.Count > 0 ? _tlsListeners.Select(l => l.Bound!).ToList() : null;
+            string? fingerprint = _tls is null ? null : TlsCertificates.Sha256Fingerprint(_tls.Certificate).ToString();
+            _listening = new RelayServerProtocol.Listening(_listeners.Select(l => l.Udp!).ToList(), _listeners.Where(l => l.Tcp is not null).Select(l => l.Tcp!).ToList(),
+                tls, fingerprint);
             var fast = _listeners.Where(l => l.FastPort is not null).Select(l => l.Udp!).ToList();
             _log.Info("Relay listening on udp {0}, tcp {1}; ChannelData relayed on the receiving threads for {2}", string.Join(", ", _listening.Udp),
                 string.Join(", ", _listening.Tcp), fast.Count > 0 ? "udp " + string.Join(", ", fast) : "no listener (through the actors)");
+            if (tls is not null) _log.Info("Relay listening for TURN over TLS on {0}, certificate {1} ({2})", string.Join(", ", tls), fingerprint, _tls!.Certificate.Subject);
             foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
             _awaitingListening.Clear();
         }
@@ -268,6 +344,11 @@ public sealed class RelayServer : ReceiveActor
 
     private void OnTcpBindFailed(TcpListenerProtocol.BindFailed failed)
     {
+        if (_tlsListeners.Any(l => Equals(l.Actor, Sender)))
+        {
+            FailListening($"TLS: {failed.Reason}");
+            return;
+        }
         var listener = _listeners.FirstOrDefault(l => Equals(l.TcpActor, Sender));
         if (listener is not null && listener.Requested.Port == 0 && !listener.TcpRetriedOnAnyPort)
         {
@@ -296,6 +377,8 @@ public sealed class RelayServer : ReceiveActor
             if (l.UdpActor is not null) { Context.Unwatch(l.UdpActor); Context.Stop(l.UdpActor); }
             if (l.TcpActor is not null) { Context.Unwatch(l.TcpActor); Context.Stop(l.TcpActor); }
         }
+        foreach (var l in _tlsListeners)
+            if (l.Actor is not null) { Context.Unwatch(l.Actor); Context.Stop(l.Actor); }
     }
 
     private void OnTerminated(Terminated t)
@@ -324,6 +407,17 @@ public sealed class RelayServer : ReceiveActor
                 _ports.Release(reserving.Relay.Port);
                 RetryAllocate(reserving.Path, reserving.Request, reserving.Attempt, $"port {held} could not be reserved");
             }
+            return;
+        }
+        if (_tlsListeners.FirstOrDefault(l => Equals(l.Actor, t.ActorRef)) is { } tlsListener)
+        {
+            if (_listenFailure is not null || ++_listenerRestarts > MaxListenerRestarts)
+            {
+                _log.Error("Relay TLS listener {0} stopped and is not restarted", tlsListener.Bound);
+                return;
+            }
+            _log.Warning("Relay TLS listener {0} stopped; re-creating it", tlsListener.Bound);
+            StartTls(tlsListener, tlsListener.Bound ?? tlsListener.Requested);
             return;
         }
         foreach (var l in _listeners)
@@ -376,6 +470,12 @@ public sealed class RelayServer : ReceiveActor
                 _tcpUnframeable++;
                 if (_tcpUnframeableLog.TryLog(Now, out long leftOut))
                     _log.Warning("TCP {0}: {1}, connection closed; {2} such connections so far{3}", closed.Remote, closed.Reason, _tcpUnframeable, LogRateLimit.LeftOutNote(leftOut));
+                break;
+            case TcpCloseCause.TlsHandshakeFailed:
+                _tlsHandshakesFailed++;
+                if (_tlsFailedLog.TryLog(Now, out long tlsLeftOut))
+                    _log.Warning("TLS {0} -> {1}: {2}, connection closed; {3} failed handshakes so far{4}", closed.Remote, closed.Local, closed.Reason,
+                        _tlsHandshakesFailed, LogRateLimit.LeftOutNote(tlsLeftOut));
                 break;
         }
         if (_allocations.TryGetValue(tuple, out var record)) Context.Stop(record.Actor);

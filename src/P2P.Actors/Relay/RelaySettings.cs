@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Configuration;
 
 namespace P2P.Actors.Relay;
@@ -12,9 +13,22 @@ namespace P2P.Actors.Relay;
 public sealed record RelaySettings
 {
     public const int DefaultPort = 3478;
+    /// <summary>RFC 8656 §3.1: 5349 is the default port for TURN over TLS.</summary>
+    public const int DefaultTlsPort = 5349;
 
     public IReadOnlyList<IPEndPoint> Listen { get; init; } = [new IPEndPoint(IPAddress.Loopback, DefaultPort)];
     public IReadOnlyList<IPAddress> RelayAddresses { get; init; } = [];
+    /// <summary>Where the server listens for TURN over TLS (RFC 8656 §3.1), TCP only; empty: no TLS.</summary>
+    public IReadOnlyList<IPEndPoint> TlsListen { get; init; } = [];
+    /// <summary>PEM files of the TLS certificate and its private key; both empty: a self-signed certificate is made at start.</summary>
+    public string TlsCertificateFile { get; init; } = string.Empty;
+    public string TlsKeyFile { get; init; } = string.Empty;
+    /// <summary>The certificate itself, when the caller has one at hand (tests); it wins over the files.</summary>
+    public X509Certificate2? TlsCertificate { get; init; }
+    /// <summary>A TLS connection whose handshake has not finished by then is closed and counted as failed.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long a self-signed certificate made at start is valid.</summary>
+    public TimeSpan TlsSelfSignedValidity { get; init; } = TimeSpan.FromDays(365);
     public int MinPort { get; init; } = 49152;
     public int MaxPort { get; init; } = 65535;
     public string Realm { get; init; } = "p2p";
@@ -63,6 +77,12 @@ public sealed record RelaySettings
             if (!TryParseEndPoint(text, out var ep, out var error)) throw new ConfigurationException($"p2p.relay.listen: {error}");
             listen.Add(ep);
         }
+        var tlsListen = new List<IPEndPoint>();
+        foreach (var text in c.GetStringList("tls-listen", []))
+        {
+            if (!TryParseEndPoint(text, out var ep, out var error, DefaultTlsPort)) throw new ConfigurationException($"p2p.relay.tls-listen: {error}");
+            tlsListen.Add(ep);
+        }
         var relayIps = new List<IPAddress>();
         foreach (var text in c.GetStringList("relay-ips", []))
         {
@@ -79,6 +99,11 @@ public sealed record RelaySettings
         {
             Listen = listen.Count > 0 ? listen : [new IPEndPoint(IPAddress.Loopback, DefaultPort)],
             RelayAddresses = relayIps,
+            TlsListen = tlsListen,
+            TlsCertificateFile = c.GetString("tls-cert", string.Empty),
+            TlsKeyFile = c.GetString("tls-key", string.Empty),
+            TlsHandshakeTimeout = c.GetTimeSpan("tls-handshake-timeout", TimeSpan.FromSeconds(10)),
+            TlsSelfSignedValidity = c.GetTimeSpan("tls-self-signed-validity", TimeSpan.FromDays(365)),
             MinPort = c.GetInt("min-port", 49152),
             MaxPort = c.GetInt("max-port", 65535),
             Realm = c.GetString("realm", "p2p"),
@@ -128,6 +153,9 @@ public sealed record RelaySettings
         if (MaxTcpPeerConnections < 1) return "max-tcp-peer-connections must be at least 1";
         if (PermissionLifetime <= TimeSpan.Zero || ChannelLifetime <= TimeSpan.Zero) return "permission and channel lifetimes must be positive";
         if (TcpIdleTimeout <= TimeSpan.Zero) return "tcp-idle-timeout must be positive";
+        if (string.IsNullOrEmpty(TlsCertificateFile) != string.IsNullOrEmpty(TlsKeyFile))
+            return "a TLS certificate needs both its certificate and its key file (--cert and --key)";
+        if (TlsHandshakeTimeout <= TimeSpan.Zero || TlsSelfSignedValidity <= TimeSpan.Zero) return "tls-handshake-timeout and tls-self-signed-validity must be positive";
         if (MaxTcpConnections < 1 || MaxTcpConnectionsPerIp < 1) return "max-tcp-connections and max-tcp-connections-per-ip must be at least 1";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
         if (RelayAddresses.GroupBy(a => a.AddressFamily).Any(g => g.Count() > 1)) return "at most one relay address per address family";
@@ -155,14 +183,14 @@ public sealed record RelaySettings
     private static bool IsSpecific(IPAddress address, AddressFamily family) =>
         address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
 
-    /// <summary>Parses "1.2.3.4:3478", "[::1]:3478", or an address alone (port 3478).</summary>
-    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint, out string? error)
+    /// <summary>Parses "1.2.3.4:3478", "[::1]:3478", or an address alone (port <paramref name="defaultPort"/>, 3478 unless told).</summary>
+    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint, out string? error, int defaultPort = DefaultPort)
     {
-        endPoint = new IPEndPoint(IPAddress.Loopback, DefaultPort);
+        endPoint = new IPEndPoint(IPAddress.Loopback, defaultPort);
         text = text.Trim();
         if (IPAddress.TryParse(text.Trim('[', ']'), out var bare) && (!text.Contains(':') || bare.AddressFamily == AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
         {
-            endPoint = new IPEndPoint(bare, DefaultPort);
+            endPoint = new IPEndPoint(bare, defaultPort);
             error = null;
             return true;
         }
@@ -172,7 +200,7 @@ public sealed record RelaySettings
             error = null;
             return true;
         }
-        error = $"'{text}' is not an address with a port such as 127.0.0.1:3478 or [::1]:3478";
+        error = $"'{text}' is not an address with a port such as 127.0.0.1:{defaultPort} or [::1]:{defaultPort}";
         return false;
     }
 

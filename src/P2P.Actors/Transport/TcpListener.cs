@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Transport.Tls;
 
 namespace P2P.Actors.Transport;
 
@@ -33,7 +34,9 @@ public sealed record TcpServerLimits(TimeSpan IdleTimeout, int MaxConnections, i
 /// places that touch sockets). Each accepted connection becomes a <see cref="TcpConnection"/> child
 /// that reports to the same handler; a connection that fails is stopped, never the listener. Connections
 /// are counted, in total and per client address, against <see cref="TcpServerLimits"/>: one over a cap is
-/// closed at once and reported to the handler as <see cref="TcpListenerProtocol.Refused"/>.
+/// closed at once and reported to the handler as <see cref="TcpListenerProtocol.Refused"/>. With
+/// <see cref="TlsServerSettings"/> every connection is a TLS server (TURN over TLS), counted against the same caps
+/// from the moment it is accepted, handshake included.
 /// </summary>
 public sealed class TcpListener : ReceiveActor
 {
@@ -41,6 +44,7 @@ public sealed class TcpListener : ReceiveActor
     private readonly IActorRef _handler;
     private readonly int _writeQueueBytes;
     private readonly TcpServerLimits _limits;
+    private readonly TlsServerSettings? _tls;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<IActorRef, IPAddress> _connections = [];
@@ -48,8 +52,9 @@ public sealed class TcpListener : ReceiveActor
     private Socket? _socket;
     private long _accepted;
 
-    public TcpListener(IPEndPoint bind, IActorRef handler, int writeQueueBytes, TcpServerLimits limits)
+    public TcpListener(IPEndPoint bind, IActorRef handler, int writeQueueBytes, TcpServerLimits limits, TlsServerSettings? tls = null)
     {
+        _tls = tls;
         _requested = bind;
         _handler = handler;
         _writeQueueBytes = writeQueueBytes;
@@ -69,8 +74,9 @@ public sealed class TcpListener : ReceiveActor
     /// <param name="handler">Gets Bound/BindFailed/Refused here, and every connection's messages (<see cref="TcpConnectionProtocol"/>).</param>
     /// <param name="writeQueueBytes">Per connection: bytes queued for a slow reader before further writes are dropped.</param>
     /// <param name="limits">Idle timeout and connection caps.</param>
-    public static Props Props(IPEndPoint bind, IActorRef handler, int writeQueueBytes, TcpServerLimits limits) =>
-        Akka.Actor.Props.Create(() => new TcpListener(bind, handler, writeQueueBytes, limits));
+    /// <param name="tls">Speak TLS as the server on every connection; null for plain TCP.</param>
+    public static Props Props(IPEndPoint bind, IActorRef handler, int writeQueueBytes, TcpServerLimits limits, TlsServerSettings? tls = null) =>
+        Akka.Actor.Props.Create(() => new TcpListener(bind, handler, writeQueueBytes, limits, tls));
 
     private void OnAccepted(Socket socket)
     {
@@ -92,7 +98,7 @@ public sealed class TcpListener : ReceiveActor
             return;
         }
         _accepted++;
-        var connection = Context.ActorOf(TcpConnection.Props(socket, _handler, _writeQueueBytes, _limits.IdleTimeout), $"conn-{_accepted}");
+        var connection = Context.ActorOf(TcpConnection.Props(socket, _handler, _writeQueueBytes, _limits.IdleTimeout, _tls), $"conn-{_accepted}");
         Context.Watch(connection);
         _connections[connection] = remote.Address;
         _perIp[remote.Address] = fromThere + 1;

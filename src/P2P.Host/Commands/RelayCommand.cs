@@ -26,6 +26,13 @@ public static class RelayCommand
         Description = "Address to listen on for UDP and TCP, as ip:port or [ipv6]:port (repeatable; default 127.0.0.1:3478; port 0 picks a free port).",
         Arity = ArgumentArity.OneOrMore,
     };
+    private static readonly Option<string[]> TlsListen = new("--tls-listen")
+    {
+        Description = "Address to listen on for TURN over TLS (TCP), as ip:port or [ipv6]:port (repeatable; an address alone takes 5349; 443 passes HTTPS-only firewalls).",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<FileInfo?> Cert = new("--cert") { Description = "PEM file of the TLS certificate (leaf first). Without --cert and --key a self-signed certificate is made at start and its fingerprint printed." };
+    private static readonly Option<FileInfo?> Key = new("--key") { Description = "PEM file of the TLS certificate's private key (unencrypted PKCS#8, RSA or EC)." };
     private static readonly Option<string[]> RelayIp = new("--relay-ip")
     {
         Description = "Address that relayed ports are bound to and announced (one per family; default: the listening address).",
@@ -65,7 +72,7 @@ public static class RelayCommand
     {
         var command = new Command("relay", "Run a STUN/TURN server (RFC 8489 Binding for anyone, RFC 8656 UDP relays for configured users) until Ctrl+C.")
         {
-            Listen, RelayIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
+            Listen, TlsListen, Cert, Key, RelayIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
             ConfigFile, LogFile, Verbose,
         };
         command.SetAction((parseResult, _) => Run(parseResult));
@@ -90,6 +97,22 @@ public static class RelayCommand
             }
             settings = settings with { Listen = endpoints };
         }
+        if (p.GetValue(TlsListen) is { Length: > 0 } tlsListen)
+        {
+            var endpoints = new List<IPEndPoint>();
+            foreach (var text in tlsListen)
+            {
+                if (!RelaySettings.TryParseEndPoint(text, out var ep, out var error, RelaySettings.DefaultTlsPort)) throw new ArgumentException($"--tls-listen {error}");
+                endpoints.Add(ep);
+            }
+            settings = settings with { TlsListen = endpoints };
+        }
+        if (p.GetValue(Cert) is { } cert) settings = settings with { TlsCertificateFile = cert.FullName };
+        if (p.GetValue(Key) is { } key) settings = settings with { TlsKeyFile = key.FullName };
+        if (settings.TlsCertificateFile.Length > 0 && settings.TlsListen.Count == 0) throw new ArgumentException("--cert and --key need --tls-listen");
+        if (settings.Validate() is { } tlsProblem) throw new ArgumentException(tlsProblem);
+        foreach (var (path, what) in new[] { (settings.TlsCertificateFile, "certificate"), (settings.TlsKeyFile, "private key") })
+            if (path.Length > 0 && !File.Exists(path)) throw new ArgumentException($"the TLS {what} file {path} does not exist");
         if (p.GetValue(RelayIp) is { Length: > 0 } relayIps)
         {
             var ips = new List<IPAddress>();
@@ -165,9 +188,14 @@ public static class RelayCommand
             }
             var listening = (RelayServerProtocol.Listening)status;
             int users = settings.Users.Count;
+            string tls = listening.Tls is { Count: > 0 } tlsEndPoints ? $", tls {string.Join(", ", tlsEndPoints)}" : string.Empty;
             Console.Out.WriteLine(
-                $"relay listening on udp {string.Join(", ", listening.Udp)}, tcp {string.Join(", ", listening.Tcp)} " +
+                $"relay listening on udp {string.Join(", ", listening.Udp)}, tcp {string.Join(", ", listening.Tcp)}{tls} " +
                 $"(realm {settings.Realm}, {(users == 0 ? "no users: STUN only" : users == 1 ? "1 user" : $"{users} users")})");
+            if (listening.TlsFingerprint is { } fingerprint)
+                Console.Out.WriteLine(settings.TlsCertificateFile.Length > 0
+                    ? $"tls certificate {fingerprint} (from {settings.TlsCertificateFile})"
+                    : $"tls certificate {fingerprint} (self-signed, made at start: clients pin this fingerprint)");
             Console.Out.Flush();
 
             await host.WaitForShutdownAsync();

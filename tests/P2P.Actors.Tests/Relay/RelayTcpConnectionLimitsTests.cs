@@ -16,7 +16,7 @@ public sealed class RelayTcpConnectionLimitsTests(ITestOutputHelper output) : Re
 {
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
 
-    private static async Task<Socket> Connect(IPEndPoint server, IPAddress? from = null)
+    internal static async Task<Socket> Connect(IPEndPoint server, IPAddress? from = null)
     {
         var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (from is not null) socket.Bind(new IPEndPoint(from, 0));
@@ -25,7 +25,7 @@ public sealed class RelayTcpConnectionLimitsTests(ITestOutputHelper output) : Re
     }
 
     /// <summary>True when the server closed (or reset) the connection within <paramref name="within"/>; false when it is still open.</summary>
-    private static async Task<bool> ClosedByServer(Socket socket, TimeSpan within)
+    internal static async Task<bool> ClosedByServer(Socket socket, TimeSpan within)
     {
         using var timeout = new CancellationTokenSource(within);
         try

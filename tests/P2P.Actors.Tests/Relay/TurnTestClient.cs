@@ -1,5 +1,6 @@
 using Xunit;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using P2P.Protocol.Stun;
@@ -59,6 +60,7 @@ public sealed class TurnTestClient : IAsyncDisposable
     private readonly Socket _socket;
     private readonly IPEndPoint _server;
     private readonly bool _tcp;
+    private readonly SslStream? _tls;
     private readonly Channel<byte[]> _responses = Channel.CreateUnbounded<byte[]>();
     private readonly Channel<byte[]> _other = Channel.CreateUnbounded<byte[]>();
     private readonly CancellationTokenSource _stop = new();
@@ -79,12 +81,27 @@ public sealed class TurnTestClient : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
-    private TurnTestClient(Socket socket, IPEndPoint server, bool tcp)
+    private TurnTestClient(Socket socket, IPEndPoint server, bool tcp, SslStream? tls = null)
     {
         _socket = socket;
         _server = server;
         _tcp = tcp;
+        _tls = tls;
         _reader = tcp ? ReadStream() : ReadDatagrams();
+    }
+
+    /// <summary>The TLS stream of a client made by <see cref="Tls"/> (its remote certificate, ALPN, version), else null.</summary>
+    public SslStream? TlsStream => _tls;
+
+    /// <summary>TURN over TLS (RFC 8656 §3.1): a TCP connection with a TLS handshake, then the same framing as <see cref="Tcp"/>.</summary>
+    public static async Task<TurnTestClient> Tls(IPEndPoint server, SslClientAuthenticationOptions options, string? user = null, string? password = null)
+    {
+        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(server);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        using var timeout = new CancellationTokenSource(Timeout);
+        await tls.AuthenticateAsClientAsync(options, timeout.Token);
+        return new TurnTestClient(socket, server, true, tls) { User = user, Password = password };
     }
 
     public static TurnTestClient Udp(IPEndPoint server, string? user = null, string? password = null)
@@ -125,7 +142,9 @@ public sealed class TurnTestClient : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                int n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token);
+                int n = _tls is null
+                    ? await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token)
+                    : await _tls.ReadAsync(buffer.AsMemory(filled), _stop.Token);
                 if (n == 0) break;
                 filled += n;
                 int start = 0;
@@ -148,6 +167,7 @@ public sealed class TurnTestClient : IAsyncDisposable
         catch (Exception) when (_stop.IsCancellationRequested) { }
         catch (ObjectDisposedException) { }
         catch (SocketException) { }
+        catch (IOException) when (_tls is not null) { }
         _other.Writer.TryComplete();
     }
 
@@ -162,7 +182,8 @@ public sealed class TurnTestClient : IAsyncDisposable
     /// <summary>Sends raw bytes to the server (for malformed-packet tests, ChannelData, indications).</summary>
     public async Task SendRaw(ReadOnlyMemory<byte> bytes)
     {
-        if (_tcp) await _socket.SendAsync(bytes, SocketFlags.None);
+        if (_tls is not null) await _tls.WriteAsync(bytes);
+        else if (_tcp) await _socket.SendAsync(bytes, SocketFlags.None);
         else await _socket.SendToAsync(bytes, SocketFlags.None, _server);
     }
 
@@ -312,6 +333,7 @@ public sealed class TurnTestClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        _tls?.Dispose();
         _socket.Dispose();
         try { await _reader; } catch { /* reader ends with the socket */ }
         _stop.Dispose();
