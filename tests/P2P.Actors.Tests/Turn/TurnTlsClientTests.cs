@@ -57,7 +57,7 @@ public sealed class TurnTlsClientTests : TestKit
                 sni = name;
                 return _certificates.SelfSigned.Certificate;
             },
-            ApplicationProtocols = [TlsClientOptions.StunTurn],
+            ApplicationProtocols = [TlsServerSettings.StunTurn],
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         });
         if (stream.NegotiatedApplicationProtocol.Protocol.Length > 0) offered.Add(stream.NegotiatedApplicationProtocol);
@@ -83,7 +83,7 @@ public sealed class TurnTlsClientTests : TestKit
         await using var _ = stream;
 
         Assert.Equal(TurnTlsCertificates.DnsName, sni);
-        Assert.Equal([TlsClientOptions.StunTurn], negotiated);
+        Assert.Equal([TlsServerSettings.StunTurn], negotiated);
         Assert.True(stream.SslProtocol is SslProtocols.Tls12 or SslProtocols.Tls13, stream.SslProtocol.ToString());
 
         // server to client: one STUN message in three records, then a padded ChannelData and a STUN message in one record

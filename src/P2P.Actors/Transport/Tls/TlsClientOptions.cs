@@ -17,9 +17,6 @@ namespace P2P.Actors.Transport.Tls;
 /// literal is checked against the certificate's IP addresses and sends no SNI.</param>
 public sealed record TlsClientOptions(string ServerName)
 {
-    /// <summary>RFC 7443 §5: the ALPN protocol id of STUN/TURN over TLS.</summary>
-    public static readonly SslApplicationProtocol StunTurn = new("stun.turn");
-
     /// <summary>CAs trusted for this server in place of the system store (X509ChainPolicy.CustomTrustStore); empty: the system store.</summary>
     public IReadOnlyList<X509Certificate2> TrustedAuthorities { get; init; } = [];
 
@@ -37,7 +34,7 @@ public sealed record TlsClientOptions(string ServerName)
         {
             TargetHost = ServerName,
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ApplicationProtocols = [StunTurn],
+            ApplicationProtocols = [TlsServerSettings.StunTurn],
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck, // no network but the server's: no OCSP/CRL fetches
             RemoteCertificateValidationCallback = (_, certificate, _, errors) => verdict.Decide(Check(certificate, errors)),
         };

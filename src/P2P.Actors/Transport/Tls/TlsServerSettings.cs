@@ -12,7 +12,7 @@ namespace P2P.Actors.Transport.Tls;
 /// </summary>
 public sealed class TlsServerSettings
 {
-    /// <summary>RFC 7443 §6: the ALPN protocol id of STUN and TURN over (D)TLS.</summary>
+    /// <summary>RFC 7443 §6: the ALPN protocol id of STUN and TURN over (D)TLS, which our client offers and our server chooses.</summary>
     public static readonly SslApplicationProtocol StunTurn = new("stun.turn");
 
     private readonly SslStreamCertificateContext _context;
