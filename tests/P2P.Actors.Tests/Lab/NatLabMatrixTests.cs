@@ -102,12 +102,12 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
 
     /// <summary>
     /// The way to its TURN server that a host behind <paramref name="nat"/> takes: UDP where UDP passes, TCP to the same port
-    /// behind tcp-only, port 443 behind https-only (TLS once both p2p and its relay have it, <see cref="TurnTls"/>, else TCP).
+    /// behind tcp-only, TLS on port 443 behind https-only.
     /// </summary>
     private static TurnLeg TurnLegFor(string turn, string nat)
     {
         bool coturn = turn == "coturn";
-        if (nat == "https-only") return new(TurnTls ? "tls" : "tcp", coturn ? Server : Relay443, HttpsPort);
+        if (nat == "https-only") return new("tls", coturn ? Server : Relay443, HttpsPort);
         return new(NoUdp(nat) ? "tcp" : "udp", Server, coturn ? CoturnPort : RelayPort);
     }
 
@@ -118,18 +118,6 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         "tcp" => ["--turn", leg.Host, "--turn-port", leg.Port.ToString(CultureInfo.InvariantCulture), "--turn-tcp"],
         _ => ["--turn", leg.Host, "--turn-port", leg.Port.ToString(CultureInfo.InvariantCulture)],
     };
-
-    /// <summary>
-    /// TURN over TLS in the lab: true when <c>p2p</c> takes <c>--turn turns:host:port --turn-fingerprint</c> and
-    /// <c>p2p relay</c> takes <c>--tls-listen</c> (issue 14, the client and relay TLS work). Until then the https-only
-    /// cells reach both TURN servers over plain TCP on 443 (coturn's TLS port takes plain TCP too).
-    /// </summary>
-    private static bool TurnTls => TurnTlsOffered.Value;
-    private static readonly Lazy<bool> TurnTlsOffered = new(() =>
-    {
-        static string Help(params string[] args) => Processes.Run(Processes.Dotnet([Processes.P2pDll, .. args]), TimeSpan.FromMinutes(1)).GetAwaiter().GetResult().ToString();
-        return Help("--help").Contains("--turn-fingerprint", StringComparison.Ordinal) && Help("relay", "--help").Contains("--tls-listen", StringComparison.Ordinal);
-    });
 
     /// <summary>The lab's TURN certificate (lab.sh up makes it), as p2p's <c>--turn-fingerprint</c> takes it: sha-256:AB:CD:...</summary>
     private static string LabCertificateFingerprint()
@@ -531,13 +519,11 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
 
     /// <summary>
     /// <c>p2p relay</c> on lab-srv, listening: UDP and TCP on <see cref="Server"/>:<see cref="RelayPort"/>, and on
-    /// <see cref="Relay443"/>:443 TLS with the lab's certificate (<see cref="TurnTls"/>), else UDP and TCP.
+    /// <see cref="Relay443"/>:443 TLS with the lab's certificate.
     /// </summary>
     private static async Task<P2pProcess> StartRelayAsync()
     {
-        string[] on443 = TurnTls
-            ? ["--tls-listen", $"{Relay443}:{HttpsPort}", "--cert", LabCertificate, "--key", Path.Combine(LabState, "turn-key.pem")]
-            : ["--listen", $"{Relay443}:{HttpsPort}"];
+        string[] on443 = ["--tls-listen", $"{Relay443}:{HttpsPort}", "--cert", LabCertificate, "--key", Path.Combine(LabState, "turn-key.pem")];
         var relay = P2pProcess.StartThrough("bash", [LabScript, "exec", "srv"],
             ["relay", "--listen", $"{Server}:{RelayPort}", .. on443, "--user", "lab:labpass", "--realm", "lab"]);
         await relay.WaitForLineAsync(l => l.StartsWith("relay listening on", StringComparison.Ordinal), Wait, NicePeerStream.Stdout);
@@ -679,7 +665,7 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("## Firewalls that pass only TCP or only TCP 443, and a public host");
         md.AppendLine();
         md.AppendLine("Written by `NatLabMatrixTests` (issue 14) as the NAT matrix above: coturn and `p2p relay` also listen on TCP 443");
-        md.AppendLine($"({(TurnTls ? "TLS" : "plain TCP: p2p has no TURN over TLS yet; coturn's 443 is its TLS port, which takes plain TCP too")}),");
+        md.AppendLine("(TLS),");
         md.AppendLine("`p2p signal` listens on 443. Each side reaches its TURN server as its firewall lets it: UDP, TCP behind tcp-only,");
         md.AppendLine("443 behind https-only (the transport column: the selected pair's transport, then each relayed side's way to its");
         md.AppendLine("TURN server). The expected path is the best one the rules allow with what `p2p` offers today: the");
