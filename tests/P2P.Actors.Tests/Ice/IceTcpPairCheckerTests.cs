@@ -39,7 +39,10 @@ public sealed class IceTcpPairCheckerTests(ITestOutputHelper output) : TestKit(s
         var checker = parent.ChildActorOf(PairChecker.Props(settings, "tcp", local, controlling: true, tieBreaker: 42, sessionTag: 7, transport));
         checker.Tell(new PairCheckerProtocol.SetRemoteCredentials(remote, TimeSpan.FromMilliseconds(5)), ActorRefs.NoSender);
         foreach (var c in TcpHosts(Local, 40001).Prepend(UdpHost(Local, 40000))) checker.Tell(new PairCheckerProtocol.AddLocalCandidate(c), ActorRefs.NoSender);
-        foreach (var c in TcpHosts(Remote, 50001).Prepend(UdpHost(Remote, 50000))) checker.Tell(new PairCheckerProtocol.AddRemoteCandidate(c), ActorRefs.NoSender);
+        // the remote's UDP candidate is server-reflexive, the lowest direct UDP kind: its pair still outranks the TCP host pairs
+        var srflx = new IceCandidate("s2", 1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.ServerReflexive, CandidatePriority.LocalPreference(Remote, 0), 1),
+            new IPEndPoint(Remote, 50000), CandidateType.ServerReflexive, new IPEndPoint(IPAddress.Parse("192.168.1.2"), 50000));
+        foreach (var c in TcpHosts(Remote, 50001).Prepend(srflx)) checker.Tell(new PairCheckerProtocol.AddRemoteCandidate(c), ActorRefs.NoSender);
 
         var selected = parent.FishForMessage<PairCheckerProtocol.PairSelected>(_ => true, TimeSpan.FromSeconds(5));
         Assert.Equal(CandidateTransport.Udp, selected.Pair.Local.Transport);
