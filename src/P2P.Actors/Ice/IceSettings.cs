@@ -120,10 +120,13 @@ public sealed record IceSettings(
             TcpConnections = new IceTcpSettings(
                 c.GetTimeSpan("tcp-connect-timeout", IceTcpSettings.Default.ConnectTimeout),
                 c.GetInt("tcp-write-queue-bytes", IceTcpSettings.Default.WriteQueueBytes),
-                c.GetInt("tcp-max-connections", IceTcpSettings.Default.MaxConnections)),
+                c.GetInt("tcp-max-connections", IceTcpSettings.Default.MaxConnections),
+                c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout)),
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
+        if (settings.TcpConnections.IdleTimeout <= settings.ConsentInterval * 1.2)
+            throw new ConfigurationException($"'{Section}': tcp-idle-timeout must be longer than consent-interval x 1.2, or a selected TCP pair's connection would be closed between its consent checks");
         return settings;
     }
 }

@@ -10,9 +10,10 @@ namespace P2P.Actors.Transport;
 /// <param name="ConnectTimeout">How long an active candidate's connection may take to open before its datagrams are dropped (the kernel's own wait is minutes).</param>
 /// <param name="WriteQueueBytes">Framed bytes one connection may hold waiting for the socket; past it datagrams are dropped, as a full UDP buffer drops them.</param>
 /// <param name="MaxConnections">Connections the peer holds at once, accepted and opened; more are refused (an accepted one is anyone's until a check on it passes).</param>
-public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes, int MaxConnections)
+/// <param name="IdleTimeout">A connection that carried nothing either way for this long is closed: one whose pair was not selected, or whose session ended (the selected pair's consent checks keep it busy).</param>
+public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes, int MaxConnections, TimeSpan IdleTimeout)
 {
-    public static readonly IceTcpSettings Default = new(TimeSpan.FromSeconds(10), 1024 * 1024, 256);
+    public static readonly IceTcpSettings Default = new(TimeSpan.FromSeconds(10), 1024 * 1024, 256, TimeSpan.FromSeconds(30));
 }
 
 public static class IceTcpProtocol
@@ -34,7 +35,11 @@ public static class IceTcpProtocol
 
     public sealed record GetStats;
 
-    public sealed record Stats(int Connections, long Accepted, long Opened, long ConnectFailures, long Refused, long DatagramsSent, long DatagramsReceived, long Dropped);
+    public sealed record Stats(int Connections, long Accepted, long Opened, long ConnectFailures, long Refused, long DatagramsSent, long DatagramsReceived, long Dropped)
+    {
+        /// <summary>Connections closed for carrying nothing for <see cref="IceTcpSettings.IdleTimeout"/>.</summary>
+        public long ClosedIdle { get; init; }
+    }
 
     // internal
     internal sealed record Accepted(IPEndPoint Listener, Socket Socket);
@@ -46,6 +51,11 @@ public static class IceTcpProtocol
     internal sealed record Ended(ConnectionKey Key, Socket Socket, string Reason);
 
     internal sealed record ConnectTimedOut(ConnectionKey Key);
+
+    internal sealed record SweepIdle
+    {
+        public static readonly SweepIdle Instance = new();
+    }
 
     internal readonly record struct ConnectionKey(IPEndPoint Local, bool Active, IPEndPoint Remote);
 }
@@ -67,6 +77,11 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         public Queue<byte[]> Queue { get; } = new();
         public int QueuedBytes { get; set; }
         public bool Writing { get; set; }
+
+        /// <summary>When it last carried a datagram either way (<see cref="Environment.TickCount64"/>); the read loop writes it too.</summary>
+        public long LastActive;
+
+        public void Touch() => Volatile.Write(ref LastActive, Environment.TickCount64);
     }
 
     private readonly IReadOnlyList<IPAddress> _addresses;
@@ -76,7 +91,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _listeners = [];
     private readonly Dictionary<IceTcpProtocol.ConnectionKey, Connection> _connections = [];
-    private long _accepted, _opened, _connectFailures, _refused, _sent, _dropped;
+    private long _accepted, _opened, _connectFailures, _refused, _sent, _dropped, _closedIdle;
     private long _received; // counted by the read loops
 
     public IceTcp(IReadOnlyList<IPAddress> addresses, IActorRef owner, IceTcpSettings settings)
@@ -97,8 +112,9 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         {
             if (_connections.TryGetValue(m.Key, out var c) && ReferenceEquals(c.Socket, m.Socket)) Close(c, m.Reason);
         });
+        Receive<IceTcpProtocol.SweepIdle>(_ => CloseIdle());
         Receive<IceTcpProtocol.GetStats>(_ => Sender.Tell(new IceTcpProtocol.Stats(_connections.Count, _accepted, _opened, _connectFailures, _refused,
-            _sent, Interlocked.Read(ref _received), _dropped)));
+            _sent, Interlocked.Read(ref _received), _dropped) { ClosedIdle = _closedIdle }));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -130,6 +146,19 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             _ = AcceptLoop(listener, local, Self, _stop.Token);
         }
         _owner.Tell(new IceTcpProtocol.Listening(passive, problems));
+        Timers.StartPeriodicTimer(IceTcpProtocol.SweepIdle.Instance, IceTcpProtocol.SweepIdle.Instance, _settings.IdleTimeout / 2);
+    }
+
+    /// <summary>Closes the connections that carried nothing for the idle timeout (the sweep runs every half of it).</summary>
+    private void CloseIdle()
+    {
+        long now = Environment.TickCount64;
+        long idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
+        foreach (var c in _connections.Values.Where(c => now - Volatile.Read(ref c.LastActive) >= idleMs).ToList())
+        {
+            _closedIdle++;
+            Close(c, $"idle for {_settings.IdleTimeout.TotalSeconds:0} s");
+        }
     }
 
     protected override void PostStop()
@@ -169,6 +198,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (_connections.Remove(key, out var old)) old.Socket?.Dispose(); // the same remote port again: the old one is dead
         _accepted++;
         var c = new Connection(key) { Socket = m.Socket };
+        c.Touch();
         _connections[key] = c;
         m.Socket.NoDelay = true;
         Start(c);
@@ -185,6 +215,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
                 return;
             }
             c = new Connection(key);
+            c.Touch();
             _connections[key] = c;
             Open(c);
         }
@@ -194,6 +225,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             return;
         }
         var framed = TcpFraming.Frame(m.Datagram.Span);
+        c.Touch();
         c.Queue.Enqueue(framed);
         c.QueuedBytes += framed.Length;
         WriteNext(c);
@@ -248,7 +280,11 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
     private void Start(Connection c)
     {
         _log.Debug("ICE-TCP: {0} {1} <-> {2}", c.Key.Active ? "opened" : "accepted", c.Key.Local, c.Key.Remote);
-        _ = ReadLoop(c.Socket!, c.Key, _owner, Self, () => Interlocked.Increment(ref _received), _stop.Token);
+        _ = ReadLoop(c.Socket!, c.Key, _owner, Self, () =>
+        {
+            Interlocked.Increment(ref _received);
+            c.Touch();
+        }, _stop.Token);
     }
 
     private static async Task ReadLoop(Socket socket, IceTcpProtocol.ConnectionKey key, IActorRef owner, IActorRef self, Action counted, CancellationToken stop)
@@ -320,7 +356,18 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
     {
         _connections.Remove(c.Key);
         _dropped += c.Queue.Count;
-        c.Socket?.Dispose();
+        if (c.Socket is { } socket)
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both); // a FIN, so the remote reads the end rather than a reset
+            }
+            catch (SocketException)
+            {
+                // not connected (any more): nothing to tell the remote
+            }
+            socket.Dispose();
+        }
         Timers.Cancel(c.Key);
         _log.Debug("ICE-TCP: {0} <-> {1} closed: {2}", c.Key.Local, c.Key.Remote, reason);
     }
