@@ -121,7 +121,10 @@ public sealed record IceSettings(
                 c.GetTimeSpan("tcp-connect-timeout", IceTcpSettings.Default.ConnectTimeout),
                 c.GetInt("tcp-write-queue-bytes", IceTcpSettings.Default.WriteQueueBytes),
                 c.GetInt("tcp-max-connections", IceTcpSettings.Default.MaxConnections),
-                c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout)),
+                c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout))
+            {
+                RefusedLogPerMinute = c.GetInt("tcp-refused-log-per-minute", 5),
+            },
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");

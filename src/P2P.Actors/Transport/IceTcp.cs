@@ -14,6 +14,9 @@ namespace P2P.Actors.Transport;
 public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes, int MaxConnections, TimeSpan IdleTimeout)
 {
     public static readonly IceTcpSettings Default = new(TimeSpan.FromSeconds(10), 1024 * 1024, 256, TimeSpan.FromSeconds(30));
+
+    /// <summary>Log lines per minute about refused connections; the rest are only counted (<see cref="IceTcpProtocol.Stats.Refused"/>).</summary>
+    public int RefusedLogPerMinute { get; init; } = 5;
 }
 
 public static class IceTcpProtocol
@@ -88,6 +91,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
     private readonly IActorRef _owner;
     private readonly IceTcpSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Supervision.LogRateLimit _refusedLog;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _listeners = [];
     private readonly Dictionary<IceTcpProtocol.ConnectionKey, Connection> _connections = [];
@@ -99,6 +103,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         _addresses = addresses;
         _owner = owner;
         _settings = settings;
+        _refusedLog = new Supervision.LogRateLimit(settings.RefusedLogPerMinute, TimeSpan.FromMinutes(1));
 
         Receive<IceTcpProtocol.Send>(OnSend);
         Receive<IceTcpProtocol.Accepted>(OnAccepted);
@@ -180,7 +185,17 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
-            catch (SocketException) { continue; } // the one connection failed (reset before it was accepted)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                continue; // the remote gave up before it was accepted
+            }
+            catch (SocketException)
+            {
+                // out of descriptors or buffers: not a reason to stop listening, but no reason to spin either
+                try { await Task.Delay(100, stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
             self.Tell(new IceTcpProtocol.Accepted(local, accepted));
         }
     }
@@ -190,7 +205,9 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (_connections.Count >= _settings.MaxConnections || m.Socket.RemoteEndPoint is not IPEndPoint remote)
         {
             _refused++;
-            _log.Warning("ICE-TCP: refused a connection to {0}: {1} connections already (p2p.ice.tcp-max-connections)", m.Listener, _connections.Count);
+            if (_refusedLog.TryLog(Context.System.Scheduler.Now, out long leftOut))
+                _log.Warning("ICE-TCP: refused a connection to {0}: {1} connections already (p2p.ice.tcp-max-connections){2}", m.Listener, _connections.Count,
+                    Supervision.LogRateLimit.LeftOutNote(leftOut));
             m.Socket.Dispose();
             return;
         }
