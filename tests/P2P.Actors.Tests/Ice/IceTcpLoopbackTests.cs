@@ -74,6 +74,7 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         b.Tell(new PeerProtocol.OpenSession("u/b", false, link, Secure: true));
         var (_, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(pairs.Values, p => Assert.Equal(CandidateTransport.Udp, p.Local.Transport));
+        Assert.All(pairs.Values, p => Assert.DoesNotContain("TCP", p.ToString()));
     }
 
     [Fact]
@@ -97,6 +98,8 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         // one side connected from its active candidate to the other's passive one (RFC 6544 §6.2)
         Assert.Contains(pairs.Values, p => p.Local.TcpType == TcpCandidateType.Active);
         Assert.Contains(pairs.Values, p => p.Local.TcpType == TcpCandidateType.Passive);
+        // the logs and the host console say which transport a session uses
+        Assert.Contains(pairs.Values, p => p.ToString().EndsWith("(TCP, active)", StringComparison.Ordinal));
 
         chatA.Tell(new ChatProtocol.Say("hello bob, over TCP"));
         chatB.Tell(new ChatProtocol.Say("hello alice, over TCP"));
