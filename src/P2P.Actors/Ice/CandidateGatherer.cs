@@ -36,7 +36,39 @@ public sealed class CandidateGatherer
         return hosts;
     }
 
-    /// <summary>A STUN prober or TURN allocator started: the gathering waits for its answer (or the timeout).</summary>
+    /// <summary>
+    /// The ICE-TCP listeners are bound (RFC 6544 §4): for each, a passive host candidate at its address and an active
+    /// one at the same IP with port 9 (§4.5), added. Each takes the interface rank of the UDP host candidate of its IP.
+    /// </summary>
+    public IReadOnlyList<IceCandidate> AddTcpHosts(IReadOnlyList<IPEndPoint> passive)
+    {
+        var added = new List<IceCandidate>();
+        foreach (var listening in passive)
+        {
+            var udp = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Transport == CandidateTransport.Udp && c.Address.Address.Equals(listening.Address));
+            int interfaceIndex = udp is null ? 0 : 16383 - (CandidatePriority.LocalPreferenceOf(udp.Priority) & 0x3FFF);
+            added.Add(TcpHost(listening, TcpCandidateType.Passive, interfaceIndex));
+            added.Add(TcpHost(new IPEndPoint(listening.Address, IceCandidate.ActiveTcpPort), TcpCandidateType.Active, interfaceIndex));
+        }
+        _candidates.AddRange(added);
+        return added;
+    }
+
+    /// <summary>A host TCP candidate (RFC 6544 §4.2, §4.4: the foundation also tells the TCP type apart, so that active and passive pairs do not freeze each other).</summary>
+    public static IceCandidate TcpHost(IPEndPoint address, TcpCandidateType tcpType, int interfaceIndex) =>
+        new(CandidateFoundation.Compute(CandidateType.Host, address.Address, null, CandidateTransport.Tcp) + (tcpType == TcpCandidateType.Active ? "a" : "p"),
+            1, CandidateTransport.Tcp,
+            CandidatePriority.Compute(CandidateType.Host, CandidatePriority.LocalPreference(address.Address, interfaceIndex, tcpType, natted: false), 1, CandidateTransport.Tcp),
+            address, CandidateType.Host, TcpType: tcpType);
+
+    /// <summary>The host TCP candidate an ICE-TCP connection belongs to: the passive one listening at <paramref name="local"/>, or the active one at its IP.</summary>
+    public IceCandidate? TcpHostFor(IPEndPoint local, bool active)
+    {
+        var type = active ? TcpCandidateType.Active : TcpCandidateType.Passive;
+        return _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.TcpType == type && c.Address.Equals(local));
+    }
+
+    /// <summary>A STUN prober, TURN allocator or the ICE-TCP listeners started: the gathering waits for its answer (or the timeout).</summary>
     public void Started() => _pending++;
 
     /// <summary>Nothing was started: host candidates are all there is.</summary>
@@ -77,8 +109,8 @@ public sealed class CandidateGatherer
     /// <summary>The server-reflexive candidate of <paramref name="mapped"/> (RFC 8445 §5.1.1.2), not added; none when it is a host address or known already.</summary>
     public IReadOnlyList<IceCandidate> ServerReflexive(IPEndPoint mapped, IPEndPoint server)
     {
-        if (_candidates.Any(c => c.Address.Equals(mapped))) return [];
-        var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Address.AddressFamily == mapped.AddressFamily);
+        if (_candidates.Any(c => c.Transport == CandidateTransport.Udp && c.Address.Equals(mapped))) return [];
+        var hostBase = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Transport == CandidateTransport.Udp && c.Address.AddressFamily == mapped.AddressFamily);
         if (hostBase is null) return [];
         int localPreference = CandidatePriority.LocalPreferenceOf(hostBase.Priority);
         return [new IceCandidate(CandidateFoundation.Compute(CandidateType.ServerReflexive, hostBase.Address.Address, server, CandidateTransport.Udp),
@@ -107,7 +139,7 @@ public sealed class CandidateGatherer
         IceCandidate? sameFamily = null;
         foreach (var c in _candidates)
         {
-            if (c.Type != CandidateType.Host) continue;
+            if (c.Type != CandidateType.Host || c.Transport != CandidateTransport.Udp) continue;
             if (c.Address.Equals(local)) return c;
             if (c.Address.AddressFamily == from.AddressFamily && (sameFamily is null || IPAddress.IsLoopback(c.Address.Address) == IPAddress.IsLoopback(from.Address))) sameFamily = c;
         }

@@ -47,10 +47,10 @@ public sealed class ConnectionPath : IDatagramWriter, IDatagramReceiver
     /// <summary>
     /// On the connection: the pair now in use, or none (consent lost). A pair whose local candidate is the socket's own
     /// (host) or a NAT's mapping of it (server- or peer-reflexive) has a direct route out, as the Peer sends it; a
-    /// relayed one needs its TURN client.
+    /// relayed one needs its TURN client, and a TCP one (RFC 6544) its connection.
     /// </summary>
     internal void Use(SelectedPair? pair, uint? remoteTag) =>
-        _route = pair is { } p && p.Local.Type != CandidateType.Relayed && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
+        _route = pair is { } p && p.Local.Type != CandidateType.Relayed && p.Local.Transport == CandidateTransport.Udp && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
 
     /// <summary>On the connection: the layer above, which received datagrams of its kind go to from now on.</summary>
     internal void Attach(IActorRef upper) => _upper = upper;

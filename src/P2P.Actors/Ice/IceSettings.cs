@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 
 namespace P2P.Actors.Ice;
@@ -65,6 +66,16 @@ public sealed record IceSettings(
     /// </summary>
     public TimeSpan ConsentGrid { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// ICE-TCP (RFC 6544): each peer on real sockets also offers host TCP candidates, passive (a listening socket per
+    /// host address) and active, whose pairs rank below every direct UDP pair (<c>CandidatePriority</c>), so they carry
+    /// a session only when no direct UDP pair works. Virtual networks carry no TCP.
+    /// </summary>
+    public bool Tcp { get; init; } = true;
+
+    /// <summary>Limits of the ICE-TCP connections (<see cref="Tcp"/>).</summary>
+    public IceTcpSettings TcpConnections { get; init; } = IceTcpSettings.Default;
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -105,9 +116,20 @@ public sealed record IceSettings(
             NominationGraceRtts = c.GetInt("nomination-grace-rtts", 4),
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),
             ConsentGrid = c.GetTimeSpan("consent-grid", TimeSpan.FromSeconds(1)),
+            Tcp = c.GetBoolean("tcp", true),
+            TcpConnections = new IceTcpSettings(
+                c.GetTimeSpan("tcp-connect-timeout", IceTcpSettings.Default.ConnectTimeout),
+                c.GetInt("tcp-write-queue-bytes", IceTcpSettings.Default.WriteQueueBytes),
+                c.GetInt("tcp-max-connections", IceTcpSettings.Default.MaxConnections),
+                c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout))
+            {
+                RefusedLogPerMinute = c.GetInt("tcp-refused-log-per-minute", 5),
+            },
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': ta must be at least 5 ms (RFC 8445 §14.2), consent-interval positive and max-pairs at least 1");
+        if (settings.TcpConnections.IdleTimeout <= settings.ConsentInterval * 1.2)
+            throw new ConfigurationException($"'{Section}': tcp-idle-timeout must be longer than consent-interval x 1.2, or a selected TCP pair's connection would be closed between its consent checks");
         return settings;
     }
 }

@@ -305,13 +305,23 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
         // Aggressive nomination keeps checking for a better pair.
-        if (!ChecksStopped && !_failed && _checkList.NextForOrdinaryCheck() is { } pair)
+        bool passiveFailed = false;
+        while (!ChecksStopped && !_failed && _checkList.NextForOrdinaryCheck() is { } pair)
         {
+            if (pair.Local.TcpType == TcpCandidateType.Passive)
+            {
+                passiveFailed = true;
+                // RFC 6544 §7.1: a passive candidate opens no connection, so it sends no ordinary check; the remote's
+                // active side connects and checks, which pairs this one with the connection's real source (§7.2)
+                pair.State = CandidatePairState.Failed;
+                continue;
+            }
             SendCheck(pair, useCandidate: false, consent: false);
             return;
         }
         _ticking = false;
         Timers.Cancel(Tick.Instance);
+        if (passiveFailed) CheckForFailure();
     }
 
     private void SendCheck(CandidatePair pair, bool useCandidate, bool consent)
@@ -325,7 +335,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         bool nominate = useCandidate || (_state.Controlling && _settings.Nomination == NominationMode.Aggressive && !consent);
         var id = NewTransactionId();
         int localPreference = CandidatePriority.LocalPreferenceOf(pair.Local.Priority);
-        uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component);
+        uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component, pair.Local.Transport);
         int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_state.Remote!.Ufrag}:{_state.Local.Ufrag}", priority,
             _state.Controlling, _state.TieBreaker, nominate && _state.Controlling, _remoteKey!);
         _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling));
@@ -429,8 +439,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _requestsAnswered++;
 
         // RFC 8445 §7.3.1.3 and §7.3.1.4: learn a peer-reflexive remote, then a triggered check
-        var pair = _checkList.Find(inbound.Local.Address, inbound.From)
-                   ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _);
+        var pair = _checkList.Find(inbound.Local.Address, inbound.From, inbound.Local.Transport)
+                   ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _, inbound.Local.Transport);
         if (pair is null) return;
         _remoteIsChecking = true;
         EnsureTicking();
@@ -656,12 +666,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void RestoreSelected(SelectedPair selected)
     {
-        var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address);
+        var transport = selected.Local.Transport;
+        var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport);
         if (pair is null)
         {
             _checkList.AddRemote(selected.Remote);
-            pair = _checkList.Find(selected.Local.Address, selected.Remote.Address)
-                   ?? _checkList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _);
+            pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport)
+                   ?? _checkList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _, transport);
         }
         if (pair is null) return;
         pair.State = CandidatePairState.Succeeded;

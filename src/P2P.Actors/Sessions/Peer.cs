@@ -124,6 +124,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly Sctp.SctpSettings _sctp = Sctp.SctpSettings.OrDefault(Context.System.Settings.Config);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _socket;
+    private IActorRef? _iceTcp; // ICE-TCP listeners and connections (RFC 6544), on real sockets when p2p.ice.tcp is on
     private readonly CandidateGatherer _gathering = new();
     private readonly Dictionary<IPEndPoint, IActorRef> _probers = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
@@ -168,6 +169,12 @@ public sealed class Peer : ReceiveActor, IWithTimers
             Context.Stop(Self);
         });
         Receive<UdpSocketProtocol.Received>(OnReceived);
+        Receive<IceTcpProtocol.Listening>(OnTcpListening);
+        Receive<IceTcpProtocol.Received>(m =>
+        {
+            if (_gathering.TcpHostFor(m.Local, m.Active) is { } local) Route(new Inbound(local, m.From, m.Datagram));
+            else _unroutable++;
+        });
 
         Receive<StunProberProtocol.MappedAddressDiscovered>(OnMapped);
         Receive<StunProberProtocol.StunProbeFailed>(m =>
@@ -366,6 +373,11 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
         Publish(hosts);
 
+        if (_ice.Tcp && _settings.Sockets is not Transport.Virtual.VirtualUdpSockets && hosts.Count > 0)
+        {
+            _iceTcp = Context.ActorOf(IceTcp.Props(hosts.Select(h => h.Address.Address).Distinct().ToList(), Self, _ice.TcpConnections), "ice-tcp");
+            _gathering.Started();
+        }
         foreach (var server in _settings.StunServers)
         {
             _probers[server] = Context.ActorOf(StunProber.Props(_stun, server, _socket, Self), $"stun-{server}".Replace('[', '_').Replace(']', '_'));
@@ -386,6 +398,16 @@ public sealed class Peer : ReceiveActor, IWithTimers
         }
         if (_gathering.NothingPending) CompleteGathering("host candidates only");
         else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
+    }
+
+    /// <summary>The ICE-TCP listeners are bound: their passive and active host candidates (RFC 6544 §4) go to the sessions.</summary>
+    private void OnTcpListening(IceTcpProtocol.Listening m)
+    {
+        foreach (var problem in m.Problems) Problem(problem);
+        var added = _gathering.AddTcpHosts(m.Passive);
+        _log.Info("[{0}] ICE-TCP listening on {1}", _settings.Name, string.Join(", ", m.Passive));
+        Publish(added);
+        GathererDone();
     }
 
     private void OnMapped(StunProberProtocol.MappedAddressDiscovered m)
@@ -559,6 +581,12 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void OnTransmit(Transmit m)
     {
+        if (m.Local.Transport == CandidateTransport.Tcp)
+        {
+            if (_iceTcp is null) _unroutable++;
+            else _iceTcp.Tell(new IceTcpProtocol.Send(m.Local.Address, m.Local.TcpType == TcpCandidateType.Active, m.To, m.Payload));
+            return;
+        }
         if (m.Local.Type == CandidateType.Relayed)
         {
             if (!_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator)) _unroutable++;

@@ -5,7 +5,10 @@ namespace P2P.Protocol.Ice;
 
 /// <summary>
 /// Candidate priority (RFC 8445 §5.1.2.1): priority = 2^24 * type preference + 2^8 * local
-/// preference + (256 - component id). Type preferences are the RFC's recommended values.
+/// preference + (256 - component id). Type preferences of UDP candidates are the RFC's recommended values; TCP
+/// candidates (RFC 6544 §4.2) get lower ones, below every direct UDP candidate's, so that a TCP pair is used only when
+/// no direct UDP pair works (UDP carries DTLS and SCTP without a second congestion control or head-of-line blocking).
+/// A direct TCP pair still ranks above a relayed UDP one: it is a direct path, with no relay in the middle.
 /// </summary>
 public static class CandidatePriority
 {
@@ -13,6 +16,11 @@ public static class CandidatePriority
     public const int PeerReflexivePreference = 110;
     public const int ServerReflexivePreference = 100;
     public const int RelayedPreference = 0;
+
+    /// <summary>TCP type preferences (RFC 6544 §4.2 lets the agent lower a transport's): all below <see cref="ServerReflexivePreference"/>.</summary>
+    public const int TcpHostPreference = 90;
+    public const int TcpPeerReflexivePreference = 85;
+    public const int TcpServerReflexivePreference = 80;
 
     /// <summary>The highest local preference (RFC 8445 §5.1.2.1: 0..65535).</summary>
     public const int MaxLocalPreference = 65535;
@@ -27,25 +35,39 @@ public static class CandidatePriority
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
+    /// <summary>The type preference of a candidate of <paramref name="type"/> over <paramref name="transport"/> (RFC 8445 §5.1.2.2, RFC 6544 §4.2).</summary>
+    public static int TypePreference(CandidateType type, CandidateTransport transport) => transport == CandidateTransport.Udp ? TypePreference(type) : type switch
+    {
+        CandidateType.Host => TcpHostPreference,
+        CandidateType.PeerReflexive => TcpPeerReflexivePreference,
+        CandidateType.ServerReflexive => TcpServerReflexivePreference,
+        CandidateType.Relayed => RelayedPreference,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
     /// <summary>
     /// (2^24) * type preference + (2^8) * local preference + (256 - component). Arguments outside
     /// their ranges (local preference 0..65535, component 1..256) are programming errors and throw.
     /// </summary>
-    public static uint Compute(CandidateType type, int localPreference, int component)
+    public static uint Compute(CandidateType type, int localPreference, int component) =>
+        Compute(type, localPreference, component, CandidateTransport.Udp);
+
+    /// <summary><see cref="Compute(CandidateType, int, int)"/> with the type preference of <paramref name="transport"/>.</summary>
+    public static uint Compute(CandidateType type, int localPreference, int component, CandidateTransport transport)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(localPreference);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(localPreference, MaxLocalPreference);
         ArgumentOutOfRangeException.ThrowIfLessThan(component, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(component, IceCandidate.MaxComponent);
-        return ((uint)TypePreference(type) << 24) + ((uint)localPreference << 8) + (uint)(256 - component);
+        return ((uint)TypePreference(type, transport) << 24) + ((uint)localPreference << 8) + (uint)(256 - component);
     }
 
     /// <summary>
     /// Priority of the peer-reflexive candidate a check could discover, sent in its PRIORITY
     /// attribute (RFC 8445 §7.1.1): the same formula with the peer-reflexive type preference.
     /// </summary>
-    public static uint ComputePeerReflexive(int localPreference, int component) =>
-        Compute(CandidateType.PeerReflexive, localPreference, component);
+    public static uint ComputePeerReflexive(int localPreference, int component, CandidateTransport transport = CandidateTransport.Udp) =>
+        Compute(CandidateType.PeerReflexive, localPreference, component, transport);
 
     /// <summary>The local preference a priority was computed with (its middle 16 bits, RFC 8445 §5.1.2.1).</summary>
     public static int LocalPreferenceOf(uint priority) => (int)((priority >> 8) & 0xFFFF);

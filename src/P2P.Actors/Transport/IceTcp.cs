@@ -1,0 +1,394 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using P2P.Protocol.Ice;
+
+namespace P2P.Actors.Transport;
+
+/// <summary>Limits of a peer's ICE-TCP connections (<c>p2p.ice</c> in akka.hocon).</summary>
+/// <param name="ConnectTimeout">How long an active candidate's connection may take to open before its datagrams are dropped (the kernel's own wait is minutes).</param>
+/// <param name="WriteQueueBytes">Framed bytes one connection may hold waiting for the socket; past it datagrams are dropped, as a full UDP buffer drops them.</param>
+/// <param name="MaxConnections">Connections the peer holds at once, accepted and opened; more are refused (an accepted one is anyone's until a check on it passes).</param>
+/// <param name="IdleTimeout">A connection that carried nothing either way for this long is closed: one whose pair was not selected, or whose session ended (the selected pair's consent checks keep it busy).</param>
+public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes, int MaxConnections, TimeSpan IdleTimeout)
+{
+    public static readonly IceTcpSettings Default = new(TimeSpan.FromSeconds(10), 1024 * 1024, 256, TimeSpan.FromSeconds(30));
+
+    /// <summary>Log lines per minute about refused connections; the rest are only counted (<see cref="IceTcpProtocol.Stats.Refused"/>).</summary>
+    public int RefusedLogPerMinute { get; init; } = 5;
+}
+
+public static class IceTcpProtocol
+{
+    /// <summary>
+    /// Send one datagram, framed (RFC 4571), on the connection between local candidate <paramref name="Local"/> and
+    /// <paramref name="To"/>. From an active candidate (<paramref name="Active"/>) the connection is opened when there is
+    /// none; a passive candidate only uses connections the remote opened (RFC 6544 §7.1). The payload is owned.
+    /// </summary>
+    public sealed record Send(IPEndPoint Local, bool Active, IPEndPoint To, ReadOnlyMemory<byte> Datagram);
+
+    // to the owner
+
+    /// <summary>The passive candidates' listening sockets are bound, one per host address (those that failed are left out).</summary>
+    public sealed record Listening(IReadOnlyList<IPEndPoint> Passive, IReadOnlyList<string> Problems);
+
+    /// <summary>One datagram that arrived, unframed, on a connection of local candidate <paramref name="Local"/> (passive: its listening address; active: its address with port 9) from <paramref name="From"/>.</summary>
+    public sealed record Received(IPEndPoint Local, bool Active, IPEndPoint From, ReadOnlyMemory<byte> Datagram);
+
+    public sealed record GetStats;
+
+    public sealed record Stats(int Connections, long Accepted, long Opened, long ConnectFailures, long Refused, long DatagramsSent, long DatagramsReceived, long Dropped)
+    {
+        /// <summary>Connections closed for carrying nothing for <see cref="IceTcpSettings.IdleTimeout"/>.</summary>
+        public long ClosedIdle { get; init; }
+    }
+
+    // internal
+    internal sealed record Accepted(IPEndPoint Listener, Socket Socket);
+
+    internal sealed record ConnectDone(ConnectionKey Key, Socket? Socket, string? Error);
+
+    internal sealed record WriteDone(ConnectionKey Key, int Bytes, string? Error);
+
+    internal sealed record Ended(ConnectionKey Key, Socket Socket, string Reason);
+
+    internal sealed record ConnectTimedOut(ConnectionKey Key);
+
+    internal sealed record SweepIdle
+    {
+        public static readonly SweepIdle Instance = new();
+    }
+
+    internal readonly record struct ConnectionKey(IPEndPoint Local, bool Active, IPEndPoint Remote);
+}
+
+/// <summary>
+/// A peer's ICE-TCP transport (RFC 6544): a listening socket for each host address (the passive candidates), the
+/// connections accepted on them, and the connections its active candidates open on demand, each carrying RFC 4571
+/// framed datagrams (STUN checks, then DTLS or the plain session's data). Connections are keyed by (local candidate,
+/// remote address): what a connection reads goes to the owner as <see cref="IceTcpProtocol.Received"/> straight from
+/// its read loop, so the layers above see the same datagrams as on UDP. Writes are queued per connection and sent one
+/// at a time, asynchronously; the actor never blocks.
+/// </summary>
+public sealed class IceTcp : ReceiveActor, IWithTimers
+{
+    private sealed class Connection(IceTcpProtocol.ConnectionKey key)
+    {
+        public IceTcpProtocol.ConnectionKey Key { get; } = key;
+        public Socket? Socket { get; set; }
+        public Queue<byte[]> Queue { get; } = new();
+        public int QueuedBytes { get; set; }
+        public bool Writing { get; set; }
+
+        /// <summary>When it last carried a datagram either way (<see cref="Environment.TickCount64"/>); the read loop writes it too.</summary>
+        public long LastActive;
+
+        public void Touch() => Volatile.Write(ref LastActive, Environment.TickCount64);
+    }
+
+    private readonly IReadOnlyList<IPAddress> _addresses;
+    private readonly IActorRef _owner;
+    private readonly IceTcpSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Supervision.LogRateLimit _refusedLog;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Socket> _listeners = [];
+    private readonly Dictionary<IceTcpProtocol.ConnectionKey, Connection> _connections = [];
+    private long _accepted, _opened, _connectFailures, _refused, _sent, _dropped, _closedIdle;
+    private long _received; // counted by the read loops
+
+    public IceTcp(IReadOnlyList<IPAddress> addresses, IActorRef owner, IceTcpSettings settings)
+    {
+        _addresses = addresses;
+        _owner = owner;
+        _settings = settings;
+        _refusedLog = new Supervision.LogRateLimit(settings.RefusedLogPerMinute, TimeSpan.FromMinutes(1));
+
+        Receive<IceTcpProtocol.Send>(OnSend);
+        Receive<IceTcpProtocol.Accepted>(OnAccepted);
+        Receive<IceTcpProtocol.ConnectDone>(OnConnectDone);
+        Receive<IceTcpProtocol.ConnectTimedOut>(m =>
+        {
+            if (_connections.TryGetValue(m.Key, out var c) && c.Socket is null) Close(c, $"no connection within {_settings.ConnectTimeout.TotalSeconds:0} s");
+        });
+        Receive<IceTcpProtocol.WriteDone>(OnWriteDone);
+        Receive<IceTcpProtocol.Ended>(m =>
+        {
+            if (_connections.TryGetValue(m.Key, out var c) && ReferenceEquals(c.Socket, m.Socket)) Close(c, m.Reason);
+        });
+        Receive<IceTcpProtocol.SweepIdle>(_ => CloseIdle());
+        Receive<IceTcpProtocol.GetStats>(_ => Sender.Tell(new IceTcpProtocol.Stats(_connections.Count, _accepted, _opened, _connectFailures, _refused,
+            _sent, Interlocked.Read(ref _received), _dropped) { ClosedIdle = _closedIdle }));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IReadOnlyList<IPAddress> addresses, IActorRef owner, IceTcpSettings settings) =>
+        Akka.Actor.Props.Create(() => new IceTcp(addresses, owner, settings));
+
+    protected override void PreStart()
+    {
+        var passive = new List<IPEndPoint>();
+        var problems = new List<string>();
+        foreach (var address in _addresses)
+        {
+            var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                listener.Bind(new IPEndPoint(address, 0));
+                listener.Listen(64);
+            }
+            catch (SocketException e)
+            {
+                listener.Dispose();
+                problems.Add($"ICE-TCP: cannot listen on {address}: {e.Message}");
+                continue;
+            }
+            var local = (IPEndPoint)listener.LocalEndPoint!;
+            _listeners.Add(listener);
+            passive.Add(local);
+            _ = AcceptLoop(listener, local, Self, _stop.Token);
+        }
+        _owner.Tell(new IceTcpProtocol.Listening(passive, problems));
+        Timers.StartPeriodicTimer(IceTcpProtocol.SweepIdle.Instance, IceTcpProtocol.SweepIdle.Instance, _settings.IdleTimeout / 2);
+    }
+
+    /// <summary>Closes the connections that carried nothing for the idle timeout (the sweep runs every half of it).</summary>
+    private void CloseIdle()
+    {
+        long now = Environment.TickCount64;
+        long idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
+        foreach (var c in _connections.Values.Where(c => now - Volatile.Read(ref c.LastActive) >= idleMs).ToList())
+        {
+            _closedIdle++;
+            Close(c, $"idle for {_settings.IdleTimeout.TotalSeconds:0} s");
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _stop.Cancel();
+        foreach (var listener in _listeners) listener.Dispose();
+        foreach (var c in _connections.Values) c.Socket?.Dispose();
+        _connections.Clear();
+    }
+
+    private static async Task AcceptLoop(Socket listener, IPEndPoint local, IActorRef self, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listener.AcceptAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                continue; // the remote gave up before it was accepted
+            }
+            catch (SocketException)
+            {
+                // out of descriptors or buffers: not a reason to stop listening, but no reason to spin either
+                try { await Task.Delay(100, stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            self.Tell(new IceTcpProtocol.Accepted(local, accepted));
+        }
+    }
+
+    private void OnAccepted(IceTcpProtocol.Accepted m)
+    {
+        if (_connections.Count >= _settings.MaxConnections || m.Socket.RemoteEndPoint is not IPEndPoint remote)
+        {
+            _refused++;
+            if (_refusedLog.TryLog(Context.System.Scheduler.Now, out long leftOut))
+                _log.Warning("ICE-TCP: refused a connection to {0}: {1} connections already (p2p.ice.tcp-max-connections){2}", m.Listener, _connections.Count,
+                    Supervision.LogRateLimit.LeftOutNote(leftOut));
+            m.Socket.Dispose();
+            return;
+        }
+        var key = new IceTcpProtocol.ConnectionKey(m.Listener, Active: false, Normalize(remote));
+        if (_connections.Remove(key, out var old)) old.Socket?.Dispose(); // the same remote port again: the old one is dead
+        _accepted++;
+        var c = new Connection(key) { Socket = m.Socket };
+        c.Touch();
+        _connections[key] = c;
+        m.Socket.NoDelay = true;
+        Start(c);
+    }
+
+    private void OnSend(IceTcpProtocol.Send m)
+    {
+        var key = new IceTcpProtocol.ConnectionKey(m.Local, m.Active, Normalize(m.To));
+        if (!_connections.TryGetValue(key, out var c))
+        {
+            if (!m.Active || _connections.Count >= _settings.MaxConnections)
+            {
+                _dropped++; // a passive candidate waits for the remote to connect (RFC 6544 §7.1)
+                return;
+            }
+            c = new Connection(key);
+            c.Touch();
+            _connections[key] = c;
+            Open(c);
+        }
+        if (m.Datagram.Length > TcpFraming.MaxPayload || c.QueuedBytes + m.Datagram.Length > _settings.WriteQueueBytes)
+        {
+            _dropped++;
+            return;
+        }
+        var framed = TcpFraming.Frame(m.Datagram.Span);
+        c.Touch();
+        c.Queue.Enqueue(framed);
+        c.QueuedBytes += framed.Length;
+        WriteNext(c);
+    }
+
+    private void Open(Connection c)
+    {
+        var socket = new Socket(c.Key.Remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var key = c.Key;
+        try
+        {
+            socket.Bind(new IPEndPoint(key.Local.Address, 0)); // from the candidate's own address
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            _connectFailures++;
+            _connections.Remove(key);
+            _log.Debug("ICE-TCP: cannot bind {0} to connect to {1}: {2}", key.Local.Address, key.Remote, e.Message);
+            return;
+        }
+        socket.ConnectAsync(key.Remote, _stop.Token).AsTask().ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) return new IceTcpProtocol.ConnectDone(key, socket, null);
+            socket.Dispose();
+            return new IceTcpProtocol.ConnectDone(key, null, t.Exception?.GetBaseException().Message ?? "cancelled");
+        }, TaskScheduler.Default).PipeTo(Self);
+        Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), _settings.ConnectTimeout);
+    }
+
+    private void OnConnectDone(IceTcpProtocol.ConnectDone m)
+    {
+        Timers.Cancel(m.Key);
+        if (!_connections.TryGetValue(m.Key, out var c) || c.Socket is not null)
+        {
+            m.Socket?.Dispose(); // timed out meanwhile
+            return;
+        }
+        if (m.Socket is null)
+        {
+            _connectFailures++;
+            Close(c, $"connect failed: {m.Error}");
+            return;
+        }
+        _opened++;
+        c.Socket = m.Socket;
+        m.Socket.NoDelay = true;
+        Start(c);
+        WriteNext(c);
+    }
+
+    private void Start(Connection c)
+    {
+        _log.Debug("ICE-TCP: {0} {1} <-> {2}", c.Key.Active ? "opened" : "accepted", c.Key.Local, c.Key.Remote);
+        _ = ReadLoop(c.Socket!, c.Key, _owner, Self, () =>
+        {
+            Interlocked.Increment(ref _received);
+            c.Touch();
+        }, _stop.Token);
+    }
+
+    private static async Task ReadLoop(Socket socket, IceTcpProtocol.ConnectionKey key, IActorRef owner, IActorRef self, Action counted, CancellationToken stop)
+    {
+        var reader = new TcpFrameReader();
+        string reason;
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = await socket.ReceiveAsync(reader.FreeSpace, SocketFlags.None, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e)
+            {
+                reason = e.SocketErrorCode == SocketError.ConnectionReset ? "reset by the remote" : e.Message;
+                break;
+            }
+            if (n == 0)
+            {
+                reason = reader.Buffered == 0 ? "closed by the remote" : "closed by the remote in the middle of a frame";
+                break;
+            }
+            reader.Advance(n);
+            while (reader.TryRead(out var payload))
+            {
+                counted();
+                owner.Tell(new IceTcpProtocol.Received(key.Local, key.Active, key.Remote, payload.ToArray()));
+            }
+        }
+        self.Tell(new IceTcpProtocol.Ended(key, socket, reason));
+    }
+
+    private void WriteNext(Connection c)
+    {
+        if (c.Writing || c.Socket is not { } socket || c.Queue.Count == 0) return;
+        var framed = c.Queue.Dequeue();
+        c.Writing = true;
+        var key = c.Key;
+        WriteAll(socket, framed, _stop.Token).ContinueWith(t => t.IsCompletedSuccessfully
+                ? new IceTcpProtocol.WriteDone(key, framed.Length, null)
+                : new IceTcpProtocol.WriteDone(key, framed.Length, t.Exception?.GetBaseException().Message ?? "cancelled"),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private static async Task WriteAll(Socket socket, byte[] framed, CancellationToken stop)
+    {
+        int sent = 0;
+        while (sent < framed.Length) sent += await socket.SendAsync(framed.AsMemory(sent), SocketFlags.None, stop).ConfigureAwait(false);
+    }
+
+    private void OnWriteDone(IceTcpProtocol.WriteDone m)
+    {
+        if (!_connections.TryGetValue(m.Key, out var c)) return;
+        c.Writing = false;
+        c.QueuedBytes -= m.Bytes;
+        if (m.Error is not null)
+        {
+            Close(c, $"send failed: {m.Error}");
+            return;
+        }
+        _sent++;
+        WriteNext(c);
+    }
+
+    private void Close(Connection c, string reason)
+    {
+        _connections.Remove(c.Key);
+        _dropped += c.Queue.Count;
+        if (c.Socket is { } socket)
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both); // a FIN, so the remote reads the end rather than a reset
+            }
+            catch (SocketException)
+            {
+                // not connected (any more): nothing to tell the remote
+            }
+            socket.Dispose();
+        }
+        Timers.Cancel(c.Key);
+        _log.Debug("ICE-TCP: {0} <-> {1} closed: {2}", c.Key.Local, c.Key.Remote, reason);
+    }
+
+    private static IPEndPoint Normalize(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Chat;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
+using P2P.Actors.Tests.Chat;
+using P2P.Actors.Tests.Support;
+using P2P.Actors.Tests.Turn;
+using P2P.Actors.Transport;
+using P2P.Actors.Turn;
+using P2P.Protocol.Ice;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Ice;
+
+/// <summary>
+/// ICE-TCP (RFC 6544) between two of our peers on 127.0.0.1 with real sockets. With UDP working the session stays on UDP;
+/// with every UDP datagram dropped on arrival (<see cref="UdpDropped"/>) it connects over a TCP pair (active to passive),
+/// and DTLS, SCTP, the chat, consent and an ICE restart run over it as they do over UDP.
+/// </summary>
+public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(string.Empty, output)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private readonly ITestOutputHelper _log = output;
+
+    private IActorRef StartPeer(string name, IceSettings ice, bool dropUdp)
+    {
+        var config = TurnClientSettingsTests.RepoHocon();
+        var parent = CreateTestProbe();
+        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])
+        {
+            Sockets = dropUdp ? new UdpDropped(RealUdpSockets.WithReceiveThreads, Sys) : RealUdpSockets.WithReceiveThreads,
+        };
+        var peer = parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
+        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
+        return peer;
+    }
+
+    private static IceSettings Ice => IceSettings.From(TurnClientSettingsTests.RepoHocon());
+
+    [Fact]
+    public void A_peer_offers_passive_and_active_host_tcp_candidates_below_its_udp_one()
+    {
+        var peer = StartPeer("alice", Ice, dropUdp: false);
+        var candidates = AwaitCandidates(peer);
+        var udp = Assert.Single(candidates, c => c.Transport == CandidateTransport.Udp);
+        var passive = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Passive);
+        var active = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Active);
+        Assert.Equal(IceCandidate.ActiveTcpPort, active.Address.Port);
+        Assert.NotEqual(0, passive.Address.Port);
+        Assert.True(active.Priority > passive.Priority, "RFC 6544 §4.2: active before passive for a host candidate");
+        Assert.True(udp.Priority > active.Priority, "UDP stays preferred");
+        Assert.Contains("tcptype passive", passive.ToSdpLine());
+    }
+
+    [Fact]
+    public void With_tcp_off_a_peer_offers_udp_only()
+    {
+        var peer = StartPeer("alice", Ice with { Tcp = false }, dropUdp: false);
+        Assert.All(AwaitCandidates(peer), c => Assert.Equal(CandidateTransport.Udp, c.Transport));
+    }
+
+    [Fact]
+    public void With_udp_working_the_session_takes_the_udp_pair()
+    {
+        var a = StartPeer("alice", Ice, dropUdp: false);
+        var b = StartPeer("bob", Ice, dropUdp: false);
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        a.Tell(new PeerProtocol.OpenSession("u/a", true, link, Secure: true));
+        b.Tell(new PeerProtocol.OpenSession("u/b", false, link, Secure: true));
+        var (_, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
+        Assert.All(pairs.Values, p => Assert.Equal(CandidateTransport.Udp, p.Local.Transport));
+        Assert.All(pairs.Values, p => Assert.DoesNotContain("TCP", p.ToString()));
+    }
+
+    [Fact]
+    public void With_udp_dropped_a_secure_chat_connects_over_a_tcp_pair_and_survives_an_ice_restart()
+    {
+        // consent checked every ~500 ms and lost after 3 s without an answer, so that consent over TCP shows in seconds
+        var quickConsent = Ice with { ConsentInterval = TimeSpan.FromMilliseconds(500), ConsentTimeout = TimeSpan.FromSeconds(3), ConsentGrid = TimeSpan.Zero };
+        var a = StartPeer("alice", quickConsent, dropUdp: true);
+        var b = StartPeer("bob", quickConsent, dropUdp: true);
+        var events = CreateTestProbe();
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        var atA = CreateTestProbe();
+        var atB = CreateTestProbe();
+        var chatA = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atA.Ref))));
+        var chatB = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atB.Ref))));
+        a.Tell(new PeerProtocol.OpenSession("t/a", true, chatA, Secure: true));
+        b.Tell(new PeerProtocol.OpenSession("t/b", false, chatB, Secure: true));
+        var (sessions, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
+        foreach (var (id, pair) in pairs) _log.WriteLine($"{id}: {pair.Local} -> {pair.Remote}");
+        Assert.All(pairs.Values, p => Assert.Equal(CandidateTransport.Tcp, p.Local.Transport));
+        // one side connected from its active candidate to the other's passive one (RFC 6544 §6.2)
+        Assert.Contains(pairs.Values, p => p.Local.TcpType == TcpCandidateType.Active);
+        Assert.Contains(pairs.Values, p => p.Local.TcpType == TcpCandidateType.Passive);
+        // the logs and the host console say which transport a session uses
+        Assert.Contains(pairs.Values, p => p.ToString().EndsWith("(TCP, active)", StringComparison.Ordinal));
+
+        chatA.Tell(new ChatProtocol.Say("hello bob, over TCP"));
+        chatB.Tell(new ChatProtocol.Say("hello alice, over TCP"));
+        Assert.Equal(["hello bob, over TCP"], ChatAssertions.AwaitLines(atB, 1, Generous).Received);
+        Assert.Equal(["hello alice, over TCP"], ChatAssertions.AwaitLines(atA, 1, Generous).Received);
+
+        // an ICE restart (as after lost consent): new credentials on both sides, checked again over the TCP connections
+        sessions["t/a"].Tell(new ConnectionProtocol.ConsentLost("test: consent lost"));
+        var restarted = new HashSet<string>();
+        var reconnected = new Dictionary<string, SelectedPair>();
+        ChatAssertions.AwaitSession(events, m =>
+        {
+            if (m is SessionProtocol.Restarted r) restarted.Add(r.SessionId);
+            if (m is SessionProtocol.Connected c && restarted.Contains(c.SessionId)) reconnected[c.SessionId] = c.Pair;
+            return reconnected.Count == 2;
+        }, Generous);
+        Assert.All(reconnected.Values, p => Assert.Equal(CandidateTransport.Tcp, p.Local.Transport));
+        chatA.Tell(new ChatProtocol.Say("still here after the restart"));
+        chatB.Tell(new ChatProtocol.Say("so am I"));
+        Assert.Equal("still here after the restart", ChatAssertions.Await<ChatProtocol.MessageReceived>(atB, Generous).Text);
+        Assert.Equal("so am I", ChatAssertions.Await<ChatProtocol.MessageReceived>(atA, Generous).Text);
+
+        // consent (RFC 7675) is kept over the TCP pair: twice the consent timeout later, neither side lost it
+        Thread.Sleep(TimeSpan.FromSeconds(6));
+        while (events.HasMessages)
+        {
+            var m = events.ReceiveOne(TimeSpan.Zero);
+            Assert.False(m is SessionProtocol.Disconnected or SessionProtocol.Failed, $"consent over TCP failed: {m}");
+        }
+        foreach (var id in new[] { "t/a", "t/b" })
+        {
+            sessions[id].Tell(new SessionProtocol.GetConnectionInfo(), TestActor);
+            var info = ExpectMsg<ConnectionProtocol.Info>(Generous);
+            Assert.Equal(CandidateTransport.Tcp, info.Pair.Local.Transport);
+            Assert.NotNull(info.RoundTrip);
+        }
+    }
+
+    private List<IceCandidate> AwaitCandidates(IActorRef peer)
+    {
+        List<IceCandidate> candidates = [];
+        AwaitAssert(() =>
+        {
+            peer.Tell(new PeerProtocol.GetCandidates(), TestActor);
+            var got = ExpectMsg<PeerProtocol.Candidates>(Generous);
+            Assert.True(got.Complete);
+            candidates = got.Local.ToList();
+        }, Generous, TimeSpan.FromMilliseconds(50));
+        return candidates;
+    }
+
+    /// <summary>Real UDP sockets whose every received datagram is dropped before the peer sees it: a network that passes only TCP.</summary>
+    private sealed class UdpDropped(IUdpSocketFactory inner, ActorSystem system) : IUdpSocketFactory
+    {
+        public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null) =>
+            inner.Create(bind, system.ActorOf(Props.Create(() => new DropReceived(handler))), socketBufferBytes, router);
+    }
+
+    private sealed class DropReceived : ReceiveActor
+    {
+        public DropReceived(IActorRef handler) =>
+            ReceiveAny(m =>
+            {
+                if (m is not UdpSocketProtocol.Received) handler.Forward(m);
+            });
+    }
+}

@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using P2P.Actors.Transport;
+using P2P.Protocol.Ice;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Transport;
+
+/// <summary>The ICE-TCP transport on 127.0.0.1 against plain sockets: RFC 4571 frames both ways, passive and active, and idle connections closed.</summary>
+public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty, output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly IceTcpSettings Quick = IceTcpSettings.Default with { IdleTimeout = TimeSpan.FromMilliseconds(600) };
+
+    private (IActorRef Tcp, IPEndPoint Passive) Start(IceTcpSettings settings)
+    {
+        var tcp = Sys.ActorOf(IceTcp.Props([IPAddress.Loopback], TestActor, settings));
+        var listening = ExpectMsg<IceTcpProtocol.Listening>(Wait);
+        Assert.Empty(listening.Problems);
+        return (tcp, Assert.Single(listening.Passive));
+    }
+
+    [Fact]
+    public async Task A_passive_candidate_reads_and_writes_framed_datagrams_on_a_connection_the_remote_opened_and_closes_it_when_idle()
+    {
+        var (tcp, passive) = Start(Quick);
+        using var remote = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await remote.ConnectAsync(passive);
+        var from = (IPEndPoint)remote.LocalEndPoint!;
+
+        // two datagrams in one write, the second split across two writes
+        var one = TcpFraming.Frame("first"u8);
+        var two = TcpFraming.Frame("second datagram"u8);
+        await remote.SendAsync(one.Concat(two.AsSpan(0, 4).ToArray()).ToArray());
+        await Task.Delay(50);
+        await remote.SendAsync(two.AsMemory(4));
+        var first = ExpectMsg<IceTcpProtocol.Received>(Wait);
+        var second = ExpectMsg<IceTcpProtocol.Received>(Wait);
+        Assert.Equal("first", Encoding.ASCII.GetString(first.Datagram.Span));
+        Assert.Equal("second datagram", Encoding.ASCII.GetString(second.Datagram.Span));
+        Assert.Equal(passive, first.Local);
+        Assert.False(first.Active);
+        Assert.Equal(from, first.From);
+
+        tcp.Tell(new IceTcpProtocol.Send(passive, false, from, "answer"u8.ToArray()));
+        Assert.Equal("answer", Encoding.ASCII.GetString(await ReadFrameAsync(remote)));
+
+        // nothing more either way: the connection is closed after the idle timeout
+        var buffer = new byte[16];
+        using var cancel = new CancellationTokenSource(Wait);
+        Assert.Equal(0, await remote.ReceiveAsync(buffer, SocketFlags.None, cancel.Token)); // the end of the stream (a FIN)
+        tcp.Tell(new IceTcpProtocol.GetStats());
+        var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
+        Assert.Equal(0, stats.Connections);
+        Assert.Equal(1, stats.ClosedIdle);
+    }
+
+    [Fact]
+    public async Task An_active_candidate_opens_the_connection_on_its_first_datagram_and_reuses_it()
+    {
+        var (tcp, _) = Start(IceTcpSettings.Default);
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(4);
+        var to = (IPEndPoint)listener.LocalEndPoint!;
+        var active = new IPEndPoint(IPAddress.Loopback, IceCandidate.ActiveTcpPort);
+
+        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 1"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 2"u8.ToArray()));
+        using var accepted = await listener.AcceptAsync();
+        Assert.Equal("check 1", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
+        Assert.Equal("check 2", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
+
+        await accepted.SendAsync(TcpFraming.Frame("response"u8));
+        var received = ExpectMsg<IceTcpProtocol.Received>(Wait);
+        Assert.Equal(active, received.Local);
+        Assert.True(received.Active);
+        Assert.Equal(to, received.From);
+        Assert.Equal("response", Encoding.ASCII.GetString(received.Datagram.Span));
+
+        // a passive candidate opens nothing: a datagram to a remote that never connected is dropped, and counted
+        tcp.Tell(new IceTcpProtocol.Send(new IPEndPoint(IPAddress.Loopback, 1), false, to, "nothing"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.GetStats());
+        var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
+        Assert.Equal(1, stats.Opened);
+        Assert.Equal(1, stats.Connections);
+        Assert.Equal(1, stats.Dropped);
+    }
+
+    private static async Task<byte[]> ReadFrameAsync(Socket socket)
+    {
+        var header = new byte[2];
+        await ReadExactlyAsync(socket, header);
+        var payload = new byte[BinaryPrimitives.ReadUInt16BigEndian(header)];
+        await ReadExactlyAsync(socket, payload);
+        return payload;
+    }
+
+    private static async Task ReadExactlyAsync(Socket socket, byte[] buffer)
+    {
+        using var cancel = new CancellationTokenSource(Wait);
+        for (int read = 0; read < buffer.Length;)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancel.Token);
+            if (n == 0) throw new IOException("closed before the frame was whole");
+            read += n;
+        }
+    }
+}
