@@ -25,14 +25,13 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     /// <summary>
     /// The firewall kinds' cells (issue 14) and the path each must take: "udp" a direct UDP pair, "tcp" a direct ICE-TCP
     /// pair (RFC 6544), "relay" through the TURN server, which each side reaches as its firewall allows (UDP; TCP for
-    /// tcp-only; TCP, or TLS once p2p has it, on 443 for https-only: <see cref="TurnLegFor"/>). tcp-only x masquerade and
+    /// tcp-only; TLS on 443 for https-only: <see cref="TurnLegFor"/>). tcp-only x masquerade and
     /// tcp-only x tcp-only are cells of the NAT matrix (<see cref="Nats"/>).
     /// </summary>
     private static readonly (string NatA, string NatB, string Path)[] FirewallPairs =
     [
-        // "tcp" once p2p gathers ICE-TCP candidates (the icetcp merge): the tcp-only host then connects to the public
-        // host's passive TCP candidate directly; until then both relay
-        ("tcp-only", "public", "relay"),
+        // ICE-TCP (RFC 6544): the tcp-only host's active candidate connects to the public host's passive one, directly
+        ("tcp-only", "public", "tcp"),
         // only TCP to 443 leaves: the public host's TCP candidates are on other ports, so TURN on 443 is the way
         ("https-only", "public", "relay"),
         ("https-only", "masquerade", "relay"),
