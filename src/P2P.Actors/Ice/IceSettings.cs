@@ -124,6 +124,7 @@ public sealed record IceSettings(
                 c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout))
             {
                 RefusedLogPerMinute = c.GetInt("tcp-refused-log-per-minute", 5),
+                SimultaneousOpen = c.GetBoolean("tcp-simultaneous-open", true),
             },
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)

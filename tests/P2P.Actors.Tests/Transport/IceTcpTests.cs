@@ -44,10 +44,10 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         Assert.Equal("first", Encoding.ASCII.GetString(first.Datagram.Span));
         Assert.Equal("second datagram", Encoding.ASCII.GetString(second.Datagram.Span));
         Assert.Equal(passive, first.Local);
-        Assert.False(first.Active);
+        Assert.Equal(TcpCandidateType.Passive, first.Type);
         Assert.Equal(from, first.From);
 
-        tcp.Tell(new IceTcpProtocol.Send(passive, false, from, "answer"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(passive, TcpCandidateType.Passive, from, "answer"u8.ToArray()));
         Assert.Equal("answer", Encoding.ASCII.GetString(await ReadFrameAsync(remote)));
 
         // nothing more either way: the connection is closed after the idle timeout
@@ -70,8 +70,8 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         var to = (IPEndPoint)listener.LocalEndPoint!;
         var active = new IPEndPoint(IPAddress.Loopback, IceCandidate.ActiveTcpPort);
 
-        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 1"u8.ToArray()));
-        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 2"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(active, TcpCandidateType.Active, to, "check 1"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(active, TcpCandidateType.Active, to, "check 2"u8.ToArray()));
         using var accepted = await listener.AcceptAsync();
         Assert.Equal("check 1", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
         Assert.Equal("check 2", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
@@ -79,12 +79,12 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         await accepted.SendAsync(TcpFraming.Frame("response"u8));
         var received = ExpectMsg<IceTcpProtocol.Received>(Wait);
         Assert.Equal(active, received.Local);
-        Assert.True(received.Active);
+        Assert.Equal(TcpCandidateType.Active, received.Type);
         Assert.Equal(to, received.From);
         Assert.Equal("response", Encoding.ASCII.GetString(received.Datagram.Span));
 
         // a passive candidate opens nothing: a datagram to a remote that never connected is dropped, and counted
-        tcp.Tell(new IceTcpProtocol.Send(new IPEndPoint(IPAddress.Loopback, 1), false, to, "nothing"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(new IPEndPoint(IPAddress.Loopback, 1), TcpCandidateType.Passive, to, "nothing"u8.ToArray()));
         tcp.Tell(new IceTcpProtocol.GetStats());
         var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
         Assert.Equal(1, stats.Opened);
