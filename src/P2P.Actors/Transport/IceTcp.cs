@@ -56,7 +56,11 @@ public static class IceTcpProtocol
     // internal
     internal sealed record Accepted(IPEndPoint Listener, TcpCandidateType Type, Socket Socket);
 
-    internal sealed record ConnectDone(ConnectionKey Key, Socket? Socket, string? Error);
+    internal sealed record ConnectDone(ConnectionKey Key, Socket? Socket, string? Error)
+    {
+        /// <summary>The connect failed because a connection between the two ports exists already (EADDRNOTAVAIL): the remote's, reaching a listener.</summary>
+        public bool InUse { get; init; }
+    }
 
     internal sealed record WriteDone(ConnectionKey Key, int Bytes, string? Error);
 
@@ -317,7 +321,11 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         {
             if (t.IsCompletedSuccessfully) return new IceTcpProtocol.ConnectDone(key, socket, null);
             socket.Dispose();
-            return new IceTcpProtocol.ConnectDone(key, null, t.Exception?.GetBaseException().Message ?? "cancelled");
+            var error = t.Exception?.GetBaseException();
+            return new IceTcpProtocol.ConnectDone(key, null, error?.Message ?? "cancelled")
+            {
+                InUse = error is SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse },
+            };
         }, TaskScheduler.Default).PipeTo(Self);
         Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), _settings.ConnectTimeout);
     }
@@ -328,6 +336,13 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (!_connections.TryGetValue(m.Key, out var c) || c.Socket is not null)
         {
             m.Socket?.Dispose(); // timed out meanwhile
+            return;
+        }
+        if (m.Socket is null && m.InUse && m.Key.Type == TcpCandidateType.SimultaneousOpen)
+        {
+            // the remote's connection to this candidate's port is in its listener's queue: it is the one connection
+            // between the two ports, and takes what is queued here when accepted (OnAccepted), or times out
+            Timers.StartSingleTimer(m.Key, new IceTcpProtocol.ConnectTimedOut(m.Key), _settings.ConnectTimeout);
             return;
         }
         if (m.Socket is null)
