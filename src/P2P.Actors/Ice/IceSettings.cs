@@ -68,7 +68,7 @@ public sealed record IceSettings(
 
     /// <summary>
     /// ICE-TCP (RFC 6544): each peer on real sockets also offers host TCP candidates, passive (a listening socket per
-    /// host address) and active, whose pairs rank below every direct UDP pair (<c>CandidatePriority</c>), so they carry
+    /// host address), active and simultaneous-open (<see cref="IceTcpSettings.SimultaneousOpen"/>), whose pairs rank below every direct UDP pair (<c>CandidatePriority</c>), so they carry
     /// a session only when no direct UDP pair works. Virtual networks carry no TCP.
     /// </summary>
     public bool Tcp { get; init; } = true;

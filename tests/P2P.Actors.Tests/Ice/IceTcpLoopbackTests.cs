@@ -49,7 +49,10 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var udp = Assert.Single(candidates, c => c.Transport == CandidateTransport.Udp);
         var passive = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Passive);
         var active = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Active);
+        var so = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.SimultaneousOpen);
         Assert.Equal(IceCandidate.ActiveTcpPort, active.Address.Port);
+        Assert.NotEqual(passive.Address.Port, so.Address.Port); // a port of its own, which listens and connects out
+        Assert.True(passive.Priority > so.Priority, "RFC 6544 §4.2: simultaneous-open last for a host candidate");
         Assert.NotEqual(0, passive.Address.Port);
         Assert.True(active.Priority > passive.Priority, "RFC 6544 §4.2: active before passive for a host candidate");
         Assert.True(udp.Priority > active.Priority, "UDP stays preferred");
@@ -61,6 +64,17 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
     {
         var peer = StartPeer("alice", Ice with { Tcp = false }, dropUdp: false);
         Assert.All(AwaitCandidates(peer), c => Assert.Equal(CandidateTransport.Udp, c.Transport));
+    }
+
+    [Fact]
+    public void With_tcp_simultaneous_open_off_a_peer_offers_passive_and_active_tcp_candidates_only()
+    {
+        var ice = IceSettings.From(Akka.Configuration.ConfigurationFactory.ParseString("p2p.ice.tcp-simultaneous-open = off")
+            .WithFallback(TurnClientSettingsTests.RepoHocon()));
+        Assert.False(ice.TcpConnections.SimultaneousOpen);
+        var peer = StartPeer("alice", ice, dropUdp: false);
+        var tcpTypes = AwaitCandidates(peer).Where(c => c.Transport == CandidateTransport.Tcp).Select(c => c.TcpType).Order();
+        Assert.Equal([TcpCandidateType.Active, TcpCandidateType.Passive], tcpTypes);
     }
 
     [Fact]
