@@ -37,36 +37,48 @@ public sealed class CandidateGatherer
     }
 
     /// <summary>
-    /// The ICE-TCP listeners are bound (RFC 6544 §4): for each, a passive host candidate at its address and an active
-    /// one at the same IP with port 9 (§4.5), added. Each takes the interface rank of the UDP host candidate of its IP.
+    /// The ICE-TCP listeners are bound (RFC 6544 §4): for each passive one, a passive host candidate at its address and
+    /// an active one at the same IP with port 9 (§4.5); for each simultaneous-open one, a simultaneous-open candidate at
+    /// its address; all added. Each takes the interface rank of the UDP host candidate of its IP.
     /// </summary>
-    public IReadOnlyList<IceCandidate> AddTcpHosts(IReadOnlyList<IPEndPoint> passive)
+    public IReadOnlyList<IceCandidate> AddTcpHosts(IReadOnlyList<IPEndPoint> passive, IReadOnlyList<IPEndPoint>? simultaneousOpen = null)
     {
         var added = new List<IceCandidate>();
         foreach (var listening in passive)
         {
-            var udp = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Transport == CandidateTransport.Udp && c.Address.Address.Equals(listening.Address));
-            int interfaceIndex = udp is null ? 0 : 16383 - (CandidatePriority.LocalPreferenceOf(udp.Priority) & 0x3FFF);
+            int interfaceIndex = InterfaceIndexOf(listening.Address);
             added.Add(TcpHost(listening, TcpCandidateType.Passive, interfaceIndex));
             added.Add(TcpHost(new IPEndPoint(listening.Address, IceCandidate.ActiveTcpPort), TcpCandidateType.Active, interfaceIndex));
         }
+        foreach (var so in simultaneousOpen ?? [])
+            added.Add(TcpHost(so, TcpCandidateType.SimultaneousOpen, InterfaceIndexOf(so.Address)));
         _candidates.AddRange(added);
         return added;
     }
 
-    /// <summary>A host TCP candidate (RFC 6544 §4.2, §4.4: the foundation also tells the TCP type apart, so that active and passive pairs do not freeze each other).</summary>
+    /// <summary>The interface rank of the UDP host candidate at <paramref name="address"/> (0 when there is none).</summary>
+    private int InterfaceIndexOf(IPAddress address)
+    {
+        var udp = _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.Transport == CandidateTransport.Udp && c.Address.Address.Equals(address));
+        return udp is null ? 0 : 16383 - (CandidatePriority.LocalPreferenceOf(udp.Priority) & 0x3FFF);
+    }
+
+    /// <summary>A host TCP candidate (RFC 6544 §4.2, §4.4: the foundation also tells the TCP type apart, so that active, passive and simultaneous-open pairs do not freeze each other).</summary>
     public static IceCandidate TcpHost(IPEndPoint address, TcpCandidateType tcpType, int interfaceIndex) =>
-        new(CandidateFoundation.Compute(CandidateType.Host, address.Address, null, CandidateTransport.Tcp) + (tcpType == TcpCandidateType.Active ? "a" : "p"),
+        new(CandidateFoundation.Compute(CandidateType.Host, address.Address, null, CandidateTransport.Tcp) + tcpType switch
+            {
+                TcpCandidateType.Active => "a",
+                TcpCandidateType.Passive => "p",
+                TcpCandidateType.SimultaneousOpen => "s",
+                _ => throw new ArgumentOutOfRangeException(nameof(tcpType), tcpType, "a TCP candidate is active, passive or simultaneous-open"),
+            },
             1, CandidateTransport.Tcp,
             CandidatePriority.Compute(CandidateType.Host, CandidatePriority.LocalPreference(address.Address, interfaceIndex, tcpType, natted: false), 1, CandidateTransport.Tcp),
             address, CandidateType.Host, TcpType: tcpType);
 
-    /// <summary>The host TCP candidate an ICE-TCP connection belongs to: the passive one listening at <paramref name="local"/>, or the active one at its IP.</summary>
-    public IceCandidate? TcpHostFor(IPEndPoint local, bool active)
-    {
-        var type = active ? TcpCandidateType.Active : TcpCandidateType.Passive;
-        return _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.TcpType == type && c.Address.Equals(local));
-    }
+    /// <summary>The host TCP candidate of <paramref name="tcpType"/> an ICE-TCP connection belongs to: the passive or simultaneous-open one listening at <paramref name="local"/>, or the active one at its IP with port 9.</summary>
+    public IceCandidate? TcpHostFor(IPEndPoint local, TcpCandidateType tcpType) =>
+        _candidates.FirstOrDefault(c => c.Type == CandidateType.Host && c.TcpType == tcpType && c.Address.Equals(local));
 
     /// <summary>A STUN prober, TURN allocator or the ICE-TCP listeners started: the gathering waits for its answer (or the timeout).</summary>
     public void Started() => _pending++;

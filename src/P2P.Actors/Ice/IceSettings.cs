@@ -68,7 +68,7 @@ public sealed record IceSettings(
 
     /// <summary>
     /// ICE-TCP (RFC 6544): each peer on real sockets also offers host TCP candidates, passive (a listening socket per
-    /// host address) and active, whose pairs rank below every direct UDP pair (<c>CandidatePriority</c>), so they carry
+    /// host address), active and simultaneous-open (<see cref="IceTcpSettings.SimultaneousOpen"/>), whose pairs rank below every direct UDP pair (<c>CandidatePriority</c>), so they carry
     /// a session only when no direct UDP pair works. Virtual networks carry no TCP.
     /// </summary>
     public bool Tcp { get; init; } = true;
@@ -124,6 +124,7 @@ public sealed record IceSettings(
                 c.GetTimeSpan("tcp-idle-timeout", IceTcpSettings.Default.IdleTimeout))
             {
                 RefusedLogPerMinute = c.GetInt("tcp-refused-log-per-minute", 5),
+                SimultaneousOpen = c.GetBoolean("tcp-simultaneous-open", true),
             },
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)

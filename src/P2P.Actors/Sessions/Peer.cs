@@ -172,7 +172,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<IceTcpProtocol.Listening>(OnTcpListening);
         Receive<IceTcpProtocol.Received>(m =>
         {
-            if (_gathering.TcpHostFor(m.Local, m.Active) is { } local) Route(new Inbound(local, m.From, m.Datagram));
+            if (_gathering.TcpHostFor(m.Local, m.Type) is { } local) Route(new Inbound(local, m.From, m.Datagram));
             else _unroutable++;
         });
 
@@ -400,12 +400,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
         else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
     }
 
-    /// <summary>The ICE-TCP listeners are bound: their passive and active host candidates (RFC 6544 §4) go to the sessions.</summary>
+    /// <summary>The ICE-TCP listeners are bound: their passive, active and simultaneous-open host candidates (RFC 6544 §4) go to the sessions.</summary>
     private void OnTcpListening(IceTcpProtocol.Listening m)
     {
         foreach (var problem in m.Problems) Problem(problem);
-        var added = _gathering.AddTcpHosts(m.Passive);
-        _log.Info("[{0}] ICE-TCP listening on {1}", _settings.Name, string.Join(", ", m.Passive));
+        var added = _gathering.AddTcpHosts(m.Passive, m.SimultaneousOpen);
+        _log.Info("[{0}] ICE-TCP listening on {1}{2}", _settings.Name, string.Join(", ", m.Passive),
+            m.SimultaneousOpen.Count == 0 ? "" : $"; simultaneous-open on {string.Join(", ", m.SimultaneousOpen)}");
         Publish(added);
         GathererDone();
     }
@@ -584,7 +585,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         if (m.Local.Transport == CandidateTransport.Tcp)
         {
             if (_iceTcp is null) _unroutable++;
-            else _iceTcp.Tell(new IceTcpProtocol.Send(m.Local.Address, m.Local.TcpType == TcpCandidateType.Active, m.To, m.Payload));
+            else _iceTcp.Tell(new IceTcpProtocol.Send(m.Local.Address, m.Local.TcpType, m.To, m.Payload));
             return;
         }
         if (m.Local.Type == CandidateType.Relayed)

@@ -17,24 +17,33 @@ public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes
 
     /// <summary>Log lines per minute about refused connections; the rest are only counted (<see cref="IceTcpProtocol.Stats.Refused"/>).</summary>
     public int RefusedLogPerMinute { get; init; } = 5;
+
+    /// <summary>Also a simultaneous-open candidate per host address (RFC 6544 §4.1): a port that listens and connects out from itself.</summary>
+    public bool SimultaneousOpen { get; init; } = true;
 }
 
 public static class IceTcpProtocol
 {
     /// <summary>
-    /// Send one datagram, framed (RFC 4571), on the connection between local candidate <paramref name="Local"/> and
-    /// <paramref name="To"/>. From an active candidate (<paramref name="Active"/>) the connection is opened when there is
-    /// none; a passive candidate only uses connections the remote opened (RFC 6544 §7.1). The payload is owned.
+    /// Send one datagram, framed (RFC 4571), on the connection between local candidate <paramref name="Local"/> of TCP
+    /// type <paramref name="Type"/> and <paramref name="To"/>. An active candidate opens the connection when there is none;
+    /// a simultaneous-open one opens it from its own port, which also listens, so that the remote's connection to it,
+    /// crossing or accepted, is the same connection (RFC 6544 §7.1); a passive candidate only uses connections the remote
+    /// opened. The payload is owned.
     /// </summary>
-    public sealed record Send(IPEndPoint Local, bool Active, IPEndPoint To, ReadOnlyMemory<byte> Datagram);
+    public sealed record Send(IPEndPoint Local, TcpCandidateType Type, IPEndPoint To, ReadOnlyMemory<byte> Datagram);
 
     // to the owner
 
     /// <summary>The passive candidates' listening sockets are bound, one per host address (those that failed are left out).</summary>
-    public sealed record Listening(IReadOnlyList<IPEndPoint> Passive, IReadOnlyList<string> Problems);
+    public sealed record Listening(IReadOnlyList<IPEndPoint> Passive, IReadOnlyList<string> Problems)
+    {
+        /// <summary>The simultaneous-open candidates' ports, one per host address, when they are on (<see cref="IceTcpSettings.SimultaneousOpen"/>).</summary>
+        public IReadOnlyList<IPEndPoint> SimultaneousOpen { get; init; } = [];
+    }
 
-    /// <summary>One datagram that arrived, unframed, on a connection of local candidate <paramref name="Local"/> (passive: its listening address; active: its address with port 9) from <paramref name="From"/>.</summary>
-    public sealed record Received(IPEndPoint Local, bool Active, IPEndPoint From, ReadOnlyMemory<byte> Datagram);
+    /// <summary>One datagram that arrived, unframed, on a connection of local candidate <paramref name="Local"/> (passive or simultaneous-open: its listening address; active: its address with port 9) from <paramref name="From"/>.</summary>
+    public sealed record Received(IPEndPoint Local, TcpCandidateType Type, IPEndPoint From, ReadOnlyMemory<byte> Datagram);
 
     public sealed record GetStats;
 
@@ -45,9 +54,13 @@ public static class IceTcpProtocol
     }
 
     // internal
-    internal sealed record Accepted(IPEndPoint Listener, Socket Socket);
+    internal sealed record Accepted(IPEndPoint Listener, TcpCandidateType Type, Socket Socket);
 
-    internal sealed record ConnectDone(ConnectionKey Key, Socket? Socket, string? Error);
+    internal sealed record ConnectDone(ConnectionKey Key, Socket? Socket, string? Error)
+    {
+        /// <summary>The connect failed because a connection between the two ports exists already (EADDRNOTAVAIL): the remote's, reaching a listener.</summary>
+        public bool InUse { get; init; }
+    }
 
     internal sealed record WriteDone(ConnectionKey Key, int Bytes, string? Error);
 
@@ -60,12 +73,13 @@ public static class IceTcpProtocol
         public static readonly SweepIdle Instance = new();
     }
 
-    internal readonly record struct ConnectionKey(IPEndPoint Local, bool Active, IPEndPoint Remote);
+    internal readonly record struct ConnectionKey(IPEndPoint Local, TcpCandidateType Type, IPEndPoint Remote);
 }
 
 /// <summary>
-/// A peer's ICE-TCP transport (RFC 6544): a listening socket for each host address (the passive candidates), the
-/// connections accepted on them, and the connections its active candidates open on demand, each carrying RFC 4571
+/// A peer's ICE-TCP transport (RFC 6544): a listening socket for each host address (the passive candidates), another
+/// that also connects out from its own port (the simultaneous-open candidates), the connections accepted on them, and
+/// the connections its active and simultaneous-open candidates open on demand, each carrying RFC 4571
 /// framed datagrams (STUN checks, then DTLS or the plain session's data). Connections are keyed by (local candidate,
 /// remote address): what a connection reads goes to the owner as <see cref="IceTcpProtocol.Received"/> straight from
 /// its read loop, so the layers above see the same datagrams as on UDP. Writes are queued per connection and sent one
@@ -130,29 +144,51 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var passive = new List<IPEndPoint>();
+        var simultaneousOpen = new List<IPEndPoint>();
         var problems = new List<string>();
         foreach (var address in _addresses)
         {
-            var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                listener.Bind(new IPEndPoint(address, 0));
-                listener.Listen(64);
-            }
-            catch (SocketException e)
-            {
-                listener.Dispose();
-                problems.Add($"ICE-TCP: cannot listen on {address}: {e.Message}");
-                continue;
-            }
-            var local = (IPEndPoint)listener.LocalEndPoint!;
-            _listeners.Add(listener);
-            passive.Add(local);
-            _ = AcceptLoop(listener, local, Self, _stop.Token);
+            if (Listen(address, TcpCandidateType.Passive, problems) is { } local) passive.Add(local);
+            if (_settings.SimultaneousOpen && Listen(address, TcpCandidateType.SimultaneousOpen, problems) is { } so) simultaneousOpen.Add(so);
         }
-        _owner.Tell(new IceTcpProtocol.Listening(passive, problems));
+        _owner.Tell(new IceTcpProtocol.Listening(passive, problems) { SimultaneousOpen = simultaneousOpen });
         Timers.StartPeriodicTimer(IceTcpProtocol.SweepIdle.Instance, IceTcpProtocol.SweepIdle.Instance, _settings.IdleTimeout / 2);
     }
+
+    /// <summary>A listening socket on a port of its own at <paramref name="address"/>, accepting; null when it cannot be bound (the problem is added).</summary>
+    private IPEndPoint? Listen(IPAddress address, TcpCandidateType type, List<string> problems)
+    {
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (type == TcpCandidateType.SimultaneousOpen) ShareLocalPort(listener);
+            listener.Bind(new IPEndPoint(address, 0));
+            listener.Listen(64);
+        }
+        catch (SocketException e)
+        {
+            listener.Dispose();
+            problems.Add($"ICE-TCP: cannot listen on {address}{(type == TcpCandidateType.SimultaneousOpen ? " (simultaneous-open)" : "")}: {e.Message}");
+            return null;
+        }
+        var local = (IPEndPoint)listener.LocalEndPoint!;
+        _listeners.Add(listener);
+        _ = AcceptLoop(listener, local, type, Self, _stop.Token);
+        return local;
+    }
+
+    /// <summary>
+    /// SO_REUSEADDR and SO_REUSEPORT, set before bind on a simultaneous-open candidate's listener and on each socket it
+    /// connects out from, so that they share the candidate's one port: the remote's SYN meets either our crossing SYN
+    /// (TCP simultaneous open, RFC 9293 §3.5) or the listener, and both end in one connection per remote address.
+    /// </summary>
+    private static void ShareLocalPort(Socket socket)
+    {
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(LinuxSolSocket, LinuxSoReusePort, BitConverter.GetBytes(1));
+    }
+
+    private const int LinuxSolSocket = 1, LinuxSoReusePort = 15; // <asm-generic/socket.h>
 
     /// <summary>Closes the connections that carried nothing for the idle timeout (the sweep runs every half of it).</summary>
     private void CloseIdle()
@@ -174,7 +210,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         _connections.Clear();
     }
 
-    private static async Task AcceptLoop(Socket listener, IPEndPoint local, IActorRef self, CancellationToken stop)
+    private static async Task AcceptLoop(Socket listener, IPEndPoint local, TcpCandidateType type, IActorRef self, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -196,7 +232,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
                 catch (OperationCanceledException) { return; }
                 continue;
             }
-            self.Tell(new IceTcpProtocol.Accepted(local, accepted));
+            self.Tell(new IceTcpProtocol.Accepted(local, type, accepted));
         }
     }
 
@@ -211,9 +247,21 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             m.Socket.Dispose();
             return;
         }
-        var key = new IceTcpProtocol.ConnectionKey(m.Listener, Active: false, Normalize(remote));
-        if (_connections.Remove(key, out var old)) old.Socket?.Dispose(); // the same remote port again: the old one is dead
+        var key = new IceTcpProtocol.ConnectionKey(m.Listener, m.Type, Normalize(remote));
         _accepted++;
+        if (_connections.TryGetValue(key, out var connecting) && connecting.Socket is null)
+        {
+            // a simultaneous-open candidate's own connect to this remote is under way: the remote's connection reached
+            // the listener first, and is the one connection between the two ports (the connect fails, 4-tuple in use)
+            Timers.Cancel(key);
+            connecting.Socket = m.Socket;
+            connecting.Touch();
+            m.Socket.NoDelay = true;
+            Start(connecting);
+            WriteNext(connecting);
+            return;
+        }
+        if (_connections.Remove(key, out var old)) old.Socket?.Dispose(); // the same remote port again: the old one is dead
         var c = new Connection(key) { Socket = m.Socket };
         c.Touch();
         _connections[key] = c;
@@ -223,10 +271,10 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
 
     private void OnSend(IceTcpProtocol.Send m)
     {
-        var key = new IceTcpProtocol.ConnectionKey(m.Local, m.Active, Normalize(m.To));
+        var key = new IceTcpProtocol.ConnectionKey(m.Local, m.Type, Normalize(m.To));
         if (!_connections.TryGetValue(key, out var c))
         {
-            if (!m.Active || _connections.Count >= _settings.MaxConnections)
+            if (m.Type == TcpCandidateType.Passive || _connections.Count >= _settings.MaxConnections)
             {
                 _dropped++; // a passive candidate waits for the remote to connect (RFC 6544 §7.1)
                 return;
@@ -254,7 +302,12 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         var key = c.Key;
         try
         {
-            socket.Bind(new IPEndPoint(key.Local.Address, 0)); // from the candidate's own address
+            if (key.Type == TcpCandidateType.SimultaneousOpen)
+            {
+                ShareLocalPort(socket);
+                socket.Bind(key.Local); // from the candidate's own port, where it also listens (RFC 6544 §4.1)
+            }
+            else socket.Bind(new IPEndPoint(key.Local.Address, 0)); // from the candidate's own address
         }
         catch (SocketException e)
         {
@@ -268,7 +321,11 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         {
             if (t.IsCompletedSuccessfully) return new IceTcpProtocol.ConnectDone(key, socket, null);
             socket.Dispose();
-            return new IceTcpProtocol.ConnectDone(key, null, t.Exception?.GetBaseException().Message ?? "cancelled");
+            var error = t.Exception?.GetBaseException();
+            return new IceTcpProtocol.ConnectDone(key, null, error?.Message ?? "cancelled")
+            {
+                InUse = error is SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse },
+            };
         }, TaskScheduler.Default).PipeTo(Self);
         Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), _settings.ConnectTimeout);
     }
@@ -279,6 +336,13 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (!_connections.TryGetValue(m.Key, out var c) || c.Socket is not null)
         {
             m.Socket?.Dispose(); // timed out meanwhile
+            return;
+        }
+        if (m.Socket is null && m.InUse && m.Key.Type == TcpCandidateType.SimultaneousOpen)
+        {
+            // the remote's connection to this candidate's port is in its listener's queue: it is the one connection
+            // between the two ports, and takes what is queued here when accepted (OnAccepted), or times out
+            Timers.StartSingleTimer(m.Key, new IceTcpProtocol.ConnectTimedOut(m.Key), _settings.ConnectTimeout);
             return;
         }
         if (m.Socket is null)
@@ -296,7 +360,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
 
     private void Start(Connection c)
     {
-        _log.Debug("ICE-TCP: {0} {1} <-> {2}", c.Key.Active ? "opened" : "accepted", c.Key.Local, c.Key.Remote);
+        _log.Debug("ICE-TCP: {0} {1} <-> {2} ({3})", c.Key.Type == TcpCandidateType.Active ? "opened" : "connected", c.Key.Local, c.Key.Remote, c.Key.Type.ToSdp());
         _ = ReadLoop(c.Socket!, c.Key, _owner, Self, () =>
         {
             Interlocked.Increment(ref _received);
@@ -331,7 +395,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             while (reader.TryRead(out var payload))
             {
                 counted();
-                owner.Tell(new IceTcpProtocol.Received(key.Local, key.Active, key.Remote, payload.ToArray()));
+                owner.Tell(new IceTcpProtocol.Received(key.Local, key.Type, key.Remote, payload.ToArray()));
             }
         }
         self.Tell(new IceTcpProtocol.Ended(key, socket, reason));

@@ -26,9 +26,39 @@ public sealed class IceTcpGatheringTests
         Assert.Equal(3, new[] { udp.Foundation, passive.Foundation, active.Foundation }.Distinct().Count());
         Assert.All(tcp, c => Assert.True(IceGrammar.IsIceChars(c.Foundation, 1, IceCandidate.MaxFoundationLength)));
         Assert.All(tcp, c => Assert.True(c.Priority < udp.Priority));
-        Assert.Same(passive, gathering.TcpHostFor(Listening, active: false));
-        Assert.Same(active, gathering.TcpHostFor(active.Address, active: true));
-        Assert.Null(gathering.TcpHostFor(Listening, active: true));
+        Assert.Same(passive, gathering.TcpHostFor(Listening, TcpCandidateType.Passive));
+        Assert.Same(active, gathering.TcpHostFor(active.Address, TcpCandidateType.Active));
+        Assert.Null(gathering.TcpHostFor(Listening, TcpCandidateType.Active));
+    }
+
+    [Fact]
+    public void A_simultaneous_open_port_gives_an_so_candidate_with_its_own_foundation_ranked_below_active_and_passive_that_pairs_only_with_so()
+    {
+        var gathering = new CandidateGatherer();
+        var udp = Assert.Single(gathering.AddHosts(Bound));
+        var soPort = new IPEndPoint(Listening.Address, 41001);
+        var tcp = gathering.AddTcpHosts([Listening], [soPort]);
+        var passive = Assert.Single(tcp, c => c.TcpType == TcpCandidateType.Passive);
+        var active = Assert.Single(tcp, c => c.TcpType == TcpCandidateType.Active);
+        var so = Assert.Single(tcp, c => c.TcpType == TcpCandidateType.SimultaneousOpen);
+        Assert.Equal((soPort, CandidateTransport.Tcp, CandidateType.Host), (so.Address, so.Transport, so.Type));
+        Assert.Contains(" tcptype so", so.ToSdpLine());
+        // RFC 6544 §4.4: a foundation of its own, so that its pairs do not wait (Frozen) behind active or passive ones
+        Assert.Equal(4, new[] { udp.Foundation, passive.Foundation, active.Foundation, so.Foundation }.Distinct().Count());
+        // RFC 6544 §4.2, a host candidate: direction preference active 6 > passive 4 > so 2; every TCP one below UDP
+        Assert.True(active.Priority > passive.Priority && passive.Priority > so.Priority, $"{active.Priority} {passive.Priority} {so.Priority}");
+        Assert.Equal(2, CandidatePriority.LocalPreferenceOf(so.Priority) >> 13);
+        Assert.True(so.Priority < udp.Priority);
+        Assert.Same(so, gathering.TcpHostFor(soPort, TcpCandidateType.SimultaneousOpen));
+        Assert.Null(gathering.TcpHostFor(soPort, TcpCandidateType.Passive));
+
+        // RFC 6544 §6.2: so pairs with so only, and never with a UDP candidate
+        var remote = new CandidateGatherer();
+        remote.AddHosts(new IPEndPoint(IPAddress.Parse("192.168.1.20"), 5000));
+        var theirs = remote.AddTcpHosts([new IPEndPoint(IPAddress.Parse("192.168.1.20"), 42000)], [new IPEndPoint(IPAddress.Parse("192.168.1.20"), 42001)]);
+        Assert.Equal([TcpCandidateType.SimultaneousOpen],
+            remote.Candidates.Where(r => CheckList.CanPair(so, r)).Select(r => r.TcpType));
+        Assert.Equal([so], gathering.Candidates.Where(l => CheckList.CanPair(l, theirs.Single(t => t.TcpType == TcpCandidateType.SimultaneousOpen))));
     }
 
     [Fact]

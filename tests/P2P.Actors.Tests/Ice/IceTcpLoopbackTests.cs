@@ -49,7 +49,10 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var udp = Assert.Single(candidates, c => c.Transport == CandidateTransport.Udp);
         var passive = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Passive);
         var active = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.Active);
+        var so = Assert.Single(candidates, c => c.TcpType == TcpCandidateType.SimultaneousOpen);
         Assert.Equal(IceCandidate.ActiveTcpPort, active.Address.Port);
+        Assert.NotEqual(passive.Address.Port, so.Address.Port); // a port of its own, which listens and connects out
+        Assert.True(passive.Priority > so.Priority, "RFC 6544 §4.2: simultaneous-open last for a host candidate");
         Assert.NotEqual(0, passive.Address.Port);
         Assert.True(active.Priority > passive.Priority, "RFC 6544 §4.2: active before passive for a host candidate");
         Assert.True(udp.Priority > active.Priority, "UDP stays preferred");
@@ -61,6 +64,17 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
     {
         var peer = StartPeer("alice", Ice with { Tcp = false }, dropUdp: false);
         Assert.All(AwaitCandidates(peer), c => Assert.Equal(CandidateTransport.Udp, c.Transport));
+    }
+
+    [Fact]
+    public void With_tcp_simultaneous_open_off_a_peer_offers_passive_and_active_tcp_candidates_only()
+    {
+        var ice = IceSettings.From(Akka.Configuration.ConfigurationFactory.ParseString("p2p.ice.tcp-simultaneous-open = off")
+            .WithFallback(TurnClientSettingsTests.RepoHocon()));
+        Assert.False(ice.TcpConnections.SimultaneousOpen);
+        var peer = StartPeer("alice", ice, dropUdp: false);
+        var tcpTypes = AwaitCandidates(peer).Where(c => c.Transport == CandidateTransport.Tcp).Select(c => c.TcpType).Order();
+        Assert.Equal([TcpCandidateType.Active, TcpCandidateType.Passive], tcpTypes);
     }
 
     [Fact]
@@ -138,6 +152,36 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         }
     }
 
+    [Fact]
+    public void With_udp_dropped_and_only_simultaneous_open_candidates_signalled_a_secure_chat_connects_over_an_so_pair()
+    {
+        var a = StartPeer("alice", Ice, dropUdp: true);
+        var b = StartPeer("bob", Ice, dropUdp: true);
+        var events = CreateTestProbe();
+        // the signaling withholds every active and passive TCP candidate: only so-so pairs can form (RFC 6544 §6.2)
+        var link = Sys.ActorOf(SessionLink.Props(events.Ref));
+        var onlySo = Sys.ActorOf(Props.Create(() => new WithholdTcpTypes(link, new[] { TcpCandidateType.Active, TcpCandidateType.Passive })));
+        var atA = CreateTestProbe();
+        var atB = CreateTestProbe();
+        var chatA = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(onlySo, atA.Ref))));
+        var chatB = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(onlySo, atB.Ref))));
+        a.Tell(new PeerProtocol.OpenSession("so/a", true, chatA, Secure: true));
+        b.Tell(new PeerProtocol.OpenSession("so/b", false, chatB, Secure: true));
+        var (_, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
+        foreach (var (id, pair) in pairs) _log.WriteLine($"{id}: {pair}");
+        Assert.All(pairs.Values, p => Assert.Equal((CandidateTransport.Tcp, TcpCandidateType.SimultaneousOpen, TcpCandidateType.SimultaneousOpen),
+            (p.Local.Transport, p.Local.TcpType, p.Remote.TcpType)));
+        Assert.All(pairs.Values, p => Assert.EndsWith("(TCP, so)", p.ToString(), StringComparison.Ordinal));
+        // both sides' pairs are the two ends of one connection: each one's local port is the other's remote port
+        Assert.Equal(pairs["so/a"].Local.Address, pairs["so/b"].Remote.Address);
+        Assert.Equal(pairs["so/b"].Local.Address, pairs["so/a"].Remote.Address);
+
+        chatA.Tell(new ChatProtocol.Say("hello bob, simultaneously open"));
+        chatB.Tell(new ChatProtocol.Say("hello alice, simultaneously open"));
+        Assert.Equal(["hello bob, simultaneously open"], ChatAssertions.AwaitLines(atB, 1, Generous).Received);
+        Assert.Equal(["hello alice, simultaneously open"], ChatAssertions.AwaitLines(atA, 1, Generous).Received);
+    }
+
     private List<IceCandidate> AwaitCandidates(IActorRef peer)
     {
         List<IceCandidate> candidates = [];
@@ -149,6 +193,21 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
             candidates = got.Local.ToList();
         }, Generous, TimeSpan.FromMilliseconds(50));
         return candidates;
+    }
+
+    /// <summary>Signaling that never tells the other side of a TCP candidate of the given types (in a description or trickled); the rest goes on to <paramref name="link"/>.</summary>
+    private sealed class WithholdTcpTypes : ReceiveActor
+    {
+        public WithholdTcpTypes(IActorRef link, IReadOnlyCollection<TcpCandidateType> withheld)
+        {
+            Receive<SessionProtocol.Started>(m => link.Forward(m.Description is null ? m
+                : m with { Description = m.Description with { Candidates = m.Description.Candidates.Where(c => !withheld.Contains(c.TcpType)).ToList() } }));
+            Receive<SessionProtocol.LocalCandidate>(m =>
+            {
+                if (!withheld.Contains(m.Candidate.TcpType)) link.Forward(m);
+            });
+            ReceiveAny(link.Forward);
+        }
     }
 
     /// <summary>Real UDP sockets whose every received datagram is dropped before the peer sees it: a network that passes only TCP.</summary>

@@ -44,10 +44,10 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         Assert.Equal("first", Encoding.ASCII.GetString(first.Datagram.Span));
         Assert.Equal("second datagram", Encoding.ASCII.GetString(second.Datagram.Span));
         Assert.Equal(passive, first.Local);
-        Assert.False(first.Active);
+        Assert.Equal(TcpCandidateType.Passive, first.Type);
         Assert.Equal(from, first.From);
 
-        tcp.Tell(new IceTcpProtocol.Send(passive, false, from, "answer"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(passive, TcpCandidateType.Passive, from, "answer"u8.ToArray()));
         Assert.Equal("answer", Encoding.ASCII.GetString(await ReadFrameAsync(remote)));
 
         // nothing more either way: the connection is closed after the idle timeout
@@ -70,8 +70,8 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         var to = (IPEndPoint)listener.LocalEndPoint!;
         var active = new IPEndPoint(IPAddress.Loopback, IceCandidate.ActiveTcpPort);
 
-        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 1"u8.ToArray()));
-        tcp.Tell(new IceTcpProtocol.Send(active, true, to, "check 2"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(active, TcpCandidateType.Active, to, "check 1"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(active, TcpCandidateType.Active, to, "check 2"u8.ToArray()));
         using var accepted = await listener.AcceptAsync();
         Assert.Equal("check 1", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
         Assert.Equal("check 2", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
@@ -79,17 +79,78 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         await accepted.SendAsync(TcpFraming.Frame("response"u8));
         var received = ExpectMsg<IceTcpProtocol.Received>(Wait);
         Assert.Equal(active, received.Local);
-        Assert.True(received.Active);
+        Assert.Equal(TcpCandidateType.Active, received.Type);
         Assert.Equal(to, received.From);
         Assert.Equal("response", Encoding.ASCII.GetString(received.Datagram.Span));
 
         // a passive candidate opens nothing: a datagram to a remote that never connected is dropped, and counted
-        tcp.Tell(new IceTcpProtocol.Send(new IPEndPoint(IPAddress.Loopback, 1), false, to, "nothing"u8.ToArray()));
+        tcp.Tell(new IceTcpProtocol.Send(new IPEndPoint(IPAddress.Loopback, 1), TcpCandidateType.Passive, to, "nothing"u8.ToArray()));
         tcp.Tell(new IceTcpProtocol.GetStats());
         var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
         Assert.Equal(1, stats.Opened);
         Assert.Equal(1, stats.Connections);
         Assert.Equal(1, stats.Dropped);
+    }
+
+    [Fact]
+    public void Two_simultaneous_open_candidates_sending_to_each_other_at_once_share_one_connection()
+    {
+        // crossing SYNs or one side's listener first, whichever the kernel saw: either way one connection, both datagrams on it
+        for (int round = 0; round < 10; round++)
+        {
+            var (a, atA, soA) = StartSimultaneousOpen();
+            var (b, atB, soB) = StartSimultaneousOpen();
+            a.Tell(new IceTcpProtocol.Send(soA, TcpCandidateType.SimultaneousOpen, soB, "from a"u8.ToArray()));
+            b.Tell(new IceTcpProtocol.Send(soB, TcpCandidateType.SimultaneousOpen, soA, "from b"u8.ToArray()));
+            var gotB = atB.ExpectMsg<IceTcpProtocol.Received>(Wait);
+            var gotA = atA.ExpectMsg<IceTcpProtocol.Received>(Wait);
+            Assert.Equal((soB, TcpCandidateType.SimultaneousOpen, soA, "from a"), (gotB.Local, gotB.Type, gotB.From, Encoding.ASCII.GetString(gotB.Datagram.Span)));
+            Assert.Equal((soA, TcpCandidateType.SimultaneousOpen, soB, "from b"), (gotA.Local, gotA.Type, gotA.From, Encoding.ASCII.GetString(gotA.Datagram.Span)));
+            foreach (var (tcp, probe) in new[] { (a, atA), (b, atB) })
+            {
+                tcp.Tell(new IceTcpProtocol.GetStats(), probe.Ref);
+                var stats = probe.ExpectMsg<IceTcpProtocol.Stats>(Wait);
+                Assert.Equal(1, stats.Connections);
+                Assert.Equal(1, stats.Accepted + stats.Opened);
+                Assert.Equal(0, stats.Dropped);
+            }
+            Sys.Stop(a);
+            Sys.Stop(b);
+        }
+    }
+
+    [Fact]
+    public async Task A_simultaneous_open_connect_that_is_refused_is_tried_again_on_the_next_datagram_from_the_same_port()
+    {
+        var (tcp, _, so) = StartSimultaneousOpen();
+        // the remote's port, bound but not yet listening nor connecting: the first connect is refused
+        using var remote = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        remote.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var to = (IPEndPoint)remote.LocalEndPoint!;
+        tcp.Tell(new IceTcpProtocol.Send(so, TcpCandidateType.SimultaneousOpen, to, "check 1"u8.ToArray()));
+        AwaitAssert(() =>
+        {
+            tcp.Tell(new IceTcpProtocol.GetStats());
+            var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
+            Assert.Equal((1, 0), (stats.ConnectFailures, stats.Connections));
+        }, Wait);
+
+        remote.Listen(4);
+        tcp.Tell(new IceTcpProtocol.Send(so, TcpCandidateType.SimultaneousOpen, to, "check 2"u8.ToArray()));
+        using var accepted = await remote.AcceptAsync();
+        Assert.Equal(so, accepted.RemoteEndPoint); // from the candidate's own port
+        Assert.Equal("check 2", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
+    }
+
+    private (IActorRef Tcp, Akka.TestKit.TestProbe Owner, IPEndPoint SimultaneousOpen) StartSimultaneousOpen()
+    {
+        var owner = CreateTestProbe();
+        var tcp = Sys.ActorOf(IceTcp.Props([IPAddress.Loopback], owner.Ref, IceTcpSettings.Default));
+        var listening = owner.ExpectMsg<IceTcpProtocol.Listening>(Wait);
+        Assert.Empty(listening.Problems);
+        var so = Assert.Single(listening.SimultaneousOpen);
+        Assert.NotEqual(Assert.Single(listening.Passive), so);
+        return (tcp, owner, so);
     }
 
     private static async Task<byte[]> ReadFrameAsync(Socket socket)
