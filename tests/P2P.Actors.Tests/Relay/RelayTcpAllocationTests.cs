@@ -180,19 +180,7 @@ public sealed class RelayTcpAllocationTests(ITestOutputHelper output) : RelayTes
             // the relay closed the data connection while we were writing
         }
         // The peer then reads what reached it, and the end of the stream: never all of it, never a stream left open.
-        long total = 0;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var buffer = new byte[256 * 1024];
-        try
-        {
-            int n;
-            while ((n = await peer.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) total += n;
-        }
-        catch (SocketException)
-        {
-            // reset: also an end
-        }
-        Assert.InRange(total, 0, 1024L * chunk.Length - 1);
+        Assert.InRange(await ReadToEnd(peer), 0, 1024L * chunk.Length - 1);
         Assert.Null(await data.NextIncoming()); // the data connection is closed too
     }
 
@@ -226,19 +214,7 @@ public sealed class RelayTcpAllocationTests(ITestOutputHelper output) : RelayTes
         {
             // the relay closed the peer's connection while it was writing
         }
-        long total = 0;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var buffer = new byte[256 * 1024];
-        try
-        {
-            int n;
-            while ((n = await data.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) total += n;
-        }
-        catch (SocketException)
-        {
-            // reset: also an end
-        }
-        Assert.InRange(total, 0, 1024L * chunk.Length - 1);
+        Assert.InRange(await ReadToEnd(data), 0, 1024L * chunk.Length - 1);
     }
 
     [Fact]
@@ -308,5 +284,23 @@ public sealed class RelayTcpAllocationTests(ITestOutputHelper output) : RelayTes
         await using var data = await TurnTestClient.Tcp(relay.Tcp, "alice", "secret");
         var unknown = await data.SignedRequest(StunMethod.ConnectionBind, (ref StunMessageWriter w) => w.AddUInt32(StunAttributeType.ConnectionId, 12345));
         Assert.Equal(400, unknown.ErrorCode); // §5.4: no such pending connection
+    }
+
+    /// <summary>Bytes read from <paramref name="socket"/> until its stream ends (a close or a reset), at most 30 s.</summary>
+    private static async Task<long> ReadToEnd(Socket socket)
+    {
+        long total = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) total += n;
+        }
+        catch (SocketException)
+        {
+            // reset: also an end
+        }
+        return total;
     }
 }
