@@ -65,7 +65,7 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
         }
         try
         {
-            TcpRelayListener.ShareAddress(_socket);
+            TcpSockets.ShareLocalPort(_socket);
             _socket.Bind(new IPEndPoint(_relayed.Address, _relayed.Port));
         }
         catch (SocketException e)
@@ -172,16 +172,9 @@ public sealed class TcpPeerConnection : ReceiveActor, IWithTimers
         if (_writing || _writes.Count == 0) return;
         _writing = true;
         var bytes = _writes.Dequeue();
-        WriteAll(_socket, bytes, _stop.Token).PipeTo(Self,
+        TcpSockets.WriteAllAsync(_socket, bytes, _stop.Token).PipeTo(Self,
             success: () => new TcpRelayProtocol.WriteCompleted(bytes.Length),
             failure: e => new TcpRelayProtocol.PeerEnded($"send failed: {e.GetBaseException().Message}"));
-    }
-
-    private static async Task WriteAll(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken stop)
-    {
-        int sent = 0;
-        while (sent < bytes.Length)
-            sent += await socket.SendAsync(bytes[sent..], SocketFlags.None, stop).ConfigureAwait(false);
     }
 
     /// <summary>The peer's bytes, as they arrive, to the client's data connection (which writes them raw).</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
+using P2P.Actors.Transport;
 
 namespace P2P.Actors.Relay;
 
@@ -29,7 +30,7 @@ public sealed class TcpRelayListener : ReceiveActor
         var socket = new Socket(_bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            ShareAddress(socket);
+            TcpSockets.ShareLocalPort(socket);
             socket.Bind(_bind);
             socket.Listen(16);
         }
@@ -42,7 +43,12 @@ public sealed class TcpRelayListener : ReceiveActor
         }
         _socket = socket;
         Context.Parent.Tell(new TcpRelayProtocol.Listening((IPEndPoint)socket.LocalEndPoint!));
-        _ = AcceptLoop(socket, Context.Parent, Self, _stop.Token);
+        IActorRef owner = Context.Parent, self = Self;
+        _ = TcpSockets.AcceptLoopAsync(socket, accepted => owner.Tell(new TcpRelayProtocol.PeerAccepted(accepted)), e =>
+        {
+            self.Tell(new TcpRelayProtocol.AcceptFailed(e));
+            return false;
+        }, _stop.Token);
     }
 
     protected override void PostStop()
@@ -50,36 +56,5 @@ public sealed class TcpRelayListener : ReceiveActor
         _stop.Cancel();
         _socket?.Dispose();
         _stop.Dispose();
-    }
-
-    /// <summary>SO_REUSEADDR and, on Linux, SO_REUSEPORT (15): a listener and connections from its address may share it.</summary>
-    internal static void ShareAddress(Socket socket)
-    {
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
-    }
-
-    private static async Task AcceptLoop(Socket socket, IActorRef owner, IActorRef self, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await socket.AcceptAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
-            {
-                continue; // a peer that gave up before it was accepted
-            }
-            catch (SocketException e)
-            {
-                self.Tell(new TcpRelayProtocol.AcceptFailed(e));
-                return;
-            }
-            owner.Tell(new TcpRelayProtocol.PeerAccepted(accepted));
-        }
     }
 }

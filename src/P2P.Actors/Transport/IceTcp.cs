@@ -161,7 +161,9 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            if (type == TcpCandidateType.SimultaneousOpen) ShareLocalPort(listener);
+            // a simultaneous-open port listens and connects out from itself: the remote's SYN meets either our crossing
+            // SYN (RFC 9293 §3.5) or this listener, and both end in one connection per remote address
+            if (type == TcpCandidateType.SimultaneousOpen) TcpSockets.ShareLocalPort(listener);
             listener.Bind(new IPEndPoint(address, 0));
             listener.Listen(64);
         }
@@ -173,22 +175,11 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         }
         var local = (IPEndPoint)listener.LocalEndPoint!;
         _listeners.Add(listener);
-        _ = AcceptLoop(listener, local, type, Self, _stop.Token);
+        var self = Self;
+        // out of descriptors or buffers: a pause, not the end of the candidate
+        _ = TcpSockets.AcceptLoopAsync(listener, accepted => self.Tell(new IceTcpProtocol.Accepted(local, type, accepted)), e => e is SocketException, _stop.Token);
         return local;
     }
-
-    /// <summary>
-    /// SO_REUSEADDR and SO_REUSEPORT, set before bind on a simultaneous-open candidate's listener and on each socket it
-    /// connects out from, so that they share the candidate's one port: the remote's SYN meets either our crossing SYN
-    /// (TCP simultaneous open, RFC 9293 §3.5) or the listener, and both end in one connection per remote address.
-    /// </summary>
-    private static void ShareLocalPort(Socket socket)
-    {
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(LinuxSolSocket, LinuxSoReusePort, BitConverter.GetBytes(1));
-    }
-
-    private const int LinuxSolSocket = 1, LinuxSoReusePort = 15; // <asm-generic/socket.h>
 
     /// <summary>Closes the connections that carried nothing for the idle timeout (the sweep runs every half of it).</summary>
     private void CloseIdle()
@@ -208,32 +199,6 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         foreach (var listener in _listeners) listener.Dispose();
         foreach (var c in _connections.Values) c.Socket?.Dispose();
         _connections.Clear();
-    }
-
-    private static async Task AcceptLoop(Socket listener, IPEndPoint local, TcpCandidateType type, IActorRef self, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await listener.AcceptAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
-            {
-                continue; // the remote gave up before it was accepted
-            }
-            catch (SocketException)
-            {
-                // out of descriptors or buffers: not a reason to stop listening, but no reason to spin either
-                try { await Task.Delay(100, stop).ConfigureAwait(false); }
-                catch (OperationCanceledException) { return; }
-                continue;
-            }
-            self.Tell(new IceTcpProtocol.Accepted(local, type, accepted));
-        }
     }
 
     private void OnAccepted(IceTcpProtocol.Accepted m)
@@ -304,7 +269,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         {
             if (key.Type == TcpCandidateType.SimultaneousOpen)
             {
-                ShareLocalPort(socket);
+                TcpSockets.ShareLocalPort(socket);
                 socket.Bind(key.Local); // from the candidate's own port, where it also listens (RFC 6544 §4.1)
             }
             else socket.Bind(new IPEndPoint(key.Local.Address, 0)); // from the candidate's own address

@@ -302,17 +302,10 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
         _writing = true;
         _framesOut++;
         _bytesOut += payload.Length;
-        var written = _tls is not null ? _tls.WriteAsync(payload, _stop.Token).AsTask() : WriteAll(_socket, payload, _stop.Token);
+        var written = _tls is not null ? _tls.WriteAsync(payload, _stop.Token).AsTask() : TcpSockets.WriteAllAsync(_socket, payload, _stop.Token);
         written.PipeTo(Self,
             success: () => new TcpClientProtocol.WriteCompleted(),
             failure: e => new TcpClientProtocol.WriteFailed(Describe(e)));
-    }
-
-    private static async Task WriteAll(Socket socket, ReadOnlyMemory<byte> payload, CancellationToken stop)
-    {
-        int sent = 0;
-        while (sent < payload.Length)
-            sent += await socket.SendAsync(payload[sent..], SocketFlags.None, stop).ConfigureAwait(false);
     }
 
     // ---- reading ---------------------------------------------------------------------------------

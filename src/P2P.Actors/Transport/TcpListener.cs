@@ -130,7 +130,12 @@ public sealed class TcpListener : ReceiveActor
         _socket = socket;
         var local = (IPEndPoint)socket.LocalEndPoint!;
         _handler.Tell(new TcpListenerProtocol.Bound(local), Self);
-        _ = AcceptLoop(socket, Self, _stop.Token);
+        var self = Self;
+        _ = TcpSockets.AcceptLoopAsync(socket, accepted => self.Tell(new TcpListenerProtocol.Accepted(accepted)), e =>
+        {
+            self.Tell(new TcpListenerProtocol.AcceptLoopFailed(e));
+            return false;
+        }, _stop.Token);
     }
 
     protected override void PostStop()
@@ -138,29 +143,5 @@ public sealed class TcpListener : ReceiveActor
         _stop.Cancel();
         _socket?.Dispose();
         _stop.Dispose();
-    }
-
-    private static async Task AcceptLoop(Socket listener, IActorRef self, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await listener.AcceptAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
-            {
-                continue; // the client gave up before we accepted it
-            }
-            catch (Exception e)
-            {
-                if (!stop.IsCancellationRequested) self.Tell(new TcpListenerProtocol.AcceptLoopFailed(e));
-                return;
-            }
-            self.Tell(new TcpListenerProtocol.Accepted(accepted));
-        }
     }
 }
