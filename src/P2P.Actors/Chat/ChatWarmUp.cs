@@ -31,16 +31,17 @@ public static class ChatWarmUpProtocol
 /// <summary>
 /// One throw-away secure chat between two peers of this process on 127.0.0.1, run to its end before (or while) the
 /// real one connects: ICE, DTLS, SCTP, the chat channel and <c>lines</c> chat lines, each sent once the previous one
-/// was acknowledged and the line interval passed. Nothing of it crosses the network or reaches the user. A process pays for its first sessions and
-/// lines in the JIT as well as in packets: its first session compiles ~300 methods on its way (generic collections
+/// was acknowledged and the line interval passed (<see cref="ChatSettings.WarmUpLines"/>,
+/// <see cref="ChatSettings.WarmUpLineInterval"/>). Nothing of it crosses the network or reaches the user. A process pays
+/// for its first sessions and lines in the JIT as well as in packets: its first session compiles ~300 methods on its way (generic collections
 /// over our value types, async state machines, log formatting), ~30 ms of CPU a side; and the runtime compiles a
 /// method's optimised code only after ~30 calls, so a chat's first few dozen lines go through slower code (1.3-1.5 ms
 /// one way on loopback where later lines take 0.8). Paid here, on both the sending and the receiving code of every
 /// layer, neither the connect nor the user's first lines pay them. The lines are paced because the runtime starts
 /// counting calls only once it has had no new method to compile for a while (~100 ms): lines sent all at once, while
-/// the session is still new, would go uncounted. Its peers live in a host of their own, so no
-/// event of theirs reaches the app; the actor answers <see cref="ChatWarmUpProtocol.Run"/> with
-/// <see cref="ChatWarmUpProtocol.Done"/> and stops, its peers with it.
+/// the session is still new, would go uncounted. Its peers live in a host of their own, so no event of theirs reaches
+/// the app; the actor answers <see cref="ChatWarmUpProtocol.Run"/> with <see cref="ChatWarmUpProtocol.Done"/> after the
+/// first line, and stops after the last, its peers with it.
 /// </summary>
 public sealed class ChatWarmUp : ReceiveActor, IWithTimers
 {
@@ -52,7 +53,6 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
     private readonly IActorRef _host;
     private readonly ChatSettings _chat;
     private readonly int _lines;
-    private readonly TimeSpan _interval;
     private IActorRef _replyTo = ActorRefs.Nobody;
     private IActorRef _tellWhenOver = ActorRefs.Nobody;
     private IActorRef _sender = ActorRefs.Nobody;
@@ -62,11 +62,10 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ChatWarmUp(IceSettings ice, StunSettings stun, TurnClientSettings turn, ChatSettings chat, int lines)
+    public ChatWarmUp(IceSettings ice, StunSettings stun, TurnClientSettings turn, ChatSettings chat)
     {
         _chat = chat;
-        _lines = Math.Max(1, lines);
-        _interval = chat.WarmUpLineInterval;
+        _lines = Math.Max(1, chat.WarmUpLines); // --signal runs it even with warm-up-lines = 0: its session is the point there
         // a lite agent sends no checks: two of them would never connect (and the real session's code is the full agent's)
         _host = Context.ActorOf(PeerHost.Props(ice with { Lite = false }, stun, turn), "peers");
         Receive<ChatWarmUpProtocol.Run>(m =>
@@ -97,7 +96,7 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
             if (!Sender.Equals(_sender)) return;
             if (++_delivered == 1) Report(null); // the session stack is warm: whoever waits for it can go on
             if (_delivered >= _lines) Finish(null);
-            else if (_delivered == _sent) Timers.StartSingleTimer(NextLine.Instance, NextLine.Instance, _interval);
+            else if (_delivered == _sent) Timers.StartSingleTimer(NextLine.Instance, NextLine.Instance, _chat.WarmUpLineInterval);
         });
         Receive<NextLine>(_ => SayNext());
         Receive<PeerHostProtocol.PeerNotAdded>(m => Finish(m.Reason));
@@ -107,9 +106,8 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
         ReceiveAny(_ => { }); // candidates, descriptions, the lines as they arrive, channel notices of the throw-away chat
     }
 
-    /// <param name="lines">Chat lines to send across, one after the other's acknowledgement (<c>p2p.chat.warm-up-lines</c>).</param>
-    public static Props Props(IceSettings ice, StunSettings stun, TurnClientSettings turn, ChatSettings chat, int lines) =>
-        Akka.Actor.Props.Create(() => new ChatWarmUp(ice, stun, turn, chat, lines));
+    public static Props Props(IceSettings ice, StunSettings stun, TurnClientSettings turn, ChatSettings chat) =>
+        Akka.Actor.Props.Create(() => new ChatWarmUp(ice, stun, turn, chat));
 
     private void SayNext() => _sender.Tell(new ChatProtocol.Say($"warm-up line {++_sent}"));
 

@@ -255,8 +255,7 @@ public static class IceChat
         /// <summary>The throw-away chat inside the process (<see cref="ChatWarmUp"/>); it stops itself once its lines went across.</summary>
         private IActorRef NewWarmUp()
         {
-            var chat = ChatSettings.OrDefault(config);
-            return system.ActorOf(ChatWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config), chat, chat.WarmUpLines), "warm-up");
+            return system.ActorOf(ChatWarmUp.Props(ice, StunSettings.From(config), TurnClientSettings.From(config), ChatSettings.OrDefault(config)), "warm-up");
         }
 
         /// <summary>

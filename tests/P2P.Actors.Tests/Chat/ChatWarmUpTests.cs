@@ -17,7 +17,7 @@ public sealed class ChatWarmUpTests : TestKit
     public void The_warm_up_connects_a_secure_chat_in_the_process_carries_its_lines_and_stops_with_its_peers()
     {
         var warmUp = Sys.ActorOf(ChatWarmUp.Props(IceSettings.Default, StunSettings.Default, TurnClientSettings.Default,
-            ChatSettings.Default with { DownloadFolder = Path.GetTempPath() }, lines: 12), "warm-up");
+            ChatSettings.Default with { DownloadFolder = Path.GetTempPath(), WarmUpLines = 12 }), "warm-up");
         Watch(warmUp);
         warmUp.Tell(new ChatWarmUpProtocol.Run(TellWhenOver: true), TestActor);
         // told after the first line, so that a --signal client joins its room while the other lines go on
