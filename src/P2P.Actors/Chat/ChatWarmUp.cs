@@ -22,10 +22,11 @@ public static class ChatWarmUpProtocol
 
     /// <summary>
     /// The session stack is warm: told once the first line went across (<paramref name="Lines"/> is 1; the rest follow
-    /// in the background, paced), or when the warm-up ended without one, saying why. <paramref name="Connected"/> when
-    /// its two sessions connected.
+    /// in the background, paced), or when the warm-up ended without one, saying why. It says nothing of ICE's
+    /// Connected: a secure session opens DTLS, SCTP and the chat on the first valid pair, so its first line can cross
+    /// before the controlling agent's nomination selects that pair.
     /// </summary>
-    public sealed record Done(bool Connected, int Lines, string? Problem = null);
+    public sealed record Done(int Lines, string? Problem = null);
 }
 
 /// <summary>
@@ -115,7 +116,7 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
     private void Report(string? problem)
     {
         if (_replyTo.IsNobody()) return;
-        _replyTo.Tell(new ChatWarmUpProtocol.Done(_connected, _delivered, problem));
+        _replyTo.Tell(new ChatWarmUpProtocol.Done(_delivered, problem));
         _replyTo = ActorRefs.Nobody;
     }
 
