@@ -80,7 +80,7 @@ public static class DataChannelBench
         var config = system.Settings.Config;
         var host = system.ActorOf(PeerHost.Props(config), $"peers-{tag}");
         foreach (var name in new[] { "a", "b" })
-            await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn ?? [])), TimeSpan.FromSeconds(10));
+            await host.Ask<PeerHostProtocol.PeerAdded>(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], turn ?? [])), TimeSpan.FromSeconds(10));
 
         var clock = Stopwatch.StartNew();
         long start = Stopwatch.GetTimestamp();

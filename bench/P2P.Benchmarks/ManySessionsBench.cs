@@ -263,7 +263,7 @@ public static class ManySessionsBench
         Console.SetOut(Console.Error);
         using var system = ActorSystem.Create($"sessions-{name}", config);
         var host = system.ActorOf(PeerHost.Props(config), "peers");
-        var added = await host.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
+        var added = await host.Ask<object>(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])), TimeSpan.FromSeconds(10));
         if (added is not PeerHostProtocol.PeerAdded ready)
         {
             Console.WriteLine($"error {added}");
@@ -306,7 +306,7 @@ public static class ManySessionsBench
         private readonly ChannelWriter<string> _out;
         private readonly HashSet<string> _received = new(StringComparer.Ordinal);
         private int _expected, _connected, _closedExpected, _closed, _descriptions, _disconnected, _restarted;
-        private PeerProtocol.Stats? _stats;
+        private LocalPeerProtocol.Stats? _stats;
         private UdpSocketProtocol.Stats? _socketStats;
         private long _statsAskedAt;
         private double _peerReplyMs, _socketReplyMs; // how long the peer and its socket took to answer: their mailboxes' backlog
@@ -382,7 +382,7 @@ public static class ManySessionsBench
                 else
                 {
                     _statsAskedAt = Stopwatch.GetTimestamp();
-                    _peer.Tell(new PeerProtocol.GetStats());
+                    _peer.Tell(new LocalPeerProtocol.GetStats());
                     Context.ActorSelection(_peer.Path / "udp").Tell(new UdpSocketProtocol.GetStats());
                 }
                 if (_expected > 0 && _connected < _expected)
@@ -393,7 +393,7 @@ public static class ManySessionsBench
                         $"; GC paused {GC.GetTotalPauseDuration().TotalSeconds:0.0} s in all, collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, heap {GC.GetTotalMemory(false) >> 20} MiB");
             });
             Receive<PeerHostProtocol.Peers>(m => _peer = m.List.FirstOrDefault()?.Peer);
-            Receive<PeerProtocol.Stats>(m =>
+            Receive<LocalPeerProtocol.Stats>(m =>
             {
                 _stats = m;
                 _peerReplyMs = Stopwatch.GetElapsedTime(_statsAskedAt).TotalMilliseconds;

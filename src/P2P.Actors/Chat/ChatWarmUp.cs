@@ -75,7 +75,7 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
             _replyTo = Sender;
             if (m.TellWhenOver) _tellWhenOver = Sender;
             foreach (var name in new[] { "warm-up-a", "warm-up-b" })
-                _host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+                _host.Tell(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
         });
         Receive<PeerHostProtocol.PeerAdded>(_ =>
         {

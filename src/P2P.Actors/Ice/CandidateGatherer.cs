@@ -7,7 +7,7 @@ namespace P2P.Actors.Ice;
 
 /// <summary>
 /// The candidates one local peer gathers for all its sessions (RFC 8445 §5.1.1), and how far that gathering is: a
-/// plain class the Peer owns, which starts the STUN probers and TURN allocators and hands their answers in here.
+/// plain class the LocalPeer owns, which starts the STUN probers and TURN allocators and hands their answers in here.
 /// Host candidates (§5.1.1.1) for a socket are its own address when it is bound to one (a loopback test, or a host of
 /// the virtual network), else every usable address of the machine's interfaces in the socket's family (IPv4 or IPv6;
 /// loopback and IPv6 link-local left out), each with the socket's port. Priorities prefer IPv6 and earlier interfaces

@@ -7,7 +7,7 @@ namespace P2P.Actors.Ice;
 public static class CheckAdmissionProtocol
 {
     /// <summary>
-    /// Checker to its transport (the Peer): it has pairs and the remote's credentials and would send its first check.
+    /// Checker to its transport (the LocalPeer): it has pairs and the remote's credentials and would send its first check.
     /// Answered with <see cref="MayBegin"/>, at once or once a place is free. <paramref name="RemoteIsChecking"/>: the
     /// remote agent's checks already arrive, so this session's triggered checks (RFC 8445 §7.3.1.4) finish what the
     /// remote side started; it begins at once.
@@ -57,7 +57,7 @@ public static class CheckAdmissionProtocol
 /// on the peer's one socket: on a machine short of CPU their answers come later than the checks' retransmission
 /// timeout (RFC 8445 §14.3), every check is sent again and again, and that work makes every answer later still, until
 /// sessions run out of time. With a bounded number checking, the answers come within a round trip and each session
-/// is done in a few, whatever the number opened. Not an actor: the Peer keeps one and calls it from its handlers.
+/// is done in a few, whatever the number opened. Not an actor: the LocalPeer keeps one and calls it from its handlers.
 /// </summary>
 /// <typeparam name="T">What identifies a checker (its actor ref).</typeparam>
 public sealed class CheckAdmission<T>(int limit) where T : notnull
@@ -112,6 +112,6 @@ public sealed class CheckAdmission<T>(int limit) where T : notnull
         if (_checking.Count > MostChecking) MostChecking = _checking.Count;
     }
 
-    /// <summary>Whether <paramref name="who"/> checks now or waits (the Peer watches it until it is neither).</summary>
+    /// <summary>Whether <paramref name="who"/> checks now or waits (the LocalPeer watches it until it is neither).</summary>
     public bool Knows(T who) => _checking.Contains(who) || _waitingAt.ContainsKey(who);
 }

@@ -46,7 +46,7 @@ public sealed class ConnectionPath : IDatagramWriter, IDatagramReceiver
 
     /// <summary>
     /// On the connection: the pair now in use, or none (consent lost). A pair whose local candidate is the socket's own
-    /// (host) or a NAT's mapping of it (server- or peer-reflexive) has a direct route out, as the Peer sends it; a
+    /// (host) or a NAT's mapping of it (server- or peer-reflexive) has a direct route out, as the LocalPeer sends it; a
     /// relayed one needs its TURN client, and a TCP one (RFC 6544) its connection.
     /// </summary>
     internal void Use(SelectedPair? pair, uint? remoteTag) =>

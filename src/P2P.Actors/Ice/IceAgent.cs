@@ -32,7 +32,7 @@ public static class IceAgentProtocol
 
 /// <summary>
 /// The ICE agent of one session (RFC 8445): supervises its <see cref="PairChecker"/> ("checks"), hands it the
-/// local candidates (gathered by the Peer, which owns the socket, STUN probes and TURN allocation shared by
+/// local candidates (gathered by the LocalPeer, which owns the socket, STUN probes and TURN allocation shared by
 /// all its sessions) and the remote ones (trickled, RFC 8838), and turns the checker's outcome into
 /// <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a reason a user can
 /// read. The agent's data lives in one <see cref="IceAgentState"/>, which the checker owns; a checker that throws is

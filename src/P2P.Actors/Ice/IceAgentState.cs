@@ -29,7 +29,7 @@ public sealed class IceAgentState
     /// <summary>RFC 8445 §7.1.3: the tie-breaker of role conflicts.</summary>
     public ulong TieBreaker { get; }
 
-    /// <summary>The session's tag, the first four bytes of every transaction id (the Peer routes responses by it).</summary>
+    /// <summary>The session's tag, the first four bytes of every transaction id (the LocalPeer routes responses by it).</summary>
     public uint SessionTag { get; }
 
     /// <summary>The role now: it changes when a role conflict (RFC 8445 §7.3.1.1) or an ICE-lite remote says so.</summary>

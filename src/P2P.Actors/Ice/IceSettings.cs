@@ -36,7 +36,7 @@ public sealed record IceSettings(
     /// <summary>
     /// How many sessions of one peer send connectivity checks at once; the others wait for a place, first come first
     /// served, and their connect timeout starts when they begin (see <see cref="CheckAdmission{T}"/>). A session the
-    /// remote already checks begins at once. 0: no limit (a checker whose transport is not a Peer, in tests).
+    /// remote already checks begins at once. 0: no limit (a checker whose transport is not a LocalPeer, in tests).
     /// </summary>
     public int MaxCheckingSessions { get; init; }
 

@@ -342,7 +342,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _checksSent++;
     }
 
-    /// <summary>Transaction ids start with this session's tag, so the Peer can route responses on a shared socket.</summary>
+    /// <summary>Transaction ids start with this session's tag, so the LocalPeer can route responses on a shared socket.</summary>
     private TransactionId NewTransactionId()
     {
         Span<byte> random = stackalloc byte[8];

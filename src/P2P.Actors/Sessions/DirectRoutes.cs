@@ -6,7 +6,7 @@ using P2P.Protocol;
 namespace P2P.Actors.Sessions;
 
 /// <summary>
-/// The direct paths between a <see cref="Peer"/>'s socket and its sessions (docs/ARCHITECTURE.md, "The datagram
+/// The direct paths between a <see cref="LocalPeer"/>'s socket and its sessions (docs/ARCHITECTURE.md, "The datagram
 /// contract"), read by other threads while the peer actor writes them. As an <see cref="IUdpRouter"/> it hands a
 /// session's datagrams from the socket's receive thread straight to the session's connection path
 /// (<see cref="IDatagramReceiver"/>): framed ones by the session tag they carry (<see cref="SessionMux"/>), plain ones by

@@ -11,7 +11,7 @@ namespace P2P.Actors.Sessions;
 public static class PeerHostProtocol
 {
     /// <summary>Add a local peer; the sender gets <see cref="PeerAdded"/> once its socket is bound, or <see cref="PeerNotAdded"/>.</summary>
-    public sealed record AddPeer(PeerSettings Settings);
+    public sealed record AddPeer(LocalPeerSettings Settings);
 
     public sealed record PeerAdded(string Name, System.Net.IPEndPoint Local);
 
@@ -23,7 +23,7 @@ public static class PeerHostProtocol
     /// <summary>Told to the owner when the session could not even be opened (no such peer).</summary>
     public sealed record SessionNotOpened(string SessionId, string Reason);
 
-    /// <summary>The peer releases its TURN allocations and stops (<see cref="PeerProtocol.Release"/>).</summary>
+    /// <summary>The peer releases its TURN allocations and stops (<see cref="LocalPeerProtocol.Release"/>).</summary>
     public sealed record RemovePeer(string Name);
 
     /// <summary>
@@ -87,25 +87,25 @@ public sealed class PeerHost : ReceiveActor
                 Sender.Tell(new PeerHostProtocol.PeerNotAdded(name, $"'{name}' is not a usable peer name (letters, digits, - and _)"));
                 return;
             }
-            var peer = Context.ActorOf(Peer.Props(m.Settings, _ice, _stun, _turn), $"peer-{name}");
+            var peer = Context.ActorOf(LocalPeer.Props(m.Settings, _ice, _stun, _turn), $"peer-{name}");
             Context.Watch(peer);
             _peers[name] = (peer, null, Sender);
         });
-        Receive<PeerProtocol.PeerReady>(m =>
+        Receive<LocalPeerProtocol.PeerReady>(m =>
         {
             if (!_peers.TryGetValue(m.Name, out var entry)) return;
             _peers[m.Name] = entry with { Local = m.Local, Requester = null };
             entry.Requester?.Tell(new PeerHostProtocol.PeerAdded(m.Name, m.Local));
         });
-        Receive<PeerProtocol.PeerFailed>(m =>
+        Receive<LocalPeerProtocol.PeerFailed>(m =>
         {
             if (_peers.Remove(m.Name, out var entry)) entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(m.Name, m.Reason));
             Publish(m);
         });
-        Receive<PeerProtocol.GatheringProblem>(Publish);
+        Receive<LocalPeerProtocol.GatheringProblem>(Publish);
         Receive<PeerHostProtocol.OpenSession>(m =>
         {
-            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new PeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy, m.Secure));
+            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new LocalPeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy, m.Secure));
             else m.Owner.Tell(new PeerHostProtocol.SessionNotOpened(m.SessionId, $"there is no local peer named '{m.Peer}' (add it with 'peer add {m.Peer}')"));
         });
         Receive<PeerHostProtocol.RemovePeer>(m =>
@@ -126,7 +126,7 @@ public sealed class PeerHost : ReceiveActor
             _peers.Clear();
             AnswerReleaseAll();
         });
-        Receive<PeerProtocol.Released>(m =>
+        Receive<LocalPeerProtocol.Released>(m =>
         {
             if (m.Allocations > 0) _log.Info("Peer {0} released {1} TURN allocation(s){2}", m.Name, m.Allocations,
                 m.Unanswered > 0 ? $", {m.Unanswered} unconfirmed" : string.Empty);
@@ -147,7 +147,7 @@ public sealed class PeerHost : ReceiveActor
             if (name is not null && _peers.Remove(name, out var entry))
             {
                 entry.Requester?.Tell(new PeerHostProtocol.PeerNotAdded(name, "the peer stopped"));
-                Publish(new PeerProtocol.PeerFailed(name, "the peer stopped after a failure"));
+                Publish(new LocalPeerProtocol.PeerFailed(name, "the peer stopped after a failure"));
             }
         });
     }
@@ -177,7 +177,7 @@ public sealed class PeerHost : ReceiveActor
     private void Release(IActorRef peer)
     {
         _releasing.Add(peer);
-        peer.Tell(new PeerProtocol.Release());
+        peer.Tell(new LocalPeerProtocol.Release());
     }
 
     private void AnswerReleaseAll()

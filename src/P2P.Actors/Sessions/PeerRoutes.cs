@@ -9,7 +9,7 @@ using static P2P.Actors.Ice.IceTransportProtocol;
 namespace P2P.Actors.Sessions;
 
 /// <summary>
-/// Where a <see cref="Peer"/>'s inbound datagrams go (docs/ARCHITECTURE.md): its sessions by ICE ufrag (connectivity
+/// Where a <see cref="LocalPeer"/>'s inbound datagrams go (docs/ARCHITECTURE.md): its sessions by ICE ufrag (connectivity
 /// check requests) and by session tag (responses, whose transaction id starts with it, and datagrams framed with it,
 /// <see cref="SessionMux"/>); application data by the remote address of each session's selected pair, the newest
 /// session first; and a few early datagrams held for a session that has not selected its pair yet. A plain class

@@ -17,7 +17,7 @@ namespace P2P.Actors.Sessions;
 /// <summary>
 /// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
-/// with the session id, so one session's story reads in order. Packets come and go through the Peer, but for the direct
+/// with the session id, so one session's story reads in order. Packets come and go through the LocalPeer, but for the direct
 /// paths of the datagram contract (docs/ARCHITECTURE.md): a pair's data goes between socket and DTLS unless it is relayed (<see cref="ConnectionPath"/>).
 /// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its
 /// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
@@ -185,7 +185,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<DtlsProtocol.Connected>(m =>
         {
             _dtlsConnectedAt = Stopwatch.GetTimestamp();
-            _peer.Tell(new PeerProtocol.SessionSecured()); // its place to check goes to the next session (CheckAdmission)
+            _peer.Tell(new LocalPeerProtocol.SessionSecured()); // its place to check goes to the next session (CheckAdmission)
             var sctp = _sctpSettings with { MaxPacketSize = Math.Min(_sctpSettings.MaxPacketSize, m.MaxPayload), PmtuProbeMax = Math.Min(_sctpSettings.PmtuProbeMax, m.MaxPayload) };
             // the association writes to the DTLS transport and reads from it directly: no hop through this actor per packet
             var association = Context.ActorOf(SctpAssociation.Props(sctp, secure.Dtls, Self, secure.Role == DtlsRole.Client), "sctp");
@@ -313,7 +313,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<IceAgentProtocol.Connected>(m => Sender.Equals(_ice), m => OnSelected(link, m.Pair, dtlsFingerprint));
         // up from the connection of a plain session
         Receive<DatagramProtocol.Received>(_ => Sender.Equals(link.Connection), m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Datagram)));
-        // packets from the Peer: STUN to the agent, the rest to the connection
+        // packets from the LocalPeer: STUN to the agent, the rest to the connection
         Receive<IceTransportProtocol.Inbound>(m =>
         {
             if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
@@ -420,7 +420,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// dropped, its state is kept, and the fault is logged and counted (<see cref="SessionProtocol.GetFaults"/>). A child
     /// that keeps throwing (more than <see cref="IceSettings.ChildFaultsPerMinute"/> within a minute), or that cannot be
     /// resumed (it failed to start, or was killed), is stopped, and the session fails with a reason the owner can show.
-    /// The policy is <see cref="ChildFaultDecider"/>'s, the Peer's for its sessions too.
+    /// The policy is <see cref="ChildFaultDecider"/>'s, the LocalPeer's for its sessions too.
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new PerChildStrategy(Decide);
 
@@ -465,7 +465,7 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     /// <summary>
     /// The peer ended the session cleanly: this side ends too (its owner hears <see cref="SessionProtocol.Closed"/> with
-    /// the reason, and its actors stop, which frees its routes in the Peer), instead of waiting for consent to run out.
+    /// the reason, and its actors stop, which frees its routes in the LocalPeer), instead of waiting for consent to run out.
     /// </summary>
     private void ClosedByPeer(string reason)
     {
@@ -478,7 +478,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     {
         if (_failed) return;
         _failed = true;
-        _peer.Tell(new PeerProtocol.SessionSecured());
+        _peer.Tell(new LocalPeerProtocol.SessionSecured());
         _log.Warning("[{0}] session failed: {1}", _sessionId, reason);
         _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
     }
@@ -539,7 +539,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         Context.Stop(_ice);
         _generation++;
         _credentials = IceCredentials.Generate();
-        _peer.Tell(new PeerProtocol.CredentialsChanged(_credentials.Ufrag));
+        _peer.Tell(new LocalPeerProtocol.CredentialsChanged(_credentials.Ufrag));
         _awaitingRemoteRestart = initiatedHere;
         _restarting = true;
         link?.Connection.Tell(new ConnectionProtocol.ResetConsent());
@@ -592,7 +592,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         var link = StartConnection(pair, security);
         var secure = new Secure(link, StartDtls(link, security), security.Role);
         link.StartedOn = pair;
-        _peer.Tell(new PeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
+        _peer.Tell(new LocalPeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
         _log.Info("[{0}] DTLS starts over the valid pair {1} while ICE nominates", _sessionId, pair);
         Become(() => Securing(secure));
     }
@@ -624,7 +624,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_dataPathAt == 0) _dataPathAt = _iceConnectedAt;
         if (link.StartedOn is not { } valid || !SamePath(valid, pair)) link.Connection.Tell(new ConnectionProtocol.SwitchPair(pair));
         link.StartedOn = null; // from now on every selection (a restart's too) is told to the connection
-        _peer.Tell(new PeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
+        _peer.Tell(new LocalPeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
         _log.Info("[{0}] connected over {1}", _sessionId, pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, pair));
         else if (dtlsFingerprint is not null) _owner.Tell(new SessionProtocol.Connected(_sessionId, pair) { RemoteFingerprint = dtlsFingerprint });

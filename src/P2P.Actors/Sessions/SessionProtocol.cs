@@ -117,7 +117,7 @@ public static class SessionProtocol
     /// <summary>Told by the supervisor strategy when a child had to be stopped: the session fails with <paramref name="Reason"/>.</summary>
     internal sealed record ChildStopped(string Reason);
 
-    // from the Peer
+    // from the LocalPeer
     internal sealed record LocalCandidatesGathered(IReadOnlyList<IceCandidate> Candidates);
 
     internal sealed record LocalGatheringComplete;
@@ -146,6 +146,6 @@ public enum SessionChild
     /// <summary>The SCTP association of a secure session ("sctp").</summary>
     Sctp,
 
-    /// <summary>The session actor itself, which its <see cref="Peer"/> supervises.</summary>
+    /// <summary>The session actor itself, which its <see cref="LocalPeer"/> supervises.</summary>
     Session,
 }

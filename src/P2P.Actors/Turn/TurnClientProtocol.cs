@@ -119,7 +119,7 @@ public static class TurnClientProtocol
     public sealed record ChannelBindFailed(IPEndPoint Peer, string Reason, int? Code);
 
     /// <summary>
-    /// To an owner that asked for it (<c>publishChannels</c>, the Peer): the allocation's channels whenever they change,
+    /// To an owner that asked for it (<c>publishChannels</c>, the LocalPeer): the allocation's channels whenever they change,
     /// so that the owner can write and read ChannelData on the shared UDP socket itself, without a hop through the
     /// allocator for every datagram. <paramref name="ByPeer"/> holds the channels bound now (data to those peers may go
     /// as ChannelData); <paramref name="ByNumber"/> every number ever given to a peer on this allocation (ChannelData

@@ -144,7 +144,7 @@ public static class IceChat
                     await StatusAsync($"p2p: {problem.TrimEnd('.')}.");
             }, CancellationToken.None);
             var bind = new IPEndPoint(options.LocalAddress is { } address ? IPAddress.Parse(address) : IPAddress.Any, 0);
-            var added = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(PeerName, bind, stun, turn)), TimeSpan.FromSeconds(10), cancel);
+            var added = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new LocalPeerSettings(PeerName, bind, stun, turn)), TimeSpan.FromSeconds(10), cancel);
             if (added is PeerHostProtocol.PeerNotAdded notAdded)
             {
                 await status.WriteLineAsync($"p2p: {notAdded.Reason}.");
@@ -537,8 +537,8 @@ public static class IceChat
         {
             switch (message)
             {
-                case PeerProtocol.GatheringProblem m: problems.TryWrite(m.Reason); break;
-                case PeerProtocol.PeerFailed m: problems.TryWrite($"the local peer failed: {m.Reason}"); break;
+                case LocalPeerProtocol.GatheringProblem m: problems.TryWrite(m.Reason); break;
+                case LocalPeerProtocol.PeerFailed m: problems.TryWrite($"the local peer failed: {m.Reason}"); break;
                 default: events.TryWrite(message); break;
             }
         }

@@ -125,7 +125,7 @@ public sealed class PeersDemo(ActorSystem system, Config config, DemoOptions opt
         var bob = new User("bob");
         foreach (var (user, nat, index) in new[] { (alice, options.NatA, 1), (bob, options.NatB, 2) })
         {
-            var settings = new PeerSettings(user.Name, new IPEndPoint(options.Real ? IPAddress.Loopback : IPAddress.Any, options.Real ? 0 : 5000), [relayAddress], [turn]);
+            var settings = new LocalPeerSettings(user.Name, new IPEndPoint(options.Real ? IPAddress.Loopback : IPAddress.Any, options.Real ? 0 : 5000), [relayAddress], [turn]);
             string where = "127.0.0.1";
             if (net is not null)
             {

@@ -157,7 +157,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
     private async Task AddPeerAsync(string name)
     {
         var bind = new IPEndPoint(settings.LocalAddress ?? IPAddress.Any, 0);
-        var answer = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new PeerSettings(name, bind, settings.StunServers, settings.TurnServers)), AskTimeout);
+        var answer = await peers.Ask<object>(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, bind, settings.StunServers, settings.TurnServers)), AskTimeout);
         switch (answer)
         {
             case PeerHostProtocol.PeerAdded added:
@@ -313,7 +313,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
         var list = await peers.Ask<PeerHostProtocol.Peers>(new PeerHostProtocol.GetPeers(), AskTimeout);
         int sessions = 0;
         foreach (var peer in list.List)
-            sessions += (await peer.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), AskTimeout)).Sessions;
+            sessions += (await peer.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), AskTimeout)).Sessions;
         int rows;
         lock (_gate) rows = _sessions.Count;
         // after a full, compacting collection that gives unused memory back: what is held, not what is garbage
@@ -393,10 +393,10 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                         console.WriteLine(c.PeerReason is null ? $"[{c.SessionId}] closed" : $"[{c.SessionId}] {c.PeerReason}");
                         End(row);
                         break;
-                    case PeerProtocol.GatheringProblem g:
+                    case LocalPeerProtocol.GatheringProblem g:
                         console.WriteLine($"[{g.Name}] {g.Reason}");
                         break;
-                    case PeerProtocol.PeerFailed f:
+                    case LocalPeerProtocol.PeerFailed f:
                         _peers.Remove(f.Name);
                         console.WriteLine($"[{f.Name}] peer failed: {f.Reason}");
                         break;

@@ -132,7 +132,7 @@ public sealed class DependencyRuleTests
     {
         var architecture = new ArchLoader().LoadAssemblies(
             typeof(P2P.Protocol.PacketDemultiplexer).Assembly,
-            typeof(P2P.Actors.Sessions.Peer).Assembly,
+            typeof(P2P.Actors.Sessions.LocalPeer).Assembly,
             typeof(P2P.Host.Hosting.Interrupts).Assembly).Build();
         var graph = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         foreach (var type in architecture.Types)

@@ -35,8 +35,8 @@ public sealed class ChatAcrossOutageTests(ITestOutputHelper output) : RealTimeVi
         var atB = CreateTestProbe();
         var chatA = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atA.Ref))));
         var chatB = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atB.Ref))));
-        alice.Tell(new PeerProtocol.OpenSession("o/a", true, chatA, Secure: true));
-        bob.Tell(new PeerProtocol.OpenSession("o/b", false, chatB, Secure: true));
+        alice.Tell(new LocalPeerProtocol.OpenSession("o/a", true, chatA, Secure: true));
+        bob.Tell(new LocalPeerProtocol.OpenSession("o/b", false, chatB, Secure: true));
         SessionEvents.AwaitConnected(events, 2, Generous);
 
         int next = 0;

@@ -32,7 +32,7 @@ public sealed partial class ChatSessionTests : TestKit
         _host = Sys.ActorOf(PeerHost.Props());
         foreach (var name in new[] { "alice", "bob" })
         {
-            _host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+            _host.Tell(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
             ExpectMsg<PeerHostProtocol.PeerAdded>(Generous);
         }
         _events = CreateTestProbe();

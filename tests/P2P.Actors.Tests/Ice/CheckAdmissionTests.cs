@@ -68,14 +68,14 @@ public sealed class CheckAdmissionTests(ITestOutputHelper output) : IceVirtualNe
         var stuck = CreateTestProbe();
         foreach (var side in new[] { a, b, a, b })
         {
-            side.Peer.Tell(new PeerProtocol.OpenSession($"silent-{side.Name}-{Guid.NewGuid():N}", true, stuck.Ref));
+            side.Peer.Tell(new LocalPeerProtocol.OpenSession($"silent-{side.Name}-{Guid.NewGuid():N}", true, stuck.Ref));
             var started = stuck.FishForMessage<SessionProtocol.Started>(_ => true, Wait);
             var nobody = new IceCandidate("9", 1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Host, 65535, 1),
                 new IPEndPoint(IPAddress.Parse("203.0.113.99"), 5000), CandidateType.Host);
             started.Session.Tell(new SessionProtocol.SetRemoteDescription(new IceDescription(IceCredentials.Generate(), [nobody]) { EndOfCandidates = true }));
         }
         RunUntil(stuck, _ => false, TimeSpan.FromMilliseconds(200), failAtLimit: false); // both silent sessions have their place
-        var stats = await a.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+        var stats = await a.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait);
         Assert.Equal((1, 1), (stats.SessionsChecking, stats.SessionsWaitingToCheck));
 
         var events = OpenSessions(a, b, "waits");
@@ -98,7 +98,7 @@ public sealed class CheckAdmissionTests(ITestOutputHelper output) : IceVirtualNe
         var (a, b) = await BuildAsync(null, null, IceSettings.Default with { MaxCheckingSessions = 1 }, turn: false, stun: false);
         ConnectMany(a, b, 4, TimeSpan.FromSeconds(60), secure: true);
         foreach (var side in new[] { a, b })
-            Assert.Equal((0, 0), await side.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait) is var s ? (s.SessionsChecking, s.SessionsWaitingToCheck) : default);
+            Assert.Equal((0, 0), await side.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait) is var s ? (s.SessionsChecking, s.SessionsWaitingToCheck) : default);
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class CheckAdmissionTests(ITestOutputHelper output) : IceVirtualNe
 
         foreach (var side in new[] { a, b })
         {
-            var stats = await side.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+            var stats = await side.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait);
             // each side's own places, as many more for the sessions the other side's checks reached first, and on a busy
             // machine a few whose remote side was done while this side's checker had not yet said so (5 seen once, in a
             // full test run): bounded, far below the 12 opened at once

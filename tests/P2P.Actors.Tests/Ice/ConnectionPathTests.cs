@@ -31,7 +31,7 @@ public sealed class ConnectionPathTests : TestKit
 
     [Theory]
     [InlineData(CandidateType.Host, true)]
-    [InlineData(CandidateType.ServerReflexive, true)]   // behind a NAT: the same socket, as the Peer sends it
+    [InlineData(CandidateType.ServerReflexive, true)]   // behind a NAT: the same socket, as the LocalPeer sends it
     [InlineData(CandidateType.PeerReflexive, true)]
     [InlineData(CandidateType.Relayed, false)]          // needs its TURN client: through the actors
     public void A_pair_not_relayed_is_written_straight_onto_the_socket_framed_with_the_remotes_tag(CandidateType local, bool direct)

@@ -52,8 +52,8 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
         // must wait for the credentials instead of finding "no candidate pairs"
         var (a, b) = await BuildAsync(null, null, turn: false);
         var events = CreateTestProbe();
-        a.Peer.Tell(new PeerProtocol.OpenSession("late/a", true, events.Ref));
-        b.Peer.Tell(new PeerProtocol.OpenSession("late/b", false, events.Ref));
+        a.Peer.Tell(new LocalPeerProtocol.OpenSession("late/a", true, events.Ref));
+        b.Peer.Tell(new LocalPeerProtocol.OpenSession("late/b", false, events.Ref));
         var sessions = new Dictionary<string, IActorRef>();
         var descriptions = new Dictionary<string, IceDescription>();
         var waiting = new List<(string To, object Message)>();
@@ -264,9 +264,9 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
         // past the allocation's refresh (60 s before its 600 s lifetime) and the refresh's own timeout
         RunUntil(events, m => m is SessionProtocol.Disconnected d ? throw new Xunit.Sdk.XunitException(d.Reason) : false,
             TimeSpan.FromMinutes(11), step: TimeSpan.FromSeconds(1), failAtLimit: false);
-        var lost = a.Parent.FishForMessage<PeerProtocol.GatheringProblem>(p => p.Reason.Contains("Refresh"), Wait);
+        var lost = a.Parent.FishForMessage<LocalPeerProtocol.GatheringProblem>(p => p.Reason.Contains("Refresh"), Wait);
         Assert.Contains("198.51.100.1:3478", lost.Reason); // the allocation's refresh went unanswered
-        var stats = await a.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+        var stats = await a.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait);
         Assert.Equal(1, stats.Sessions);
         ExchangeData(events, sessions, "g");
     }

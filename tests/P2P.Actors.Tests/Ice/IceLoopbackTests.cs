@@ -29,9 +29,9 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         IActorRef Start(string name, IReadOnlyList<TurnServer> servers)
         {
             var parent = CreateTestProbe();
-            var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], servers);
-            var peer = parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
-            parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
+            var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], servers);
+            var peer = parent.ChildActorOf(LocalPeer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
+            parent.ExpectMsg<LocalPeerProtocol.PeerReady>(Generous);
             return peer;
         }
         return (Start("alice", turn), Start("bob", turnB ?? turn));
@@ -39,8 +39,8 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
 
     private static void Open(IActorRef a, IActorRef b, IActorRef link, string id, CandidatePolicy? policy = null)
     {
-        a.Tell(new PeerProtocol.OpenSession(id + "/a", Controlling: true, link, policy));
-        b.Tell(new PeerProtocol.OpenSession(id + "/b", Controlling: false, link, policy));
+        a.Tell(new LocalPeerProtocol.OpenSession(id + "/a", Controlling: true, link, policy));
+        b.Tell(new LocalPeerProtocol.OpenSession(id + "/b", Controlling: false, link, policy));
     }
 
     [Fact]
@@ -124,8 +124,8 @@ public sealed class IceLoopbackTests(ITestOutputHelper output) : TestKit(string.
         var (a, b) = StartPeers([new TurnServer(endPoint, credentials, TurnTransport.Tcp)], []);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        a.Tell(new PeerProtocol.OpenSession("t/a", Controlling: true, link, CandidatePolicy.RelayOnly));
-        b.Tell(new PeerProtocol.OpenSession("t/b", Controlling: false, link));
+        a.Tell(new LocalPeerProtocol.OpenSession("t/a", Controlling: true, link, CandidatePolicy.RelayOnly));
+        b.Tell(new LocalPeerProtocol.OpenSession("t/b", Controlling: false, link));
 
         var (sessions, connected) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.Equal(CandidateType.Relayed, connected["t/a"].Local.Type);

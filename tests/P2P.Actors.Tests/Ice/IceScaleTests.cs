@@ -26,7 +26,7 @@ public sealed class IceScaleTests : IceVirtualNetworkTestBase
         wall.Stop();
         _log.WriteLine($"{count} sessions: all {2 * count} ends connected after {elapsed.TotalSeconds:0.0} s virtual, {wall.Elapsed.TotalSeconds:0.0} s wall");
 
-        var stats = await a.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+        var stats = await a.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait);
         Assert.Equal(count, stats.Sessions);
     }
 }

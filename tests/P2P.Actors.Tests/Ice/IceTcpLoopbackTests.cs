@@ -30,12 +30,12 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
     {
         var config = TurnClientSettingsTests.RepoHocon();
         var parent = CreateTestProbe();
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])
+        var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])
         {
             Sockets = dropUdp ? new UdpDropped(RealUdpSockets.WithReceiveThreads, Sys) : RealUdpSockets.WithReceiveThreads,
         };
-        var peer = parent.ChildActorOf(Peer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Generous);
+        var peer = parent.ChildActorOf(LocalPeer.Props(settings, ice, StunSettings.From(config), TurnClientSettings.From(config)), name);
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(Generous);
         return peer;
     }
 
@@ -84,8 +84,8 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var b = StartPeer("bob", Ice, dropUdp: false);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        a.Tell(new PeerProtocol.OpenSession("u/a", true, link, Secure: true));
-        b.Tell(new PeerProtocol.OpenSession("u/b", false, link, Secure: true));
+        a.Tell(new LocalPeerProtocol.OpenSession("u/a", true, link, Secure: true));
+        b.Tell(new LocalPeerProtocol.OpenSession("u/b", false, link, Secure: true));
         var (_, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(pairs.Values, p => Assert.Equal(CandidateTransport.Udp, p.Local.Transport));
         Assert.All(pairs.Values, p => Assert.DoesNotContain("TCP", p.ToString()));
@@ -104,8 +104,8 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var atB = CreateTestProbe();
         var chatA = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atA.Ref))));
         var chatB = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(link, atB.Ref))));
-        a.Tell(new PeerProtocol.OpenSession("t/a", true, chatA, Secure: true));
-        b.Tell(new PeerProtocol.OpenSession("t/b", false, chatB, Secure: true));
+        a.Tell(new LocalPeerProtocol.OpenSession("t/a", true, chatA, Secure: true));
+        b.Tell(new LocalPeerProtocol.OpenSession("t/b", false, chatB, Secure: true));
         var (sessions, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         foreach (var (id, pair) in pairs) _log.WriteLine($"{id}: {pair.Local} -> {pair.Remote}");
         Assert.All(pairs.Values, p => Assert.Equal(CandidateTransport.Tcp, p.Local.Transport));
@@ -165,8 +165,8 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var atB = CreateTestProbe();
         var chatA = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(onlySo, atA.Ref))));
         var chatB = Sys.ActorOf(ChatSession.Props(ChatSettings.Default, Sys.ActorOf(ChatSide.Props(onlySo, atB.Ref))));
-        a.Tell(new PeerProtocol.OpenSession("so/a", true, chatA, Secure: true));
-        b.Tell(new PeerProtocol.OpenSession("so/b", false, chatB, Secure: true));
+        a.Tell(new LocalPeerProtocol.OpenSession("so/a", true, chatA, Secure: true));
+        b.Tell(new LocalPeerProtocol.OpenSession("so/b", false, chatB, Secure: true));
         var (_, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         foreach (var (id, pair) in pairs) _log.WriteLine($"{id}: {pair}");
         Assert.All(pairs.Values, p => Assert.Equal((CandidateTransport.Tcp, TcpCandidateType.SimultaneousOpen, TcpCandidateType.SimultaneousOpen),
@@ -187,8 +187,8 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         List<IceCandidate> candidates = [];
         AwaitAssert(() =>
         {
-            peer.Tell(new PeerProtocol.GetCandidates(), TestActor);
-            var got = ExpectMsg<PeerProtocol.Candidates>(Generous);
+            peer.Tell(new LocalPeerProtocol.GetCandidates(), TestActor);
+            var got = ExpectMsg<LocalPeerProtocol.Candidates>(Generous);
             Assert.True(got.Complete);
             candidates = got.Local.ToList();
         }, Generous, TimeSpan.FromMilliseconds(50));

@@ -59,10 +59,10 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
     /// <summary>Starts a peer on <paramref name="host"/> (which must exist) binding port 5000 of every address.</summary>
     protected Side StartPeer(string name, string host, IReadOnlyList<IPEndPoint> stun, IReadOnlyList<TurnServer> turn, IceSettings? ice = null)
     {
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), stun, turn) { Sockets = Net.SocketsOf(host) };
+        var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), stun, turn) { Sockets = Net.SocketsOf(host) };
         var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(Wait);
+        var peer = parent.ChildActorOf(LocalPeer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), name);
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(Wait);
         return new Side(name, peer, host, parent);
     }
 
@@ -71,8 +71,8 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
     {
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        a.Peer.Tell(new PeerProtocol.OpenSession(id + "/a", aControlling, link));
-        b.Peer.Tell(new PeerProtocol.OpenSession(id + "/b", bControlling, link));
+        a.Peer.Tell(new LocalPeerProtocol.OpenSession(id + "/a", aControlling, link));
+        b.Peer.Tell(new LocalPeerProtocol.OpenSession(id + "/b", bControlling, link));
         return events;
     }
 
@@ -155,8 +155,8 @@ public abstract class IceVirtualNetworkTestBase(ITestOutputHelper output) : Virt
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
         for (int i = 0; i < count; i++)
         {
-            a.Peer.Tell(new PeerProtocol.OpenSession($"{i}/a", true, link, Secure: secure));
-            b.Peer.Tell(new PeerProtocol.OpenSession($"{i}/b", false, link, Secure: secure));
+            a.Peer.Tell(new LocalPeerProtocol.OpenSession($"{i}/a", true, link, Secure: secure));
+            b.Peer.Tell(new LocalPeerProtocol.OpenSession($"{i}/b", false, link, Secure: secure));
         }
         var connected = new HashSet<string>();
         return RunUntil(events, m =>

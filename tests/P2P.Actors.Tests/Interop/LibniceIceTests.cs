@@ -61,13 +61,13 @@ public sealed class LibniceIceTests : TestKit
         try
         {
             var parent = CreateTestProbe();
-            var peerSettings = new PeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [],
+            var peerSettings = new LocalPeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [],
                 relayOnly ? [new TurnServer(relayServer!, new TurnCredentials("u", "p"))] : []);
-            var peer = parent.ChildActorOf(Peer.Props(peerSettings, IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "ours");
-            parent.ExpectMsg<PeerProtocol.PeerReady>(Step);
+            var peer = parent.ChildActorOf(LocalPeer.Props(peerSettings, IceSettings.From(config), StunSettings.From(config), TurnClientSettings.From(config)), "ours");
+            parent.ExpectMsg<LocalPeerProtocol.PeerReady>(Step);
 
             var events = CreateTestProbe();
-            peer.Tell(new PeerProtocol.OpenSession("nice", Controlling: !libniceControlling, events.Ref, relayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All));
+            peer.Tell(new LocalPeerProtocol.OpenSession("nice", Controlling: !libniceControlling, events.Ref, relayOnly ? CandidatePolicy.RelayOnly : CandidatePolicy.All));
             var session = events.ExpectMsg<SessionProtocol.Started>(Step).Session;
 
             // libnice's text, as pasted: m=/c= lines and TCP candidates included

@@ -170,7 +170,7 @@ public sealed class OurPeerWithWebRtcStacksTests : TestKit
     private IActorRef StartHost()
     {
         var host = Sys.ActorOf(PeerHost.Props());
-        host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+        host.Tell(new PeerHostProtocol.AddPeer(new LocalPeerSettings("ours", new IPEndPoint(IPAddress.Loopback, 0), [], [])));
         ExpectMsg<PeerHostProtocol.PeerAdded>(Step);
         return host;
     }

@@ -12,11 +12,11 @@ namespace P2P.Actors.Tests.Relay;
 /// <summary>
 /// A peer that goes away releases its TURN allocation at once (RFC 8656 §8: Refresh with LIFETIME 0) instead of
 /// leaving it on the server, counted against the user's quota, until it expires: when told to
-/// (<see cref="PeerProtocol.Release"/>), when removed from its host, and when the process's actor system shuts down.
+/// (<see cref="LocalPeerProtocol.Release"/>), when removed from its host, and when the process's actor system shuts down.
 /// </summary>
 public sealed class PeerReleasesItsAllocationTests(ITestOutputHelper output) : RelayTestBase(output)
 {
-    private static PeerSettings PeerOn(RunningRelay relay, string name) =>
+    private static LocalPeerSettings PeerOn(RunningRelay relay, string name) =>
         new(name, new IPEndPoint(IPAddress.Loopback, 0), [], [new TurnServer(relay.Udp, new TurnCredentials("alice", "secret"))]);
 
     private static Task AllocationsAre(RunningRelay relay, int count, string because) =>
@@ -27,13 +27,13 @@ public sealed class PeerReleasesItsAllocationTests(ITestOutputHelper output) : R
     {
         var relay = await StartRelay();
         var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(PeerOn(relay, "p"), IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), "p");
-        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
+        var peer = parent.ChildActorOf(LocalPeer.Props(PeerOn(relay, "p"), IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), "p");
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
         await AllocationsAre(relay, 1, "the peer allocates on the relay");
 
         Watch(peer);
-        peer.Tell(new PeerProtocol.Release());
-        var released = ExpectMsg<PeerProtocol.Released>(TimeSpan.FromSeconds(10));
+        peer.Tell(new LocalPeerProtocol.Release());
+        var released = ExpectMsg<LocalPeerProtocol.Released>(TimeSpan.FromSeconds(10));
         Assert.Equal(("p", 1, 0), (released.Name, released.Allocations, released.Unanswered));
         ExpectTerminated(peer);
         Assert.Empty(await Allocations(relay)); // confirmed by the server before Released
@@ -81,16 +81,16 @@ public sealed class PeerReleasesItsAllocationTests(ITestOutputHelper output) : R
         var relay = await StartRelay();
         var parent = CreateTestProbe();
         var turn = TurnClientSettings.Default with { ReleaseTimeout = TimeSpan.FromMilliseconds(300) };
-        var peer = parent.ChildActorOf(Peer.Props(PeerOn(relay, "p"), IceSettings.Default, StunSettings.Default, turn), "p");
-        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
+        var peer = parent.ChildActorOf(LocalPeer.Props(PeerOn(relay, "p"), IceSettings.Default, StunSettings.Default, turn), "p");
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
         await AllocationsAre(relay, 1, "the peer allocates on the relay");
         Watch(relay.Actor);
         Sys.Stop(relay.Actor); // the server goes away: the release is never answered
         ExpectTerminated(relay.Actor);
 
         Watch(peer);
-        peer.Tell(new PeerProtocol.Release());
-        var released = ExpectMsg<PeerProtocol.Released>(TimeSpan.FromSeconds(5));
+        peer.Tell(new LocalPeerProtocol.Release());
+        var released = ExpectMsg<LocalPeerProtocol.Released>(TimeSpan.FromSeconds(5));
         Assert.Equal((1, 1), (released.Allocations, released.Unanswered));
         ExpectTerminated(peer);
     }

@@ -62,8 +62,8 @@ public sealed class RelaySeesOnlyCiphertextTests(ITestOutputHelper output) : Rea
         var bob = StartPeer("bob", "203.0.113.20", turn: turn);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession($"{id}/a", true, link, CandidatePolicy.RelayOnly, Secure: secure));
-        bob.Tell(new PeerProtocol.OpenSession($"{id}/b", false, link, CandidatePolicy.RelayOnly, Secure: secure));
+        alice.Tell(new LocalPeerProtocol.OpenSession($"{id}/a", true, link, CandidatePolicy.RelayOnly, Secure: secure));
+        bob.Tell(new LocalPeerProtocol.OpenSession($"{id}/b", false, link, CandidatePolicy.RelayOnly, Secure: secure));
         var (sessions, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(pairs.Values, p => Assert.Equal(CandidateType.Relayed, p.Local.Type)); // every datagram goes through the relay
 

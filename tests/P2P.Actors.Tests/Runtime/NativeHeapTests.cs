@@ -25,12 +25,12 @@ public sealed class NativeHeapTests(ITestOutputHelper output) : IceVirtualNetwor
         Assert.Equal(1, afterLast.NativeHeapTrims);
     }
 
-    private async Task<PeerProtocol.Stats> StatsWhen(Side side, Func<PeerProtocol.Stats, bool> ready)
+    private async Task<LocalPeerProtocol.Stats> StatsWhen(Side side, Func<LocalPeerProtocol.Stats, bool> ready)
     {
-        PeerProtocol.Stats stats = null!;
+        LocalPeerProtocol.Stats stats = null!;
         await AwaitAssertAsync(async () =>
         {
-            stats = await side.Peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Wait);
+            stats = await side.Peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Wait);
             Assert.True(ready(stats), $"{stats.Sessions} sessions");
         }, Wait);
         return stats;

@@ -21,7 +21,7 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
 
     private IActorRef StartHost() => Sys.ActorOf(PeerHost.Props(), "peers");
 
-    private static PeerSettings Local(string name, IPAddress? address = null) =>
+    private static LocalPeerSettings Local(string name, IPAddress? address = null) =>
         new(name, new IPEndPoint(address ?? IPAddress.Loopback, 0), [], []);
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class PeerHostTests(ITestOutputHelper output) : TestKit(string.Emp
         host.Tell(new PeerHostProtocol.AddPeer(Local("alice")));
         Assert.Contains("already exists", ExpectMsg<PeerHostProtocol.PeerNotAdded>(Generous).Reason);
 
-        host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings("bob", alice.Local, [], [])));
+        host.Tell(new PeerHostProtocol.AddPeer(new LocalPeerSettings("bob", alice.Local, [], [])));
         Assert.Contains("already in use", ExpectMsg<PeerHostProtocol.PeerNotAdded>(Generous).Reason);
 
         var owner = CreateTestProbe();

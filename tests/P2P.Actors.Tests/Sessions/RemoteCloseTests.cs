@@ -9,7 +9,7 @@ namespace P2P.Actors.Tests.Sessions;
 
 /// <summary>
 /// A session the remote closes cleanly ends on this side too: its owner hears Closed with how the
-/// peer closed it, its actors stop and the Peer routes nothing to it any more; no consent loss, no ICE restart, no
+/// peer closed it, its actors stop and the LocalPeer routes nothing to it any more; no consent loss, no ICE restart, no
 /// Failed. Consent runs out only after ten minutes here, so only the close itself can end the session in time.
 /// </summary>
 public sealed class RemoteCloseTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase(Config, output, seed: 7675)
@@ -27,8 +27,8 @@ public sealed class RemoteCloseTests(ITestOutputHelper output) : RealTimeVirtual
         var bob = StartPeer("bob", "203.0.113.20");
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession("v/a", true, link, Secure: true));
-        bob.Tell(new PeerProtocol.OpenSession("v/b", false, link, Secure: true));
+        alice.Tell(new LocalPeerProtocol.OpenSession("v/a", true, link, Secure: true));
+        bob.Tell(new LocalPeerProtocol.OpenSession("v/b", false, link, Secure: true));
         var (sessions, _) = SessionEvents.AwaitConnected(events, 2, Generous);
         return (alice, bob, sessions["v/a"], sessions["v/b"], events);
     }
@@ -49,8 +49,8 @@ public sealed class RemoteCloseTests(ITestOutputHelper output) : RealTimeVirtual
 
     private int SessionsOf(IActorRef peer)
     {
-        peer.Tell(new PeerProtocol.GetStats(), TestActor);
-        return ExpectMsg<PeerProtocol.Stats>(Generous).Sessions;
+        peer.Tell(new LocalPeerProtocol.GetStats(), TestActor);
+        return ExpectMsg<LocalPeerProtocol.Stats>(Generous).Sessions;
     }
 
     [Fact]

@@ -46,8 +46,8 @@ public sealed class SecureSessionOnVirtualNetworkTests(ITestOutputHelper output)
 
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession("v/a", true, link, Secure: true));
-        bob.Tell(new PeerProtocol.OpenSession("v/b", false, link, Secure: true));
+        alice.Tell(new LocalPeerProtocol.OpenSession("v/a", true, link, Secure: true));
+        bob.Tell(new LocalPeerProtocol.OpenSession("v/b", false, link, Secure: true));
         var (sessions, _) = SessionEvents.AwaitConnected(events, 2, Generous);
         var a = sessions["v/a"];
         var b = sessions["v/b"];

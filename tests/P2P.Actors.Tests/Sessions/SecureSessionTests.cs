@@ -29,7 +29,7 @@ public sealed class SecureSessionTests : TestKit
         var host = Sys.ActorOf(PeerHost.Props());
         foreach (var name in new[] { "alice", "bob" })
         {
-            host.Tell(new PeerHostProtocol.AddPeer(new PeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
+            host.Tell(new PeerHostProtocol.AddPeer(new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])));
             ExpectMsg<PeerHostProtocol.PeerAdded>(Generous);
         }
         return host;
@@ -133,10 +133,10 @@ public sealed class SecureSessionTests : TestKit
         return (sessions, connected);
     }
 
-    private PeerProtocol.Stats StatsOf(IActorRef peer)
+    private LocalPeerProtocol.Stats StatsOf(IActorRef peer)
     {
-        peer.Tell(new PeerProtocol.GetStats(), TestActor);
-        return ExpectMsg<PeerProtocol.Stats>(Generous);
+        peer.Tell(new LocalPeerProtocol.GetStats(), TestActor);
+        return ExpectMsg<LocalPeerProtocol.Stats>(Generous);
     }
 
     [Theory]

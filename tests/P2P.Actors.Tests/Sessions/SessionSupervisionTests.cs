@@ -78,7 +78,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
             : m);
         Exchange(events, sessions, "after");
         var peer = await Sys.ActorSelection(sessions["s/a"].Path.Parent).ResolveOne(Generous);   // alice
-        var stats = await peer.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Generous);
+        var stats = await peer.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Generous);
         Assert.Equal(1, stats.SessionFaultsResumed);
     }
 
@@ -109,8 +109,8 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
         var bob = StartPeer("bob", "203.0.113.20", ice);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession($"{id}/a", true, link, Secure: true));
-        bob.Tell(new PeerProtocol.OpenSession($"{id}/b", false, link, Secure: true));
+        alice.Tell(new LocalPeerProtocol.OpenSession($"{id}/a", true, link, Secure: true));
+        bob.Tell(new LocalPeerProtocol.OpenSession($"{id}/b", false, link, Secure: true));
         var (sessions, _) = SessionEvents.AwaitConnected(events, 2, Generous);
         return (events, sessions);
     }

@@ -43,10 +43,10 @@ public abstract class RealTimeVirtualNetworkTestBase : TestKit
     protected IActorRef StartPeer(string name, string address, IceSettings? ice = null, TurnServer? turn = null, TurnClientSettings? client = null)
     {
         Net.AddPublicHost(name, IPAddress.Parse(address));
-        var settings = new PeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], turn is null ? [] : [turn]) { Sockets = Net.SocketsOf(name) };
+        var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Any, 5000), [], turn is null ? [] : [turn]) { Sockets = Net.SocketsOf(name) };
         var parent = CreateTestProbe();
-        var peer = parent.ChildActorOf(Peer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, client ?? TurnClientSettings.Default), name);
-        parent.ExpectMsg<PeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
+        var peer = parent.ChildActorOf(LocalPeer.Props(settings, ice ?? IceSettings.Default, StunSettings.Default, client ?? TurnClientSettings.Default), name);
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(TimeSpan.FromSeconds(10));
         return peer;
     }
 }

@@ -5,7 +5,7 @@ using P2P.Actors.Transport;
 namespace P2P.Actors.Tests.Support;
 
 /// <summary>
-/// A test stand-in for the Peer that owns a socket: it creates a real <see cref="UdpSocket"/> child and one
+/// A test stand-in for the LocalPeer that owns a socket: it creates a real <see cref="UdpSocket"/> child and one
 /// client child (made by a factory that gets the socket), forwards to the client the datagrams that come from
 /// <c>server</c>, and forwards every other message it gets (commands from the test) to the client too.
 /// <see cref="UdpSocketProtocol.Bound"/> goes to the observer. <see cref="StopClient"/> and <see cref="StartClient"/>

@@ -5,7 +5,7 @@ using P2P.Actors.Transport;
 namespace P2P.Actors.Tests.Support;
 
 /// <summary>
-/// A test stand-in for the Peer that owns a socket: it makes one socket with the factory it is given (real or
+/// A test stand-in for the LocalPeer that owns a socket: it makes one socket with the factory it is given (real or
 /// virtual), tells the observer <see cref="Ready"/> once it is bound, hands the packets from a server to the
 /// engine client started for that server (<see cref="StartClient"/>: a StunProber, a TurnClient) and every
 /// other packet to the observer.

@@ -42,8 +42,8 @@ public sealed class RelayDroppedAllocationTests(ITestOutputHelper output) : Real
 
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession("r/a", true, link, CandidatePolicy.RelayOnly));
-        bob.Tell(new PeerProtocol.OpenSession("r/b", false, link, CandidatePolicy.RelayOnly));
+        alice.Tell(new LocalPeerProtocol.OpenSession("r/a", true, link, CandidatePolicy.RelayOnly));
+        bob.Tell(new LocalPeerProtocol.OpenSession("r/b", false, link, CandidatePolicy.RelayOnly));
         var (sessions, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
 
         var newRelayed = (await RelayCandidates(alice)).Single();
@@ -58,7 +58,7 @@ public sealed class RelayDroppedAllocationTests(ITestOutputHelper output) : Real
     }
 
     private static async Task<List<IPEndPoint>> RelayCandidates(IActorRef peer) =>
-        (await peer.Ask<PeerProtocol.Candidates>(new PeerProtocol.GetCandidates(), Generous)).Local
+        (await peer.Ask<LocalPeerProtocol.Candidates>(new LocalPeerProtocol.GetCandidates(), Generous)).Local
         .Where(c => c.Type == CandidateType.Relayed).Select(c => c.Address).ToList();
 
     private async Task AwaitAllocations(IActorRef relay, int count) =>

@@ -14,7 +14,7 @@ namespace P2P.Actors.Tests.Turn;
 
 /// <summary>
 /// Relayed data on a peer's shared UDP socket: the TURN client binds a channel to each peer it sends to
-/// (<c>p2p.turn-client.bind-channels</c>) and publishes its channels to the Peer, which then writes and reads the
+/// (<c>p2p.turn-client.bind-channels</c>) and publishes its channels to the LocalPeer, which then writes and reads the
 /// ChannelData itself instead of handing every datagram to the allocator and back. With binding off, the same
 /// session still works, all through the allocator (Send and Data indications).
 /// </summary>
@@ -38,8 +38,8 @@ public sealed class RelayedChannelDataTests(ITestOutputHelper output) : RealTime
         var bob = StartPeer("bob", "203.0.113.20", turn: turn, client: client);
         var events = CreateTestProbe();
         var link = Sys.ActorOf(SessionLink.Props(events.Ref));
-        alice.Tell(new PeerProtocol.OpenSession("r/a", true, link, CandidatePolicy.RelayOnly));
-        bob.Tell(new PeerProtocol.OpenSession("r/b", false, link, CandidatePolicy.RelayOnly));
+        alice.Tell(new LocalPeerProtocol.OpenSession("r/a", true, link, CandidatePolicy.RelayOnly));
+        bob.Tell(new LocalPeerProtocol.OpenSession("r/b", false, link, CandidatePolicy.RelayOnly));
         var (sessions, pairs) = SessionEvents.AwaitConnected(events, 2, Generous);
         Assert.All(pairs.Values, p => Assert.Equal(CandidateType.Relayed, p.Local.Type));
 
@@ -57,7 +57,7 @@ public sealed class RelayedChannelDataTests(ITestOutputHelper output) : RealTime
             _log.WriteLine($"peer {p}: second round ChannelData sent {sent}, received {received} (in all {after[p].ChannelDataSent}, {after[p].ChannelDataReceived})");
             if (bindChannels)
             {
-                // every datagram of the second round went as ChannelData, written and read by the Peer itself
+                // every datagram of the second round went as ChannelData, written and read by the LocalPeer itself
                 Assert.True(sent >= Messages, $"peer {p} wrote {sent} ChannelData datagrams itself in the second round");
                 Assert.True(received >= Messages, $"peer {p} read {received} ChannelData datagrams itself in the second round");
             }
@@ -70,8 +70,8 @@ public sealed class RelayedChannelDataTests(ITestOutputHelper output) : RealTime
         }
     }
 
-    private static async Task<PeerProtocol.Stats[]> StatsOf(params IActorRef[] peers) =>
-        await Task.WhenAll(peers.Select(p => p.Ask<PeerProtocol.Stats>(new PeerProtocol.GetStats(), Generous)));
+    private static async Task<LocalPeerProtocol.Stats[]> StatsOf(params IActorRef[] peers) =>
+        await Task.WhenAll(peers.Select(p => p.Ask<LocalPeerProtocol.Stats>(new LocalPeerProtocol.GetStats(), Generous)));
 
     /// <summary>Messages numbered a0.. and b0.. both ways; each side gets the other's, all of them, in order.</summary>
     private static void Exchange(Akka.TestKit.TestProbe events, Dictionary<string, IActorRef> sessions, string round)

@@ -17,12 +17,12 @@ using static P2P.Actors.Ice.IceTransportProtocol;
 namespace P2P.Actors.Sessions;
 
 /// <summary>What a local peer is: its name, where its one socket binds, and the servers it gathers with.</summary>
-public sealed record PeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
+public sealed record LocalPeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
 {
     public IUdpSocketFactory Sockets { get; init; } = RealUdpSockets.WithReceiveThreads;
 }
 
-public static class PeerProtocol
+public static class LocalPeerProtocol
 {
     /// <summary>Open a session; the owner gets <see cref="SessionProtocol.Started"/> and then every event of the session.</summary>
     /// <param name="Secure">DTLS 1.2 over the selected pair, with the certificate fingerprint in the description;
@@ -49,13 +49,13 @@ public static class PeerProtocol
 
     public sealed record Stats(int Sessions, long Unroutable, long Malformed)
     {
-        /// <summary>Datagrams to peers the Peer wrote as ChannelData itself (a UDP allocation's bound channel).</summary>
+        /// <summary>Datagrams to peers the LocalPeer wrote as ChannelData itself (a UDP allocation's bound channel).</summary>
         public long ChannelDataSent { get; init; }
 
-        /// <summary>ChannelData from TURN servers the Peer routed itself, without a hop through the allocator.</summary>
+        /// <summary>ChannelData from TURN servers the LocalPeer routed itself, without a hop through the allocator.</summary>
         public long ChannelDataReceived { get; init; }
 
-        /// <summary>Channels to peers the TURN allocators have bound and published, which the Peer writes ChannelData on.</summary>
+        /// <summary>Channels to peers the TURN allocators have bound and published, which the LocalPeer writes ChannelData on.</summary>
         public int ChannelsInUse { get; init; }
 
         /// <summary>Times a session threw and was resumed with its state.</summary>
@@ -104,7 +104,7 @@ public static class PeerProtocol
 /// checks by the ICE username (requests) or by the session tag in the transaction id (responses), and
 /// application data by the remote address of each session's selected pair.
 /// </summary>
-public sealed class Peer : ReceiveActor, IWithTimers
+public sealed class LocalPeer : ReceiveActor, IWithTimers
 {
     private sealed record GatheringTimedOut
     {
@@ -116,7 +116,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         public static readonly ReleaseTimedOut Instance = new();
     }
 
-    private readonly PeerSettings _settings;
+    private readonly LocalPeerSettings _settings;
     private readonly IceSettings _ice;
     private readonly StunSettings _stun;
     private readonly TurnClientSettings _turn;
@@ -152,7 +152,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> _secureSessions = [];
     private readonly Dictionary<IActorRef, IActorRef> _securing = []; // secure session -> its checker, whose place it keeps until DTLS is up
 
-    public Peer(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
+    public LocalPeer(LocalPeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
     {
         _settings = settings;
         _ice = ice;
@@ -165,7 +165,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         Receive<UdpSocketProtocol.Bound>(OnBound);
         Receive<UdpSocketProtocol.BindFailed>(m =>
         {
-            Context.Parent.Tell(new PeerProtocol.PeerFailed(_settings.Name, m.Reason));
+            Context.Parent.Tell(new LocalPeerProtocol.PeerFailed(_settings.Name, m.Reason));
             Context.Stop(Self);
         });
         Receive<UdpSocketProtocol.Received>(OnReceived);
@@ -213,20 +213,20 @@ public sealed class Peer : ReceiveActor, IWithTimers
                     Problem($"TURN server {server} did not answer within {_ice.GatheringTimeout.TotalSeconds:0} s, so there is no relay candidate (is it running there, on that port?)");
             CompleteGathering("gathering timed out");
         });
-        Receive<PeerProtocol.CredentialsChanged>(m =>
+        Receive<LocalPeerProtocol.CredentialsChanged>(m =>
         {
             _routes.ChangeUfrag(Sender, m.NewUfrag);
         });
 
-        Receive<PeerProtocol.OpenSession>(OnOpenSession);
+        Receive<LocalPeerProtocol.OpenSession>(OnOpenSession);
         Receive<CertificateReady>(m => _certificate ??= m.Certificate);
-        Receive<PeerProtocol.DataPathSelected>(m =>
+        Receive<LocalPeerProtocol.DataPathSelected>(m =>
         {
             // what the remote sent before this side had selected the pair (its DTLS ClientHello, typically)
             foreach (var datagram in _routes.SelectDataPath(Sender, m.Remote, m.Data, m.Path, Context.System.Scheduler.Now)) m.Data.Tell(datagram);
         });
-        Receive<PeerProtocol.GetCandidates>(_ => Sender.Tell(new PeerProtocol.Candidates(_gathering.Candidates.ToList(), _gathering.Complete)));
-        Receive<PeerProtocol.GetStats>(_ => Sender.Tell(new PeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
+        Receive<LocalPeerProtocol.GetCandidates>(_ => Sender.Tell(new LocalPeerProtocol.Candidates(_gathering.Candidates.ToList(), _gathering.Complete)));
+        Receive<LocalPeerProtocol.GetStats>(_ => Sender.Tell(new LocalPeerProtocol.Stats(_sessions.Count, _unroutable, _malformed)
         {
             ChannelDataSent = _channelDataSent,
             ChannelDataReceived = _channelDataReceived,
@@ -253,7 +253,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             if (_secureSessions.Contains(session)) _securing[session] = Sender;
             else EndChecking(Sender);
         });
-        Receive<PeerProtocol.SessionSecured>(_ =>
+        Receive<LocalPeerProtocol.SessionSecured>(_ =>
         {
             _secureSessions.Remove(Sender);
             if (_securing.Remove(Sender, out var checker)) EndChecking(checker);
@@ -277,7 +277,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
             }
             else if (_allocatorServer.Count == 0) FinishRelease();
         });
-        Receive<PeerProtocol.Release>(_ => StartRelease());
+        Receive<LocalPeerProtocol.Release>(_ => StartRelease());
         Receive<ReleaseTimedOut>(_ => FinishRelease());
         Receive<TurnClientProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
         Receive<TurnClientProtocol.PermissionCreated>(_ => { });
@@ -337,13 +337,13 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     private void Stopped()
     {
-        foreach (var requester in _releaseRequesters ?? []) requester.Tell(new PeerProtocol.Released(_settings.Name, _releasing, _unanswered));
+        foreach (var requester in _releaseRequesters ?? []) requester.Tell(new LocalPeerProtocol.Released(_settings.Name, _releasing, _unanswered));
         _releaseRequesters = [];
         Context.Stop(Self);
     }
 
-    public static Props Props(PeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
-        Akka.Actor.Props.Create(() => new Peer(settings, ice, stun, turn));
+    public static Props Props(LocalPeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn) =>
+        Akka.Actor.Props.Create(() => new LocalPeer(settings, ice, stun, turn));
 
     private sealed record CertificateReady(DtlsCertificate Certificate);
 
@@ -370,7 +370,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
         _routes.Direct.SocketBound(bound.Writer);
         var hosts = _gathering.AddHosts(bound.LocalEndPoint);
         _log.Info("[{0}] bound {1}; host candidates {2}", _settings.Name, bound.LocalEndPoint, string.Join(", ", hosts.Select(c => c.Address)));
-        Context.Parent.Tell(new PeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
+        Context.Parent.Tell(new LocalPeerProtocol.PeerReady(_settings.Name, bound.LocalEndPoint));
         Publish(hosts);
 
         if (_ice.Tcp && _settings.Sockets is not Transport.Virtual.VirtualUdpSockets && hosts.Count > 0)
@@ -464,7 +464,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
     {
         if (!_gathering.AddProblem(reason)) return;
         _log.Warning("[{0}] {1}", _settings.Name, reason);
-        Context.Parent.Tell(new PeerProtocol.GatheringProblem(_settings.Name, reason));
+        Context.Parent.Tell(new LocalPeerProtocol.GatheringProblem(_settings.Name, reason));
         foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.GatheringProblem(reason));
     }
 
@@ -497,7 +497,7 @@ public sealed class Peer : ReceiveActor, IWithTimers
 
     // ---- sessions ----------------------------------------------------------------------------------
 
-    private void OnOpenSession(PeerProtocol.OpenSession m)
+    private void OnOpenSession(LocalPeerProtocol.OpenSession m)
     {
         string name = $"session-{Uri.EscapeDataString(m.SessionId)}";
         if (!Context.Child(name).IsNobody())
