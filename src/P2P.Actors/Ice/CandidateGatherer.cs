@@ -131,6 +131,39 @@ public sealed class CandidateGatherer
     }
 
     /// <summary>
+    /// The server-reflexive simultaneous-open candidate of the so port <paramref name="soBase"/>, whose mapping a STUN
+    /// Binding over TCP from that port to <paramref name="server"/> saw as <paramref name="mapped"/> (RFC 6544 §5.2), added;
+    /// none when the mapping is the port itself (no NAT), is known already, or the port has no so candidate.
+    /// <para>
+    /// Only simultaneous-open ones are offered. Through a NAT whose TCP mapping is endpoint-independent, the two peers'
+    /// connects from their so ports to each other's mapping cross in the NATs (TCP hole punching: each outgoing SYN opens
+    /// the way for the other's), which is the one way two hosts behind NATs that drop unsolicited SYNs reach each other
+    /// over TCP. An active one would say nothing: its port is 9 (RFC 6544 §4.5) and each connection it opens gets a
+    /// mapping of its own, which the remote learns as peer-reflexive from the check. A passive one would be reached
+    /// only through a NAT that lets unsolicited SYNs in to a mapping a STUN connection made, which a NAT that filters
+    /// does not; a port forwarded on purpose is RFC 6544 §5.3's NAT-assisted candidate, not this.
+    /// </para>
+    /// <para>
+    /// Priority (RFC 6544 §4.2): the server-reflexive TCP type preference, below every direct UDP candidate's and above
+    /// relayed ones, and the direction preference of a candidate behind a NAT, where so ranks first (6).
+    /// </para>
+    /// </summary>
+    public IReadOnlyList<IceCandidate> AddTcpServerReflexive(IPEndPoint mapped, IPEndPoint soBase, IPEndPoint server)
+    {
+        if (mapped.Equals(soBase) || TcpHostFor(soBase, TcpCandidateType.SimultaneousOpen) is null
+            || _candidates.Any(c => c.Transport == CandidateTransport.Tcp && c.TcpType == TcpCandidateType.SimultaneousOpen && c.Address.Equals(mapped)))
+            return [];
+        var srflx = new IceCandidate(
+            CandidateFoundation.Compute(CandidateType.ServerReflexive, soBase.Address, server, CandidateTransport.Tcp) + "s",
+            1, CandidateTransport.Tcp,
+            CandidatePriority.Compute(CandidateType.ServerReflexive,
+                CandidatePriority.LocalPreference(soBase.Address, InterfaceIndexOf(soBase.Address), TcpCandidateType.SimultaneousOpen, natted: true), 1, CandidateTransport.Tcp),
+            mapped, CandidateType.ServerReflexive, soBase, TcpCandidateType.SimultaneousOpen);
+        _candidates.Add(srflx);
+        return [srflx];
+    }
+
+    /// <summary>
     /// The relayed candidate of an allocation on <paramref name="server"/> (RFC 8445 §5.1.1.2), not added. A replacement
     /// (the server dropped the old allocation) shares the old candidate's base IP and server, so §5.1.1.3 would give it
     /// the old foundation, and its pairs would wait (Frozen, §6.1.2.6) behind the old candidate's checks, which can only

@@ -127,6 +127,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private IActorRef? _iceTcp; // ICE-TCP listeners and connections (RFC 6544), on real sockets when p2p.ice.tcp is on
     private readonly CandidateGatherer _gathering = new();
     private readonly Dictionary<IPEndPoint, IActorRef> _probers = [];
+    // STUN over TCP from each simultaneous-open port (RFC 6544 §5.2): the prober and the so port it learns the mapping of
+    private readonly Dictionary<IActorRef, IPEndPoint> _tcpProbers = [];
+    private readonly HashSet<IPEndPoint> _tcpProbeFailedLogged = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
@@ -179,6 +182,15 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         Receive<StunProberProtocol.MappedAddressDiscovered>(OnMapped);
         Receive<StunProberProtocol.StunProbeFailed>(m =>
         {
+            if (_tcpProbers.Remove(Sender))
+            {
+                // no server-reflexive TCP candidate from this server: not a problem of the gathering (many STUN servers
+                // serve UDP only), said once per server
+                if (_tcpProbeFailedLogged.Add(m.Server))
+                    _log.Info("[{0}] no server-reflexive ICE-TCP candidate from STUN server {1}: {2}", _settings.Name, m.Server, m.Reason);
+                GathererDone();
+                return;
+            }
             Problem(m.Reason);
             _probers.Remove(m.Server);
             GathererDone();
@@ -408,11 +420,37 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         _log.Info("[{0}] ICE-TCP listening on {1}{2}", _settings.Name, string.Join(", ", m.Passive),
             m.SimultaneousOpen.Count == 0 ? "" : $"; simultaneous-open on {string.Join(", ", m.SimultaneousOpen)}");
         Publish(added);
+        ProbeTcpMappings(m.SimultaneousOpen);
         GathererDone();
+    }
+
+    /// <summary>
+    /// A STUN Binding over TCP from each simultaneous-open port to each STUN server of its family: the port's mapping in
+    /// the NAT is its server-reflexive so candidate (RFC 6544 §5.2; why only so: <see cref="CandidateGatherer.AddTcpServerReflexive"/>).
+    /// </summary>
+    private void ProbeTcpMappings(IReadOnlyList<IPEndPoint> simultaneousOpen)
+    {
+        int n = 0;
+        foreach (var so in simultaneousOpen)
+        foreach (var server in _settings.StunServers.Where(s => s.AddressFamily == so.AddressFamily))
+        {
+            var prober = Context.ActorOf(StunProber.PropsOverTcp(_stun, server, so, _ice.TcpConnections.ConnectTimeout, Self),
+                $"stun-tcp-{++n}-{server}".Replace('[', '_').Replace(']', '_'));
+            _tcpProbers[prober] = so;
+            _gathering.Started();
+        }
     }
 
     private void OnMapped(StunProberProtocol.MappedAddressDiscovered m)
     {
+        if (_tcpProbers.Remove(Sender, out var so))
+        {
+            var srflx = _gathering.AddTcpServerReflexive(m.Mapped, so, m.Server);
+            if (srflx.Count > 0) _log.Info("[{0}] server-reflexive ICE-TCP candidate {1} (simultaneous-open, from {2})", _settings.Name, m.Mapped, so);
+            Publish(srflx);
+            GathererDone();
+            return;
+        }
         _probers.Remove(m.Server);
         AddServerReflexive(m.Mapped, m.Server);
         GathererDone();

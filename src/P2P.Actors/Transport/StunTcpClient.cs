@@ -90,6 +90,7 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     private readonly TlsClientOptions? _tlsOptions;
     private readonly TimeSpan _handshakeTimeout;
     private readonly string _transport; // "TCP" or "TLS", in sentences
+    private readonly IPEndPoint? _localBind;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
     private readonly Queue<ReadOnlyMemory<byte>> _writes = new();
@@ -105,8 +106,9 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public StunTcpClient(IPEndPoint server, IActorRef handler, int writeQueueBytes, TimeSpan connectTimeout, string role,
-        TlsClientOptions? tls = null, TimeSpan handshakeTimeout = default)
+        TlsClientOptions? tls = null, TimeSpan handshakeTimeout = default, IPEndPoint? localBind = null)
     {
+        _localBind = localBind;
         _server = EndPoints.Unmapped(server);
         _handler = handler;
         _writeQueueLimit = writeQueueBytes;
@@ -125,18 +127,34 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
     /// <param name="role">What the server is, for the sentences told to the handler ("TURN server", "STUN server").</param>
     /// <param name="tls">Null: plain TCP. Else TLS over the connection, the server checked as these options say.</param>
     /// <param name="handshakeTimeout">Over TLS: give up the handshake after this long (default: <paramref name="connectTimeout"/>).</param>
+    /// <param name="localBind">Connect from this address and port, shared with a listener on it (SO_REUSEADDR/SO_REUSEPORT):
+    /// an ICE-TCP simultaneous-open port learning its NAT mapping (RFC 6544 §5.2). Null: any port.</param>
     public static Props Props(IPEndPoint server, IActorRef handler, int writeQueueBytes = 1 << 20, TimeSpan? connectTimeout = null, string role = "TURN server",
-        TlsClientOptions? tls = null, TimeSpan? handshakeTimeout = null)
+        TlsClientOptions? tls = null, TimeSpan? handshakeTimeout = null, IPEndPoint? localBind = null)
     {
         var timeout = connectTimeout ?? TimeSpan.FromSeconds(10);
         var handshake = handshakeTimeout ?? timeout;
-        return Akka.Actor.Props.Create(() => new StunTcpClient(server, handler, writeQueueBytes, timeout, role, tls, handshake));
+        return Akka.Actor.Props.Create(() => new StunTcpClient(server, handler, writeQueueBytes, timeout, role, tls, handshake, localBind));
     }
 
     protected override void PreStart()
     {
         Timers.StartSingleTimer(TcpClientProtocol.ConnectTimedOut.Instance, TcpClientProtocol.ConnectTimedOut.Instance, _connectTimeout);
         var socket = new Socket(_server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (_localBind is not null)
+        {
+            try
+            {
+                TcpSockets.ShareLocalPort(socket);
+                socket.Bind(_localBind);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                GiveUpConnecting($"cannot bind {_localBind}: {e.Message}");
+                return;
+            }
+        }
         _connecting = socket;
         var self = Self;
         ConnectAsync(socket, _server, _stop.Token).PipeTo(self,
@@ -251,7 +269,9 @@ public sealed class StunTcpClient : ReceiveActor, IWithTimers
 
     private void GiveUp(string reason)
     {
-        _log.Warning("{0}", reason);
+        // a connection from a given port is a probe for an optional candidate: its owner says once what failed
+        if (_localBind is null) _log.Warning("{0}", reason);
+        else _log.Debug("{0}", reason);
         _handler.Tell(new UdpSocketProtocol.BindFailed(_server, reason), Self);
         Context.Stop(Self);
     }

@@ -25,13 +25,16 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     /// <summary>
     /// The firewall kinds' cells (issue 14) and the path each must take: "udp" a direct UDP pair, "tcp" a direct ICE-TCP
     /// pair (RFC 6544), "relay" through the TURN server, which each side reaches as its firewall allows (UDP; TCP for
-    /// tcp-only; TLS on 443 for https-only: <see cref="TurnLegFor"/>). tcp-only x masquerade and
-    /// tcp-only x tcp-only are cells of the NAT matrix (<see cref="Nats"/>).
+    /// tcp-only; TLS on 443 for https-only: <see cref="TurnLegFor"/>). tcp-only x masquerade is a cell of the NAT matrix
+    /// (<see cref="Nats"/>); tcp-only x tcp-only is here (and left out of the NAT matrix), for the path it must take.
     /// </summary>
     private static readonly (string NatA, string NatB, string Path)[] FirewallPairs =
     [
         // ICE-TCP (RFC 6544): the tcp-only host's active candidate connects to the public host's passive one, directly
         ("tcp-only", "public", "tcp"),
+        // ICE-TCP through both NATs (RFC 6544 §5.2): each side's simultaneous-open port learns its mapping with STUN over
+        // TCP, and the two connects from those ports to each other's mapping cross (TCP hole punching)
+        ("tcp-only", "tcp-only", "tcp"),
         // only TCP to 443 leaves: the public host's TCP candidates are on other ports, so TURN on 443 is the way
         ("https-only", "public", "relay"),
         ("https-only", "masquerade", "relay"),
@@ -177,7 +180,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_pair_of_NAT_behaviours_connects_through_the_lab_with_coturn_and_with_p2p_relay()
     {
-        var (cells, notRun) = await RunMatrixAsync([.. Nats.SelectMany(a => Nats.Select(b => (a, b)))], Budget, "matrix", Report);
+        var (cells, notRun) = await RunMatrixAsync([.. Nats.SelectMany(a => Nats.Select(b => (a, b))).Where(p => !FirewallPairs.Any(f => (f.NatA, f.NatB) == p))],
+            Budget, "matrix", Report);
         AssertMatrix(cells, notRun, Budget);
         var relayedButDirectPossible = cells.Where(c => DirectPossible(c.NatA, c.NatB) && c.Path.Contains("relay", StringComparison.Ordinal)).Select(c => c.ToString()).ToList();
         Assert.True(relayedButDirectPossible.Count == 0, "relayed although a direct path exists: " + string.Join("; ", relayedButDirectPossible));
@@ -668,8 +672,8 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("`p2p signal` listens on 443. Each side reaches its TURN server as its firewall lets it: UDP, TCP behind tcp-only,");
         md.AppendLine("443 behind https-only (the transport column: the selected pair's transport, then each relayed side's way to its");
         md.AppendLine("TURN server). The expected path is the best one the rules allow with what `p2p` offers today: the");
-        md.AppendLine("test fails on any other (tcp-only x public goes direct over ICE-TCP once `p2p` gathers TCP candidates).");
-        md.AppendLine("tcp-only x masquerade and tcp-only x tcp-only are in the NAT matrix above.");
+        md.AppendLine("test fails on any other (tcp-only x public and tcp-only x tcp-only go direct over ICE-TCP, the latter by TCP");
+        md.AppendLine("hole punching between server-reflexive simultaneous-open candidates). tcp-only x masquerade is in the NAT matrix above.");
         md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
         md.AppendLine();
         md.AppendLine("| kind | what passes (tests/lab/lab.sh, nftables in the router) |");
