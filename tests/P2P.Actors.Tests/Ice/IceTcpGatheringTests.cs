@@ -62,6 +62,45 @@ public sealed class IceTcpGatheringTests
     }
 
     [Fact]
+    public void The_mapping_of_an_so_port_is_a_server_reflexive_so_candidate_between_udp_and_relayed_whose_checks_go_from_its_base()
+    {
+        var gathering = new CandidateGatherer();
+        var udp = Assert.Single(gathering.AddHosts(Bound));
+        var soPort = new IPEndPoint(Listening.Address, 41001);
+        var tcp = gathering.AddTcpHosts([Listening], [soPort]);
+        var so = Assert.Single(tcp, c => c.TcpType == TcpCandidateType.SimultaneousOpen);
+        var udpSrflx = Assert.Single(gathering.AddServerReflexive(new IPEndPoint(IPAddress.Parse("203.0.113.5"), 5000), Stun));
+        var relayed = gathering.Relayed(new IPEndPoint(IPAddress.Parse("198.51.100.9"), 50000), null, Stun, replacing: false);
+        var mapped = new IPEndPoint(IPAddress.Parse("203.0.113.5"), 41001);
+
+        var srflx = Assert.Single(gathering.AddTcpServerReflexive(mapped, soPort, Stun));
+        Assert.Equal((CandidateType.ServerReflexive, CandidateTransport.Tcp, TcpCandidateType.SimultaneousOpen, mapped, soPort),
+            (srflx.Type, srflx.Transport, srflx.TcpType, srflx.Address, srflx.Related));
+        Assert.Equal($"a=candidate:{srflx.Foundation} 1 TCP {srflx.Priority} 203.0.113.5 41001 typ srflx raddr 192.168.1.10 rport 41001 tcptype so", srflx.ToSdpLine());
+        Assert.Contains(srflx, gathering.Candidates);
+        // RFC 6544 §4.2: UDP stays preferred, a direct TCP path beats the relay; behind a NAT so ranks first (6)
+        Assert.True(udp.Priority > udpSrflx.Priority && udpSrflx.Priority > srflx.Priority && srflx.Priority > relayed.Priority,
+            $"{udp.Priority} {udpSrflx.Priority} {srflx.Priority} {relayed.Priority}");
+        Assert.Equal(6, CandidatePriority.LocalPreferenceOf(srflx.Priority) >> 13);
+        Assert.Equal(6, tcp.Select(c => c.Foundation).Append(udp.Foundation).Append(udpSrflx.Foundation).Append(srflx.Foundation).Distinct().Count());
+
+        // the same mapping again, the port's own address (no NAT) or a port that is no so candidate: nothing
+        Assert.Empty(gathering.AddTcpServerReflexive(mapped, soPort, new IPEndPoint(IPAddress.Parse("198.51.100.2"), 3478)));
+        Assert.Empty(gathering.AddTcpServerReflexive(soPort, soPort, Stun));
+        Assert.Empty(gathering.AddTcpServerReflexive(new IPEndPoint(mapped.Address, 41000), Listening, Stun));
+
+        // paired with a remote so candidate, it forms no pair of its own: checks go from its base, the so port, to the
+        // remote (RFC 8445 §6.1.2.4), and the remote's checks to it arrive there
+        var checks = new CheckList(controlling: true);
+        var remoteSrflx = new IceCandidate("theirs", 1, CandidateTransport.Tcp, srflx.Priority, new IPEndPoint(IPAddress.Parse("198.51.100.20"), 42001),
+            CandidateType.ServerReflexive, new IPEndPoint(IPAddress.Parse("10.0.0.2"), 42001), TcpCandidateType.SimultaneousOpen);
+        checks.AddRemote(remoteSrflx);
+        Assert.Empty(checks.AddLocal(srflx));
+        var pair = Assert.Single(checks.AddLocals(gathering.Candidates));
+        Assert.Equal((so, remoteSrflx), (pair.Local, pair.Remote));
+    }
+
+    [Fact]
     public void A_udp_datagram_and_a_stun_mapping_are_never_taken_for_a_tcp_candidate()
     {
         var gathering = new CandidateGatherer();

@@ -11,6 +11,7 @@ using P2P.Actors.Tests.Turn;
 using P2P.Actors.Transport;
 using P2P.Actors.Turn;
 using P2P.Protocol.Ice;
+using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -26,11 +27,11 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log = output;
 
-    private IActorRef StartPeer(string name, IceSettings ice, bool dropUdp)
+    private IActorRef StartPeer(string name, IceSettings ice, bool dropUdp, IReadOnlyList<IPEndPoint>? stunServers = null, Akka.TestKit.TestProbe? parent = null)
     {
         var config = TurnClientSettingsTests.RepoHocon();
-        var parent = CreateTestProbe();
-        var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), [], [])
+        parent ??= CreateTestProbe();
+        var settings = new LocalPeerSettings(name, new IPEndPoint(IPAddress.Loopback, 0), stunServers ?? [], [])
         {
             Sockets = dropUdp ? new UdpDropped(RealUdpSockets.WithReceiveThreads, Sys) : RealUdpSockets.WithReceiveThreads,
         };
@@ -75,6 +76,48 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
         var peer = StartPeer("alice", ice, dropUdp: false);
         var tcpTypes = AwaitCandidates(peer).Where(c => c.Transport == CandidateTransport.Tcp).Select(c => c.TcpType).Order();
         Assert.Equal([TcpCandidateType.Active, TcpCandidateType.Passive], tcpTypes);
+    }
+
+    [Fact]
+    public void Behind_a_nat_the_mapping_of_its_so_port_seen_by_a_stun_server_over_tcp_is_offered_as_a_server_reflexive_so_candidate()
+    {
+        // a STUN server over TCP that answers as if a NAT (port preserved) stood before 127.0.0.1: 198.51.100.7:<port>
+        var nat = IPAddress.Parse("198.51.100.7");
+        using var stun = new TcpStunServer(from => new IPEndPoint(nat, from.Port));
+        var peer = StartPeer("alice", Ice, dropUdp: false, [stun.EndPoint]);
+        var candidates = AwaitCandidates(peer);
+        foreach (var c in candidates) _log.WriteLine(c.ToSdpLine());
+        var so = Assert.Single(candidates, c => c.Type == CandidateType.Host && c.TcpType == TcpCandidateType.SimultaneousOpen);
+        var srflx = Assert.Single(candidates, c => c.Type == CandidateType.ServerReflexive && c.Transport == CandidateTransport.Tcp);
+        // the Binding came from the so port itself (it shares the port with the so listener), so its mapping is the so port's
+        Assert.Contains(so.Address, stun.Seen);
+        Assert.Equal((new IPEndPoint(nat, so.Address.Port), so.Address, TcpCandidateType.SimultaneousOpen), (srflx.Address, srflx.Related, srflx.TcpType));
+        Assert.EndsWith($"typ srflx raddr 127.0.0.1 rport {so.Address.Port} tcptype so", srflx.ToSdpLine());
+        // RFC 6544 §4.2: the server-reflexive TCP type preference, below every UDP candidate; so first behind a NAT
+        Assert.Equal(CandidatePriority.TcpServerReflexivePreference, (int)(srflx.Priority >> 24));
+        Assert.Equal(6, CandidatePriority.LocalPreferenceOf(srflx.Priority) >> 13);
+        Assert.All(candidates.Where(c => c.Transport == CandidateTransport.Udp), udp => Assert.True(udp.Priority > srflx.Priority));
+        Assert.NotEqual(so.Foundation, srflx.Foundation);
+        // only simultaneous-open ones: no active or passive server-reflexive candidate
+        Assert.DoesNotContain(candidates, c => c.Type == CandidateType.ServerReflexive && c.TcpType is TcpCandidateType.Active or TcpCandidateType.Passive);
+    }
+
+    [Fact]
+    public void A_stun_server_that_does_not_serve_tcp_means_no_server_reflexive_tcp_candidate_said_once_and_no_gathering_problem()
+    {
+        // answers Binding over UDP only: a TCP connect to its port is refused
+        using var stun = new UdpStunServer();
+        var parent = CreateTestProbe();
+        List<IceCandidate> candidates = [];
+        EventFilter.Info(contains: "no server-reflexive ICE-TCP candidate from STUN server").ExpectOne(Generous, () =>
+        {
+            var peer = StartPeer("alice", Ice, dropUdp: false, [stun.EndPoint], parent);
+            candidates = AwaitCandidates(peer);
+        });
+        Assert.True(stun.Answered > 0, "the UDP prober asked the server");
+        Assert.DoesNotContain(candidates, c => c.Type == CandidateType.ServerReflexive);
+        Assert.Contains(candidates, c => c.Type == CandidateType.Host && c.TcpType == TcpCandidateType.SimultaneousOpen);
+        parent.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no GatheringProblem: nothing the user must hear about
     }
 
     [Fact]
@@ -208,6 +251,80 @@ public sealed class IceTcpLoopbackTests(ITestOutputHelper output) : TestKit(stri
             });
             ReceiveAny(link.Forward);
         }
+    }
+
+    /// <summary>A STUN server over TCP on 127.0.0.1 (RFC 8489 §6.2.2) answering each Binding with the address <paramref name="map"/> gives the connection's source; it keeps the sources it saw.</summary>
+    private sealed class TcpStunServer : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly System.Collections.Concurrent.ConcurrentBag<IPEndPoint> _seen = [];
+
+        public TcpStunServer(Func<IPEndPoint, IPEndPoint> map)
+        {
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    var from = (IPEndPoint)client.Client.RemoteEndPoint!;
+                    _seen.Add(from);
+                    var stream = client.GetStream();
+                    var header = new byte[20];
+                    await stream.ReadExactlyAsync(header, _stop.Token);
+                    var request = new byte[20 + System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(2))];
+                    header.CopyTo(request, 0);
+                    await stream.ReadExactlyAsync(request.AsMemory(20), _stop.Token);
+                    await stream.WriteAsync(BindingAnswer(request, map(from)), _stop.Token);
+                }
+            });
+        }
+
+        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+        public IReadOnlyCollection<IPEndPoint> Seen => _seen;
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+        }
+    }
+
+    /// <summary>A STUN server over UDP only on 127.0.0.1, answering each Binding with the sender's address; no TCP listens on its port.</summary>
+    private sealed class UdpStunServer : IDisposable
+    {
+        private readonly System.Net.Sockets.UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
+        private readonly CancellationTokenSource _stop = new();
+        private int _answered;
+
+        public UdpStunServer() =>
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var got = await _udp.ReceiveAsync(_stop.Token);
+                    await _udp.SendAsync(BindingAnswer(got.Buffer, got.RemoteEndPoint), got.RemoteEndPoint, _stop.Token);
+                    Interlocked.Increment(ref _answered);
+                }
+            });
+
+        public IPEndPoint EndPoint => (IPEndPoint)_udp.Client.LocalEndPoint!;
+        public int Answered => Volatile.Read(ref _answered);
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _udp.Dispose();
+        }
+    }
+
+    private static byte[] BindingAnswer(byte[] request, IPEndPoint mapped)
+    {
+        Assert.True(StunMessage.TryParse(request, out var msg, out _));
+        var w = new StunMessageWriter(new byte[64], StunMethod.Binding, StunClass.SuccessResponse, msg.TransactionId);
+        w.AddAddress(StunAttributeType.XorMappedAddress, StunAddress.From(mapped));
+        return w.ToArray();
     }
 
     /// <summary>Real UDP sockets whose every received datagram is dropped before the peer sees it: a network that passes only TCP.</summary>
