@@ -81,18 +81,28 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Whether a direct UDP path exists for the pair (RFC 4787 behaviours; NATLAB-NOTES.md measured the same): never
-    /// through a firewall without UDP, always to a public host from a side with UDP.
+    /// Whether a direct path exists for the pair: over UDP (RFC 4787 behaviours; NATLAB-NOTES.md measured the same),
+    /// always to a public host from a side with UDP; through a firewall without UDP, over ICE-TCP
+    /// (<see cref="DirectTcpPossible"/>).
     /// </summary>
     private static bool DirectPossible(string a, string b)
     {
-        if (NoUdp(a) || NoUdp(b)) return false;
+        if (NoUdp(a) || NoUdp(b)) return DirectTcpPossible(a, b);
         if (a == "public" || b == "public") return true;
         static bool ConeNotFull(string n) => n is "masquerade" or "port-restricted";
         if (a == "symmetric" && (b == "symmetric" || ConeNotFull(b))) return false;
         if (b == "symmetric" && ConeNotFull(a)) return false;
         return true;
     }
+
+    /// <summary>
+    /// Whether a direct ICE-TCP path exists (RFC 6544): to a public host (an active candidate connects to its passive
+    /// one), and between two NATs whose TCP mapping is endpoint-independent (every kind here but symmetric, whose
+    /// masquerade fully-random maps each connection anew), where the two simultaneous-open ports' connects to each
+    /// other's server-reflexive address cross (§5.2). Never from https-only: no candidate is on port 443.
+    /// </summary>
+    private static bool DirectTcpPossible(string a, string b) =>
+        a != "https-only" && b != "https-only" && (a == "public" || b == "public" || (a != "symmetric" && b != "symmetric"));
 
     private static bool NoUdp(string nat) => nat is "tcp-only" or "udp-blocked" or "https-only";
 
@@ -646,6 +656,9 @@ public sealed class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("Chat round trip: a line written to A until B prints it, plus a line written to B until A prints it. File: 5 MiB");
         md.AppendLine("from A to B, SHA-256 checked on arrival, MiB/s from B's accept to B saying it is done. Transport: the selected");
         md.AppendLine("pair's (udp, or tcp for an ICE-TCP pair), then for each relayed side how it reaches its TURN server and on which port.");
+        md.AppendLine("Direct possible: a direct path exists, over UDP or, behind tcp-only, over ICE-TCP (from tcp-only to a NAT that maps");
+        md.AppendLine("TCP endpoint-independently, by TCP hole punching between server-reflexive simultaneous-open candidates, RFC 6544");
+        md.AppendLine("§5.2); the test fails on a cell that relays where it exists. tcp-only x tcp-only is in the firewall matrix below.");
         md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
         md.AppendLine();
         md.AppendLine("NAT kinds (RFC 4787; tests/lab/lab.sh says how each is built, tests/lab/check-nat.sh verifies them):");
