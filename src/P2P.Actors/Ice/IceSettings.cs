@@ -125,6 +125,7 @@ public sealed record IceSettings(
             {
                 RefusedLogPerMinute = c.GetInt("tcp-refused-log-per-minute", 5),
                 SimultaneousOpen = c.GetBoolean("tcp-simultaneous-open", true),
+                SimultaneousOpenRetry = c.GetTimeSpan("tcp-simultaneous-open-retry", IceTcpSettings.Default.SimultaneousOpenRetry),
             },
         };
         if (settings.Ta < TimeSpan.FromMilliseconds(5) || settings.MaxPairs < 1 || settings.ConsentInterval <= TimeSpan.Zero)

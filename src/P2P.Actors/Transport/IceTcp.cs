@@ -20,6 +20,12 @@ public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes
 
     /// <summary>Also a simultaneous-open candidate per host address (RFC 6544 §4.1): a port that listens and connects out from itself.</summary>
     public bool SimultaneousOpen { get; init; } = true;
+
+    /// <summary>
+    /// A simultaneous-open connect that is refused (the remote's NAT answered our SYN with a reset: the remote's own SYN
+    /// had not opened its way yet) is made again after this long, with its datagrams kept, until <see cref="ConnectTimeout"/>.
+    /// </summary>
+    public TimeSpan SimultaneousOpenRetry { get; init; } = TimeSpan.FromMilliseconds(200);
 }
 
 public static class IceTcpProtocol
@@ -68,6 +74,8 @@ public static class IceTcpProtocol
 
     internal sealed record ConnectTimedOut(ConnectionKey Key);
 
+    internal sealed record RetryConnect(ConnectionKey Key);
+
     internal sealed record SweepIdle
     {
         public static readonly SweepIdle Instance = new();
@@ -98,6 +106,9 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         /// <summary>When it last carried a datagram either way (<see cref="Environment.TickCount64"/>); the read loop writes it too.</summary>
         public long LastActive;
 
+        /// <summary>Opened by us: when the connect gives up (<see cref="Environment.TickCount64"/>), however often a refused one is made again.</summary>
+        public long ConnectDeadline { get; set; }
+
         public void Touch() => Volatile.Write(ref LastActive, Environment.TickCount64);
     }
 
@@ -125,6 +136,12 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         Receive<IceTcpProtocol.ConnectTimedOut>(m =>
         {
             if (_connections.TryGetValue(m.Key, out var c) && c.Socket is null) Close(c, $"no connection within {_settings.ConnectTimeout.TotalSeconds:0} s");
+        });
+        Receive<IceTcpProtocol.RetryConnect>(m =>
+        {
+            if (!_connections.TryGetValue(m.Key, out var c) || c.Socket is not null) return;
+            if (Environment.TickCount64 >= c.ConnectDeadline) Close(c, $"no connection within {_settings.ConnectTimeout.TotalSeconds:0} s");
+            else Open(c);
         });
         Receive<IceTcpProtocol.WriteDone>(OnWriteDone);
         Receive<IceTcpProtocol.Ended>(m =>
@@ -282,6 +299,8 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             _log.Debug("ICE-TCP: cannot bind {0} to connect to {1}: {2}", key.Local.Address, key.Remote, e.Message);
             return;
         }
+        long now = Environment.TickCount64;
+        if (c.ConnectDeadline == 0) c.ConnectDeadline = now + (long)_settings.ConnectTimeout.TotalMilliseconds;
         socket.ConnectAsync(key.Remote, _stop.Token).AsTask().ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) return new IceTcpProtocol.ConnectDone(key, socket, null);
@@ -292,7 +311,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
                 InUse = error is SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse },
             };
         }, TaskScheduler.Default).PipeTo(Self);
-        Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), _settings.ConnectTimeout);
+        Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), TimeSpan.FromMilliseconds(Math.Max(1, c.ConnectDeadline - now)));
     }
 
     private void OnConnectDone(IceTcpProtocol.ConnectDone m)
@@ -313,6 +332,15 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (m.Socket is null)
         {
             _connectFailures++;
+            if (m.Key.Type == TcpCandidateType.SimultaneousOpen && c.Queue.Count > 0
+                && Environment.TickCount64 + (long)_settings.SimultaneousOpenRetry.TotalMilliseconds < c.ConnectDeadline)
+            {
+                // TCP hole punching (RFC 6544 §5.2): a NAT that resets an unsolicited SYN refuses our connect until the
+                // remote's own SYN to us has gone out through it; again shortly, from the same port, datagrams kept
+                _log.Debug("ICE-TCP: {0} -> {1} refused ({2}); again in {3} ms", c.Key.Local, c.Key.Remote, m.Error, _settings.SimultaneousOpenRetry.TotalMilliseconds);
+                Timers.StartSingleTimer(new IceTcpProtocol.RetryConnect(m.Key), new IceTcpProtocol.RetryConnect(m.Key), _settings.SimultaneousOpenRetry);
+                return;
+            }
             Close(c, $"connect failed: {m.Error}");
             return;
         }
@@ -415,6 +443,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             socket.Dispose();
         }
         Timers.Cancel(c.Key);
+        Timers.Cancel(new IceTcpProtocol.RetryConnect(c.Key));
         _log.Debug("ICE-TCP: {0} <-> {1} closed: {2}", c.Key.Local, c.Key.Remote, reason);
     }
 

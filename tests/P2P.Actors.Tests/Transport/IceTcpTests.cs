@@ -120,10 +120,12 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
     }
 
     [Fact]
-    public async Task A_simultaneous_open_connect_that_is_refused_is_tried_again_on_the_next_datagram_from_the_same_port()
+    public async Task A_simultaneous_open_connect_that_is_refused_is_made_again_from_the_same_port_until_the_remote_listens_and_keeps_its_datagram()
     {
+        // TCP hole punching through a NAT that resets an unsolicited SYN: our connects are refused until the remote's
+        // own SYN has gone out; no further datagram (a check sent once over TCP) is needed to try again
         var (tcp, _, so) = StartSimultaneousOpen();
-        // the remote's port, bound but not yet listening nor connecting: the first connect is refused
+        // the remote's port, bound but not yet listening nor connecting: connects to it are refused
         using var remote = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         remote.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var to = (IPEndPoint)remote.LocalEndPoint!;
@@ -132,14 +134,44 @@ public sealed class IceTcpTests(ITestOutputHelper output) : TestKit(string.Empty
         {
             tcp.Tell(new IceTcpProtocol.GetStats());
             var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
-            Assert.Equal((1, 0), (stats.ConnectFailures, stats.Connections));
+            Assert.True(stats.ConnectFailures >= 2, $"{stats.ConnectFailures} refused connects");
+            Assert.Equal(1, stats.Connections); // still being opened, the datagram kept
         }, Wait);
 
         remote.Listen(4);
-        tcp.Tell(new IceTcpProtocol.Send(so, TcpCandidateType.SimultaneousOpen, to, "check 2"u8.ToArray()));
-        using var accepted = await remote.AcceptAsync();
+        using var accepted = await remote.AcceptAsync(new CancellationTokenSource(Wait).Token);
         Assert.Equal(so, accepted.RemoteEndPoint); // from the candidate's own port
-        Assert.Equal("check 2", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
+        Assert.Equal("check 1", Encoding.ASCII.GetString(await ReadFrameAsync(accepted)));
+    }
+
+    [Fact]
+    public void A_simultaneous_open_connect_that_stays_refused_gives_up_at_the_connect_timeout_and_the_next_datagram_tries_again()
+    {
+        var owner = CreateTestProbe();
+        var settings = IceTcpSettings.Default with { ConnectTimeout = TimeSpan.FromMilliseconds(700), SimultaneousOpenRetry = TimeSpan.FromMilliseconds(100) };
+        var tcp = Sys.ActorOf(IceTcp.Props([IPAddress.Loopback], owner.Ref, settings));
+        var so = Assert.Single(owner.ExpectMsg<IceTcpProtocol.Listening>(Wait).SimultaneousOpen);
+        using var remote = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        remote.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var to = (IPEndPoint)remote.LocalEndPoint!;
+        tcp.Tell(new IceTcpProtocol.Send(so, TcpCandidateType.SimultaneousOpen, to, "check 1"u8.ToArray()));
+        long failures = 0;
+        AwaitAssert(() =>
+        {
+            tcp.Tell(new IceTcpProtocol.GetStats());
+            var stats = ExpectMsg<IceTcpProtocol.Stats>(Wait);
+            Assert.Equal(0, stats.Connections);
+            failures = stats.ConnectFailures;
+            Assert.True(failures >= 3, $"{failures} refused connects before giving up");
+        }, Wait);
+        Assert.True(failures <= 8, $"{failures} refused connects within 700 ms at one per 100 ms");
+
+        tcp.Tell(new IceTcpProtocol.Send(so, TcpCandidateType.SimultaneousOpen, to, "check 2"u8.ToArray()));
+        AwaitAssert(() =>
+        {
+            tcp.Tell(new IceTcpProtocol.GetStats());
+            Assert.True(ExpectMsg<IceTcpProtocol.Stats>(Wait).ConnectFailures > failures);
+        }, Wait);
     }
 
     private (IActorRef Tcp, Akka.TestKit.TestProbe Owner, IPEndPoint SimultaneousOpen) StartSimultaneousOpen()
