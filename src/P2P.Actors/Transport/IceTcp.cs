@@ -66,6 +66,9 @@ public static class IceTcpProtocol
     {
         /// <summary>The connect failed because a connection between the two ports exists already (EADDRNOTAVAIL): the remote's, reaching a listener.</summary>
         public bool InUse { get; init; }
+
+        /// <summary>The remote (or a NAT on the way) answered with a reset.</summary>
+        public bool Refused { get; init; }
     }
 
     internal sealed record WriteDone(ConnectionKey Key, int Bytes, string? Error);
@@ -309,6 +312,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             return new IceTcpProtocol.ConnectDone(key, null, error?.Message ?? "cancelled")
             {
                 InUse = error is SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse },
+                Refused = error is SocketException { SocketErrorCode: SocketError.ConnectionRefused },
             };
         }, TaskScheduler.Default).PipeTo(Self);
         Timers.StartSingleTimer(key, new IceTcpProtocol.ConnectTimedOut(key), TimeSpan.FromMilliseconds(Math.Max(1, c.ConnectDeadline - now)));
@@ -332,7 +336,7 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
         if (m.Socket is null)
         {
             _connectFailures++;
-            if (m.Key.Type == TcpCandidateType.SimultaneousOpen && c.Queue.Count > 0
+            if (m.Refused && m.Key.Type == TcpCandidateType.SimultaneousOpen && c.Queue.Count > 0
                 && Environment.TickCount64 + (long)_settings.SimultaneousOpenRetry.TotalMilliseconds < c.ConnectDeadline)
             {
                 // TCP hole punching (RFC 6544 §5.2): a NAT that resets an unsolicited SYN refuses our connect until the
