@@ -23,7 +23,7 @@ public sealed record IceTcpSettings(TimeSpan ConnectTimeout, int WriteQueueBytes
 
     /// <summary>
     /// A simultaneous-open connect that is refused (the remote's NAT answered our SYN with a reset: the remote's own SYN
-    /// had not opened its way yet) is made again after this long, with its datagrams kept, until <see cref="ConnectTimeout"/>.
+    /// was not on its way yet) is made again after this long, with its datagrams kept, until <see cref="ConnectTimeout"/>.
     /// </summary>
     public TimeSpan SimultaneousOpenRetry { get; init; } = TimeSpan.FromMilliseconds(200);
 }
@@ -339,8 +339,8 @@ public sealed class IceTcp : ReceiveActor, IWithTimers
             if (m.Refused && m.Key.Type == TcpCandidateType.SimultaneousOpen && c.Queue.Count > 0
                 && Environment.TickCount64 + (long)_settings.SimultaneousOpenRetry.TotalMilliseconds < c.ConnectDeadline)
             {
-                // TCP hole punching (RFC 6544 §5.2): a NAT that resets an unsolicited SYN refuses our connect until the
-                // remote's own SYN to us has gone out through it; again shortly, from the same port, datagrams kept
+                // TCP hole punching (RFC 6544 §5.2): a NAT that resets an unsolicited SYN lets ours in only while the
+                // remote's own SYN to us is on its way (about a round trip); again shortly, from the same port, datagrams kept
                 _log.Debug("ICE-TCP: {0} -> {1} refused ({2}); again in {3} ms", c.Key.Local, c.Key.Remote, m.Error, _settings.SimultaneousOpenRetry.TotalMilliseconds);
                 Timers.StartSingleTimer(new IceTcpProtocol.RetryConnect(m.Key), new IceTcpProtocol.RetryConnect(m.Key), _settings.SimultaneousOpenRetry);
                 return;
