@@ -186,6 +186,17 @@ public class IceDescriptionTests
     }
 
     [Fact]
+    public void A_published_host_candidate_leaves_no_address_in_the_libnice_lines()
+    {
+        Assert.True(IceCandidate.TryParse("1 1 UDP 2130706431 192.0.2.1 5000 typ host", out var host, out _));
+        var text = new IceDescription(new IceCredentials("G6op", "zQ15Lb+Fx4X6zn1lTGq24x"), [host with { HostName = "7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local" }])
+            .Write(IceDescriptionFormat.Libnice);
+        Assert.StartsWith("m=- 9 ICE/SDP\nc=IN IP4 0.0.0.0\n", text);
+        Assert.DoesNotContain("192.0.2.1", text);
+        Assert.Contains("a=candidate:1 1 UDP 2130706431 7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local 5000 typ host\n", text);
+    }
+
+    [Fact]
     public void A_browser_description_with_only_mdns_host_candidates_parses()
     {
         string text = "a=ice-ufrag:G6op\na=ice-pwd:zQ15Lb+Fx4X6zn1lTGq24x\n" +
