@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using P2P.Actors.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Mdns;
+
+/// <summary>
+/// mDNS on a real link: two network namespaces ("mdns-&lt;n&gt;-a", "mdns-&lt;n&gt;-b") joined by a veth pair with multicast on,
+/// made for each test and deleted after it, with a real <c>p2p</c> in each (real sockets, port 5353 shared with
+/// SO_REUSEADDR). Needs root and iproute2, as the NAT lab does; the third-party check needs Debian's python3-zeroconf (a
+/// separate mDNS implementation; avahi's tools need the avahi daemon on D-Bus, which a namespace does not have).
+/// </summary>
+public sealed partial class MdnsNamespaceTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private const string AddressA = "10.253.0.1", AddressB = "10.253.0.2";
+    private readonly string _id = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..4];
+    private string Ns(char side) => $"mdns-{_id}-{side}";
+    private string Veth(char side) => $"mdns{_id}{side}";
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root",
+            "the mDNS namespace tests need root (network namespaces), like the NAT lab");
+        await Ip("netns", "add", Ns('a'));
+        await Ip("netns", "add", Ns('b'));
+        await Ip("link", "add", Veth('a'), "type", "veth", "peer", "name", Veth('b'));
+        foreach (char side in "ab")
+        {
+            await Ip("link", "set", Veth(side), "netns", Ns(side));
+            await Ip("-n", Ns(side), "addr", "add", (side == 'a' ? AddressA : AddressB) + "/24", "dev", Veth(side));
+            await Ip("-n", Ns(side), "link", "set", "lo", "up");
+            await Ip("-n", Ns(side), "link", "set", Veth(side), "multicast", "on", "up");
+            await Ip("-n", Ns(side), "route", "add", "default", "dev", Veth(side)); // as a browser needs; our sockets pick the interface themselves
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Ip(check: false, "netns", "del", Ns('a'));
+        await Ip(check: false, "netns", "del", Ns('b')); // the veth pair goes with its namespaces
+    }
+
+    private P2pProcess StartP2p(char side, string mode, params string[] args) =>
+        P2pProcess.StartThrough("ip", ["netns", "exec", Ns(side)], [.. args, "--stun", "none"], new Dictionary<string, string> { ["P2P__ICE__MDNS"] = mode });
+
+    [Fact]
+    public async Task Two_peers_that_offer_only_mdns_names_resolve_each_other_connect_and_chat_both_ways()
+    {
+        await using var a = StartP2p('a', "publish", "-s");
+        await using var b = StartP2p('b', "publish");
+        try
+        {
+            var blockA = await a.ReadLocalDescriptionAsync(Wait);
+            var blockB = await b.ReadLocalDescriptionAsync(Wait);
+            foreach (var (block, address) in new[] { (blockA, AddressA), (blockB, AddressB) })
+            {
+                Assert.DoesNotContain(address, block);
+                Assert.Matches(@"a=candidate:\S+ 1 UDP \d+ [0-9a-f-]{36}\.local \d+ typ host", block);
+            }
+            await a.WriteRemoteDescriptionAsync(blockB);
+            await b.WriteRemoteDescriptionAsync(blockA);
+            await a.WaitForLineAsync(l => l == "Connected", Wait);
+            await b.WaitForLineAsync(l => l == "Connected", Wait);
+            // the controlled side says which pair: the addresses behind the names
+            var path = await b.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains($"host {AddressB}:", path);
+            Assert.Contains($"host {AddressA}:", path);
+            await a.WriteLineAsync("hello over mdns");
+            await b.WaitForLineAsync(l => l == "Received: hello over mdns", Wait);
+            await b.WriteLineAsync("and back");
+            await a.WaitForLineAsync(l => l == "Received: and back", Wait);
+        }
+        finally
+        {
+            output.WriteLine(a.Transcript);
+            output.WriteLine(b.Transcript);
+        }
+    }
+
+    /// <summary>
+    /// A third-party mDNS stack (python-zeroconf) both ways: it resolves the name our peer publishes, and it publishes a
+    /// name for the other peer's address, which our resolver resolves (the other peer's candidates are renamed to it).
+    /// </summary>
+    [Fact]
+    public async Task Another_mdns_implementation_resolves_our_names_and_publishes_one_we_resolve()
+    {
+        Assert.True(File.Exists("/usr/bin/python3") && Directory.Exists("/usr/lib/python3/dist-packages/zeroconf"),
+            "Debian's python3-zeroconf is missing (apt-get install python3-zeroconf)");
+        string script = Path.Combine(Path.GetTempPath(), $"mdns-zeroconf-{_id}.py");
+        await File.WriteAllTextAsync(script, ZeroconfScript);
+        await using var a = StartP2p('a', "publish", "-s");
+        await using var b = StartP2p('b', "resolve");
+        string theirName = Guid.NewGuid().ToString("D") + ".local";
+        await using var publisher = Tool.Start(["netns", "exec", Ns('b'), "/usr/bin/python3", script, "publish", theirName, AddressB]);
+        try
+        {
+            var blockA = await a.ReadLocalDescriptionAsync(Wait);
+            var blockB = await b.ReadLocalDescriptionAsync(Wait);
+            string ourName = LocalName().Match(blockA).Value;
+
+            await using (var resolver = Tool.Start(["netns", "exec", Ns('b'), "/usr/bin/python3", script, "resolve", ourName]))
+            {
+                var line = await resolver.WaitForLineAsync(l => l.StartsWith("resolved", StringComparison.Ordinal) || l.StartsWith("unresolved", StringComparison.Ordinal), Wait);
+                Assert.Equal($"resolved {ourName}. {AddressA}", line);
+            }
+
+            await publisher.WaitForLineAsync(l => l.StartsWith("published", StringComparison.Ordinal), Wait);
+            string renamed = string.Join('\n', blockB.Split('\n').Select(l => l.StartsWith("a=candidate:", StringComparison.Ordinal) ? l.Replace($" {AddressB} ", $" {theirName} ") : l));
+            Assert.DoesNotContain($" {AddressB} ", renamed.Split('\n').Where(l => l.StartsWith("a=candidate:", StringComparison.Ordinal)).FirstOrDefault() ?? "");
+            await a.WriteRemoteDescriptionAsync(renamed);
+            await b.WriteRemoteDescriptionAsync(blockA);
+            await a.WaitForLineAsync(l => l == "Connected", Wait);
+            await b.WaitForLineAsync(l => l == "Connected", Wait);
+            var path = await b.WaitForLineAsync(l => l.StartsWith("Connected over", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Contains($"host {AddressA}:", path);
+        }
+        finally
+        {
+            output.WriteLine(a.Transcript);
+            output.WriteLine(b.Transcript);
+            output.WriteLine(publisher.Transcript);
+            File.Delete(script);
+        }
+    }
+
+    [GeneratedRegex(@"[0-9a-f-]{36}\.local")]
+    private static partial Regex LocalName();
+
+    private async Task Ip(params string[] args) => await Ip(true, args);
+
+    private async Task Ip(bool check, params string[] args)
+    {
+        var info = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        string error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (check) Assert.True(process.ExitCode == 0, $"ip {string.Join(' ', args)}: {error}");
+        else if (process.ExitCode != 0) output.WriteLine($"ip {string.Join(' ', args)}: {error}");
+    }
+
+    /// <summary>A helper program run through <c>ip</c>, read line by line.</summary>
+    private sealed class Tool : InteractiveProcess
+    {
+        private Tool(Process process, IReadOnlyList<string> arguments) : base("zeroconf", process, arguments) { }
+
+        public static Tool Start(IReadOnlyList<string> ipArguments)
+        {
+            var info = new ProcessStartInfo("ip");
+            foreach (var a in ipArguments) info.ArgumentList.Add(a);
+            return new Tool(Launch(info), ipArguments);
+        }
+    }
+
+    /// <summary>
+    /// python-zeroconf: "resolve NAME" sends A queries every 0.5 s for 5 s and prints "resolved NAME. ADDRESS" from its
+    /// cache (or "unresolved NAME."); "publish NAME ADDRESS" registers a service whose host is NAME at ADDRESS, so
+    /// that zeroconf answers A queries for NAME, prints "published ..." and runs until its stdin closes.
+    /// </summary>
+    private const string ZeroconfScript = """
+        import sys, time, socket
+        from zeroconf import Zeroconf, ServiceInfo, DNSOutgoing, DNSQuestion, IPVersion
+        from zeroconf.const import _FLAGS_QR_QUERY, _TYPE_A, _CLASS_IN
+        mode = sys.argv[1]
+        zc = Zeroconf(ip_version=IPVersion.V4Only)
+        try:
+            if mode == "resolve":
+                name = sys.argv[2].rstrip(".") + "."
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    out = DNSOutgoing(_FLAGS_QR_QUERY)
+                    out.add_question(DNSQuestion(name, _TYPE_A, _CLASS_IN))
+                    zc.send(out)
+                    time.sleep(0.5)
+                    records = zc.cache.get_all_by_details(name, _TYPE_A, _CLASS_IN)
+                    if records:
+                        print("resolved", name, socket.inet_ntoa(records[0].address), flush=True)
+                        break
+                else:
+                    print("unresolved", name, flush=True)
+            else:
+                name, address = sys.argv[2].rstrip(".") + ".", sys.argv[3]
+                info = ServiceInfo("_p2ptest._udp.local.", "p2p-mdns-test._p2ptest._udp.local.", port=9, server=name, addresses=[socket.inet_aton(address)])
+                zc.register_service(info)
+                print("published", name, address, flush=True)
+                sys.stdin.read()
+        finally:
+            zc.close()
+        """;
+}
