@@ -17,7 +17,8 @@ namespace P2P.Actors.Mdns;
 /// <item>with <see cref="MdnsMode.Publish"/>, each host address of the session is signalled under its own fresh name
 /// (per session, not per peer: two remotes cannot link their sessions through a shared name, and the names live exactly
 /// as long as the session, which the responder watches). Server-reflexive and relayed candidates keep their addresses,
-/// as the draft says (§3.1.2).</item>
+/// as the draft says, but a server-reflexive one's related address (its base, a host address) is written as 0.0.0.0
+/// port 0, as Chromium does, so that the names hide what they stand for (nothing in the engine reads it).</item>
 /// </list>
 /// With <see cref="MdnsMode.Off"/> a ".local" candidate is dropped at once, with a log line.
 /// </summary>
@@ -104,6 +105,8 @@ public sealed class MdnsCandidates(MdnsSettings settings, string sessionId, Func
         var fresh = new List<DnsAddressRecord>();
         var named = candidates.Select(c =>
         {
+            if (c is { Type: CandidateType.ServerReflexive, Related: { } related })
+                return c with { Related = new IPEndPoint(related.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0) };
             if (c.Type != CandidateType.Host || c.HostName is not null) return c;
             var address = IceGrammar.Normalize(c.Address.Address);
             if (!_names.TryGetValue(address, out var name))
