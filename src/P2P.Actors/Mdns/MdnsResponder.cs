@@ -11,7 +11,7 @@ namespace P2P.Actors.Mdns;
 /// The one mDNS endpoint of an actor system (see <see cref="MdnsExtension"/>): it resolves ".local" names for the
 /// sessions that ask, and answers queries for the names sessions publish, while those sessions live.
 /// <para>
-/// Resolving (RFC 6762 §5.1): a one-shot query for A and AAAA from an ephemeral port to both groups, asked again after
+/// Resolving (RFC 6762 §5.1): one-shot queries for A and for AAAA from an ephemeral port to both groups, asked again after
 /// <c>mdns-query-interval</c> and then at doubling intervals (§5.2), until an answer or <c>mdns-resolve-timeout</c>.
 /// An answer is taken from either socket: unicast (a responder following §6.7) or multicast (one that answers every
 /// query to the group). Several sessions asking for one name share its query; an answer is kept for its TTL. A name
@@ -40,7 +40,6 @@ public sealed class MdnsResponder : ReceiveActor, IWithTimers
     private IMdnsLink? _link;
     private bool _opened;
     private long _queriesSent, _resolved, _unresolved, _answersSent, _badPackets;
-    private ushort _nextId = (ushort)Random.Shared.Next(1, ushort.MaxValue);
 
     private sealed class Query(string name)
     {
@@ -123,9 +122,13 @@ public sealed class MdnsResponder : ReceiveActor, IWithTimers
     private void OnAsk(Ask m)
     {
         if (!_queries.TryGetValue(m.Key, out var query) || _link is null) return;
-        int length = DnsWriter.WriteQuery(_buffer, _nextId++, query.Name, [DnsType.A, DnsType.Aaaa], unicastResponse: true);
-        if (length > 0)
+        // One question per packet, without the QU bit (RFC 6762 §5.4), and id 0 (§18.1): Chromium's responder answers
+        // neither a query with two questions nor a question asking for a unicast answer; it answers the others to the
+        // group (even a one-shot query's, against §6.7), which the 5353 socket hears.
+        foreach (ushort type in (ReadOnlySpan<ushort>)[DnsType.A, DnsType.Aaaa])
         {
+            int length = DnsWriter.WriteQuery(_buffer, 0, query.Name, [type], unicastResponse: false);
+            if (length == 0) continue;
             _link.Query(_buffer.AsSpan(0, length));
             _queriesSent++;
         }

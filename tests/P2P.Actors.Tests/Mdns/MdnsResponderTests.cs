@@ -42,11 +42,13 @@ public sealed class MdnsResponderTests(ITestOutputHelper output) : TestKit("akka
     {
         var responder = Start();
         responder.Tell(new MdnsProtocol.Resolve(Name), TestActor);
-        AwaitCondition(() => !_sockets.Outbox.IsEmpty);
-        Assert.True(_sockets.Outbox.TryDequeue(out var sent));
-        Assert.Equal(InMemoryMdnsSockets.Way.Query, sent.Way);
-        Assert.Equal([DnsType.A, DnsType.Aaaa], sent.Message.Questions.Select(q => q.Type));
-        Assert.All(sent.Message.Questions, q => Assert.Equal(Name, q.Name));
+        AwaitCondition(() => _sockets.Outbox.Count >= 2);
+        var sent = _sockets.Outbox.Take(2).ToList();
+        Assert.All(sent, s => Assert.Equal(InMemoryMdnsSockets.Way.Query, s.Way));
+        // one question per packet, no QU bit, id 0: Chromium (156) answers no query with two questions or with the QU
+        // bit, so a browser's name would never resolve otherwise
+        Assert.Equal([new DnsQuestion(Name, DnsType.A, false), new DnsQuestion(Name, DnsType.Aaaa, false)], sent.SelectMany(s => s.Message.Questions));
+        Assert.All(sent, s => Assert.Equal(0, s.Message.Id));
 
         // another responder's answer about another name changes nothing; the one for ours resolves it (any case)
         responder.Tell(new MdnsProtocol.DatagramReceived(Answer(new DnsAddressRecord("other.local", IPAddress.Parse("192.0.2.1"))), Multicaster));
@@ -75,11 +77,11 @@ public sealed class MdnsResponderTests(ITestOutputHelper output) : TestKit("akka
         Assert.Contains("no mDNS answer within 0.7 s", unresolved.Reason);
         other.ExpectMsg<MdnsProtocol.Unresolved>();
         // asked at 0, 100 ms and 300 ms (doubling), and no more after giving up
-        var queries = _sockets.Outbox.Where(s => s.Way == InMemoryMdnsSockets.Way.Query).ToList();
+        var queries = _sockets.Outbox.Where(s => s.Way == InMemoryMdnsSockets.Way.Query && s.Message.Questions[0].Type == DnsType.A).ToList();
         Assert.InRange(queries.Count, 2, 4);
         Assert.Equal(1, Stats(responder).Unresolved);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        Assert.Equal(queries.Count, _sockets.Outbox.Count(s => s.Way == InMemoryMdnsSockets.Way.Query));
+        Assert.Equal(queries.Count * 2, _sockets.Outbox.Count(s => s.Way == InMemoryMdnsSockets.Way.Query));
     }
 
     [Fact]
