@@ -10,7 +10,8 @@ namespace P2P.Actors.Tests.Mdns;
 /// mDNS on a real link: two network namespaces ("mdns-&lt;n&gt;-a", "mdns-&lt;n&gt;-b") joined by a veth pair with multicast on,
 /// made for each test and deleted after it, with a real <c>p2p</c> in each (real sockets, port 5353 shared with
 /// SO_REUSEADDR). Needs root and iproute2, as the NAT lab does; the third-party check needs Debian's python3-zeroconf (a
-/// separate mDNS implementation; avahi's tools need the avahi daemon on D-Bus, which a namespace does not have).
+/// separate mDNS implementation; avahi's tools need the avahi daemon on D-Bus, which a namespace does not have), the
+/// browser check Debian's chromium.
 /// </summary>
 public sealed partial class MdnsNamespaceTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -126,6 +127,139 @@ public sealed partial class MdnsNamespaceTests(ITestOutputHelper output) : IAsyn
             File.Delete(script);
         }
     }
+
+    /// <summary>
+    /// Headless Chromium (Debian's, mDNS hiding on: its default) in one namespace, our peer publishing in the other: the
+    /// browser's offer carries only a "&lt;uuid&gt;.local" host candidate, which we resolve; our answer carries only ours,
+    /// which the browser resolves; the data channel opens. The page is served by a small Python server in the browser's
+    /// namespace, which also passes the offer, the answer and the page's states through files.
+    /// </summary>
+    [Fact]
+    public async Task Chromium_with_mdns_hiding_on_and_our_publishing_peer_resolve_each_other_and_open_a_channel()
+    {
+        Assert.True(File.Exists("/usr/bin/chromium"), "Debian's chromium is missing (apt-get install chromium)");
+        string dir = Directory.CreateTempSubdirectory($"mdns-chromium-{_id}-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "page.html"), ChromiumPage);
+        await File.WriteAllTextAsync(Path.Combine(dir, "serve.py"), PageServer);
+        await using var server = Tool.Start(["netns", "exec", Ns('a'), "/usr/bin/python3", Path.Combine(dir, "serve.py"), dir]);
+        await server.WaitForLineAsync(l => l == "serving", Wait);
+        await using var browser = Tool.Start(["netns", "exec", Ns('a'), "/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+            $"--user-data-dir={Path.Combine(dir, "profile")}", "http://127.0.0.1:8000/page.html"]);
+        await using var p2p = StartP2p('b', "publish");
+        try
+        {
+            string offer = await FileShowsAsync(Path.Combine(dir, "offer.sdp"), "a=candidate", browser);
+            var browserCandidates = offer.Split('\n').Where(l => l.StartsWith("a=candidate", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(browserCandidates);
+            Assert.All(browserCandidates, l => Assert.DoesNotContain(AddressA, l)); // hiding is on
+            string browserName = LocalName().Match(offer).Value;
+            Assert.NotEmpty(browserName);
+
+            string block = await p2p.ReadLocalDescriptionAsync(Wait);
+            Assert.DoesNotContain(AddressB, block);
+            await p2p.WriteRemoteDescriptionAsync(string.Join('\n', offer.Replace("\r", "").Split('\n').Where(l => l.Length > 0)));
+            await File.WriteAllTextAsync(Path.Combine(dir, "answer.tmp"), Answer(offer, block));
+            File.Move(Path.Combine(dir, "answer.tmp"), Path.Combine(dir, "answer.sdp"));
+
+            await FileShowsAsync(Path.Combine(dir, "state.log"), "channel open", browser);
+            await TranscriptShowsAsync(p2p, $"{browserName} is {AddressA}");
+            await TranscriptShowsAsync(p2p, "[chat] DTLS up"); // the console's chat itself waits for a peer that speaks it
+        }
+        finally
+        {
+            output.WriteLine(p2p.Transcript);
+            output.WriteLine(server.Transcript);
+            await browser.DisposeAsync();
+            await server.DisposeAsync();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>The browser's offer made into our answer: our credentials, fingerprint and UDP candidates, a=setup:active.</summary>
+    private static string Answer(string offer, string block)
+    {
+        var ours = block.Split('\n').Where(l => l.StartsWith("a=", StringComparison.Ordinal)).ToList();
+        string Ours(string prefix) => ours.First(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        var answer = new List<string>();
+        foreach (var line in offer.Replace("\r", "").Split('\n'))
+        {
+            if (line.Length == 0 || line.StartsWith("a=candidate", StringComparison.Ordinal) || line.StartsWith("a=end-of-candidates", StringComparison.Ordinal)) continue;
+            answer.Add(line switch
+            {
+                _ when line.StartsWith("a=ice-ufrag:", StringComparison.Ordinal) => Ours("a=ice-ufrag:"),
+                _ when line.StartsWith("a=ice-pwd:", StringComparison.Ordinal) => Ours("a=ice-pwd:"),
+                _ when line.StartsWith("a=fingerprint:", StringComparison.Ordinal) => Ours("a=fingerprint:"),
+                _ when line.StartsWith("a=setup:", StringComparison.Ordinal) => "a=setup:active",
+                _ => line,
+            });
+            if (line.StartsWith("a=mid:", StringComparison.Ordinal))
+            {
+                answer.AddRange(ours.Where(l => l.StartsWith("a=candidate:", StringComparison.Ordinal) && l.Contains(" UDP ", StringComparison.Ordinal)));
+                answer.Add("a=end-of-candidates");
+            }
+        }
+        return string.Join("\r\n", answer) + "\r\n";
+    }
+
+    private static async Task<string> FileShowsAsync(string path, string text, InteractiveProcess about)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            string content = File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
+            if (content.Contains(text, StringComparison.Ordinal)) return content;
+            Assert.True(DateTime.UtcNow < deadline, $"'{text}' never appeared in {path}:\n{content}\n{about.Transcript}");
+            await Task.Delay(100);
+        }
+    }
+
+    private const string ChromiumPage = """
+        <!doctype html><html><body><script>
+        (async () => {
+          const post = (path, body) => fetch(path, {method: "POST", body});
+          const pc = new RTCPeerConnection({iceServers: []});
+          const channel = pc.createDataChannel("p2p");
+          pc.oniceconnectionstatechange = () => post("/state", "ice " + pc.iceConnectionState);
+          channel.onopen = () => post("/state", "channel open");
+          await pc.setLocalDescription(await pc.createOffer());
+          await new Promise(done => {
+            if (pc.iceGatheringState === "complete") done();
+            pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && done();
+          });
+          await post("/offer", pc.localDescription.sdp);
+          let answer = "";
+          while (!answer) { await new Promise(r => setTimeout(r, 100)); answer = await (await fetch("/answer")).text(); }
+          try { await pc.setRemoteDescription({type: "answer", sdp: answer}); post("/state", "answer set"); }
+          catch (e) { post("/state", "answer refused: " + e); }
+          window.keep = pc;
+        })();
+        </script></body></html>
+        """;
+
+    private const string PageServer = """
+        import http.server, os, sys
+        folder = sys.argv[1]
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs): super().__init__(*args, directory=folder, **kwargs)
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                if self.path == "/offer":
+                    open(os.path.join(folder, "offer.tmp"), "w").write(body)
+                    os.replace(os.path.join(folder, "offer.tmp"), os.path.join(folder, "offer.sdp"))
+                else:
+                    open(os.path.join(folder, "state.log"), "a").write(body + "\n")
+                self.send_response(200); self.end_headers()
+            def do_GET(self):
+                if self.path == "/answer":
+                    path = os.path.join(folder, "answer.sdp")
+                    data = open(path).read() if os.path.exists(path) else ""
+                    self.send_response(200); self.end_headers(); self.wfile.write(data.encode()); return
+                return super().do_GET()
+            def log_message(self, *args): pass
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 8000), Handler)
+        print("serving", flush=True)
+        server.serve_forever()
+        """;
 
     /// <summary>Waits until the process has printed <paramref name="text"/> on either stream (log lines are not consumed in order here).</summary>
     private static async Task TranscriptShowsAsync(InteractiveProcess process, string text)
