@@ -26,7 +26,8 @@ public sealed class MdnsCandidates(MdnsSettings settings, string sessionId, Func
 {
     private readonly Dictionary<string, List<IceCandidate>> _pending = [];
     private readonly Dictionary<IPAddress, string> _names = [];
-    private bool _endOfCandidatesHeld;
+    private readonly HashSet<string> _asked = [];
+    private bool _endOfCandidatesHeld, _tooManyLogged;
 
     /// <summary>Remote ".local" candidates that became addresses so far.</summary>
     public int Resolved { get; private set; }
@@ -47,6 +48,14 @@ public sealed class MdnsCandidates(MdnsSettings settings, string sessionId, Func
         string key = MdnsNames.Key(name);
         if (!_pending.TryGetValue(key, out var waiting))
         {
+            if (!_asked.Contains(key) && _asked.Count >= settings.MaxNamesPerSession)
+            {
+                Dropped++;
+                if (!_tooManyLogged) log.Warning("[{0}] dropped the remote candidate {1}: the remote offered more than {2} mDNS names (p2p.ice.mdns-max-names-per-session); further ones are dropped without a line", sessionId, candidate, settings.MaxNamesPerSession);
+                _tooManyLogged = true;
+                return true;
+            }
+            _asked.Add(key);
             _pending[key] = waiting = [];
             responder().Tell(new MdnsProtocol.Resolve(name), session);
         }

@@ -176,7 +176,12 @@ public sealed class MdnsResponder : ReceiveActor, IWithTimers
             Timers.Cancel("timeout-" + group.Key);
             var addresses = group.Select(r => r.Address!).Distinct().ToList();
             uint ttl = group.Min(r => r.Ttl);
-            if (ttl > 0) _answers[group.Key] = (addresses, Context.System.Scheduler.Now + TimeSpan.FromSeconds(ttl));
+            if (ttl > 0)
+            {
+                var now = Context.System.Scheduler.Now;
+                foreach (var old in _answers.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList()) _answers.Remove(old); // every browser name is new: keep only live ones
+                _answers[group.Key] = (addresses, now + TimeSpan.FromSeconds(ttl));
+            }
             _resolved++;
             _log.Debug("mDNS: {0} is {1}", query.Name, string.Join(", ", addresses));
             var answer = new MdnsProtocol.Resolved(query.Name, addresses);

@@ -13,6 +13,9 @@ public enum MdnsMode { Off, Resolve, Publish }
 /// <summary>The mDNS settings, read from <c>p2p.ice</c> in <c>akka.hocon</c> (the <c>mdns</c> keys).</summary>
 public sealed record MdnsSettings(MdnsMode Mode, TimeSpan ResolveTimeout, TimeSpan QueryInterval, TimeSpan AnswerTtl, int BadPacketLogPerMinute)
 {
+    /// <summary>How many different remote names one session resolves; candidates under further names are dropped (a browser offers one per address).</summary>
+    public int MaxNamesPerSession { get; init; } = 16;
+
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly MdnsSettings Default = new(MdnsMode.Resolve, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120), 5);
 
@@ -29,7 +32,10 @@ public sealed record MdnsSettings(MdnsMode Mode, TimeSpan ResolveTimeout, TimeSp
             ice.GetTimeSpan("mdns-resolve-timeout", Default.ResolveTimeout),
             ice.GetTimeSpan("mdns-query-interval", Default.QueryInterval),
             ice.GetTimeSpan("mdns-answer-ttl", Default.AnswerTtl),
-            ice.GetInt("mdns-bad-packet-log-per-minute", Default.BadPacketLogPerMinute));
+            ice.GetInt("mdns-bad-packet-log-per-minute", Default.BadPacketLogPerMinute))
+        {
+            MaxNamesPerSession = ice.GetInt("mdns-max-names-per-session", Default.MaxNamesPerSession),
+        };
         if (settings.ResolveTimeout <= TimeSpan.Zero || settings.QueryInterval <= TimeSpan.Zero || settings.AnswerTtl < TimeSpan.FromSeconds(1))
             throw new ConfigurationException("'p2p.ice': mdns-resolve-timeout and mdns-query-interval must be positive, mdns-answer-ttl at least 1s");
         return settings;

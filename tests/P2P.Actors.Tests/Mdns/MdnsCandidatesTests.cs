@@ -81,6 +81,22 @@ public sealed class MdnsCandidatesTests(ITestOutputHelper output) : TestKit("akk
         Assert.Same(udp, Make(MdnsMode.Resolve).Publish([udp])[0]);
     }
 
+    [Fact]
+    public void Names_past_the_limit_of_a_session_are_dropped_and_logged_once()
+    {
+        var mdns = new MdnsCandidates(MdnsSettings.Default with { MaxNamesPerSession = 2 }, "s", () => TestActor, TestActor, Sys.Log);
+        EventFilter.Warning(contains: "more than 2 mDNS names").ExpectOne(() =>
+        {
+            for (int i = 0; i < 5; i++) Assert.True(mdns.Take(Candidate($"{i} 1 UDP 2130706431 name{i}.local 5000 typ host")));
+        });
+        Assert.Equal(["name0.local", "name1.local"], new[] { ExpectMsg<MdnsProtocol.Resolve>().Name, ExpectMsg<MdnsProtocol.Resolve>().Name });
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(3, mdns.Dropped);
+        // a name already asked for is not a new one: another candidate under it still waits for its answer
+        Assert.True(mdns.Take(Candidate("9 1 UDP 2130706431 name1.local 5001 typ host")));
+        Assert.Equal(2, mdns.OnResolved(new MdnsProtocol.Resolved("name1.local", [IPAddress.Parse("192.0.2.9")])).Candidates.Count);
+    }
+
     [Theory]
     [InlineData("mdns = publish", MdnsMode.Publish)]
     [InlineData("mdns = OFF", MdnsMode.Off)]
