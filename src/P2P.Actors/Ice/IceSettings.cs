@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using P2P.Actors.Mdns;
 using P2P.Actors.Transport;
 using P2P.Protocol.Stun;
 
@@ -76,6 +77,9 @@ public sealed record IceSettings(
     /// <summary>Limits of the ICE-TCP connections (<see cref="Tcp"/>).</summary>
     public IceTcpSettings TcpConnections { get; init; } = IceTcpSettings.Default;
 
+    /// <summary>mDNS host candidates (p2p.ice.mdns: resolve, publish or off), see <c>Mdns/MdnsCandidates</c>.</summary>
+    public MdnsSettings Mdns { get; init; } = MdnsSettings.Default;
+
     /// <summary>RFC 8445 §14.2: the Ta an agent uses when it proposes none (a description without a=ice-pacing).</summary>
     public static readonly TimeSpan DefaultPacing = TimeSpan.FromMilliseconds(50);
 
@@ -117,6 +121,7 @@ public sealed record IceSettings(
             NominationGrace = c.GetTimeSpan("nomination-grace", TimeSpan.FromMilliseconds(20)),
             ConsentGrid = c.GetTimeSpan("consent-grid", TimeSpan.FromSeconds(1)),
             Tcp = c.GetBoolean("tcp", true),
+            Mdns = MdnsSettings.From(c),
             TcpConnections = new IceTcpSettings(
                 c.GetTimeSpan("tcp-connect-timeout", IceTcpSettings.Default.ConnectTimeout),
                 c.GetInt("tcp-write-queue-bytes", IceTcpSettings.Default.WriteQueueBytes),

@@ -5,6 +5,7 @@ using P2P.Actors.Dispatch;
 using Akka.Event;
 using P2P.Actors.Dtls;
 using P2P.Actors.Ice;
+using P2P.Actors.Mdns;
 using P2P.Actors.Sctp;
 using P2P.Actors.Supervision;
 using P2P.Actors.Transport;
@@ -336,9 +337,10 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<SessionProtocol.LocalCandidatesGathered>(m =>
         {
             if (_firstCandidateAt == 0 && m.Candidates.Count > 0) _firstCandidateAt = Stopwatch.GetTimestamp();
-            _localCandidates.AddRange(m.Candidates);
-            _ice.Tell(new IceAgentProtocol.AddLocalCandidates(m.Candidates));
-            foreach (var c in m.Candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
+            var candidates = Mdns.Publish(m.Candidates); // mDNS: host candidates under their names with p2p.ice.mdns = publish
+            _localCandidates.AddRange(candidates);
+            _ice.Tell(new IceAgentProtocol.AddLocalCandidates(candidates));
+            foreach (var c in candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
         });
         Receive<SessionProtocol.LocalGatheringComplete>(_ =>
         {
@@ -348,8 +350,9 @@ public sealed class Session : ReceiveActor, IWithTimers
         });
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
-        Receive<SessionProtocol.AddRemoteCandidate>(m => _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)));
-        Receive<SessionProtocol.RemoteEndOfCandidates>(_ => _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()));
+        Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
+        Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
+        MdnsAnswers();
         Receive<IceAgentProtocol.Failed>(m =>
         {
             if (Sender.Equals(_ice)) Fail(_problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}");
@@ -497,7 +500,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         }
         _remoteCredentials = credentials;
         _remoteSessionTag ??= m.Description.SessionTag;
-        _ice.Tell(new IceAgentProtocol.SetRemoteDescription(m.Description));
+        _ice.Tell(new IceAgentProtocol.SetRemoteDescription(Mdns.Strip(m.Description)));
     }
 
     /// <summary>
@@ -575,6 +578,27 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     private void TellLocalDescription() =>
         _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, Describe(_localCandidates.ToList()) with { EndOfCandidates = true }));
+
+    // ---- mDNS candidates (p2p.ice.mdns; Mdns/MdnsCandidates): a remote ".local" candidate reaches the agent once --
+    // ---- resolved, as an ordinary AddRemoteCandidate; end-of-candidates waits for it at most the resolve timeout ----
+
+    private MdnsCandidates? _mdns;
+
+    private MdnsCandidates Mdns => _mdns ??= new MdnsCandidates(_settings.Mdns, _sessionId, () => MdnsExtension.Get(Context.System).Responder, Self, _log);
+
+    private void MdnsAnswers()
+    {
+        Receive<MdnsProtocol.Resolved>(m =>
+        {
+            var (candidates, endOfCandidates) = Mdns.OnResolved(m);
+            foreach (var c in candidates) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(c));
+            if (endOfCandidates) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete());
+        });
+        Receive<MdnsProtocol.Unresolved>(m =>
+        {
+            if (Mdns.OnUnresolved(m)) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete());
+        });
+    }
 
     // ---- the connection -----------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using P2P.Protocol.Dns;
 
 namespace P2P.Protocol.Ice;
 
@@ -25,6 +26,14 @@ public sealed record IceCandidate(
 
     /// <summary>The TCP port an active candidate announces: it does not listen (RFC 6544 §4.5).</summary>
     public const int ActiveTcpPort = 9;
+
+    /// <summary>
+    /// The mDNS name ("&lt;uuid&gt;.local", draft-ietf-mmusic-mdns-ice-candidates) the candidate is signalled with instead
+    /// of its address, or null. A remote candidate read with a name has the unspecified address until it is resolved
+    /// (it must not be paired before); a local host candidate published under a name keeps its real address for the
+    /// checks and is written with the name.
+    /// </summary>
+    public string? HostName { get; init; }
 
     /// <summary>Unknown "name value" extension pairs after the known fields, in the order they appeared.</summary>
     public IReadOnlyList<(string Name, string Value)> Extensions { get; init; } = [];
@@ -53,7 +62,13 @@ public sealed record IceCandidate(
         if (t.Length < 4) { error = "missing priority"; return false; }
         if (!TryParseNumber(t[3], 10, out ulong priority) || priority > uint.MaxValue) { error = $"bad priority '{t[3]}'"; return false; }
         if (t.Length < 5) { error = "missing connection address"; return false; }
-        if (!IceGrammar.TryParseAddress(t[4], out var address, out var reason)) { error = reason; return false; }
+        string? hostName = null;
+        if (!IceGrammar.TryParseAddress(t[4], out var address, out var reason))
+        {
+            if (!MdnsNames.IsLocalName(t[4])) { error = reason; return false; }
+            hostName = t[4];
+            address = IPAddress.Any;
+        }
         if (t.Length < 6) { error = "missing port"; return false; }
         if (!TryParsePort(t[5], out int port)) { error = $"bad port '{t[5]}'"; return false; }
         if (t.Length < 7 || !t[6].Equals("typ", StringComparison.OrdinalIgnoreCase)) { error = "missing 'typ'"; return false; }
@@ -100,6 +115,7 @@ public sealed record IceCandidate(
             relatedAddress is null ? null : new IPEndPoint(relatedAddress, relatedPort), tcpType)
         {
             Extensions = extensions is null ? [] : extensions.ToArray(),
+            HostName = hostName,
         };
         error = string.Empty;
         return true;
@@ -117,7 +133,7 @@ public sealed record IceCandidate(
           .Append(Component.ToString(CultureInfo.InvariantCulture)).Append(' ')
           .Append(Transport.ToSdp()).Append(' ')
           .Append(Priority.ToString(CultureInfo.InvariantCulture)).Append(' ')
-          .Append(IceGrammar.FormatAddress(Address.Address)).Append(' ')
+          .Append(HostName ?? IceGrammar.FormatAddress(Address.Address)).Append(' ')
           .Append(Address.Port.ToString(CultureInfo.InvariantCulture))
           .Append(" typ ").Append(Type.ToSdp());
         if (Related is not null)
@@ -145,6 +161,7 @@ public sealed record IceCandidate(
         && Type == other.Type
         && Equals(Related, other.Related)
         && TcpType == other.TcpType
+        && HostName == other.HostName
         && Extensions.SequenceEqual(other.Extensions);
 
     public override int GetHashCode() => HashCode.Combine(Foundation, Component, Transport, Priority, Address, Type, Related, TcpType);

@@ -173,7 +173,8 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
     /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing and x-p2p-session (not in the libnice format), fingerprint, setup, the candidates,
     /// end-of-candidates. <see cref="IceDescriptionFormat.Libnice"/> puts the "m=" and "c=" lines
     /// first, with the address of the default candidate (the highest-priority UDP candidate, else
-    /// the highest-priority one, else "0.0.0.0" port 9), and ends with an empty line.
+    /// the highest-priority one, else "0.0.0.0" port 9, also when that candidate hides behind an mDNS name), and ends
+    /// with an empty line.
     /// </summary>
     public string Write(IceDescriptionFormat format = IceDescriptionFormat.Attributes)
     {
@@ -182,6 +183,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         {
             var chosen = Candidates.Where(c => c.Transport == CandidateTransport.Udp).MaxBy(c => c.Priority)
                 ?? Candidates.MaxBy(c => c.Priority);
+            if (chosen?.HostName is not null) chosen = null; // an mDNS candidate's address stays hidden: the "no candidate" placeholder (mDNS-ICE draft)
             var address = chosen is null ? System.Net.IPAddress.Any : IceGrammar.Normalize(chosen.Address.Address);
             int port = chosen?.Address.Port ?? 9;
             string ipVersion = IceGrammar.FamilyOf(address) == AddressFamily.InterNetworkV6 ? "IP6" : "IP4";

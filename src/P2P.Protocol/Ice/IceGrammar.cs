@@ -46,7 +46,8 @@ public static class IceGrammar
     /// Parses an SDP connection-address that must be an IP literal: a dotted quad (exactly four
     /// decimal parts, unlike <see cref="IPAddress.TryParse(string, out IPAddress)"/> which also takes
     /// "127.1") or an IPv6 address without brackets or zone. Names get their own reason, since a
-    /// host name (an mDNS ".local" name in particular) is valid SDP that this engine does not resolve.
+    /// host name is valid SDP that this engine does not resolve, but for an mDNS ".local" name, which the candidate
+    /// parser takes (<see cref="IceCandidate.HostName"/>).
     /// </summary>
     public static bool TryParseAddress(string text, out IPAddress address, out string reason)
     {
@@ -68,7 +69,7 @@ public static class IceGrammar
             return true;
         }
         reason = LooksLikeHostName(text)
-            ? $"host name '{text}' is not supported (mDNS/FQDN candidates cannot be used; only IP addresses)"
+            ? $"host name '{text}' is not supported (only IP addresses and mDNS '.local' names)"
             : $"bad IP address '{text}'";
         return false;
     }

@@ -23,6 +23,7 @@ public sealed class DependencyRuleTests
         ["P2P.Actors.Transport"] = 1,
         ["P2P.Actors.Stun"] = 2,
         ["P2P.Actors.Relay"] = 2,
+        ["P2P.Actors.Mdns"] = 2,
         ["P2P.Actors.Turn"] = 3,
         ["P2P.Actors.Ice"] = 4,
         ["P2P.Actors.Dtls"] = 5,

@@ -108,8 +108,11 @@ public class IceCandidateTests
     [InlineData("1 1 UDP 2130706431 127.1 5000 typ host", "bad IP address '127.1'")]
     [InlineData("1 1 UDP 2130706431 [::1] 5000 typ host", "bad IP address")]
     [InlineData("1 1 UDP 2130706431 fe80::1%eth0 5000 typ host", "bad IP address")]
-    [InlineData("1 1 UDP 2130706431 1a2b3c4d-0000-1111-2222-333344445555.local 5000 typ host", "host name '1a2b3c4d-0000-1111-2222-333344445555.local' is not supported")]
-    [InlineData("1 1 UDP 2130706431 example.com 5000 typ host", "host name")]
+    [InlineData("1 1 UDP 2130706431 example.com 5000 typ host", "host name 'example.com' is not supported (only IP addresses and mDNS '.local' names)")]
+    [InlineData("1 1 UDP 2130706431 printer.lan 5000 typ host", "host name 'printer.lan' is not supported")]
+    [InlineData("1 1 UDP 2130706431 .local 5000 typ host", "host name '.local' is not supported")]
+    [InlineData("1 1 UDP 2130706431 a..local 5000 typ host", "host name 'a..local' is not supported")]
+    [InlineData("1 1 UDP 2130706431 a_b.local 5000 typ host", "bad IP address 'a_b.local'")]
     [InlineData("1 0 UDP 2130706431 192.0.2.1 5000 typ host", "bad component id")]
     [InlineData("1 257 UDP 2130706431 192.0.2.1 5000 typ host", "bad component id")]
     [InlineData("1 1 SCTP 2130706431 192.0.2.1 5000 typ host", "unsupported transport 'SCTP'")]
@@ -126,5 +129,31 @@ public class IceCandidateTests
     public void Bad_lines_say_what_is_wrong(string line, string reason)
     {
         Assert.Contains(reason, Error(line));
+    }
+
+    [Theory]
+    [InlineData("candidate:1 1 udp 2113937151 1a2b3c4d-0000-1111-2222-333344445555.local 54321 typ host generation 0 network-cost 999")]
+    [InlineData("a=candidate:1 1 UDP 2113937151 1A2B3C4D-0000-1111-2222-333344445555.local. 54321 typ host")]
+    [InlineData("1 1 TCP 1518280447 host-1.local 9 typ host tcptype active")]
+    public void An_mdns_name_parses_with_no_address_and_writes_back_as_read(string line)
+    {
+        var c = Parse(line);
+        string name = line.Split(' ')[4];
+        Assert.Equal(name, c.HostName);
+        Assert.Equal(IPAddress.Any, c.Address.Address); // not an address to pair with: it must be resolved first
+        Assert.Equal(CandidateType.Host, c.Type);
+        Assert.Contains($" {name} ", c.ToAttributeValue());
+        Assert.Equal(c, Parse(c.ToAttributeValue()));
+    }
+
+    [Fact]
+    public void A_named_candidate_differs_from_the_same_candidate_with_an_address_and_from_another_name()
+    {
+        var named = Parse("1 1 UDP 2113937151 a.local 5000 typ host");
+        Assert.NotEqual(named, Parse("1 1 UDP 2113937151 b.local 5000 typ host"));
+        Assert.NotEqual(named, named with { HostName = null });
+        var published = Parse("1 1 UDP 2113937151 192.0.2.1 5000 typ host") with { HostName = "c.local" };
+        Assert.Equal("1 1 UDP 2113937151 c.local 5000 typ host", published.ToAttributeValue());
+        Assert.Equal(IceTestData.Ep("192.0.2.1", 5000), published.Address); // a published candidate keeps its address for the checks
     }
 }

@@ -155,7 +155,7 @@ public class IceDescriptionTests
     [InlineData("a=candidate:1 1 UDP 2015363327 127.0.0.1 37268 host", 5, "missing 'typ'")]
     [InlineData("a=candidate:1 1 UDP 2015363327 127.0.0.1 99999 typ host", 5, "bad port '99999'")]
     [InlineData("a=candidate:1 1 UDP 2015363327 127.0.0.300 37268 typ host", 5, "bad IP address '127.0.0.300'")]
-    [InlineData("a=candidate:1 1 UDP 2015363327 7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local 37268 typ host", 5, "is not supported")]
+    [InlineData("a=candidate:1 1 UDP 2015363327 printer.example 37268 typ host", 5, "is not supported")]
     [InlineData("a=ice-ufrag:G6", 5, "bad ice-ufrag 'G6'")]
     [InlineData("a=ice-pwd:short", 5, "bad ice-pwd")]
     [InlineData("a=ice-ufrag:Other", 5, "a second, different ice-ufrag")]
@@ -186,10 +186,33 @@ public class IceDescriptionTests
     }
 
     [Fact]
+    public void A_published_host_candidate_leaves_no_address_in_the_libnice_lines()
+    {
+        Assert.True(IceCandidate.TryParse("1 1 UDP 2130706431 192.0.2.1 5000 typ host", out var host, out _));
+        var text = new IceDescription(new IceCredentials("G6op", "zQ15Lb+Fx4X6zn1lTGq24x"), [host with { HostName = "7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local" }])
+            .Write(IceDescriptionFormat.Libnice);
+        Assert.StartsWith("m=- 9 ICE/SDP\nc=IN IP4 0.0.0.0\n", text);
+        Assert.DoesNotContain("192.0.2.1", text);
+        Assert.Contains("a=candidate:1 1 UDP 2130706431 7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local 5000 typ host\n", text);
+    }
+
+    [Fact]
+    public void A_browser_description_with_only_mdns_host_candidates_parses()
+    {
+        string text = "a=ice-ufrag:G6op\na=ice-pwd:zQ15Lb+Fx4X6zn1lTGq24x\n" +
+                      "a=candidate:1 1 udp 2113937151 7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local 54321 typ host generation 0\n" +
+                      "a=candidate:2 1 udp 2113939711 0b9e3f3c-5a51-4d4e-8f0e-7a2c9d1e0f11.local 54322 typ host generation 0\n" +
+                      "a=end-of-candidates\n";
+        Assert.True(IceDescription.TryParse(text, out var d, out var error), error.ToString());
+        Assert.Equal(["7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local", "0b9e3f3c-5a51-4d4e-8f0e-7a2c9d1e0f11.local"], d.Candidates.Select(c => c.HostName));
+        Assert.True(d.EndOfCandidates);
+    }
+
+    [Fact]
     public void Host_name_candidates_can_be_skipped_on_request()
     {
         string text = "a=ice-ufrag:G6op\na=ice-pwd:zQ15Lb+Fx4X6zn1lTGq24x\n" +
-                      "a=candidate:1 1 udp 2113937151 7a2f61b5-2e4a-4c1c-9b5d-0f1e2d3c4b5a.local 54321 typ host\n" +
+                      "a=candidate:1 1 udp 2113937151 printer.example 54321 typ host\n" +
                       "a=candidate:2 1 udp 1677729535 198.51.100.7 61000 typ srflx raddr 0.0.0.0 rport 0\n";
         Assert.False(IceDescription.TryParse(text, out _, out var strict));
         Assert.Equal(3, strict.LineNumber);
