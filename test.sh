@@ -50,6 +50,8 @@ APT_PACKAGES=(
     # tests/lab/link-delay (lab.sh link: delay and loss on an NFQUEUE, since the kernel has no netem)
     "libnetfilter-queue-dev"
     "iptables:iptables-nft"
+    # tests/P2P.Actors.Tests/Mdns: a third-party mDNS responder and resolver beside ours
+    "python3-zeroconf"
 )
 
 log() { printf '==> %s\n' "$*"; }
