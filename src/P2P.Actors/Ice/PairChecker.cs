@@ -15,7 +15,8 @@ public static class PairCheckerProtocol
     /// <param name="RemotePacing">The remote description's a=ice-pacing; null counts as the RFC's default 50 ms.</param>
     public sealed record SetRemoteCredentials(IceCredentials Remote, TimeSpan? RemotePacing = null);
 
-    public sealed record AddLocalCandidate(IceCandidate Candidate);
+    /// <param name="Replaces">The relayed candidate whose allocation the TURN server dropped, which this one takes the place of.</param>
+    public sealed record AddLocalCandidate(IceCandidate Candidate, IceCandidate? Replaces = null);
 
     public sealed record AddRemoteCandidate(IceCandidate Candidate);
 
@@ -28,10 +29,17 @@ public static class PairCheckerProtocol
     public sealed record GetPairs;
 
     /// <summary>
-    /// Take this role: controlling when the remote is an ICE-lite agent (RFC 8445 §6.1.1), or the role a
-    /// role conflict settled on, given back to a restarted checker.
+    /// The remote's description: its credentials and pacing, an ICE-lite remote makes this side controlling (RFC 8445
+    /// §6.1.1), its candidates, its end-of-candidates. New credentials in place of known ones mean the remote restarted
+    /// ICE (RFC 8445 §9): this side restarts too, before taking them.
     /// </summary>
-    public sealed record SetRole(bool Controlling);
+    public sealed record SetRemoteDescription(IceDescription Description);
+
+    /// <summary>Restart ICE (RFC 8445 §9): new local credentials, the same local candidates, checked again once the remote's new credentials come.</summary>
+    public sealed record Restart
+    {
+        public static readonly Restart Instance = new();
+    }
 
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
@@ -42,6 +50,12 @@ public static class PairCheckerProtocol
     public sealed record ChecksFailed(string Reason);
 
     public sealed record RoleChanged(bool Controlling);
+
+    /// <summary>ICE restarted (RFC 8445 §9) with new local credentials: the remote must get them, and the local candidates again (RFC 8838).</summary>
+    public sealed record Restarted(IceCredentials Credentials, IReadOnlyList<IceCandidate> Candidates);
+
+    /// <summary>Local gathering is over (again after a restart): the whole local description's ICE part.</summary>
+    public sealed record LocalCandidatesComplete(IceCredentials Credentials, IReadOnlyList<IceCandidate> Candidates);
 
     public sealed record ConsentConfirmed(TimeSpan RoundTrip);
 
@@ -81,18 +95,21 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly IActorRef _transport;
     private readonly string _sessionId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly StunIntegrityKey _localKey;
-    private readonly CheckList _checkList;
-    private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
-    private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
-    private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
-    private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
     // where requests and answers are written before they are copied out: one per thread, not one per session (a host
     // holds thousands of checkers; every use is synchronous within one message)
     [ThreadStatic] private static byte[]? t_scratch;
     private static byte[] Scratch => t_scratch ??= new byte[512];
     private StunTransactions<Check> _transactions = null!;
     private PacingWakeUp? _wakeUp;
+    private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
+
+    // one ICE generation: built from the state when the checker starts, and again by an ICE restart (StartGeneration)
+    private StunIntegrityKey _localKey = null!;
+    private CheckList _checkList = null!;
+    private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
+    private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
+    private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
+    private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
     private StunIntegrityKey? _remoteKey;
     private bool _ticking, _nominating, _failed;
     private TimeSpan _ta = IceSettings.DefaultPacing;
@@ -100,7 +117,6 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private CandidatePair? _selected;
     private CandidatePair? _reportedValid;
     private DateTimeOffset? _firstValidAt; // when the controlling agent first had a valid pair: nomination-wait counts from here
-    private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
     private bool _mayCheck, _askedToBegin, _askedAtOnce, _remoteIsChecking; // see CheckAdmission
     private const int MaxNominationFailures = 3;
@@ -111,27 +127,22 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _settings = settings;
         _sessionId = sessionId;
         _state = state;
-        if (settings.Lite) state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
         _transport = transport;
-        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(state.Local.Pwd));
-        _checkList = new CheckList(state.Controlling, settings.MaxPairs);
-        _mayCheck = settings.MaxCheckingSessions <= 0;
 
-        Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
+        Receive<PairCheckerProtocol.SetRemoteCredentials>(m => OnRemoteCredentials(m.Remote, m.RemotePacing));
+        Receive<PairCheckerProtocol.SetRemoteDescription>(m => OnRemoteDescription(m.Description));
+        Receive<PairCheckerProtocol.Restart>(_ => RestartIce());
         Receive<PairCheckerProtocol.AddLocalCandidate>(m =>
         {
-            _state.AddLocal(m.Candidate);
+            if (m.Replaces is { } old) _state.ReplaceLocal(old, m.Candidate);
+            else _state.AddLocal(m.Candidate);
             AddPairs(_checkList.AddLocal(m.Candidate));
         });
-        Receive<PairCheckerProtocol.AddRemoteCandidate>(m =>
-        {
-            _state.AddRemote(m.Candidate);
-            if (_state.Remote is not null) AddPairs(_checkList.AddRemote(m.Candidate)); // else paired once the credentials come
-        });
+        Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
-            if (m.Local) _state.LocalGatheringDone = true; else _state.RemoteGatheringDone = true;
-            CheckForFailure();
+            if (m.Local) LocalGatheringDone();
+            else RemoteGatheringDone();
         });
         Receive<Inbound>(OnInbound);
         Receive<CheckAdmissionProtocol.MayBegin>(_ =>
@@ -155,10 +166,6 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             if (_selected is not null && _state.Remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
-        Receive<PairCheckerProtocol.SetRole>(m =>
-        {
-            if (m.Controlling != _state.Controlling && !_settings.Lite) SwitchRole();
-        });
         Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
             _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
@@ -179,16 +186,21 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
             (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
         _wakeUp = PacingWakeUp.For(Context.System, Self, Tick.Instance);
-        Rebuild();
+        StartGeneration();
     }
 
     /// <summary>
-    /// A checker restarted after a fault starts again from the agent's data: the pairs of its candidates (checked
-    /// afresh), the role it had, and the pair that was selected, on which consent and data go on. A new checker's
-    /// state is empty, and this does nothing.
+    /// Builds the checker's working data from the agent's (<see cref="IceAgentState"/>): when it starts, when it was
+    /// restarted after a fault, and after an ICE restart. The pairs of the candidates (checked afresh), the role, and
+    /// the pair that was selected, on which consent and data go on. A new agent's state is empty, and this builds an
+    /// empty list.
     /// </summary>
-    private void Rebuild()
+    private void StartGeneration()
     {
+        if (_settings.Lite) _state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
+        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(_state.Local.Pwd));
+        _checkList = new CheckList(_state.Controlling, _settings.MaxPairs);
+        _mayCheck = _settings.MaxCheckingSessions <= 0;
         // local candidates first: with no remote one in the list they form no pair, and the credentials then pair them all
         foreach (var candidate in _state.LocalCandidates) _checkList.AddLocal(candidate);
         if (_state.Remote is not null) ApplyRemoteCredentials();
@@ -203,12 +215,85 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _remoteKey?.Dispose();
     }
 
+    // ---- ICE restart ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// RFC 8445 §9: new local credentials, and a new generation of the agent's data on the same local candidates
+    /// (<see cref="IceAgentState.Restart"/>); what this checker built of the last one goes (its checks in progress, its
+    /// pairs, its place to check), and it starts again from the state as a restarted checker does. The parent hears the
+    /// new credentials and candidates to signal, and the local description again when gathering was over.
+    /// </summary>
+    private void RestartIce()
+    {
+        var credentials = IceCredentials.Generate();
+        EndChecking();
+        _transactions.CancelAll();
+        Timers.Cancel(Tick.Instance);
+        Timers.Cancel(NominationDue.Instance);
+        _localKey.Dispose();
+        _remoteKey?.Dispose();
+        _remoteKey = null;
+        _triggered.Clear();
+        _nominateOnSuccess.Clear();
+        _roundTrips.Clear();
+        _firstCheckAt.Clear();
+        (_ticking, _nominating, _failed) = (false, false, false);
+        (_askedToBegin, _askedAtOnce, _remoteIsChecking) = (false, false, false);
+        _ta = IceSettings.DefaultPacing;
+        _lastCheckAt = DateTimeOffset.MinValue;
+        (_selected, _reportedValid, _firstValidAt) = (null, null, null);
+        _nominationFailures = 0;
+
+        _state.Restart(credentials);
+        StartGeneration();
+        _log.Info("[{0}] ICE restarted (generation {1}), new ufrag {2}", _sessionId, _state.Generation, credentials.Ufrag);
+        Context.Parent.Tell(new PairCheckerProtocol.Restarted(credentials, _state.LocalCandidates.ToList()));
+        if (_state.LocalGatheringDone) Context.Parent.Tell(new PairCheckerProtocol.LocalCandidatesComplete(credentials, _state.LocalCandidates.ToList()));
+    }
+
     // ---- candidates and pairs ---------------------------------------------------------------------
 
-    private void OnRemoteCredentials(PairCheckerProtocol.SetRemoteCredentials m)
+    private void OnRemoteDescription(IceDescription description)
     {
-        if (!_state.SetRemote(m.Remote, m.RemotePacing)) return; // an ICE restart makes a new agent
+        switch (_state.Classify(description.Credentials))
+        {
+            case RemoteCredentials.Stale:
+                _log.Debug("[{0}] ignored a remote description of the ICE generation before the restart", _sessionId);
+                return;
+            case RemoteCredentials.Restarted:
+                _log.Info("[{0}] the remote restarted ICE; restarting too", _sessionId);
+                RestartIce();
+                break;
+        }
+        if (description.IceLite && !_state.Controlling && !_settings.Lite) SwitchRole();
+        OnRemoteCredentials(description.Credentials, description.Pacing);
+        foreach (var candidate in description.Candidates) AddRemote(candidate);
+        if (description.EndOfCandidates) RemoteGatheringDone();
+    }
+
+    private void OnRemoteCredentials(IceCredentials remote, TimeSpan? pacing)
+    {
+        if (!_state.SetRemote(remote, pacing)) return; // the same ICE session: nothing new
         ApplyRemoteCredentials();
+    }
+
+    private void AddRemote(IceCandidate candidate)
+    {
+        _state.AddRemote(candidate);
+        if (_state.Remote is not null) AddPairs(_checkList.AddRemote(candidate)); // else paired once the credentials come
+    }
+
+    private void LocalGatheringDone()
+    {
+        _state.LocalGatheringDone = true;
+        Context.Parent.Tell(new PairCheckerProtocol.LocalCandidatesComplete(_state.Local, _state.LocalCandidates.ToList()));
+        CheckForFailure();
+    }
+
+    private void RemoteGatheringDone()
+    {
+        _state.RemoteGatheringDone = true;
+        CheckForFailure();
     }
 
     /// <summary>The remote's credentials are known: its key, the pacing, and the pairs of the remote candidates that came before them.</summary>

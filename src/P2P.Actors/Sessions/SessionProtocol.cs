@@ -131,10 +131,10 @@ public static class SessionProtocol
 /// <summary>The children of a <see cref="Session"/> a fault can be injected into (<see cref="SessionProtocol.InjectFault"/>).</summary>
 public enum SessionChild
 {
-    /// <summary>The agent's pair checker ("ice-N/checks"), which the agent restarts and re-feeds.</summary>
+    /// <summary>The agent's pair checker ("ice/checks"), which the agent restarts; it rebuilds from the agent's data.</summary>
     PairChecker,
 
-    /// <summary>The ICE agent ("ice-N").</summary>
+    /// <summary>The ICE agent ("ice").</summary>
     Agent,
 
     /// <summary>The connection on the selected pair ("connection").</summary>

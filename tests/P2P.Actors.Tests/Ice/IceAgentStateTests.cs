@@ -9,7 +9,7 @@ using static P2P.Actors.Ice.IceTransportProtocol;
 
 namespace P2P.Actors.Tests.Ice;
 
-/// <summary>The ICE agent's data in one place (<see cref="IceAgentState"/>), owned by the pair checker, which a restarted checker rebuilds from.</summary>
+/// <summary>The ICE agent's data in one place (<see cref="IceAgentState"/>), owned by the pair checker, which a restarted checker rebuilds from, as the checker does after an ICE restart.</summary>
 public sealed class IceAgentStateTests : TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
@@ -23,7 +23,7 @@ public sealed class IceAgentStateTests : TestKit
         var state = new IceAgentState(IceCredentials.Generate(), controlling: true, tieBreaker: 1, sessionTag: 2);
         var first = IceCredentials.Generate();
         Assert.True(state.SetRemote(first, TimeSpan.FromMilliseconds(20)));
-        Assert.False(state.SetRemote(IceCredentials.Generate(), null)); // an ICE restart makes a new agent, with a new state
+        Assert.False(state.SetRemote(IceCredentials.Generate(), null)); // new ones come only with a new generation (Restart)
         Assert.Equal((first, TimeSpan.FromMilliseconds(20)), (state.Remote, state.RemotePacing));
         state.AddRemote(Host("a", 1));
         state.AddRemote(Host("b", 2));
@@ -57,6 +57,120 @@ public sealed class IceAgentStateTests : TestKit
         Assert.Equal([local], state.LocalCandidates);
         Assert.True(state.LocalGatheringDone);
         Assert.Null(state.Selected);
+    }
+
+    [Fact]
+    public void An_ice_restart_keeps_the_local_candidates_and_role_it_started_with_and_forgets_the_remote_generation()
+    {
+        var first = IceCredentials.Generate();
+        var state = new IceAgentState(first, controlling: true, tieBreaker: 5, sessionTag: 9);
+        var remote = IceCredentials.Generate();
+        state.AddLocal(Host("l", 1));
+        state.LocalGatheringDone = true;
+        state.SetRemote(remote, TimeSpan.FromMilliseconds(20));
+        state.AddRemote(Host("r", 2));
+        state.RemoteGatheringDone = true;
+        state.Controlling = false; // a role conflict settled on controlled
+
+        var second = IceCredentials.Generate();
+        state.Restart(second);
+
+        Assert.Equal((second, 1, 5ul, 9u, true), (state.Local, state.Generation, state.TieBreaker, state.SessionTag, state.Controlling));
+        Assert.Equal(["l"], state.LocalCandidates.Select(c => c.Foundation));
+        Assert.True(state.LocalGatheringDone);
+        Assert.Equal((null, null, false, null), (state.Remote, state.RemotePacing, state.RemoteGatheringDone, state.Selected));
+        Assert.Empty(state.RemoteCandidates);
+        Assert.Equal(remote, state.PreviousRemote);
+    }
+
+    [Fact]
+    public void The_credentials_of_a_remote_description_are_the_first_the_same_a_remote_restart_or_stale()
+    {
+        var state = new IceAgentState(IceCredentials.Generate(), controlling: false, tieBreaker: 1, sessionTag: 2);
+        var before = IceCredentials.Generate();
+        Assert.Equal(RemoteCredentials.First, state.Classify(before));
+        state.SetRemote(before, null);
+        Assert.Equal(RemoteCredentials.Same, state.Classify(before));
+        Assert.Equal(RemoteCredentials.Restarted, state.Classify(IceCredentials.Generate()));
+        state.Restart(IceCredentials.Generate()); // restarted here: the remote's answer is the first of the new generation
+        var answer = IceCredentials.Generate();
+        Assert.Equal(RemoteCredentials.Stale, state.Classify(before));
+        Assert.Equal(RemoteCredentials.First, state.Classify(answer));
+    }
+
+    [Fact]
+    public void A_relayed_candidate_replaced_after_its_allocation_was_dropped_takes_the_old_ones_place()
+    {
+        var state = new IceAgentState(IceCredentials.Generate(), controlling: true, tieBreaker: 1, sessionTag: 2);
+        var old = Host("a", 5) with { Type = CandidateType.Relayed };
+        state.AddLocal(Host("h", 4));
+        state.AddLocal(old);
+        state.ReplaceLocal(old, old with { Foundation = "b", Address = new IPEndPoint(IPAddress.Loopback, 6) });
+        Assert.Equal(["h", "b"], state.LocalCandidates.Select(c => c.Foundation));
+        state.ReplaceLocal(Host("x", 7) with { Type = CandidateType.Relayed }, Host("c", 8) with { Type = CandidateType.Relayed });
+        Assert.Equal(["h", "b", "c"], state.LocalCandidates.Select(c => c.Foundation));
+    }
+
+    [Fact]
+    public void A_checker_told_to_restart_signals_new_credentials_with_its_candidates_and_checks_them_once_the_remote_answers()
+    {
+        var state = new IceAgentState(IceCredentials.Generate(), controlling: true, tieBreaker: 42, sessionTag: 7);
+        var first = state.Local;
+        var parent = CreateTestProbe();
+        var transport = CreateTestProbe();
+        var checker = parent.ChildActorOf(PairChecker.Props(IceSettings.Default, "restart", state, transport.Ref));
+        var local = Host("1", 43100);
+        var remote = Host("2", 43101);
+        var before = IceCredentials.Generate();
+        checker.Tell(new PairCheckerProtocol.AddLocalCandidate(local), ActorRefs.NoSender);
+        checker.Tell(new PairCheckerProtocol.GatheringComplete(Local: true), ActorRefs.NoSender);
+        Assert.Equal(first, parent.FishForMessage<PairCheckerProtocol.LocalCandidatesComplete>(_ => true, Wait).Credentials);
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(before, [remote])), ActorRefs.NoSender);
+        Assert.Equal($"{before.Ufrag}:{first.Ufrag}", UsernameOf(FirstCheck(transport)));
+
+        checker.Tell(PairCheckerProtocol.Restart.Instance, ActorRefs.NoSender);
+        var restarted = parent.FishForMessage<PairCheckerProtocol.Restarted>(_ => true, Wait);
+        Assert.NotEqual(first, restarted.Credentials);
+        Assert.Equal([local], restarted.Candidates);
+        // gathering was over: the whole description again, with the new credentials
+        Assert.Equal(restarted.Credentials, parent.FishForMessage<PairCheckerProtocol.LocalCandidatesComplete>(_ => true, Wait).Credentials);
+        checker.Tell(new PairCheckerProtocol.GetPairs(), TestActor);
+        Assert.Empty(ExpectMsg<PairCheckerProtocol.PairTable>(Wait).Pairs); // no remote candidate of the new generation yet
+
+        // the remote's description of before the restart is stale; its answer pairs the same local candidate again
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(before, [remote])), ActorRefs.NoSender);
+        var answer = IceCredentials.Generate();
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(answer, [remote])), ActorRefs.NoSender);
+        var check = transport.FishForMessage<Transmit>(t => UsernameOf(t) != $"{before.Ufrag}:{first.Ufrag}", Wait);
+        Assert.Equal($"{answer.Ufrag}:{restarted.Credentials.Ufrag}", UsernameOf(check));
+        Assert.Equal((answer, before, 1), (state.Remote, state.PreviousRemote, state.Generation));
+        parent.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the answer restarted nothing
+    }
+
+    [Fact]
+    public void A_remote_description_with_new_credentials_restarts_the_checker_too()
+    {
+        var state = new IceAgentState(IceCredentials.Generate(), controlling: false, tieBreaker: 42, sessionTag: 7);
+        var parent = CreateTestProbe();
+        var transport = CreateTestProbe();
+        var checker = parent.ChildActorOf(PairChecker.Props(IceSettings.Default, "remote-restart", state, transport.Ref));
+        checker.Tell(new PairCheckerProtocol.AddLocalCandidate(Host("1", 43200)), ActorRefs.NoSender);
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(IceCredentials.Generate(), [Host("2", 43201)])), ActorRefs.NoSender);
+        FirstCheck(transport);
+        var renewed = IceCredentials.Generate();
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(renewed, [Host("2", 43201)]) { EndOfCandidates = true }), ActorRefs.NoSender);
+
+        var restarted = parent.FishForMessage<PairCheckerProtocol.Restarted>(_ => true, Wait);
+        var check = transport.FishForMessage<Transmit>(t => UsernameOf(t).StartsWith(renewed.Ufrag + ":", StringComparison.Ordinal), Wait);
+        Assert.Equal($"{renewed.Ufrag}:{restarted.Credentials.Ufrag}", UsernameOf(check));
+        Assert.Equal((renewed, true), (state.Remote, state.RemoteGatheringDone));
+    }
+
+    private static string UsernameOf(Transmit t)
+    {
+        Assert.True(StunMessage.TryParse(t.Payload.Span, out var msg, out _));
+        Assert.True(msg.TryGetString(StunAttributeType.Username, out var username));
+        return username;
     }
 
     /// <summary>Restarts its one child when it throws, as the IceAgent does its checker; tells who asks "child" which it is.</summary>

@@ -27,7 +27,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     };
 
     [Theory]
-    [InlineData(SessionChild.Agent, "ice-0")]
+    [InlineData(SessionChild.Agent, "ice")]
     [InlineData(SessionChild.Connection, "connection")]
     [InlineData(SessionChild.Dtls, "dtls")]
     [InlineData(SessionChild.Sctp, "sctp")]
