@@ -112,6 +112,9 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             case PairCheckerProtocol.LocalCandidatesComplete m:
                 Context.Parent.Tell(m);
                 break;
+            case Supervision.InjectFault { Target: Supervision.FaultTarget.PairChecker } m:
+                _checks.Forward(m);
+                break;
             case Supervision.InjectFault m:
                 throw new Supervision.InjectedFaultException(m.Reason);
             case PairCheckerProtocol.PairSelected m:

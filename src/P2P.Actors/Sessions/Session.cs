@@ -353,23 +353,19 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
         Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
             new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
-        Receive<SessionProtocol.InjectFaultInto>(m =>
+        Receive<InjectFault>(m =>
         {
-            if (m.Child == SessionChild.Session) throw new InjectedFaultException(m.Reason);
-            if (m.Child == SessionChild.PairChecker)
+            // the session itself (its LocalPeer supervises it), or the child of the target's role (the agent hands the pair checker's on)
+            IActorRef? child = m.Target switch
             {
-                Context.ActorSelection(_ice.Path / IceAgent.CheckerName).Tell(new InjectFault(m.Reason)); // the agent's child
-                return;
-            }
-            IActorRef? child = m.Child switch
-            {
-                SessionChild.Agent => _ice,
-                SessionChild.Connection => connection,
-                SessionChild.Dtls => dtls,
+                FaultTarget.Receiver => throw new InjectedFaultException(m.Reason),
+                FaultTarget.Agent or FaultTarget.PairChecker => _ice,
+                FaultTarget.Connection => connection,
+                FaultTarget.Dtls => dtls,
                 _ => sctp,
             };
-            if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Child);
-            else child.Tell(new InjectFault(m.Reason));
+            if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Target);
+            else child.Tell(m);
         });
         Receive<SessionProtocol.GetFaults>(_ => Sender.Tell(new SessionProtocol.Faults(_sessionId, _faults.ToList(), _faultCount)));
         Receive<SessionProtocol.ChildStopped>(m => Fail(m.Reason));
