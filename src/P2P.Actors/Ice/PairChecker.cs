@@ -423,7 +423,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component, pair.Local.Transport);
         int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_state.Remote!.Ufrag}:{_state.Local.Ufrag}", priority,
             _state.Controlling, _state.TieBreaker, nominate && _state.Controlling, _remoteKey!);
-        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling));
+        // over a TCP pair the request is sent once and its transaction times out instead (RFC 8489 §6.2.2, RFC 6544 §7.1)
+        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling),
+            reliable: pair.Local.Transport == CandidateTransport.Tcp);
         _checksSent++;
     }
 
