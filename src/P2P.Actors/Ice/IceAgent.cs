@@ -72,7 +72,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     {
         _settings = settings;
         _sessionId = sessionId;
-        var state = new IceAgentState(local, controlling, tieBreaker, sessionTag);
+        var state = new IceAgentState(local, controlling, tieBreaker, sessionTag, settings.MaxPairs);
         _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, state, transport), Context.System), CheckerName);
     }
 

@@ -105,7 +105,6 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     // one ICE generation: built from the state when the checker starts, and again by an ICE restart (StartGeneration)
     private StunIntegrityKey _localKey = null!;
-    private CheckList _checkList = null!;
     private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
     private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
     private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
@@ -134,9 +133,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         Receive<PairCheckerProtocol.Restart>(_ => RestartIce());
         Receive<PairCheckerProtocol.AddLocalCandidate>(m =>
         {
-            if (m.Replaces is { } old) _state.ReplaceLocal(old, m.Candidate);
-            else _state.AddLocal(m.Candidate);
-            AddPairs(_checkList.AddLocal(m.Candidate));
+            AddPairs(m.Replaces is { } old ? _state.ReplaceLocal(old, m.Candidate) : _state.AddLocal(m.Candidate));
         });
         Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
@@ -168,7 +165,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         });
         Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
-            _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
+            _state.CheckList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
         Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));
     }
 
@@ -179,7 +176,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     /// <summary>A checker of its own state (tests, and whoever has no agent around it).</summary>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
-        Props(settings, sessionId, new IceAgentState(local, controlling, tieBreaker, sessionTag), transport);
+        Props(settings, sessionId, new IceAgentState(local, controlling, tieBreaker, sessionTag, settings.MaxPairs), transport);
 
     protected override void PreStart()
     {
@@ -190,22 +187,23 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Builds the checker's working data from the agent's (<see cref="IceAgentState"/>): when it starts, when it was
-    /// restarted after a fault, and after an ICE restart. The pairs of the candidates (checked afresh), the role, and
-    /// the pair that was selected, on which consent and data go on. A new agent's state is empty, and this builds an
-    /// empty list.
+    /// Goes on from the agent's data (<see cref="IceAgentState"/>): when the checker starts (a new agent's state is
+    /// empty), when it was restarted after a fault, and after an ICE restart (a new generation of the state). The checks
+    /// in progress died with the checker that sent them, so their pairs are checked again, but for valid ones (a
+    /// nomination was under way), which stay valid; the pair that was selected stays selected, and consent and data go
+    /// on on it; the best valid pair not yet nominated is nominated again.
     /// </summary>
     private void StartGeneration()
     {
         if (_settings.Lite) _state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
         _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(_state.Local.Pwd));
-        _checkList = new CheckList(_state.Controlling, _settings.MaxPairs);
         _mayCheck = _settings.MaxCheckingSessions <= 0;
-        // local candidates first: with no remote one in the list they form no pair, and the credentials then pair them all
-        foreach (var candidate in _state.LocalCandidates) _checkList.AddLocal(candidate);
-        if (_state.Remote is not null) ApplyRemoteCredentials();
+        foreach (var pair in _state.CheckList.Pairs)
+            if (pair.State == CandidatePairState.InProgress) pair.State = pair.Valid ? CandidatePairState.Succeeded : CandidatePairState.Waiting;
         if (_state.Selected is { } selected) RestoreSelected(selected);
-        if (_state.LocalGatheringDone || _state.RemoteGatheringDone) CheckForFailure();
+        if (_state.Remote is null) return;
+        UseRemoteCredentials();
+        ConsiderNomination();
     }
 
     protected override void PostStop()
@@ -273,15 +271,11 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnRemoteCredentials(IceCredentials remote, TimeSpan? pacing)
     {
-        if (!_state.SetRemote(remote, pacing)) return; // the same ICE session: nothing new
-        ApplyRemoteCredentials();
+        if (!_state.SetRemote(remote, pacing, out _)) return; // the same ICE session: nothing new
+        UseRemoteCredentials();
     }
 
-    private void AddRemote(IceCandidate candidate)
-    {
-        _state.AddRemote(candidate);
-        if (_state.Remote is not null) AddPairs(_checkList.AddRemote(candidate)); // else paired once the credentials come
-    }
+    private void AddRemote(IceCandidate candidate) => AddPairs(_state.AddRemote(candidate)); // no pairs until the credentials come
 
     private void LocalGatheringDone()
     {
@@ -296,15 +290,14 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         CheckForFailure();
     }
 
-    /// <summary>The remote's credentials are known: its key, the pacing, and the pairs of the remote candidates that came before them.</summary>
-    private void ApplyRemoteCredentials()
+    /// <summary>The remote's credentials are known (and the pairs of the remote candidates that came before them formed): its key, the pacing, the checks.</summary>
+    private void UseRemoteCredentials()
     {
         var remote = _state.Remote!;
         // RFC 8445 §14.2: both agents pace at the larger of the two proposals (ours is the configured Ta)
         var pacing = _state.RemotePacing ?? IceSettings.DefaultPacing;
         _ta = _settings.Ta > pacing ? _settings.Ta : pacing;
         _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(remote.Pwd));
-        foreach (var candidate in _state.RemoteCandidates) AddPairs(_checkList.AddRemote(candidate));
         EnsureTicking();
         CheckForFailure(); // both sides may have finished gathering already (and no pair could be formed)
     }
@@ -391,7 +384,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
         // Aggressive nomination keeps checking for a better pair.
         bool passiveFailed = false;
-        while (!ChecksStopped && !_failed && _checkList.NextForOrdinaryCheck() is { } pair)
+        while (!ChecksStopped && !_failed && _state.CheckList.NextForOrdinaryCheck() is { } pair)
         {
             if (pair.Local.TcpType == TcpCandidateType.Passive)
             {
@@ -526,8 +519,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _requestsAnswered++;
 
         // RFC 8445 §7.3.1.3 and §7.3.1.4: learn a peer-reflexive remote, then a triggered check
-        var pair = _checkList.Find(inbound.Local.Address, inbound.From, inbound.Local.Transport)
-                   ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _, inbound.Local.Transport);
+        var pair = _state.CheckList.Find(inbound.Local.Address, inbound.From, inbound.Local.Transport)
+                   ?? _state.CheckList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _, inbound.Local.Transport);
         if (pair is null) return;
         _remoteIsChecking = true;
         EnsureTicking();
@@ -609,7 +602,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         bool firstTime = !pair.Valid;
         pair.Valid = true;
         _roundTrips[pair] = roundTrip;
-        _checkList.OnSucceeded(pair);
+        _state.CheckList.OnSucceeded(pair);
         EnsureTicking();
         if (check.UseCandidate || _nominateOnSuccess.Remove(pair))
         {
@@ -638,8 +631,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void SwitchRole()
     {
-        _state.Controlling = !_state.Controlling;
-        _checkList.SetRole(_state.Controlling);
+        _state.Controlling = !_state.Controlling; // the check list's pairs take their new priorities
         _log.Info("[{0}] role now {1}", _sessionId, _state.Controlling ? "controlling" : "controlled");
         Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_state.Controlling));
         if (_state.Controlling && _selected is null) ConsiderNomination();
@@ -656,7 +648,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void ConsiderNomination()
     {
         if (_nominating || _selected is not null || !_state.Controlling) return;
-        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        var best = _state.CheckList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         var now = Context.System.Scheduler.Now;
         _firstValidAt ??= now;
@@ -693,7 +685,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         var rtts = _roundTrips.GetValueOrDefault(best) * _settings.NominationGraceRtts;
         var grace = rtts > _settings.NominationGrace ? rtts : _settings.NominationGrace;
         var wait = TimeSpan.Zero;
-        foreach (var pair in _checkList.Pairs)
+        foreach (var pair in _state.CheckList.Pairs)
         {
             if (pair.Priority <= best.Priority) break; // the list is sorted, highest priority first
             if (pair.State is CandidatePairState.Failed or CandidatePairState.Succeeded) continue;
@@ -709,7 +701,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void NominateBest()
     {
         if (_nominating || _selected is not null || !_state.Controlling) return;
-        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        var best = _state.CheckList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         _nominating = true;
         _log.Debug("[{0}] nominating {1} -> {2}", _sessionId, best.Local.Address, best.Remote.Address);
@@ -754,12 +746,12 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void RestoreSelected(SelectedPair selected)
     {
         var transport = selected.Local.Transport;
-        var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport);
+        var pair = _state.CheckList.Find(selected.Local.Address, selected.Remote.Address, transport);
         if (pair is null)
         {
-            _checkList.AddRemote(selected.Remote);
-            pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport)
-                   ?? _checkList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _, transport);
+            _state.CheckList.AddRemote(selected.Remote);
+            pair = _state.CheckList.Find(selected.Local.Address, selected.Remote.Address, transport)
+                   ?? _state.CheckList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _, transport);
         }
         if (pair is null) return;
         pair.State = CandidatePairState.Succeeded;
@@ -773,7 +765,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void CheckForFailure()
     {
         if (_selected is not null || _failed) return;
-        if (_state.Controlling && _checkList.Pairs.Any(p => p.Valid) && !_checkList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
+        if (_state.Controlling && _state.CheckList.Pairs.Any(p => p.Valid) && !_state.CheckList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
         {
             NominateBest();
             return;
@@ -781,12 +773,12 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         // without the remote credentials, its candidates are still waiting to be paired: signaling may deliver the
         // description after the trickled candidates and end-of-candidates, so nothing has failed yet
         if (_state.Remote is null || !_state.LocalGatheringDone || !_state.RemoteGatheringDone || _triggered.Count > 0 || _transactions.Count > 0) return;
-        if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
+        if (_state.CheckList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
         _failed = true;
         EndChecking();
-        string reason = _checkList.Pairs.Count == 0
+        string reason = _state.CheckList.Pairs.Count == 0
             ? "no candidate pairs could be formed (no common address family or transport)"
-            : $"all {_checkList.Pairs.Count} candidate pairs failed";
+            : $"all {_state.CheckList.Pairs.Count} candidate pairs failed";
         Context.Parent.Tell(new PairCheckerProtocol.ChecksFailed(reason));
     }
 }

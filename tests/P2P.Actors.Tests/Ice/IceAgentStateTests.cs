@@ -18,16 +18,21 @@ public sealed class IceAgentStateTests : TestKit
         new(foundation, 1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Host, 65535, 1), new IPEndPoint(IPAddress.Loopback, port), CandidateType.Host);
 
     [Fact]
-    public void The_remote_credentials_are_set_once_and_candidates_kept_in_order()
+    public void The_remote_credentials_are_set_once_and_candidates_kept_in_order_and_paired_once_the_credentials_came()
     {
         var state = new IceAgentState(IceCredentials.Generate(), controlling: true, tieBreaker: 1, sessionTag: 2);
+        Assert.Empty(state.AddLocal(Host("l", 3))); // no remote candidate yet
+        Assert.Empty(state.AddRemote(Host("a", 1))); // no credentials yet: kept, not paired
         var first = IceCredentials.Generate();
-        Assert.True(state.SetRemote(first, TimeSpan.FromMilliseconds(20)));
-        Assert.False(state.SetRemote(IceCredentials.Generate(), null)); // new ones come only with a new generation (Restart)
+        Assert.True(state.SetRemote(first, TimeSpan.FromMilliseconds(20), out var added));
+        Assert.Single(added); // the candidate that came before them
+        Assert.False(state.SetRemote(IceCredentials.Generate(), null, out _)); // new ones come only with a new generation (Restart)
         Assert.Equal((first, TimeSpan.FromMilliseconds(20)), (state.Remote, state.RemotePacing));
-        state.AddRemote(Host("a", 1));
-        state.AddRemote(Host("b", 2));
+        Assert.Single(state.AddRemote(Host("b", 2)));
         Assert.Equal(["a", "b"], state.RemoteCandidates.Select(c => c.Foundation));
+        Assert.Equal(2, state.CheckList.Pairs.Count);
+        state.Controlling = false; // the role is the check list's
+        Assert.False(state.CheckList.Controlling);
     }
 
     [Fact]
@@ -60,6 +65,54 @@ public sealed class IceAgentStateTests : TestKit
     }
 
     [Fact]
+    public void A_checker_restarted_after_a_pair_became_valid_keeps_it_valid_and_nominates_it_without_checking_it_again()
+    {
+        var state = new IceAgentState(IceCredentials.Generate(), controlling: true, tieBreaker: 42, sessionTag: 7);
+        var remoteCredentials = IceCredentials.Generate();
+        var seen = CreateTestProbe();
+        var transport = Sys.ActorOf(Props.Create(() => new AnswersAllButNominations(remoteCredentials, seen.Ref)));
+        var parent = Sys.ActorOf(Props.Create(() => new Restarting(PairChecker.Props(IceSettings.Default, "valid", state, transport))));
+        parent.Tell("child", TestActor);
+        var checker = ExpectMsg<IActorRef>(Wait);
+        checker.Tell(new PairCheckerProtocol.AddLocalCandidate(Host("1", 43300)), ActorRefs.NoSender);
+        checker.Tell(new PairCheckerProtocol.SetRemoteDescription(new IceDescription(remoteCredentials, [Host("2", 43301)])), ActorRefs.NoSender);
+        // the check is answered, the nomination is not: the pair is valid and its nomination under way when the checker throws
+        var before = new HashSet<TransactionId>();
+        seen.FishForMessage<Transmit>(t =>
+        {
+            before.Add(TransactionOf(t));
+            return IsNomination(t);
+        }, Wait);
+
+        checker.Tell(new P2P.Actors.Supervision.InjectFault("injected by the test"), ActorRefs.NoSender);
+        var after = seen.FishForMessage<Transmit>(t => !before.Contains(TransactionOf(t)), Wait);
+        Assert.True(IsNomination(after), "the restarted checker checked the valid pair again instead of nominating it");
+        checker.Tell(new PairCheckerProtocol.GetPairs(), TestActor);
+        Assert.True(Assert.Single(ExpectMsg<PairCheckerProtocol.PairTable>(Wait).Pairs).Valid);
+    }
+
+    /// <summary>A remote that answers ordinary checks and lets nominations (USE-CANDIDATE) go unanswered; tells <paramref name="seen"/> of every request.</summary>
+    private sealed class AnswersAllButNominations : ReceiveActor
+    {
+        public AnswersAllButNominations(IceCredentials remote, IActorRef seen)
+        {
+            var key = new StunIntegrityKey(System.Text.Encoding.UTF8.GetBytes(remote.Pwd));
+            var buffer = new byte[512];
+            Receive<Transmit>(t =>
+            {
+                seen.Tell(t);
+                if (IsNomination(t)) return;
+                Assert.True(StunMessage.TryParse(t.Payload.Span, out var request, out _));
+                int length = IceMessages.WriteBindingSuccess(buffer, request.TransactionId, t.Local.Address, key);
+                Sender.Tell(new Inbound(t.Local, t.To, buffer.AsSpan(0, length).ToArray()));
+            });
+        }
+    }
+
+    private static bool IsNomination(Transmit t) =>
+        StunMessage.TryParse(t.Payload.Span, out var msg, out _) && msg.Has(StunAttributeType.UseCandidate);
+
+    [Fact]
     public void An_ice_restart_keeps_the_local_candidates_and_role_it_started_with_and_forgets_the_remote_generation()
     {
         var first = IceCredentials.Generate();
@@ -67,8 +120,9 @@ public sealed class IceAgentStateTests : TestKit
         var remote = IceCredentials.Generate();
         state.AddLocal(Host("l", 1));
         state.LocalGatheringDone = true;
-        state.SetRemote(remote, TimeSpan.FromMilliseconds(20));
+        state.SetRemote(remote, TimeSpan.FromMilliseconds(20), out _);
         state.AddRemote(Host("r", 2));
+        Assert.Single(state.CheckList.Pairs);
         state.RemoteGatheringDone = true;
         state.Controlling = false; // a role conflict settled on controlled
 
@@ -80,6 +134,8 @@ public sealed class IceAgentStateTests : TestKit
         Assert.True(state.LocalGatheringDone);
         Assert.Equal((null, null, false, null), (state.Remote, state.RemotePacing, state.RemoteGatheringDone, state.Selected));
         Assert.Empty(state.RemoteCandidates);
+        Assert.Empty(state.CheckList.Pairs); // a new list: its local candidate waits for the remote's new ones
+        Assert.Equal(["l"], state.CheckList.LocalCandidates.Select(c => c.Foundation));
         Assert.Equal(remote, state.PreviousRemote);
     }
 
@@ -89,7 +145,7 @@ public sealed class IceAgentStateTests : TestKit
         var state = new IceAgentState(IceCredentials.Generate(), controlling: false, tieBreaker: 1, sessionTag: 2);
         var before = IceCredentials.Generate();
         Assert.Equal(RemoteCredentials.First, state.Classify(before));
-        state.SetRemote(before, null);
+        state.SetRemote(before, null, out _);
         Assert.Equal(RemoteCredentials.Same, state.Classify(before));
         Assert.Equal(RemoteCredentials.Restarted, state.Classify(IceCredentials.Generate()));
         state.Restart(IceCredentials.Generate()); // restarted here: the remote's answer is the first of the new generation
