@@ -10,6 +10,9 @@ public static class IceAgentProtocol
     // from the Session
     public sealed record AddLocalCandidates(IReadOnlyList<IceCandidate> Candidates);
 
+    /// <summary>The TURN server dropped the allocation behind the relayed candidate <paramref name="Old"/>; <paramref name="New"/> takes its place.</summary>
+    public sealed record ReplaceLocalCandidate(IceCandidate Old, IceCandidate New);
+
     public sealed record LocalGatheringComplete;
 
     public sealed record SetRemoteDescription(IceDescription Description);
@@ -18,7 +21,17 @@ public static class IceAgentProtocol
 
     public sealed record RemoteGatheringComplete;
 
-    // to the Session
+    /// <summary>
+    /// Restart ICE (RFC 8445 §9), as after consent was lost: answered with <see cref="PairCheckerProtocol.Restarted"/>
+    /// (and <see cref="PairCheckerProtocol.LocalCandidatesComplete"/> when gathering was over). A remote description with
+    /// new credentials restarts the agent the same way, with the same events.
+    /// </summary>
+    public sealed record Restart
+    {
+        public static readonly Restart Instance = new();
+    }
+
+    // to the Session (and PairCheckerProtocol's Restarted, LocalCandidatesComplete and ConsentConfirmed, as they come)
     public sealed record Connected(SelectedPair Pair);
 
     /// <summary>
@@ -31,12 +44,14 @@ public static class IceAgentProtocol
 }
 
 /// <summary>
-/// The ICE agent of one session (RFC 8445): supervises its <see cref="PairChecker"/> ("checks"), hands it the
-/// local candidates (gathered by the LocalPeer, which owns the socket, STUN probes and TURN allocation shared by
-/// all its sessions) and the remote ones (trickled, RFC 8838), and turns the checker's outcome into
-/// <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a reason a user can
-/// read. The agent's data lives in one <see cref="IceAgentState"/>, which the checker owns; a checker that throws is
-/// restarted and rebuilds from it, and the session goes on.
+/// The ICE agent of one session (RFC 8445), for the session's whole life: supervises its <see cref="PairChecker"/>
+/// ("checks"), hands it the local candidates (gathered by the LocalPeer, which owns the socket, STUN probes and TURN
+/// allocation shared by all its sessions) and the remote description and candidates (trickled, RFC 8838), and turns the
+/// checker's outcome into <see cref="IceAgentProtocol.Connected"/> or <see cref="IceAgentProtocol.Failed"/> with a
+/// reason a user can read, within the connect timeout of each ICE generation. The agent's data lives in one
+/// <see cref="IceAgentState"/>, which the checker owns: a checker that throws is restarted and rebuilds from it, and an
+/// ICE restart (RFC 8445 §9, asked for by <see cref="IceAgentProtocol.Restart"/> or by the remote's new credentials)
+/// is a new generation of it, which the checker builds its list from again. The session keeps no copy of any of it.
 /// </summary>
 public sealed class IceAgent : UntypedActor, IWithTimers
 {
@@ -57,7 +72,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
     {
         _settings = settings;
         _sessionId = sessionId;
-        var state = new IceAgentState(local, controlling, tieBreaker, sessionTag);
+        var state = new IceAgentState(local, controlling, tieBreaker, sessionTag, settings.MaxPairs);
         _checks = Context.ActorOf(SessionMailbox.For(PairChecker.Props(settings, sessionId, state, transport), Context.System), CheckerName);
     }
 
@@ -70,20 +85,35 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             case IceAgentProtocol.AddLocalCandidates m:
                 foreach (var c in m.Candidates) _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(c));
                 break;
+            case IceAgentProtocol.ReplaceLocalCandidate m:
+                _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(m.New, Replaces: m.Old));
+                break;
             case IceAgentProtocol.LocalGatheringComplete:
                 _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));
                 break;
             case IceAgentProtocol.SetRemoteDescription m:
-                if (m.Description.IceLite) _checks.Tell(new PairCheckerProtocol.SetRole(Controlling: true));
-                _checks.Tell(new PairCheckerProtocol.SetRemoteCredentials(m.Description.Credentials, m.Description.Pacing));
-                foreach (var c in m.Description.Candidates) AddRemote(c);
-                if (m.Description.EndOfCandidates) RemoteDone();
+                _checks.Tell(new PairCheckerProtocol.SetRemoteDescription(m.Description));
                 break;
             case IceAgentProtocol.AddRemoteCandidate m:
-                AddRemote(m.Candidate);
+                _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(m.Candidate));
                 break;
             case IceAgentProtocol.RemoteGatheringComplete:
-                RemoteDone();
+                _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
+                break;
+            case IceAgentProtocol.Restart:
+                _checks.Tell(PairCheckerProtocol.Restart.Instance);
+                break;
+            case PairCheckerProtocol.Restarted m:
+                // a new generation: its own connect timeout, as the first had
+                (_connected, _failed, _waitingSince) = (false, false, null);
+                StartConnectTimeout();
+                Context.Parent.Tell(m);
+                break;
+            case PairCheckerProtocol.LocalCandidatesComplete m:
+                Context.Parent.Tell(m);
+                break;
+            case Supervision.InjectFault { Target: Supervision.FaultTarget.PairChecker } m:
+                _checks.Forward(m);
                 break;
             case Supervision.InjectFault m:
                 throw new Supervision.InjectedFaultException(m.Reason);
@@ -153,15 +183,13 @@ public sealed class IceAgent : UntypedActor, IWithTimers
             return Directive.Restart;
         });
 
-    protected override void PreStart()
+    protected override void PreStart() => StartConnectTimeout();
+
+    private void StartConnectTimeout()
     {
         _startedAt = Context.System.Scheduler.Now;
         Timers.StartSingleTimer(ConnectTimeout.Instance, ConnectTimeout.Instance, _settings.ConnectTimeout);
     }
-
-    private void AddRemote(IceCandidate candidate) => _checks.Tell(new PairCheckerProtocol.AddRemoteCandidate(candidate));
-
-    private void RemoteDone() => _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: false));
 
     private void Fail(string reason)
     {

@@ -86,7 +86,7 @@ public sealed record IceSettings(
     /// <summary>The values of <c>akka.hocon</c>, for code without a config at hand.</summary>
     public static readonly IceSettings Default = new(
         Ta: TimeSpan.FromMilliseconds(5),
-        CheckRetransmission: new RetransmissionSchedule(TimeSpan.FromMilliseconds(250), 7, 16, TimeSpan.FromMilliseconds(39_500)),
+        CheckRetransmission: new RetransmissionSchedule(TimeSpan.FromMilliseconds(250), 7, 16, TimeSpan.FromMilliseconds(19_750)),
         MaxPairs: 100,
         Nomination: NominationMode.Regular,
         NominationWait: TimeSpan.FromMilliseconds(500),

@@ -15,7 +15,8 @@ public static class PairCheckerProtocol
     /// <param name="RemotePacing">The remote description's a=ice-pacing; null counts as the RFC's default 50 ms.</param>
     public sealed record SetRemoteCredentials(IceCredentials Remote, TimeSpan? RemotePacing = null);
 
-    public sealed record AddLocalCandidate(IceCandidate Candidate);
+    /// <param name="Replaces">The relayed candidate whose allocation the TURN server dropped, which this one takes the place of.</param>
+    public sealed record AddLocalCandidate(IceCandidate Candidate, IceCandidate? Replaces = null);
 
     public sealed record AddRemoteCandidate(IceCandidate Candidate);
 
@@ -28,10 +29,17 @@ public static class PairCheckerProtocol
     public sealed record GetPairs;
 
     /// <summary>
-    /// Take this role: controlling when the remote is an ICE-lite agent (RFC 8445 §6.1.1), or the role a
-    /// role conflict settled on, given back to a restarted checker.
+    /// The remote's description: its credentials and pacing, an ICE-lite remote makes this side controlling (RFC 8445
+    /// §6.1.1), its candidates, its end-of-candidates. New credentials in place of known ones mean the remote restarted
+    /// ICE (RFC 8445 §9): this side restarts too, before taking them.
     /// </summary>
-    public sealed record SetRole(bool Controlling);
+    public sealed record SetRemoteDescription(IceDescription Description);
+
+    /// <summary>Restart ICE (RFC 8445 §9): new local credentials, the same local candidates, checked again once the remote's new credentials come.</summary>
+    public sealed record Restart
+    {
+        public static readonly Restart Instance = new();
+    }
 
     // events to the parent
     public sealed record PairSelected(SelectedPair Pair);
@@ -42,6 +50,12 @@ public static class PairCheckerProtocol
     public sealed record ChecksFailed(string Reason);
 
     public sealed record RoleChanged(bool Controlling);
+
+    /// <summary>ICE restarted (RFC 8445 §9) with new local credentials: the remote must get them, and the local candidates again (RFC 8838).</summary>
+    public sealed record Restarted(IceCredentials Credentials, IReadOnlyList<IceCandidate> Candidates);
+
+    /// <summary>Local gathering is over (again after a restart): the whole local description's ICE part.</summary>
+    public sealed record LocalCandidatesComplete(IceCredentials Credentials, IReadOnlyList<IceCandidate> Candidates);
 
     public sealed record ConsentConfirmed(TimeSpan RoundTrip);
 
@@ -81,18 +95,20 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private readonly IActorRef _transport;
     private readonly string _sessionId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly StunIntegrityKey _localKey;
-    private readonly CheckList _checkList;
-    private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
-    private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
-    private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
-    private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
     // where requests and answers are written before they are copied out: one per thread, not one per session (a host
     // holds thousands of checkers; every use is synchronous within one message)
     [ThreadStatic] private static byte[]? t_scratch;
     private static byte[] Scratch => t_scratch ??= new byte[512];
     private StunTransactions<Check> _transactions = null!;
     private PacingWakeUp? _wakeUp;
+    private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
+
+    // one ICE generation: built from the state when the checker starts, and again by an ICE restart (StartGeneration)
+    private StunIntegrityKey _localKey = null!;
+    private readonly LinkedList<(CandidatePair Pair, bool UseCandidate)> _triggered = new();
+    private readonly HashSet<CandidatePair> _nominateOnSuccess = [];
+    private readonly Dictionary<CandidatePair, TimeSpan> _roundTrips = [];
+    private readonly Dictionary<CandidatePair, DateTimeOffset> _firstCheckAt = []; // when each pair's first ordinary check went out
     private StunIntegrityKey? _remoteKey;
     private bool _ticking, _nominating, _failed;
     private TimeSpan _ta = IceSettings.DefaultPacing;
@@ -100,7 +116,6 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private CandidatePair? _selected;
     private CandidatePair? _reportedValid;
     private DateTimeOffset? _firstValidAt; // when the controlling agent first had a valid pair: nomination-wait counts from here
-    private long _checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts;
     private int _nominationFailures;
     private bool _mayCheck, _askedToBegin, _askedAtOnce, _remoteIsChecking; // see CheckAdmission
     private const int MaxNominationFailures = 3;
@@ -111,27 +126,20 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _settings = settings;
         _sessionId = sessionId;
         _state = state;
-        if (settings.Lite) state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
         _transport = transport;
-        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(state.Local.Pwd));
-        _checkList = new CheckList(state.Controlling, settings.MaxPairs);
-        _mayCheck = settings.MaxCheckingSessions <= 0;
 
-        Receive<PairCheckerProtocol.SetRemoteCredentials>(OnRemoteCredentials);
+        Receive<PairCheckerProtocol.SetRemoteCredentials>(m => OnRemoteCredentials(m.Remote, m.RemotePacing));
+        Receive<PairCheckerProtocol.SetRemoteDescription>(m => OnRemoteDescription(m.Description));
+        Receive<PairCheckerProtocol.Restart>(_ => RestartIce());
         Receive<PairCheckerProtocol.AddLocalCandidate>(m =>
         {
-            _state.AddLocal(m.Candidate);
-            AddPairs(_checkList.AddLocal(m.Candidate));
+            AddPairs(m.Replaces is { } old ? _state.ReplaceLocal(old, m.Candidate) : _state.AddLocal(m.Candidate));
         });
-        Receive<PairCheckerProtocol.AddRemoteCandidate>(m =>
-        {
-            _state.AddRemote(m.Candidate);
-            if (_state.Remote is not null) AddPairs(_checkList.AddRemote(m.Candidate)); // else paired once the credentials come
-        });
+        Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
-            if (m.Local) _state.LocalGatheringDone = true; else _state.RemoteGatheringDone = true;
-            CheckForFailure();
+            if (m.Local) LocalGatheringDone();
+            else RemoteGatheringDone();
         });
         Receive<Inbound>(OnInbound);
         Receive<CheckAdmissionProtocol.MayBegin>(_ =>
@@ -155,13 +163,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         {
             if (_selected is not null && _state.Remote is not null) SendCheck(_selected, useCandidate: false, consent: true);
         });
-        Receive<PairCheckerProtocol.SetRole>(m =>
-        {
-            if (m.Controlling != _state.Controlling && !_settings.Lite) SwitchRole();
-        });
         Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<PairCheckerProtocol.GetPairs>(_ => Sender.Tell(new PairCheckerProtocol.PairTable(
-            _checkList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
+            _state.CheckList.Pairs.Select(p => new PairInfo(p.Local, p.Remote, p.Priority, p.State, p.Valid, p.Nominated, ReferenceEquals(p, _selected))).ToList())));
         Receive<PairCheckerProtocol.GetStats>(_ => Sender.Tell(new PairCheckerProtocol.Stats(_checksSent, _requestsAnswered, _badRequests, _badResponses, _roleConflicts)));
     }
 
@@ -172,28 +176,34 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     /// <summary>A checker of its own state (tests, and whoever has no agent around it).</summary>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials local, bool controlling, ulong tieBreaker, uint sessionTag, IActorRef transport) =>
-        Props(settings, sessionId, new IceAgentState(local, controlling, tieBreaker, sessionTag), transport);
+        Props(settings, sessionId, new IceAgentState(local, controlling, tieBreaker, sessionTag, settings.MaxPairs), transport);
 
     protected override void PreStart()
     {
         _transactions = new StunTransactions<Check>(_settings.CheckRetransmission, reliable: false, Timers,
             (bytes, check) => _transport.Tell(new Transmit(check.Pair.Local, check.Pair.Remote.Address, bytes), Self));
         _wakeUp = PacingWakeUp.For(Context.System, Self, Tick.Instance);
-        Rebuild();
+        StartGeneration();
     }
 
     /// <summary>
-    /// A checker restarted after a fault starts again from the agent's data: the pairs of its candidates (checked
-    /// afresh), the role it had, and the pair that was selected, on which consent and data go on. A new checker's
-    /// state is empty, and this does nothing.
+    /// Goes on from the agent's data (<see cref="IceAgentState"/>): when the checker starts (a new agent's state is
+    /// empty), when it was restarted after a fault, and after an ICE restart (a new generation of the state). The checks
+    /// in progress died with the checker that sent them, so their pairs are checked again, but for valid ones (a
+    /// nomination was under way), which stay valid; the pair that was selected stays selected, and consent and data go
+    /// on on it; the best valid pair not yet nominated is nominated again.
     /// </summary>
-    private void Rebuild()
+    private void StartGeneration()
     {
-        // local candidates first: with no remote one in the list they form no pair, and the credentials then pair them all
-        foreach (var candidate in _state.LocalCandidates) _checkList.AddLocal(candidate);
-        if (_state.Remote is not null) ApplyRemoteCredentials();
+        if (_settings.Lite) _state.Controlling = false; // a lite agent is always controlled (RFC 8445 §6.1.1)
+        _localKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(_state.Local.Pwd));
+        _mayCheck = _settings.MaxCheckingSessions <= 0;
+        foreach (var pair in _state.CheckList.Pairs)
+            if (pair.State == CandidatePairState.InProgress) pair.State = pair.Valid ? CandidatePairState.Succeeded : CandidatePairState.Waiting;
         if (_state.Selected is { } selected) RestoreSelected(selected);
-        if (_state.LocalGatheringDone || _state.RemoteGatheringDone) CheckForFailure();
+        if (_state.Remote is null) return;
+        UseRemoteCredentials();
+        ConsiderNomination();
     }
 
     protected override void PostStop()
@@ -203,23 +213,91 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _remoteKey?.Dispose();
     }
 
-    // ---- candidates and pairs ---------------------------------------------------------------------
+    // ---- ICE restart ------------------------------------------------------------------------------
 
-    private void OnRemoteCredentials(PairCheckerProtocol.SetRemoteCredentials m)
+    /// <summary>
+    /// RFC 8445 §9: new local credentials, and a new generation of the agent's data on the same local candidates
+    /// (<see cref="IceAgentState.Restart"/>); what this checker built of the last one goes (its checks in progress, its
+    /// pairs, its place to check), and it starts again from the state as a restarted checker does. The parent hears the
+    /// new credentials and candidates to signal, and the local description again when gathering was over.
+    /// </summary>
+    private void RestartIce()
     {
-        if (!_state.SetRemote(m.Remote, m.RemotePacing)) return; // an ICE restart makes a new agent
-        ApplyRemoteCredentials();
+        var credentials = IceCredentials.Generate();
+        EndChecking();
+        _transactions.CancelAll();
+        Timers.Cancel(Tick.Instance);
+        Timers.Cancel(NominationDue.Instance);
+        _localKey.Dispose();
+        _remoteKey?.Dispose();
+        _remoteKey = null;
+        _triggered.Clear();
+        _nominateOnSuccess.Clear();
+        _roundTrips.Clear();
+        _firstCheckAt.Clear();
+        (_ticking, _nominating, _failed) = (false, false, false);
+        (_askedToBegin, _askedAtOnce, _remoteIsChecking) = (false, false, false);
+        _ta = IceSettings.DefaultPacing;
+        _lastCheckAt = DateTimeOffset.MinValue;
+        (_selected, _reportedValid, _firstValidAt) = (null, null, null);
+        _nominationFailures = 0;
+
+        _state.Restart(credentials);
+        StartGeneration();
+        _log.Info("[{0}] ICE restarted (generation {1}), new ufrag {2}", _sessionId, _state.Generation, credentials.Ufrag);
+        Context.Parent.Tell(new PairCheckerProtocol.Restarted(credentials, _state.LocalCandidates.ToList()));
+        if (_state.LocalGatheringDone) Context.Parent.Tell(new PairCheckerProtocol.LocalCandidatesComplete(credentials, _state.LocalCandidates.ToList()));
     }
 
-    /// <summary>The remote's credentials are known: its key, the pacing, and the pairs of the remote candidates that came before them.</summary>
-    private void ApplyRemoteCredentials()
+    // ---- candidates and pairs ---------------------------------------------------------------------
+
+    private void OnRemoteDescription(IceDescription description)
+    {
+        switch (_state.Classify(description.Credentials))
+        {
+            case RemoteCredentials.Stale:
+                _log.Debug("[{0}] ignored a remote description of the ICE generation before the restart", _sessionId);
+                return;
+            case RemoteCredentials.Restarted:
+                _log.Info("[{0}] the remote restarted ICE; restarting too", _sessionId);
+                RestartIce();
+                break;
+        }
+        if (description.IceLite && !_state.Controlling && !_settings.Lite) SwitchRole();
+        OnRemoteCredentials(description.Credentials, description.Pacing);
+        foreach (var candidate in description.Candidates) AddRemote(candidate);
+        if (description.EndOfCandidates) RemoteGatheringDone();
+    }
+
+    private void OnRemoteCredentials(IceCredentials remote, TimeSpan? pacing)
+    {
+        if (!_state.SetRemote(remote, pacing, out _)) return; // the same ICE session: nothing new
+        UseRemoteCredentials();
+    }
+
+    private void AddRemote(IceCandidate candidate) => AddPairs(_state.AddRemote(candidate)); // no pairs until the credentials come
+
+    private void LocalGatheringDone()
+    {
+        _state.LocalGatheringDone = true;
+        Context.Parent.Tell(new PairCheckerProtocol.LocalCandidatesComplete(_state.Local, _state.LocalCandidates.ToList()));
+        CheckForFailure();
+    }
+
+    private void RemoteGatheringDone()
+    {
+        _state.RemoteGatheringDone = true;
+        CheckForFailure();
+    }
+
+    /// <summary>The remote's credentials are known (and the pairs of the remote candidates that came before them formed): its key, the pacing, the checks.</summary>
+    private void UseRemoteCredentials()
     {
         var remote = _state.Remote!;
         // RFC 8445 §14.2: both agents pace at the larger of the two proposals (ours is the configured Ta)
         var pacing = _state.RemotePacing ?? IceSettings.DefaultPacing;
         _ta = _settings.Ta > pacing ? _settings.Ta : pacing;
         _remoteKey = new StunIntegrityKey(Encoding.UTF8.GetBytes(remote.Pwd));
-        foreach (var candidate in _state.RemoteCandidates) AddPairs(_checkList.AddRemote(candidate));
         EnsureTicking();
         CheckForFailure(); // both sides may have finished gathering already (and no pair could be formed)
     }
@@ -306,7 +384,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         // RFC 8445 §8.1.2: with regular nomination ICE is complete once a pair is selected: no more ordinary checks.
         // Aggressive nomination keeps checking for a better pair.
         bool passiveFailed = false;
-        while (!ChecksStopped && !_failed && _checkList.NextForOrdinaryCheck() is { } pair)
+        while (!ChecksStopped && !_failed && _state.CheckList.NextForOrdinaryCheck() is { } pair)
         {
             if (pair.Local.TcpType == TcpCandidateType.Passive)
             {
@@ -338,7 +416,9 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         uint priority = CandidatePriority.Compute(CandidateType.PeerReflexive, localPreference, pair.Local.Component, pair.Local.Transport);
         int length = IceMessages.WriteBindingRequest(Scratch, id, $"{_state.Remote!.Ufrag}:{_state.Local.Ufrag}", priority,
             _state.Controlling, _state.TieBreaker, nominate && _state.Controlling, _remoteKey!);
-        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling));
+        // over a TCP pair the request is sent once and its transaction times out instead (RFC 8489 §6.2.2, RFC 6544 §7.1)
+        _transactions.Start(Scratch.AsSpan(0, length).ToArray(), new Check(pair, nominate && _state.Controlling, consent, Context.System.Scheduler.Now, _state.Controlling),
+            reliable: pair.Local.Transport == CandidateTransport.Tcp);
         _checksSent++;
     }
 
@@ -439,8 +519,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         _requestsAnswered++;
 
         // RFC 8445 §7.3.1.3 and §7.3.1.4: learn a peer-reflexive remote, then a triggered check
-        var pair = _checkList.Find(inbound.Local.Address, inbound.From, inbound.Local.Transport)
-                   ?? _checkList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _, inbound.Local.Transport);
+        var pair = _state.CheckList.Find(inbound.Local.Address, inbound.From, inbound.Local.Transport)
+                   ?? _state.CheckList.AddPeerReflexiveRemote(inbound.Local.Address, inbound.From, check.Priority, out _, inbound.Local.Transport);
         if (pair is null) return;
         _remoteIsChecking = true;
         EnsureTicking();
@@ -522,7 +602,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         bool firstTime = !pair.Valid;
         pair.Valid = true;
         _roundTrips[pair] = roundTrip;
-        _checkList.OnSucceeded(pair);
+        _state.CheckList.OnSucceeded(pair);
         EnsureTicking();
         if (check.UseCandidate || _nominateOnSuccess.Remove(pair))
         {
@@ -551,8 +631,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void SwitchRole()
     {
-        _state.Controlling = !_state.Controlling;
-        _checkList.SetRole(_state.Controlling);
+        _state.Controlling = !_state.Controlling; // the check list's pairs take their new priorities
         _log.Info("[{0}] role now {1}", _sessionId, _state.Controlling ? "controlling" : "controlled");
         Context.Parent.Tell(new PairCheckerProtocol.RoleChanged(_state.Controlling));
         if (_state.Controlling && _selected is null) ConsiderNomination();
@@ -569,7 +648,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void ConsiderNomination()
     {
         if (_nominating || _selected is not null || !_state.Controlling) return;
-        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        var best = _state.CheckList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         var now = Context.System.Scheduler.Now;
         _firstValidAt ??= now;
@@ -606,7 +685,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         var rtts = _roundTrips.GetValueOrDefault(best) * _settings.NominationGraceRtts;
         var grace = rtts > _settings.NominationGrace ? rtts : _settings.NominationGrace;
         var wait = TimeSpan.Zero;
-        foreach (var pair in _checkList.Pairs)
+        foreach (var pair in _state.CheckList.Pairs)
         {
             if (pair.Priority <= best.Priority) break; // the list is sorted, highest priority first
             if (pair.State is CandidatePairState.Failed or CandidatePairState.Succeeded) continue;
@@ -622,7 +701,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void NominateBest()
     {
         if (_nominating || _selected is not null || !_state.Controlling) return;
-        var best = _checkList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
+        var best = _state.CheckList.Pairs.Where(p => p.Valid).MaxBy(p => p.Priority);
         if (best is null) return;
         _nominating = true;
         _log.Debug("[{0}] nominating {1} -> {2}", _sessionId, best.Local.Address, best.Remote.Address);
@@ -667,12 +746,12 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void RestoreSelected(SelectedPair selected)
     {
         var transport = selected.Local.Transport;
-        var pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport);
+        var pair = _state.CheckList.Find(selected.Local.Address, selected.Remote.Address, transport);
         if (pair is null)
         {
-            _checkList.AddRemote(selected.Remote);
-            pair = _checkList.Find(selected.Local.Address, selected.Remote.Address, transport)
-                   ?? _checkList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _, transport);
+            _state.CheckList.AddRemote(selected.Remote);
+            pair = _state.CheckList.Find(selected.Local.Address, selected.Remote.Address, transport)
+                   ?? _state.CheckList.AddPeerReflexiveRemote(selected.Local.Address, selected.Remote.Address, selected.Remote.Priority, out _, transport);
         }
         if (pair is null) return;
         pair.State = CandidatePairState.Succeeded;
@@ -686,7 +765,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     private void CheckForFailure()
     {
         if (_selected is not null || _failed) return;
-        if (_state.Controlling && _checkList.Pairs.Any(p => p.Valid) && !_checkList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
+        if (_state.Controlling && _state.CheckList.Pairs.Any(p => p.Valid) && !_state.CheckList.Pairs.Any(p => p.State is CandidatePairState.Waiting or CandidatePairState.InProgress))
         {
             NominateBest();
             return;
@@ -694,12 +773,12 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         // without the remote credentials, its candidates are still waiting to be paired: signaling may deliver the
         // description after the trickled candidates and end-of-candidates, so nothing has failed yet
         if (_state.Remote is null || !_state.LocalGatheringDone || !_state.RemoteGatheringDone || _triggered.Count > 0 || _transactions.Count > 0) return;
-        if (_checkList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
+        if (_state.CheckList.Pairs.Any(p => p.Valid || p.State is CandidatePairState.Waiting or CandidatePairState.InProgress or CandidatePairState.Frozen)) return;
         _failed = true;
         EndChecking();
-        string reason = _checkList.Pairs.Count == 0
+        string reason = _state.CheckList.Pairs.Count == 0
             ? "no candidate pairs could be formed (no common address family or transport)"
-            : $"all {_checkList.Pairs.Count} candidate pairs failed";
+            : $"all {_state.CheckList.Pairs.Count} candidate pairs failed";
         Context.Parent.Tell(new PairCheckerProtocol.ChecksFailed(reason));
     }
 }

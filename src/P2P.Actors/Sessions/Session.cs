@@ -16,13 +16,14 @@ using P2P.Protocol.Ice;
 namespace P2P.Actors.Sessions;
 
 /// <summary>
-/// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice-N") finds a pair, then
+/// One conversation with one remote peer (docs/ARCHITECTURE.md): its <see cref="IceAgent"/> ("ice") finds a pair, then
 /// its <see cref="Connection"/> ("connection") carries data on it. Events go to the owner given at creation,
 /// with the session id, so one session's story reads in order. Packets come and go through the LocalPeer, but for the direct
 /// paths of the datagram contract (docs/ARCHITECTURE.md): a pair's data goes between socket and DTLS unless it is relayed (<see cref="ConnectionPath"/>).
-/// When consent is lost the session restarts ICE with new credentials (RFC 8445 §9) and keeps its
-/// connection, which resumes on the new pair; a remote that restarts (new credentials in its description)
-/// makes this side restart too.
+/// When consent is lost the session asks its agent to restart ICE with new credentials (RFC 8445 §9) and keeps its
+/// connection, which resumes on the new pair; a remote that restarts (new credentials in its description) makes the
+/// agent restart too. ICE's data (credentials, candidates, role, gathering) is the agent's alone: the session passes
+/// on what it is told and signals what the agent says.
 /// <para>
 /// Its states carry their data: <see cref="Checking"/> (no connection yet; a secure session learns the peer's
 /// fingerprint and its DTLS role), then on a plain session <see cref="Carrying"/> (data on the connection), on a secure
@@ -46,7 +47,6 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly IActorRef _owner;
     private readonly IActorRef _peer;
     private readonly IUdpWriter? _socket;
-    private readonly bool _controlling;
     private readonly uint _sessionTag;
     private readonly DtlsCertificate? _certificate;
     private readonly SetupAttribute _localSetup;
@@ -56,15 +56,11 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly Queue<SessionProtocol.ChildFault> _faults = new();
     private int _faultCount;
 
-    // ICE, in every state: the agent of this generation, and what a restarted agent is given again
-    private readonly List<IceCandidate> _localCandidates = [];
+    // ICE, in every state: the agent, which owns ICE's data (IceAgentState) and restarts ICE itself
+    private readonly IActorRef _ice;
     private readonly List<string> _problems = [];
-    private IceCredentials _credentials;
-    private IceCredentials? _remoteCredentials;
     private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
-    private IActorRef _ice;
-    private int _generation;
-    private bool _localGatheringComplete, _awaitingRemoteRestart, _restarting, _failed;
+    private bool _restarting, _failed;
 
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private long _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt;
@@ -105,14 +101,18 @@ public sealed class Session : ReceiveActor, IWithTimers
         _sessionId = sessionId;
         _owner = owner;
         _peer = peer;
-        _controlling = controlling;
         _sessionTag = sessionTag;
-        _credentials = credentials;
         _channels = new SessionChannels(sessionId);
         _faultDecider = new ChildFaultDecider(Context.System.Scheduler, _log, settings.ChildFaultsPerMinute);
-        _ice = StartAgent();
+        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        _ice = Context.ActorOf(SessionMailbox.For(IceAgent.Props(settings, sessionId, credentials, controlling, tieBreaker, sessionTag, peer), Context.System), AgentName);
+        _faultDecider.Supervise(_ice, "ICE agent", sessionId);
+        _owner.Tell(new SessionProtocol.Started(_sessionId, Self, credentials) { IceLite = _settings.Lite, Description = Describe(credentials, []) });
         Become(() => Checking(security: null)); // not registered as the constructor's handlers, which ReceiveActor would keep for the session's whole life
     }
+
+    /// <summary>The name of the session's <see cref="IceAgent"/>.</summary>
+    public const string AgentName = "ice";
 
     /// <param name="certificate">The peer's DTLS certificate for a secure session; null for plain datagrams.</param>
     /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is not relayed (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
@@ -123,9 +123,6 @@ public sealed class Session : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp));
 
     public ITimerScheduler Timers { get; set; } = null!;
-
-    protected override void PreStart() =>
-        _owner.Tell(new SessionProtocol.Started(_sessionId, Self, _credentials) { IceLite = _settings.Lite, Description = Describe([]) });
 
     // ---- the states ---------------------------------------------------------------------------------------------
 
@@ -143,10 +140,10 @@ public sealed class Session : ReceiveActor, IWithTimers
                 if (!TryAcceptSecurity(m.Description, out var accepted)) return;
                 Become(() => Checking(accepted));
             }
-            OnRemoteDescription(m, link: null);
+            OnRemoteDescription(m);
         });
-        Receive<IceAgentProtocol.PairValid>(m => Sender.Equals(_ice) && security is not null, m => OnPairValid(m.Pair, security!));
-        Receive<IceAgentProtocol.Connected>(m => Sender.Equals(_ice), m =>
+        Receive<IceAgentProtocol.PairValid>(_ => security is not null, m => OnPairValid(m.Pair, security!));
+        Receive<IceAgentProtocol.Connected>(m =>
         {
             var link = StartConnection(m.Pair, security);
             link.StartedOn = m.Pair; // begun on the selection itself: nothing to switch
@@ -310,8 +307,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <param name="dtlsFingerprint">The peer's verified fingerprint once DTLS is up; a secure session tells its owner Connected only then.</param>
     private void Linked(Link link, string? dtlsFingerprint)
     {
-        Receive<SessionProtocol.SetRemoteDescription>(m => OnRemoteDescription(m, link));
-        Receive<IceAgentProtocol.Connected>(m => Sender.Equals(_ice), m => OnSelected(link, m.Pair, dtlsFingerprint));
+        Receive<SessionProtocol.SetRemoteDescription>(OnRemoteDescription);
+        Receive<IceAgentProtocol.Connected>(m => OnSelected(link, m.Pair, dtlsFingerprint));
         // up from the connection of a plain session
         Receive<DatagramProtocol.Received>(_ => Sender.Equals(link.Connection), m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Datagram)));
         // packets from the LocalPeer: STUN to the agent, the rest to the connection
@@ -320,13 +317,14 @@ public sealed class Session : ReceiveActor, IWithTimers
             if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
             else link.Connection.Forward(m);
         });
-        Receive<PairCheckerProtocol.ConsentConfirmed>(m => Sender.Equals(_ice), m => link.Connection.Forward(m));
+        Receive<PairCheckerProtocol.ConsentConfirmed>(m => link.Connection.Forward(m));
         Receive<ConnectionProtocol.ConsentLost>(m =>
         {
             if (_restarting) return; // the restart under way is the answer already
             _log.Warning("[{0}] {1}; restarting ICE", _sessionId, m.Reason);
             _owner.Tell(new SessionProtocol.Disconnected(_sessionId, m.Reason));
-            Restart(initiatedHere: true, link);
+            _restarting = true;
+            _ice.Tell(IceAgentProtocol.Restart.Instance);
         });
         Receive<SessionProtocol.GetConnectionInfo>(_ => link.Connection.Forward(new ConnectionProtocol.GetInfo()));
     }
@@ -338,25 +336,19 @@ public sealed class Session : ReceiveActor, IWithTimers
         {
             if (_firstCandidateAt == 0 && m.Candidates.Count > 0) _firstCandidateAt = Stopwatch.GetTimestamp();
             var candidates = Mdns.Publish(m.Candidates); // mDNS: host candidates under their names with p2p.ice.mdns = publish
-            _localCandidates.AddRange(candidates);
             _ice.Tell(new IceAgentProtocol.AddLocalCandidates(candidates));
             foreach (var c in candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
         });
-        Receive<SessionProtocol.LocalGatheringComplete>(_ =>
-        {
-            _localGatheringComplete = true;
-            _ice.Tell(new IceAgentProtocol.LocalGatheringComplete());
-            TellLocalDescription();
-        });
+        Receive<SessionProtocol.LocalGatheringComplete>(_ => _ice.Tell(new IceAgentProtocol.LocalGatheringComplete()));
+        Receive<PairCheckerProtocol.LocalCandidatesComplete>(m => _owner.Tell(
+            new SessionProtocol.LocalDescription(_sessionId, Describe(m.Credentials, m.Candidates) with { EndOfCandidates = true })));
+        Receive<PairCheckerProtocol.Restarted>(m => OnRestarted(m, connection));
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
         MdnsAnswers();
-        Receive<IceAgentProtocol.Failed>(m =>
-        {
-            if (Sender.Equals(_ice)) Fail(_problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}");
-        });
+        Receive<IceAgentProtocol.Failed>(m => Fail(_problems.Count == 0 ? m.Reason : $"{m.Reason}; {string.Join("; ", _problems)}"));
         Receive<DtlsProtocol.Failed>(m => Fail(m.Reason));
         Receive<DtlsProtocol.Closed>(_ => ClosedByPeer("the peer closed the DTLS association"));
         Receive<PairCheckerProtocol.CheckConsent>(m => _ice.Tell(m));
@@ -364,30 +356,25 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<PairCheckerProtocol.GetStats>(m => _ice.Forward(m));
         Receive<SessionProtocol.GetTimeline>(_ => Sender.Tell(
             new SessionProtocol.Timeline(_sessionId, _startedAt, _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt)));
-        Receive<SessionProtocol.InjectFaultInto>(m =>
+        Receive<InjectFault>(m =>
         {
-            if (m.Child == SessionChild.Session) throw new InjectedFaultException(m.Reason);
-            if (m.Child == SessionChild.PairChecker)
+            // the session itself (its LocalPeer supervises it), or the child of the target's role (the agent hands the pair checker's on)
+            IActorRef? child = m.Target switch
             {
-                Context.ActorSelection(_ice.Path / IceAgent.CheckerName).Tell(new InjectFault(m.Reason)); // the agent's child
-                return;
-            }
-            IActorRef? child = m.Child switch
-            {
-                SessionChild.Agent => _ice,
-                SessionChild.Connection => connection,
-                SessionChild.Dtls => dtls,
+                FaultTarget.Receiver => throw new InjectedFaultException(m.Reason),
+                FaultTarget.Agent or FaultTarget.PairChecker => _ice,
+                FaultTarget.Connection => connection,
+                FaultTarget.Dtls => dtls,
                 _ => sctp,
             };
-            if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Child);
-            else child.Tell(new InjectFault(m.Reason));
+            if (child is null) _log.Warning("[{0}] no {1} to inject a fault into yet", _sessionId, m.Target);
+            else child.Tell(m);
         });
         Receive<SessionProtocol.GetFaults>(_ => Sender.Tell(new SessionProtocol.Faults(_sessionId, _faults.ToList(), _faultCount)));
         Receive<SessionProtocol.ChildStopped>(m => Fail(m.Reason));
         // the session's data channels are closed on the association; before it no label is open (an error to the owner)
         Receive<SessionProtocol.CloseChannel>(m => Apply(_channels.Close(m), sctp));
-        // from an agent of an earlier generation, a pair valid once the connection has begun, data without a receiver yet: dropped
-        Receive<IceAgentProtocol.Connected>(_ => { });
+        // a pair valid once the connection has begun (or on a plain session), a consent confirmation or data without a receiver yet: dropped
         Receive<IceAgentProtocol.PairValid>(_ => { });
         Receive<PairCheckerProtocol.ConsentConfirmed>(_ => { });
         Receive<DatagramProtocol.Received>(_ => { });
@@ -418,8 +405,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// the agent its candidates, credentials and selected pair; the connection the pair it switched to and the DTLS
     /// transport it feeds; the DTLS transport its handshake and keys (a restart would send close_notify and start a
     /// handshake the peer does not expect); the SCTP association its TSNs, streams and channels. So none is restarted
-    /// (the one child that can be rebuilt, the agent's pair checker, is restarted and re-fed by the agent). A child that
-    /// throws while handling one message (a bug, or an input its code did not expect) is resumed: that message is
+    /// (the one child that can be rebuilt, the agent's pair checker, is restarted by the agent and rebuilds from the
+    /// agent's data). A child that throws while handling one message (a bug, or an input its code did not expect) is resumed: that message is
     /// dropped, its state is kept, and the fault is logged and counted (<see cref="SessionProtocol.GetFaults"/>). A child
     /// that keeps throwing (more than <see cref="IceSettings.ChildFaultsPerMinute"/> within a minute), or that cannot be
     /// resumed (it failed to start, or was killed), is stopped, and the session fails with a reason the owner can show.
@@ -446,16 +433,8 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     // ---- ICE ----------------------------------------------------------------------------------------------------
 
-    private IActorRef StartAgent()
-    {
-        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        var agent = Context.ActorOf(SessionMailbox.For(IceAgent.Props(_settings, _sessionId, _credentials, _controlling, tieBreaker, _sessionTag, _peer), Context.System), $"ice-{_generation}");
-        _faultDecider.Supervise(agent, "ICE agent", _sessionId);
-        return agent;
-    }
-
     /// <summary>This side's description: credentials, options, and for a secure session the fingerprint and a=setup (RFC 8842).</summary>
-    private IceDescription Describe(IReadOnlyList<IceCandidate> candidates) => new(_credentials, candidates)
+    private IceDescription Describe(IceCredentials credentials, IReadOnlyList<IceCandidate> candidates) => new(credentials, candidates)
     {
         Options = ["trickle"],
         IceLite = _settings.Lite,
@@ -486,19 +465,9 @@ public sealed class Session : ReceiveActor, IWithTimers
         _owner.Tell(new SessionProtocol.Failed(_sessionId, reason));
     }
 
-    private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m, Link? link)
+    /// <summary>The remote's description goes to the agent, which also tells from its credentials whether the remote restarted ICE.</summary>
+    private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
     {
-        var credentials = m.Description.Credentials;
-        if (_remoteCredentials is not null && credentials != _remoteCredentials)
-        {
-            if (_awaitingRemoteRestart) _awaitingRemoteRestart = false; // the remote's answer to our restart
-            else
-            {
-                _log.Info("[{0}] the remote restarted ICE; restarting too", _sessionId);
-                Restart(initiatedHere: false, link);
-            }
-        }
-        _remoteCredentials = credentials;
         _remoteSessionTag ??= m.Description.SessionTag;
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(Mdns.Strip(m.Description)));
     }
@@ -536,25 +505,18 @@ public sealed class Session : ReceiveActor, IWithTimers
         return true;
     }
 
-    /// <summary>RFC 8445 §9: new local credentials and a fresh agent on the same candidates; the connection stays.</summary>
-    private void Restart(bool initiatedHere, Link? link)
+    /// <summary>
+    /// The agent restarted ICE (RFC 8445 §9; asked here after consent was lost, or because the remote restarted): the
+    /// LocalPeer routes the new ufrag here, the connection stays and waits for the new selection, and the owner signals
+    /// the new credentials and the candidates to the remote.
+    /// </summary>
+    private void OnRestarted(PairCheckerProtocol.Restarted m, IActorRef? connection)
     {
-        Context.Stop(_ice);
-        _generation++;
-        _credentials = IceCredentials.Generate();
-        _peer.Tell(new LocalPeerProtocol.CredentialsChanged(_credentials.Ufrag));
-        _awaitingRemoteRestart = initiatedHere;
+        _peer.Tell(new LocalPeerProtocol.CredentialsChanged(m.Credentials.Ufrag));
         _restarting = true;
-        link?.Connection.Tell(new ConnectionProtocol.ResetConsent());
-        _ice = StartAgent();
-        _owner.Tell(new SessionProtocol.Restarted(_sessionId, _credentials));
-        if (_localCandidates.Count > 0) _ice.Tell(new IceAgentProtocol.AddLocalCandidates(_localCandidates.ToList()));
-        foreach (var c in _localCandidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
-        if (_localGatheringComplete)
-        {
-            _ice.Tell(new IceAgentProtocol.LocalGatheringComplete());
-            TellLocalDescription();
-        }
+        connection?.Tell(new ConnectionProtocol.ResetConsent());
+        _owner.Tell(new SessionProtocol.Restarted(_sessionId, m.Credentials));
+        foreach (var c in m.Candidates) _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, c));
     }
 
     /// <summary>
@@ -565,19 +527,13 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// </summary>
     private void OnRelayedCandidateReplaced(SessionProtocol.RelayedCandidateReplaced m)
     {
-        int index = _localCandidates.FindIndex(c => c.Type == CandidateType.Relayed && c.Address.Equals(m.Old.Address));
-        if (index >= 0) _localCandidates[index] = m.New;
-        else _localCandidates.Add(m.New);
         _log.Info("[{0}] relay candidate {1} replaces {2}, whose allocation the TURN server dropped", _sessionId, m.New.Address, m.Old.Address);
-        _ice.Tell(new IceAgentProtocol.AddLocalCandidates([m.New]));
+        _ice.Tell(new IceAgentProtocol.ReplaceLocalCandidate(m.Old, m.New));
         _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, m.New));
     }
 
     private static bool SamePath(SelectedPair a, SelectedPair b) =>
         a.Local.Address.Equals(b.Local.Address) && a.Remote.Address.Equals(b.Remote.Address) && a.Local.Type == b.Local.Type;
-
-    private void TellLocalDescription() =>
-        _owner.Tell(new SessionProtocol.LocalDescription(_sessionId, Describe(_localCandidates.ToList()) with { EndOfCandidates = true }));
 
     // ---- mDNS candidates (p2p.ice.mdns; Mdns/MdnsCandidates): a remote ".local" candidate reaches the agent once --
     // ---- resolved, as an ordinary AddRemoteCandidate; end-of-candidates waits for it at most the resolve timeout ----

@@ -102,9 +102,6 @@ public static class SessionProtocol
     /// <summary>A channel command could not be carried out (unknown label, message too large, association gone).</summary>
     public sealed record ChannelError(string SessionId, string Label, string Reason);
 
-    /// <summary>Diagnostics and tests: the session hands <see cref="Supervision.InjectFault"/> to one of its children (or throws itself), to exercise supervision.</summary>
-    public sealed record InjectFaultInto(string Reason, SessionChild Child = SessionChild.PairChecker);
-
     /// <summary>Answered with <see cref="Faults"/>.</summary>
     public sealed record GetFaults;
 
@@ -126,26 +123,4 @@ public static class SessionProtocol
     internal sealed record RelayedCandidateReplaced(IceCandidate Old, IceCandidate New);
 
     internal sealed record GatheringProblem(string Reason);
-}
-
-/// <summary>The children of a <see cref="Session"/> a fault can be injected into (<see cref="SessionProtocol.InjectFault"/>).</summary>
-public enum SessionChild
-{
-    /// <summary>The agent's pair checker ("ice-N/checks"), which the agent restarts and re-feeds.</summary>
-    PairChecker,
-
-    /// <summary>The ICE agent ("ice-N").</summary>
-    Agent,
-
-    /// <summary>The connection on the selected pair ("connection").</summary>
-    Connection,
-
-    /// <summary>The DTLS transport of a secure session ("dtls").</summary>
-    Dtls,
-
-    /// <summary>The SCTP association of a secure session ("sctp").</summary>
-    Sctp,
-
-    /// <summary>The session actor itself, which its <see cref="LocalPeer"/> supervises.</summary>
-    Session,
 }

@@ -29,10 +29,11 @@ public enum StunTransactionTimerResult
 /// <typeparam name="TContext">What the owner remembers about each request (which request it was, for what).</typeparam>
 public sealed class StunTransactions<TContext>
 {
-    private sealed class Entry(byte[] request, TContext context)
+    private sealed class Entry(byte[] request, TContext context, bool reliable)
     {
         public byte[] Request { get; } = request;
         public TContext Context { get; } = context;
+        public bool Reliable { get; } = reliable;
         public int Sent { get; set; }
     }
 
@@ -43,7 +44,7 @@ public sealed class StunTransactions<TContext>
     private readonly Action<ReadOnlyMemory<byte>, TContext> _transmit;
 
     /// <param name="schedule">When to retransmit and when to give up.</param>
-    /// <param name="reliable">True over TCP/TLS: sent once, fails after Ti (RFC 8489 §6.2.2).</param>
+    /// <param name="reliable">True over TCP/TLS: sent once, fails after Ti (RFC 8489 §6.2.2). The default of <see cref="Start(byte[], TContext)"/>; a transaction can say otherwise.</param>
     /// <param name="timers">The owning actor's timers; timer keys are the <see cref="StunTransactionTimer"/> messages.</param>
     /// <param name="transmit">Sends one copy of a request (to the socket actor).</param>
     public StunTransactions(RetransmissionSchedule schedule, bool reliable, ITimerScheduler timers, Action<ReadOnlyMemory<byte>> transmit)
@@ -66,10 +67,17 @@ public sealed class StunTransactions<TContext>
     public bool IsPending(in TransactionId id) => _pending.ContainsKey(id);
 
     /// <summary>Sends <paramref name="request"/> (a whole STUN request, which carries its id) and starts its retransmission timer.</summary>
-    public TransactionId Start(byte[] request, TContext context)
+    public TransactionId Start(byte[] request, TContext context) => Start(request, context, _reliable);
+
+    /// <summary>
+    /// As <see cref="Start(byte[], TContext)"/>, over a transport of its own: <paramref name="reliable"/> (TCP or TLS,
+    /// as an ICE check on a TCP pair, RFC 6544 §7.1) sends it once and fails it after the schedule's TCP timeout, else it
+    /// is retransmitted (RFC 8489 §6.2.1, §6.2.2). For owners whose requests go over several transports.
+    /// </summary>
+    public TransactionId Start(byte[] request, TContext context, bool reliable)
     {
         var id = TransactionId.Read(request.AsSpan(8, TransactionId.Size));
-        var entry = new Entry(request, context);
+        var entry = new Entry(request, context, reliable);
         _pending[id] = entry;
         Transmit(id, entry);
         return id;
@@ -107,7 +115,7 @@ public sealed class StunTransactions<TContext>
         sentCount = 0;
         if (!_pending.TryGetValue(timer.Id, out var entry)) return StunTransactionTimerResult.Unknown;
         sentCount = entry.Sent;
-        _schedule.WaitAfterSend(entry.Sent, _reliable, out bool wasFinal);
+        _schedule.WaitAfterSend(entry.Sent, entry.Reliable, out bool wasFinal);
         if (wasFinal)
         {
             _pending.Remove(timer.Id);
@@ -142,7 +150,7 @@ public sealed class StunTransactions<TContext>
     private void Transmit(in TransactionId id, Entry entry)
     {
         entry.Sent++;
-        var wait = _schedule.WaitAfterSend(entry.Sent, _reliable, out _);
+        var wait = _schedule.WaitAfterSend(entry.Sent, entry.Reliable, out _);
         var timer = new StunTransactionTimer(id);
         _timers.StartSingleTimer(timer, timer, wait);
         _transmit(entry.Request, entry.Context);

@@ -230,7 +230,7 @@ public sealed class IceFailurePathTests : IceVirtualNetworkTestBase
         var (a, b) = await BuildAsync(null, "FullCone", turn: false);
         var events = OpenSessions(a, b, "f");
         var (sessions, _, _) = Connect(events, "f");
-        EventFilter.Exception<P2P.Actors.Supervision.InjectedFaultException>().ExpectOne(() => sessions["f/a"].Tell(new SessionProtocol.InjectFaultInto("injected by the test")));
+        EventFilter.Exception<P2P.Actors.Supervision.InjectedFaultException>().ExpectOne(() => sessions["f/a"].Tell(new P2P.Actors.Supervision.InjectFault("injected by the test", P2P.Actors.Supervision.FaultTarget.PairChecker)));
         // a minute on: consent keeps passing on the restored pair, and data flows
         RunUntil(events, m => m is SessionProtocol.Disconnected d ? throw new Xunit.Sdk.XunitException(d.Reason) : false,
             TimeSpan.FromSeconds(60), step: TimeSpan.FromMilliseconds(200), failAtLimit: false);

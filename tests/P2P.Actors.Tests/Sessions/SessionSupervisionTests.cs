@@ -27,17 +27,17 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     };
 
     [Theory]
-    [InlineData(SessionChild.Agent, "ice-0")]
-    [InlineData(SessionChild.Connection, "connection")]
-    [InlineData(SessionChild.Dtls, "dtls")]
-    [InlineData(SessionChild.Sctp, "sctp")]
-    public async Task A_child_of_a_secure_session_that_throws_is_resumed_and_the_session_goes_on(SessionChild child, string name)
+    [InlineData(FaultTarget.Agent, "ice")]
+    [InlineData(FaultTarget.Connection, "connection")]
+    [InlineData(FaultTarget.Dtls, "dtls")]
+    [InlineData(FaultTarget.Sctp, "sctp")]
+    public async Task A_child_of_a_secure_session_that_throws_is_resumed_and_the_session_goes_on(FaultTarget child, string name)
     {
         var (events, sessions) = Connect(QuickConsent, "h");
         Exchange(events, sessions, "before");
 
         EventFilter.Warning(contains: "injected by the test").ExpectOne(Generous, () =>
-            sessions["h/a"].Tell(new SessionProtocol.InjectFaultInto("injected by the test", child)));
+            sessions["h/a"].Tell(new InjectFault("injected by the test", child)));
         // two consent timeouts on: the session neither went down nor restarted ICE, and data flows both ways
         events.ReceiveWhile(TimeSpan.FromSeconds(8), m => m is SessionProtocol.Failed or SessionProtocol.Disconnected or SessionProtocol.Restarted
             ? throw new Xunit.Sdk.XunitException($"the session did not survive the fault: {m}")
@@ -57,7 +57,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     public async Task A_child_that_keeps_throwing_is_stopped_and_the_session_fails_saying_why()
     {
         var (events, sessions) = Connect(QuickConsent with { ChildFaultsPerMinute = 2 }, "k");
-        for (int i = 1; i <= 3; i++) sessions["k/a"].Tell(new SessionProtocol.InjectFaultInto($"fault {i}", SessionChild.Connection));
+        for (int i = 1; i <= 3; i++) sessions["k/a"].Tell(new InjectFault($"fault {i}", FaultTarget.Connection));
 
         var failed = events.FishForMessage<SessionProtocol.Failed>(f => f.SessionId == "k/a", Generous);
         Assert.Contains("connection failed 3 times within a minute (last: fault 3)", failed.Reason);
@@ -72,7 +72,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
         Exchange(events, sessions, "before");
 
         EventFilter.Warning(contains: "the session threw (injected into the session)").ExpectOne(Generous, () =>
-            sessions["s/a"].Tell(new SessionProtocol.InjectFaultInto("injected into the session", SessionChild.Session)));
+            sessions["s/a"].Tell(new InjectFault("injected into the session")));
         events.ReceiveWhile(TimeSpan.FromSeconds(8), m => m is SessionProtocol.Failed or SessionProtocol.Disconnected or SessionProtocol.Restarted or SessionProtocol.Started
             ? throw new Xunit.Sdk.XunitException($"the session did not survive its own fault: {m}")
             : m);
@@ -87,7 +87,7 @@ public sealed class SessionSupervisionTests(ITestOutputHelper output) : RealTime
     {
         var (events, sessions) = Connect(QuickConsent with { ChildFaultsPerMinute = 2 }, "t");
         Watch(sessions["t/a"]);
-        for (int i = 1; i <= 3; i++) sessions["t/a"].Tell(new SessionProtocol.InjectFaultInto($"fault {i}", SessionChild.Session));
+        for (int i = 1; i <= 3; i++) sessions["t/a"].Tell(new InjectFault($"fault {i}"));
 
         var failed = events.FishForMessage<SessionProtocol.Failed>(f => f.SessionId == "t/a", Generous);
         Assert.Equal("the session failed 3 times within a minute (last: fault 3)", failed.Reason);
