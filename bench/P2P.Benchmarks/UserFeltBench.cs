@@ -19,6 +19,10 @@ namespace P2P.Benchmarks;
 /// Run: <c>dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3] [--gap-ms 50] [--files 1]</c>
 /// (<c>--files N</c> sends the file N times between the same two processes: the first is the row, the later ones
 /// print the rate and CPU once the JIT has compiled the data path, to tell warm-up from steady cost.)
+/// Each run also prints the CPU time and thread wakes of each process per line while the lines go (<see cref="ProcThreads"/>);
+/// <c>--threads</c> breaks them down by thread name and adds the same figures over as long a time with nothing typed.
+/// (<c>--warm-lines N</c> sends N lines, paced, before the measured ones, as the --no-ice anchor does with 20: the figures
+/// of a process whose JIT has compiled the line's path, to tell the cost of the path from the cost of its first use.)
 /// (<c>--no-anchors</c> leaves out the --no-ice and plain TCP anchors, for quick before/after runs of the ICE rows alone.)
 /// (<c>--config f.hocon</c> is given to both; the <c>p2p</c> of src/P2P.Host must be built in the same configuration; bench/run-userfelt.sh does both).
 /// </summary>
@@ -30,6 +34,8 @@ public static class UserFeltBench
     {
         int mib = IntOption(args, "--mib", 200), lines = IntOption(args, "--lines", 200), runs = IntOption(args, "--runs", 3);
         var gap = TimeSpan.FromMilliseconds(IntOption(args, "--gap-ms", 50));
+        bool threads = args.Contains("--threads");
+        int warmLines = IntOption(args, "--warm-lines", 0);
         int configAt = Array.IndexOf(args, "--config");
         string[] extra = configAt >= 0 && configAt + 1 < args.Length ? ["--config", Path.GetFullPath(args[configAt + 1])] : [];
         var folder = Directory.CreateTempSubdirectory("p2p-userfelt-");
@@ -45,7 +51,21 @@ public static class UserFeltBench
             {
                 await using var pair = await IcePair.StartAsync(downloads, extra);
                 firstLines.Add(await FirstLineAsync(pair.Server, pair.Client));
-                oneWay.AddRange(await LinesAsync(pair.Client, pair.Server, Math.Max(1, lines / runs), $"r{run}", gap));
+                int perRun = Math.Max(1, lines / runs);
+                if (warmLines > 0) await LinesAsync(pair.Client, pair.Server, warmLines, $"w{run}", gap);
+                var (sender0, receiver0) = (ProcThreads.Snapshot(pair.Client.Id), ProcThreads.Snapshot(pair.Server.Id));
+                oneWay.AddRange(await LinesAsync(pair.Client, pair.Server, perRun, $"r{run}", gap));
+                var (sender1, receiver1) = (ProcThreads.Snapshot(pair.Client.Id), ProcThreads.Snapshot(pair.Server.Id));
+                Console.WriteLine($"run {run + 1} lines, " + ProcThreads.Describe("sender", ProcThreads.Delta(sender0, sender1), perRun, threads));
+                Console.WriteLine($"run {run + 1} lines, " + ProcThreads.Describe("receiver", ProcThreads.Delta(receiver0, receiver1), perRun, threads));
+                if (threads)
+                {
+                    // the same time with nothing typed: what the two processes do anyway (timers, consent checks)
+                    await Task.Delay(gap * perRun);
+                    var (sender2, receiver2) = (ProcThreads.Snapshot(pair.Client.Id), ProcThreads.Snapshot(pair.Server.Id));
+                    Console.WriteLine($"run {run + 1} idle as long, " + ProcThreads.Describe("sender", ProcThreads.Delta(sender1, sender2), perRun, detail: true));
+                    Console.WriteLine($"run {run + 1} idle as long, " + ProcThreads.Describe("receiver", ProcThreads.Delta(receiver1, receiver2), perRun, detail: true));
+                }
                 var file = await FileAsync(pair.Server, pair.Client, source, mib);
                 for (int again = 1; again < IntOption(args, "--files", 1); again++)
                 {
@@ -252,6 +272,8 @@ public static class UserFeltBench
             process.StandardInput.NewLine = "\n";
             return new Proc(process);
         }
+
+        public int Id => _process.Id;
 
         public double CpuSeconds() => ProcCpu.TryReadSeconds(_process.Id, out double s) ? s : 0;
 

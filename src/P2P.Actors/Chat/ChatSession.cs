@@ -78,6 +78,7 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
             }
         });
         Receive<ReopenChannel>(m => Reopen(m.Label));
+        Receive<AcknowledgeLines>(_ => AcknowledgeLinesNow());
 
         Receive<Say>(OnSay);
         Receive<SendFile>(OnSendFile);
@@ -483,8 +484,30 @@ public sealed class ChatSession : ReceiveActor, IWithTimers
         {
             Show(id, text);
             while (_m.Early.Remove(_m.NextExpected, out var next)) Show(_m.NextExpected, next);
+            // a new line in order: acknowledged with whatever else comes within the delay
+            if (_settings.LineAckDelay > TimeSpan.Zero)
+            {
+                if (!Timers.IsTimerActive(LineAckKey)) Timers.StartSingleTimer(LineAckKey, AcknowledgeLines.Instance, _settings.LineAckDelay);
+                return;
+            }
         }
-        SendControl(new ChatAck(epoch, _m.NextExpected - 1));
+        // a resend (a duplicate, or a line after a gap) is answered at once: the sender is catching up
+        AcknowledgeLinesNow();
+    }
+
+    private const string LineAckKey = "line ack";
+
+    /// <summary>Told to itself <see cref="ChatSettings.LineAckDelay"/> after the first line shown and not yet acknowledged.</summary>
+    private sealed record AcknowledgeLines
+    {
+        public static readonly AcknowledgeLines Instance = new();
+    }
+
+    /// <summary>One cumulative ack for every line of the peer's epoch shown so far (a pending delayed one is part of it).</summary>
+    private void AcknowledgeLinesNow()
+    {
+        Timers.Cancel(LineAckKey);
+        if (_m.RemoteEpoch is { } epoch) SendControl(new ChatAck(epoch, _m.NextExpected - 1));
     }
 
     private void Show(long id, string text)

@@ -10,7 +10,11 @@ namespace P2P.Actors.Chat;
 /// <param name="ReopenDelay">Wait before the side that opens a channel opens it again after it closed.</param>
 /// <param name="FaultsPerMinute">Restarts after a fault within a minute, at most; one more stops the chat (<see cref="ChatProtocol.ChatStopped"/>).</param>
 /// <param name="AckEvery">The receiver of a file acknowledges at the latest after this many chunks written (<see cref="ChunkAcks"/>).</param>
-public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay, int FaultsPerMinute = 10, int AckEvery = 8, int WarmUpLines = 48, TimeSpan WarmUpLineInterval = default)
+/// <param name="LineAckDelay">
+/// The receiver of chat lines acknowledges the lines shown in order at most this long after the first of them, one
+/// cumulative <c>ack</c> for all that came meanwhile; zero acknowledges each line at once.
+/// </param>
+public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Window, TimeSpan ProgressInterval, TimeSpan ReopenDelay, int FaultsPerMinute = 10, int AckEvery = 8, int WarmUpLines = 48, TimeSpan WarmUpLineInterval = default, TimeSpan LineAckDelay = default)
 {
     public const string Section = "p2p.chat";
 
@@ -24,7 +28,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         FaultsPerMinute: 10,
         AckEvery: 8,
         WarmUpLines: 48,
-        WarmUpLineInterval: TimeSpan.FromMilliseconds(10));
+        WarmUpLineInterval: TimeSpan.FromMilliseconds(10),
+        LineAckDelay: TimeSpan.FromMilliseconds(200));
 
     /// <summary>The <c>p2p.chat</c> section of <paramref name="config"/> when it has one, else <see cref="Default"/>.</summary>
     public static ChatSettings OrDefault(Config config) => config.HasPath(Section) ? From(config) : Default;
@@ -43,7 +48,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
             FaultsPerMinute: c.GetInt("faults-per-minute"),
             AckEvery: c.GetInt("ack-every", Default.AckEvery),
             WarmUpLines: c.GetInt("warm-up-lines", Default.WarmUpLines),
-            WarmUpLineInterval: c.HasPath("warm-up-line-interval") ? c.GetTimeSpan("warm-up-line-interval") : Default.WarmUpLineInterval);
+            WarmUpLineInterval: c.HasPath("warm-up-line-interval") ? c.GetTimeSpan("warm-up-line-interval") : Default.WarmUpLineInterval,
+            LineAckDelay: c.HasPath("line-ack-delay") ? c.GetTimeSpan("line-ack-delay") : Default.LineAckDelay);
         settings.Validate();
         return settings;
     }
@@ -55,6 +61,8 @@ public sealed record ChatSettings(string DownloadFolder, int ChunkSize, int Wind
         if (ProgressInterval < TimeSpan.Zero || ReopenDelay <= TimeSpan.Zero)
             throw new ConfigurationException($"'{Section}': progress-interval must not be negative and reopen-delay must be positive");
         if (AckEvery < 1) throw new ConfigurationException($"'{Section}.ack-every' must be at least 1, not {AckEvery}");
+        if (LineAckDelay < TimeSpan.Zero || LineAckDelay > TimeSpan.FromSeconds(1))
+            throw new ConfigurationException($"'{Section}.line-ack-delay' must be 0..1s (0 acknowledges each line at once; the sender waits at most p2p.close-timeout for acks at the end of input), not {LineAckDelay}");
         if (WarmUpLineInterval < TimeSpan.Zero) throw new ConfigurationException($"'{Section}.warm-up-line-interval' must not be negative, not {WarmUpLineInterval}");
         if (WarmUpLines < 0) throw new ConfigurationException($"'{Section}.warm-up-lines' must not be negative (0 turns the warm-up off), not {WarmUpLines}");
         if (FaultsPerMinute < 0) throw new ConfigurationException($"'{Section}.faults-per-minute' must not be negative, not {FaultsPerMinute}");

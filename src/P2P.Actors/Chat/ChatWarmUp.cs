@@ -65,7 +65,8 @@ public sealed class ChatWarmUp : ReceiveActor, IWithTimers
 
     public ChatWarmUp(IceSettings ice, StunSettings stun, TurnClientSettings turn, ChatSettings chat)
     {
-        _chat = chat;
+        // each line is acknowledged at once: the next one goes after the ack, and a delayed ack would stretch the warm-up
+        _chat = chat with { LineAckDelay = TimeSpan.Zero };
         _lines = Math.Max(1, chat.WarmUpLines); // --signal runs it even with warm-up-lines = 0: its session is the point there
         // a lite agent sends no checks: two of them would never connect (and the real session's code is the full agent's)
         _host = Context.ActorOf(PeerHost.Props(ice with { Lite = false }, stun, turn), "peers");

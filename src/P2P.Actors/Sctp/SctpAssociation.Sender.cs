@@ -115,7 +115,7 @@ public sealed partial class SctpAssociation
             }
             if (!any && !wroteData) break;
             SendPacket(w.ToArray());
-            if (wroteData && !Timers.IsTimerActive(T3Key)) Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);
+            if (wroteData && _t3Deadline is null) RestartT3();
             // A control-only packet (e.g. a large SACK left no room) loops once more for data; control flags are cleared by now.
         }
         if (_pathMtuSearchDue)
@@ -304,12 +304,50 @@ public sealed partial class SctpAssociation
         if (advanced) _errorCount = 0;
         UpdateAdvancedPeerAckPoint();
         bool outstanding = _flightSize > 0 || _markedCount > 0 || SerialNumber.IsGreater(_advancedPeerAckPoint, _cumAckPoint);
-        if (!outstanding) Timers.Cancel(T3Key);
-        else if (advanced) Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);   // §6.3.2 R3
+        if (!outstanding) _t3Deadline = null;   // §6.3.2 R2; a timer still pending finds nothing to do
+        else if (advanced) RestartT3();   // §6.3.2 R3
         CheckShutdownProgress();
     }
 
     // ---------------------------------------------------------------- T3-rtx (RFC 9260 §6.3.3)
+
+    /// <summary>When T3-rtx expires; null while it is stopped.</summary>
+    private DateTimeOffset? _t3Deadline;
+    /// <summary>When the scheduler's timer for T3-rtx fires, if one is pending: at or before <see cref="_t3Deadline"/>.</summary>
+    private DateTimeOffset _t3TimerAt;
+
+    /// <summary>
+    /// Starts or restarts T3-rtx with the current RTO (RFC 9260 §6.3.2 R1, R3). Only the deadline moves: a scheduler
+    /// timer already pending that fires no later stays, and on firing arms itself again for what is left
+    /// (<see cref="OnT3Timer"/>). Stopping it (R2) clears the deadline alone. So a chat line, whose SACK stops the timer
+    /// it started, and the SACKs of a bulk transfer, each of which restarts it, do not each cancel one timer and
+    /// schedule another: that woke the scheduler's thread about once per line, and each restart left a cancelled timer
+    /// in its queue.
+    /// </summary>
+    private void RestartT3()
+    {
+        var now = Now;
+        var deadline = now + _rto.Rto;
+        _t3Deadline = deadline;
+        if (Timers.IsTimerActive(T3Key) && _t3TimerAt <= deadline) return;
+        _t3TimerAt = deadline;
+        Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);
+    }
+
+    /// <summary>The scheduler's timer fired: T3-rtx expires if its deadline has come, else the timer waits for what is left.</summary>
+    private void OnT3Timer()
+    {
+        if (_t3Deadline is not { } deadline) return;   // stopped meanwhile
+        var now = Now;
+        if (now < deadline)
+        {
+            _t3TimerAt = deadline;
+            Timers.StartSingleTimer(T3Key, T3Expired.Instance, deadline - now);
+            return;
+        }
+        _t3Deadline = null;
+        OnT3Expired();
+    }
 
     private void OnT3Expired()
     {
@@ -327,7 +365,7 @@ public sealed partial class SctpAssociation
             if (!TryAbandonOnRetransmit(c, now)) { c.MarkedForRetransmit = true; _markedCount++; }
         }
         UpdateAdvancedPeerAckPoint();
-        Timers.StartSingleTimer(T3Key, T3Expired.Instance, _rto.Rto);
+        RestartT3();   // E2's backed-off RTO
         Flush();
     }
 

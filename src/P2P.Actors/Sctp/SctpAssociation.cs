@@ -121,7 +121,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         }));
         Receive<T1Expired>(_ => OnT1Expired());
         Receive<T2Expired>(_ => OnT2Expired());
-        Receive<T3Expired>(_ => OnT3Expired());
+        Receive<T3Expired>(_ => OnT3Timer());
         Receive<DelayedSackExpired>(_ => { if (_state != AssociationState.Closed) { _sackDue = true; Flush(); } });
         Receive<HeartbeatDue>(_ => OnHeartbeatDue());
         Receive<ReconfigExpired>(_ => OnReconfigExpired());

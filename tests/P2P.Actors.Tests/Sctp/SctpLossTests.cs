@@ -146,4 +146,31 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         Pump(() => client.Of<SctpProtocol.AssociationAborted>().Any(), TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(1), "path failure");
         Assert.Contains("path failed", client.Of<SctpProtocol.AssociationAborted>().First().Reason);
     }
+    [Fact]
+    public void T3_restarted_by_a_later_message_expires_one_RTO_after_that_message_not_at_the_timer_of_an_earlier_one()
+    {
+        var (client, server, pipe) = Start(seed: 3, new SctpPipe.Impair(0));
+        ushort stream = OpenChannel(client, server, new SctpProtocol.OpenChannel("t3"));
+        var rto = StatsOf(client).Rto;
+        PumpFor(rto * 2, TimeSpan.FromMilliseconds(10));   // the timer of the channel's opening has fired
+        // message 1 is acknowledged in real time, with the virtual clock standing: its T3 is stopped, its timer still pending
+        client.Tell(new SctpProtocol.SendMessage(stream, Numbered(1, 8), Binary: true));
+        AwaitCondition(() => server.Of<SctpProtocol.MessageReceived>().Count() == 1, TimeSpan.FromSeconds(15));
+        Thread.Sleep(100);   // its SACK (asked for at once) handled
+        var half = TimeSpan.FromTicks(rto.Ticks * 3 / 4);
+        PumpFor(half, TimeSpan.FromMilliseconds(10));
+        // message 2 is lost: T3 starts again now, so it expires an RTO from now, after the earlier timer was due
+        long dataOut = StatsOf(client).DataChunksOut;
+        pipe.Tell(new SctpPipe.Impair(Loss: 1.0));
+        client.Tell(new SctpProtocol.SendMessage(stream, Numbered(2, 8), Binary: true));
+        AwaitCondition(() => StatsOf(client).DataChunksOut > dataOut, TimeSpan.FromSeconds(15));
+        Thread.Sleep(50);
+        pipe.Tell(new SctpPipe.Impair(0));
+        PumpFor(rto - half + TimeSpan.FromTicks(rto.Ticks / 2), TimeSpan.FromMilliseconds(10));   // past the earlier timer, before the new deadline
+        Assert.Equal(0, StatsOf(client).T3Expirations);
+        Assert.Single(server.Of<SctpProtocol.MessageReceived>());
+
+        Pump(() => server.Of<SctpProtocol.MessageReceived>().Count() == 2, rto * 3, TimeSpan.FromMilliseconds(10), "the retransmission");
+        Assert.Equal(1, StatsOf(client).T3Expirations);
+    }
 }
