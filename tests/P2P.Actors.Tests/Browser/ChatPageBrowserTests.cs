@@ -20,14 +20,19 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     private static readonly WaitForSelectorOptions Shown = new() { Timeout = (int)Wait.TotalMilliseconds };
     private static readonly WaitForFunctionOptions Until = new() { Timeout = (int)Wait.TotalMilliseconds, PollingInterval = 50 };
 
-    /// <summary><c>p2p signal</c> on our end of the pair; its chat page's URL and its WebSocket's.</summary>
+    /// <summary>
+    /// <c>p2p signal</c> inside the browser's namespace, as a user runs it on their own machine: the page is opened at
+    /// http://127.0.0.1 (a secure context, so the page has SubtleCrypto), and p2p reaches the same server across the pair.
+    /// Returns the page's URL (for the browser) and the WebSocket's (for p2p).
+    /// </summary>
     private static async Task<(P2pProcess Signal, string Page, string WebSocket)> StartSignalAsync(BrowserNetwork network)
     {
-        var signal = P2pProcess.Start("signal", "--listen", $"{network.HostAddress}:0");
-        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ", StringComparison.Ordinal), Wait);
-        var page = await signal.WaitForLineAsync(l => l.StartsWith("chat page at ", StringComparison.Ordinal), Wait);
-        Assert.EndsWith("?room=<name>", page);
-        return (signal, page["chat page at ".Length..^"?room=<name>".Length], listening["signal listening on ".Length..].Trim());
+        var signal = P2pProcess.StartThrough("ip", ["netns", "exec", network.Name], ["signal", "--listen", "0.0.0.0:0"]);
+        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ws://0.0.0.0:", StringComparison.Ordinal), Wait);
+        var page = await signal.WaitForLineAsync(l => l.StartsWith("chat page at http://0.0.0.0:", StringComparison.Ordinal), Wait);
+        Assert.EndsWith("/?room=<name>", page);
+        int port = new Uri(listening["signal listening on ".Length..].Trim()).Port;
+        return (signal, $"http://127.0.0.1:{port}/", $"ws://{network.BrowserAddress}:{port}/");
     }
 
     /// <summary>The console chat in <paramref name="room"/>, with host candidates on our end of the pair only.</summary>
@@ -36,10 +41,12 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
 
     private static Task WaitStateAsync(IPage page, string state) => page.WaitForSelectorAsync($"body[data-state='{state}']", Shown);
 
+    /// <summary>Types a line and presses Enter, in the tab brought to the front (a background tab does not render, so a click could not be placed).</summary>
     private static async Task SayAsync(IPage page, string text)
     {
+        await page.BringToFrontAsync();
         await page.TypeAsync("#text", text);
-        await page.ClickAsync("#send");
+        await page.Keyboard.PressAsync("Enter");
     }
 
     private static Task<int> CountAsync(IPage page, string kind, string text) =>
@@ -70,6 +77,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         string room, bool browserFirst, string downloads)
     {
         var page = await chromium.NewPageAsync();
+        page.Console += (_, e) => output.WriteLine($"page console: {e.Message.Type}: {e.Message.Text}");
+        page.PageError += (_, e) => output.WriteLine($"page error: {e.Message}");
         P2pProcess p2p;
         if (browserFirst)
         {
@@ -132,8 +141,6 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             for (int i = 0; i < 20; i++) Assert.Equal(1, await CountAsync(page, "peer", $"line {i}"));
             Assert.Equal(1, await CountAsync(page, "peer", "hello from p2p, é ✓"));
 
-            if (browserFirst) await ScreenshotAsync(page);
-
             // the tab closes: the console side hears it from the connection itself (no 30 s of failed consent checks)
             var closing = Stopwatch.StartNew();
             await page.CloseAsync();
@@ -146,6 +153,13 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             output.WriteLine(p2p.Transcript);
             output.WriteLine(signal.Transcript);
         }
+    }
+
+    /// <summary>What a page showed, for the log of a failed test.</summary>
+    private async Task DumpAsync(IPage page)
+    {
+        try { output.WriteLine($"page {page.Url}:\n{await page.EvaluateExpressionAsync<string>("document.body.dataset.state + '\\n' + document.body.innerText")}"); }
+        catch (Exception e) { output.WriteLine($"page {page.Url}: cannot read it ({e.Message})"); }
     }
 
     /// <summary>Where the README's picture of the page goes: P2P_PAGE_SCREENSHOT when set, else next to the tests.</summary>
@@ -172,6 +186,9 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         try
         {
             const int size = 20 << 20;
+            await SayAsync(page, "Here is the recording from this morning.");
+            await p2p.WaitForLineAsync(l => l == "Received: Here is the recording from this morning.", Wait);
+
             // browser -> p2p: picked in the page, hashed there (SubtleCrypto), offered, accepted on the console
             var toP2p = RandomFile(folder, "from-browser.bin", size);
             var input = await page.QuerySelectorAsync("#file");
@@ -184,9 +201,12 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await page.WaitForSelectorAsync($"#lines li.file[data-id='{id}'][data-state='done']", Shown); // p2p's done {ok, sha256} matched
 
             // p2p -> browser: accepted in the page, checked there, saved through a download
+            await p2p.WriteLineAsync("Thanks! And here are the slides.");
+            await WaitLineAsync(page, "peer", "Thanks! And here are the slides.");
             var toPage = RandomFile(folder, "from-p2p.bin", size);
             await p2p.WriteLineAsync($"/send {toPage}");
             await page.WaitForSelectorAsync("#lines li.file[data-direction='in'] button.accept", Shown);
+            await page.BringToFrontAsync();
             await page.ClickAsync("#lines li.file[data-direction='in'] button.accept");
             await page.WaitForSelectorAsync("#lines li.file[data-direction='in'][data-state='done']", Shown);
             Assert.Contains("SHA-256 " + Sha256Of(toPage), await page.EvaluateExpressionAsync<string>("document.querySelector(\"#lines li.file[data-direction='in'] .detail\").textContent"));
@@ -195,6 +215,12 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             var deadline = Stopwatch.StartNew();
             while (!(File.Exists(saved) && new FileInfo(saved).Length == size) && deadline.Elapsed < Wait) await Task.Delay(100);
             Assert.Equal(Sha256Of(toPage), Sha256Of(saved));
+            await ScreenshotAsync(page);
+        }
+        catch
+        {
+            await DumpAsync(page);
+            throw;
         }
         finally
         {

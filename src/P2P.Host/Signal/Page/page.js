@@ -573,6 +573,10 @@
   }
 
   function onOffer(o) {
+    if (!crypto.subtle) {
+      sendFrame({ t: 'reject', id: o.id, reason: 'the browser page cannot check a SHA-256 outside a secure context (https or 127.0.0.1)' });
+      return;
+    }
     const known = incoming.get(o.id);
     if (known) {
       // an offer seen before: the same answer again (deciding: quiet)
@@ -707,6 +711,12 @@
       say(input.value);
       input.value = '';
     };
+    if (!crypto.subtle) {
+      // SubtleCrypto (the files' SHA-256) exists only in a secure context: https://, or http://127.0.0.1 and localhost
+      $('file').disabled = true;
+      $('file').parentElement.title = 'files need https:// or http://127.0.0.1';
+      info('Files cannot be checked on this page: the browser offers SHA-256 only on https:// or http://127.0.0.1 / localhost. Lines work as usual.');
+    }
     $('file').onchange = e => {
       const file = e.target.files[0];
       e.target.value = '';
