@@ -50,6 +50,8 @@ APT_PACKAGES=(
     # tests/lab/link-delay (lab.sh link: delay and loss on an NFQUEUE, since the kernel has no netem)
     "libnetfilter-queue-dev"
     "iptables:iptables-nft"
+    # the chat page's browser tests (Category=Browser): Debian's Chromium, driven by PuppeteerSharp, no download
+    "chromium:chromium"
 )
 
 log() { printf '==> %s\n' "$*"; }

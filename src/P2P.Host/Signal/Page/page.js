@@ -512,6 +512,7 @@
     channel.bufferedAmountLowThreshold = BUFFER_LOW;
     f.channel = channel;
     channel.onmessage = e => onFileAck(f, e.data);
+    channel.onopen = () => pump(f); // the receiver's ready can come before our side of the channel says open
     channel.onbufferedamountlow = () => pump(f);
     channel.onclose = () => {
       if (f.channel !== channel) return;
