@@ -230,6 +230,48 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_page_chats_with_a_session_of_p2p_host_opened_on_a_room()
+    {
+        await using var network = await BrowserNetwork.CreateAsync();
+        var (signal, pageUrl, webSocket) = await StartSignalAsync(network);
+        await using var disposeSignal = signal;
+        await using var chromium = await ChromiumInNamespace.LaunchAsync(network);
+        await using var host = P2pProcess.Start("host", "--local-address", network.HostAddress.ToString(), "--signal", webSocket);
+        var page = await chromium.NewPageAsync();
+        try
+        {
+            await host.WriteLineAsync("peer add alice");
+            await host.WaitForLineAsync(l => l.StartsWith("peer alice bound", StringComparison.Ordinal), Wait);
+            await host.WriteLineAsync("open alice room:dinner");
+            await host.WaitForLineAsync(l => l == "[alice@dinner-1] joined room:dinner (first in the room: controlling)", Wait);
+            await page.GoToAsync($"{pageUrl}?room=dinner");
+            await host.WaitForLineAsync(l => l.StartsWith($"[alice@dinner-1] connected over host {network.HostAddress}:", StringComparison.Ordinal), Wait);
+            await WaitStateAsync(page, "connected");
+
+            await SayAsync(page, "hello, host");
+            await host.WaitForLineAsync(l => l == "[alice@dinner-1] Received: hello, host", Wait);
+            await host.WriteLineAsync("say alice@dinner-1 hello, page");
+            await WaitLineAsync(page, "peer", "hello, page");
+            await page.WaitForSelectorAsync("#lines li.me.delivered", Shown);
+
+            // the tab closes: the host's session ends as closed by the peer, and the host goes on
+            await page.CloseAsync();
+            await host.WaitForLineAsync(l => l.StartsWith("[alice@dinner-1] ", StringComparison.Ordinal) && l.Contains("closed", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+            await host.WriteLineAsync("quit");
+            Assert.Equal(0, await host.WaitForExitAsync(Wait));
+        }
+        catch
+        {
+            if (!page.IsClosed) await DumpAsync(page);
+            throw;
+        }
+        finally
+        {
+            output.WriteLine(host.Transcript);
+        }
+    }
+
+    [Fact]
     public async Task Two_pages_chat_through_p2p_signal_a_third_is_told_the_room_is_full_and_a_page_that_comes_back_gets_what_was_said_meanwhile()
     {
         await using var network = await BrowserNetwork.CreateAsync();
