@@ -55,6 +55,16 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     private static Task WaitLineAsync(IPage page, string kind, string text) =>
         page.WaitForFunctionAsync("(kind, text) => [...document.querySelectorAll(`#lines li.${kind} .text`)].some(e => e.textContent === text)", Until, kind, text);
 
+    /// <summary>The page's connect time: from knowing both peers were in the room to its chat channel open (what p2p prints too).</summary>
+    private async Task<int> ConnectMsAsync(IPage page, string who)
+    {
+        await page.WaitForFunctionAsync("() => document.body.dataset.connectMs !== undefined", Until);
+        int ms = int.Parse(await page.EvaluateExpressionAsync<string>("document.body.dataset.connectMs"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(ms, 0, (int)Wait.TotalMilliseconds);
+        output.WriteLine($"{who}: connected {ms} ms after both peers were in the room");
+        return ms;
+    }
+
     private static Task<string> TextAsync(IPage page, string id) => page.EvaluateFunctionAsync<string>("id => document.getElementById(id).textContent", id);
 
     private static string Sha256Of(string path)
@@ -120,6 +130,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         await using var disposeP2p = p2p;
         try
         {
+            await ConnectMsAsync(page, "page");
+            output.WriteLine("p2p: " + await p2p.WaitForLineAsync(l => l.EndsWith(" ms after both peers were in the room.", StringComparison.Ordinal), Wait, NicePeerStream.Stderr));
             // both fingerprints shown; the page's own is the certificate p2p checked
             var local = await TextAsync(page, "fp-local");
             Assert.StartsWith("sha-256 ", local);
@@ -288,6 +300,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await WaitStateAsync(alice, "connected");
             await WaitStateAsync(bob, "connected");
             await alice.WaitForFunctionAsync("() => document.getElementById('pair').dataset.local === 'host'", Until);
+            await ConnectMsAsync(alice, "alice");
+            await ConnectMsAsync(bob, "bob");
 
             await SayAsync(alice, "hi bob");
             await WaitLineAsync(bob, "peer", "hi bob");

@@ -102,6 +102,7 @@
   let statsTimer = 0;
   let chat = null;
   let chatOpenedOnce = false;
+  let bothInRoomAt = 0;                 // when this page learnt both peers were in the room (for the connect time it shows)
   const queue = op => { ops = ops.then(op).catch(e => console.warn('p2p page:', e)); };
 
   function signal(message) {
@@ -129,14 +130,17 @@
         controlling = !!m.controlling;
         fullRetries = 0;
         setState('waiting', m.peers >= 2 ? 'Joined; the other peer is here. Connecting…' : 'Joined; waiting for the other peer…');
+        if (m.peers >= 2) bothInRoomAt = performance.now();
         if (controlling) newPeerConnection();
         break;
       case 'peer-joined':
         info(`${m.name} joined the room.`);
+        if (!bothInRoomAt) bothInRoomAt = performance.now();
         if (document.body.dataset.state === 'waiting') setState('connecting', `Connecting to ${m.name}…`);
         break;
       case 'peer-left':
         info(`${m.name} left the room.`);
+        bothInRoomAt = 0;
         closePeerConnection();
         setState('waiting', 'The other peer left; waiting for someone to join…');
         if (controlling) newPeerConnection(); // our next offer waits in the room for whoever comes
@@ -341,6 +345,13 @@
   }
 
   function onChatOpen() {
+    if (bothInRoomAt) {
+      // as p2p prints it: from knowing both peers were in the room to the chat channel open (bench/run reads it)
+      const ms = Math.round(performance.now() - bothInRoomAt);
+      document.body.dataset.connectMs = ms;
+      info(`Connected ${ms} ms after both peers were in the room.`);
+      bothInRoomAt = 0;
+    }
     if (restored && !chatOpenedOnce) sendFrame({ t: 'sync' }); // frames of the page before the refresh are lost
     chatOpenedOnce = true;
     resendOurs();
