@@ -21,18 +21,45 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     private static readonly WaitForFunctionOptions Until = new() { Timeout = (int)Wait.TotalMilliseconds, PollingInterval = 50 };
 
     /// <summary>
-    /// <c>p2p signal</c> inside the browser's namespace, as a user runs it on their own machine: the page is opened at
-    /// http://127.0.0.1 (a secure context, so the page has SubtleCrypto), and p2p reaches the same server across the pair.
-    /// Returns the page's URL (for the browser) and the WebSocket's (for p2p).
+    /// One test's world: the browser's namespace, <c>p2p signal</c> inside it as a user runs it on their own machine
+    /// (the page is opened at http://127.0.0.1, a secure context, so the page has SubtleCrypto; p2p reaches the same
+    /// server across the pair at <see cref="WebSocket"/>), and Chromium. Disposed in reverse order.
     /// </summary>
-    private static async Task<(P2pProcess Signal, string Page, string WebSocket)> StartSignalAsync(BrowserNetwork network)
+    private sealed class Setup(BrowserNetwork network, P2pProcess signal, string pageUrl, string webSocket, ChromiumInNamespace chromium) : IAsyncDisposable
     {
-        var signal = P2pProcess.StartThrough("ip", ["netns", "exec", network.Name], ["signal", "--listen", "0.0.0.0:0"]);
-        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ws://0.0.0.0:", StringComparison.Ordinal), Wait);
-        var page = await signal.WaitForLineAsync(l => l.StartsWith("chat page at http://0.0.0.0:", StringComparison.Ordinal), Wait);
-        Assert.EndsWith("/?room=<name>", page);
-        int port = new Uri(listening["signal listening on ".Length..].Trim()).Port;
-        return (signal, $"http://127.0.0.1:{port}/", $"ws://{network.BrowserAddress}:{port}/");
+        public BrowserNetwork Network => network;
+        public P2pProcess Signal => signal;
+        public string PageUrl => pageUrl;
+        public string WebSocket => webSocket;
+        public ChromiumInNamespace Chromium => chromium;
+
+        public static async Task<Setup> StartAsync()
+        {
+            var network = await BrowserNetwork.CreateAsync();
+            var signal = P2pProcess.StartThrough("ip", ["netns", "exec", network.Name], ["signal", "--listen", "0.0.0.0:0"]);
+            try
+            {
+                var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ws://0.0.0.0:", StringComparison.Ordinal), Wait);
+                var page = await signal.WaitForLineAsync(l => l.StartsWith("chat page at http://0.0.0.0:", StringComparison.Ordinal), Wait);
+                Assert.EndsWith("/?room=<name>", page);
+                int port = new Uri(listening["signal listening on ".Length..].Trim()).Port;
+                var chromium = await ChromiumInNamespace.LaunchAsync(network);
+                return new Setup(network, signal, $"http://127.0.0.1:{port}/", $"ws://{network.BrowserAddress}:{port}/", chromium);
+            }
+            catch
+            {
+                await signal.DisposeAsync();
+                await network.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await chromium.DisposeAsync();
+            await signal.DisposeAsync();
+            await network.DisposeAsync();
+        }
     }
 
     /// <summary>The console chat in <paramref name="room"/>, with host candidates on our end of the pair only.</summary>
@@ -122,10 +149,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     [InlineData(false)]
     public async Task A_page_and_a_p2p_chat_meet_in_a_room_chat_both_ways_and_a_closed_tab_ends_the_console_chat_at_once(bool browserFirst)
     {
-        await using var network = await BrowserNetwork.CreateAsync();
-        var (signal, pageUrl, webSocket) = await StartSignalAsync(network);
-        await using var disposeSignal = signal;
-        await using var chromium = await ChromiumInNamespace.LaunchAsync(network);
+        await using var setup = await Setup.StartAsync();
+        var (network, signal, pageUrl, webSocket, chromium) = (setup.Network, setup.Signal, setup.PageUrl, setup.WebSocket, setup.Chromium);
         var (page, p2p, over) = await MeetAsync(chromium, network, pageUrl, webSocket, "lunch", browserFirst, chromium.Downloads);
         await using var disposeP2p = p2p;
         try
@@ -187,10 +212,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task A_20_MiB_file_crosses_each_way_between_a_page_and_p2p_with_the_same_sha256()
     {
-        await using var network = await BrowserNetwork.CreateAsync();
-        var (signal, pageUrl, webSocket) = await StartSignalAsync(network);
-        await using var disposeSignal = signal;
-        await using var chromium = await ChromiumInNamespace.LaunchAsync(network);
+        await using var setup = await Setup.StartAsync();
+        var (network, signal, pageUrl, webSocket, chromium) = (setup.Network, setup.Signal, setup.PageUrl, setup.WebSocket, setup.Chromium);
         var folder = Directory.CreateTempSubdirectory("p2p-page-files-").FullName;
         var p2pDownloads = Directory.CreateDirectory(Path.Combine(folder, "p2p")).FullName;
         var (page, p2p, _) = await MeetAsync(chromium, network, pageUrl, webSocket, "files", browserFirst: true, p2pDownloads);
@@ -244,10 +267,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task A_page_chats_with_a_session_of_p2p_host_opened_on_a_room()
     {
-        await using var network = await BrowserNetwork.CreateAsync();
-        var (signal, pageUrl, webSocket) = await StartSignalAsync(network);
-        await using var disposeSignal = signal;
-        await using var chromium = await ChromiumInNamespace.LaunchAsync(network);
+        await using var setup = await Setup.StartAsync();
+        var (network, signal, pageUrl, webSocket, chromium) = (setup.Network, setup.Signal, setup.PageUrl, setup.WebSocket, setup.Chromium);
         await using var host = P2pProcess.Start("host", "--local-address", network.HostAddress.ToString(), "--signal", webSocket);
         var page = await chromium.NewPageAsync();
         try
@@ -286,10 +307,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_pages_chat_through_p2p_signal_a_third_is_told_the_room_is_full_and_a_page_that_comes_back_gets_what_was_said_meanwhile()
     {
-        await using var network = await BrowserNetwork.CreateAsync();
-        var (signal, pageUrl, _) = await StartSignalAsync(network);
-        await using var disposeSignal = signal;
-        await using var chromium = await ChromiumInNamespace.LaunchAsync(network);
+        await using var setup = await Setup.StartAsync();
+        var (signal, pageUrl, chromium) = (setup.Signal, setup.PageUrl, setup.Chromium);
         try
         {
             var alice = await chromium.NewPageAsync();
