@@ -252,6 +252,11 @@
         }
         await pc.setRemoteDescription({ type: 'answer', sdp: toSdp(text, localMid) });
       } else {
+        if (remoteSet && !/^a=fingerprint:/m.test(text)) {
+          // credentials alone: p2p restarting ICE after its consent checks failed, not a new offer; not followed here
+          console.info('p2p page: ignored an ICE restart description');
+          return;
+        }
         if (!pc || remoteSet) newPeerConnection(); // an offer: a new connection (the first, or after the peer came back)
         const mine = pc;
         const offer = toSdp(text, '0');
