@@ -313,8 +313,13 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         {
             var alice = await chromium.NewPageAsync();
             var bob = await chromium.NewPageAsync();
-            await alice.GoToAsync($"{pageUrl}?room=tea");
+            // alice opens the bare address and picks the room there
+            await alice.GoToAsync(pageUrl);
+            await alice.WaitForSelectorAsync("#pick-room:not([hidden])", Shown);
+            await alice.TypeAsync("#room-input", "tea");
+            await alice.Keyboard.PressAsync("Enter");
             await WaitStateAsync(alice, "waiting");
+            Assert.EndsWith("/?room=tea", alice.Url);
             await bob.GoToAsync($"{pageUrl}?room=tea");
             await WaitStateAsync(alice, "connected");
             await WaitStateAsync(bob, "connected");
