@@ -52,6 +52,8 @@ APT_PACKAGES=(
     "iptables:iptables-nft"
     # tests/P2P.Actors.Tests/Mdns: a third-party mDNS responder and resolver beside ours
     "python3-zeroconf"
+    # the chat page's browser tests (Category=Browser): Debian's Chromium, driven by PuppeteerSharp, no download
+    "chromium:chromium"
 )
 
 log() { printf '==> %s\n' "$*"; }
@@ -191,7 +193,7 @@ if [ "$build_rc" -ne 0 ]; then
 else
     # Tests that talk to third-party WebRTC stacks (Category=WebRtcIsolated) run in a second pass inside a
     # loopback-only network namespace, together with the stacks they start (tests/interop/webrtc/README.md).
-    filter=(--filter "Category!=WebRtcIsolated&Category!=Lab")
+    filter=(--filter "Category!=WebRtcIsolated&Category!=Lab&Category!=Browser&Category!=MdnsLink")
     [ "$#" -gt 0 ] && filter=()   # the caller chose what to run
     log "dotnet test $SOLUTION -c $CONFIGURATION --no-build ${filter[*]} $*"
     dotnet test "$SOLUTION" -c "$CONFIGURATION" --no-build \
@@ -233,6 +235,24 @@ else
             fi
         else
             log "the NAT lab (Category=Lab) needs root: not run (CI runs as root)"
+        fi
+        # Chromium and the mDNS link tests (Category=Browser, MdnsLink): each test makes its own network namespace
+        # (page-*, mdns-*) with a veth pair, so root only, like the lab; after it, so that neither loads the other.
+        if [ "$(id -u)" -eq 0 ]; then
+            browser_rc=0
+            log "dotnet test (Category=Browser|Category=MdnsLink): Chromium and mDNS on veth links in network namespaces"
+            dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
+                --results-directory "$RESULTS_DIR" \
+                --logger "trx;LogFilePrefix=P2P-browser" \
+                --logger "console;verbosity=normal" \
+                --blame-hang-timeout 10m \
+                --filter "Category=Browser|Category=MdnsLink" || browser_rc=$?
+            if [ "$browser_rc" -ne 0 ]; then
+                err "the browser and mDNS link tests exited with $browser_rc"
+                status=1
+            fi
+        else
+            log "the browser and mDNS link tests (Category=Browser, MdnsLink) need root: not run (CI runs as root)"
         fi
     fi
 fi

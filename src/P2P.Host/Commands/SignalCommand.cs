@@ -110,6 +110,7 @@ public static class SignalCommand
             var server = await SignalServer.StartAsync(system, rooms, listening, settings);
             // Ctrl+C / SIGTERM: the server closes its WebSockets in CoordinatedShutdown's first phase (see SignalServer).
             Console.Out.WriteLine($"signal listening on {server.Url}");
+            Console.Out.WriteLine($"chat page at {server.PageUrl}?room=<name>");
             Console.Out.Flush();
             await host.WaitForShutdownAsync();
             return 0;

@@ -15,7 +15,8 @@ using Serilog;
 namespace P2P.Host.Signal;
 
 /// <summary>
-/// The signaling server's web side: Kestrel (ASP.NET Core's own server) with one WebSocket endpoint at "/". Each
+/// The signaling server's web side: Kestrel (ASP.NET Core's own server) with one WebSocket endpoint at "/", and the
+/// browser chat page (<see cref="ChatPage"/>) for plain requests on the same port. Each
 /// accepted WebSocket is handed to <see cref="SignalingConnections"/> in the given actor system, whose connections talk
 /// to the rooms of <see cref="SignalingRooms"/>. Used by <c>p2p signal</c> and by tests (port 0 picks a free port).
 /// The listening socket can be bound first (<see cref="Bind"/>), so that a port in use is known before anything else
@@ -38,6 +39,9 @@ public sealed class SignalServer : IAsyncDisposable
 
     /// <summary>The WebSocket URL with the port actually bound, e.g. ws://127.0.0.1:40123/.</summary>
     public Uri Url { get; }
+
+    /// <summary>The chat page on the same port, e.g. http://127.0.0.1:40123/ (add ?room=lunch).</summary>
+    public Uri PageUrl => new UriBuilder(Url) { Scheme = Uri.UriSchemeHttp }.Uri;
 
     /// <summary>The parent of the connection actors (answers <see cref="SignalingConnections.GetStats"/>).</summary>
     public IActorRef Connections => _connections;
@@ -99,7 +103,12 @@ public sealed class SignalServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
         app.Run(async context =>
         {
-            if (context.Request.Path != "/" || !context.WebSockets.IsWebSocketRequest)
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                await ServePageAsync(context);
+                return;
+            }
+            if (context.Request.Path != "/")
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
                 await context.Response.WriteAsync("p2p signal: connect with a WebSocket to /\n");
@@ -137,6 +146,36 @@ public sealed class SignalServer : IAsyncDisposable
             return Akka.Done.Instance;
         });
         return server;
+    }
+
+    /// <summary>
+    /// A plain HTTP request: the chat page's files (<see cref="ChatPage"/>) for GET and HEAD, with their content type,
+    /// a content security policy that keeps the page to this server, and no caching (a new p2p brings a new page);
+    /// 404 for any other path, 405 for any other method.
+    /// </summary>
+    private static async Task ServePageAsync(HttpContext context)
+    {
+        var response = context.Response;
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+        if (!ChatPage.Files.TryGetValue(context.Request.Path.Value ?? "/", out var file))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync("p2p signal: no such page; the chat is at / (/?room=<name> joins a room)\n");
+            return;
+        }
+        response.ContentType = file.ContentType;
+        response.ContentLength = file.Content.Length;
+        response.Headers.CacheControl = "no-cache";
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers.ContentSecurityPolicy = ChatPage.ContentSecurityPolicy;
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        if (HttpMethods.IsGet(context.Request.Method)) await response.Body.WriteAsync(file.Content, context.RequestAborted);
     }
 
     /// <summary>Closes every connection with 1001 Going Away (their rooms see them leave), then stops Kestrel. Idempotent.</summary>

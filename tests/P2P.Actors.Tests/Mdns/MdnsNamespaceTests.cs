@@ -13,6 +13,7 @@ namespace P2P.Actors.Tests.Mdns;
 /// separate mDNS implementation; avahi's tools need the avahi daemon on D-Bus, which a namespace does not have), the
 /// browser check Debian's chromium.
 /// </summary>
+[Trait("Category", "MdnsLink")] // its own namespaces (root), Chromium, python3-zeroconf: test.sh runs it after the lab
 public sealed partial class MdnsNamespaceTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);

@@ -12,7 +12,7 @@ public sealed class SignalProcessOutputTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Stdout_carries_only_the_listening_line_while_the_log_goes_to_stderr()
+    public async Task Stdout_carries_only_the_listening_line_and_the_chat_page_line_while_the_log_goes_to_stderr()
     {
         await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
         try
@@ -23,7 +23,10 @@ public sealed class SignalProcessOutputTests(ITestOutputHelper output)
             const string coordinator = "ShardCoordinator was moved to the active state";
             Assert.True(await signal.WaitForTranscriptAsync(coordinator, Timeout), "the cluster never logged its coordinator's start");
             await Task.Delay(500);
-            Assert.StartsWith("signal listening on ws://127.0.0.1:", Assert.Single(signal.PrintedLines(NicePeerStream.Stdout)));
+            var printed = signal.PrintedLines(NicePeerStream.Stdout);
+            Assert.Equal(2, printed.Count);
+            Assert.StartsWith("signal listening on ws://127.0.0.1:", printed[0]);
+            Assert.Equal($"chat page at {new UriBuilder(printed[0]["signal listening on ".Length..]) { Scheme = "http" }.Uri}?room=<name>", printed[1]);
             Assert.Contains(signal.PrintedLines(NicePeerStream.Stderr), l => l.Contains(coordinator, StringComparison.Ordinal));
         }
         finally
