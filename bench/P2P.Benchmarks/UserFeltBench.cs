@@ -244,7 +244,7 @@ public static class UserFeltBench
     }
 
     /// <summary>One <c>p2p</c> process: stdin written line by line, stdout and stderr read by threads that stamp each line as it leaves the pipe.</summary>
-    private sealed class Proc : IAsyncDisposable
+    internal sealed class Proc : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly Channel<(string Text, long At)> _out = Channel.CreateUnbounded<(string, long)>();
@@ -257,13 +257,18 @@ public static class UserFeltBench
             Pump(process.StandardError, _err);
         }
 
-        public static Proc Start(params string[] args)
+        public static Proc Start(params string[] args) => StartThrough([], args);
+
+        /// <summary>p2p started by <paramref name="prefix"/> (e.g. <c>ip netns exec ns</c>, which execs it: the process keeps its id).</summary>
+        public static Proc StartThrough(string[] prefix, params string[] args)
         {
-            var info = new ProcessStartInfo("dotnet")
+            var info = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet")
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
                 StandardInputEncoding = new UTF8Encoding(false), StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
             };
+            foreach (var a in prefix.Skip(1)) info.ArgumentList.Add(a);
+            if (prefix.Length > 0) info.ArgumentList.Add("dotnet");
             info.ArgumentList.Add(P2pDll);
             foreach (var a in args) info.ArgumentList.Add(a);
             info.Environment["DOTNET_NOLOGO"] = "1";
@@ -296,7 +301,7 @@ public static class UserFeltBench
         public async Task<long> WaitAsync(Func<string, bool> match, bool stderr = false, TimeSpan? timeout = null) =>
             (await WaitLineAsync(match, stderr, timeout)).At;
 
-        public async Task<string> WaitTextAsync(Func<string, bool> match, bool stderr = false) => (await WaitLineAsync(match, stderr, null)).Text;
+        public async Task<string> WaitTextAsync(Func<string, bool> match, bool stderr = false, TimeSpan? timeout = null) => (await WaitLineAsync(match, stderr, timeout)).Text;
 
         private async Task<(string Text, long At)> WaitLineAsync(Func<string, bool> match, bool stderr, TimeSpan? timeout)
         {
