@@ -65,8 +65,9 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     }
 
     /// <summary>The console chat in <paramref name="room"/>, with host candidates on our end of the pair only.</summary>
-    private static P2pProcess StartP2p(BrowserNetwork network, string webSocket, string room, string downloads) =>
-        P2pProcess.Start("--signal", webSocket, "--room", room, "--stun", "none", "--local-address", network.HostAddress.ToString(), "--download-dir", downloads);
+    private static P2pProcess StartP2p(BrowserNetwork network, string webSocket, string room, string downloads, string? log = null) =>
+        P2pProcess.Start(["--signal", webSocket, "--room", room, "--stun", "none", "--local-address", network.HostAddress.ToString(), "--download-dir", downloads,
+            .. log is null ? Array.Empty<string>() : ["--log", log]]);
 
     private static Task WaitStateAsync(IPage page, string state) => page.WaitForSelectorAsync($"body[data-state='{state}']", Shown);
 
@@ -113,7 +114,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
 
     /// <summary>A page and a p2p chat in one room, connected and with their chat open; either may be first in the room.</summary>
     private async Task<(IPage Page, P2pProcess P2p, string Over)> MeetAsync(ChromiumInNamespace chromium, BrowserNetwork network, string pageUrl, string webSocket,
-        string room, bool browserFirst, string downloads)
+        string room, bool browserFirst, string downloads, string? log = null)
     {
         var page = await chromium.NewPageAsync();
         page.Console += (_, e) => output.WriteLine($"page console: {e.Message.Type}: {e.Message.Text}");
@@ -123,11 +124,11 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         {
             await page.GoToAsync($"{pageUrl}?room={room}");
             await WaitStateAsync(page, "waiting");
-            p2p = StartP2p(network, webSocket, room, downloads);
+            p2p = StartP2p(network, webSocket, room, downloads, log);
         }
         else
         {
-            p2p = StartP2p(network, webSocket, room, downloads);
+            p2p = StartP2p(network, webSocket, room, downloads, log);
             await p2p.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
             await page.GoToAsync($"{pageUrl}?room={room}");
         }
@@ -155,7 +156,8 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
     {
         await using var setup = await Setup.StartAsync(mdnsHiding);
         var (network, signal, pageUrl, webSocket, chromium) = (setup.Network, setup.Signal, setup.PageUrl, setup.WebSocket, setup.Chromium);
-        var (page, p2p, over) = await MeetAsync(chromium, network, pageUrl, webSocket, "lunch", browserFirst, chromium.Downloads);
+        var log = Path.Combine(chromium.Downloads, "..", "p2p.log"); // its events, the mDNS answer among them
+        var (page, p2p, over) = await MeetAsync(chromium, network, pageUrl, webSocket, "lunch", browserFirst, chromium.Downloads, log);
         await using var disposeP2p = p2p;
         try
         {
@@ -173,11 +175,17 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             output.WriteLine($"page's pair: {pair}");
             Assert.Contains($"host {network.HostAddress}:", pair);
             Assert.Contains(mdnsHiding ? "host (hidden by mDNS):" : $"host {network.BrowserAddress}:", pair);
-            // p2p's side of it. Controlling, p2p pairs with the browser's host candidate, which with hiding on it has only
-            // once it resolved the candidate's mDNS name; controlled, the browser's first check may come before the answer
-            // (a peer-reflexive candidate of the same address then; without the answer p2p would have no pair of its own
-            // to check, and would fail at once with "no candidate pairs could be formed").
-            Assert.Matches(browserFirst ? $@"-> (host|prflx) {Regex.Escape(network.BrowserAddress.ToString())}:" : $@"-> host {Regex.Escape(network.BrowserAddress.ToString())}:", over);
+            // p2p's side of it: the browser's address, as its host candidate or, when the browser's first check came before
+            // the mDNS answer, as a peer-reflexive one (without the answer a controlled p2p would have no pair of its own
+            // to check, and would fail at once with "no candidate pairs could be formed": seen with p2p.ice.mdns = off).
+            Assert.Matches($@"-> (host|prflx) {Regex.Escape(network.BrowserAddress.ToString())}:", over);
+            if (mdnsHiding) // the page's host candidate came as a name, and p2p resolved it to the page's address
+            {
+                var resolved = new Regex($@"\] [0-9a-f-]+\.local is {Regex.Escape(network.BrowserAddress.ToString())}\b");
+                var deadline = Stopwatch.StartNew();
+                while (!(File.Exists(log) && File.ReadLines(log).Any(resolved.IsMatch)) && deadline.Elapsed < Wait) await Task.Delay(100);
+                Assert.True(File.Exists(log) && File.ReadLines(log).Any(resolved.IsMatch), $"p2p's log has no mDNS answer for the page's name:\n{(File.Exists(log) ? File.ReadAllText(log) : "(no log)")}");
+            }
 
             await SayAsync(page, "hello from the browser");
             await p2p.WaitForLineAsync(l => l == "Received: hello from the browser", Wait);
@@ -276,12 +284,39 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Offers <paramref name="path"/> from <paramref name="from"/>'s file picker; <paramref name="to"/> accepts it, checks its SHA-256 and saves it through a download into <paramref name="downloads"/>.</summary>
+    private static async Task PageToPageFileAsync(IPage from, IPage to, string path, string downloads)
+    {
+        await from.BringToFrontAsync();
+        var input = await from.QuerySelectorAsync("#file");
+        await input.UploadFileAsync(path);
+        // polled on a timer, not on animation frames: a tab in the background draws none
+        var accept = "#lines li.file[data-direction='in']:not([data-state='done']) button.accept";
+        await to.WaitForFunctionAsync("selector => document.querySelector(selector) !== null", Until, accept);
+        await to.BringToFrontAsync();
+        await to.ClickAsync(accept);
+        await to.WaitForFunctionAsync("sha => [...document.querySelectorAll(\"#lines li.file[data-direction='in'][data-state='done'] .detail\")].some(e => e.textContent.includes('SHA-256 ' + sha))", Until, Sha256Of(path));
+        await from.WaitForFunctionAsync("name => [...document.querySelectorAll(\"#lines li.file[data-direction='out'][data-state='done']\")].some(e => e.textContent.includes(name))", Until, Path.GetFileName(path)); // the receiver's done matched the sender's hash
+        await WaitSavedAsync(Path.Combine(downloads, Path.GetFileName(path)), path);
+    }
+
+    /// <summary>Waits for the browser's download of <paramref name="original"/> to be complete at <paramref name="saved"/>, and compares their SHA-256.</summary>
+    private static async Task WaitSavedAsync(string saved, string original)
+    {
+        long size = new FileInfo(original).Length;
+        var deadline = Stopwatch.StartNew();
+        while (!(File.Exists(saved) && new FileInfo(saved).Length == size) && deadline.Elapsed < Wait) await Task.Delay(100);
+        Assert.Equal(Sha256Of(original), Sha256Of(saved));
+    }
+
     [Fact]
     public async Task A_page_chats_with_a_session_of_p2p_host_opened_on_a_room()
     {
         await using var setup = await Setup.StartAsync();
         var (network, signal, pageUrl, webSocket, chromium) = (setup.Network, setup.Signal, setup.PageUrl, setup.WebSocket, setup.Chromium);
-        await using var host = P2pProcess.Start("host", "--local-address", network.HostAddress.ToString(), "--signal", webSocket);
+        var folder = Directory.CreateTempSubdirectory("p2p-page-host-").FullName;
+        var hostDownloads = Directory.CreateDirectory(Path.Combine(folder, "host")).FullName;
+        await using var host = P2pProcess.Start("host", "--local-address", network.HostAddress.ToString(), "--signal", webSocket, "--download-dir", hostDownloads);
         var page = await chromium.NewPageAsync();
         try
         {
@@ -299,6 +334,25 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await WaitLineAsync(page, "peer", "hello, page");
             await page.WaitForSelectorAsync("#lines li.me.delivered", Shown);
 
+            // a file each way: page -> host (accepted on the host's console), host -> page (accepted in the page)
+            var toHost = RandomFile(folder, "agenda.bin", 1 << 20);
+            var input = await page.QuerySelectorAsync("#file");
+            await input.UploadFileAsync(toHost);
+            var offered = await host.WaitForLineAsync(l => l.StartsWith("[alice@dinner-1] the peer offers 'agenda.bin' (", StringComparison.Ordinal), Wait);
+            var id = offered.Split("accept alice@dinner-1 ")[1].Split(' ')[0]; // "... type accept alice@dinner-1 <id> or reject ..."
+            output.WriteLine($"host: {offered} -> id {id}");
+            await host.WriteLineAsync($"accept alice@dinner-1 {id}");
+            await host.WaitForLineAsync(l => l.StartsWith($"[alice@dinner-1] file {id}: done", StringComparison.Ordinal), Wait);
+            Assert.Equal(Sha256Of(toHost), Sha256Of(Path.Combine(hostDownloads, "agenda.bin")));
+            await page.WaitForSelectorAsync($"#lines li.file[data-id='{id}'][data-state='done']", Shown);
+            var toPage = RandomFile(folder, "menu.bin", 1 << 20);
+            await host.WriteLineAsync($"send alice@dinner-1 {toPage}");
+            await page.WaitForSelectorAsync("#lines li.file[data-direction='in'] button.accept", Shown);
+            await page.BringToFrontAsync();
+            await page.ClickAsync("#lines li.file[data-direction='in'] button.accept");
+            await page.WaitForSelectorAsync("#lines li.file[data-direction='in'][data-state='done']", Shown);
+            await WaitSavedAsync(Path.Combine(chromium.Downloads, "menu.bin"), toPage);
+
             // the tab closes: the host's session ends as closed by the peer, and the host goes on
             await page.CloseAsync();
             await host.WaitForLineAsync(l => l.StartsWith("[alice@dinner-1] ", StringComparison.Ordinal) && l.Contains("closed", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
@@ -313,6 +367,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         finally
         {
             output.WriteLine(host.Transcript);
+            Directory.Delete(folder, recursive: true);
         }
     }
 
@@ -345,6 +400,24 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await WaitLineAsync(alice, "peer", "hi alice");
             await alice.WaitForSelectorAsync("#lines li.me.delivered", Shown);
 
+            // a file each way between the two pages, each checked (SHA-256) and saved by the one that received it
+            var folder = Directory.CreateTempSubdirectory("p2p-page-pages-").FullName;
+            try
+            {
+                await PageToPageFileAsync(alice, bob, RandomFile(folder, "from-alice.bin", 1 << 20), chromium.Downloads);
+                await PageToPageFileAsync(bob, alice, RandomFile(folder, "from-bob.bin", 1 << 20), chromium.Downloads);
+            }
+            catch
+            {
+                await DumpAsync(alice);
+                await DumpAsync(bob);
+                throw;
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
             // a third page: the room of two says so
             var carol = await chromium.NewPageAsync();
             await carol.GoToAsync($"{pageUrl}?room=tea");
@@ -370,7 +443,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             Assert.Equal(1, await CountAsync(bob, "peer", "while you were away"));
             Assert.Equal(1, await CountAsync(bob, "peer", "hi bob"));
             Assert.Equal(1, await CountAsync(alice, "peer", "hi alice"));
-            await alice.WaitForFunctionAsync("() => document.querySelectorAll('#lines li.me:not(.delivered)').length === 0", Until);
+            await alice.WaitForFunctionAsync("() => document.querySelectorAll('#lines li.me:not(.file):not(.delivered)').length === 0", Until); // lines; a file shows its own state
         }
         finally
         {
