@@ -20,6 +20,10 @@
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const room = (new URLSearchParams(location.search).get('room') || '').trim();
+  // a TURN server for the browser, from the link (as p2p's --turn, --turn-user, --turn-pass): behind a NAT that maps
+  // per destination the only path may be relayed. ?turn=host:port is turn:host:port; a turn: or turns: URL is taken as is
+  const turnParams = new URLSearchParams(location.search), turn = (turnParams.get('turn') || '').trim();
+  const iceServers = turn ? [{ urls: /^turns?:/.test(turn) ? turn : 'turn:' + turn, username: turnParams.get('turn-user') || '', credential: turnParams.get('turn-pass') || '' }] : [];
 
   // ------------------------------------------------------------------ what survives a refresh (sessionStorage)
   const storageKey = 'p2p-chat:' + room;
@@ -170,7 +174,7 @@
   // ------------------------------------------------------------------ the peer connection
   function newPeerConnection() {
     closePeerConnection();
-    pc = new RTCPeerConnection({ iceServers: [] });
+    pc = new RTCPeerConnection({ iceServers });
     const mine = pc;
     remoteSet = false;
     early = [];

@@ -1,0 +1,80 @@
+using System.Globalization;
+using P2P.Actors.Tests.Browser;
+using P2P.Actors.Tests.Support;
+using PuppeteerSharp;
+using Xunit;
+
+namespace P2P.Actors.Tests.Lab;
+
+/// <summary>
+/// The chat page in the NAT lab (issue 15): in the same class as the matrix, so that xunit never runs it beside another
+/// lab test (the lab's namespaces are one per machine).
+/// </summary>
+public sealed partial class NatLabMatrixTests
+{
+    [Fact]
+    public async Task A_browser_behind_a_port_restricted_NAT_chats_with_p2p_behind_a_symmetric_NAT_through_TURN()
+    {
+        // Chromium in lab-a (router A port-restricted), p2p in lab-b (router B symmetric): no direct path exists, so both
+        // are given coturn and the pair must be relayed. The page is opened straight from p2p signal on the public side,
+        // as a real user opens it from a server; Chromium is told to treat that one origin as secure, which stands in
+        // for the HTTPS a real server has (the page needs a secure context for SubtleCrypto).
+        const string room = "browser-port-restricted-symmetric";
+        string origin = $"http://{Signal443}:{HttpsPort}";
+        string turn = $"{Server}:{CoturnPort}";
+        try
+        {
+            await Lab("up", "port-restricted", "symmetric");
+            await using var signal = await StartSignalAsync();
+            await using var chromium = await ChromiumInNamespace.LaunchAsync("lab-a", mdnsHiding: false, [$"--unsafely-treat-insecure-origin-as-secure={origin}"]);
+            var page = await chromium.NewPageAsync();
+            page.Console += (_, e) => output.WriteLine($"page console: {e.Message.Type}: {e.Message.Text}");
+            page.PageError += (_, e) => output.WriteLine($"page error: {e.Message}");
+            var shown = new WaitForSelectorOptions { Timeout = (int)Wait.TotalMilliseconds };
+
+            await using var p2p = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"],
+            [
+                "--signal", $"ws://{Signal443}:{HttpsPort}/", "--room", room, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
+                "--turn", Server, "--turn-port", CoturnPort.ToString(CultureInfo.InvariantCulture), "--turn-user", "lab", "--turn-pass", "labpass", "--timeout", "30",
+            ]);
+            try
+            {
+                // p2p first in the room, so it is the controlling agent and the browser follows its nomination
+                await p2p.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                await page.GoToAsync($"{origin}/?room={room}&turn={turn}&turn-user=lab&turn-pass=labpass");
+                Assert.True(await page.EvaluateExpressionAsync<bool>("window.isSecureContext"), $"{origin} is not a secure context for the page");
+                await p2p.WaitForLineAsync(l => l == "Connected", Wait);
+                var over = await p2p.WaitForLineAsync(l => l.StartsWith("Connected over ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                output.WriteLine("p2p: " + over);
+                Assert.Matches(@"^Connected over (relay\b.*->|.*-> relay\b)", over);
+                await page.WaitForSelectorAsync("body[data-state='connected']", shown);
+                var until = new WaitForFunctionOptions { Timeout = (int)Wait.TotalMilliseconds, PollingInterval = 50 };
+                await page.WaitForFunctionAsync("() => document.getElementById('pair').dataset.local !== undefined", until);
+                string pair = await page.EvaluateExpressionAsync<string>("document.getElementById('pair').textContent");
+                string[] types = [await page.EvaluateExpressionAsync<string>("document.getElementById('pair').dataset.local"),
+                    await page.EvaluateExpressionAsync<string>("document.getElementById('pair').dataset.remote")];
+                output.WriteLine("page: " + pair);
+                Assert.Contains("relay", types);
+                Assert.Contains("relay", pair, StringComparison.Ordinal);
+
+                await page.TypeAsync("#text", "hello from behind NAT A");
+                await page.Keyboard.PressAsync("Enter");
+                await p2p.WaitForLineAsync(l => l == "Received: hello from behind NAT A", Wait);
+                await p2p.WriteLineAsync("hello from behind NAT B");
+                await page.WaitForFunctionAsync("t => [...document.querySelectorAll('#lines li.peer .text')].some(e => e.textContent === t)", until, "hello from behind NAT B");
+                p2p.CloseStdin();
+                await p2p.WaitForExitAsync(Wait);
+            }
+            catch
+            {
+                output.WriteLine(p2p.Transcript);
+                output.WriteLine(signal.Transcript);
+                throw;
+            }
+        }
+        finally
+        {
+            await Lab("down");
+        }
+    }
+}
