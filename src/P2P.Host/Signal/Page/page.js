@@ -20,10 +20,11 @@
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const room = (new URLSearchParams(location.search).get('room') || '').trim();
-  // a TURN server for the browser, from the link (as p2p's --turn, --turn-user, --turn-pass): behind a NAT that maps
-  // per destination the only path may be relayed. ?turn=host:port is turn:host:port; a turn: or turns: URL is taken as is
-  const turnParams = new URLSearchParams(location.search), turn = (turnParams.get('turn') || '').trim();
-  const iceServers = turn ? [{ urls: /^turns?:/.test(turn) ? turn : 'turn:' + turn, username: turnParams.get('turn-user') || '', credential: turnParams.get('turn-pass') || '' }] : [];
+  // an ICE server for the browser, from the link (as p2p's --stun, --turn, --turn-user, --turn-pass): behind a NAT that
+  // maps per destination the only path may be relayed. ?ice=stun:host:port or turn:host:port (RFC 7064, 7065; a bare
+  // host:port is turn:), with ice-user and ice-pass for TURN
+  const iceParams = new URLSearchParams(location.search), ice = (iceParams.get('ice') || '').trim();
+  const iceServers = ice ? [{ urls: /^(stun|turns?):/.test(ice) ? ice : 'turn:' + ice, username: iceParams.get('ice-user') || '', credential: iceParams.get('ice-pass') || '' }] : [];
 
   // ------------------------------------------------------------------ what survives a refresh (sessionStorage)
   const storageKey = 'p2p-chat:' + room;
