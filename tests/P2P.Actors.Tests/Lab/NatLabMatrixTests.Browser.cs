@@ -12,8 +12,11 @@ namespace P2P.Actors.Tests.Lab;
 /// </summary>
 public sealed partial class NatLabMatrixTests
 {
-    [Fact]
-    public async Task A_browser_behind_a_port_restricted_NAT_chats_with_p2p_behind_a_symmetric_NAT_through_TURN()
+    /// <param name="browserFirst">Who is first in the room, and so the controlling agent that nominates the pair.</param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_browser_behind_a_port_restricted_NAT_chats_with_p2p_behind_a_symmetric_NAT_through_TURN(bool browserFirst)
     {
         // Chromium in lab-a (router A port-restricted), p2p in lab-b (router B symmetric): no direct path exists, so the
         // pair must be relayed, through p2p's allocation on coturn to the browser's server-reflexive address. The page
@@ -22,7 +25,8 @@ public sealed partial class NatLabMatrixTests
         // stands in for the HTTPS a real server has (the page needs a secure context for SubtleCrypto).
         // Not the browser's own TURN (?ice=turn:...): here Chromium drops its allocation within a second of making it
         // (coturn's log: the session closed, reason "general", in passing and failing runs alike), and a run fails
-        // whenever the pair chosen first was p2p's host -> the browser's relay (about 1 in 3). Left for the lead (issue 15).
+        // whenever the pair chosen first was p2p's host -> the browser's relay: 3 runs of 7 with the page first, 1 of 5 with p2p
+        // first, seen before this test took STUN only. Left for the lead (issue 15).
         const string room = "browser-port-restricted-symmetric";
         string origin = $"http://{Signal443}:{HttpsPort}";
         string stun = $"stun:{Server}:{CoturnPort}";
@@ -36,6 +40,11 @@ public sealed partial class NatLabMatrixTests
             page.PageError += (_, e) => output.WriteLine($"page error: {e.Message}");
             var shown = new WaitForSelectorOptions { Timeout = (int)Wait.TotalMilliseconds };
 
+            if (browserFirst)
+            {
+                await page.GoToAsync($"{origin}/?room={room}&ice={stun}");
+                await page.WaitForSelectorAsync("body[data-state='waiting']", shown);
+            }
             await using var p2p = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"],
             [
                 "--signal", $"ws://{Signal443}:{HttpsPort}/", "--room", room, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
@@ -43,9 +52,11 @@ public sealed partial class NatLabMatrixTests
             ]);
             try
             {
-                // p2p first in the room, so it is the controlling agent and the browser follows its nomination
-                await p2p.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-                await page.GoToAsync($"{origin}/?room={room}&ice={stun}");
+                if (!browserFirst)
+                {
+                    await p2p.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+                    await page.GoToAsync($"{origin}/?room={room}&ice={stun}");
+                }
                 Assert.True(await page.EvaluateExpressionAsync<bool>("window.isSecureContext"), $"{origin} is not a secure context for the page");
                 await p2p.WaitForLineAsync(l => l == "Connected", Wait);
                 var over = await p2p.WaitForLineAsync(l => l.StartsWith("Connected over ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
