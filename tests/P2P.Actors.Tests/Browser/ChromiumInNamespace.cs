@@ -27,16 +27,21 @@ public sealed class ChromiumInNamespace : IAsyncDisposable
     public string Downloads => Path.Combine(_folder, "downloads");
 
     /// <param name="mdnsHiding">Chromium's default hides host candidates behind mDNS names; false turns that off.</param>
-    public static async Task<ChromiumInNamespace> LaunchAsync(BrowserNetwork network, bool mdnsHiding = false)
+    public static Task<ChromiumInNamespace> LaunchAsync(BrowserNetwork network, bool mdnsHiding = false) => LaunchAsync(network.Name, mdnsHiding, []);
+
+    /// <param name="namespaceName">Any network namespace with a default route (the NAT lab's lab-a, say).</param>
+    /// <param name="extraArgs">More Chromium switches.</param>
+    public static async Task<ChromiumInNamespace> LaunchAsync(string namespaceName, bool mdnsHiding, IReadOnlyList<string> extraArgs)
     {
         Xunit.Assert.True(File.Exists(Executable), $"{Executable} is missing: test.sh installs Debian's chromium package");
         var folder = Directory.CreateTempSubdirectory("p2p-page-").FullName;
         var launcher = Path.Combine(folder, "chromium-in-namespace");
-        await File.WriteAllTextAsync(launcher, $"#!/bin/sh\nexec ip netns exec {network.Name} {Executable} \"$@\"\n");
+        await File.WriteAllTextAsync(launcher, $"#!/bin/sh\nexec ip netns exec {namespaceName} {Executable} \"$@\"\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(Path.Combine(folder, "downloads"));
         var args = new List<string> { "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update" };
         if (!mdnsHiding) args.Add("--disable-features=WebRtcHideLocalIpsWithMdns");
+        args.AddRange(extraArgs);
         var browser = await Puppeteer.LaunchAsync(new LaunchOptions
         {
             ExecutablePath = launcher,

@@ -18,7 +18,7 @@ namespace P2P.Actors.Tests.Lab;
 /// The firewall kinds (issue 14: tcp-only, https-only, a public host) have a matrix of their own beside it.
 /// </summary>
 [Trait("Category", "Lab")]
-public sealed class NatLabMatrixTests(ITestOutputHelper output)
+public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
 {
     private static readonly string[] Nats = ["masquerade", "port-restricted", "full-cone", "symmetric", "tcp-only"];
 

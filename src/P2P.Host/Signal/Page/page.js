@@ -20,6 +20,11 @@
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const room = (new URLSearchParams(location.search).get('room') || '').trim();
+  // an ICE server for the browser, from the link (as p2p's --stun, --turn, --turn-user, --turn-pass): behind a NAT that
+  // maps per destination the only path may be relayed. ?ice= a STUN or TURN URL (RFC 7064, 7065; a bare host:port is
+  // taken as TURN), with ice-user and ice-pass for TURN; none by default, so the page asks no server of its own accord
+  const iceParams = new URLSearchParams(location.search), ice = (iceParams.get('ice') || '').trim();
+  const iceServers = ice ? [{ urls: /^(stun|turns?):/.test(ice) ? ice : 'turn:' + ice, username: iceParams.get('ice-user') || '', credential: iceParams.get('ice-pass') || '' }] : [];
 
   // ------------------------------------------------------------------ what survives a refresh (sessionStorage)
   const storageKey = 'p2p-chat:' + room;
@@ -170,7 +175,7 @@
   // ------------------------------------------------------------------ the peer connection
   function newPeerConnection() {
     closePeerConnection();
-    pc = new RTCPeerConnection({ iceServers: [] });
+    pc = new RTCPeerConnection({ iceServers });
     const mine = pc;
     remoteSet = false;
     early = [];
