@@ -174,7 +174,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             var pair = await TextAsync(page, "pair");
             output.WriteLine($"page's pair: {pair}");
             Assert.Contains($"host {network.HostAddress}:", pair);
-            Assert.Contains(mdnsHiding ? "host (hidden by mDNS):" : $"host {network.BrowserAddress}:", pair);
+            Assert.Contains(mdnsHiding ? "host (address hidden by the browser):" : $"host {network.BrowserAddress}:", pair);
             // p2p's side of it: the browser's address, as its host candidate or, when the browser's first check came before
             // the mDNS answer, as a peer-reflexive one (without the answer a controlled p2p would have no pair of its own
             // to check, and would fail at once with "no candidate pairs could be formed": seen with p2p.ice.mdns = off).

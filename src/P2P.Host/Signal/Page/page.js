@@ -327,8 +327,9 @@
     if (!pair) { element.textContent = '–'; return; }
     const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
     if (!local || !remote) return;
-    // the browser leaves its own address out of the stats while it hides host candidates behind mDNS names
-    const end = c => `${c.candidateType} ${c.address || c.ip || '(hidden by mDNS)'}:${c.port}`;
+    // the browser leaves some addresses out of its stats: its own while it hides host candidates behind mDNS names,
+    // and a peer-reflexive remote's
+    const end = c => `${c.candidateType} ${c.address || c.ip || '(address hidden by the browser)'}:${c.port}`;
     element.textContent = `${end(local)} ⇄ ${end(remote)} (${local.protocol}${local.relayProtocol ? ', relayed over ' + local.relayProtocol : ''})`;
     element.dataset.local = local.candidateType;
     element.dataset.remote = remote.candidateType;
