@@ -266,10 +266,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await page.WaitForSelectorAsync("#lines li.file[data-direction='in'][data-state='done']", Shown);
             Assert.Contains("SHA-256 " + Sha256Of(toPage), await page.EvaluateExpressionAsync<string>("document.querySelector(\"#lines li.file[data-direction='in'] .detail\").textContent"));
             await p2p.WaitForLineAsync(l => l.Contains(": done, ", StringComparison.Ordinal) && l.Contains(toPage, StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            var saved = Path.Combine(chromium.Downloads, "from-p2p.bin");
-            var deadline = Stopwatch.StartNew();
-            while (!(File.Exists(saved) && new FileInfo(saved).Length == size) && deadline.Elapsed < Wait) await Task.Delay(100);
-            Assert.Equal(Sha256Of(toPage), Sha256Of(saved));
+            await WaitSavedAsync(Path.Combine(chromium.Downloads, "from-p2p.bin"), toPage);
             await ScreenshotAsync(page);
         }
         catch
