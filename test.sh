@@ -186,6 +186,23 @@ log "dotnet build $SOLUTION ${build_args[*]}"
 build_rc=0
 dotnet build "$SOLUTION" "${build_args[@]}" || build_rc=$?
 
+# One more pass of the actor tests: $1 what it is (logged), $2 its TRX prefix, $3 its filter, $4 its hang timeout,
+# $5 what failed (for the error line), then an optional command to run dotnet inside (the isolated namespace's script).
+actors_pass() {
+    local rc=0
+    log "$1"
+    ${6:+"$6"} dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
+        --results-directory "$RESULTS_DIR" \
+        --logger "trx;LogFilePrefix=$2" \
+        --logger "console;verbosity=normal" \
+        --blame-hang-timeout "$4" \
+        --filter "$3" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        err "$5 exited with $rc"
+        status=1
+    fi
+}
+
 test_rc=0
 if [ "$build_rc" -ne 0 ]; then
     err "build failed (exit $build_rc); tests were not run"
@@ -207,52 +224,19 @@ else
         status=1
     fi
     if [ "$#" -eq 0 ]; then
-        isolated_rc=0
-        log "dotnet test (Category=WebRtcIsolated) inside a loopback-only network namespace"
-        "$ROOT/tests/interop/webrtc/run-isolated.sh" dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
-            --results-directory "$RESULTS_DIR" \
-            --logger "trx;LogFilePrefix=P2P-webrtc" \
-            --logger "console;verbosity=normal" \
-            --blame-hang-timeout 10m \
-            --filter "Category=WebRtcIsolated" || isolated_rc=$?
-        if [ "$isolated_rc" -ne 0 ]; then
-            err "dotnet test of the WebRTC interop tests exited with $isolated_rc"
-            status=1
-        fi
-        # The NAT lab (tests/lab, Category=Lab): kernel NATs in network namespaces, so root only; CI runs as root.
+        # The WebRTC interop tests run inside a loopback-only network namespace with the stacks they start; the NAT lab
+        # (tests/lab, Category=Lab: kernel NATs in network namespaces) and the Chromium and mDNS link tests
+        # (Category=Browser, MdnsLink: each test makes its own page-*/mdns-* namespace with a veth pair) need root, as
+        # CI has; each runs after the one before, so that none loads another.
+        actors_pass "dotnet test (Category=WebRtcIsolated) inside a loopback-only network namespace" \
+            P2P-webrtc "Category=WebRtcIsolated" 10m "dotnet test of the WebRTC interop tests" "$ROOT/tests/interop/webrtc/run-isolated.sh"
         if [ "$(id -u)" -eq 0 ]; then
-            lab_rc=0
-            log "dotnet test (Category=Lab): the NAT lab, real p2p processes behind nftables NATs"
-            dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
-                --results-directory "$RESULTS_DIR" \
-                --logger "trx;LogFilePrefix=P2P-lab" \
-                --logger "console;verbosity=normal" \
-                --blame-hang-timeout 15m \
-                --filter "Category=Lab" || lab_rc=$?
-            if [ "$lab_rc" -ne 0 ]; then
-                err "the NAT lab exited with $lab_rc (the failing cells are named above and in tests/lab/results.md)"
-                status=1
-            fi
+            actors_pass "dotnet test (Category=Lab): the NAT lab, real p2p processes behind nftables NATs" \
+                P2P-lab "Category=Lab" 15m "the NAT lab (the failing cells are named above and in tests/lab/results.md)"
+            actors_pass "dotnet test (Category=Browser|Category=MdnsLink): Chromium and mDNS on veth links in network namespaces" \
+                P2P-browser "Category=Browser|Category=MdnsLink" 10m "the browser and mDNS link tests"
         else
-            log "the NAT lab (Category=Lab) needs root: not run (CI runs as root)"
-        fi
-        # Chromium and the mDNS link tests (Category=Browser, MdnsLink): each test makes its own network namespace
-        # (page-*, mdns-*) with a veth pair, so root only, like the lab; after it, so that neither loads the other.
-        if [ "$(id -u)" -eq 0 ]; then
-            browser_rc=0
-            log "dotnet test (Category=Browser|Category=MdnsLink): Chromium and mDNS on veth links in network namespaces"
-            dotnet test tests/P2P.Actors.Tests/P2P.Actors.Tests.csproj -c "$CONFIGURATION" --no-build \
-                --results-directory "$RESULTS_DIR" \
-                --logger "trx;LogFilePrefix=P2P-browser" \
-                --logger "console;verbosity=normal" \
-                --blame-hang-timeout 10m \
-                --filter "Category=Browser|Category=MdnsLink" || browser_rc=$?
-            if [ "$browser_rc" -ne 0 ]; then
-                err "the browser and mDNS link tests exited with $browser_rc"
-                status=1
-            fi
-        else
-            log "the browser and mDNS link tests (Category=Browser, MdnsLink) need root: not run (CI runs as root)"
+            log "the NAT lab (Category=Lab) and the browser and mDNS link tests (Category=Browser, MdnsLink) need root: not run (CI runs as root)"
         fi
     fi
 fi
