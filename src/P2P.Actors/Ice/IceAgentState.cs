@@ -97,18 +97,15 @@ public sealed class IceAgentState
         : RemoteCredentials.Restarted;
 
     /// <summary>
-    /// The first credentials of a generation count, and pair the remote candidates that came before them; false when
-    /// they were set already. <paramref name="added"/>: the pairs formed.
+    /// The first credentials of a generation count, and pair the remote candidates that came before them (into
+    /// <see cref="CheckList"/>); false when they were set already.
     /// </summary>
-    public bool SetRemote(IceCredentials remote, TimeSpan? pacing, out IReadOnlyList<CandidatePair> added)
+    public bool SetRemote(IceCredentials remote, TimeSpan? pacing)
     {
-        added = [];
         if (Remote is not null) return false;
         Remote = remote;
         RemotePacing = pacing;
-        var pairs = new List<CandidatePair>();
-        foreach (var candidate in _remote) pairs.AddRange(CheckList.AddRemote(candidate));
-        added = pairs;
+        foreach (var candidate in _remote) CheckList.AddRemote(candidate);
         return true;
     }
 

@@ -271,7 +271,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
 
     private void OnRemoteCredentials(IceCredentials remote, TimeSpan? pacing)
     {
-        if (!_state.SetRemote(remote, pacing, out _)) return; // the same ICE session: nothing new
+        if (!_state.SetRemote(remote, pacing)) return; // the same ICE session: nothing new
         UseRemoteCredentials();
     }
 

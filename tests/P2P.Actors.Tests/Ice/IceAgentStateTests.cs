@@ -24,9 +24,9 @@ public sealed class IceAgentStateTests : TestKit
         Assert.Empty(state.AddLocal(Host("l", 3))); // no remote candidate yet
         Assert.Empty(state.AddRemote(Host("a", 1))); // no credentials yet: kept, not paired
         var first = IceCredentials.Generate();
-        Assert.True(state.SetRemote(first, TimeSpan.FromMilliseconds(20), out var added));
-        Assert.Single(added); // the candidate that came before them
-        Assert.False(state.SetRemote(IceCredentials.Generate(), null, out _)); // new ones come only with a new generation (Restart)
+        Assert.True(state.SetRemote(first, TimeSpan.FromMilliseconds(20)));
+        Assert.Single(state.CheckList.Pairs); // the candidate that came before them, paired
+        Assert.False(state.SetRemote(IceCredentials.Generate(), null)); // new ones come only with a new generation (Restart)
         Assert.Equal((first, TimeSpan.FromMilliseconds(20)), (state.Remote, state.RemotePacing));
         Assert.Single(state.AddRemote(Host("b", 2)));
         Assert.Equal(["a", "b"], state.RemoteCandidates.Select(c => c.Foundation));
@@ -120,7 +120,7 @@ public sealed class IceAgentStateTests : TestKit
         var remote = IceCredentials.Generate();
         state.AddLocal(Host("l", 1));
         state.LocalGatheringDone = true;
-        state.SetRemote(remote, TimeSpan.FromMilliseconds(20), out _);
+        state.SetRemote(remote, TimeSpan.FromMilliseconds(20));
         state.AddRemote(Host("r", 2));
         Assert.Single(state.CheckList.Pairs);
         state.RemoteGatheringDone = true;
@@ -145,7 +145,7 @@ public sealed class IceAgentStateTests : TestKit
         var state = new IceAgentState(IceCredentials.Generate(), controlling: false, tieBreaker: 1, sessionTag: 2);
         var before = IceCredentials.Generate();
         Assert.Equal(RemoteCredentials.First, state.Classify(before));
-        state.SetRemote(before, null, out _);
+        state.SetRemote(before, null);
         Assert.Equal(RemoteCredentials.Same, state.Classify(before));
         Assert.Equal(RemoteCredentials.Restarted, state.Classify(IceCredentials.Generate()));
         state.Restart(IceCredentials.Generate()); // restarted here: the remote's answer is the first of the new generation
