@@ -260,9 +260,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await WaitLineAsync(page, "peer", "Thanks! And here are the slides.");
             var toPage = RandomFile(folder, "from-p2p.bin", size);
             await p2p.WriteLineAsync($"/send {toPage}");
-            await page.WaitForSelectorAsync("#lines li.file[data-direction='in'] button.accept", Shown);
-            await page.BringToFrontAsync();
-            await page.ClickAsync("#lines li.file[data-direction='in'] button.accept");
+            await AcceptOfferAsync(page);
             await page.WaitForSelectorAsync("#lines li.file[data-direction='in'][data-state='done']", Shown);
             Assert.Contains("SHA-256 " + Sha256Of(toPage), await page.EvaluateExpressionAsync<string>("document.querySelector(\"#lines li.file[data-direction='in'] .detail\").textContent"));
             await p2p.WaitForLineAsync(l => l.Contains(": done, ", StringComparison.Ordinal) && l.Contains(toPage, StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
@@ -281,17 +279,23 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Waits for a file offered to <paramref name="page"/> and accepts it there, as its user would.</summary>
+    private static async Task AcceptOfferAsync(IPage page)
+    {
+        // polled on a timer, not on animation frames: a tab in the background draws none
+        const string accept = "#lines li.file[data-direction='in']:not([data-state='done']) button.accept";
+        await page.WaitForFunctionAsync("selector => document.querySelector(selector) !== null", Until, accept);
+        await page.BringToFrontAsync();
+        await page.ClickAsync(accept);
+    }
+
     /// <summary>Offers <paramref name="path"/> from <paramref name="from"/>'s file picker; <paramref name="to"/> accepts it, checks its SHA-256 and saves it through a download into <paramref name="downloads"/>.</summary>
     private static async Task PageToPageFileAsync(IPage from, IPage to, string path, string downloads)
     {
         await from.BringToFrontAsync();
         var input = await from.QuerySelectorAsync("#file");
         await input.UploadFileAsync(path);
-        // polled on a timer, not on animation frames: a tab in the background draws none
-        var accept = "#lines li.file[data-direction='in']:not([data-state='done']) button.accept";
-        await to.WaitForFunctionAsync("selector => document.querySelector(selector) !== null", Until, accept);
-        await to.BringToFrontAsync();
-        await to.ClickAsync(accept);
+        await AcceptOfferAsync(to);
         await to.WaitForFunctionAsync("sha => [...document.querySelectorAll(\"#lines li.file[data-direction='in'][data-state='done'] .detail\")].some(e => e.textContent.includes('SHA-256 ' + sha))", Until, Sha256Of(path));
         await from.WaitForFunctionAsync("name => [...document.querySelectorAll(\"#lines li.file[data-direction='out'][data-state='done']\")].some(e => e.textContent.includes(name))", Until, Path.GetFileName(path)); // the receiver's done matched the sender's hash
         await WaitSavedAsync(Path.Combine(downloads, Path.GetFileName(path)), path);
@@ -344,9 +348,7 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await page.WaitForSelectorAsync($"#lines li.file[data-id='{id}'][data-state='done']", Shown);
             var toPage = RandomFile(folder, "menu.bin", 1 << 20);
             await host.WriteLineAsync($"send alice@dinner-1 {toPage}");
-            await page.WaitForSelectorAsync("#lines li.file[data-direction='in'] button.accept", Shown);
-            await page.BringToFrontAsync();
-            await page.ClickAsync("#lines li.file[data-direction='in'] button.accept");
+            await AcceptOfferAsync(page);
             await page.WaitForSelectorAsync("#lines li.file[data-direction='in'][data-state='done']", Shown);
             await WaitSavedAsync(Path.Combine(chromium.Downloads, "menu.bin"), toPage);
 
