@@ -35,6 +35,12 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
     /// </summary>
     public uint? SessionTag { get; init; }
 
+    /// <summary>
+    /// What the agent learned about its NAT (RFC 5780) and whether it takes part in port prediction
+    /// ("a=x-p2p-nat:...", our extension; other stacks ignore it); null when the description has none.
+    /// </summary>
+    public P2P.Protocol.Nat.NatReport? Nat { get; init; }
+
     /// <summary>The hash function of "a=fingerprint:&lt;algorithm&gt; &lt;hex&gt;" (RFC 8122 §5), e.g. "sha-256".</summary>
     public string? FingerprintAlgorithm { get; init; }
 
@@ -216,6 +222,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         && IceLite == other.IceLite
         && Pacing == other.Pacing
         && SessionTag == other.SessionTag
+        && Nat == other.Nat
         && FingerprintAlgorithm == other.FingerprintAlgorithm
         && Fingerprint == other.Fingerprint
         && Setup == other.Setup;
