@@ -182,7 +182,8 @@ public sealed class DtlsTransport : ReceiveActor
     {
         if (_done) return;
         _done = true;
-        _log.Warning("DTLS {0} failed: {1}", _role, reason);
+        _log.Warning("DTLS {0} failed: {1} (datagrams: {2} in, {3} of them not DTLS, {4} dropped; {5} out)", _role, reason, _datagramsIn, _notDtls,
+            _worker?.Dropped ?? 0, Interlocked.Read(ref _datagramsOut));
         _owner.Tell(new DtlsProtocol.Failed(reason));
         Context.Stop(Self);
     }

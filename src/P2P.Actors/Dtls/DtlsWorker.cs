@@ -198,8 +198,10 @@ internal sealed class DtlsWorker
         {
             TlsFatalAlertReceived received =>
                 $"DTLS: the peer ended the session with a fatal {AlertDescription.GetText(received.AlertDescription)} alert {during}",
-            TlsTimeoutException =>
+            TlsTimeoutException when _transport.Queued == 0 =>
                 $"DTLS: the handshake did not complete within {_state.Settings.HandshakeTimeout.TotalSeconds:0.#} s (no answer from the peer)",
+            TlsTimeoutException =>
+                $"DTLS: the handshake did not complete within {_state.Settings.HandshakeTimeout.TotalSeconds:0.#} s ({_transport.Queued} datagrams came from the peer)",
             TlsFatalAlert alert =>
                 $"DTLS: {AlertDescription.GetText(alert.AlertDescription)} {during}{(alert.Message is { Length: > 0 } m ? ": " + m : string.Empty)}",
             DatagramTransportClosedException => $"DTLS: the transport closed {during}",

@@ -22,7 +22,7 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
     private readonly DatagramSender _send;
     private readonly CancellationTokenSource _closed = new();
     private readonly int _receiveLimit;
-    private long _dropped;
+    private long _dropped, _queued;
 
     public QueuedDatagramTransport(int sendLimit, int receiveLimit, int queueLength, DatagramSender send)
     {
@@ -40,13 +40,20 @@ internal sealed class QueuedDatagramTransport : DatagramTransport
     /// <summary>Datagrams queued and not read yet.</summary>
     public int Pending => _inbound.Count;
 
+    /// <summary>Datagrams queued for the record layer so far (what came from the peer and was not dropped).</summary>
+    public long Queued => Interlocked.Read(ref _queued);
+
     /// <summary>Datagrams dropped because the queue was full or the transport closed.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>From the actor: queue a received datagram without blocking; false (and counted) if it was dropped.</summary>
     public bool Offer(byte[] datagram)
     {
-        if (!IsClosed && _inbound.TryAdd(datagram)) return true;
+        if (!IsClosed && _inbound.TryAdd(datagram))
+        {
+            Interlocked.Increment(ref _queued);
+            return true;
+        }
         Interlocked.Increment(ref _dropped);
         return false;
     }

@@ -268,13 +268,16 @@ public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
         string room = $"{cell.Turn.Replace(' ', '-')}-{cell.NatA}-{cell.NatB}{roomTag}";
         var downloads = Directory.CreateDirectory(Path.Combine(work, room)).FullName;
         TurnLeg legA = TurnLegFor(cell.Turn, cell.NatA), legB = TurnLegFor(cell.Turn, cell.NatB);
-        string[] Args(TurnLeg leg) =>
+        // each p2p writes its log (Information and up: gathering, pairs, DTLS) beside the cell; a failed cell keeps both
+        // logs where a later look can find them (KeepLogs), as a cell that fails once in many runs cannot be rerun
+        string logA = Path.Combine(work, room + "-a.log"), logB = Path.Combine(work, room + "-b.log");
+        string[] Args(TurnLeg leg, string log) =>
         [
             "--signal", $"ws://{Signal443}:{HttpsPort}/", "--room", room, "--stun", Server, "--stun-port", CoturnPort.ToString(CultureInfo.InvariantCulture),
-            .. TurnArgs(leg), "--turn-user", "lab", "--turn-pass", "labpass", "--download-dir", downloads, "--timeout", "30",
+            .. TurnArgs(leg), "--turn-user", "lab", "--turn-pass", "labpass", "--download-dir", downloads, "--timeout", "30", "--log", log,
         ];
-        await using var a = P2pProcess.StartThrough("bash", [LabScript, "exec", "a"], Args(legA));
-        await using var b = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"], Args(legB));
+        await using var a = P2pProcess.StartThrough("bash", [LabScript, "exec", "a"], Args(legA, logA));
+        await using var b = P2pProcess.StartThrough("bash", [LabScript, "exec", "b"], Args(legB, logB));
         try
         {
             // connect time: each p2p prints how long after both peers were in the room it connected (ICE and DTLS
@@ -317,7 +320,11 @@ public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
             cell.FileOk = done.Contains(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), StringComparison.Ordinal)
                 && File.Exists(received) && SHA256.HashData(await File.ReadAllBytesAsync(received)).AsSpan().SequenceEqual(SHA256.HashData(bytes));
             cell.FileMiBps = fileBytes / 1048576.0 / Stopwatch.GetElapsedTime(accepted, doneLine.ReadAt).TotalSeconds;
-            if (!cell.FileOk) cell.Problem = done;
+            if (!cell.FileOk)
+            {
+                cell.Problem = done;
+                KeepLogs(room, logA, logB);
+            }
             a.CloseStdin();
             await a.WaitForExitAsync(Wait);
         }
@@ -326,6 +333,26 @@ public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
             cell.Problem = e.Message.Split('\n')[0];
             output.WriteLine(a.Transcript);
             output.WriteLine(b.Transcript);
+            KeepLogs(room, logA, logB);
+        }
+    }
+
+    /// <summary>
+    /// Copies a failed cell's two p2p logs to <c>$P2P_LAB_FAILURE_LOGS</c> (default: p2p-lab-failures in the temp folder),
+    /// stamped, and names them in the test output with their last lines.
+    /// </summary>
+    private void KeepLogs(string room, params string[] logs)
+    {
+        var keep = Directory.CreateDirectory(Environment.GetEnvironmentVariable("P2P_LAB_FAILURE_LOGS") is { Length: > 0 } dir
+            ? dir : Path.Combine(Path.GetTempPath(), "p2p-lab-failures"));
+        string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        foreach (var log in logs.Where(File.Exists))
+        {
+            var kept = Path.Combine(keep.FullName, $"{stamp}-{Path.GetFileName(log)}");
+            File.Copy(log, kept, overwrite: true);
+            var lines = File.ReadAllLines(kept);
+            output.WriteLine($"--- {kept} (last {Math.Min(40, lines.Length)} of {lines.Length} lines)");
+            foreach (var line in lines.TakeLast(40)) output.WriteLine(line);
         }
     }
 
