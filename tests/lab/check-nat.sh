@@ -6,11 +6,13 @@
 # port to 198.18.0.10:3478 and 198.18.0.11:3478 (coturn on lab-srv). The same
 # mapped port to both = endpoint-independent mapping (masquerade,
 # port-restricted, full-cone); different ports = address-dependent mapping
-# (symmetric); no answer = UDP blocked; the host's own address = no NAT.
+# (symmetric, sequential; sequential's second port is the first one plus 1); no
+# answer = UDP blocked; the host's own address = no NAT.
 #
 # Port preservation: the mapped port of that STUN query against the local port:
 # kept by masquerade and full-cone, the local port with bit 14 flipped (XOR
-# 0x4000) by port-restricted, any other port by symmetric.
+# 0x4000) by port-restricted, any other port by symmetric, a port of 20000-24095
+# by sequential.
 #
 # Filtering (udp-probe.pl): from another local port the host sends a probe to
 # 198.18.0.10:4000 on lab-srv, which answers three times: from 198.18.0.10:4000
@@ -104,6 +106,8 @@ port_verdict() {
             [[ "${mport}" == $((lport ^ 0x4000)) ]] && echo ok || echo "port ${mport} is not ${lport} XOR 0x4000 = $((lport ^ 0x4000))" ;;
         symmetric)
             [[ "${mport}" != "${lport}" ]] && echo ok || echo "port ${mport} is the local port (symmetric picks a random one)" ;;
+        sequential)
+            [[ "${mport}" -ge 20000 && "${mport}" -le 24095 ]] && echo ok || echo "port ${mport} is not in 20000-24095 (sequential's range)" ;;
         *) echo "unknown kind ${kind}" ;;
     esac
 }
@@ -133,7 +137,7 @@ check_side() {
     fi
     case "${kind}" in
         masquerade | port-restricted | full-cone) want=endpoint-independent ;;
-        symmetric) want=address-dependent ;;
+        symmetric | sequential) want=address-dependent ;;
         tcp-only | udp-blocked | https-only) want=udp-blocked ;;
         none | public) want=no-nat ;;
         *) want="?" ;;
@@ -145,6 +149,17 @@ check_side() {
     else
         echo " (MISMATCH: ${kind} should give ${want})"
         failures+=("${router}: mapping ${verdict}, expected ${want} for ${kind}")
+    fi
+
+    if [[ "${kind}" == sequential && "${verdict}" == address-dependent ]]; then
+        # the two flows of the mapping test are new in a row: the second mapping takes the next port
+        printf 'lab-%s behind %s [%s]: mapped ports %s then %s' "${host}" "${router}" "${kind}" "${m1##*:}" "${m2##*:}"
+        if [[ "${m2##*:}" == $(( ${m1##*:} + 1 )) ]]; then
+            echo " (ok: in sequence)"
+        else
+            echo " (MISMATCH: not in sequence)"
+            failures+=("${router}: sequential mapped ${m1##*:} then ${m2##*:}, expected ${m1##*:} then $(( ${m1##*:} + 1 ))")
+        fi
     fi
 
     if [[ "${verdict}" == endpoint-independent || "${verdict}" == address-dependent ]]; then

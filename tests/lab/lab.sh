@@ -10,7 +10,7 @@
 #                               delay, loss and jitter by tests/lab/link-delay on an NFQUEUE; `lab.sh link off` ends it
 #   lab.sh forward-tcp <port>   router B forwards TCP <port> from the public network to lab-b (plain-TCP baselines)
 #
-# NAT kinds: masquerade | port-restricted | symmetric | full-cone | tcp-only | https-only | public | none
+# NAT kinds: masquerade | port-restricted | symmetric | sequential | full-cone | tcp-only | https-only | public | none
 #   (mapping / filtering / port preservation of each: see nat_rules below; udp-blocked is another name for tcp-only)
 # Hosts:     srv | a | b | ra | rb
 #
@@ -32,7 +32,10 @@ set -euo pipefail
 
 STATE="${P2P_LAB_STATE:-/run/p2p-lab}"
 NAMESPACES=(lab-a lab-b lab-ra lab-rb lab-srv lab-sw)
-KINDS="masquerade port-restricted symmetric full-cone tcp-only https-only public none"
+KINDS="masquerade port-restricted symmetric sequential full-cone tcp-only https-only public none"
+# the ports a sequential router hands out, in turn: SEQUENTIAL_FIRST and the SEQUENTIAL_PORTS - 1 after it
+SEQUENTIAL_FIRST=20000
+SEQUENTIAL_PORTS=4096
 # Other names a kind is known by (the same router): udp-blocked was tcp-only's name before the firewall kinds.
 ALIASES="udp-blocked"
 
@@ -163,6 +166,7 @@ cmd_down() {
 #   masquerade       endpoint-independent               address-and-port-dependent       yes
 #   port-restricted  endpoint-independent               address-and-port-dependent       no (port XOR 0x4000)
 #   symmetric        address-and-port-dependent         address-and-port-dependent       no (random per flow)
+#   sequential       address-and-port-dependent         address-and-port-dependent       no (the next port per flow)
 #   full-cone        endpoint-independent               endpoint-independent (UDP)       yes
 #   tcp-only         no UDP at all, either way; any TCP out (masqueraded, port preserved). Also called udp-blocked.
 #   https-only       only TCP to port 443 goes out (masqueraded); everything else is dropped, UDP both ways
@@ -178,7 +182,9 @@ cmd_down() {
 # (40000 -> 56384, 50000 -> 33616): one mapping per local port whatever the destination (so still
 # endpoint-independent), never the host's own port. full-cone adds a map of learned mappings (public
 # port -> host addr:port) that sends anything arriving on a mapped port inward. symmetric lets the
-# kernel pick a random port for every new flow (`masquerade fully-random`, ports from 1024 up).
+# kernel pick a random port for every new flow (`masquerade fully-random`, ports from 1024 up). sequential gives
+# every new UDP flow the port after the previous flow's (20000, 20001, ... 24095, then 20000 again; nftables'
+# `numgen inc`, evaluated once per new conntrack entry), as many carrier NATs do; its TCP is masqueraded.
 # tcp-only and udp-blocked are one router: both names meant "all UDP dropped both ways, any TCP out, masqueraded"
 # (and nothing else out: the forward chain's policy drops ICMP and every other protocol from the LAN too).
 # https-only is tcp-only narrowed to TCP destination port 443 (an office proxy's firewall without the proxy).
@@ -204,6 +210,15 @@ nat_rules() {
         symmetric)
             # ADPM (a new random port per flow), APDF, port not preserved.
             nat_rule="oifname \"wan\" ip saddr ${lan} masquerade fully-random"
+            ;;
+        sequential)
+            # ADPM with ports in sequence (one more per new UDP flow, from 20000), APDF, port not preserved. numgen's
+            # value is an integer in host byte order, so a port written straight from it comes out byte-swapped
+            # (20000 -> 8270); a map from the counter to the port (an inet_service, network order) gives the port.
+            local i seq_ports=""
+            for ((i = 0; i < SEQUENTIAL_PORTS; i++)); do seq_ports+="${i} : $((SEQUENTIAL_FIRST + i)), "; done
+            nat_rule="oifname \"wan\" ip saddr ${lan} meta l4proto udp snat ip to ${wan_ip} : numgen inc mod ${SEQUENTIAL_PORTS} map { ${seq_ports%, } }
+        oifname \"wan\" ip saddr ${lan} masquerade"
             ;;
         full-cone)
             # EIM, EIF, port preserved: learn each UDP mapping (public port -> inner addr.port)

@@ -149,6 +149,7 @@ public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
     [InlineData("full-cone", "port-restricted")]
     [InlineData("tcp-only", "masquerade")]
     [InlineData("https-only", "public")]
+    [InlineData("sequential", "port-restricted")]
     public async Task Each_router_behaves_as_the_NAT_it_claims_to_a_STUN_query_from_its_LAN(string natA, string natB)
     {
         // tests/lab/check-nat.sh: one local port, two STUN destinations; same mapped port = endpoint-independent
