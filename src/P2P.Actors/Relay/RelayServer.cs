@@ -666,7 +666,8 @@ public sealed class RelayServer : ReceiveActor
     /// <summary>
     /// RFC 5780 §6.1: on one of the four sockets of the alternate address, the answer carries RESPONSE-ORIGIN and
     /// OTHER-ADDRESS and goes out from the socket CHANGE-REQUEST asks for. A CHANGE-REQUEST the server cannot honour (no
-    /// alternate address, or a socket outside the four, or TCP) gets 420 with the attribute in UNKNOWN-ATTRIBUTES.
+    /// alternate address, or a socket outside the four, or TCP) gets 420 with the attribute in UNKNOWN-ATTRIBUTES. RESPONSE-PORT
+    /// (§7.5) is honoured on the four sockets.
     /// </summary>
     private void AnswerRfc5780Binding(ClientPath path, StunMessage request)
     {
@@ -696,7 +697,11 @@ public sealed class RelayServer : ReceiveActor
         }
         var source = grid[ChangeRequestGrid.Source(slot, changeIp, changePort)]!;
         var other = grid[ChangeRequestGrid.Other(slot)]!;
-        source.UdpActor!.Tell(new UdpSocketProtocol.Send(path.Client, BindingSuccess(id, path.Client, source.Udp, other.Udp)), Self);
+        // RFC 5780 §7.5: RESPONSE-PORT sends the answer to another port of the client's address (the lifetime test of §4.6)
+        var to = request.TryGetUInt32(StunAttributeType.ResponsePort, out uint responsePort) && responsePort >> 16 != 0
+            ? new IPEndPoint(path.Client.Address, (int)(responsePort >> 16))
+            : path.Client;
+        source.UdpActor!.Tell(new UdpSocketProtocol.Send(to, BindingSuccess(id, path.Client, source.Udp, other.Udp)), Self);
     }
 
     /// <summary>
