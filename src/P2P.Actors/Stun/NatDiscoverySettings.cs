@@ -44,6 +44,10 @@ public sealed record NatDiscoverySettings(
         return settings;
     }
 
+    /// <summary>The settings, or null when the configuration has no <c>p2p.stun.nat-discovery</c> section (no background discovery then).</summary>
+    public static NatDiscoverySettings? OrNull(Config config) =>
+        config.HasPath(Section) ? From(config) : null;
+
     /// <summary><c>p2p.ice.port-prediction</c>: on unless it says off.</summary>
     public static bool PortPredictionOf(Config config) =>
         !config.HasPath("p2p.ice.port-prediction") || config.GetBoolean("p2p.ice.port-prediction");

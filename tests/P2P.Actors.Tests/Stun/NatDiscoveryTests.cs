@@ -24,28 +24,13 @@ public sealed class NatDiscoveryTests : VirtualNetworkTestBase
 
     public NatDiscoveryTests(ITestOutputHelper output) : base(output) => _log = output;
 
-    private static readonly IPAddress Primary = IPAddress.Parse("198.51.100.1"), Alternate = IPAddress.Parse("198.51.100.2");
-    private static readonly IPEndPoint Server = new(Primary, 3478);
-
-    /// <summary>One relay on two hosts: sockets bound to the alternate address are made on the alternate host.</summary>
-    private sealed class TwoHostSockets(IUdpSocketFactory primary, IUdpSocketFactory alternate) : IUdpSocketFactory
-    {
-        public Props Create(IPEndPoint bind, IActorRef handler, int socketBufferBytes = 0, IUdpRouter? router = null) =>
-            (bind.Address.Equals(Alternate) ? alternate : primary).Create(bind, handler, socketBufferBytes, router);
-    }
+    private static readonly IPAddress Primary = VirtualRfc5780Server.Primary;
+    private static readonly IPEndPoint Server = VirtualRfc5780Server.Server;
 
     private static NatDiscoverySettings Settings(bool lifetime = false) =>
         NatDiscoverySettings.From(TurnClientSettingsTests.RepoHocon()) with { LifetimeProbe = lifetime };
 
-    private async Task StartServer(bool alternate = true)
-    {
-        Net.AddPublicHost("stun", Primary);
-        Net.AddPublicHost("stun-alt", Alternate);
-        var settings = new RelaySettings { Listen = [Server], AlternateIp = alternate ? Alternate : null };
-        var relay = Sys.ActorOf(RelayServer.Props(settings, new TwoHostSockets(Net.SocketsOf("stun"), Net.SocketsOf("stun-alt"))), "relay");
-        var listening = Assert.IsType<RelayServerProtocol.Listening>(await relay.Ask<object>(new RelayServerProtocol.AwaitListening(), Wait));
-        Assert.Equal(alternate ? 4 : 1, listening.Udp.Count);
-    }
+    private Task StartServer(bool alternate = true) => VirtualRfc5780Server.StartAsync(Net, Sys, alternate);
 
     private void BehindNat(NatBehavior behavior)
     {
