@@ -68,9 +68,9 @@ public static class NatAttribute
             bool ok = key switch
             {
                 "v" => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1,
-                "map" => TryMapping(text, out mapping),
-                "filt" => TryFiltering(text, out filtering),
-                "alloc" => TryAllocation(text, out allocation),
+                "map" => TryToken(text, Token, out mapping),
+                "filt" => TryToken(text, Token, out filtering),
+                "alloc" => TryToken(text, Token, out allocation),
                 "step" => TryStep(text, out step),
                 "hairpin" => TryFlag(text, out hairpin),
                 "life" => TryLife(text, out life),
@@ -123,27 +123,12 @@ public static class NatAttribute
         _ => "unknown",
     };
 
-    private static bool TryMapping(string text, out MappingBehavior mapping)
+    /// <summary>The enum value whose token is <paramref name="text"/>.</summary>
+    private static bool TryToken<T>(string text, Func<T, string> token, out T value) where T : struct, Enum
     {
-        foreach (var m in Enum.GetValues<MappingBehavior>())
-            if (Token(m) == text) { mapping = m; return true; }
-        mapping = MappingBehavior.Unknown;
-        return false;
-    }
-
-    private static bool TryFiltering(string text, out FilteringBehavior filtering)
-    {
-        foreach (var f in Enum.GetValues<FilteringBehavior>())
-            if (Token(f) == text) { filtering = f; return true; }
-        filtering = FilteringBehavior.Unknown;
-        return false;
-    }
-
-    private static bool TryAllocation(string text, out PortAllocation allocation)
-    {
-        foreach (var a in Enum.GetValues<PortAllocation>())
-            if (Token(a) == text) { allocation = a; return true; }
-        allocation = PortAllocation.Unknown;
+        foreach (var candidate in Enum.GetValues<T>())
+            if (token(candidate) == text) { value = candidate; return true; }
+        value = default;
         return false;
     }
 
