@@ -15,10 +15,11 @@ namespace P2P.Actors.Stun;
 /// <param name="BackgroundDelay">How long after its STUN server first answered a peer starts it.</param>
 /// <param name="PortPrediction">Whether this peer takes part in port prediction (<c>p2p.ice.port-prediction</c>).</param>
 /// <param name="Software">The SOFTWARE attribute of the requests (<c>p2p.stun.software</c>).</param>
+/// <param name="CommandTimeout">How long <c>p2p nat-type</c> waits for the outcome (lifetime probe not counted).</param>
 public sealed record NatDiscoverySettings(
     RetransmissionSchedule Answered, RetransmissionSchedule Silence, int AllocationSockets, int MaxSequentialStep,
     bool LifetimeProbe, TimeSpan LifetimeFirstCheck, TimeSpan LifetimeMax, bool Background, TimeSpan BackgroundDelay,
-    bool PortPrediction, string Software)
+    bool PortPrediction, string Software, TimeSpan CommandTimeout)
 {
     public const string Section = "p2p.stun.nat-discovery";
 
@@ -35,11 +36,13 @@ public sealed record NatDiscoverySettings(
             c.GetInt("allocation-sockets"), c.GetInt("max-sequential-step"),
             c.GetBoolean("lifetime-probe"), c.GetTimeSpan("lifetime-first-check"), c.GetTimeSpan("lifetime-max"),
             c.GetBoolean("background"), c.GetTimeSpan("background-delay"),
-            PortPredictionOf(config), config.GetString("p2p.stun.software", string.Empty) ?? string.Empty);
+            PortPredictionOf(config), config.GetString("p2p.stun.software", string.Empty) ?? string.Empty,
+            c.GetTimeSpan("command-timeout", TimeSpan.FromSeconds(30)));
         if (settings.AllocationSockets < 2) throw new ConfigurationException($"'{Section}.allocation-sockets' must be at least 2");
         if (settings.MaxSequentialStep < 1) throw new ConfigurationException($"'{Section}.max-sequential-step' must be at least 1");
         if (settings.LifetimeFirstCheck <= TimeSpan.Zero || settings.LifetimeMax < settings.LifetimeFirstCheck)
             throw new ConfigurationException($"'{Section}': lifetime-first-check must be positive and at most lifetime-max");
+        if (settings.CommandTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.command-timeout' must be positive");
         if (settings.BackgroundDelay < TimeSpan.Zero) throw new ConfigurationException($"'{Section}.background-delay' must not be negative");
         return settings;
     }

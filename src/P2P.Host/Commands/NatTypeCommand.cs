@@ -30,7 +30,7 @@ public static class NatTypeCommand
     private static readonly Option<int?> Timeout = new("--timeout")
     {
         HelpName = "seconds",
-        Description = "Give up after this many seconds (default: 30, plus the lifetime probe's longest wait with --lifetime).",
+        Description = "Give up after this many seconds (default: p2p.stun.nat-discovery.command-timeout, 30 s, plus the lifetime probe's longest wait with --lifetime).",
         CustomParser = result =>
         {
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
@@ -74,7 +74,9 @@ public static class NatTypeCommand
         var server = new IPEndPoint(address, port);
         if (!TryLocalAddressToward(server, out var local, out problem)) return Failed(json, problem!);
 
-        var limit = TimeSpan.FromSeconds(p.GetValue(Timeout) ?? 30 + (settings.LifetimeProbe ? (int)settings.LifetimeMax.TotalSeconds : 0));
+        var limit = p.GetValue(Timeout) is { } seconds
+            ? TimeSpan.FromSeconds(seconds)
+            : settings.CommandTimeout + (settings.LifetimeProbe ? settings.LifetimeMax : TimeSpan.Zero);
         var level = p.GetValue(Verbose) ? "DEBUG" : "WARNING";
         var systemConfig = ConfigurationFactory.ParseString($"akka.loglevel = {level}\nakka.stdout-loglevel = {level}\nakka.stdout-logger-class = \"{StandardErrorLogger.ClassName}\"")
             .WithFallback(config);

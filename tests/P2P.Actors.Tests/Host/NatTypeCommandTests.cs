@@ -73,6 +73,17 @@ public sealed class NatTypeCommandTests(ITestOutputHelper output)
         Assert.Equal(string.Empty, result.Stdout.Trim());
     }
 
+    [Fact]
+    public async Task Timeout_ends_a_run_that_has_not_finished_with_a_sentence()
+    {
+        using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int port = ((System.Net.IPEndPoint)silent.Client.LocalEndPoint!).Port;
+        var result = await NatType("--stun", $"127.0.0.1:{port}", "--timeout", "1", "--json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("p2p nat-type: discovery did not finish within 1 s (--timeout).", result.Stderr.Trim());
+        Assert.Equal("{\"error\":\"discovery did not finish within 1 s (--timeout)\"}", result.Stdout.Trim());
+    }
+
     [Theory]
     [InlineData("--stun 127.0.0.1:99999", "p2p nat-type: --stun '127.0.0.1:99999' has no valid port (1-65535).")]
     [InlineData("--stun 127.0.0.1 --timeout 0", "p2p nat-type: --timeout expects a positive whole number of seconds, not '0'. See 'p2p nat-type --help'.")]
