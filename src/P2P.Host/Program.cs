@@ -8,6 +8,7 @@ root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SignalCommand.Create());
 root.Subcommands.Add(HostCommand.Create());
+root.Subcommands.Add(NatTypeCommand.Create());
 // Without a subcommand: the original program's command line, one chat with one peer.
 ChatCommand.Configure(root);
 

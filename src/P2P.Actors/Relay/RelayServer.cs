@@ -6,6 +6,7 @@ using Akka.Event;
 using P2P.Actors.Supervision;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Tls;
+using P2P.Protocol.Nat;
 using P2P.Protocol.Stun;
 using P2P.Protocol.Turn;
 using TcpListener = P2P.Actors.Transport.TcpListener;
@@ -48,6 +49,8 @@ public sealed class RelayServer : ReceiveActor
         public bool TcpRetriedOnAnyPort { get; set; }
         /// <summary>The fast data path's receiver of this listener, or null when its packets all go through the actors.</summary>
         public RelayListenerPort? FastPort { get; set; }
+        /// <summary>An RFC 5780 socket added beside the primary one (the next port, the alternate address): UDP only.</summary>
+        public bool UdpOnly { get; init; }
     }
 
     /// <summary>A TURN-over-TLS listener (RFC 8656 §3.1): TCP only, with its own addresses.</summary>
@@ -82,6 +85,9 @@ public sealed class RelayServer : ReceiveActor
     /// <summary>RFC 6062 data connections: the client's TCP connection → the <see cref="TcpPeerConnection"/> its raw bytes go to.</summary>
     private readonly Dictionary<IActorRef, IActorRef> _dataLinks = [];
     private readonly List<Listener> _listeners = [];
+    /// <summary>RFC 5780 §6: the four sockets (primary address, primary port), (primary, next port), (alternate, primary port),
+    /// (alternate, next port), indexed by <see cref="ChangeRequestGrid"/>; null without an alternate address.</summary>
+    private readonly Listener?[]? _rfc5780;
     private readonly List<TlsListener> _tlsListeners = [];
     private TlsServerSettings? _tls;
     private X509Certificate2? _ownedCertificate;
@@ -107,6 +113,7 @@ public sealed class RelayServer : ReceiveActor
         _authLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _tlsFailedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _ports = new RelayPortPool(settings.MinPort, settings.MaxPort);
+        if (settings.AlternateIp is not null && settings.Rfc5780Primary is not null) _rfc5780 = new Listener?[ChangeRequestGrid.Size];
         foreach (var (name, password) in settings.Users)
         {
             if (!StunCredentials.TryDeriveLongTermKey(PasswordAlgorithm.Md5, name, settings.Realm, password, out var md5, out var error)
@@ -220,6 +227,7 @@ public sealed class RelayServer : ReceiveActor
                 listener.FastPort = new RelayListenerPort();
             listener.UdpActor = Context.ActorOf(ListenerSocket(listener, listener.Requested), $"udp-{i}");
             Context.Watch(listener.UdpActor);
+            if (_rfc5780 is not null && _rfc5780[0] is null && listener.Requested.Equals(_settings.Rfc5780Primary)) _rfc5780[0] = listener;
         }
         StartTlsListeners();
     }
@@ -296,7 +304,8 @@ public sealed class RelayServer : ReceiveActor
         if (listener is null) return;
         bool first = listener.Udp is null;
         listener.Udp = bound.LocalEndPoint;
-        if (!_servesTcp)
+        if (first && _rfc5780 is not null) StartRfc5780Sockets(listener);
+        if (!_servesTcp || listener.UdpOnly)
         {
             if (first) AnnounceListeningWhenReady();
             return;
@@ -304,6 +313,37 @@ public sealed class RelayServer : ReceiveActor
         if (!first || listener.TcpActor is not null) return;
         int port = listener.Requested.Port == 0 ? bound.LocalEndPoint.Port : listener.Requested.Port;
         StartTcp(listener, new IPEndPoint(listener.Requested.Address, port));
+    }
+
+    /// <summary>
+    /// RFC 5780 §6: once the primary socket has its port, the primary address also listens on the next port (a free one
+    /// when the primary asked for port 0); once that one is bound, the alternate address listens on both ports. Every one
+    /// of them is a listener like the others (Binding and TURN), UDP only, and the server is listening once all are bound.
+    /// </summary>
+    private void StartRfc5780Sockets(Listener bound)
+    {
+        var grid = _rfc5780!;
+        int slot = Array.IndexOf(grid, bound);
+        var at = bound.Udp!;
+        if (slot == 0)
+        {
+            grid[1] = AddRfc5780Listener(new IPEndPoint(at.Address, bound.Requested.Port == 0 ? 0 : at.Port + 1));
+        }
+        else if (slot == 1)
+        {
+            // the alternate address takes the same two ports, so that "change IP" alone keeps the port (RFC 5780 §6.1, Table 1)
+            grid[2] = AddRfc5780Listener(new IPEndPoint(_settings.AlternateIp!, grid[0]!.Udp!.Port));
+            grid[3] = AddRfc5780Listener(new IPEndPoint(_settings.AlternateIp!, at.Port));
+        }
+    }
+
+    private Listener AddRfc5780Listener(IPEndPoint bind)
+    {
+        var listener = new Listener(bind) { UdpOnly = true };
+        _listeners.Add(listener);
+        listener.UdpActor = Context.ActorOf(_sockets.Create(bind, Self, _settings.SocketBufferBytes), $"udp-{_listeners.Count - 1}");
+        Context.Watch(listener.UdpActor);
+        return listener;
     }
 
     private void StartTcp(Listener listener, IPEndPoint bind)
@@ -326,7 +366,7 @@ public sealed class RelayServer : ReceiveActor
     /// <summary>Once every listener is bound (UDP, and TCP when served), tells whoever waits for <see cref="RelayServerProtocol.Listening"/>.</summary>
     private void AnnounceListeningWhenReady()
     {
-        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp))
+        if (_listening is null && _listenFailure is null && _listeners.All(l => l.Udp is not null && (l.Tcp is not null || !_servesTcp || l.UdpOnly))
             && _tlsListeners.All(l => l.Bound is not null))
         {
             var tls = _tlsListeners.Count > 0 ? _tlsListeners.Select(l => l.Bound!).ToList() : null;
@@ -547,6 +587,11 @@ public sealed class RelayServer : ReceiveActor
                 Reply(path, StunReplies.Error(method, id, 420, _settings.Software, null, unknownAttributes: unknown[..Math.Min(count, unknown.Length)]));
                 return;
             }
+            if (request.Has(StunAttributeType.ChangeRequest) || _rfc5780 is not null)
+            {
+                AnswerRfc5780Binding(path, request);
+                return;
+            }
             Reply(path, BindingSuccess(id, path.Client));
             return;
         }
@@ -606,14 +651,57 @@ public sealed class RelayServer : ReceiveActor
         Allocate(path, request, authenticated, signing, attempt: 1);
     }
 
-    private ReadOnlyMemory<byte> BindingSuccess(TransactionId id, IPEndPoint client)
+    private ReadOnlyMemory<byte> BindingSuccess(TransactionId id, IPEndPoint client, IPEndPoint? origin = null, IPEndPoint? other = null)
     {
         var buffer = new byte[StunReplies.MaxResponse];
         var w = new StunMessageWriter(buffer, StunMethod.Binding, StunClass.SuccessResponse, id);
         var mapped = StunAddress.From(client);
         w.AddAddress(StunAttributeType.XorMappedAddress, mapped);
         w.AddAddress(StunAttributeType.MappedAddress, mapped);
+        if (origin is not null) w.AddAddress(StunAttributeType.ResponseOrigin, StunAddress.From(origin));
+        if (other is not null) w.AddAddress(StunAttributeType.OtherAddress, StunAddress.From(other));
         return StunReplies.Finish(ref w, buffer, _settings.Software, null);
+    }
+
+    /// <summary>
+    /// RFC 5780 §6.1: on one of the four sockets of the alternate address, the answer carries RESPONSE-ORIGIN and
+    /// OTHER-ADDRESS and goes out from the socket CHANGE-REQUEST asks for. A CHANGE-REQUEST the server cannot honour (no
+    /// alternate address, or a socket outside the four, or TCP) gets 420 with the attribute in UNKNOWN-ATTRIBUTES. RESPONSE-PORT
+    /// (§7.5) is honoured on the four sockets.
+    /// </summary>
+    private void AnswerRfc5780Binding(ClientPath path, StunMessage request)
+    {
+        var id = request.TransactionId;
+        var grid = _rfc5780;
+        int slot = grid is null || path.IsStream ? -1 : Array.FindIndex(grid, l => l is not null && Equals(l.UdpActor, path.Socket));
+        bool changes = request.Has(StunAttributeType.ChangeRequest);
+        if (grid is null || slot < 0 || grid.Any(l => l?.Udp is null || l.UdpActor is null))
+        {
+            if (changes)
+            {
+                _log.Debug("CHANGE-REQUEST from {0} answered 420: {1}", path.FiveTuple, _rfc5780 is null ? "no alternate address" : "not on an RFC 5780 socket");
+                Reply(path, StunReplies.Error(StunMethod.Binding, id, 420, _settings.Software, null,
+                    "CHANGE-REQUEST needs a server with an alternate address", [(ushort)StunAttributeType.ChangeRequest]));
+            }
+            else
+            {
+                Reply(path, BindingSuccess(id, path.Client));
+            }
+            return;
+        }
+        bool changeIp = false, changePort = false;
+        if (changes && !request.TryGetChangeRequest(out changeIp, out changePort))
+        {
+            Reply(path, StunReplies.Error(StunMethod.Binding, id, 400, _settings.Software, null, "CHANGE-REQUEST must be 4 bytes"));
+            return;
+        }
+        var source = grid[ChangeRequestGrid.Source(slot, changeIp, changePort)]!;
+        var other = grid[ChangeRequestGrid.Other(slot)]!;
+        // RFC 5780 §7.5: RESPONSE-PORT sends the answer to another port of the client's address (the lifetime test of §4.6)
+        var to = request.TryGetUInt32(StunAttributeType.ResponsePort, out uint responsePort) && responsePort >> 16 != 0
+            ? new IPEndPoint(path.Client.Address, (int)(responsePort >> 16))
+            : path.Client;
+        source.UdpActor!.Tell(new UdpSocketProtocol.Send(to, BindingSuccess(id, path.Client, source.Udp, other.Udp)), Self);
     }
 
     /// <summary>

@@ -18,6 +18,12 @@ public sealed record RelaySettings
 
     public IReadOnlyList<IPEndPoint> Listen { get; init; } = [new IPEndPoint(IPAddress.Loopback, DefaultPort)];
     public IReadOnlyList<IPAddress> RelayAddresses { get; init; } = [];
+    /// <summary>
+    /// RFC 5780 §6: a second IP address of the server. With it the first listening address of its family also listens on the
+    /// next port, and this address on both ports, so that Binding answers carry OTHER-ADDRESS and honour CHANGE-REQUEST.
+    /// Null: no RFC 5780 behaviour discovery (a CHANGE-REQUEST gets 420).
+    /// </summary>
+    public IPAddress? AlternateIp { get; init; }
     /// <summary>Where the server listens for TURN over TLS (RFC 8656 §3.1), TCP only; empty: no TLS.</summary>
     public IReadOnlyList<IPEndPoint> TlsListen { get; init; } = [];
     /// <summary>PEM files of the TLS certificate and its private key; both empty: a self-signed certificate is made at start.</summary>
@@ -99,6 +105,9 @@ public sealed record RelaySettings
         {
             Listen = listen.Count > 0 ? listen : [new IPEndPoint(IPAddress.Loopback, DefaultPort)],
             RelayAddresses = relayIps,
+            AlternateIp = c.GetString("alt-ip", string.Empty) is { Length: > 0 } alt
+                ? IPAddress.TryParse(alt, out var altIp) ? altIp : throw new ConfigurationException($"p2p.relay.alt-ip: '{alt}' is not an IP address")
+                : null,
             TlsListen = tlsListen,
             TlsCertificateFile = c.GetString("tls-cert", string.Empty),
             TlsKeyFile = c.GetString("tls-key", string.Empty),
@@ -161,6 +170,14 @@ public sealed record RelaySettings
         if (RelayAddresses.GroupBy(a => a.AddressFamily).Any(g => g.Count() > 1)) return "at most one relay address per address family";
         foreach (var ip in RelayAddresses)
             if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return "a relay address must be a specific address, not a wildcard";
+        if (AlternateIp is { } altIp)
+        {
+            if (!IsSpecific(altIp, altIp.AddressFamily)) return "the alternate address (--alt-ip) must be a specific address, not a wildcard";
+            if (Rfc5780Primary is not { } primary)
+                return $"the alternate address {altIp} needs a specific listening address of its family (--listen) to pair with";
+            if (primary.Address.Equals(altIp)) return $"the alternate address {altIp} must differ from the listening address";
+            if (primary.Port == ushort.MaxValue) return "the listening port paired with an alternate address must leave room for the next port";
+        }
         return null;
     }
 
@@ -179,6 +196,10 @@ public sealed record RelaySettings
             if (IsSpecific(listen.Address, family)) return listen.Address;
         return null;
     }
+
+    /// <summary>The listening address paired with <see cref="AlternateIp"/> for RFC 5780: the first specific one of its family.</summary>
+    public IPEndPoint? Rfc5780Primary =>
+        AlternateIp is { } alt ? Listen.FirstOrDefault(l => IsSpecific(l.Address, alt.AddressFamily)) : null;
 
     private static bool IsSpecific(IPAddress address, AddressFamily family) =>
         address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);

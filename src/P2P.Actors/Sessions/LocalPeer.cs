@@ -111,6 +111,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         public static readonly GatheringTimedOut Instance = new();
     }
 
+    /// <summary>Time to run RFC 5780 discovery against a server that announced OTHER-ADDRESS.</summary>
+    private sealed record StartNatDiscovery(IPEndPoint Server);
+
     private sealed record ReleaseTimedOut
     {
         public static readonly ReleaseTimedOut Instance = new();
@@ -153,6 +156,10 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly List<IActorRef> _admitted = [];
     private long _nativeHeapTrims;
     private readonly HashSet<IActorRef> _secureSessions = [];
+    // RFC 5780 discovery, once in the background when a STUN server announces OTHER-ADDRESS; its report goes to every session
+    private readonly NatDiscoverySettings? _natDiscovery = NatDiscoverySettings.OrNull(Context.System.Settings.Config);
+    private bool _natDiscoveryScheduled;
+    private P2P.Protocol.Nat.NatReport? _natReport;
     private readonly Dictionary<IActorRef, IActorRef> _securing = []; // secure session -> its checker, whose place it keeps until DTLS is up
 
     public LocalPeer(LocalPeerSettings settings, IceSettings ice, StunSettings stun, TurnClientSettings turn)
@@ -230,6 +237,16 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             _routes.ChangeUfrag(Sender, m.NewUfrag);
         });
 
+        Receive<StartNatDiscovery>(m => Context.ActorOf(NatDiscovery.Props(_natDiscovery! with { LifetimeProbe = false }, _settings.Sockets, m.Server,
+            new IPEndPoint(_settings.Bind.Address, 0),
+            _gathering.Candidates.Where(c => c.Type == CandidateType.Host).Select(c => c.Address.Address).Distinct().ToList(), Self), "nat-discovery"));
+        Receive<NatDiscoveryProtocol.NatDiscovered>(m =>
+        {
+            _natReport = m.Report;
+            _log.Info("[{0}] NAT: {1}", _settings.Name, P2P.Protocol.Nat.NatAttribute.Format(m.Report));
+            foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.LocalNatReport(m.Report));
+        });
+        Receive<NatDiscoveryProtocol.NatDiscoveryFailed>(m => _log.Info("[{0}] NAT behaviour discovery with {1} failed: {2}", _settings.Name, m.Server, m.Reason));
         Receive<LocalPeerProtocol.OpenSession>(OnOpenSession);
         Receive<CertificateReady>(m => _certificate ??= m.Certificate);
         Receive<LocalPeerProtocol.DataPathSelected>(m =>
@@ -453,6 +470,12 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         _probers.Remove(m.Server);
         AddServerReflexive(m.Mapped, m.Server);
+        if (m.OtherAddress is not null && _natDiscovery is { Background: true } && !_natDiscoveryScheduled)
+        {
+            // after gathering's own answer and a delay, so that it never holds up gathering or the first connects
+            _natDiscoveryScheduled = true;
+            Timers.StartSingleTimer(nameof(StartNatDiscovery), new StartNatDiscovery(m.Server), _natDiscovery.BackgroundDelay);
+        }
         GathererDone();
     }
 
@@ -549,7 +572,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_routes.HasTag(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp), Context.System), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp, _natReport), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (policy, m.SessionId, m.Owner);

@@ -60,6 +60,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly IActorRef _ice;
     private readonly List<string> _problems = [];
     private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
+    private P2P.Protocol.Nat.NatReport? _localNat, _remoteNat; // RFC 5780 discovery's reports: ours (from the LocalPeer), the remote's (a=x-p2p-nat)
     private bool _restarting, _failed;
 
     private readonly long _startedAt = Stopwatch.GetTimestamp();
@@ -90,8 +91,10 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null)
+        DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null,
+        P2P.Protocol.Nat.NatReport? nat = null)
     {
+        _localNat = nat;
         _socket = socket;
         _certificate = certificate;
         _localSetup = controlling ? SetupAttribute.ActPass : SetupAttribute.Active; // the side that opens offers; RFC 5763 §5
@@ -119,8 +122,9 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <param name="dtls">The DTLS settings of a secure session; null: p2p.dtls of the actor system's configuration.</param>
     /// <param name="sctp">The SCTP settings of a secure session; null: p2p.sctp of the actor system's configuration.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null) =>
-        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp));
+        DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null,
+        P2P.Protocol.Nat.NatReport? nat = null) =>
+        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp, nat));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -344,6 +348,8 @@ public sealed class Session : ReceiveActor, IWithTimers
             new SessionProtocol.LocalDescription(_sessionId, Describe(m.Credentials, m.Candidates) with { EndOfCandidates = true })));
         Receive<PairCheckerProtocol.Restarted>(m => OnRestarted(m, connection));
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
+        Receive<SessionProtocol.LocalNatReport>(m => _localNat = m.Report);
+        Receive<SessionProtocol.GetNat>(_ => Sender.Tell(new SessionProtocol.NatReports(_sessionId, _localNat, _remoteNat)));
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
@@ -440,6 +446,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         IceLite = _settings.Lite,
         Pacing = _settings.Ta,
         SessionTag = _sessionTag,
+        Nat = _localNat,
         FingerprintAlgorithm = _certificate is null ? null : _certificate.Fingerprint.Algorithm,
         Fingerprint = _certificate?.Fingerprint.Hex,
         Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),
@@ -469,6 +476,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
     {
         _remoteSessionTag ??= m.Description.SessionTag;
+        _remoteNat = m.Description.Nat ?? _remoteNat;
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(Mdns.Strip(m.Description)));
     }
 

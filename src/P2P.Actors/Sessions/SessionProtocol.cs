@@ -123,4 +123,13 @@ public static class SessionProtocol
     internal sealed record RelayedCandidateReplaced(IceCandidate Old, IceCandidate New);
 
     internal sealed record GatheringProblem(string Reason);
+
+    /// <summary>What the peer's RFC 5780 discovery found about its NAT: the session puts it into its description (a=x-p2p-nat).</summary>
+    public sealed record LocalNatReport(P2P.Protocol.Nat.NatReport Report);
+
+    /// <summary>Answered with <see cref="NatReports"/>.</summary>
+    public sealed record GetNat;
+
+    /// <summary>This side's NAT report (null until discovery finished) and the remote's from its description (null when it sent none).</summary>
+    public sealed record NatReports(string SessionId, P2P.Protocol.Nat.NatReport? Local, P2P.Protocol.Nat.NatReport? Remote);
 }

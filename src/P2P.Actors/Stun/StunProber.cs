@@ -10,7 +10,11 @@ namespace P2P.Actors.Stun;
 public static class StunProberProtocol
 {
     /// <summary>The server answered: <paramref name="Mapped"/> is our address as the server saw it (the server-reflexive candidate).</summary>
-    public sealed record MappedAddressDiscovered(IPEndPoint Server, IPEndPoint Mapped, IPEndPoint? ResponseOrigin, TimeSpan RoundTrip);
+    public sealed record MappedAddressDiscovered(IPEndPoint Server, IPEndPoint Mapped, IPEndPoint? ResponseOrigin, TimeSpan RoundTrip)
+    {
+        /// <summary>The server's OTHER-ADDRESS (RFC 5780 §7.4): it can run NAT behaviour discovery (<see cref="NatDiscovery"/>).</summary>
+        public IPEndPoint? OtherAddress { get; init; }
+    }
 
     /// <summary>The probe ended without an address; <paramref name="Reason"/> is a sentence for the user.</summary>
     public sealed record StunProbeFailed(IPEndPoint Server, string Reason);
@@ -99,7 +103,8 @@ public sealed class StunProber : ReceiveActor, IWithTimers
             return;
         }
         IPEndPoint? origin = msg.TryGetAddress(StunAttributeType.ResponseOrigin, out var o) ? o.ToEndPoint() : null;
-        Finish(new StunProberProtocol.MappedAddressDiscovered(_server, mapped.ToEndPoint(), origin, roundTrip));
+        IPEndPoint? other = msg.TryGetAddress(StunAttributeType.OtherAddress, out var a) ? a.ToEndPoint() : null;
+        Finish(new StunProberProtocol.MappedAddressDiscovered(_server, mapped.ToEndPoint(), origin, roundTrip) { OtherAddress = other });
     }
 
     private void OnTimer(StunTransactionTimer timer)

@@ -38,6 +38,10 @@ public static class RelayCommand
         Description = "Address that relayed ports are bound to and announced (one per family; default: the listening address).",
         Arity = ArgumentArity.OneOrMore,
     };
+    private static readonly Option<string?> AltIp = new("--alt-ip")
+    {
+        Description = "A second IP address of this server for RFC 5780 NAT behaviour discovery: the first --listen address of its family also listens on the next port, and this address on both ports (Binding answers then carry OTHER-ADDRESS and honour CHANGE-REQUEST; see p2p nat-type).",
+    };
     private static readonly Option<int?> MinPort = Number("--min-port", "Lowest relayed port (default 49152).");
     private static readonly Option<int?> MaxPort = Number("--max-port", "Highest relayed port (default 65535).");
     private static readonly Option<string?> Realm = new("--realm") { Description = "Realm of the long-term credentials (default p2p)." };
@@ -72,7 +76,7 @@ public static class RelayCommand
     {
         var command = new Command("relay", "Run a STUN/TURN server (RFC 8489 Binding for anyone, RFC 8656 UDP relays for configured users) until Ctrl+C.")
         {
-            Listen, TlsListen, Cert, Key, RelayIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
+            Listen, TlsListen, Cert, Key, RelayIp, AltIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
             ConfigFile, LogFile, Verbose,
         };
         command.SetAction((parseResult, _) => Run(parseResult));
@@ -122,6 +126,11 @@ public static class RelayCommand
                 ips.Add(ip);
             }
             settings = settings with { RelayAddresses = ips };
+        }
+        if (p.GetValue(AltIp) is { } altText)
+        {
+            if (!IPAddress.TryParse(altText, out var alt)) throw new ArgumentException($"--alt-ip '{altText}' is not an IP address");
+            settings = settings with { AlternateIp = alt };
         }
         if (p.GetValue(User) is { Length: > 0 } users)
         {

@@ -265,10 +265,22 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             console.WriteLine("no sessions: open <peer> <remote>");
             return;
         }
-        var table = new Table().Title("sessions").AddColumns("session", "peer", "state", "local", "remote", "RTT", "sent", "received");
+        var table = new Table().Title("sessions").AddColumns("session", "peer", "state", "local", "remote", "RTT", "sent", "received", "NAT (local/remote)");
         foreach (var row in rows)
         {
-            string rtt = "", sent = "", received = "", local = "", remote = "";
+            string rtt = "", sent = "", received = "", local = "", remote = "", nat = "";
+            if (!row.Session.IsNobody() && !row.Ended)
+            {
+                try
+                {
+                    if (await row.Session.Ask<object>(new SessionProtocol.GetNat(), AskTimeout) is SessionProtocol.NatReports reports)
+                        nat = $"{NatWords(reports.Local)} / {NatWords(reports.Remote)}";
+                }
+                catch (AskTimeoutException)
+                {
+                    // the session ended meanwhile: its row says so
+                }
+            }
             if (row.State == "connected" && !row.Session.IsNobody())
             {
                 var info = await row.Session.Ask<object>(new SessionProtocol.GetConnectionInfo(), AskTimeout);
@@ -281,10 +293,19 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     remote = $"{i.Pair.Remote.Type.ToSdp()} {i.Pair.Remote.Address}";
                 }
             }
-            table.AddRow(Markup.Escape(row.Id), Markup.Escape(row.Peer), Markup.Escape(row.State), Markup.Escape(local), Markup.Escape(remote), rtt, sent, received);
+            table.AddRow(Markup.Escape(row.Id), Markup.Escape(row.Peer), Markup.Escape(row.State), Markup.Escape(local), Markup.Escape(remote), rtt, sent, received,
+                Markup.Escape(nat));
         }
         lock (_gate) console.Write(table);
     }
+
+    /// <summary>A NAT report in the short words of a=x-p2p-nat (mapping, filtering, ports), "-" when there is none (no RFC 5780 server, or not yet).</summary>
+    internal static string NatWords(P2P.Protocol.Nat.NatReport? report) => report is null
+        ? "-"
+        : report.Mapping == P2P.Protocol.Nat.MappingBehavior.NoNat
+            ? "no NAT"
+            : $"{P2P.Protocol.Nat.NatAttribute.Token(report.Mapping)} {P2P.Protocol.Nat.NatAttribute.Token(report.Filtering)} {P2P.Protocol.Nat.NatAttribute.Token(report.Allocation)}"
+                + (report.PortStep is { } step ? $"{step:+0;-0}" : string.Empty);
 
     private async Task ShowPairsAsync(string id)
     {

@@ -70,6 +70,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
         bool endOfCandidates = false, iceLite = false;
         TimeSpan? pacing = null;
         uint? sessionTag = null;
+        P2P.Protocol.Nat.NatReport? nat = null;
         var candidates = new List<IceCandidate>();
         var options = new List<string>();
 
@@ -115,6 +116,10 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
                     if (value.Length is < 1 or > 8 || !uint.TryParse(value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint tag))
                     { error = Fail($"bad x-p2p-session '{value}' (1 to 8 hex digits)"); return false; }
                     sessionTag = tag;
+                    break;
+                case P2P.Protocol.Nat.NatAttribute.Name:
+                    if (!P2P.Protocol.Nat.NatAttribute.TryParse(value, out var report, out var natError)) { error = Fail(natError!); return false; }
+                    nat = report;
                     break;
                 case "ice-pacing":
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pacingMs) || pacingMs < 1)
@@ -166,6 +171,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
             IceLite = iceLite,
             Pacing = pacing,
             SessionTag = sessionTag,
+            Nat = nat,
             FingerprintAlgorithm = fingerprintAlgorithm,
             Fingerprint = fingerprint,
             Setup = setup,
@@ -176,7 +182,7 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
 
     /// <summary>
     /// Writes the description, one line per attribute, each ended by "\n". The "a=" lines come in
-    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing and x-p2p-session (not in the libnice format), fingerprint, setup, the candidates,
+    /// this order: ice-ufrag, ice-pwd, ice-options, ice-lite, ice-pacing, x-p2p-session and x-p2p-nat (not in the libnice format), fingerprint, setup, the candidates,
     /// end-of-candidates. <see cref="IceDescriptionFormat.Libnice"/> puts the "m=" and "c=" lines
     /// first, with the address of the default candidate (the highest-priority UDP candidate, else
     /// the highest-priority one, else "0.0.0.0" port 9, also when that candidate hides behind an mDNS name), and ends
@@ -204,6 +210,8 @@ public sealed record IceDescription(IceCredentials Credentials, IReadOnlyList<Ic
             sb.Append("a=ice-pacing:").Append(((long)pace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)).Append('\n');
         if (SessionTag is { } tag && format == IceDescriptionFormat.Attributes)
             sb.Append("a=x-p2p-session:").Append(tag.ToString("x8", CultureInfo.InvariantCulture)).Append('\n');
+        if (Nat is { } natReport && format == IceDescriptionFormat.Attributes)
+            sb.Append("a=").Append(P2P.Protocol.Nat.NatAttribute.Name).Append(':').Append(P2P.Protocol.Nat.NatAttribute.Format(natReport)).Append('\n');
         if (FingerprintAlgorithm is not null && Fingerprint is not null)
             sb.Append("a=fingerprint:").Append(FingerprintAlgorithm).Append(' ').Append(Fingerprint).Append('\n');
         if (Setup is not null) sb.Append("a=setup:").Append(Setup).Append('\n');

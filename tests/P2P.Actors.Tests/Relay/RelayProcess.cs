@@ -9,7 +9,7 @@ namespace P2P.Actors.Tests.Relay;
 /// <summary>`p2p relay` as a real process on 127.0.0.1 port 0; the port is read from its "relay listening" line.</summary>
 public sealed class RelayProcess : IAsyncDisposable
 {
-    private static readonly Regex ListeningLine = new(@"^relay listening on udp 127\.0\.0\.1:(\d+), tcp 127\.0\.0\.1:(\d+)", RegexOptions.Compiled);
+    private static readonly Regex ListeningLine = new(@"^relay listening on udp 127\.0\.0\.1:(\d+),(?: [\d.]+:\d+,)* tcp 127\.0\.0\.1:(\d+)", RegexOptions.Compiled);
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
