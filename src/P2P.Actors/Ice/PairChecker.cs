@@ -65,6 +65,12 @@ public static class PairCheckerProtocol
     public sealed record Stats(long ChecksSent, long RequestsAnswered, long BadRequests, long BadResponses, long RoleConflicts);
 
     public sealed record GetStats;
+
+    /// <summary>Port prediction runs: a direct pair that becomes valid after a relayed one was selected is checked and nominated over it (<see cref="IceAgentState.UpgradeFromRelay"/>).</summary>
+    public sealed record UpgradeFromRelay
+    {
+        public static readonly UpgradeFromRelay Instance = new();
+    }
 }
 
 /// <summary>
@@ -136,6 +142,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             AddPairs(m.Replaces is { } old ? _state.ReplaceLocal(old, m.Candidate) : _state.AddLocal(m.Candidate));
         });
         Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
+        Receive<PairCheckerProtocol.UpgradeFromRelay>(_ => _state.UpgradeFromRelay = true);
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
             if (m.Local) LocalGatheringDone();
@@ -542,7 +549,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
         // RFC 8445 §8.3: once a pair is selected no more checks go to other pairs; their checks are still answered
         // (§7.3.1), and a nomination the controlled agent must confirm with a check of its own is still followed
-        if (ChecksStopped && !(check.UseCandidate && !_state.Controlling)) return;
+        if (ChecksStopped && !(check.UseCandidate && !_state.Controlling) && !MayUpgrade(pair)) return;
         if (pair.State == CandidatePairState.Succeeded) return;
         // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
         // NAT before this check opened it): check again now rather than after the retransmission backoff
@@ -617,7 +624,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             Context.Parent.Tell(new PairCheckerProtocol.PairValid(new SelectedPair(pair.Local, pair.Remote, pair.Priority, roundTrip)));
         }
         if (firstTime && _state.Controlling && _selected is null) ConsiderNomination();
+        else if (firstTime && _state.Controlling && MayUpgrade(pair)) Trigger(pair, useCandidate: true);
     }
+
+    /// <summary>With port prediction (<see cref="IceAgentState.UpgradeFromRelay"/>): a direct UDP pair better than a relayed selection is still checked and nominated.</summary>
+    private bool MayUpgrade(CandidatePair pair) =>
+        _state.UpgradeFromRelay && _selected is { } selected && IsRelayed(selected) && !IsRelayed(pair)
+        && pair.Local.Transport == CandidateTransport.Udp && pair.Priority > selected.Priority;
 
     private void Reply(Inbound inbound, int length) =>
         _transport.Tell(new Transmit(inbound.Local, inbound.From, Scratch.AsSpan(0, length).ToArray()), Self);

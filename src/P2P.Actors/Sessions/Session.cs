@@ -12,6 +12,7 @@ using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
+using P2P.Protocol.Nat;
 
 namespace P2P.Actors.Sessions;
 
@@ -62,6 +63,17 @@ public sealed class Session : ReceiveActor, IWithTimers
     private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
     private bool _restarting, _failed;
 
+    // port prediction (Ice/PortPrediction): this side's NAT report, the remote's description that carried its report
+    private readonly IceCredentials _credentials;
+    private readonly ulong _tieBreaker;
+    private readonly bool _controlling;
+    private readonly PortPredictionSettings _predictionSettings;
+    private readonly IUdpSocketFactory? _predictionSockets;
+    private NatReport? _localNat;
+    private IceDescription? _remoteWithNat;
+    private IActorRef? _prediction;
+    private string? _predictionNote; // why prediction does not run, once decided
+
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private long _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt;
 
@@ -90,8 +102,13 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null)
+        DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null,
+        IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null)
     {
+        _credentials = credentials;
+        _controlling = controlling;
+        _predictionSockets = predictionSockets;
+        _predictionSettings = prediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config);
         _socket = socket;
         _certificate = certificate;
         _localSetup = controlling ? SetupAttribute.ActPass : SetupAttribute.Active; // the side that opens offers; RFC 5763 §5
@@ -104,7 +121,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         _sessionTag = sessionTag;
         _channels = new SessionChannels(sessionId);
         _faultDecider = new ChildFaultDecider(Context.System.Scheduler, _log, settings.ChildFaultsPerMinute);
-        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        ulong tieBreaker = _tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         _ice = Context.ActorOf(SessionMailbox.For(IceAgent.Props(settings, sessionId, credentials, controlling, tieBreaker, sessionTag, peer), Context.System), AgentName);
         _faultDecider.Supervise(_ice, "ICE agent", sessionId);
         _owner.Tell(new SessionProtocol.Started(_sessionId, Self, credentials) { IceLite = _settings.Lite, Description = Describe(credentials, []) });
@@ -118,9 +135,12 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is not relayed (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
     /// <param name="dtls">The DTLS settings of a secure session; null: p2p.dtls of the actor system's configuration.</param>
     /// <param name="sctp">The SCTP settings of a secure session; null: p2p.sctp of the actor system's configuration.</param>
+    /// <param name="predictionSockets">Where port prediction's extra sockets come from (the LocalPeer's factory); null: this side never opens them.</param>
+    /// <param name="prediction">Port prediction's limits; null: p2p.ice.port-prediction of the actor system's configuration.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
-        DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null) =>
-        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp));
+        DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null,
+        IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null) =>
+        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp, predictionSockets, prediction));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -154,7 +174,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         });
         Receive<IceTransportProtocol.Inbound>(m =>
         {
-            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
+            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) ToAgent(m);
         });
         Receive<SessionProtocol.Send>(m =>
         {
@@ -314,7 +334,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         // packets from the LocalPeer: STUN to the agent, the rest to the connection
         Receive<IceTransportProtocol.Inbound>(m =>
         {
-            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
+            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) ToAgent(m);
             else link.Connection.Forward(m);
         });
         Receive<PairCheckerProtocol.ConsentConfirmed>(m => link.Connection.Forward(m));
@@ -344,6 +364,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             new SessionProtocol.LocalDescription(_sessionId, Describe(m.Credentials, m.Candidates) with { EndOfCandidates = true })));
         Receive<PairCheckerProtocol.Restarted>(m => OnRestarted(m, connection));
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
+        PortPredictionEvents();
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
@@ -469,6 +490,11 @@ public sealed class Session : ReceiveActor, IWithTimers
     private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
     {
         _remoteSessionTag ??= m.Description.SessionTag;
+        if (m.Description.Nat is not null && _remoteWithNat is null)
+        {
+            _remoteWithNat = m.Description;
+            MaybePredict();
+        }
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(Mdns.Strip(m.Description)));
     }
 
@@ -512,6 +538,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// </summary>
     private void OnRestarted(PairCheckerProtocol.Restarted m, IActorRef? connection)
     {
+        _predictionNote ??= "ICE restarted before port prediction could begin";
+        _prediction?.Tell(new PortPredictionProtocol.Stop("ICE restarted"));
         _peer.Tell(new LocalPeerProtocol.CredentialsChanged(m.Credentials.Ufrag));
         _restarting = true;
         connection?.Tell(new ConnectionProtocol.ResetConsent());
@@ -530,6 +558,51 @@ public sealed class Session : ReceiveActor, IWithTimers
         _log.Info("[{0}] relay candidate {1} replaces {2}, whose allocation the TURN server dropped", _sessionId, m.New.Address, m.Old.Address);
         _ice.Tell(new IceAgentProtocol.ReplaceLocalCandidate(m.Old, m.New));
         _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, m.New));
+    }
+
+    // ---- port prediction (Ice/PortPrediction; p2p.ice.port-prediction): once both NAT reports are known ----------
+
+    private void PortPredictionEvents()
+    {
+        Receive<SessionProtocol.LocalNatReport>(m =>
+        {
+            _localNat = m.Report;
+            MaybePredict();
+        });
+        // the hard side's socket a probe met: a local candidate of the agent (not signalled: its address is private)
+        Receive<PortPredictionProtocol.Found>(m => _ice.Tell(new IceAgentProtocol.AddLocalCandidates([m.Candidate])));
+        Receive<PortPredictionProtocol.GetStats>(m =>
+        {
+            if (_prediction is { } prediction) prediction.Forward(m);
+            else Sender.Tell(PortPredictionProtocol.Stats.NotRun(_predictionNote ?? "not decided yet: a NAT report is missing (ours, or the remote's a=x-p2p-nat)"));
+        });
+    }
+
+    /// <summary>Decides (<see cref="PredictionPlan"/>) once this side's report and the remote's are both known; starts the prediction when this side has a role.</summary>
+    private void MaybePredict()
+    {
+        if (_prediction is not null || _predictionNote is not null || _localNat is null || _remoteWithNat?.Nat is not { } remote) return;
+        var local = _predictionSettings.Enabled ? _localNat : _localNat with { PortPrediction = false };
+        var decision = PredictionPlan.Decide(local, remote);
+        if (!decision.Runs)
+        {
+            _predictionNote = decision.Reason;
+            _log.Info("[{0}] no port prediction: {1}", _sessionId, decision.Reason);
+            return;
+        }
+        var hard = decision.Role == PredictionRole.OpenMappings ? local : remote;
+        var start = new PortPredictionProtocol.Start(_credentials, _remoteWithNat.Credentials, _controlling, _tieBreaker, _sessionTag, hard.PublicAddress!);
+        _prediction = Context.ActorOf(PortPrediction.Props(_predictionSettings, _sessionId, decision, start, _peer, _ice, _predictionSockets,
+            _predictionSettings.Seed), "port-prediction");
+        _faultDecider.Supervise(_prediction, "port prediction", _sessionId);
+        _ice.Tell(PairCheckerProtocol.UpgradeFromRelay.Instance); // a relayed selection moves to the direct pair once found
+    }
+
+    /// <summary>STUN for the agent, but the answers to port prediction's probes, which its prediction sent.</summary>
+    private void ToAgent(IceTransportProtocol.Inbound m)
+    {
+        if (_prediction is { } prediction && PortPrediction.IsProbeAnswer(m.Payload.Span, _sessionTag)) prediction.Forward(m);
+        else _ice.Forward(m);
     }
 
     private static bool SamePath(SelectedPair a, SelectedPair b) =>

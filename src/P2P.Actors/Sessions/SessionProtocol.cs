@@ -13,6 +13,9 @@ public static class SessionProtocol
 
     public sealed record RemoteEndOfCandidates;
 
+    /// <summary>What RFC 5780 discovery found about this side's NAT (and whether it takes part in port prediction): with the remote's report (its description's a=x-p2p-nat) it decides port prediction.</summary>
+    public sealed record LocalNatReport(P2P.Protocol.Nat.NatReport Report);
+
     public sealed record Send(ReadOnlyMemory<byte> Data);
 
     public sealed record Close;
