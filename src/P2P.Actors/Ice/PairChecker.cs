@@ -733,6 +733,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
         Context.Parent.Tell(new PairCheckerProtocol.PairSelected(selected));
+        // a direct pair that became valid while the relayed one's nomination was on its way takes over at once
+        if (_state.Controlling && _state.CheckList.Pairs.Where(p => p.Valid && MayUpgrade(p)).MaxBy(p => p.Priority) is { } better) Trigger(better, useCandidate: true);
     }
 
     /// <summary>With regular nomination, ICE is complete once a pair is selected (RFC 8445 §8.1.2, §8.3); aggressive nomination keeps looking for a better pair.</summary>
@@ -749,10 +751,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         for (var node = _triggered.First; node is not null;)
         {
             var next = node.Next;
-            if (!ReferenceEquals(node.Value.Pair, selected)) _triggered.Remove(node);
+            if (!ReferenceEquals(node.Value.Pair, selected) && !MayUpgrade(node.Value.Pair)) _triggered.Remove(node);
             node = next;
         }
-        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected));
+        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected) && !MayUpgrade(c.Pair));
         if (stopped > 0) _log.Debug("[{0}] stopped {1} checks in progress on other pairs", _sessionId, stopped);
     }
 

@@ -30,6 +30,9 @@ public static class PortPredictionProtocol
     /// <summary>Ends the try (an ICE restart, the session closing): every socket not found closes.</summary>
     public sealed record Stop(string Reason);
 
+    /// <summary>From the session: ICE selected a direct pair (through prediction or not); a try still under way ends, its sockets close.</summary>
+    public sealed record DirectPairSelected(SelectedPair Pair);
+
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
 
@@ -269,12 +272,23 @@ public sealed class PortPrediction : ReceiveActor, IWithTimers
     /// <summary>The hard side's found socket carries its pair for the rest of the session.</summary>
     private void Carrying(IActorRef socket, IceCandidate candidate)
     {
-        Receive<UdpSocketProtocol.Received>(_ => Sender.Equals(socket), m => Context.Parent.Tell(new Inbound(candidate, m.From, m.Payload)));
+        Receive<UdpSocketProtocol.Received>(_ => Sender.Equals(socket), m =>
+        {
+            // the remote multiplexes sessions (SessionMux): the frame names this session, and is stripped as the LocalPeer strips it
+            var payload = m.Payload;
+            if (SessionMux.TryReadTag(payload.Span, out uint tag))
+            {
+                if (tag != _start.SessionTag) return;
+                payload = payload[SessionMux.HeaderLength..];
+            }
+            Context.Parent.Tell(new Inbound(candidate, m.From, payload));
+        });
         Receive<UdpSocketProtocol.Received>(_ => { });
         Receive<UdpSocketProtocol.Bound>(_ => { });
         Receive<Tick>(_ => { });
         Receive<Deadline>(_ => { });
         Receive<PortPredictionProtocol.Stop>(_ => { }); // the socket carries the session's pair: it goes with the session
+        Receive<PortPredictionProtocol.DirectPairSelected>(_ => { });
         StatsQuery();
     }
 
@@ -292,6 +306,14 @@ public sealed class PortPrediction : ReceiveActor, IWithTimers
             ? $"no mapping met after {_pacer.Sent} {(_decision.Role == PredictionRole.Probe ? "probes" : "sockets")} within {_settings.MaxDuration.TotalSeconds:0.#} s"
             : $"not met within {_settings.MaxDuration.TotalSeconds:0.#} s ({_pacer.Sent} sent)"));
         Receive<PortPredictionProtocol.Stop>(m => Fail($"stopped: {m.Reason}"));
+        Receive<PortPredictionProtocol.DirectPairSelected>(m =>
+        {
+            // the easy side whose probe's answer was lost still sees the pair its probe opened: the peer-reflexive candidate on the hard side's address
+            bool ours = IsFound(m.Pair.Local)
+                        || (m.Pair.Remote.Type == CandidateType.PeerReflexive && m.Pair.Remote.Address.Address.Equals(_start.HardPublicAddress));
+            if (ours && _decision.Role == PredictionRole.Probe) Succeed($"the direct pair to {m.Pair.Remote.Address} it opened was selected");
+            else Fail($"not needed: ICE selected the direct pair {m.Pair.Local.Address} -> {m.Pair.Remote.Address}");
+        });
         StatsQuery();
     }
 

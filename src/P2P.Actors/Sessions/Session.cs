@@ -677,6 +677,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_dataPathAt == 0) _dataPathAt = _iceConnectedAt;
         if (link.StartedOn is not { } valid || !SamePath(valid, pair)) link.Connection.Tell(new ConnectionProtocol.SwitchPair(pair));
         link.StartedOn = null; // from now on every selection (a restart's too) is told to the connection
+        if (pair.Local.Type != CandidateType.Relayed && pair.Remote.Type != CandidateType.Relayed) _prediction?.Tell(new PortPredictionProtocol.DirectPairSelected(pair));
         _peer.Tell(new LocalPeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
         _log.Info("[{0}] connected over {1}", _sessionId, pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, pair));

@@ -1,0 +1,344 @@
+using System.Net;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using P2P.Actors.Ice;
+using P2P.Actors.Sessions;
+using P2P.Actors.Stun;
+using P2P.Actors.Transport.Virtual;
+using P2P.Actors.Turn;
+using P2P.Protocol.Ice;
+using P2P.Protocol.Nat;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace P2P.Actors.Tests.Ice;
+
+/// <summary>
+/// Port prediction on the virtual network, in virtual time: alice behind a port-restricted cone (endpoint-independent
+/// mapping, the "easy" side), bob behind a symmetric NAT (a new port per destination: the "hard" side), our relay as
+/// STUN and TURN server. RFC 8445 ICE alone relays between them; with prediction the session moves to a direct pair.
+/// The NAT reports that RFC 5780 discovery would find are handed to the sessions directly (the local one as
+/// <see cref="SessionProtocol.LocalNatReport"/>, the remote's in the description), as the signaling would carry them.
+/// </summary>
+public sealed class PortPredictionTests : IceVirtualNetworkTestBase
+{
+    private readonly ITestOutputHelper _log;
+
+    public PortPredictionTests(ITestOutputHelper output) : base(output) => _log = output;
+
+    private static readonly PortPredictionSettings Limits = PortPredictionSettings.Default;
+
+    private sealed record Pair(string Id, Side Alice, Side Bob, string NatA, string NatB, IPAddress PublicA, IPAddress PublicB);
+
+    /// <summary>The relay, once per test.</summary>
+    private async Task StartRelayHost()
+    {
+        Net.AddPublicHost("relay", RelayServerEndPoint.Address);
+        await StartRelay("relay", RelayServerEndPoint, s => s with { UserQuota = 1000 }, RelayServerEndPoint); // many peers, one TURN user
+    }
+
+    /// <summary>Pair <paramref name="n"/>: alice-n behind nat-a-n (easy), bob-n behind nat-b-n (hard); each peer with its own limits.</summary>
+    private Pair AddPair(int n, NatBehavior easy, NatBehavior hard, PortPredictionSettings? aliceLimits = null, PortPredictionSettings? bobLimits = null)
+    {
+        var publicA = Ip($"203.0.{1 + n / 200}.{1 + n % 200}");
+        var publicB = Ip($"203.1.{1 + n / 200}.{1 + n % 200}");
+        Net.AddNat($"nat-a-{n}", publicA, easy);
+        Net.AddNat($"nat-b-{n}", publicB, hard);
+        Net.AddPrivateHost($"alice-{n}", Ip("10.0.1.2"), $"nat-a-{n}");
+        Net.AddPrivateHost($"bob-{n}", Ip("10.0.2.2"), $"nat-b-{n}");
+        var alice = Peer($"alice-{n}", (aliceLimits ?? Limits) with { Seed = 1000 + n });
+        var bob = Peer($"bob-{n}", (bobLimits ?? Limits) with { Seed = 2000 + n });
+        return new Pair($"s{n}", alice, bob, $"nat-a-{n}", $"nat-b-{n}", publicA, publicB);
+    }
+
+    private Side Peer(string host, PortPredictionSettings limits)
+    {
+        var settings = new LocalPeerSettings(host, new IPEndPoint(IPAddress.Any, 5000), [RelayServerEndPoint],
+            [new TurnServer(RelayServerEndPoint, new TurnCredentials(TurnUser, TurnPassword))]) { Sockets = Net.SocketsOf(host), PortPrediction = limits };
+        var parent = CreateTestProbe();
+        var peer = parent.ChildActorOf(LocalPeer.Props(settings, IceSettings.Default, StunSettings.Default, TurnClientSettings.Default), host);
+        parent.ExpectMsg<LocalPeerProtocol.PeerReady>(Wait);
+        return new Side(host, peer, host, parent);
+    }
+
+    private static NatReport EasyReport(IPAddress publicAddress, bool prediction = true) =>
+        new(MappingBehavior.EndpointIndependent, FilteringBehavior.AddressAndPortDependent, PortAllocation.Preserving)
+        { PublicAddress = publicAddress, PortPrediction = prediction };
+
+    private static NatReport HardReport(IPAddress publicAddress, PortAllocation allocation = PortAllocation.Random, bool prediction = true) =>
+        new(MappingBehavior.AddressAndPortDependent, FilteringBehavior.AddressAndPortDependent, allocation)
+        { PublicAddress = publicAddress, PortPrediction = prediction, PortStep = allocation == PortAllocation.Sequential ? 1 : null };
+
+    /// <summary>Opens the pair's sessions (alice controlling), the reports handed over as <see cref="Signaling"/> does it.</summary>
+    /// <param name="aliceOff">Alice's p2p.ice.port-prediction is off: her description says so (PortPrediction false), whatever her report.</param>
+    private void Open(Pair pair, TestProbe events, NatReport? alice, NatReport? bob, bool aliceOff = false)
+    {
+        var link = Sys.ActorOf(Signaling.Props(pair.Id + "/a", pair.Id + "/b", alice, bob, events.Ref, aliceOff));
+        pair.Alice.Peer.Tell(new LocalPeerProtocol.OpenSession(pair.Id + "/a", true, link));
+        pair.Bob.Peer.Tell(new LocalPeerProtocol.OpenSession(pair.Id + "/b", false, link));
+    }
+
+    /// <summary>What one pair of sessions came to.</summary>
+    private sealed class Outcome
+    {
+        public Dictionary<string, IActorRef> Sessions { get; } = [];
+        public Dictionary<string, SelectedPair> Pairs { get; } = [];
+        public Dictionary<string, TimeSpan> FirstConnectedAt { get; } = [];
+        public bool Direct(string id) => Pairs.TryGetValue(id + "/a", out var a) && !IsRelayed(a) && Pairs.TryGetValue(id + "/b", out var b) && !IsRelayed(b);
+        public bool Connected(string id) => Pairs.ContainsKey(id + "/a") && Pairs.ContainsKey(id + "/b");
+    }
+
+    /// <summary>Runs until <paramref name="done"/> holds for what the events said, or <paramref name="limit"/> of virtual time passed.</summary>
+    private Outcome Run(TestProbe events, Func<Outcome, bool> done, TimeSpan limit, TimeSpan? step = null)
+    {
+        var outcome = new Outcome();
+        var start = Elapsed;
+        RunUntil(events, m =>
+        {
+            switch (m)
+            {
+                case SessionProtocol.Started s: outcome.Sessions[s.SessionId] = s.Session; break;
+                case SessionProtocol.Failed f: throw new Xunit.Sdk.XunitException($"{f.SessionId} failed: {f.Reason}");
+                case SessionProtocol.Connected c:
+                    outcome.Pairs[c.SessionId] = c.Pair;
+                    outcome.FirstConnectedAt.TryAdd(c.SessionId, Elapsed - start);
+                    break;
+            }
+            return done(outcome);
+        }, limit, step, failAtLimit: false);
+        return outcome;
+    }
+
+    private static PortPredictionProtocol.Stats StatsOf(IActorRef session) =>
+        session.Ask<PortPredictionProtocol.Stats>(new PortPredictionProtocol.GetStats(), Wait).GetAwaiter().GetResult();
+
+    private void SendBothWays(TestProbe events, Outcome outcome, string id)
+    {
+        outcome.Sessions[id + "/a"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("from a")));
+        outcome.Sessions[id + "/b"].Tell(new SessionProtocol.Send(Encoding.UTF8.GetBytes("from b")));
+        var got = new Dictionary<string, string>();
+        RunUntil(events, m =>
+        {
+            if (m is SessionProtocol.DataReceived d) got[d.SessionId] = Encoding.UTF8.GetString(d.Data.Span);
+            return got.Count == 2;
+        }, TimeSpan.FromSeconds(5));
+        _log.WriteLine(string.Join(" / ", got.Select(g => $"{g.Key}={g.Value}")));
+        Assert.Equal("from a", got[id + "/b"]);
+        Assert.Equal("from b", got[id + "/a"]);
+    }
+
+    // ---- the tests --------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Without_prediction_port_restricted_cone_and_random_symmetric_relay_and_no_prediction_packet_is_sent()
+    {
+        await StartRelayHost();
+        var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric);
+        var events = CreateTestProbe();
+        // the hard side says it takes no part (p2p.ice.port-prediction = off there)
+        Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB, prediction: false));
+
+        var outcome = Run(events, o => o.Connected(pair.Id), TimeSpan.FromSeconds(30));
+        Run(events, _ => false, TimeSpan.FromSeconds(3)); // time a prediction would have had
+
+        Assert.True(outcome.Connected(pair.Id));
+        Assert.True(IsRelayed(outcome.Pairs[pair.Id + "/a"]) && IsRelayed(outcome.Pairs[pair.Id + "/b"]), "ICE alone relays here");
+        var easy = StatsOf(outcome.Sessions[pair.Id + "/a"]);
+        var hard = StatsOf(outcome.Sessions[pair.Id + "/b"]);
+        Assert.Equal((PredictionRole.None, 0L), (easy.Role, easy.PacketsSent));
+        Assert.Contains("does not take part", easy.Outcome);
+        Assert.Equal((PredictionRole.None, 0), (hard.Role, hard.SocketsOpened));
+        Assert.Contains("off here", hard.Outcome);
+        // no extra mappings on the hard side's NAT: one per destination of its one socket (STUN/TURN server, alice's candidates)
+        Assert.InRange((await Net.GetMappingsAsync(pair.NatB)).Entries.Count, 1, 8);
+    }
+
+    [Fact]
+    public async Task Prediction_off_in_the_local_settings_sends_nothing_even_when_the_local_report_says_on()
+    {
+        await StartRelayHost();
+        var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric, aliceLimits: Limits with { Enabled = false });
+        var events = CreateTestProbe();
+        Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB), aliceOff: true);
+
+        var outcome = Run(events, o => o.Connected(pair.Id), TimeSpan.FromSeconds(30));
+        Run(events, _ => false, TimeSpan.FromSeconds(3));
+
+        Assert.True(IsRelayed(outcome.Pairs[pair.Id + "/a"]));
+        Assert.Equal(0L, StatsOf(outcome.Sessions[pair.Id + "/a"]).PacketsSent);
+        Assert.Equal(0, StatsOf(outcome.Sessions[pair.Id + "/b"]).SocketsOpened);
+        Assert.InRange((await Net.GetMappingsAsync(pair.NatB)).Entries.Count, 1, 8);
+    }
+
+    [Fact]
+    public async Task With_prediction_port_restricted_cone_and_random_symmetric_go_direct_and_data_crosses()
+    {
+        await StartRelayHost();
+        var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric);
+        var events = CreateTestProbe();
+        Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB));
+
+        var outcome = Run(events, o => o.Direct(pair.Id), Limits.MaxDuration + TimeSpan.FromSeconds(5));
+
+        Assert.True(outcome.Direct(pair.Id), $"selected: {string.Join("; ", outcome.Pairs.Select(p => $"{p.Key} {p.Value}"))}");
+        var toBob = outcome.Pairs[pair.Id + "/a"];
+        Assert.Equal(pair.PublicB, toBob.Remote.Address.Address); // alice reaches bob's NAT on a predicted port
+        Assert.Equal(CandidateType.PeerReflexive, toBob.Remote.Type);
+        Assert.True(PortPrediction.IsFound(outcome.Pairs[pair.Id + "/b"].Local)); // bob sends from the socket the probe met
+        SendBothWays(events, outcome, pair.Id);
+
+        var easy = StatsOf(outcome.Sessions[pair.Id + "/a"]);
+        var hard = StatsOf(outcome.Sessions[pair.Id + "/b"]);
+        _log.WriteLine($"easy: {easy}");
+        _log.WriteLine($"hard: {hard}");
+        Assert.True(easy.Succeeded && hard.Succeeded);
+        Assert.InRange(easy.PacketsSent, 1, Limits.MaxProbes);
+        Assert.InRange(hard.SocketsOpened, 1, Limits.Sockets);
+        Assert.Equal(1, hard.SocketsOpen); // the met one carries the pair; every other one is closed
+    }
+
+    [Fact]
+    public async Task Over_many_seeds_prediction_goes_direct_at_least_nine_times_in_ten()
+    {
+        const int runs = 40;
+        await StartRelayHost();
+        var pairs = Enumerable.Range(0, runs).Select(n => AddPair(n, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric)).ToList();
+        var events = CreateTestProbe();
+        foreach (var pair in pairs) Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB));
+
+        var outcome = Run(events, o => pairs.All(p => o.Direct(p.Id)), Limits.MaxDuration + TimeSpan.FromSeconds(5), step: TimeSpan.FromMilliseconds(20));
+
+        var direct = pairs.Where(p => outcome.Direct(p.Id)).ToList();
+        foreach (var p in pairs.Where(p => !outcome.Direct(p.Id)))
+            _log.WriteLine($"{p.Id}: {string.Join("; ", outcome.Pairs.Where(kv => kv.Key.StartsWith(p.Id + "/")).Select(kv => $"{kv.Key} {kv.Value}"))}; " +
+                           $"easy {StatsOf(outcome.Sessions[p.Id + "/a"])}; hard {StatsOf(outcome.Sessions[p.Id + "/b"])}");
+        var easy = direct.Select(p => StatsOf(outcome.Sessions[p.Id + "/a"])).ToList();
+        var hard = direct.Select(p => StatsOf(outcome.Sessions[p.Id + "/b"])).ToList();
+        double rate = (double)direct.Count / runs;
+        _log.WriteLine($"direct in {direct.Count}/{runs} ({rate:P0}); per success: {easy.Average(s => s.PacketsSent):0} probes, " +
+                         $"{hard.Average(s => s.SocketsOpened):0} sockets, {easy.Where(s => s.After is not null).Average(s => s.After!.Value.TotalMilliseconds):0} ms (virtual)");
+        Assert.True(rate >= 0.9, $"direct in only {direct.Count} of {runs}");
+        Assert.All(pairs, p => Assert.True(outcome.Connected(p.Id), $"{p.Id} did not connect at all"));
+        Assert.All(hard, s => Assert.Equal(1, s.SocketsOpen));
+    }
+
+    [Fact]
+    public async Task A_sequential_symmetric_nat_is_met_with_few_probes()
+    {
+        await StartRelayHost();
+        var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.SymmetricSequential);
+        var events = CreateTestProbe();
+        Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB, PortAllocation.Sequential));
+
+        var outcome = Run(events, o => o.Direct(pair.Id), Limits.MaxDuration + TimeSpan.FromSeconds(5));
+
+        Assert.True(outcome.Direct(pair.Id));
+        var easy = StatsOf(outcome.Sessions[pair.Id + "/a"]);
+        var hard = StatsOf(outcome.Sessions[pair.Id + "/b"]);
+        _log.WriteLine($"easy: {easy}");
+        _log.WriteLine($"hard: {hard}");
+        Assert.Equal(PredictionMethod.Sequential, easy.Method);
+        Assert.InRange(easy.PacketsSent, 1, 2 * Limits.SequentialWindow); // against ~250 for random ports
+        Assert.InRange(hard.SocketsOpened, 1, Limits.SequentialSockets);
+    }
+
+    [Fact]
+    public async Task A_failed_prediction_closes_its_sockets_and_leaves_the_relayed_connect_time_unchanged()
+    {
+        await StartRelayHost();
+        // pair 0: no prediction; pair 1: a prediction that cannot meet (one socket, a few probes): both relay
+        var off = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric);
+        var failing = Limits with { Sockets = 1, MaxProbes = 4, MaxDuration = TimeSpan.FromSeconds(2) };
+        var tried = AddPair(1, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric, failing, failing);
+        var eventsOff = CreateTestProbe();
+        Open(off, eventsOff, null, null);
+        var withoutPrediction = Run(eventsOff, o => o.Connected(off.Id), TimeSpan.FromSeconds(30));
+        var eventsTried = CreateTestProbe();
+        Open(tried, eventsTried, EasyReport(tried.PublicA), HardReport(tried.PublicB));
+        var withPrediction = Run(eventsTried, o => o.Connected(tried.Id), TimeSpan.FromSeconds(30));
+        Run(eventsTried, _ => false, failing.MaxDuration + TimeSpan.FromSeconds(1)); // the try runs out
+
+        Assert.True(IsRelayed(withoutPrediction.Pairs[off.Id + "/a"]) && IsRelayed(withPrediction.Pairs[tried.Id + "/a"]));
+        var before = withoutPrediction.FirstConnectedAt.Values.Max();
+        var after = withPrediction.FirstConnectedAt.Values.Max();
+        _log.WriteLine($"relayed connect: {before.TotalMilliseconds} ms without prediction, {after.TotalMilliseconds} ms with a failing one (virtual)");
+        Assert.True((after - before).Duration() <= TimeSpan.FromMilliseconds(30), $"{before.TotalMilliseconds} ms without, {after.TotalMilliseconds} ms with");
+        var easy = StatsOf(withPrediction.Sessions[tried.Id + "/a"]);
+        var hard = StatsOf(withPrediction.Sessions[tried.Id + "/b"]);
+        Assert.False(easy.Succeeded || hard.Succeeded);
+        Assert.Equal((4L, 1), (easy.PacketsSent, hard.SocketsOpened));
+        Assert.Equal(0, hard.SocketsOpen);
+        Assert.Contains("no mapping met", hard.Outcome);
+    }
+
+    [Fact]
+    public async Task The_hard_side_never_holds_more_sockets_than_its_limit_and_closes_them_after_success()
+    {
+        await StartRelayHost();
+        var limits = Limits with { Sockets = 100, MaxProbes = 4000, MaxDuration = TimeSpan.FromSeconds(30) };
+        var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric, limits, limits);
+        var events = CreateTestProbe();
+        Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB));
+
+        int most = 0;
+        var outcome = Run(events, o =>
+        {
+            if (o.Sessions.TryGetValue(pair.Id + "/b", out var bob)) most = Math.Max(most, StatsOf(bob).SocketsOpen);
+            return o.Direct(pair.Id);
+        }, limits.MaxDuration + TimeSpan.FromSeconds(5), step: TimeSpan.FromMilliseconds(50));
+
+        Assert.True(outcome.Direct(pair.Id));
+        var hard = StatsOf(outcome.Sessions[pair.Id + "/b"]);
+        Assert.InRange(most, 1, 100);
+        Assert.InRange(hard.SocketsOpened, 1, 100);
+        Assert.Equal(1, hard.SocketsOpen);
+        // the hard NAT holds what the sockets opened (each one mapping toward alice), never more than the limit plus the peer's own
+        Assert.InRange((await Net.GetMappingsAsync(pair.NatB)).Entries.Count, hard.SocketsOpened, hard.SocketsOpened + 8);
+    }
+
+    /// <summary>
+    /// Signaling for the tests: each session's description goes to the other with its NAT report (a=x-p2p-nat), and
+    /// each session is told its own report (<see cref="SessionProtocol.LocalNatReport"/>), as discovery would; trickled
+    /// candidates and end-of-candidates as <see cref="LocalSignaling"/> does; every event to the observer.
+    /// </summary>
+    private sealed class Signaling : ReceiveActor
+    {
+        private readonly Dictionary<string, IActorRef> _sessions = [];
+        private readonly Dictionary<string, List<object>> _queued = [];
+
+        public Signaling(string a, string b, NatReport? reportA, NatReport? reportB, IActorRef observer, bool aOff)
+        {
+            string Other(string id) => id == a ? b : a;
+            void ToOther(string id, object message)
+            {
+                if (_sessions.TryGetValue(Other(id), out var session)) session.Tell(message);
+                else
+                {
+                    if (!_queued.TryGetValue(Other(id), out var list)) _queued[Other(id)] = list = [];
+                    if (message is SessionProtocol.SetRemoteDescription) list.Insert(0, message); else list.Add(message);
+                }
+            }
+            Receive<SessionProtocol.Started>(m =>
+            {
+                _sessions[m.SessionId] = m.Session;
+                var report = m.SessionId == a ? reportA : reportB;
+                if (report is not null) m.Session.Tell(new SessionProtocol.LocalNatReport(report));
+                var announced = m.SessionId == a && aOff && report is not null ? report with { PortPrediction = false } : report;
+                ToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(m.Description! with { Nat = announced }));
+                if (_queued.Remove(m.SessionId, out var queued)) foreach (var q in queued) m.Session.Tell(q);
+                observer.Forward(m);
+            });
+            Receive<SessionProtocol.LocalCandidate>(m => ToOther(m.SessionId, new SessionProtocol.AddRemoteCandidate(m.Candidate)));
+            Receive<SessionProtocol.LocalDescription>(m =>
+            {
+                ToOther(m.SessionId, new SessionProtocol.RemoteEndOfCandidates());
+                observer.Forward(m);
+            });
+            ReceiveAny(observer.Forward);
+        }
+
+        public static Props Props(string a, string b, NatReport? reportA, NatReport? reportB, IActorRef observer, bool aOff) =>
+            Akka.Actor.Props.Create(() => new Signaling(a, b, reportA, reportB, observer, aOff));
+    }
+}
