@@ -9,6 +9,7 @@ using P2P.Actors.Transport.Virtual;
 using P2P.Actors.Turn;
 using P2P.Protocol.Ice;
 using P2P.Protocol.Nat;
+using P2P.Protocol.Stun;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -340,5 +341,121 @@ public sealed class PortPredictionTests : IceVirtualNetworkTestBase
 
         public static Props Props(string a, string b, NatReport? reportA, NatReport? reportB, IActorRef observer, bool aOff) =>
             Akka.Actor.Props.Create(() => new Signaling(a, b, reportA, reportB, observer, aOff));
+    }
+}
+
+/// <summary>
+/// The easy side's <see cref="PortPrediction"/> alone, between test probes (the LocalPeer that would put its probes on
+/// the socket, the agent that shows its pair table), in virtual time: what it sends, where, and how fast.
+/// </summary>
+public sealed class PortPredictionProbeTests(ITestOutputHelper output) : P2P.Actors.Tests.Support.VirtualNetworkTestBase(output)
+{
+    private static readonly IPAddress Signalled = Ip("203.1.1.1");
+    private static readonly IceCredentials Local = new("aliceufrag", "alicepassword0123456789");
+    private static readonly IceCredentials Remote = new("bobufrag", "bobpassword012345678901");
+    private const uint Tag = 0x11223344;
+
+    private static readonly PortPredictionSettings Limits = PortPredictionSettings.Default with
+    {
+        PacketsPerSecond = 100, BatchInterval = TimeSpan.FromMilliseconds(20), MaxProbes = 1000, MaxDuration = TimeSpan.FromSeconds(30), Seed = 7,
+    };
+
+    private (IActorRef Prediction, TestProbe Peer, TestProbe Session) Start()
+    {
+        var peer = CreateTestProbe();
+        var agent = CreateTestProbe();
+        var session = CreateTestProbe();
+        var decision = PredictionPlan.Decide(
+            new NatReport(MappingBehavior.EndpointIndependent, FilteringBehavior.AddressAndPortDependent, PortAllocation.Preserving) { PublicAddress = Ip("203.0.1.1"), PortPrediction = true },
+            new NatReport(MappingBehavior.AddressAndPortDependent, FilteringBehavior.AddressAndPortDependent, PortAllocation.Random) { PublicAddress = Signalled, PortPrediction = true });
+        Assert.Equal(PredictionRole.Probe, decision.Role);
+        var start = new PortPredictionProtocol.Start(Local, Remote, Controlling: true, TieBreaker: 42, SessionTag: Tag, HardPublicAddress: Signalled);
+        var prediction = session.ChildActorOf(PortPrediction.Props(Limits, "t", decision, start, peer.Ref, agent.Ref, sockets: null, seed: 7));
+        agent.ExpectMsg<PairCheckerProtocol.GetPairs>(Wait);
+        // the pair table holds other addresses of the remote too (its host candidate, its relay): none may be probed
+        IceCandidate Candidate(string address, CandidateType type) => new("1", 1, CandidateTransport.Udp, 100, Ep(address), type);
+        var host = Candidate("10.0.1.2:5000", CandidateType.Host);
+        agent.Reply(new PairCheckerProtocol.PairTable([
+            new PairInfo(host, Candidate("10.0.2.2:5000", CandidateType.Host), 10, CandidatePairState.Failed, false, false, false),
+            new PairInfo(host, Candidate("198.51.100.1:40000", CandidateType.Relayed), 5, CandidatePairState.Succeeded, true, false, false),
+            new PairInfo(host, Candidate("203.1.1.1:33333", CandidateType.ServerReflexive), 8, CandidatePairState.Failed, false, false, false),
+        ]));
+        return (prediction, peer, session);
+    }
+
+    /// <summary>Moves virtual time by <paramref name="duration"/> in 10 ms steps; the probes that went out, with when.</summary>
+    private async Task<List<(TimeSpan At, IceTransportProtocol.Transmit Probe)>> Advance(IActorRef prediction, TestProbe peer, TimeSpan duration)
+    {
+        var sent = new List<(TimeSpan, IceTransportProtocol.Transmit)>();
+        for (var t = TimeSpan.Zero; t < duration; t += TimeSpan.FromMilliseconds(10))
+        {
+            Scheduler.Advance(TimeSpan.FromMilliseconds(10));
+            // the timer's tick is in the prediction's mailbox before this question: once answered, its probes are with the peer
+            await prediction.Ask<PortPredictionProtocol.Stats>(new PortPredictionProtocol.GetStats(), Wait);
+            while (peer.HasMessages) sent.Add((t, Assert.IsType<IceTransportProtocol.Transmit>(peer.ReceiveOne(TimeSpan.Zero))));
+        }
+        return sent;
+    }
+
+    [Fact]
+    public async Task Probes_go_only_to_the_signalled_address_as_bare_ice_binding_requests_within_the_rate()
+    {
+        var (prediction, peer, _) = Start();
+
+        var sent = await Advance(prediction, peer, TimeSpan.FromSeconds(3));
+
+        Assert.InRange(sent.Count, 250, 302); // 100 a second for 3 s, give or take the first batch
+        Assert.All(sent, s => Assert.Equal(Signalled, s.Probe.To.Address));
+        Assert.Equal(sent.Count, sent.Select(s => s.Probe.To.Port).Distinct().Count()); // no port twice
+        Assert.All(sent, s => Assert.Equal(Ep("10.0.1.2:5000"), s.Probe.Local.Address)); // from the peer's own socket
+        foreach (var (at, _) in sent)
+        {
+            int inSecond = sent.Count(s => s.At >= at && s.At < at + TimeSpan.FromSeconds(1));
+            Assert.True(inSecond <= 100 + 2, $"{inSecond} probes within the second from {at.TotalMilliseconds} ms");
+        }
+        using var key = new StunIntegrityKey(Encoding.UTF8.GetBytes(Remote.Pwd));
+        foreach (var (_, probe) in sent.Take(20))
+        {
+            Assert.True(StunMessage.TryParse(probe.Payload.Span, out var msg, out _));
+            Assert.Equal((StunMethod.Binding, StunClass.Request), (msg.Method, msg.Class));
+            Assert.True(msg.TryGetString(StunAttributeType.Username, out var username));
+            Assert.Equal("bobufrag:aliceufrag", username);
+            Assert.Equal(StunError.None, msg.VerifyIntegrity(key));
+            var types = new List<ushort>();
+            foreach (var attribute in msg.Attributes) types.Add(attribute.Type);
+            Assert.Equal(new ushort[] { (ushort)StunAttributeType.Username, (ushort)StunAttributeType.Priority, (ushort)StunAttributeType.IceControlling,
+                (ushort)StunAttributeType.MessageIntegrity, (ushort)StunAttributeType.Fingerprint }.Order(), types.Order());
+            Assert.True(PortPrediction.IsProbeAnswer(Answer(msg.TransactionId, key), Tag));
+        }
+    }
+
+    [Fact]
+    public async Task The_first_answer_stops_the_probes()
+    {
+        var (prediction, peer, _) = Start();
+        var sent = await Advance(prediction, peer, TimeSpan.FromMilliseconds(500));
+        var answered = sent[10].Probe;
+        var id = TransactionId.Read(answered.Payload.Span[8..20]);
+        using var key = new StunIntegrityKey(Encoding.UTF8.GetBytes(Remote.Pwd));
+
+        // an answer from another address, and one that is not signed with the remote's password, count for nothing
+        prediction.Tell(new IceTransportProtocol.Inbound(answered.Local, Ep("198.51.100.66:" + answered.To.Port), Answer(id, key)));
+        using var wrong = new StunIntegrityKey(Encoding.UTF8.GetBytes("not the password at all"));
+        prediction.Tell(new IceTransportProtocol.Inbound(answered.Local, answered.To, Answer(id, wrong)));
+        Assert.NotEmpty(await Advance(prediction, peer, TimeSpan.FromMilliseconds(200)));
+
+        prediction.Tell(new IceTransportProtocol.Inbound(answered.Local, answered.To, Answer(id, key)));
+        Assert.Empty(await Advance(prediction, peer, TimeSpan.FromSeconds(2)));
+        var stats = await prediction.Ask<PortPredictionProtocol.Stats>(new PortPredictionProtocol.GetStats(), Wait);
+        Assert.True(stats.Succeeded);
+        Assert.InRange(stats.PacketsSent, 60, 80); // 100 a second for 0.7 s
+        Assert.Contains($"a probe to {answered.To} was answered", stats.Outcome);
+    }
+
+    private static byte[] Answer(TransactionId id, StunIntegrityKey key)
+    {
+        var buffer = new byte[256];
+        int length = IceMessages.WriteBindingSuccess(buffer, id, Ep("203.0.1.1:5000"), key);
+        return buffer[..length];
     }
 }
