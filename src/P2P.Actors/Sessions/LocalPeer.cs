@@ -556,7 +556,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp,
-            _settings.Sockets, _settings.PortPrediction), Context.System), name);
+            PredictionSockets, _settings.PortPrediction), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (policy, m.SessionId, m.Owner);
@@ -691,6 +691,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         Route(new Inbound(local, r.From, r.Payload));
     }
+
+    /// <summary>Port prediction's extra sockets (up to hundreds per session, short-lived): real ones without a receive thread each.</summary>
+    private IUdpSocketFactory PredictionSockets => _settings.Sockets is RealUdpSockets ? RealUdpSockets.Instance : _settings.Sockets;
 
     /// <summary>To the session the datagram belongs to (<see cref="PeerRoutes.Route"/>); what none takes yet is held or counted.</summary>
     private void Route(Inbound inbound)

@@ -299,44 +299,23 @@ public sealed class PortPredictionTests : IceVirtualNetworkTestBase
     }
 
     /// <summary>
-    /// Signaling for the tests: each session's description goes to the other with its NAT report (a=x-p2p-nat), and
-    /// each session is told its own report (<see cref="SessionProtocol.LocalNatReport"/>), as discovery would; trickled
-    /// candidates and end-of-candidates as <see cref="LocalSignaling"/> does; every event to the observer.
+    /// Signaling for the tests: the product's <see cref="LocalSignaling"/>, but each session is told its own NAT report
+    /// (<see cref="SessionProtocol.LocalNatReport"/>, as discovery would) and its description goes out with the report
+    /// it announces (a=x-p2p-nat).
     /// </summary>
     private sealed class Signaling : ReceiveActor
     {
-        private readonly Dictionary<string, IActorRef> _sessions = [];
-        private readonly Dictionary<string, List<object>> _queued = [];
-
         public Signaling(string a, string b, NatReport? reportA, NatReport? reportB, IActorRef observer, bool aOff)
         {
-            string Other(string id) => id == a ? b : a;
-            void ToOther(string id, object message)
-            {
-                if (_sessions.TryGetValue(Other(id), out var session)) session.Tell(message);
-                else
-                {
-                    if (!_queued.TryGetValue(Other(id), out var list)) _queued[Other(id)] = list = [];
-                    if (message is SessionProtocol.SetRemoteDescription) list.Insert(0, message); else list.Add(message);
-                }
-            }
+            var signaling = Context.ActorOf(LocalSignaling.Props(a, b, observer), "local");
             Receive<SessionProtocol.Started>(m =>
             {
-                _sessions[m.SessionId] = m.Session;
                 var report = m.SessionId == a ? reportA : reportB;
                 if (report is not null) m.Session.Tell(new SessionProtocol.LocalNatReport(report));
                 var announced = m.SessionId == a && aOff && report is not null ? report with { PortPrediction = false } : report;
-                ToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(m.Description! with { Nat = announced }));
-                if (_queued.Remove(m.SessionId, out var queued)) foreach (var q in queued) m.Session.Tell(q);
-                observer.Forward(m);
+                signaling.Forward(m with { Description = m.Description! with { Nat = announced } });
             });
-            Receive<SessionProtocol.LocalCandidate>(m => ToOther(m.SessionId, new SessionProtocol.AddRemoteCandidate(m.Candidate)));
-            Receive<SessionProtocol.LocalDescription>(m =>
-            {
-                ToOther(m.SessionId, new SessionProtocol.RemoteEndOfCandidates());
-                observer.Forward(m);
-            });
-            ReceiveAny(observer.Forward);
+            ReceiveAny(signaling.Forward);
         }
 
         public static Props Props(string a, string b, NatReport? reportA, NatReport? reportB, IActorRef observer, bool aOff) =>
