@@ -27,6 +27,15 @@ public sealed class PortPredictionSettingsTests
     }
 
     [Theory]
+    [InlineData("P2P__ICE__PORT_PREDICTION", "off")]
+    [InlineData("P2P__ICE__PORT_PREDICTION__ENABLED", "off")]
+    public void An_environment_variable_of_the_p2p_program_turns_it_off(string variable, string value)
+    {
+        var config = P2P.Host.Hosting.P2PHostBuilder.LoadConfig(null, new System.Collections.Hashtable { [variable] = value });
+        Assert.False(PortPredictionSettings.From(config).Enabled);
+    }
+
+    [Theory]
     [InlineData("p2p.ice.port-prediction = maybe", "say on or off")]
     [InlineData("p2p.ice.port-prediction.sockets = 0", "sockets and sequential-sockets must be 1 to 4096")]
     [InlineData("p2p.ice.port-prediction.packets-per-second = 100000", "packets-per-second must be 1 to 10000")]
