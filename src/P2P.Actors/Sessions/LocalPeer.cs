@@ -142,6 +142,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     // port prediction's found sockets (Ice/PortPrediction): their candidate's address → the socket and the prediction that owns it
     private readonly Dictionary<IPEndPoint, (IActorRef Socket, IActorRef Owner)> _predictedSockets = [];
+    private PortPredictionSettings? _portPrediction; // read once for all sessions
     private readonly Dictionary<IActorRef, (CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // the sessions' faults against the per-minute budget; and how many were resumed in all
     private Supervision.ChildFaultDecider? _sessionFaults;
@@ -556,7 +557,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp,
-            PredictionSockets, _settings.PortPrediction), Context.System), name);
+            PredictionSockets, _portPrediction ??= _settings.PortPrediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config)), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (policy, m.SessionId, m.Owner);
