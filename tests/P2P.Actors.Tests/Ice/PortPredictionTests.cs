@@ -281,18 +281,24 @@ public sealed class PortPredictionTests : IceVirtualNetworkTestBase
     }
 
     [Fact]
-    public async Task The_hard_side_never_holds_more_sockets_than_its_limit_and_closes_them_after_success()
+    public async Task The_hard_side_opens_sockets_within_its_rate_never_holds_more_than_its_limit_and_closes_them_after_success()
     {
         await StartRelayHost();
-        var limits = Limits with { Sockets = 100, MaxProbes = 4000, MaxDuration = TimeSpan.FromSeconds(30) };
+        var limits = Limits with { Sockets = 100, PacketsPerSecond = 50, MaxProbes = 4000, MaxDuration = TimeSpan.FromSeconds(60) };
         var pair = AddPair(0, NatBehavior.PortRestrictedCone, NatBehavior.Symmetric, limits, limits);
         var events = CreateTestProbe();
         Open(pair, events, EasyReport(pair.PublicA), HardReport(pair.PublicB));
 
         int most = 0;
+        var opened = new List<(TimeSpan At, int Opened)>();
         var outcome = Run(events, o =>
         {
-            if (o.Sessions.TryGetValue(pair.Id + "/b", out var bob)) most = Math.Max(most, StatsOf(bob).SocketsOpen);
+            if (o.Sessions.TryGetValue(pair.Id + "/b", out var bob))
+            {
+                var stats = StatsOf(bob);
+                most = Math.Max(most, stats.SocketsOpen);
+                opened.Add((Elapsed, stats.SocketsOpened));
+            }
             return o.Direct(pair.Id);
         }, limits.MaxDuration + TimeSpan.FromSeconds(5), step: TimeSpan.FromMilliseconds(50));
 
@@ -301,6 +307,12 @@ public sealed class PortPredictionTests : IceVirtualNetworkTestBase
         Assert.InRange(most, 1, 100);
         Assert.InRange(hard.SocketsOpened, 1, 100);
         Assert.Equal(1, hard.SocketsOpen);
+        // 50 sockets a second at most (each sends one request), plus one batch
+        foreach (var (at, count) in opened)
+        {
+            int later = opened.Where(o => o.At <= at + TimeSpan.FromSeconds(1)).Max(o => o.Opened);
+            Assert.True(later - count <= 50 + 1, $"{later - count} sockets opened within the second from {at.TotalMilliseconds} ms");
+        }
         // the hard NAT holds what the sockets opened (each one mapping toward alice), never more than the limit plus the peer's own
         Assert.InRange((await Net.GetMappingsAsync(pair.NatB)).Entries.Count, hard.SocketsOpened, hard.SocketsOpened + 8);
     }
