@@ -50,7 +50,7 @@ public sealed class ConnectionPath : IDatagramWriter, IDatagramReceiver
     /// relayed one needs its TURN client, and a TCP one (RFC 6544) its connection.
     /// </summary>
     internal void Use(SelectedPair? pair, uint? remoteTag) =>
-        _route = pair is { } p && p.Local.Type != CandidateType.Relayed && p.Local.Transport == CandidateTransport.Udp && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
+        _route = pair is { } p && p.Local.Type != CandidateType.Relayed && p.Local.Transport == CandidateTransport.Udp && !PortPrediction.IsFound(p.Local) && _socket is { } socket ? new Route(socket, p.Remote.Address, remoteTag) : null;
 
     /// <summary>On the connection: the layer above, which received datagrams of its kind go to from now on.</summary>
     internal void Attach(IActorRef upper) => _upper = upper;

@@ -157,7 +157,7 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                 Fail($"no candidate pair worked within {_settings.ConnectTimeout.TotalSeconds:0} s");
                 break;
             // queries and consent checks go to the checker
-            case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs
+            case PairCheckerProtocol.CheckConsent or PairCheckerProtocol.GetPairs or PairCheckerProtocol.UpgradeFromRelay
                 or PairCheckerProtocol.GetStats or IceTransportProtocol.Inbound:
                 _checks.Forward(message);
                 break;

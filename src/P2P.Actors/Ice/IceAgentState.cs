@@ -86,6 +86,13 @@ public sealed class IceAgentState
     /// <summary>The pair ICE selected in this generation, once it did.</summary>
     public SelectedPair? Selected { get; set; }
 
+    /// <summary>
+    /// Port prediction runs in this session (both peers are ours and agreed): a relayed selection is not final, and a
+    /// direct pair found later is checked and nominated over it (the controlled agent already takes a later
+    /// nomination of a better pair). Kept across ICE restarts.
+    /// </summary>
+    public bool UpgradeFromRelay { get; set; }
+
     /// <summary>How many ICE restarts this agent went through.</summary>
     public int Generation { get; private set; }
 

@@ -65,6 +65,12 @@ public static class PairCheckerProtocol
     public sealed record Stats(long ChecksSent, long RequestsAnswered, long BadRequests, long BadResponses, long RoleConflicts);
 
     public sealed record GetStats;
+
+    /// <summary>Port prediction runs: a direct pair that becomes valid after a relayed one was selected is checked and nominated over it (<see cref="IceAgentState.UpgradeFromRelay"/>).</summary>
+    public sealed record UpgradeFromRelay
+    {
+        public static readonly UpgradeFromRelay Instance = new();
+    }
 }
 
 /// <summary>
@@ -136,6 +142,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             AddPairs(m.Replaces is { } old ? _state.ReplaceLocal(old, m.Candidate) : _state.AddLocal(m.Candidate));
         });
         Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
+        Receive<PairCheckerProtocol.UpgradeFromRelay>(_ => _state.UpgradeFromRelay = true);
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
             if (m.Local) LocalGatheringDone();
@@ -542,7 +549,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         }
         // RFC 8445 §8.3: once a pair is selected no more checks go to other pairs; their checks are still answered
         // (§7.3.1), and a nomination the controlled agent must confirm with a check of its own is still followed
-        if (ChecksStopped && !(check.UseCandidate && !_state.Controlling)) return;
+        if (ChecksStopped && !(check.UseCandidate && !_state.Controlling) && !MayUpgrade(pair)) return;
         if (pair.State == CandidatePairState.Succeeded) return;
         // RFC 8445 §7.3.1.4: also for a pair in progress (its first check may have been dropped by the remote
         // NAT before this check opened it): check again now rather than after the retransmission backoff
@@ -617,7 +624,13 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             Context.Parent.Tell(new PairCheckerProtocol.PairValid(new SelectedPair(pair.Local, pair.Remote, pair.Priority, roundTrip)));
         }
         if (firstTime && _state.Controlling && _selected is null) ConsiderNomination();
+        else if (firstTime && _state.Controlling && MayUpgrade(pair)) Trigger(pair, useCandidate: true);
     }
+
+    /// <summary>With port prediction (<see cref="IceAgentState.UpgradeFromRelay"/>): a direct UDP pair better than a relayed selection is still checked and nominated.</summary>
+    private bool MayUpgrade(CandidatePair pair) =>
+        _state.UpgradeFromRelay && _selected is { } selected && IsRelayed(selected) && !IsRelayed(pair)
+        && pair.Local.Transport == CandidateTransport.Udp && pair.Priority > selected.Priority;
 
     private void Reply(Inbound inbound, int length) =>
         _transport.Tell(new Transmit(inbound.Local, inbound.From, Scratch.AsSpan(0, length).ToArray()), Self);
@@ -720,6 +733,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         if (ChecksStopped) StopOtherChecks(pair);
         _log.Info("[{0}] selected pair {1} {2} -> {3} {4}", _sessionId, pair.Local.Type, pair.Local.Address, pair.Remote.Type, pair.Remote.Address);
         Context.Parent.Tell(new PairCheckerProtocol.PairSelected(selected));
+        // a direct pair that became valid while the relayed one's nomination was on its way takes over at once
+        if (_state.Controlling && _state.CheckList.Pairs.Where(p => p.Valid && MayUpgrade(p)).MaxBy(p => p.Priority) is { } better) Trigger(better, useCandidate: true);
     }
 
     /// <summary>With regular nomination, ICE is complete once a pair is selected (RFC 8445 §8.1.2, §8.3); aggressive nomination keeps looking for a better pair.</summary>
@@ -736,10 +751,10 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
         for (var node = _triggered.First; node is not null;)
         {
             var next = node.Next;
-            if (!ReferenceEquals(node.Value.Pair, selected)) _triggered.Remove(node);
+            if (!ReferenceEquals(node.Value.Pair, selected) && !MayUpgrade(node.Value.Pair)) _triggered.Remove(node);
             node = next;
         }
-        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected));
+        int stopped = _transactions.Cancel(c => !c.Consent && !ReferenceEquals(c.Pair, selected) && !MayUpgrade(c.Pair));
         if (stopped > 0) _log.Debug("[{0}] stopped {1} checks in progress on other pairs", _sessionId, stopped);
     }
 

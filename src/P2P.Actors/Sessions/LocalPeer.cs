@@ -20,6 +20,9 @@ namespace P2P.Actors.Sessions;
 public sealed record LocalPeerSettings(string Name, IPEndPoint Bind, IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers)
 {
     public IUdpSocketFactory Sockets { get; init; } = RealUdpSockets.WithReceiveThreads;
+
+    /// <summary>Port prediction's limits for this peer's sessions; null: p2p.ice.port-prediction of the actor system's configuration.</summary>
+    public PortPredictionSettings? PortPrediction { get; init; }
 }
 
 public static class LocalPeerProtocol
@@ -140,6 +143,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
+    // port prediction's found sockets (Ice/PortPrediction): their candidate's address → the socket and the prediction that owns it
+    private readonly Dictionary<IPEndPoint, (IActorRef Socket, IActorRef Owner)> _predictedSockets = [];
+    private PortPredictionSettings? _portPrediction; // read once for all sessions
     private readonly Dictionary<IActorRef, (CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // the sessions' faults against the per-minute budget; and how many were resumed in all
     private Supervision.ChildFaultDecider? _sessionFaults;
@@ -268,6 +274,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             ChannelsInUse = _channelsOf.Values.Sum(c => c.ByPeer.Count),
         }));
         Receive<Transmit>(OnTransmit);
+        Receive<PortPredictionProtocol.SocketFound>(m => _predictedSockets[m.Local] = (m.Socket, Sender));
         Receive<CheckAdmissionProtocol.Begin>(m =>
         {
             if (!_admission.Knows(Sender)) Context.Watch(Sender); // a checker that stops gives its place back
@@ -572,7 +579,8 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         do tag = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (_routes.HasTag(tag));
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
-        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp, _natReport), Context.System), name);
+        var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp, _natReport,
+            PredictionSockets, _portPrediction ??= _settings.PortPrediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config)), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (policy, m.SessionId, m.Owner);
@@ -613,6 +621,8 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             if (_securing.Remove(t.ActorRef, out var checker)) EndChecking(checker);
             SessionFaults.Forget(t.ActorRef);
             _routes.RemoveSession(t.ActorRef);
+            foreach (var found in _predictedSockets.Where(kv => kv.Value.Owner.Path.Parent.Equals(t.ActorRef.Path)).Select(kv => kv.Key).ToList())
+                _predictedSockets.Remove(found);
             // the last session went: what its native state (OpenSSL's HMAC, ECDSA and AES-GCM contexts) used goes back
             // to the system, not only to the C library's arenas, which would keep it as their high-water mark
             if (_sessions.Count == 0 && _ice.TrimNativeHeapWhenIdle)
@@ -653,6 +663,11 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         {
             if (!_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator)) _unroutable++;
             else if (!TrySendChannelData(allocator, m)) allocator.Tell(new TurnClientProtocol.SendToPeer(m.To, m.Payload));
+            return;
+        }
+        if (_predictedSockets.TryGetValue(m.Local.Address, out var predicted) && PortPrediction.IsFound(m.Local))
+        {
+            predicted.Socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
             return;
         }
         _socket.Tell(new UdpSocketProtocol.Send(m.To, m.Payload));
@@ -700,6 +715,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         Route(new Inbound(local, r.From, r.Payload));
     }
+
+    /// <summary>Port prediction's extra sockets (up to hundreds per session, short-lived): real ones without a receive thread each.</summary>
+    private IUdpSocketFactory PredictionSockets => _settings.Sockets is RealUdpSockets ? RealUdpSockets.Instance : _settings.Sockets;
 
     /// <summary>To the session the datagram belongs to (<see cref="PeerRoutes.Route"/>); what none takes yet is held or counted.</summary>
     private void Route(Inbound inbound)

@@ -32,6 +32,7 @@ public sealed class LocalSignaling : ReceiveActor
             observer.Forward(m);
         });
         Receive<SessionProtocol.LocalCandidate>(m => ToOther(m.SessionId, new SessionProtocol.AddRemoteCandidate(m.Candidate)));
+        Receive<SessionProtocol.LocalNatReported>(m => ToOther(m.SessionId, new SessionProtocol.SetRemoteDescription(m.Description)));
         Receive<SessionProtocol.LocalDescription>(m =>
         {
             ToOther(m.SessionId, new SessionProtocol.RemoteEndOfCandidates());

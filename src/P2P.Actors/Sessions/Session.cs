@@ -12,6 +12,7 @@ using P2P.Actors.Transport;
 using P2P.Protocol;
 using P2P.Protocol.Dtls;
 using P2P.Protocol.Ice;
+using P2P.Protocol.Nat;
 
 namespace P2P.Actors.Sessions;
 
@@ -63,6 +64,17 @@ public sealed class Session : ReceiveActor, IWithTimers
     private P2P.Protocol.Nat.NatReport? _localNat, _remoteNat; // RFC 5780 discovery's reports: ours (from the LocalPeer), the remote's (a=x-p2p-nat)
     private bool _restarting, _failed;
 
+    // port prediction (Ice/PortPrediction): this side's NAT report, the remote's description that carried its report
+    private IceCredentials _credentials; // the current ones: renewed by an ICE restart
+    private readonly ulong _tieBreaker;
+    private readonly bool _controlling;
+    private readonly PortPredictionSettings _predictionSettings;
+    private readonly IUdpSocketFactory? _predictionSockets;
+    private IceDescription? _remoteWithNat;
+    private bool _natUpdatePending; // our report came after our description went out, before the remote showed it is one of ours
+    private IActorRef? _prediction;
+    private string? _predictionNote; // why prediction does not run, once decided
+
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private long _firstCandidateAt, _dataPathAt, _iceConnectedAt, _dtlsConnectedAt, _associatedAt;
 
@@ -92,9 +104,13 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
         DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null,
-        P2P.Protocol.Nat.NatReport? nat = null)
+        P2P.Protocol.Nat.NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null)
     {
         _localNat = nat;
+        _credentials = credentials;
+        _controlling = controlling;
+        _predictionSockets = predictionSockets;
+        _predictionSettings = prediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config);
         _socket = socket;
         _certificate = certificate;
         _localSetup = controlling ? SetupAttribute.ActPass : SetupAttribute.Active; // the side that opens offers; RFC 5763 §5
@@ -107,7 +123,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         _sessionTag = sessionTag;
         _channels = new SessionChannels(sessionId);
         _faultDecider = new ChildFaultDecider(Context.System.Scheduler, _log, settings.ChildFaultsPerMinute);
-        ulong tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        ulong tieBreaker = _tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         _ice = Context.ActorOf(SessionMailbox.For(IceAgent.Props(settings, sessionId, credentials, controlling, tieBreaker, sessionTag, peer), Context.System), AgentName);
         _faultDecider.Supervise(_ice, "ICE agent", sessionId);
         _owner.Tell(new SessionProtocol.Started(_sessionId, Self, credentials) { IceLite = _settings.Lite, Description = Describe(credentials, []) });
@@ -121,10 +137,12 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <param name="socket">The peer's socket, written directly by the session's connection while its pair is not relayed (see <see cref="ConnectionPath"/>); null: always through the peer.</param>
     /// <param name="dtls">The DTLS settings of a secure session; null: p2p.dtls of the actor system's configuration.</param>
     /// <param name="sctp">The SCTP settings of a secure session; null: p2p.sctp of the actor system's configuration.</param>
+    /// <param name="predictionSockets">Where port prediction's extra sockets come from (the LocalPeer's factory); null: this side never opens them.</param>
+    /// <param name="prediction">Port prediction's limits; null: p2p.ice.port-prediction of the actor system's configuration.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
         DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null,
-        P2P.Protocol.Nat.NatReport? nat = null) =>
-        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp, nat));
+        P2P.Protocol.Nat.NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null) =>
+        Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp, nat, predictionSockets, prediction));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -158,7 +176,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         });
         Receive<IceTransportProtocol.Inbound>(m =>
         {
-            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
+            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) ToAgent(m);
         });
         Receive<SessionProtocol.Send>(m =>
         {
@@ -318,7 +336,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         // packets from the LocalPeer: STUN to the agent, the rest to the connection
         Receive<IceTransportProtocol.Inbound>(m =>
         {
-            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) _ice.Forward(m);
+            if (PacketDemultiplexer.Classify(m.Payload.Span) == PacketKind.Stun) ToAgent(m);
             else link.Connection.Forward(m);
         });
         Receive<PairCheckerProtocol.ConsentConfirmed>(m => link.Connection.Forward(m));
@@ -348,8 +366,8 @@ public sealed class Session : ReceiveActor, IWithTimers
             new SessionProtocol.LocalDescription(_sessionId, Describe(m.Credentials, m.Candidates) with { EndOfCandidates = true })));
         Receive<PairCheckerProtocol.Restarted>(m => OnRestarted(m, connection));
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
-        Receive<SessionProtocol.LocalNatReport>(m => _localNat = m.Report);
         Receive<SessionProtocol.GetNat>(_ => Sender.Tell(new SessionProtocol.NatReports(_sessionId, _localNat, _remoteNat)));
+        PortPredictionEvents();
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
@@ -446,7 +464,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         IceLite = _settings.Lite,
         Pacing = _settings.Ta,
         SessionTag = _sessionTag,
-        Nat = _localNat,
+        Nat = AnnouncedNat,
         FingerprintAlgorithm = _certificate is null ? null : _certificate.Fingerprint.Algorithm,
         Fingerprint = _certificate?.Fingerprint.Hex,
         Setup = _certificate is null ? null : DtlsSetup.Format(_localSetup),
@@ -477,6 +495,12 @@ public sealed class Session : ReceiveActor, IWithTimers
     {
         _remoteSessionTag ??= m.Description.SessionTag;
         _remoteNat = m.Description.Nat ?? _remoteNat;
+        if (_natUpdatePending && _remoteSessionTag is not null) SendNatUpdate();
+        if (m.Description.Nat is not null && _remoteWithNat is null)
+        {
+            _remoteWithNat = m.Description;
+            MaybePredict();
+        }
         _ice.Tell(new IceAgentProtocol.SetRemoteDescription(Mdns.Strip(m.Description)));
     }
 
@@ -520,7 +544,10 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// </summary>
     private void OnRestarted(PairCheckerProtocol.Restarted m, IActorRef? connection)
     {
+        _predictionNote ??= "ICE restarted before port prediction could begin";
+        _prediction?.Tell(new PortPredictionProtocol.Stop("ICE restarted"));
         _peer.Tell(new LocalPeerProtocol.CredentialsChanged(m.Credentials.Ufrag));
+        _credentials = m.Credentials;
         _restarting = true;
         connection?.Tell(new ConnectionProtocol.ResetConsent());
         _owner.Tell(new SessionProtocol.Restarted(_sessionId, m.Credentials));
@@ -538,6 +565,67 @@ public sealed class Session : ReceiveActor, IWithTimers
         _log.Info("[{0}] relay candidate {1} replaces {2}, whose allocation the TURN server dropped", _sessionId, m.New.Address, m.Old.Address);
         _ice.Tell(new IceAgentProtocol.ReplaceLocalCandidate(m.Old, m.New));
         _owner.Tell(new SessionProtocol.LocalCandidate(_sessionId, m.New));
+    }
+
+    // ---- port prediction (Ice/PortPrediction; p2p.ice.port-prediction): once both NAT reports are known ----------
+
+    private void PortPredictionEvents()
+    {
+        Receive<SessionProtocol.LocalNatReport>(m =>
+        {
+            bool late = _localNat is null; // our description went out without it (Started carries it when it came first)
+            _localNat = m.Report;
+            if (late)
+            {
+                if (_remoteSessionTag is not null) SendNatUpdate();
+                else _natUpdatePending = true;
+            }
+            MaybePredict();
+        });
+        // the hard side's socket a probe met: a local candidate of the agent (not signalled: its address is private)
+        Receive<PortPredictionProtocol.Found>(m => _ice.Tell(new IceAgentProtocol.AddLocalCandidates([m.Candidate])));
+        Receive<PortPredictionProtocol.GetStats>(m =>
+        {
+            if (_prediction is { } prediction) prediction.Forward(m);
+            else Sender.Tell(PortPredictionProtocol.Stats.NotRun(_predictionNote ?? "not decided yet: a NAT report is missing (ours, or the remote's a=x-p2p-nat)"));
+        });
+    }
+
+    /// <summary>Our report as the remote learns it: whether we take part in port prediction is this session's setting.</summary>
+    private NatReport? AnnouncedNat => _localNat is { } nat ? nat with { PortPrediction = _predictionSettings.Enabled } : null;
+
+    /// <summary>Our report came after our description: the owner sends it to the remote (<see cref="SessionProtocol.LocalNatReported"/>).</summary>
+    private void SendNatUpdate()
+    {
+        _natUpdatePending = false;
+        _owner.Tell(new SessionProtocol.LocalNatReported(_sessionId, new IceDescription(_credentials, []) { SessionTag = _sessionTag, Nat = AnnouncedNat }));
+    }
+
+    /// <summary>Decides (<see cref="PredictionPlan"/>) once this side's report and the remote's are both known; starts the prediction when this side has a role.</summary>
+    private void MaybePredict()
+    {
+        if (_prediction is not null || _predictionNote is not null || _localNat is null || _remoteWithNat?.Nat is not { } remote) return;
+        var local = _predictionSettings.Enabled ? _localNat : _localNat with { PortPrediction = false };
+        var decision = PredictionPlan.Decide(local, remote);
+        if (!decision.Runs)
+        {
+            _predictionNote = decision.Reason;
+            _log.Info("[{0}] no port prediction: {1}", _sessionId, decision.Reason);
+            return;
+        }
+        var hard = decision.Role == PredictionRole.OpenMappings ? local : remote;
+        var start = new PortPredictionProtocol.Start(_credentials, _remoteWithNat.Credentials, _controlling, _tieBreaker, _sessionTag, hard.PublicAddress!);
+        _prediction = Context.ActorOf(PortPrediction.Props(_predictionSettings, _sessionId, decision, start, _peer, _ice, _predictionSockets,
+            _predictionSettings.Seed), "port-prediction");
+        _faultDecider.Supervise(_prediction, "port prediction", _sessionId);
+        _ice.Tell(PairCheckerProtocol.UpgradeFromRelay.Instance); // a relayed selection moves to the direct pair once found
+    }
+
+    /// <summary>STUN for the agent, but the answers to port prediction's probes, which its prediction sent.</summary>
+    private void ToAgent(IceTransportProtocol.Inbound m)
+    {
+        if (_prediction is { } prediction && PortPrediction.IsProbeAnswer(m.Payload.Span, _sessionTag)) prediction.Forward(m);
+        else _ice.Forward(m);
     }
 
     private static bool SamePath(SelectedPair a, SelectedPair b) =>
@@ -612,6 +700,7 @@ public sealed class Session : ReceiveActor, IWithTimers
         if (_dataPathAt == 0) _dataPathAt = _iceConnectedAt;
         if (link.StartedOn is not { } valid || !SamePath(valid, pair)) link.Connection.Tell(new ConnectionProtocol.SwitchPair(pair));
         link.StartedOn = null; // from now on every selection (a restart's too) is told to the connection
+        if (pair.Local.Type != CandidateType.Relayed && pair.Remote.Type != CandidateType.Relayed) _prediction?.Tell(new PortPredictionProtocol.DirectPairSelected(pair));
         _peer.Tell(new LocalPeerProtocol.DataPathSelected(pair.Remote.Address, link.Connection, link.Path));
         _log.Info("[{0}] connected over {1}", _sessionId, pair);
         if (_certificate is null) _owner.Tell(new SessionProtocol.Connected(_sessionId, pair));

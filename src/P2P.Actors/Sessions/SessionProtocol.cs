@@ -124,8 +124,19 @@ public static class SessionProtocol
 
     internal sealed record GatheringProblem(string Reason);
 
-    /// <summary>What the peer's RFC 5780 discovery found about its NAT: the session puts it into its description (a=x-p2p-nat).</summary>
+    /// <summary>
+    /// What the peer's RFC 5780 discovery found about its NAT: the session puts it into its description (a=x-p2p-nat),
+    /// and with the remote's report it decides port prediction.
+    /// </summary>
     public sealed record LocalNatReport(P2P.Protocol.Nat.NatReport Report);
+
+    /// <summary>
+    /// To the owner: this side's NAT report came after its description went out. Send <paramref name="Description"/> (the
+    /// current credentials, no candidates, a=x-p2p-session and a=x-p2p-nat) to the remote as a description; an agent takes
+    /// it as nothing new, a p2p peer's session reads the report from it. Only sent to a remote that showed it is a p2p
+    /// peer (its description carried a=x-p2p-session), so browsers and libnice never get it.
+    /// </summary>
+    public sealed record LocalNatReported(string SessionId, IceDescription Description);
 
     /// <summary>Answered with <see cref="NatReports"/>.</summary>
     public sealed record GetNat;

@@ -37,6 +37,7 @@ public sealed class SignalingBridge : ReceiveActor
             observer.Forward(m);
         });
         Receive<SessionProtocol.LocalCandidate>(m => _client.Tell(new SignalingProtocol.SendCandidate(m.Candidate.ToAttributeValue())));
+        Receive<SessionProtocol.LocalNatReported>(m => _client.Tell(new SignalingProtocol.SendDescription(m.Description.Write())));
         Receive<SessionProtocol.LocalDescription>(m =>
         {
             _client.Tell(new SignalingProtocol.SendEndOfCandidates());

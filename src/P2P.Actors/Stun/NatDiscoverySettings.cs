@@ -51,7 +51,14 @@ public sealed record NatDiscoverySettings(
     public static NatDiscoverySettings? OrNull(Config config) =>
         config.HasPath(Section) ? From(config) : null;
 
-    /// <summary><c>p2p.ice.port-prediction</c>: on unless it says off.</summary>
-    public static bool PortPredictionOf(Config config) =>
-        !config.HasPath("p2p.ice.port-prediction") || config.GetBoolean("p2p.ice.port-prediction");
+    /// <summary>
+    /// <c>p2p.ice.port-prediction</c>: on unless it says off, as one word or as the block's <c>enabled</c> (the session
+    /// reads the same key through PortPredictionSettings, and its own value is what goes into the description).
+    /// </summary>
+    public static bool PortPredictionOf(Config config)
+    {
+        const string path = "p2p.ice.port-prediction";
+        if (!config.HasPath(path)) return true;
+        return config.GetValue(path).IsObject() ? config.GetBoolean(path + ".enabled", true) : config.GetBoolean(path);
+    }
 }

@@ -111,4 +111,36 @@ public sealed class BackgroundNatDiscoveryTests(ITestOutputHelper output)
         Assert.Null(identity.Subject);
         Assert.Null(reports.Local);
     }
+    /// <summary>
+    /// Discovery finishes seconds after a chat's description went out, so without a second word the remote would never
+    /// learn the report (and port prediction would never run between two peers that start together). The session then
+    /// tells its owner, which sends a description with the same credentials and the report; only to a p2p peer.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_report_that_comes_after_the_description_goes_to_a_p2p_remote_through_the_owner_and_to_no_other(bool remoteIsP2p)
+    {
+        await VirtualRfc5780Server.StartAsync(Net, Sys);
+        var peer = PeerBehindNat(NatBehavior.PortRestrictedCone);
+        var (owner, started) = Open(peer, "s");
+        Assert.Null(started.Description?.Nat); // discovery has not finished when the first description goes out
+        var remote = new IceDescription(new IceCredentials("abcd", "0123456789012345678901"), []) { SessionTag = remoteIsP2p ? 0x1234u : null };
+        started.Session.Tell(new SessionProtocol.SetRemoteDescription(remote));
+        if (remoteIsP2p)
+        {
+            var update = owner.FishForMessage<SessionProtocol.LocalNatReported>(_ => true, Wait).Description;
+            Assert.Equal(MappingBehavior.EndpointIndependent, update.Nat?.Mapping);
+            Assert.True(update.Nat!.PortPrediction);
+            Assert.Equal(started.Credentials, update.Credentials);
+            Assert.Empty(update.Candidates);
+            Assert.Equal(started.Description?.SessionTag, update.SessionTag);
+            Assert.True(IceDescription.TryParse(update.Write(), out var parsed, out _) && parsed.Nat == update.Nat);
+            return;
+        }
+        await AwaitAssertAsync(async () =>
+            Assert.NotNull((await started.Session.Ask<SessionProtocol.NatReports>(new SessionProtocol.GetNat(), Wait)).Local), Wait, TimeSpan.FromMilliseconds(100));
+        var told = owner.ReceiveWhile(TimeSpan.FromMilliseconds(500), m => m);
+        Assert.DoesNotContain(told, m => m is SessionProtocol.LocalNatReported);
+    }
 }

@@ -35,6 +35,20 @@ public enum NatFiltering
 }
 
 /// <summary>
+/// How a NAT picks the external port of a new mapping when it does not keep the internal one (RFC 4787 §4.2.1
+/// leaves it open). Port prediction (issue 16) depends on it: a sequence can be guessed from a few mapped ports,
+/// random ports only met by the birthday method.
+/// </summary>
+public enum NatPortAllocation
+{
+    /// <summary>Each new mapping takes the previous one's port plus <see cref="NatBehavior.PortStep"/> (many carrier NATs).</summary>
+    Sequential,
+
+    /// <summary>A port drawn at random from 1024-65535 for each new mapping (Linux <c>masquerade fully-random</c>).</summary>
+    Random,
+}
+
+/// <summary>
 /// The behaviour of one virtual NAT, named after RFC 4787. Start from a preset and change one aspect with
 /// <c>with { }</c>, for example <c>NatBehavior.PortRestrictedCone with { Hairpinning = false }</c>.
 /// </summary>
@@ -54,6 +68,12 @@ public sealed record NatBehavior
     /// mapping holds it; otherwise (or when false) the NAT picks another port.
     /// </summary>
     public bool PortPreservation { get; init; } = true;
+
+    /// <summary>How the NAT picks a port it does not preserve (drawn from the network's seed when random).</summary>
+    public NatPortAllocation PortAllocation { get; init; } = NatPortAllocation.Sequential;
+
+    /// <summary>For <see cref="NatPortAllocation.Sequential"/>: the distance between two consecutive new mappings' ports.</summary>
+    public int PortStep { get; init; } = 1;
 
     /// <summary>
     /// A mapping with no outbound packet for this long is removed (RFC 4787 §4.3). Only outbound packets refresh
@@ -79,16 +99,23 @@ public sealed record NatBehavior
     public static NatBehavior PortRestrictedCone { get; } = new() { Mapping = NatMapping.EndpointIndependent, Filtering = NatFiltering.AddressAndPortDependent };
 
     /// <summary>
-    /// Address-and-port-dependent mapping and filtering without port preservation (Linux masquerade
-    /// <c>fully-random</c>): every destination endpoint sees another external port.
+    /// Address-and-port-dependent mapping and filtering without port preservation, on random ports (Linux masquerade
+    /// <c>fully-random</c>): every destination endpoint sees another external port, with no pattern.
     /// </summary>
     public static NatBehavior Symmetric { get; } = new()
     {
         Mapping = NatMapping.AddressAndPortDependent,
         Filtering = NatFiltering.AddressAndPortDependent,
         PortPreservation = false,
+        PortAllocation = NatPortAllocation.Random,
     };
 
+    /// <summary>As <see cref="Symmetric"/>, but new mappings take consecutive ports (a carrier NAT's allocator).</summary>
+    public static NatBehavior SymmetricSequential { get; } = Symmetric with { PortAllocation = NatPortAllocation.Sequential };
+
     /// <summary>Null when the behaviour makes sense, else one sentence saying what is wrong.</summary>
-    public string? Validate() => MappingTimeout <= TimeSpan.Zero ? "the mapping timeout must be positive" : null;
+    public string? Validate() =>
+        MappingTimeout <= TimeSpan.Zero ? "the mapping timeout must be positive"
+        : PortStep is < 1 or > 1000 ? "the port step must be 1 to 1000"
+        : null;
 }

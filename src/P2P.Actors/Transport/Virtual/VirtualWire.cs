@@ -71,8 +71,9 @@ public sealed class VirtualWire : ReceiveActor, IWithTimers
         public HashSet<IPAddress> ContactedAddresses { get; } = [];
     }
 
-    private sealed class Nat(string name, IPAddress publicAddress, NatBehavior behavior, Link link, int firstPort)
+    private sealed class Nat(string name, IPAddress publicAddress, NatBehavior behavior, Link link, int firstPort, Random ports)
     {
+        public Random Ports { get; } = ports;
         public string Name { get; } = name;
         public IPAddress PublicAddress { get; } = publicAddress;
         public NatBehavior Behavior { get; } = behavior;
@@ -160,9 +161,11 @@ public sealed class VirtualWire : ReceiveActor, IWithTimers
     private void OnAddNat(AddNat add)
     {
         var link = NewLink(add.Name);
-        // Where a NAT without port preservation starts handing out ports: drawn from the seed, then sequential.
-        int first = FirstNatPort + new Random(SeedFor("ports:" + add.Name)).Next(65536 - FirstNatPort);
-        var nat = new Nat(add.Name, add.PublicAddress, add.Behavior, link, first);
+        // Where a NAT without port preservation starts handing out ports: drawn from the seed, then sequential (or
+        // every port drawn from the same generator, for random allocation)
+        var ports = new Random(SeedFor("ports:" + add.Name));
+        int first = FirstNatPort + ports.Next(65536 - FirstNatPort);
+        var nat = new Nat(add.Name, add.PublicAddress, add.Behavior, link, first, ports);
         _nats[add.Name] = nat;
         _natsByAddress[add.PublicAddress] = nat;
     }
@@ -317,10 +320,18 @@ public sealed class VirtualWire : ReceiveActor, IWithTimers
     private static int PickExternalPort(Nat nat, int internalPort)
     {
         if (nat.Behavior.PortPreservation && !nat.ByExternalPort.ContainsKey(internalPort)) return internalPort;
-        while (true)
+        if (nat.ByExternalPort.Count >= 65536 - FirstNatPort) throw new InvalidOperationException($"NAT {nat.Name} has no free port left");
+        for (int tries = 0; ; tries++)
         {
-            int candidate = nat.NextPort;
-            nat.NextPort = candidate == 65535 ? FirstNatPort : candidate + 1;
+            if (tries > 1 << 20) throw new InvalidOperationException($"NAT {nat.Name} found no free port in step {nat.Behavior.PortStep}");
+            int candidate;
+            if (nat.Behavior.PortAllocation == NatPortAllocation.Random) candidate = FirstNatPort + nat.Ports.Next(65536 - FirstNatPort);
+            else
+            {
+                candidate = nat.NextPort;
+                int next = candidate + nat.Behavior.PortStep;
+                nat.NextPort = next > 65535 ? FirstNatPort + (next - 65536) % (65536 - FirstNatPort) : next;
+            }
             if (!nat.ByExternalPort.ContainsKey(candidate)) return candidate;
         }
     }
