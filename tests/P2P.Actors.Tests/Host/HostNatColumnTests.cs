@@ -27,7 +27,8 @@ public sealed class HostNatColumnTests(ITestOutputHelper output)
             await host.WriteLineAsync("open alice bob");
             await host.WaitForLineAsync(l => l.StartsWith("[alice-bob-1] connected", StringComparison.Ordinal), Wait);
 
-            // the first session was described before discovery ended: its own report comes later, the remote's never
+            // the first session was described before discovery ended: each side's report comes later, and goes to the
+            // other side then (SessionProtocol.LocalNatReported, through the host's in-memory signaling)
             var deadline = DateTime.UtcNow + Wait;
             string row, other;
             do
@@ -35,11 +36,11 @@ public sealed class HostNatColumnTests(ITestOutputHelper output)
                 await host.WriteLineAsync("sessions");
                 row = await host.WaitForLineAsync(l => l.Contains("alice-bob-1", StringComparison.Ordinal), Wait);
                 other = await host.WaitForLineAsync(l => l.Contains("bob-alice-1", StringComparison.Ordinal), Wait);
-                if (row.Contains("no NAT /", StringComparison.Ordinal) && other.Contains("no NAT /", StringComparison.Ordinal)) break;
+                if (row.Contains("no NAT / no NAT", StringComparison.Ordinal) && other.Contains("no NAT / no NAT", StringComparison.Ordinal)) break;
                 await Task.Delay(300);
             } while (DateTime.UtcNow < deadline);
-            Assert.Contains("no NAT / -", row);
-            Assert.Contains("no NAT / -", other);
+            Assert.Contains("no NAT / no NAT", row);
+            Assert.Contains("no NAT / no NAT", other);
 
             // a session opened now carries both reports in its descriptions
             await host.WriteLineAsync("open bob alice");
