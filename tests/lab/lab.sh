@@ -183,8 +183,8 @@ cmd_down() {
 # endpoint-independent), never the host's own port. full-cone adds a map of learned mappings (public
 # port -> host addr:port) that sends anything arriving on a mapped port inward. symmetric lets the
 # kernel pick a random port for every new flow (`masquerade fully-random`, ports from 1024 up). sequential gives
-# every new UDP flow the port after the previous flow's (20000, 20001, ... 24095, then 20000 again; nftables'
-# `numgen inc`, evaluated once per new conntrack entry), as many carrier NATs do; its TCP is masqueraded.
+# every new flow (UDP or TCP) the port after the previous flow's (20000, 20001, ... 24095, then 20000 again; nftables'
+# `numgen inc`, evaluated once per new conntrack entry), as many carrier NATs do.
 # tcp-only and udp-blocked are one router: both names meant "all UDP dropped both ways, any TCP out, masqueraded"
 # (and nothing else out: the forward chain's policy drops ICMP and every other protocol from the LAN too).
 # https-only is tcp-only narrowed to TCP destination port 443 (an office proxy's firewall without the proxy).
@@ -212,13 +212,12 @@ nat_rules() {
             nat_rule="oifname \"wan\" ip saddr ${lan} masquerade fully-random"
             ;;
         sequential)
-            # ADPM with ports in sequence (one more per new UDP flow, from 20000), APDF, port not preserved. numgen's
+            # ADPM with ports in sequence (one more per new flow, UDP and TCP alike, from 20000), APDF, port not preserved. numgen's
             # value is an integer in host byte order, so a port written straight from it comes out byte-swapped
             # (20000 -> 8270); a map from the counter to the port (an inet_service, network order) gives the port.
             local i seq_ports=""
             for ((i = 0; i < SEQUENTIAL_PORTS; i++)); do seq_ports+="${i} : $((SEQUENTIAL_FIRST + i)), "; done
-            nat_rule="oifname \"wan\" ip saddr ${lan} meta l4proto udp snat ip to ${wan_ip} : numgen inc mod ${SEQUENTIAL_PORTS} map { ${seq_ports%, } }
-        oifname \"wan\" ip saddr ${lan} masquerade"
+            nat_rule="oifname \"wan\" ip saddr ${lan} meta l4proto { tcp, udp } snat ip to ${wan_ip} : numgen inc mod ${SEQUENTIAL_PORTS} map { ${seq_ports%, } }"
             ;;
         full-cone)
             # EIM, EIF, port preserved: learn each UDP mapping (public port -> inner addr.port)

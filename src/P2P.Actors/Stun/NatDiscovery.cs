@@ -68,6 +68,7 @@ public sealed class NatDiscovery : ReceiveActor, IWithTimers
     private MappingBehavior _mapping = MappingBehavior.Unknown;
     private FilteringBehavior _filtering = FilteringBehavior.Unknown;
     private bool? _hairpinning;
+    private int _branches; // tests running side by side (filtering and hairpin) that have not ended yet
     private TimeSpan? _lifetime;
 
     // the lifetime probe
@@ -146,12 +147,13 @@ public sealed class NatDiscovery : ReceiveActor, IWithTimers
         {
             _notes.Add($"the server {_server} has no alternate address (no OTHER-ADDRESS in its answer), so mapping and filtering cannot be told apart; " +
                 "run it with a second address (p2p relay --alt-ip, or coturn with two listening IPs)");
+            _branches = 1;
             Hairpin();
             return;
         }
         if (noNat)
         {
-            Filtering();
+            FilteringAndHairpin();
             return;
         }
         Request(_a, new IPEndPoint(_other.Address, _server.Port), silence: false, then: TestII);
@@ -162,53 +164,66 @@ public sealed class NatDiscovery : ReceiveActor, IWithTimers
         if (answer?.Mapped is not { } m2)
         {
             _notes.Add($"the alternate address {_other!.Address}:{_server.Port} did not answer mapping test II, so the mapping behaviour is unknown");
-            Filtering();
+            FilteringAndHairpin();
             return;
         }
         if (m2.Equals(_m1))
         {
             _mapping = MappingBehavior.EndpointIndependent;
-            Filtering();
+            FilteringAndHairpin();
             return;
         }
         Request(_a, _other!, silence: false, then: m3 =>
         {
             if (m3?.Mapped is null) _notes.Add($"the alternate address {_other} did not answer mapping test III, so the mapping behaviour is unknown");
             else _mapping = m3.Mapped.Equals(m2) ? MappingBehavior.AddressDependent : MappingBehavior.AddressAndPortDependent;
-            Filtering();
+            FilteringAndHairpin();
         });
     }
 
     // ------------------------------------------------------------------ §4.4 filtering
+
+    /// <summary>
+    /// The filtering tests and the hairpin test wait for silence (1.75 s each with the defaults behind a filtering NAT),
+    /// on sockets of their own, so they run side by side; port allocation comes after both, since the flows they open
+    /// would take ports from a NAT that hands them out in sequence.
+    /// </summary>
+    private void FilteringAndHairpin()
+    {
+        _branches = 2;
+        Filtering();
+        Hairpin();
+    }
+
+    /// <summary>One of the side-by-side tests ended; port allocation starts after the last.</summary>
+    private void Joined()
+    {
+        if (--_branches == 0) Allocation();
+    }
 
     private void Filtering() => Open((b, _) => Request(b, _server, silence: false, then: first =>
     {
         if (first?.Mapped is null)
         {
             _notes.Add("the server did not answer a second socket, so the filtering behaviour is unknown");
-            Hairpin();
+            Joined();
             return;
         }
-        Request(b, _server, silence: true, change: (true, true), then: fromOther =>
+        // test II (answer from the other address and port) and test III (from the other port) at once: each is a
+        // silence to wait out behind a filtering NAT
+        Answer? fromOther = null, fromOtherPort = null;
+        int left = 2;
+        Request(b, _server, silence: true, change: (true, true), then: answer => { fromOther = answer; Decide(); });
+        Request(b, _server, silence: true, change: (false, true), then: answer => { fromOtherPort = answer; Decide(); });
+        void Decide()
         {
-            if (fromOther is { ErrorCode: not 0 })
-            {
-                _notes.Add($"the server refused CHANGE-REQUEST ({fromOther.ErrorCode} {fromOther.ErrorText}), so the filtering behaviour is unknown");
-                Hairpin();
-                return;
-            }
-            if (fromOther is not null)
-            {
-                _filtering = FilteringBehavior.EndpointIndependent;
-                Hairpin();
-                return;
-            }
-            Request(b, _server, silence: true, change: (false, true), then: fromOtherPort =>
-            {
-                _filtering = fromOtherPort is { ErrorCode: 0 } ? FilteringBehavior.AddressDependent : FilteringBehavior.AddressAndPortDependent;
-                Hairpin();
-            });
-        });
+            if (--left > 0) return;
+            if ((fromOther ?? fromOtherPort) is { ErrorCode: not 0 } refused)
+                _notes.Add($"the server refused CHANGE-REQUEST ({refused.ErrorCode} {refused.ErrorText}), so the filtering behaviour is unknown");
+            else if (fromOther is not null) _filtering = FilteringBehavior.EndpointIndependent;
+            else _filtering = fromOtherPort is not null ? FilteringBehavior.AddressDependent : FilteringBehavior.AddressAndPortDependent;
+            Joined();
+        }
     }));
 
     // ------------------------------------------------------------------ §4.5 hairpinning
@@ -217,13 +232,13 @@ public sealed class NatDiscovery : ReceiveActor, IWithTimers
     {
         if (_mapping == MappingBehavior.NoNat)
         {
-            Allocation();
+            Joined();
             return;
         }
         Request(_a, _m1, silence: true, then: own =>
         {
             _hairpinning = own is not null;
-            Allocation();
+            Joined();
         });
     }
 

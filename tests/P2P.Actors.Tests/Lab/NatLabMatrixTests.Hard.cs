@@ -192,7 +192,8 @@ public sealed partial class NatLabMatrixTests
             await Task.Delay(expectDirect ? 500 : 0); // the controlled side selects the nominated pair one round trip later
             linesA = ReadShared(logA);
             var connectedOver = linesA.Where(l => l.Contains("[chat] connected over ", StringComparison.Ordinal)).ToList();
-            string PathOf(string line) => Regex.Match(line, @"connected over (\w+) .* -> (\w+) ").Groups is var g && g.Count == 3 ? $"{g[1].Value} -> {g[2].Value}" : line;
+            string PathOf(string line) => Regex.Match(line, @"connected over (\w+) .* -> (\w+) ") is { Success: true } m
+                ? $"{m.Groups[1].Value} -> {m.Groups[2].Value}{(line.Contains("(TCP", StringComparison.Ordinal) ? " (tcp)" : "")}" : line;
             string first = connectedOver.Count > 0 ? PathOf(connectedOver[0]) : "", last = connectedOver.Count > 0 ? PathOf(connectedOver[^1]) : "";
             double toDirect = connectedOver.Count > 1 ? (StampOf(connectedOver[^1]) - StampOf(connectedOver[0])).TotalMilliseconds : 0;
             static int? Number(string[] lines, string pattern) =>

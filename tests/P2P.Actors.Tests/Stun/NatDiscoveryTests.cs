@@ -80,6 +80,24 @@ public sealed class NatDiscoveryTests : VirtualNetworkTestBase
     }
 
     [Fact]
+    public async Task The_three_silences_behind_a_filtering_nat_are_waited_out_together()
+    {
+        // behind a port-restricted cone the two filtering tests and the hairpin test each end in silence; one after the
+        // other they took three silence timeouts (5.25 s with the defaults) before port prediction could even start
+        await StartServer();
+        BehindNat(NatBehavior.PortRestrictedCone with { Hairpinning = false });
+        var settings = Settings();
+        var started = Scheduler.Now;
+        var found = Assert.IsType<NatDiscovered>(await Discover(settings));
+        var took = Scheduler.Now - started;
+        var silence = settings.Silence.TotalTimeout(reliable: false);
+        _log.WriteLine($"discovery took {took.TotalSeconds:0.00} s of virtual time; one silence is {silence.TotalSeconds:0.00} s");
+        Assert.Equal(FilteringBehavior.AddressAndPortDependent, found.Report.Filtering);
+        Assert.False(found.Report.Hairpinning);
+        Assert.True(took < 2 * silence, $"discovery took {took.TotalSeconds:0.00} s, two silences or more ({silence.TotalSeconds:0.00} s each)");
+    }
+
+    [Fact]
     public async Task Address_restricted_cone_is_address_dependent_filtering()
     {
         var found = await DiscoverBehind(NatBehavior.AddressRestrictedCone);
