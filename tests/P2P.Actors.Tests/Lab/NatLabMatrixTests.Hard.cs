@@ -196,10 +196,13 @@ public sealed partial class NatLabMatrixTests
                 ? $"{m.Groups[1].Value} -> {m.Groups[2].Value}{(line.Contains("(TCP", StringComparison.Ordinal) ? " (tcp)" : "")}" : line;
             string first = connectedOver.Count > 0 ? PathOf(connectedOver[0]) : "", last = connectedOver.Count > 0 ? PathOf(connectedOver[^1]) : "";
             double toDirect = connectedOver.Count > 1 ? (StampOf(connectedOver[^1]) - StampOf(connectedOver[0])).TotalMilliseconds : 0;
-            static int? Number(string[] lines, string pattern) =>
+            static int? Number(IEnumerable<string> lines, string pattern) =>
                 lines.Select(l => Regex.Match(l, pattern)).FirstOrDefault(m => m.Success) is { } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
             var both = linesA.Concat(ReadShared(logB)).ToArray();
-            int? probes = Number(both, @"port prediction \(.*; (\d+) probes sent"), sockets = Number(both, @"port prediction \(.*?(\d+) extra sockets opened");
+            // probes: the easy side's line; sockets: the hard side's (the easy side opens none, and says so)
+            int? probes = Number(both, @"port prediction \(.*; (\d+) probes sent");
+            int? sockets = both.Select(l => Regex.Match(l, @"port prediction \(.*?(\d+) extra sockets opened")).Where(m => m.Success)
+                .Select(m => (int?)int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Max();
 
             // lines cross both ways on the pair the session ended on
             await a.WriteLineAsync("after prediction from a");
