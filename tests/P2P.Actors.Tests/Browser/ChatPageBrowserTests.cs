@@ -383,7 +383,9 @@ public sealed class ChatPageBrowserTests(ITestOutputHelper output)
             await alice.GoToAsync(pageUrl);
             await alice.WaitForSelectorAsync("#pick-room:not([hidden])", Shown);
             await alice.TypeAsync("#room-input", "tea");
-            await alice.Keyboard.PressAsync("Enter");
+            // the picker navigates (location.search): a wait begun in the old document fails when its context goes
+            // ("Waiting failed", seen once in CI), so the navigation is awaited first
+            await Task.WhenAll(alice.WaitForNavigationAsync(), alice.Keyboard.PressAsync("Enter"));
             await WaitStateAsync(alice, "waiting");
             Assert.EndsWith("/?room=tea", alice.Url);
             await bob.GoToAsync($"{pageUrl}?room=tea");
