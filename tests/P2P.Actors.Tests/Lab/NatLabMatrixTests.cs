@@ -688,7 +688,7 @@ public sealed partial class NatLabMatrixTests(ITestOutputHelper output)
         md.AppendLine("TCP endpoint-independently, by TCP hole punching between server-reflexive simultaneous-open candidates, RFC 6544");
         md.AppendLine("§5.2); the test fails on a cell that relays where it exists. tcp-only x tcp-only is in the firewall matrix below.");
         md.AppendLine("The path is the first one selected: where one NAT is symmetric and the other maps endpoint-independently, port");
-        md.AppendLine("prediction (on by default) then moves the session to a direct pair a few seconds later, in the middle of the file;");
+        md.AppendLine("prediction (on by default) then moves the session to a direct pair a few seconds later, while the file may still be moving;");
         md.AppendLine("the port-prediction section below measures that.");
         md.AppendLine($"Run on {DateTime.UtcNow:yyyy-MM-dd} in {took.TotalMinutes:0.0} min.");
         md.AppendLine();
