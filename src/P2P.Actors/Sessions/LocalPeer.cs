@@ -145,7 +145,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     // port prediction's found sockets (Ice/PortPrediction): their candidate's address → the socket and the prediction that owns it
     private readonly Dictionary<IPEndPoint, (IActorRef Socket, IActorRef Owner)> _predictedSockets = [];
-    private PortPredictionSettings? _portPrediction; // read once for all sessions
+    private readonly PortPredictionSettings _portPrediction; // read once for all sessions
     private readonly Dictionary<IActorRef, (CandidatePolicy Policy, string Id, IActorRef Owner)> _sessions = [];
     // the sessions' faults against the per-minute budget; and how many were resumed in all
     private Supervision.ChildFaultDecider? _sessionFaults;
@@ -174,6 +174,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         _ice = ice;
         _stun = stun;
         _turn = turn;
+        _portPrediction = settings.PortPrediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config);
         _routes = new PeerRoutes(server => _allocators.ContainsKey(server) || _probers.ContainsKey(server));
         _socket = Context.ActorOf(settings.Sockets.Create(settings.Bind, Self, ice.SocketBufferBytes, _routes.Direct), "udp");
         _admission = new CheckAdmission<IActorRef>(ice.MaxCheckingSessions > 0 ? ice.MaxCheckingSessions : int.MaxValue);
@@ -580,7 +581,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         var policy = m.Policy ?? _ice.Policy;
         var certificate = m.Secure ? _certificate ??= DtlsCertificate.Generate() : null;
         var session = Context.ActorOf(SessionMailbox.For(Session.Props(_ice, m.SessionId, credentials, m.Controlling, tag, Self, m.Owner, certificate, _routes.Direct, _dtls, _sctp, _natReport,
-            PredictionSockets, _portPrediction ??= _settings.PortPrediction ?? PortPredictionSettings.OrDefault(Context.System.Settings.Config)), Context.System), name);
+            PredictionSockets, _portPrediction), Context.System), name);
         Context.Watch(session);
         SessionFaults.Supervise(session, "session", m.SessionId);
         _sessions[session] = (policy, m.SessionId, m.Owner);

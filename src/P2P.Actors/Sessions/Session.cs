@@ -61,10 +61,10 @@ public sealed class Session : ReceiveActor, IWithTimers
     private readonly IActorRef _ice;
     private readonly List<string> _problems = [];
     private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
-    private P2P.Protocol.Nat.NatReport? _localNat, _remoteNat; // RFC 5780 discovery's reports: ours (from the LocalPeer), the remote's (a=x-p2p-nat)
+    private NatReport? _localNat; // RFC 5780 discovery's report of our NAT (from the LocalPeer); the remote's comes in _remoteWithNat
     private bool _restarting, _failed;
 
-    // port prediction (Ice/PortPrediction): this side's NAT report, the remote's description that carried its report
+    // port prediction (Ice/PortPrediction): the remote's first description that carried its report (a=x-p2p-nat)
     private IceCredentials _credentials; // the current ones: renewed by an ICE restart
     private readonly ulong _tieBreaker;
     private readonly bool _controlling;
@@ -104,7 +104,7 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     public Session(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
         DtlsCertificate? certificate, IUdpWriter? socket, DtlsSettings? dtlsSettings = null, SctpSettings? sctpSettings = null,
-        P2P.Protocol.Nat.NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null)
+        NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null)
     {
         _localNat = nat;
         _credentials = credentials;
@@ -141,7 +141,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <param name="prediction">Port prediction's limits; null: p2p.ice.port-prediction of the actor system's configuration.</param>
     public static Props Props(IceSettings settings, string sessionId, IceCredentials credentials, bool controlling, uint sessionTag, IActorRef peer, IActorRef owner,
         DtlsCertificate? certificate = null, IUdpWriter? socket = null, DtlsSettings? dtls = null, SctpSettings? sctp = null,
-        P2P.Protocol.Nat.NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null) =>
+        NatReport? nat = null, IUdpSocketFactory? predictionSockets = null, PortPredictionSettings? prediction = null) =>
         Akka.Actor.Props.Create(() => new Session(settings, sessionId, credentials, controlling, sessionTag, peer, owner, certificate, socket, dtls, sctp, nat, predictionSockets, prediction));
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -366,7 +366,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             new SessionProtocol.LocalDescription(_sessionId, Describe(m.Credentials, m.Candidates) with { EndOfCandidates = true })));
         Receive<PairCheckerProtocol.Restarted>(m => OnRestarted(m, connection));
         Receive<SessionProtocol.GatheringProblem>(m => _problems.Add(m.Reason));
-        Receive<SessionProtocol.GetNat>(_ => Sender.Tell(new SessionProtocol.NatReports(_sessionId, _localNat, _remoteNat)));
+        Receive<SessionProtocol.GetNat>(_ => Sender.Tell(new SessionProtocol.NatReports(_sessionId, _localNat, _remoteWithNat?.Nat)));
         PortPredictionEvents();
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
@@ -494,7 +494,6 @@ public sealed class Session : ReceiveActor, IWithTimers
     private void OnRemoteDescription(SessionProtocol.SetRemoteDescription m)
     {
         _remoteSessionTag ??= m.Description.SessionTag;
-        _remoteNat = m.Description.Nat ?? _remoteNat;
         if (_natUpdatePending && _remoteSessionTag is not null) SendNatUpdate();
         if (m.Description.Nat is not null && _remoteWithNat is null)
         {
@@ -591,8 +590,11 @@ public sealed class Session : ReceiveActor, IWithTimers
         });
     }
 
-    /// <summary>Our report as the remote learns it: whether we take part in port prediction is this session's setting.</summary>
-    private NatReport? AnnouncedNat => _localNat is { } nat ? nat with { PortPrediction = _predictionSettings.Enabled } : null;
+    /// <summary>
+    /// Our report as the remote learns it and as our own decision reads it: we take part in port prediction only when the
+    /// report says so and this session's setting allows it.
+    /// </summary>
+    private NatReport? AnnouncedNat => _localNat is { } nat ? (_predictionSettings.Enabled ? nat : nat with { PortPrediction = false }) : null;
 
     /// <summary>Our report came after our description: the owner sends it to the remote (<see cref="SessionProtocol.LocalNatReported"/>).</summary>
     private void SendNatUpdate()
@@ -604,8 +606,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     /// <summary>Decides (<see cref="PredictionPlan"/>) once this side's report and the remote's are both known; starts the prediction when this side has a role.</summary>
     private void MaybePredict()
     {
-        if (_prediction is not null || _predictionNote is not null || _localNat is null || _remoteWithNat?.Nat is not { } remote) return;
-        var local = _predictionSettings.Enabled ? _localNat : _localNat with { PortPrediction = false };
+        // our side of the decision is the report the remote got (AnnouncedNat): both sides decide from the same two
+        if (_prediction is not null || _predictionNote is not null || AnnouncedNat is not { } local || _remoteWithNat?.Nat is not { } remote) return;
         var decision = PredictionPlan.Decide(local, remote);
         if (!decision.Runs)
         {
