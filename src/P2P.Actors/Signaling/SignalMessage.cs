@@ -36,6 +36,11 @@ public sealed record SignalMessage(string Type)
     public bool? Controlling { get; init; }
     public int? Peers { get; init; }
     public string? Reason { get; init; }
+    /// <summary>
+    /// joined: the STUN/TURN servers this peer may use, with fresh time-limited TURN credentials when the server has the
+    /// relays' shared secret (the TURN REST API scheme; WebRTC's RTCIceServer shape: urls, username, credential).
+    /// </summary>
+    public IReadOnlyList<SignalIceServer>? IceServers { get; init; }
 
     /// <summary>A description, candidate or end-of-candidates: what a room relays from one peer to the other.</summary>
     public bool IsRelayed => Type is DescriptionType or CandidateType or EndOfCandidatesType;
@@ -146,3 +151,6 @@ public sealed record SignalMessage(string Type)
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }
+
+/// <summary>One entry of <see cref="SignalMessage.IceServers"/>, as WebRTC's RTCIceServer: "turn:host:port?transport=udp" URLs and their credentials.</summary>
+public sealed record SignalIceServer(IReadOnlyList<string> Urls, string? Username, string? Credential);

@@ -128,7 +128,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         switch (message.Type)
         {
             case SignalMessage.JoinedType:
-                _owner.Tell(new SignalingProtocol.Joined(message.Controlling ?? false));
+                _owner.Tell(new SignalingProtocol.Joined(message.Controlling ?? false, message.IceServers));
                 break;
             case SignalMessage.PeerJoinedType:
                 _owner.Tell(new SignalingProtocol.PeerJoined(message.Name!));

@@ -10,8 +10,11 @@ public static class SignalingProtocol
 {
     // to the owner
 
-    /// <summary>The client has a seat in the room; the first to join is the controlling side (RFC 8445 §6.1.1).</summary>
-    public sealed record Joined(bool Controlling);
+    /// <summary>
+    /// The client has a seat in the room; the first to join is the controlling side (RFC 8445 §6.1.1). <paramref name="IceServers"/>:
+    /// the STUN/TURN servers (with time-limited TURN credentials) the signaling server hands out, if it has any.
+    /// </summary>
+    public sealed record Joined(bool Controlling, IReadOnlyList<SignalIceServer>? IceServers = null);
 
     /// <summary>The other peer is in the room (sent to both: to the one already there, and to the one arriving).</summary>
     public sealed record PeerJoined(string Name);

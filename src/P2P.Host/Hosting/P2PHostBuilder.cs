@@ -102,7 +102,8 @@ public static class P2PHostBuilder
     /// while the sessions still tell their peers). False (a server: the relay, the signaling server): the host stops on
     /// the first signal, and a second one, or a stop longer than <c>p2p.stop-timeout</c>, ends the process at once.
     /// </param>
-    public static IHost Build(Config config, bool verbose, Action<ActorSystem, IActorRegistry> actors, bool stopsItself = false)
+    /// <param name="configure">More Akka.Hosting configuration, such as a fleet node's remoting and clustering (<see cref="FleetCluster.Configure"/>).</param>
+    public static IHost Build(Config config, bool verbose, Action<ActorSystem, IActorRegistry> actors, bool stopsItself = false, Action<AkkaConfigurationBuilder>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
@@ -122,6 +123,7 @@ public static class P2PHostBuilder
                 loggers.ClearLoggers();
                 loggers.AddLogger<SerilogLogger>();
             });
+            configure?.Invoke(akka);
             akka.WithActors(actors);
         });
         var host = builder.Build();
