@@ -210,7 +210,7 @@ if [ "$build_rc" -ne 0 ]; then
 else
     # Tests that talk to third-party WebRTC stacks (Category=WebRtcIsolated) run in a second pass inside a
     # loopback-only network namespace, together with the stacks they start (tests/interop/webrtc/README.md).
-    filter=(--filter "Category!=WebRtcIsolated&Category!=Lab&Category!=Browser&Category!=MdnsLink")
+    filter=(--filter "Category!=WebRtcIsolated&Category!=Lab&Category!=Browser&Category!=MdnsLink&Category!=Fleet")
     [ "$#" -gt 0 ] && filter=()   # the caller chose what to run
     log "dotnet test $SOLUTION -c $CONFIGURATION --no-build ${filter[*]} $*"
     dotnet test "$SOLUTION" -c "$CONFIGURATION" --no-build \
@@ -224,6 +224,11 @@ else
         status=1
     fi
     if [ "$#" -eq 0 ]; then
+        # The fleet tests (Category=Fleet) start several p2p signal and p2p relay nodes of one Akka.Cluster on
+        # 127.0.0.1, peers across them, and kill some mid-use: a pass of their own, so that no other test loads the
+        # machine while a failure detector and a split-brain resolver time a node's loss.
+        actors_pass "dotnet test (Category=Fleet): p2p signal and p2p relay fleets, real processes on 127.0.0.1" \
+            P2P-fleet "Category=Fleet" 10m "the fleet tests"
         # The WebRTC interop tests run inside a loopback-only network namespace with the stacks they start; the NAT lab
         # (tests/lab, Category=Lab: kernel NATs in network namespaces) and the Chromium and mDNS link tests
         # (Category=Browser, MdnsLink: each test makes its own page-*/mdns-* namespace with a veth pair) need root, as

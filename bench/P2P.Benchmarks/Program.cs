@@ -8,6 +8,8 @@ using BenchmarkDotNet.Running;
 // dotnet run -c Release --project bench/P2P.Benchmarks -- hostcycles [10000] [--batch 100] [--warmup 1000]  (open/close cycles in one p2p host: back to baseline?)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- relayload <host:port> <user> <pass> <server-pid>
 //     [--allocations A] [--window W] [--seconds D] [--size B] [--label name]         (TURN relay load; bench/run-relay.sh)
+// dotnet run -c Release --project bench/P2P.Benchmarks -- signalload --urls ws://a/,ws://b/ --pids 1,2 [--rooms R] [--concurrency C]
+//     [--idle M] [--idle-seconds S] [--label name]                                    (p2p signal, one node or a fleet; bench/run-fleet.sh)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- browser [--runs 10]       (connect time, Chromium's page <-> p2p and page <-> page; root, chromium)
 // dotnet run -c Release --project bench/P2P.Benchmarks -- userfelt [--mib 200] [--lines 200] [--runs 3]  (two p2p processes: file, first line, line latency)
 if (args.Length > 0 && args[0] == "tcp")
@@ -35,6 +37,8 @@ if (args.Length > 0 && args[0] == "tcp-reader")
     return P2P.Benchmarks.UserFeltBench.TcpReaderMain(args[1..]);
 if (args.Length > 0 && args[0] == "browser")
     return await P2P.Benchmarks.BrowserConnectBench.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "signalload")
+    return await P2P.Benchmarks.SignalLoad.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "relayload")
     return await P2P.Benchmarks.RelayLoad.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(P2P.Benchmarks.StunCodecBenchmarks).Assembly).Run(args);
