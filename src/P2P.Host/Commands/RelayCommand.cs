@@ -187,7 +187,7 @@ public static class RelayCommand
         var cluster = Akka.Cluster.Cluster.Get(system);
         cluster.RegisterOnMemberRemoved(() =>
         {
-            if (system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(system).ShutdownReason is not null) return;
+            if (cluster.Settings.RunCoordinatedShutdownWhenDown || system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(system).ShutdownReason is not null) return;
             Log.Warning("This relay was removed from its fleet (downed or partitioned away): it keeps relaying its allocations alone, " +
                 "its quotas count only itself; restart it to join the fleet again");
         });

@@ -78,6 +78,7 @@ public sealed class RelayFleet : ReceiveActor, IWithTimers
     private RelayNodeEntry? _pending;     // written at the end of the publish interval
     private RelayNodeEntry? _written;
     private long _badEntries;
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal); // nodes whose first entry was logged
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -144,7 +145,14 @@ public sealed class RelayFleet : ReceiveActor, IWithTimers
     {
         string key = NodeKey(node);
         _unreachable.Remove(key);
-        if (key == _self) return;
+        if (key == _self)
+        {
+            // downed (or left): this node relays alone from now on, with no view of nodes it cannot hear from any more
+            _others.Clear();
+            _unreachable.Clear();
+            TellView();
+            return;
+        }
         bool had = _others.Remove(key);
         var self = _cluster.SelfUniqueAddress;
         // every survivor removes it; removing twice is harmless (the dictionary merges removals)
@@ -162,7 +170,13 @@ public sealed class RelayFleet : ReceiveActor, IWithTimers
         foreach (var (node, json) in data)
         {
             if (node == _self) continue;
-            if (RelayNodeEntry.TryParse(json, out var entry, out var error)) _others[node] = entry;
+            if (RelayNodeEntry.TryParse(json, out var entry, out var error))
+            {
+                _others[node] = entry;
+                if (_seen.Add(node))
+                    _log.Info("Relay node {0} is in this node's fleet view: udp {1}, tcp {2}, {3} of {4} allocations", node,
+                        string.Join(", ", entry.Udp), string.Join(", ", entry.Tcp), entry.Allocations, entry.Capacity);
+            }
             else if (++_badEntries <= 10) _log.Warning("Ignored the fleet entry of {0}: {1}", node, error);
         }
         TellView();
