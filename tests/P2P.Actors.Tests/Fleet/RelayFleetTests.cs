@@ -42,20 +42,30 @@ public sealed class RelayFleetTests : TestKit, IAsyncLifetime
     /// <summary>Node A (the seed, the oldest) and node B, each up in the fleet and each in the other's view.</summary>
     private async Task<(RelayProcess A, RelayProcess B)> StartFleet(string[]? aOptions = null, string[]? bOptions = null)
     {
-        // A gets the lower address: with two nodes keep-majority keeps A's side, so a dead A means a downed B
-        int one = InteractiveProcess.FindFreeTcpPort(), two = InteractiveProcess.FindFreeTcpPort();
-        int seedPort = Math.Min(one, two), bPort = Math.Max(one, two);
-        string seed = $"127.0.0.1:{seedPort}";
-        string[] common = ["--user", $"{User}:{Password}", "--allow-loopback", "--seed", seed];
-        var a = await RelayProcess.Start([.. common, "--cluster-port", seedPort.ToString(), .. aOptions ?? []]);
-        _relays.Add(a);
-        var b = await RelayProcess.Start([.. common, "--cluster-port", bPort.ToString(), .. bOptions ?? []]);
-        _relays.Add(b);
-        foreach (var relay in new[] { a, b })
-            Assert.True(await relay.WaitForOutputAsync("relay fleet node akka.tcp://p2p@", Wait), "a relay did not join the fleet");
-        Assert.True(await a.WaitForOutputAsync($"@127.0.0.1:{bPort}#", Wait), "A never saw B's entry");
-        Assert.True(await b.WaitForOutputAsync($"@127.0.0.1:{seedPort}#", Wait), "B never saw A's entry");
-        return (a, b);
+        var nodes = await StartNodes(aOptions ?? [], bOptions ?? []);
+        return (nodes[0], nodes[1]);
+    }
+
+    /// <summary>One relay per options array, the first the seed; each up in the fleet and each in every other's view. Ports
+    /// rise with the order (with two nodes keep-majority keeps the first's side, so a dead first node means a downed second).</summary>
+    private async Task<List<RelayProcess>> StartNodes(params string[][] options)
+    {
+        var ports = options.Select(_ => InteractiveProcess.FindFreeTcpPort()).Order().ToList();
+        string seed = $"127.0.0.1:{ports[0]}";
+        var nodes = new List<RelayProcess>();
+        for (int i = 0; i < options.Length; i++)
+        {
+            var node = await RelayProcess.Start(["--user", $"{User}:{Password}", "--allow-loopback", "--seed", seed, "--cluster-port", ports[i].ToString(), .. options[i]]);
+            _relays.Add(node);
+            nodes.Add(node);
+        }
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            Assert.True(await nodes[i].WaitForOutputAsync("relay fleet node akka.tcp://p2p@", Wait), $"relay {i} did not join the fleet");
+            for (int j = 0; j < nodes.Count; j++)
+                if (j != i) Assert.True(await nodes[i].WaitForOutputAsync($"@127.0.0.1:{ports[j]}#", Wait), $"relay {i} never saw relay {j}'s entry");
+        }
+        return nodes;
     }
 
     private static IPEndPoint Tcp(RelayProcess relay) => new(IPAddress.Loopback, relay.TcpPort);
@@ -167,5 +177,66 @@ public sealed class RelayFleetTests : TestKit, IAsyncLifetime
         heldOwner.FishForMessage(m => m is TurnClientProtocol.AllocationRefreshed, Wait);
         var (_, owner) = Allocate(b);
         Assert.IsType<TurnClientProtocol.AllocationSucceeded>(Outcome(owner));
+    }
+
+    [Fact]
+    public async Task A_draining_node_redirects_new_allocations_keeps_its_own_and_stops_when_the_last_one_ends()
+    {
+        var (a, b) = await StartFleet();
+        var (held, heldOwner) = Allocate(a);
+        Assert.IsType<TurnClientProtocol.AllocationSucceeded>(Outcome(heldOwner));
+        using (var usr1 = Process.Start("kill", ["-USR1", a.Process.Id.ToString()])!) await usr1.WaitForExitAsync();
+        Assert.True(await a.WaitForOutputAsync("relay draining: new allocations go to other nodes; stopping when the 1 allocations here have ended", Wait));
+
+        var (_, newcomer) = Allocate(a);
+        var redirected = newcomer.FishForMessage<TurnClientProtocol.AllocationRedirected>(_ => true, Wait);
+        Assert.Equal(Tcp(b), redirected.To);
+        Assert.IsType<TurnClientProtocol.AllocationSucceeded>(Outcome(newcomer));
+        held.Tell(TurnClientProtocol.CheckAllocation.Instance, heldOwner.Ref); // the drained node's allocation still works
+        heldOwner.FishForMessage(m => m is TurnClientProtocol.AllocationRefreshed, Wait);
+        Assert.False(a.Process.HasExited);
+
+        Release(held, heldOwner);
+        Assert.True(await a.WaitForOutputAsync("relay drained: stopping", Wait));
+        using var exit = new CancellationTokenSource(Wait);
+        await a.Process.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, a.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_kill_9_of_the_relay_a_chat_was_redirected_to_restarts_the_chat_onto_another_node()
+    {
+        // A takes one allocation, B and D have room; both chats name A only (the fleet's front door)
+        var nodes = await StartNodes(["--max-allocations", "1"], [], []);
+        var a = nodes[0];
+        await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
+        var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ws://127.0.0.1:", StringComparison.Ordinal), Wait);
+        var url = listening["signal listening on ".Length..].Trim();
+        string[] chat = ["--signal", url, "--room", "fleet", "--relay-only", "--stun", "none", "--local-address", "127.0.0.1",
+            "--turn", "127.0.0.1", "--turn-port", a.UdpPort.ToString(), "--turn-user", User, "--turn-pass", Password];
+        var quickConsent = new Dictionary<string, string> { ["P2P__ICE__CONSENT_TIMEOUT"] = "5s" };
+        await using var bob = P2pProcess.Start(chat, environment: quickConsent);
+        await bob.WaitForLineAsync(l => l.StartsWith("Joined; waiting", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+        Assert.True(await a.WaitForOutputAsync($"for {User} relays on", Wait), "bob's allocation is not on A");
+        await using var alice = P2pProcess.Start(chat, environment: quickConsent);
+        try
+        {
+            await alice.WaitForLineAsync(l => l == "Connected", Wait);
+            await bob.WaitForLineAsync(l => l == "Connected", Wait);
+            var redirectedTo = nodes.Skip(1).Single(n => n.Output.Contains($"for {User} relays on", StringComparison.Ordinal));
+            await alice.WriteLineAsync("before");
+            await bob.WaitForLineAsync(l => l == "Received: before", Wait);
+
+            redirectedTo.Process.Kill();
+            await alice.WaitForLineAsync(l => l.StartsWith("p2p: connection lost", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            var other = nodes.Skip(1).Single(n => n != redirectedTo);
+            Assert.True(await other.WaitForOutputAsync($"for {User} relays on", Wait), "alice never allocated on the live node");
+            await bob.WriteLineAsync("after the relay died");
+            await alice.WaitForLineAsync(l => l == "Received: after the relay died", Wait);
+        }
+        finally
+        {
+            output.WriteLine($"--- alice\n{alice.Transcript}\n--- bob\n{bob.Transcript}");
+        }
     }
 }

@@ -30,9 +30,11 @@ public sealed record RelayNodeEntry(
     };
 
     /// <summary>Room for one more allocation: not draining and below capacity.</summary>
+    [JsonIgnore]
     public bool HasRoom => !Draining && Allocations < Capacity;
 
     /// <summary>Allocations per capacity, for picking the least loaded node.</summary>
+    [JsonIgnore]
     public double Load => Capacity <= 0 ? 1.0 : (double)Allocations / Capacity;
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
