@@ -448,16 +448,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         foreach (var turn in _settings.TurnServers)
         {
-            string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}".Replace('[', '_').Replace(']', '_');
-            IActorRef allocator;
-            if (turn.Transport != TurnTransport.Udp)
-                allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name); // its own TCP/TLS connection
-            else
-                _allocators[turn.Server] = allocator = Context.ActorOf(
-                    TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
-            _allocatorServer[allocator] = turn.Server;
-            _allocatorConfig[allocator] = turn;
-            Context.Watch(allocator);
+            StartAllocator(turn, string.Empty);
             _gathering.Started();
         }
         if (_gathering.NothingPending) CompleteGathering("host candidates only");
@@ -596,17 +587,25 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         _log.Info("[{0}] the allocation on {1} (redirected from {2}) is lost: asking {2} again", _settings.Name, server, turn.Server);
         if (_allocators.TryGetValue(server, out var current) && current.Equals(lost)) _allocators.Remove(server);
-        string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}-r{++_replacements}".Replace('[', '_').Replace(']', '_');
+        var allocator = StartAllocator(turn, $"-r{++_replacements}");
+        _reallocating[allocator] = relay;
+        if (_relayChecks.Remove(lost, out var waiting)) _relayChecks[allocator] = waiting;
+    }
+
+    /// <summary>A <see cref="TurnClient"/> for a configured server: over UDP on the peer's socket, else on a TCP/TLS connection of its own.</summary>
+    private IActorRef StartAllocator(TurnServer turn, string nameSuffix)
+    {
+        string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}{nameSuffix}".Replace('[', '_').Replace(']', '_');
         IActorRef allocator;
         if (turn.Transport != TurnTransport.Udp)
-            allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name);
+            allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name); // its own TCP/TLS connection
         else
-            _allocators[turn.Server] = allocator = Context.ActorOf(TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
+            _allocators[turn.Server] = allocator = Context.ActorOf(
+                TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
         _allocatorServer[allocator] = turn.Server;
         _allocatorConfig[allocator] = turn;
-        _reallocating[allocator] = relay;
         Context.Watch(allocator);
-        if (_relayChecks.Remove(lost, out var waiting)) _relayChecks[allocator] = waiting;
+        return allocator;
     }
 
     /// <summary>The sessions that asked about <paramref name="allocator"/>'s allocation (<see cref="LocalPeerProtocol.RelayedPathLost"/>) restart ICE now.</summary>
