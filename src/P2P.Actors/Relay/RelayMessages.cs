@@ -38,6 +38,33 @@ public static class RelayServerProtocol
     public sealed record AllocationEntry(FiveTuple FiveTuple, string User, IActorRef Allocation);
 
     public sealed record AllocationList(IReadOnlyList<AllocationEntry> Allocations);
+
+    /// <summary>
+    /// Stop taking new allocations (a fleet node being taken down: <c>p2p relay</c> on SIGUSR1): a new Allocate gets 300 Try
+    /// Alternate to a node with room, or 508; the allocations there keep working, refreshes included. Answered with
+    /// <see cref="Drained"/> once the last allocation has ended. There is no way back but a restart.
+    /// </summary>
+    public sealed record Drain
+    {
+        public static readonly Drain Instance = new();
+    }
+
+    /// <summary>The draining relay holds no allocation any more.</summary>
+    public sealed record Drained
+    {
+        public static readonly Drained Instance = new();
+    }
+
+    /// <summary>Answered with <see cref="FleetStats"/>.</summary>
+    public sealed record GetFleetStats
+    {
+        public static readonly GetFleetStats Instance = new();
+    }
+
+    /// <param name="Redirected">Allocates answered 300 Try Alternate.</param>
+    /// <param name="Draining">Whether the relay drains.</param>
+    /// <param name="View">The other nodes of the fleet as this one sees them (empty alone).</param>
+    public sealed record FleetStats(long Redirected, bool Draining, Fleet.RelayFleetView View);
 }
 
 /// <summary>Messages of <see cref="Allocation"/>.</summary>

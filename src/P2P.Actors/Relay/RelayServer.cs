@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Event;
+using P2P.Actors.Relay.Fleet;
 using P2P.Actors.Supervision;
 using P2P.Actors.Transport;
 using P2P.Actors.Transport.Tls;
@@ -98,11 +99,18 @@ public sealed class RelayServer : ReceiveActor
     private long _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed;
     private readonly LogRateLimit _malformedLog, _tcpRefusedLog, _tcpUnframeableLog, _authLog, _tlsFailedLog;
     private int _listenerRestarts;
+    // a fleet node (p2p relay --seed): what the other nodes published, and who publishes ours (null: alone)
+    private readonly IActorRef? _fleet;
+    private RelayFleetView _fleetView = RelayFleetView.Alone;
+    private bool _draining;
+    private readonly List<IActorRef> _drainWaiters = [];
+    private long _redirected;
 
-    public RelayServer(RelaySettings settings, IUdpSocketFactory sockets)
+    public RelayServer(RelaySettings settings, IUdpSocketFactory sockets, IActorRef? fleet = null)
     {
         _settings = settings;
         _sockets = sockets;
+        _fleet = fleet;
         _servesTcp = sockets is RealUdpSockets;
         // The fast data path batches datagrams with Linux system calls; elsewhere every datagram goes through the actors.
         if (settings.FastDataPath && sockets is RealUdpSockets && LinuxUdp.IsSupported) _poller = new RelayPortPoller();
@@ -183,6 +191,16 @@ public sealed class RelayServer : ReceiveActor
             _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed)));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
+        Receive<RelayFleetProtocol.ViewChanged>(v => _fleetView = v.View);
+        Receive<RelayServerProtocol.Drain>(_ =>
+        {
+            if (!_draining) _log.Info("Draining: new allocations go to other nodes of the fleet (300 Try Alternate) or get 508; {0} allocations keep working", _allocations.Count);
+            _draining = true;
+            _drainWaiters.Add(Sender);
+            PublishToFleet();
+            DrainedWhenEmpty();
+        });
+        Receive<RelayServerProtocol.GetFleetStats>(_ => Sender.Tell(new RelayServerProtocol.FleetStats(_redirected, _draining, _fleetView)));
     }
 
     /// <param name="settings">The server's settings.</param>
@@ -191,10 +209,13 @@ public sealed class RelayServer : ReceiveActor
     /// <see cref="Transport.Virtual.VirtualNetwork"/>. TCP (RFC 8656 §3.1) is served only with real sockets: the
     /// virtual network models UDP alone, so on it the server listens on UDP and is ready once those are bound.
     /// </param>
-    public static Props Props(RelaySettings settings, IUdpSocketFactory? sockets = null)
+    /// <param name="fleet">A fleet node's <see cref="RelayFleet"/>: it gets this node's entry (<see cref="RelayFleetProtocol.Publish"/>) and
+    /// sends back the other nodes' (<see cref="RelayFleetProtocol.ViewChanged"/>), so that quotas count the whole fleet and a full or draining
+    /// node redirects new Allocates (300 Try Alternate). Null: the relay runs alone.</param>
+    public static Props Props(RelaySettings settings, IUdpSocketFactory? sockets = null, IActorRef? fleet = null)
     {
         var factory = sockets ?? RealUdpSockets.Instance;
-        return Akka.Actor.Props.Create(() => new RelayServer(settings, factory));
+        return Akka.Actor.Props.Create(() => new RelayServer(settings, factory, fleet));
     }
 
     /// <summary>
@@ -379,8 +400,36 @@ public sealed class RelayServer : ReceiveActor
             if (tls is not null) _log.Info("Relay listening for TURN over TLS on {0}, certificate {1} ({2})", string.Join(", ", tls), fingerprint, _tls!.Certificate.Subject);
             foreach (var waiter in _awaitingListening) waiter.Tell(_listening);
             _awaitingListening.Clear();
+            PublishToFleet();
         }
     }
+
+    // ------------------------------------------------------------------ fleet
+
+    /// <summary>This node's entry for the fleet (<see cref="RelayFleet"/> coalesces and replicates it): addresses, counts, draining.</summary>
+    private void PublishToFleet()
+    {
+        if (_fleet is null || _listening is null) return;
+        static List<string> Texts(IEnumerable<IPEndPoint>? endpoints) => endpoints?.Select(e => e.ToString()).ToList() ?? [];
+        var primary = _listeners.Where(l => !l.UdpOnly || _rfc5780 is null || ReferenceEquals(l, _rfc5780[0])).ToList();
+        _fleet.Tell(new RelayFleetProtocol.Publish(new RelayNodeEntry(
+            Texts(primary.Select(l => l.Udp).OfType<IPEndPoint>()), Texts(primary.Select(l => l.Tcp).OfType<IPEndPoint>()), Texts(_listening.Tls),
+            AllocationsInUse, _settings.MaxAllocations, _draining, new Dictionary<string, int>(_perUser, StringComparer.Ordinal))));
+    }
+
+    /// <summary>Allocations made and being made (waiting for a reserved port): what capacity counts.</summary>
+    private int AllocationsInUse => _allocations.Count + _redemptions.Count + _reserving.Count;
+
+    private void DrainedWhenEmpty()
+    {
+        if (!_draining || _drainWaiters.Count == 0 || AllocationsInUse > 0) return;
+        _log.Info("Drained: no allocation left");
+        foreach (var waiter in _drainWaiters) waiter.Tell(RelayServerProtocol.Drained.Instance);
+        _drainWaiters.Clear();
+    }
+
+    private ListenerKind KindOf(ClientPath path) =>
+        !path.IsStream ? ListenerKind.Udp : _tlsListeners.Any(l => path.FiveTuple.Server.Equals(l.Bound)) ? ListenerKind.Tls : ListenerKind.Tcp;
 
     private void OnTcpBindFailed(TcpListenerProtocol.BindFailed failed)
     {
@@ -493,6 +542,8 @@ public sealed class RelayServer : ReceiveActor
             if (n <= 1) _perUser.Remove(record.User);
             else _perUser[record.User] = n - 1;
         }
+        PublishToFleet();
+        DrainedWhenEmpty();
     }
 
     private void OnTcpClosed(TcpConnectionProtocol.Closed closed)
@@ -808,8 +859,20 @@ public sealed class RelayServer : ReceiveActor
         if (relayIp is null && !hasReservation) { Fail(440); return; }
 
         string user = authenticated.User;
-        if (_perUser.GetValueOrDefault(user) >= _settings.UserQuota) { Fail(486); return; }
-        if (_allocations.Count + _redemptions.Count + _reserving.Count >= _settings.MaxAllocations) { Fail(508); return; }
+        // RFC 8656 §7.2 across the fleet: the user's allocations here (exact) and on the other nodes (as last published);
+        // a full or draining node sends the client to one with room (RFC 8489 §10), signed like any answer to it
+        var (admission, alternate) = RelayAdmission.Decide(user, _perUser.GetValueOrDefault(user), _settings.UserQuota, AllocationsInUse,
+            _settings.MaxAllocations, _draining, _fleetView, path.FiveTuple.Server.AddressFamily, KindOf(path), redirectable: !hasReservation);
+        switch (admission)
+        {
+            case AdmissionOutcome.QuotaReached: Fail(486); return;
+            case AdmissionOutcome.InsufficientCapacity: Fail(508, _draining ? "Draining, and no other node of the fleet has room" : null); return;
+            case AdmissionOutcome.TryAlternate:
+                _redirected++;
+                _log.Debug("Allocate from {0} for {1} redirected to {2} ({3})", path.FiveTuple, user, alternate, _draining ? "draining" : "full");
+                Reply(path, StunReplies.TryAlternate(method, id, alternate!, _settings.Software, signing));
+                return;
+        }
 
         var lifetime = _settings.DefaultLifetime;
         if (request.TryGetUInt32(StunAttributeType.Lifetime, out uint requested))
@@ -865,6 +928,7 @@ public sealed class RelayServer : ReceiveActor
         if (path.IsStream) path.Socket.Tell(new TcpConnectionProtocol.KeepOpen(true)); // RFC 8656 §3.1: it lives as long as the allocation
         _allocationByActor[actor] = path.FiveTuple;
         _perUser[user] = _perUser.GetValueOrDefault(user) + 1;
+        PublishToFleet();
     }
 
     /// <summary>RFC 8656 §7.2, §7.5: at least the default, at most the maximum.</summary>

@@ -12,6 +12,7 @@ internal static class StunReplies
 
     public static string Reason(int code) => code switch
     {
+        300 => "Try Alternate",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -49,6 +50,20 @@ internal static class StunReplies
         var w = new StunMessageWriter(buffer, method, StunClass.ErrorResponse, id);
         w.AddErrorCode(code, reason ?? Reason(code));
         if (!unknownAttributes.IsEmpty) w.AddUnknownAttributes(unknownAttributes);
+        return Finish(ref w, buffer, software, signing);
+    }
+
+    /// <summary>
+    /// 300 Try Alternate with ALTERNATE-SERVER (RFC 8489 §10, §14.15; RFC 8656 §7.2 allows it for Allocate): signed with the
+    /// request's credentials when it was authenticated, so the client can trust where it is sent. No ALTERNATE-DOMAIN: the
+    /// fleet's nodes are reached by address.
+    /// </summary>
+    public static ReadOnlyMemory<byte> TryAlternate(StunMethod method, TransactionId id, System.Net.IPEndPoint alternate, string software, ResponseSigning? signing)
+    {
+        var buffer = new byte[MaxResponse];
+        var w = new StunMessageWriter(buffer, method, StunClass.ErrorResponse, id);
+        w.AddErrorCode(300, Reason(300));
+        w.AddAddress(StunAttributeType.AlternateServer, StunAddress.From(alternate));
         return Finish(ref w, buffer, software, signing);
     }
 

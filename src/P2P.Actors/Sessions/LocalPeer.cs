@@ -97,6 +97,13 @@ public static class LocalPeerProtocol
 
     /// <summary>From a secure session: its DTLS handshake is over (done or failed); the place it held to check goes to the next session.</summary>
     internal sealed record SessionSecured;
+
+    /// <summary>
+    /// From a session whose selected relayed pair lost consent (RFC 7675): is the allocation behind <paramref name="Local"/>
+    /// still there? Answered with <see cref="SessionProtocol.RelayChecked"/> once it is known (refreshed, or lost and, when
+    /// it had been redirected to another node of a relay fleet, replaced by a new one from the configured server).
+    /// </summary>
+    internal sealed record RelayedPathLost(IceCandidate Local);
 }
 
 /// <summary>
@@ -141,6 +148,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
+    private readonly Dictionary<IActorRef, TurnServer> _allocatorConfig = [];  // every allocator: the configured server it began with
+    // allocators asked whether their allocation lives (a relayed path lost consent): the sessions waiting for the answer
+    private readonly Dictionary<IActorRef, List<IActorRef>> _relayChecks = [];
     // UDP allocators' channels: ChannelData is written and read here, on the shared socket, without a hop through the allocator
     private readonly Dictionary<IActorRef, TurnClientProtocol.ChannelsChanged> _channelsOf = [];
     // port prediction's found sockets (Ice/PortPrediction): their candidate's address → the socket and the prediction that owns it
@@ -161,6 +171,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly CheckAdmission<IActorRef> _admission;              // which sessions' checkers may check now
     private readonly List<IActorRef> _admitted = [];
     private long _nativeHeapTrims;
+    private int _replacements; // allocators made again after a redirected allocation was lost, for their names
     private readonly HashSet<IActorRef> _secureSessions = [];
     // RFC 5780 discovery, once in the background when a STUN server announces OTHER-ADDRESS; its report goes to every session
     private readonly NatDiscoverySettings? _natDiscovery = NatDiscoverySettings.OrNull(Context.System.Settings.Config);
@@ -213,12 +224,27 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         Receive<TurnClientProtocol.AllocationFailed>(m =>
         {
             Problem(m.Reason);
-            GathererDone();
+            AnswerRelayCheck(Sender);
+            if (!_reallocating.Remove(Sender)) GathererDone(); // a replacement was not part of the gathering
         });
         Receive<TurnClientProtocol.AllocationLost>(m =>
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _gathering.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
+            if (relay is not null) ReplaceLostAllocation(Sender, relay);
+            else AnswerRelayCheck(Sender);
+        });
+        Receive<TurnClientProtocol.AllocationRedirected>(OnRedirected);
+        Receive<LocalPeerProtocol.RelayedPathLost>(m =>
+        {
+            if (!_allocatorByRelayed.TryGetValue(m.Local.Address, out var allocator))
+            {
+                Sender.Tell(new SessionProtocol.RelayChecked()); // gone already: the restart goes on without it
+                return;
+            }
+            if (!_relayChecks.TryGetValue(allocator, out var waiting)) _relayChecks[allocator] = waiting = [];
+            waiting.Add(Sender);
+            allocator.Tell(TurnClientProtocol.CheckAllocation.Instance);
         });
         Receive<TurnClientProtocol.AllocationDropped>(OnAllocationDropped);
         Receive<TurnClientProtocol.ChannelsChanged>(m =>
@@ -318,7 +344,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         Receive<ReleaseTimedOut>(_ => FinishRelease());
         Receive<TurnClientProtocol.Deallocated>(_ => { }); // the allocator stops next; its Terminated counts
         Receive<TurnClientProtocol.PermissionCreated>(_ => { });
-        Receive<TurnClientProtocol.AllocationRefreshed>(_ => { });
+        Receive<TurnClientProtocol.AllocationRefreshed>(_ => AnswerRelayCheck(Sender));
         Receive<TurnClientProtocol.PermissionFailed>(m => _log.Warning("[{0}] TURN permission for {1} failed: {2}", _settings.Name, m.Peer, m.Reason));
     }
 
@@ -422,15 +448,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         foreach (var turn in _settings.TurnServers)
         {
-            string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}".Replace('[', '_').Replace(']', '_');
-            IActorRef allocator;
-            if (turn.Transport != TurnTransport.Udp)
-                allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name); // its own TCP/TLS connection
-            else
-                _allocators[turn.Server] = allocator = Context.ActorOf(
-                    TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
-            _allocatorServer[allocator] = turn.Server;
-            Context.Watch(allocator);
+            StartAllocator(turn, string.Empty);
             _gathering.Started();
         }
         if (_gathering.NothingPending) CompleteGathering("host candidates only");
@@ -500,8 +518,10 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             _gathering.Add([relayed]);
             _log.Info("[{0}] TURN server {1} gave a new allocation: relay candidate {2} replaces {3}", _settings.Name, server, m.Relayed, old.Address);
             foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.RelayedCandidateReplaced(old, relayed));
+            AnswerRelayCheck(Sender);
             return;
         }
+        AnswerRelayCheck(Sender);
         var added = new List<IceCandidate> { relayed };
         // over TCP the mapped address is the TCP connection's mapping: it says nothing about UDP
         if (m.Mapped is not null && m.Transport == TurnTransport.Udp) added.AddRange(_gathering.ServerReflexive(m.Mapped, server));
@@ -524,6 +544,75 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             _reallocating[Sender] = old;
         }
         Problem($"{m.Reason}; allocating again");
+    }
+
+    /// <summary>
+    /// A 300 Try Alternate sent the allocator to another server (RFC 8489 §10): over the shared UDP socket its packets come
+    /// from there now. A server this peer already allocates on over UDP cannot take a second allocation from the same
+    /// 5-tuple (RFC 8656 §7.2), so that redirect ends the allocator.
+    /// </summary>
+    private void OnRedirected(TurnClientProtocol.AllocationRedirected m)
+    {
+        if (!_allocatorServer.ContainsKey(Sender)) return;
+        if (_allocators.TryGetValue(m.From, out var udp) && udp.Equals(Sender))
+        {
+            if (_allocators.TryGetValue(m.To, out var other) && !other.Equals(Sender))
+            {
+                Problem($"TURN server {m.From} redirects to {m.To}, where this peer allocates already");
+                Context.Stop(Sender);
+                GathererDone();
+                return;
+            }
+            _allocators.Remove(m.From);
+            _allocators[m.To] = Sender;
+        }
+        _allocatorServer[Sender] = m.To;
+        _log.Info("[{0}] TURN server {1} redirects to {2} (300 Try Alternate)", _settings.Name, m.From, m.To);
+    }
+
+    /// <summary>
+    /// An allocation that sessions used is lost. When a fleet had redirected it to another node (that node died or
+    /// stopped), a new allocator asks the configured server again, which serves it or redirects it to a live node; its
+    /// relay candidate replaces the lost one in every session (<see cref="SessionProtocol.RelayedCandidateReplaced"/>),
+    /// and the sessions waiting to restart ICE go on once it is there. An allocation lost on the configured server
+    /// itself is not asked again: that server is what failed, and the restart goes on with the other candidates.
+    /// </summary>
+    private void ReplaceLostAllocation(IActorRef lost, IceCandidate relay)
+    {
+        if (!_allocatorConfig.TryGetValue(lost, out var turn) || !_allocatorServer.TryGetValue(lost, out var server) || server.Equals(turn.Server)
+            || _releaseRequesters is not null || turn.Transport == TurnTransport.Udp && _allocators.ContainsKey(turn.Server) && !_allocators[turn.Server].Equals(lost))
+        {
+            AnswerRelayCheck(lost);
+            return;
+        }
+        _log.Info("[{0}] the allocation on {1} (redirected from {2}) is lost: asking {2} again", _settings.Name, server, turn.Server);
+        if (_allocators.TryGetValue(server, out var current) && current.Equals(lost)) _allocators.Remove(server);
+        var allocator = StartAllocator(turn, $"-r{++_replacements}");
+        _reallocating[allocator] = relay;
+        if (_relayChecks.Remove(lost, out var waiting)) _relayChecks[allocator] = waiting;
+    }
+
+    /// <summary>A <see cref="TurnClient"/> for a configured server: over UDP on the peer's socket, else on a TCP/TLS connection of its own.</summary>
+    private IActorRef StartAllocator(TurnServer turn, string nameSuffix)
+    {
+        string name = $"turn-{(turn.Transport == TurnTransport.Udp ? "" : turn.Transport == TurnTransport.Tcp ? "tcp-" : "tls-")}{turn.Server}{nameSuffix}".Replace('[', '_').Replace(']', '_');
+        IActorRef allocator;
+        if (turn.Transport != TurnTransport.Udp)
+            allocator = Context.ActorOf(TurnClient.PropsOverTcp(_turn, turn.Server, turn.Credentials, Self, turn.TlsOptions), name); // its own TCP/TLS connection
+        else
+            _allocators[turn.Server] = allocator = Context.ActorOf(
+                TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
+        _allocatorServer[allocator] = turn.Server;
+        _allocatorConfig[allocator] = turn;
+        Context.Watch(allocator);
+        return allocator;
+    }
+
+    /// <summary>The sessions that asked about <paramref name="allocator"/>'s allocation (<see cref="LocalPeerProtocol.RelayedPathLost"/>) restart ICE now.</summary>
+    private void AnswerRelayCheck(IActorRef allocator)
+    {
+        if (!_relayChecks.Remove(allocator, out var waiting)) return;
+        foreach (var session in waiting) session.Tell(new SessionProtocol.RelayChecked());
     }
 
     private void AddServerReflexive(IPEndPoint mapped, IPEndPoint server) => Publish(_gathering.AddServerReflexive(mapped, server));
@@ -639,6 +728,8 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
             _reallocating.Remove(t.ActorRef);
             _channelsOf.Remove(t.ActorRef);
+            _allocatorConfig.Remove(t.ActorRef);
+            AnswerRelayCheck(t.ActorRef);
         }
     }
 

@@ -63,6 +63,8 @@ public sealed class Session : ReceiveActor, IWithTimers
     private uint? _remoteSessionTag; // the remote multiplexes sessions on its socket: our datagrams carry this tag
     private NatReport? _localNat; // RFC 5780 discovery's report of our NAT (from the LocalPeer); the remote's comes in _remoteWithNat
     private bool _restarting, _failed;
+    private bool _awaitingRelayCheck; // consent on a relayed pair was lost: the restart waits for the LocalPeer's RelayChecked
+    private IceCandidate? _selectedRelay; // the local relay candidate of the pair selected last, if it was relayed
 
     // port prediction (Ice/PortPrediction): the remote's first description that carried its report (a=x-p2p-nat)
     private IceCredentials _credentials; // the current ones: renewed by an ICE restart
@@ -346,6 +348,16 @@ public sealed class Session : ReceiveActor, IWithTimers
             _log.Warning("[{0}] {1}; restarting ICE", _sessionId, m.Reason);
             _owner.Tell(new SessionProtocol.Disconnected(_sessionId, m.Reason));
             _restarting = true;
+            // a relayed pair: its relay may be gone (killed, or its fleet node down); the LocalPeer checks the allocation, and
+            // replaces it from the configured server when a fleet had sent it elsewhere, before the restart pairs candidates
+            _awaitingRelayCheck = link.Selected is { Local.Type: CandidateType.Relayed };
+            if (_awaitingRelayCheck) _peer.Tell(new LocalPeerProtocol.RelayedPathLost(link.Selected!.Local));
+            else _ice.Tell(IceAgentProtocol.Restart.Instance);
+        });
+        Receive<SessionProtocol.RelayChecked>(_ =>
+        {
+            if (!_awaitingRelayCheck) return; // the remote restarted meanwhile: that restart is the answer
+            _awaitingRelayCheck = false;
             _ice.Tell(IceAgentProtocol.Restart.Instance);
         });
         Receive<SessionProtocol.GetConnectionInfo>(_ => link.Connection.Forward(new ConnectionProtocol.GetInfo()));
@@ -546,6 +558,10 @@ public sealed class Session : ReceiveActor, IWithTimers
         _predictionNote ??= "ICE restarted before port prediction could begin";
         _prediction?.Tell(new PortPredictionProtocol.Stop("ICE restarted"));
         _peer.Tell(new LocalPeerProtocol.CredentialsChanged(m.Credentials.Ufrag));
+        // a restart the remote began (its relay or path died, maybe ours too): when our last pair was relayed, the LocalPeer
+        // checks that allocation as well, and a replacement candidate joins this restart when it comes
+        if (!_awaitingRelayCheck && _selectedRelay is { } relay) _peer.Tell(new LocalPeerProtocol.RelayedPathLost(relay));
+        _awaitingRelayCheck = false;
         _credentials = m.Credentials;
         _restarting = true;
         connection?.Tell(new ConnectionProtocol.ResetConsent());
@@ -697,6 +713,7 @@ public sealed class Session : ReceiveActor, IWithTimers
     private void OnSelected(Link link, SelectedPair pair, string? dtlsFingerprint)
     {
         link.Selected = pair;
+        _selectedRelay = pair.Local.Type == CandidateType.Relayed ? pair.Local : null;
         _restarting = false;
         if (_iceConnectedAt == 0) _iceConnectedAt = Stopwatch.GetTimestamp();
         if (_dataPathAt == 0) _dataPathAt = _iceConnectedAt;

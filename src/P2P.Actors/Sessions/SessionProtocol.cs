@@ -124,6 +124,9 @@ public static class SessionProtocol
 
     internal sealed record GatheringProblem(string Reason);
 
+    /// <summary>The LocalPeer's answer to <see cref="LocalPeerProtocol.RelayedPathLost"/>: the relay candidates are as good as they get; restart ICE.</summary>
+    internal sealed record RelayChecked;
+
     /// <summary>
     /// What the peer's RFC 5780 discovery found about its NAT: the session puts it into its description (a=x-p2p-nat),
     /// and with the remote's report it decides port prediction.

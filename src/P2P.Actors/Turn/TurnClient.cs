@@ -102,6 +102,12 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
 
     private sealed record ChannelRefreshTimer(IPEndPoint Peer);
 
+    /// <summary>The Refresh of a <see cref="CheckAllocation"/> got no answer in time.</summary>
+    private sealed record AllocationCheckTimedOut
+    {
+        public static readonly AllocationCheckTimedOut Instance = new();
+    }
+
     // ---- per-peer state ------------------------------------------------------------------------
 
     private sealed class Permission
@@ -123,7 +129,8 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     }
 
     private readonly TurnClientSettings _settings;
-    private readonly IPEndPoint _server;
+    private IPEndPoint _server;                         // changes only when a 300 Try Alternate is followed (RFC 8489 §10)
+    private readonly List<IPEndPoint> _triedServers = []; // this allocation attempt's servers: never redirected back to one
     private readonly TurnCredentials _credentials;
     private readonly TurnTransport _transport;
     private readonly TlsClientOptions? _tls; // own connection over TLS
@@ -156,7 +163,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly HashSet<IPEndPoint> _notRelayedTo = []; // private peers sent to, never heard from, before a drop
     private readonly Queue<DateTimeOffset> _drops = new();  // when the server dropped an allocation, within the window
     private string? _reallocatingAfter;                      // set while allocating again: why the last one was dropped
-    private readonly bool _serverIsPublic; // on the Internet, as far as its address tells
+    private bool _serverIsPublic; // on the Internet, as far as its address tells
     private int _connections = 1;                            // own TCP connections made, for the child's name
     private readonly bool _publishChannels;
     private ushort _nextChannel = ChannelData.MinChannel;
@@ -293,6 +300,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <summary>Before the allocation exists (connecting, allocating): the owner's commands wait, and are unstashed once it does.</summary>
     private void StashUntilAllocated()
     {
+        Receive<CheckAllocation>(_ => { }); // being made: its own requests will tell
         Receive<CreatePermission>(_ => Stash.Stash());
         Receive<BindChannel>(_ => Stash.Stash());
         Receive<SendToPeer>(_ => Stash.Stash());
@@ -320,6 +328,15 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<Deallocate>(_ => StartDeallocation());
         Receive<AllocationRefreshTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
         Receive<AllocationCheckTimer>(_ => SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0)));
+        Receive<CheckAllocation>(_ =>
+        {
+            if (Timers.IsTimerActive(AllocationCheckTimedOut.Instance)) return;
+            _log.Info("Checking the allocation {0} on TURN server {1}: a relayed path lost consent", _relayed, _server);
+            Timers.StartSingleTimer(AllocationCheckTimedOut.Instance, AllocationCheckTimedOut.Instance, _settings.AllocationCheckTimeout);
+            SendRefresh(new RefreshRequest(_settings.RequestedLifetime, _key is not null, 0));
+        });
+        Receive<AllocationCheckTimedOut>(_ => Lose(
+            $"TURN server {_server} did not answer a Refresh within {_settings.AllocationCheckTimeout.TotalSeconds:0.#} s after a relayed path lost consent", null));
         Receive<PermissionRefreshTimer>(t => RefreshPermission(t.Peer));
         Receive<ChannelRefreshTimer>(t => RefreshChannel(t.Peer));
     }
@@ -334,6 +351,8 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<CreatePermission>(c => _owner.Tell(new PermissionFailed(c.Peer, "the allocation is being released", null)));
         Receive<BindChannel>(c => _owner.Tell(new ChannelBindFailed(c.Peer, "the allocation is being released", null)));
         Receive<Deallocate>(_ => { });
+        Receive<CheckAllocation>(_ => { });
+        Receive<AllocationCheckTimedOut>(_ => { });
         Receive<AllocationRefreshTimer>(_ => { });
         Receive<AllocationCheckTimer>(_ => { });
         Receive<PermissionRefreshTimer>(_ => { });
@@ -599,7 +618,8 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         if (!challenge && request.Authenticated && _key is not null)
         {
             bool signed = message.HasMessageIntegrity || message.HasMessageIntegritySha256;
-            if ((signed && message.VerifyIntegrity(_key) != StunError.None) || (!signed && !isError))
+            // RFC 8489 §10: an unsigned 300 to an authenticated request is not trusted (it could send us anywhere)
+            if ((signed && message.VerifyIntegrity(_key) != StunError.None) || (!signed && (!isError || code == 300)))
             {
                 _badIntegrity++;
                 return;
@@ -630,6 +650,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
             _relayed = relayed.ToEndPoint();
             _allocationExists = true;
             _reallocatingAfter = null;
+            _triedServers.Clear(); // the attempt is over: a later one may be redirected afresh
             _log.Info("TURN allocation on {0}: relayed {1}, mapped {2}, lifetime {3}", _server, _relayed, mapped, lifetime);
             ScheduleAllocationRefresh(lifetime);
             Become(Allocated);
@@ -654,8 +675,17 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
                 Fail($"TURN server {_server} kept answering Allocate with {Describe(code, reason)} after {request.StaleRetries} fresh nonces", code);
                 return;
             case 300:
-                string where = message.TryGetAddress(StunAttributeType.AlternateServer, out var alternate) ? $" to {alternate}" : string.Empty;
-                Fail($"TURN server {_server} redirects{where} ({Describe(code, reason)}); ALTERNATE-SERVER is not supported yet", code);
+                if (!message.TryGetAddress(StunAttributeType.AlternateServer, out var alternate))
+                {
+                    Fail($"TURN server {_server} answered {Describe(code, reason)} without an ALTERNATE-SERVER", code);
+                    return;
+                }
+                if (RedirectRefusal(alternate.ToEndPoint()) is { } refusal)
+                {
+                    Fail($"TURN server {_server} redirects to {alternate.ToEndPoint()} ({Describe(code, reason)}), which is not followed: {refusal}", code);
+                    return;
+                }
+                Redirect(alternate.ToEndPoint());
                 return;
             default:
                 Fail($"TURN server {_server} rejected the allocation ({Describe(code, reason)})", code);
@@ -680,6 +710,7 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
         if (message.Class == StunClass.SuccessResponse)
         {
             var lifetime = message.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? TimeSpan.FromSeconds(seconds) : request.Lifetime;
+            Timers.Cancel(AllocationCheckTimedOut.Instance);
             ScheduleAllocationRefresh(lifetime);
             _owner.Tell(new AllocationRefreshed(lifetime));
             return;
@@ -802,6 +833,51 @@ public sealed class TurnClient : ReceiveActor, IWithTimers, IWithUnboundedStash
                 ChannelFailed(c.Peer, channel, why, null);
                 break;
         }
+    }
+
+    // ---- 300 Try Alternate (RFC 8489 §10) -----------------------------------------------------------
+
+    /// <summary>Why a redirect to <paramref name="to"/> is not followed, or null when it is.</summary>
+    private string? RedirectRefusal(IPEndPoint to)
+    {
+        to = EndPoints.Unmapped(to);
+        if (_triedServers.Count == 0) _triedServers.Add(_server);
+        if (_triedServers.Contains(to)) return "this allocation was already asked there (no redirect loops, RFC 8489 §10)";
+        if (_triedServers.Count > _settings.MaxRedirects) return $"{_settings.MaxRedirects} redirects were followed already (p2p.turn-client.max-redirects)";
+        if (to.AddressFamily != _server.AddressFamily) return "another address family";
+        if (to.Port == 0 || to.Address.Equals(IPAddress.Any) || to.Address.Equals(IPAddress.IPv6Any)) return "not a usable address";
+        if (!_ownsConnection && _transport != TurnTransport.Udp) return "the connection to the server was given to this allocator, which cannot open another";
+        return null;
+    }
+
+    /// <summary>
+    /// Asks the alternate server instead, over the same transport (RFC 8489 §10): the owner is told first (over its UDP
+    /// socket it must forward the new server's packets here); over an own TCP or TLS connection a new connection to the
+    /// new server comes first. The credentials are the same; the new server's nonce and realm come with its challenge.
+    /// </summary>
+    private void Redirect(IPEndPoint to)
+    {
+        to = EndPoints.Unmapped(to);
+        var from = _server;
+        _triedServers.Add(to);
+        _log.Info("TURN server {0} redirects the allocation to {1} (300 Try Alternate)", from, to);
+        _server = to;
+        _serverIsPublic = PeerAddressPolicy.IsAllowed(_server.Address, allowLoopback: false, allowPrivate: false);
+        _nonce = null;
+        _realm = null;
+        _passwordAlgorithm = null;
+        _passwordAlgorithmsValue = null;
+        _owner.Tell(new AllocationRedirected(from, to));
+        if (_ownsConnection)
+        {
+            Context.Unwatch(_socket);
+            Context.Stop(_socket);
+            _socket = StartConnection($"tcp-{++_connections}");
+            Context.Watch(_socket);
+            Become(Connecting);
+            return;
+        }
+        SendAllocate(new AllocateRequest(Authenticated: false, StaleRetries: 0));
     }
 
     // ---- the server dropped the allocation ---------------------------------------------------------

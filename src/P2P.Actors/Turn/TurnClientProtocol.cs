@@ -52,6 +52,16 @@ public static class TurnClientProtocol
         public static readonly Deallocate Instance = new();
     }
 
+    /// <summary>
+    /// Is the allocation still there? A Refresh now (RFC 8656 §8); unanswered within
+    /// <see cref="TurnClientSettings.AllocationCheckTimeout"/> the allocation is lost (<see cref="AllocationLost"/>). Sent by the
+    /// owner when a session's relayed path lost consent. Ignored while there is no allocation.
+    /// </summary>
+    public sealed record CheckAllocation
+    {
+        public static readonly CheckAllocation Instance = new();
+    }
+
     /// <summary>Ask for counters; answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats
     {
@@ -81,6 +91,13 @@ public static class TurnClientProtocol
     /// <summary>No allocation could be made; <paramref name="Reason"/> is for the user, <paramref name="Code"/> is the
     /// STUN error code when the server gave one. The actor stops itself after telling this.</summary>
     public sealed record AllocationFailed(string Reason, int? Code);
+
+    /// <summary>
+    /// The server answered the Allocate with 300 Try Alternate (RFC 8489 §10): the allocator now asks
+    /// <paramref name="To"/>, over the same transport. Over the owner's UDP socket the owner forwards <paramref name="To"/>'s
+    /// packets from now on (this is told before the first request goes there); the allocation that follows is on <paramref name="To"/>.
+    /// </summary>
+    public sealed record AllocationRedirected(IPEndPoint From, IPEndPoint To);
 
     /// <summary>A Refresh succeeded; the allocation now lives <paramref name="Lifetime"/> from now.</summary>
     public sealed record AllocationRefreshed(TimeSpan Lifetime);

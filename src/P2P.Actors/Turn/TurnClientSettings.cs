@@ -67,6 +67,18 @@ public sealed record TurnClientSettings(
     /// </summary>
     public bool PrivatePeersThroughPublicServer { get; init; }
 
+    /// <summary>
+    /// RFC 8489 §10: how many 300 Try Alternate answers one allocation attempt follows (each to a server not tried yet in
+    /// it: never back to one it was redirected from); 0: none is followed and a 300 fails the allocation.
+    /// </summary>
+    public int MaxRedirects { get; init; } = 2;
+
+    /// <summary>
+    /// When the owner asks whether the allocation is still there (<see cref="TurnClientProtocol.CheckAllocation"/>: a relayed
+    /// path lost consent), a Refresh unanswered for this long ends it (<see cref="TurnClientProtocol.AllocationLost"/>).
+    /// </summary>
+    public TimeSpan AllocationCheckTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>The values of <c>akka.hocon</c>, for code that has no config at hand (tests, tools).</summary>
     public static readonly TurnClientSettings Default = new(
         RetransmissionSchedule.Default,
@@ -122,6 +134,8 @@ public sealed record TurnClientSettings(
             ReallocationWindow = Duration("reallocation-window"),
             AllocationCheckDelay = Duration("allocation-check-after-private-send"),
             PrivatePeersThroughPublicServer = c.GetBoolean("private-peers-through-public-server", false),
+            MaxRedirects = Count("max-redirects", 0),
+            AllocationCheckTimeout = Duration("allocation-check-timeout"),
         };
         if (settings.Retransmission.Rto <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.rto' must be positive");
         if (settings.ReleaseTimeout <= TimeSpan.Zero) throw new ConfigurationException($"'{Section}.release-timeout' must be positive");

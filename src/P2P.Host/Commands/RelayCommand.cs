@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -8,6 +9,7 @@ using Akka.Logger.Serilog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using P2P.Actors.Relay;
+using P2P.Actors.Relay.Fleet;
 using P2P.Host.Hosting;
 using Serilog;
 using Serilog.Events;
@@ -79,6 +81,7 @@ public static class RelayCommand
             Listen, TlsListen, Cert, Key, RelayIp, AltIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
             ConfigFile, LogFile, Verbose,
         };
+        FleetCluster.AddOptions(command);
         command.SetAction((parseResult, _) => Run(parseResult));
         return command;
     }
@@ -168,9 +171,62 @@ public static class RelayCommand
         return settings;
     }
 
+    /// <summary>SIGUSR1 (10 on Linux, 30 on macOS and the BSDs), which .NET takes as a raw <see cref="PosixSignal"/> value.</summary>
+    private static PosixSignal UserSignal1 => (PosixSignal)(OperatingSystem.IsLinux() ? 10 : 30);
+
+    /// <summary>Remoting and clustering as every fleet node has them, then the relay's own Akka tuning (<c>p2p.relay.fleet.tuning</c>) over them.</summary>
+    private static void ConfigureFleet(AkkaConfigurationBuilder akka, FleetSettings fleet, Config config)
+    {
+        FleetCluster.Configure(akka, fleet, config);
+        if (config.GetConfig("p2p.relay.fleet.tuning") is { } tuning) akka.AddHocon(tuning, HoconAddMode.Prepend);
+    }
+
+    /// <summary>A relay the fleet removed (downed by the split-brain resolver) keeps relaying alone, and says so once.</summary>
+    private static void WatchFleetMembership(ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        cluster.RegisterOnMemberRemoved(() =>
+        {
+            if (cluster.Settings.RunCoordinatedShutdownWhenDown || system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(system).ShutdownReason is not null) return;
+            Log.Warning("This relay was removed from its fleet (downed or partitioned away): it keeps relaying its allocations alone, " +
+                "its quotas count only itself; restart it to join the fleet again");
+        });
+    }
+
+    private static int _draining;
+
+    /// <summary>The first SIGUSR1: no new allocations here (300 to another node, or 508), then a stop once the last allocation ended or the timeout passed.</summary>
+    private static async Task DrainThenStop(IHost host, IActorRef relay, TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _draining, 1) == 1) return;
+        var allocations = await relay.Ask<RelayServerProtocol.Stats>(new RelayServerProtocol.GetStats(), TimeSpan.FromSeconds(5));
+        Console.Out.WriteLine($"relay draining: new allocations go to other nodes; stopping when the {allocations.Allocations} allocations here have ended, or in {timeout.TotalSeconds:0} s");
+        Console.Out.Flush();
+        try
+        {
+            await relay.Ask<RelayServerProtocol.Drained>(RelayServerProtocol.Drain.Instance, timeout);
+            Console.Out.WriteLine("relay drained: stopping");
+        }
+        catch (AskTimeoutException)
+        {
+            Console.Out.WriteLine($"relay drain timed out after {timeout.TotalSeconds:0} s: stopping with allocations left");
+        }
+        Console.Out.Flush();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+    }
+
     private static async Task<int> Run(ParseResult p)
     {
         if (!P2PHostBuilder.TryLoadSettings("relay", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
+
+        FleetSettings? fleet;
+        try { fleet = FleetCluster.From(p, config, "relay"); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"p2p relay: {e.Message}.");
+            return 2;
+        }
+        var fleetSettings = RelayFleetSettings.From(config);
 
         bool verbose = p.GetValue(Verbose);
         // stdout carries the relay's own output (the line with its addresses); the log goes to stderr, every level of it
@@ -180,9 +236,11 @@ public static class RelayCommand
         {
             using var host = P2PHostBuilder.Build(config, verbose, (system, registry) =>
             {
-                var relay = system.ActorOf(RelayServer.Props(settings), "relay");
+                // a fleet node publishes its entry through its RelayFleet and decides quotas and redirects from the others'
+                var fleetActor = fleet is null ? null : system.ActorOf(RelayFleet.Props(fleetSettings), "relay-fleet");
+                var relay = system.ActorOf(RelayServer.Props(settings, fleet: fleetActor), "relay");
                 registry.Register<RelayServer>(relay);
-            });
+            }, configure: fleet is null ? null : akka => ConfigureFleet(akka, fleet, config));
             await host.StartAsync();
 
             var relay = host.Services.GetRequiredService<ActorRegistry>().Get<RelayServer>();
@@ -205,8 +263,27 @@ public static class RelayCommand
                 Console.Out.WriteLine(settings.TlsCertificateFile.Length > 0
                     ? $"tls certificate {fingerprint} (from {settings.TlsCertificateFile})"
                     : $"tls certificate {fingerprint} (self-signed, made at start: clients pin this fingerprint)");
+            if (fleet is not null)
+            {
+                var system = host.Services.GetRequiredService<ActorSystem>();
+                var (up, reason) = await FleetCluster.WaitUpAsync(system, fleet);
+                if (!up)
+                {
+                    Console.Error.WriteLine($"p2p relay: {reason}.");
+                    await host.StopAsync();
+                    return 1;
+                }
+                Console.Out.WriteLine($"relay fleet node {Akka.Cluster.Cluster.Get(system).SelfAddress} up (seeds {string.Join(", ", fleet.Seeds)})");
+                WatchFleetMembership(system);
+            }
             Console.Out.Flush();
 
+            // SIGUSR1: drain, then stop (p2p.relay.fleet.drain-timeout at most); SIGTERM / Ctrl+C still stop at once
+            using var drain = PosixSignalRegistration.Create(UserSignal1, context =>
+            {
+                context.Cancel = true;
+                _ = DrainThenStop(host, relay, fleetSettings.DrainTimeout);
+            });
             await host.WaitForShutdownAsync();
             return 0;
         }

@@ -59,6 +59,18 @@ public sealed class RelayProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the relay has printed (stdout or its log on stderr) a line containing <paramref name="text"/>; false after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (Output.Contains(text, StringComparison.Ordinal)) return true;
+            await Task.Delay(20);
+        }
+        return Output.Contains(text, StringComparison.Ordinal);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
