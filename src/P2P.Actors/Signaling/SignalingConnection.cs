@@ -66,7 +66,10 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
             _roomActor = Sender;
             Context.Watch(_roomActor);
-            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
+            // fresh time-limited TURN credentials with the seat (the relays' shared secret; nothing when none is configured)
+            var iceServers = _settings.IceServers.HandOut(Context.System.Scheduler.Now, out var turnUser);
+            if (turnUser.Length > 0) _log.Debug("signal: {0} in room {1} gets TURN credentials for user {2}", _remote, a.Room, turnUser);
+            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers) with { IceServers = iceServers });
         });
         Receive<SignalingRoomProtocol.JoinRefused>(r =>
         {
