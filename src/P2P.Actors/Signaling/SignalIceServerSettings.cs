@@ -25,6 +25,11 @@ public sealed record SignalIceServerSettings
 
     public static readonly SignalIceServerSettings None = new();
 
+    public bool Equals(SignalIceServerSettings? other) =>
+        other is not null && Urls.SequenceEqual(other.Urls) && AuthSecret == other.AuthSecret && CredentialTtl == other.CredentialTtl;
+
+    public override int GetHashCode() => HashCode.Combine(Urls.Count, AuthSecret, CredentialTtl);
+
     /// <summary>Nothing to hand out: the joined message carries no iceServers.</summary>
     public bool IsEmpty => Urls.Count == 0;
 
