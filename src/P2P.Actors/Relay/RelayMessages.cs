@@ -34,6 +34,8 @@ public static class RelayServerProtocol
     {
         /// <summary>Of <see cref="AuthFailures"/>, TURN REST API usernames refused because their expiry had passed.</summary>
         public long ExpiredCredentials { get; init; }
+        /// <summary>Children (allocations, listeners, connections) that threw and were stopped.</summary>
+        public long ChildFaults { get; init; }
         /// <summary>Users (usernames) with at least one allocation.</summary>
         public int Users { get; init; }
         /// <summary>Error responses the server sent, by code (401 counts the challenge of every first request too).</summary>

@@ -77,7 +77,7 @@ public sealed class RelayServer : ReceiveActor
     private readonly List<(byte[] Md5, byte[] Sha256)> _restKeys = [];
     /// <summary>Error responses sent, by code (401 includes the challenge every first request gets).</summary>
     private readonly Dictionary<int, long> _refusedByCode = [];
-    private long _expiredCredentials;
+    private long _expiredCredentials, _childFaults;
     private readonly Dictionary<FiveTuple, AllocationRecord> _allocations = [];
     private readonly Dictionary<IActorRef, FiveTuple> _allocationByActor = [];
     private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
@@ -190,6 +190,7 @@ public sealed class RelayServer : ReceiveActor
             _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed)
         {
             ExpiredCredentials = _expiredCredentials,
+            ChildFaults = _childFaults,
             Users = _perUser.Count,
             RefusedByCode = new Dictionary<int, long>(_refusedByCode),
         }));
@@ -215,6 +216,7 @@ public sealed class RelayServer : ReceiveActor
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
+        _childFaults++;
         _log.Warning("A relay child failed and is stopped: {0}", e.Message);
         return Directive.Stop;
     });

@@ -55,6 +55,7 @@ public static class RelayCommand
         Description = "A shared secret of the TURN REST API (coturn's --static-auth-secret): usernames \"expiry:user\" with the password base64(HMAC-SHA1(secret, username)) are users until their expiry (Unix seconds). Repeatable, to rotate secrets; --user users keep working.",
         Arity = ArgumentArity.OneOrMore,
     };
+    private static readonly Option<IPEndPoint?> Metrics = P2P.Host.Operations.OperationsCommandLine.MetricsOption();
     private static readonly Option<bool> AllowLoopback = new("--allow-loopback") { Description = "Allow relaying to loopback peers (127.0.0.0/8, ::1); for tests." };
     private static readonly Option<bool> AllowPrivate = new("--allow-private") { Description = "Allow relaying to private peers (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)." };
     private static readonly Option<int?> MaxAllocations = Number("--max-allocations", "Total allocations before 508 Insufficient Capacity (default 1000).");
@@ -82,7 +83,7 @@ public static class RelayCommand
         var command = new Command("relay", "Run a STUN/TURN server (RFC 8489 Binding for anyone, RFC 8656 UDP relays for configured users) until Ctrl+C.")
         {
             Listen, TlsListen, Cert, Key, RelayIp, AltIp, MinPort, MaxPort, Realm, User, AuthSecret, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
-            ConfigFile, LogFile, Verbose,
+            Metrics, ConfigFile, LogFile, Verbose,
         };
         command.SetAction((parseResult, _) => Run(parseResult));
         return command;
@@ -219,7 +220,15 @@ public static class RelayCommand
                     : $"tls certificate {fingerprint} (self-signed, made at start: clients pin this fingerprint)");
             Console.Out.Flush();
 
-            await host.WaitForShutdownAsync();
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            if (!P2P.Host.Operations.OperationsCommandLine.TryStart("relay", config, p.GetValue(Metrics), new P2P.Host.Operations.NodeStatus(system, "relay"),
+                    ops => new P2P.Host.Operations.RelayMetrics(relay, ops.StatsTimeout), out var operations))
+            {
+                await host.StopAsync();
+                return 1;
+            }
+            await using (operations)
+                await host.WaitForShutdownAsync();
             return 0;
         }
         finally

@@ -31,6 +31,7 @@ public static class SignalCommand
     {
         Description = "The relays' shared secret (their --auth-secret, coturn's --static-auth-secret): TURN credentials of the TURN REST API, valid for p2p.signal.ice-servers.credential-ttl (12 h), go to each peer with its room.",
     };
+    private static readonly Option<System.Net.IPEndPoint?> Metrics = P2P.Host.Operations.OperationsCommandLine.MetricsOption();
     private static readonly Option<FileInfo?> ConfigFile = new("--config", "-c") { Description = "A HOCON file layered over akka.hocon (for example with a p2p.signal { ... } section)." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { Description = "Also write the log to this file." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging." };
@@ -39,7 +40,7 @@ public static class SignalCommand
     {
         var command = new Command("signal", "Run the signaling server (WebSocket, JSON, rooms of two) until Ctrl+C.")
         {
-            Listen, TurnUrl, AuthSecret, ConfigFile, LogFile, Verbose,
+            Listen, TurnUrl, AuthSecret, Metrics, ConfigFile, LogFile, Verbose,
         };
         command.SetAction((parseResult, _) => Run(parseResult));
         return command;
@@ -133,7 +134,15 @@ public static class SignalCommand
             Console.Out.WriteLine($"signal listening on {server.Url}");
             Console.Out.WriteLine($"chat page at {server.PageUrl}?room=<name>");
             Console.Out.Flush();
-            await host.WaitForShutdownAsync();
+            if (!P2P.Host.Operations.OperationsCommandLine.TryStart("signal", config, p.GetValue(Metrics), new P2P.Host.Operations.NodeStatus(system, "signal"),
+                    ops => new P2P.Host.Operations.SignalMetrics(server.Connections, P2P.Host.Operations.SignalMetrics.ShardedRooms(rooms, ops.StatsTimeout), ops.StatsTimeout),
+                    out var operations))
+            {
+                await host.StopAsync();
+                return 1;
+            }
+            await using (operations)
+                await host.WaitForShutdownAsync();
             return 0;
         }
         finally
