@@ -69,21 +69,11 @@ public sealed class CredentialsTests : TestKit
     {
         await using var relay = await RelayProcess.Start("--auth-secret", Secret, "--allow-loopback");
         // -W: the TURN REST API secret; uclient makes "expiry:user" itself (coturn's client, not ours)
-        string[] args =
-        [
-            "-W", Secret, "-u", "uclient", "-p", relay.UdpPort.ToString(), "-e", "127.0.0.1", "-X", "-y", "-c",
-            "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1",
-        ];
-        var result = await Processes.Run(Processes.Program("turnutils_uclient", args), TimeSpan.FromSeconds(60));
-        _output.WriteLine($"turnutils_uclient {string.Join(' ', args)}\n{result}\nrelay:\n{relay.Output}");
-        Assert.False(result.TimedOut, "turnutils_uclient timed out");
-        var text = result.Stdout + result.Stderr;
-        var lost = Regex.Match(text, @"Total lost packets (\d+) \(");
-        var totals = Regex.Match(text, @"tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$", RegexOptions.Multiline);
-        Assert.True(lost.Success && totals.Success, "no statistics in turnutils_uclient's output");
-        Assert.Equal(0, int.Parse(lost.Groups[1].Value));
-        Assert.Equal(200, int.Parse(totals.Groups[1].Value));
-        Assert.Equal(200, int.Parse(totals.Groups[2].Value));
+        var (lost, sent, received, _) = await TurnutilsUclient.RunAsync(relay.UdpPort, ["-u", "uclient", "-W", Secret], ["-c"], _output.WriteLine);
+        _output.WriteLine($"relay:\n{relay.Output}");
+        Assert.Equal(0, lost);
+        Assert.Equal(200, sent);
+        Assert.Equal(200, received);
         // the relay saw REST usernames: "<expiry>:uclient"
         Assert.Matches(@"Allocation .* for \d+:uclient relays on", relay.Output);
     }

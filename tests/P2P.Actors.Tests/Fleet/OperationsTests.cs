@@ -111,10 +111,7 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, Sample(metrics, "p2p_relay_faults_total"));
 
         // coturn's client relays 100 datagrams each way through two allocations of its own
-        var result = await Processes.Run(Processes.Program("turnutils_uclient",
-            "-W", secret, "-u", "uclient", "-p", relay.UdpPort.ToString(CultureInfo.InvariantCulture), "-e", "127.0.0.1", "-X", "-y", "-c",
-            "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1"), TimeSpan.FromSeconds(60));
-        output.WriteLine(result.ToString());
+        await TurnutilsUclient.RunAsync(relay.UdpPort, ["-u", "uclient", "-W", secret], ["-c"], output.WriteLine);
         metrics = await ScrapeUntil(url, m => Sample(m, "p2p_relay_packets_total") > 0);
         output.WriteLine(metrics);
         Assert.InRange(Sample(metrics, "p2p_relay_packets_total")!.Value, 1, 400);
