@@ -148,6 +148,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
     private readonly List<TurnServer> _lateTurnServers = [];                    // added before the socket was bound
+    private readonly Dictionary<IActorRef, (IPEndPoint, TurnTransport)> _turnOf = []; // every live allocator's server and transport
     private readonly HashSet<IActorRef> _completeBefore = [];                  // sessions told complete before gathering opened again
     private bool _bound;
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
@@ -449,6 +450,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             _allocators[turn.Server] = allocator = Context.ActorOf(
                 TurnClient.Props(_turn, turn.Server, turn.Credentials, _socket, Self, publishChannels: true), name);
         _allocatorServer[allocator] = turn.Server;
+        _turnOf[allocator] = (turn.Server, turn.Transport);
         Context.Watch(allocator);
         _gathering.Started();
     }
@@ -456,7 +458,8 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     /// <summary>TURN servers learnt late (<see cref="LocalPeerProtocol.AddTurnServers"/>): before the socket is bound they wait for it.</summary>
     private void OnAddTurnServers(LocalPeerProtocol.AddTurnServers m)
     {
-        var fresh = m.Servers.Where(t => !_allocatorServer.ContainsValue(t.Server) && !_lateTurnServers.Any(l => l.Server.Equals(t.Server))).ToList();
+        var known = (_bound ? _turnOf.Values : _settings.TurnServers.Concat(_lateTurnServers).Select(t => (t.Server, t.Transport))).ToHashSet();
+        var fresh = m.Servers.Where(t => known.Add((t.Server, t.Transport))).ToList();
         if (fresh.Count == 0) return;
         _log.Info("[{0}] TURN servers added: {1}", _settings.Name, string.Join(", ", fresh.Select(t => $"{t.Server} ({t.Transport})")));
         if (!_bound)
@@ -675,6 +678,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         }
         if (_allocatorServer.Remove(t.ActorRef, out var server))
         {
+            _turnOf.Remove(t.ActorRef);
             if (_allocators.TryGetValue(server, out var udp) && udp.Equals(t.ActorRef)) _allocators.Remove(server);
             if (_relayCandidateOf.Remove(t.ActorRef, out var relay)) _allocatorByRelayed.Remove(relay.Address);
             _reallocating.Remove(t.ActorRef);

@@ -98,12 +98,12 @@ public sealed class LateTurnServersTests(ITestOutputHelper output) : TestKit(str
         var server = (await relay.Ask<RelayServerProtocol.Listening>(new RelayServerProtocol.AwaitListening(), Generous)).Udp[0];
         var a = StartPeer("carol");
         a.Tell(new LocalPeerProtocol.AddTurnServers([new TurnServer(server, new TurnCredentials("u", "p"))]));
-        // the same server again is skipped, not a second allocation on one 5-tuple
-        a.Tell(new LocalPeerProtocol.AddTurnServers([new TurnServer(server, new TurnCredentials("u", "p"))]));
+        // the same server again is skipped, not a second allocation on one 5-tuple; over TCP it is another allocation
+        a.Tell(new LocalPeerProtocol.AddTurnServers([new TurnServer(server, new TurnCredentials("u", "p")), new TurnServer(server, new TurnCredentials("u", "p"), TurnTransport.Tcp)]));
         var events = CreateTestProbe();
         a.Tell(new LocalPeerProtocol.OpenSession("s", Controlling: true, events.Ref, CandidatePolicy.RelayOnly));
         var description = events.FishForMessage<SessionProtocol.LocalDescription>(_ => true, Generous);
-        Assert.Contains(description.Description.Candidates, c => c.Type == CandidateType.Relayed);
-        Assert.Single((await relay.Ask<RelayServerProtocol.AllocationList>(new RelayServerProtocol.GetAllocations(), Generous)).Allocations);
+        Assert.Equal(2, description.Description.Candidates.Count(c => c.Type == CandidateType.Relayed));
+        Assert.Equal(2, (await relay.Ask<RelayServerProtocol.AllocationList>(new RelayServerProtocol.GetAllocations(), Generous)).Allocations.Count);
     }
 }
