@@ -62,8 +62,10 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
         string metrics;
         do
         {
-            metrics = await Http.GetStringAsync(new Uri(url, "metrics"));
-            if (holds(metrics)) return metrics;
+            // a scrape may meet the exporter's collection of the previous one: any answer but 200 is asked again
+            using var response = await Http.GetAsync(new Uri(url, "metrics"));
+            metrics = $"HTTP {(int)response.StatusCode}\n" + await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode && holds(metrics)) return metrics;
             await Task.Delay(100);
         }
         while (DateTime.UtcNow < deadline);
@@ -125,6 +127,8 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
         var ops = await signal.WaitForLineAsync(l => l.StartsWith("operations on ", StringComparison.Ordinal), Wait);
         var url = OperationsUrl(ops);
         var ws = new Uri(listening["signal listening on ".Length..].Trim());
+        try
+        {
 
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(new Uri(url, "health"))).StatusCode);
         using (var cluster = JsonDocument.Parse(await Http.GetStringAsync(new Uri(url, "cluster"))))
@@ -155,6 +159,11 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(1, Sample(metrics, "p2p_signal_messages_relayed_total"));
         }
         await ScrapeUntil(url, m => Sample(m, "p2p_signal_connections") == 0 && Sample(m, "p2p_signal_rooms") == 0);
+        }
+        finally
+        {
+            output.WriteLine(signal.Transcript);
+        }
     }
 
     [Fact]
