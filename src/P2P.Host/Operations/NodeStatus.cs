@@ -46,7 +46,7 @@ public sealed class NodeStatus(ActorSystem system, string role)
         if (_cluster is null)
         {
             w.WriteString("self", system.Name);
-            w.WriteBoolean("fleet", false);
+            w.WriteBoolean("cluster", false); // no Akka.Cluster: the node alone
             w.WriteStartArray("members");
             w.WriteStartObject();
             w.WriteString("address", system.Name);
@@ -62,7 +62,7 @@ public sealed class NodeStatus(ActorSystem system, string role)
         }
         var state = _cluster.State;
         w.WriteString("self", _cluster.SelfAddress.ToString());
-        w.WriteBoolean("fleet", true);
+        w.WriteBoolean("cluster", true); // Akka.Cluster membership (p2p signal runs a one-node cluster when it is no fleet)
         w.WriteString("leader", state.Leader?.ToString());
         w.WriteStartArray("members");
         foreach (var member in state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))

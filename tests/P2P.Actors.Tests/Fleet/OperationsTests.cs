@@ -92,7 +92,7 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
         using (var cluster = JsonDocument.Parse(await Http.GetStringAsync(new Uri(url, "cluster"))))
         {
             Assert.Equal("relay", cluster.RootElement.GetProperty("role").GetString());
-            Assert.False(cluster.RootElement.GetProperty("fleet").GetBoolean());
+            Assert.False(cluster.RootElement.GetProperty("cluster").GetBoolean());
             var member = Assert.Single(cluster.RootElement.GetProperty("members").EnumerateArray());
             Assert.Equal("Up", member.GetProperty("status").GetString());
             Assert.Empty(cluster.RootElement.GetProperty("unreachable").EnumerateArray());
@@ -134,6 +134,7 @@ public sealed class OperationsTests(ITestOutputHelper output) : IDisposable
         using (var cluster = JsonDocument.Parse(await Http.GetStringAsync(new Uri(url, "cluster"))))
         {
             Assert.Equal("signal", cluster.RootElement.GetProperty("role").GetString());
+            Assert.True(cluster.RootElement.GetProperty("cluster").GetBoolean()); // its rooms' one-node cluster
             var self = cluster.RootElement.GetProperty("self").GetString();
             Assert.StartsWith("akka.tcp://p2p@127.0.0.1:", self);
             var member = Assert.Single(cluster.RootElement.GetProperty("members").EnumerateArray());
