@@ -97,6 +97,9 @@ public sealed class CandidateGatherer
         return true;
     }
 
+    /// <summary>More servers were started after the gathering was over: it is not complete again until they answer.</summary>
+    public void Reopen() => Complete = false;
+
     /// <summary>A problem to tell the peer's owner and its sessions; false when it was told already.</summary>
     public bool AddProblem(string reason)
     {

@@ -30,7 +30,17 @@ public static class RelayServerProtocol
     /// <param name="TlsHandshakes">TLS connections whose handshake completed.</param>
     /// <param name="TlsHandshakesFailed">TLS connections closed because their handshake failed or took too long.</param>
     public sealed record Stats(long Received, long Malformed, long Unrouted, long BindingRequests, int Allocations, long AllocationsFailed,
-        long TcpRefused = 0, long TcpUnframeable = 0, long TcpIdleClosed = 0, long AuthFailures = 0, long TlsHandshakes = 0, long TlsHandshakesFailed = 0);
+        long TcpRefused = 0, long TcpUnframeable = 0, long TcpIdleClosed = 0, long AuthFailures = 0, long TlsHandshakes = 0, long TlsHandshakesFailed = 0)
+    {
+        /// <summary>Of <see cref="AuthFailures"/>, TURN REST API usernames refused because their expiry had passed.</summary>
+        public long ExpiredCredentials { get; init; }
+        /// <summary>Children (allocations, listeners, connections) that threw and were stopped.</summary>
+        public long ChildFaults { get; init; }
+        /// <summary>Users (usernames) with at least one allocation.</summary>
+        public int Users { get; init; }
+        /// <summary>Error responses the server sent, by code (401 counts the challenge of every first request too).</summary>
+        public IReadOnlyDictionary<int, long> RefusedByCode { get; init; } = new Dictionary<int, long>();
+    }
 
     /// <summary>Answered with <see cref="AllocationList"/>: the live allocations (diagnostics, tests).</summary>
     public sealed record GetAllocations;

@@ -73,6 +73,12 @@ public sealed class RelayServer : ReceiveActor
     private readonly RelayPortPoller? _poller;
     private readonly Dictionary<string, UserKeys> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _userHashes = new(StringComparer.Ordinal);
+    /// <summary>TURN REST API users (shared secrets); the ones that authenticated are also in <see cref="_users"/> until swept.</summary>
+    private readonly RelayRestUsers _restUsers;
+    private readonly List<(byte[] Md5, byte[] Sha256)> _restKeys = [];
+    /// <summary>Error responses sent, by code (401 includes the challenge every first request gets).</summary>
+    private readonly Dictionary<int, long> _refusedByCode = [];
+    private long _expiredCredentials, _childFaults;
     private readonly Dictionary<FiveTuple, AllocationRecord> _allocations = [];
     private readonly Dictionary<IActorRef, FiveTuple> _allocationByActor = [];
     private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
@@ -115,6 +121,7 @@ public sealed class RelayServer : ReceiveActor
         // The fast data path batches datagrams with Linux system calls; elsewhere every datagram goes through the actors.
         if (settings.FastDataPath && sockets is RealUdpSockets && LinuxUdp.IsSupported) _poller = new RelayPortPoller();
         _nonces = new RelayNonces(settings.NonceLifetime);
+        _restUsers = new RelayRestUsers(settings.AuthSecrets, settings.Realm);
         _malformedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _tcpRefusedLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
         _tcpUnframeableLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
@@ -188,7 +195,13 @@ public sealed class RelayServer : ReceiveActor
         });
         Receive<RelayServerProtocol.GetStats>(_ => Sender.Tell(new RelayServerProtocol.Stats(
             _received + _listeners.Sum(l => l.FastPort?.Relayed ?? 0), _malformed, _unrouted, _bindingRequests, _allocations.Count, _allocationsFailed,
-            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed)));
+            _tcpRefused, _tcpUnframeable, _tcpIdleClosed, _authFailures, _tlsHandshakes, _tlsHandshakesFailed)
+        {
+            ExpiredCredentials = _expiredCredentials,
+            ChildFaults = _childFaults,
+            Users = _perUser.Count,
+            RefusedByCode = new Dictionary<int, long>(_refusedByCode),
+        }));
         Receive<RelayServerProtocol.GetAllocations>(_ => Sender.Tell(new RelayServerProtocol.AllocationList(
             _allocations.Select(kv => new RelayServerProtocol.AllocationEntry(kv.Key, kv.Value.User, kv.Value.Actor)).ToList())));
         Receive<RelayFleetProtocol.ViewChanged>(v => _fleetView = v.View);
@@ -224,6 +237,7 @@ public sealed class RelayServer : ReceiveActor
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
+        _childFaults++;
         _log.Warning("A relay child failed and is stopped: {0}", e.Message);
         return Directive.Stop;
     });
@@ -622,7 +636,14 @@ public sealed class RelayServer : ReceiveActor
         _log.Debug("Dropped {0} from {1}: no allocation on this 5-tuple", what, path.FiveTuple);
     }
 
-    private void Reply(ClientPath path, ReadOnlyMemory<byte> response) => path.Send(response, Self);
+    private void Reply(ClientPath path, ReadOnlyMemory<byte> response)
+    {
+        // error responses only (class bits 0b11 in the message type, RFC 8489 §5): counted by code for the operators' metrics
+        if (response.Length >= 2 && (response.Span[0] & 0x01) != 0 && (response.Span[1] & 0x10) != 0
+            && StunMessage.TryParse(response.Span, out var sent, out _) && sent.TryGetErrorCode(out int code, out _))
+            _refusedByCode[code] = _refusedByCode.GetValueOrDefault(code) + 1;
+        path.Send(response, Self);
+    }
 
     private void OnRequest(ClientPath path, StunMessage request, ReadOnlyMemory<byte> payload)
     {
@@ -652,7 +673,7 @@ public sealed class RelayServer : ReceiveActor
             Reply(path, StunReplies.Error(method, id, 400, _settings.Software, null, "Unsupported method"));
             return;
         }
-        if (!_settings.TurnEnabled || _users.Count == 0)
+        if (!_settings.TurnEnabled || (_users.Count == 0 && !_restUsers.Enabled))
         {
             Reply(path, StunReplies.Error(method, id, 403, _settings.Software, null, "TURN is disabled on this server (no users configured)"));
             return;
@@ -804,6 +825,7 @@ public sealed class RelayServer : ReceiveActor
         }
 
         string? known = null;
+        if (hasName && _restUsers.Enabled && !IsStaticUser(name) && !TryRestUser(path, request, name, now, out known)) return false;
         if (hasName && _users.ContainsKey(name)) known = name;
         else if (!hasName && hasHash && _userHashes.TryGetValue(Convert.ToHexString(userHash), out var byHash)) known = byHash;
         if (known is null || !string.Equals(realm, _settings.Realm, StringComparison.Ordinal))
@@ -823,6 +845,55 @@ public sealed class RelayServer : ReceiveActor
         }
         user = known;
         return true;
+    }
+
+    private bool IsStaticUser(string name) => _settings.Users.ContainsKey(name);
+
+    /// <summary>
+    /// A username that is not a configured user, when the server has REST secrets: false (answered) when it is a REST
+    /// username that expired, or whose password fits no secret; true otherwise, with <paramref name="known"/> set when it
+    /// is now a user (its keys in <see cref="_users"/>). A name that is not a REST username goes on as an unknown user.
+    /// </summary>
+    private bool TryRestUser(ClientPath path, StunMessage request, string name, DateTimeOffset now, out string? known)
+    {
+        known = null;
+        long unix = now.ToUnixTimeSeconds();
+        var check = _restUsers.HasExpired(name, unix) ? TurnRestCheck.Expired : _users.ContainsKey(name) ? TurnRestCheck.Valid : _restUsers.CandidateKeys(name, unix, _restKeys);
+        if (check == TurnRestCheck.NotRestUsername) return true;
+        var tuple = path.FiveTuple;
+        if (check == TurnRestCheck.Expired)
+        {
+            _authFailures++;
+            _expiredCredentials++;
+            TurnRestCredentials.TryParse(name, out long expiresAt, out _);
+            if (_authLog.TryLog(now, out long leftOut))
+                _log.Info("TURN {0} from {1}: the credentials of {2} expired at {3:u} ({4:0} s ago); the client needs fresh ones from its signaling server{5}",
+                    request.Method, tuple, name, DateTimeOffset.FromUnixTimeSeconds(expiresAt), unix - expiresAt, LogRateLimit.LeftOutNote(leftOut));
+            Reply(path, StunReplies.Challenge(request.Method, request.TransactionId, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
+            return false;
+        }
+        if (_users.ContainsKey(name)) { known = name; return true; }
+        foreach (var (md5Bytes, shaBytes) in _restKeys)
+        {
+            var md5 = new StunIntegrityKey(md5Bytes);
+            var sha = new StunIntegrityKey(shaBytes);
+            if (request.VerifyIntegrity(md5) == StunError.None || request.VerifyIntegrity(sha) == StunError.None)
+            {
+                _users[name] = new UserKeys(md5, sha, md5Bytes, shaBytes);
+                _restUsers.Remember(name);
+                foreach (var gone in _restUsers.Sweep(unix, user => _perUser.GetValueOrDefault(user) > 0))
+                    if (_users.Remove(gone, out var keys)) { keys.Md5.Dispose(); keys.Sha256.Dispose(); }
+                known = name;
+                return true;
+            }
+            md5.Dispose();
+            sha.Dispose();
+        }
+        _authFailures++;
+        if (_authLog.TryLog(now, out long left))
+            _log.Info("TURN {0} from {1}: wrong password for REST user {2} (no auth secret of this server made it){3}", request.Method, tuple, name, LogRateLimit.LeftOutNote(left));
+        Reply(path, StunReplies.Challenge(request.Method, request.TransactionId, 401, _settings.Realm, _nonces.Create(now, tuple), _settings.Software));
+        return false;
     }
 
     // ------------------------------------------------------------------ Allocate (RFC 8656 §7.2)

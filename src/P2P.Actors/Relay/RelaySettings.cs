@@ -40,6 +40,11 @@ public sealed record RelaySettings
     public string Realm { get; init; } = "p2p";
     /// <summary>Long-term credentials, user name to password (RFC 8489 §9.2).</summary>
     public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// Shared secrets of the TURN REST API (<c>P2P.Protocol.Turn.TurnRestCredentials</c>): a username "expiry:user" whose
+    /// password is base64(HMAC-SHA1(secret, username)) under one of them is a user until its expiry. Empty: none.
+    /// </summary>
+    public IReadOnlyList<string> AuthSecrets { get; init; } = [];
     public bool AllowLoopback { get; init; }
     public bool AllowPrivate { get; init; }
     public int MaxAllocations { get; init; } = 1000;
@@ -71,7 +76,7 @@ public sealed record RelaySettings
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>True when at least one user is configured; without one TURN is refused (no anonymous relay).</summary>
-    public bool TurnEnabled => Users.Count > 0;
+    public bool TurnEnabled => Users.Count > 0 || AuthSecrets.Count > 0;
 
     /// <summary>Reads <c>p2p.relay</c>; throws <see cref="ConfigurationException"/> with a readable message on a bad value.</summary>
     public static RelaySettings From(Config config)
@@ -117,6 +122,7 @@ public sealed record RelaySettings
             MaxPort = c.GetInt("max-port", 65535),
             Realm = c.GetString("realm", "p2p"),
             Users = users,
+            AuthSecrets = c.GetStringList("auth-secrets", []).ToList(),
             AllowLoopback = c.GetBoolean("allow-loopback", false),
             AllowPrivate = c.GetBoolean("allow-private", false),
             MaxAllocations = c.GetInt("max-allocations", 1000),
@@ -152,6 +158,7 @@ public sealed record RelaySettings
         if (MinPort is < 1 or > 65535 || MaxPort is < 1 or > 65535 || MinPort > MaxPort)
             return $"relay port range {MinPort}-{MaxPort} is not a valid range within 1-65535";
         if (string.IsNullOrEmpty(Realm)) return "the realm must not be empty";
+        if (AuthSecrets.Any(string.IsNullOrEmpty)) return "an auth secret must not be empty";
         if (MaxAllocations < 0) return "max-allocations must not be negative";
         if (UserQuota < 0) return "user-quota must not be negative";
         if (DefaultLifetime <= TimeSpan.Zero || MaxLifetime <= TimeSpan.Zero) return "lifetimes must be positive";

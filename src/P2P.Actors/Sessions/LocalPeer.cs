@@ -35,6 +35,15 @@ public static class LocalPeerProtocol
     /// <summary>Answered with <see cref="Candidates"/>.</summary>
     public sealed record GetCandidates;
 
+    /// <summary>
+    /// More TURN servers, learnt after the peer started (from a signaling server's joined message: time-limited
+    /// credentials). Their allocators start now; a server the peer already allocates on is skipped. When gathering was
+    /// complete it opens again, so that sessions opened from now on wait for the relayed candidates (or the gathering
+    /// timeout); sessions opened before keep the candidates they had, since they already told their remotes
+    /// end-of-candidates (RFC 8838 §4.1).
+    /// </summary>
+    public sealed record AddTurnServers(IReadOnlyList<TurnServer> Servers);
+
     public sealed record Candidates(IReadOnlyList<IceCandidate> Local, bool Complete);
 
     public sealed record GetStats;
@@ -145,6 +154,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     private readonly HashSet<IPEndPoint> _tcpProbeFailedLogged = [];
     private readonly Dictionary<IPEndPoint, IActorRef> _allocators = [];        // over UDP, by server: their packets come on our socket
     private readonly Dictionary<IActorRef, IPEndPoint> _allocatorServer = [];  // every allocator, UDP or TCP
+    private readonly List<TurnServer> _lateTurnServers = [];                    // added before the socket was bound
+    private readonly HashSet<IActorRef> _completeBefore = [];                  // sessions told complete before gathering opened again
+    private bool _bound;
     private readonly Dictionary<IPEndPoint, IActorRef> _allocatorByRelayed = [];
     private readonly Dictionary<IActorRef, IceCandidate> _relayCandidateOf = [];
     private readonly Dictionary<IActorRef, IceCandidate> _reallocating = []; // the server dropped it: the candidate to replace
@@ -281,6 +293,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         });
         Receive<NatDiscoveryProtocol.NatDiscoveryFailed>(m => _log.Info("[{0}] NAT behaviour discovery with {1} failed: {2}", _settings.Name, m.Server, m.Reason));
         Receive<LocalPeerProtocol.OpenSession>(OnOpenSession);
+        Receive<LocalPeerProtocol.AddTurnServers>(OnAddTurnServers);
         Receive<CertificateReady>(m => _certificate ??= m.Certificate);
         Receive<LocalPeerProtocol.DataPathSelected>(m =>
         {
@@ -446,13 +459,40 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
             _probers[server] = Context.ActorOf(StunProber.Props(_stun, server, _socket, Self), $"stun-{server}".Replace('[', '_').Replace(']', '_'));
             _gathering.Started();
         }
-        foreach (var turn in _settings.TurnServers)
+        foreach (var turn in _settings.TurnServers.Concat(_lateTurnServers))
         {
             StartAllocator(turn, string.Empty);
             _gathering.Started();
         }
+        _bound = true;
         if (_gathering.NothingPending) CompleteGathering("host candidates only");
         else Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
+    }
+
+    /// <summary>TURN servers learnt late (<see cref="LocalPeerProtocol.AddTurnServers"/>): before the socket is bound they wait for it.</summary>
+    private void OnAddTurnServers(LocalPeerProtocol.AddTurnServers m)
+    {
+        var known = (_bound ? _allocatorConfig.Values : _settings.TurnServers.Concat(_lateTurnServers)).Select(t => (t.Server, t.Transport)).ToHashSet();
+        var fresh = m.Servers.Where(t => known.Add((t.Server, t.Transport))).ToList();
+        if (fresh.Count == 0) return;
+        _log.Info("[{0}] TURN servers added: {1}", _settings.Name, string.Join(", ", fresh.Select(t => $"{t.Server} ({t.Transport})")));
+        if (!_bound)
+        {
+            _lateTurnServers.AddRange(fresh);
+            return;
+        }
+        if (_gathering.Complete)
+        {
+            // the sessions there are have told end-of-candidates: they keep what they had; new ones wait for the relay
+            _gathering.Reopen();
+            _completeBefore.UnionWith(_sessions.Keys);
+            Timers.StartSingleTimer(GatheringTimedOut.Instance, GatheringTimedOut.Instance, _ice.GatheringTimeout);
+        }
+        foreach (var turn in fresh)
+        {
+            StartAllocator(turn, string.Empty);
+            _gathering.Started();
+        }
     }
 
     /// <summary>The ICE-TCP listeners are bound: their passive, active and simultaneous-open host candidates (RFC 6544 §4) go to the sessions.</summary>
@@ -636,7 +676,8 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         if (!_gathering.MarkComplete()) return;
         Timers.Cancel(GatheringTimedOut.Instance);
         _log.Info("[{0}] gathering complete ({1}): {2} candidates", _settings.Name, why, _gathering.Candidates.Count);
-        foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.LocalGatheringComplete());
+        foreach (var session in _sessions.Keys)
+            if (!_completeBefore.Contains(session)) session.Tell(new SessionProtocol.LocalGatheringComplete());
     }
 
     /// <summary>
@@ -648,6 +689,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         if (added.Count == 0 || _gathering.Complete) return;
         foreach (var (session, info) in _sessions)
         {
+            if (_completeBefore.Contains(session)) continue;
             var visible = CandidateGatherer.Visible(added, info.Policy);
             if (visible.Count > 0) session.Tell(new SessionProtocol.LocalCandidatesGathered(visible));
         }
@@ -705,6 +747,7 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
 
     private void OnTerminated(Terminated t)
     {
+        _completeBefore.Remove(t.ActorRef);
         if (_sessions.Remove(t.ActorRef, out var info))
         {
             _secureSessions.Remove(t.ActorRef);

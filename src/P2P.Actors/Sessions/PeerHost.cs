@@ -26,6 +26,9 @@ public static class PeerHostProtocol
     /// <summary>The peer releases its TURN allocations and stops (<see cref="LocalPeerProtocol.Release"/>).</summary>
     public sealed record RemovePeer(string Name);
 
+    /// <summary>Hands <see cref="LocalPeerProtocol.AddTurnServers"/> to the peer named <paramref name="Peer"/> (dropped when there is none).</summary>
+    public sealed record AddTurnServers(string Peer, IReadOnlyList<P2P.Actors.Turn.TurnServer> Servers);
+
     /// <summary>
     /// Every peer releases its TURN allocations and stops; answered with <see cref="AllReleased"/> once they have.
     /// The host asks itself this in CoordinatedShutdown's first phase, so a process that ends leaves nothing on the servers.
@@ -107,6 +110,10 @@ public sealed class PeerHost : ReceiveActor
         {
             if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new LocalPeerProtocol.OpenSession(m.SessionId, m.Controlling, m.Owner, m.Policy, m.Secure));
             else m.Owner.Tell(new PeerHostProtocol.SessionNotOpened(m.SessionId, $"there is no local peer named '{m.Peer}' (add it with 'peer add {m.Peer}')"));
+        });
+        Receive<PeerHostProtocol.AddTurnServers>(m =>
+        {
+            if (_peers.TryGetValue(m.Peer, out var entry)) entry.Peer.Tell(new LocalPeerProtocol.AddTurnServers(m.Servers));
         });
         Receive<PeerHostProtocol.RemovePeer>(m =>
         {

@@ -10,7 +10,7 @@ namespace P2P.Actors.Signaling;
 /// the other fields depend on it:
 /// <code>
 /// client -> server   join {room, name} | description {description} | candidate {candidate} | end-of-candidates | leave
-/// server -> client   joined {room, controlling, peers} | peer-joined {name} | peer-left {name} | error {reason}
+/// server -> client   joined {room, controlling, peers, iceServers?} | peer-joined {name} | peer-left {name} | error {reason}
 ///                    description / candidate / end-of-candidates relayed with "from" (the sender's name)
 /// </code>
 /// The description is the text form of an ICE description (<c>IceDescription.Write()</c>), the candidate an
@@ -27,6 +27,8 @@ public sealed record SignalMessage(string Type)
     public const string EndOfCandidatesType = "end-of-candidates";
     public const string LeaveType = "leave";
     public const string ErrorType = "error";
+    /// <summary>The JSON name of <see cref="IceServers"/>, as RTCConfiguration's (W3C WebRTC §4.2.1).</summary>
+    public const string IceServersField = "iceServers";
 
     public string? Room { get; init; }
     public string? Name { get; init; }
@@ -100,8 +102,11 @@ public sealed record SignalMessage(string Type)
                     return false;
                 }
             }
+            IReadOnlyList<SignalIceServer>? iceServers = null;
+            if (root.TryGetProperty(IceServersField, out var servers) && !SignalIceServer.TryParseList(servers, out iceServers, out error)) return false;
             message = new SignalMessage(type)
             {
+                IceServers = iceServers,
                 Room = StringField(root, "room"),
                 Name = StringField(root, "name"),
                 Description = StringField(root, "description"),
@@ -134,6 +139,7 @@ public sealed record SignalMessage(string Type)
             WriteIfSet(writer, "description", Description);
             WriteIfSet(writer, "candidate", Candidate);
             WriteIfSet(writer, "reason", Reason);
+            if (IceServers is not null) SignalIceServer.WriteList(writer, IceServersField, IceServers);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -153,4 +159,89 @@ public sealed record SignalMessage(string Type)
 }
 
 /// <summary>One entry of <see cref="SignalMessage.IceServers"/>, as WebRTC's RTCIceServer: "turn:host:port?transport=udp" URLs and their credentials.</summary>
-public sealed record SignalIceServer(IReadOnlyList<string> Urls, string? Username, string? Credential);
+public sealed record SignalIceServer(IReadOnlyList<string> Urls, string? Username, string? Credential)
+{
+    /// <summary>The URI schemes of RFC 7064 (stun:, stuns:) and RFC 7065 (turn:, turns:).</summary>
+    private static readonly string[] Schemes = ["stun:", "stuns:", "turn:", "turns:"];
+    private const int MaxServers = 16;
+
+    /// <summary>True for a TURN URL (turn:, turns:; RFC 7065).</summary>
+    public static bool IsTurnUrl(string url) =>
+        url.StartsWith("turn:", StringComparison.OrdinalIgnoreCase) || url.StartsWith("turns:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Reads an "iceServers" array as RTCIceServer entries (W3C WebRTC §4.2.4): "urls" a non-empty string or array of
+    /// them, each with a STUN or TURN scheme; "username" and "credential" strings, both needed by a TURN URL. False with
+    /// one sentence for the first bad entry.
+    /// </summary>
+    public static bool TryParseList(JsonElement array, out IReadOnlyList<SignalIceServer>? servers, out string error)
+    {
+        servers = null;
+        if (array.ValueKind != JsonValueKind.Array) { error = "\"iceServers\" is not an array"; return false; }
+        if (array.GetArrayLength() > MaxServers) { error = $"\"iceServers\" has more than {MaxServers} entries"; return false; }
+        var list = new List<SignalIceServer>();
+        int index = 0;
+        foreach (var entry in array.EnumerateArray())
+        {
+            string where = $"iceServers[{index++}]";
+            if (entry.ValueKind != JsonValueKind.Object) { error = $"{where} is not an object"; return false; }
+            var urls = new List<string>();
+            if (!entry.TryGetProperty("urls", out var urlsElement)) { error = $"{where} has no \"urls\""; return false; }
+            if (urlsElement.ValueKind == JsonValueKind.String) urls.Add(urlsElement.GetString()!);
+            else if (urlsElement.ValueKind == JsonValueKind.Array && urlsElement.GetArrayLength() <= MaxServers)
+            {
+                foreach (var url in urlsElement.EnumerateArray())
+                {
+                    if (url.ValueKind != JsonValueKind.String) { error = $"{where}.urls holds something that is not a string"; return false; }
+                    urls.Add(url.GetString()!);
+                }
+            }
+            else { error = $"{where}.urls is neither a string nor an array of at most {MaxServers} strings"; return false; }
+            if (urls.Count == 0) { error = $"{where}.urls is empty"; return false; }
+            foreach (var url in urls)
+                if (!Schemes.Any(scheme => url.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && url.Length > scheme.Length))
+                {
+                    error = $"{where}.urls: '{(url.Length <= 40 ? url : url[..40] + "...")}' is not a stun:, stuns:, turn: or turns: URL";
+                    return false;
+                }
+            string? username = null, credential = null;
+            foreach (var (field, set) in new (string, Action<string>)[] { ("username", v => username = v), ("credential", v => credential = v) })
+            {
+                if (!entry.TryGetProperty(field, out var value)) continue;
+                if (value.ValueKind != JsonValueKind.String) { error = $"{where}.{field} is not a string"; return false; }
+                set(value.GetString()!);
+            }
+            if (urls.Any(IsTurnUrl) && (string.IsNullOrEmpty(username) || string.IsNullOrEmpty(credential)))
+            {
+                error = $"{where} has a TURN URL but no \"username\" and \"credential\"";
+                return false;
+            }
+            list.Add(new SignalIceServer(urls, username, credential));
+        }
+        servers = list;
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="servers"/> as an array of RTCIceServer objects (urls always an array).</summary>
+    public static void WriteList(Utf8JsonWriter writer, string name, IReadOnlyList<SignalIceServer> servers)
+    {
+        writer.WriteStartArray(name);
+        foreach (var server in servers)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("urls");
+            foreach (var url in server.Urls) writer.WriteStringValue(url);
+            writer.WriteEndArray();
+            if (server.Username is not null) writer.WriteString("username", server.Username);
+            if (server.Credential is not null) writer.WriteString("credential", server.Credential);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
+    public bool Equals(SignalIceServer? other) =>
+        other is not null && Urls.SequenceEqual(other.Urls) && Username == other.Username && Credential == other.Credential;
+
+    public override int GetHashCode() => HashCode.Combine(Urls.Count, Username, Credential);
+}

@@ -36,6 +36,8 @@ public sealed record SignalSettings
     /// <summary>Log floods: at most this many WARN lines about bad messages per <see cref="LogInterval"/>; the rest are counted.</summary>
     public int LogBurst { get; init; } = 10;
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Server: the STUN/TURN servers, with fresh TURN credentials, each joined message hands out (<c>ice-servers</c>).</summary>
+    public SignalIceServerSettings IceServers { get; init; } = SignalIceServerSettings.None;
 
     /// <summary>The values of <c>akka.hocon</c>, for code and tests without a config at hand.</summary>
     public static readonly SignalSettings Default = new();
@@ -62,6 +64,7 @@ public sealed record SignalSettings
             ClientWarmUpTimeout = c.GetTimeSpan("client-warm-up-timeout", Default.ClientWarmUpTimeout),
             LogBurst = c.GetInt("log-burst", Default.LogBurst),
             LogInterval = c.GetTimeSpan("log-interval", Default.LogInterval),
+            IceServers = SignalIceServerSettings.From(c),
         };
         if (settings.Validate() is { } problem) throw new ConfigurationException($"{Section}: {problem}");
         return settings;
@@ -79,6 +82,7 @@ public sealed record SignalSettings
         if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
         if (ClientWarmUpTimeout <= TimeSpan.Zero) return "client-warm-up-timeout must be positive (client-warm-up = off turns the warm-up off)";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
+        if (IceServers.Validate() is { } iceServers) return iceServers;
         return null;
     }
 

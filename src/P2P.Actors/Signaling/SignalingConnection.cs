@@ -22,16 +22,18 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     private string? _room;
     private IActorRef? _roomActor;
     private int _badMessages;
+    private readonly SignalingCounters _counters;
 
     private sealed record CloseTimedOut;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done) =>
-        Akka.Actor.Props.Create(() => new SignalingConnection(socket, remote, rooms, settings, done));
+    public static Props Props(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done, SignalingCounters? counters = null) =>
+        Akka.Actor.Props.Create(() => new SignalingConnection(socket, remote, rooms, settings, done, counters));
 
-    public SignalingConnection(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done)
+    public SignalingConnection(WebSocket socket, string remote, IActorRef rooms, SignalSettings settings, TaskCompletionSource done, SignalingCounters? counters = null)
     {
+        _counters = counters ?? new SignalingCounters();
         _rooms = rooms;
         _settings = settings;
         _remote = remote;
@@ -66,7 +68,11 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
             _roomActor = Sender;
             Context.Watch(_roomActor);
-            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
+            // fresh time-limited TURN credentials with the seat (the relays' shared secret; nothing when none is configured)
+            var iceServers = _settings.IceServers.HandOut(Context.System.Scheduler.Now, out var turnUser);
+            if (turnUser.Length > 0) _log.Debug("signal: {0} in room {1} gets TURN credentials for user {2}", _remote, a.Room, turnUser);
+            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers) with { IceServers = iceServers });
+            _counters.Joined();
         });
         Receive<SignalingRoomProtocol.JoinRefused>(r =>
         {
@@ -125,6 +131,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             case SignalMessage.DescriptionType or SignalMessage.CandidateType or SignalMessage.EndOfCandidatesType:
                 if (_room is null) { Bad($"join a room before sending a {message.Type}"); return; }
                 _rooms.Tell(new SignalingRoomProtocol.Relay(_room, Self, message));
+                _counters.RelayedOne();
                 return;
             case SignalMessage.LeaveType:
                 if (_room is null) { Bad("leave without being in a room"); return; }

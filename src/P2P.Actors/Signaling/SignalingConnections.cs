@@ -21,7 +21,13 @@ public sealed class SignalingConnections : ReceiveActor
     /// <summary>Answered with <see cref="Stats"/>.</summary>
     public sealed record GetStats;
 
-    public sealed record Stats(int Connections, long BadMessages);
+    public sealed record Stats(int Connections, long BadMessages)
+    {
+        /// <summary>Seats granted in rooms since the server started.</summary>
+        public long Joins { get; init; }
+        /// <summary>Descriptions, candidates and end-of-candidates handed to rooms to relay.</summary>
+        public long Relayed { get; init; }
+    }
 
     /// <summary>
     /// Server shutdown: every connection closes with 1001 Going Away (RFC 6455 §7.4.1), then this actor stops. Use it as
@@ -38,15 +44,16 @@ public sealed class SignalingConnections : ReceiveActor
     private readonly LogRateLimit _badMessageLog;
     private long _accepted;
     private long _badMessages;
+    private readonly SignalingCounters _counters = new();
 
     public static Props Props(IActorRef rooms, SignalSettings settings) => Akka.Actor.Props.Create(() => new SignalingConnections(rooms, settings));
 
     public SignalingConnections(IActorRef rooms, SignalSettings settings)
     {
         _badMessageLog = new LogRateLimit(settings.LogBurst, settings.LogInterval);
-        Receive<Accept>(a => Context.Watch(Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done), $"connection-{++_accepted}")));
+        Receive<Accept>(a => Context.Watch(Context.ActorOf(SignalingConnection.Props(a.Socket, a.Remote, rooms, settings, a.Done, _counters), $"connection-{++_accepted}")));
         Receive<BadMessageCounted>(OnBadMessage);
-        Receive<GetStats>(_ => Sender.Tell(new Stats(Context.GetChildren().Count(), _badMessages)));
+        Receive<GetStats>(_ => Sender.Tell(new Stats(Context.GetChildren().Count(), _badMessages) { Joins = _counters.Joins, Relayed = _counters.Relayed }));
         Receive<Terminated>(_ => { });
         Receive<CloseAll>(_ =>
         {

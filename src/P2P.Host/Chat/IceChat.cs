@@ -172,6 +172,12 @@ public static class IceChat
                         controlling = joined.Controlling; // the first in the room controls, whatever -s says
                         if (!joined.Controlling) _bothInRoomAt = Stopwatch.GetTimestamp();
                         await status.WriteLineAsync(joined.Controlling ? "Joined; waiting for the other peer to join." : "Joined; the other peer is there.");
+                        int handedOut = await UseHandedOutServersAsync(peers, joined, cancel);
+                        if (options.RelayOnly && turn.Count == 0 && handedOut == 0)
+                        {
+                            await status.WriteLineAsync("p2p: --relay-only, but the signaling server handed out no TURN server (and no --turn was given), so there is no relay to use.");
+                            return 1;
+                        }
                         break;
                     }
                     if (e is SignalingProtocol.SignalingFailed f)
@@ -250,6 +256,22 @@ public static class IceChat
             await status.WriteLineAsync($"Connecting (up to {options.Timeout.TotalSeconds:0} s)...");
 
             return await ConnectAndChatAsync(input, cancel);
+        }
+
+        /// <summary>
+        /// The TURN servers the signaling server handed out with the seat (time-limited credentials): the peer starts
+        /// allocating on them before the session opens (same sender, so the peer has them first), and the session gathers
+        /// their relayed candidates. Nothing happens when the server handed out none.
+        /// </summary>
+        private async Task<int> UseHandedOutServersAsync(IActorRef peers, SignalingProtocol.Joined joined, CancellationToken cancel)
+        {
+            if (joined.IceServers is not { Count: > 0 }) return 0;
+            var (turn, problems) = await HandedOutServers.ResolveAsync(joined.IceServers, cancel);
+            foreach (var problem in problems) await status.WriteLineAsync($"p2p: {problem}.");
+            if (turn.Count == 0) return 0;
+            peers.Tell(new PeerHostProtocol.AddTurnServers(PeerName, turn));
+            await status.WriteLineAsync($"Using the TURN server{(turn.Count == 1 ? "" : "s")} the signaling server handed out: {string.Join(", ", turn.Select(t => t.Server))}.");
+            return turn.Count;
         }
 
         /// <summary>The throw-away chat inside the process (<see cref="ChatWarmUp"/>); it stops itself once its lines went across.</summary>

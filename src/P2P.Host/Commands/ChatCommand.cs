@@ -90,7 +90,8 @@ public static class ChatCommand
         if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
         if (result.GetValue(TurnTcp) && result.GetValue(Turn) is null) result.AddError("--turn-tcp needs --turn <server>");
         TurnCommandLine.Read(result, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
-        if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null) result.AddError("--relay-only needs --turn <server> (and its user and password)");
+        if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null && result.GetValue(Signal) is null)
+            result.AddError("--relay-only needs --turn <server> (and its user and password), or --signal with a server that hands out TURN servers");
         if (result.GetValue(RelayOnly) && noIce) result.AddError("--relay-only applies to ICE mode");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
             result.AddError("--turn needs --turn-user and --turn-pass");

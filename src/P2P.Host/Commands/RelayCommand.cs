@@ -52,6 +52,12 @@ public static class RelayCommand
         Description = "A TURN user as name:password (repeatable). Without any user TURN is refused and only STUN Binding is served.",
         Arity = ArgumentArity.OneOrMore,
     };
+    private static readonly Option<string[]> AuthSecret = new("--auth-secret")
+    {
+        Description = "A shared secret of the TURN REST API (coturn's --static-auth-secret): usernames \"expiry:user\" with the password base64(HMAC-SHA1(secret, username)) are users until their expiry (Unix seconds). Repeatable, to rotate secrets; --user users keep working.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<IPEndPoint?> Metrics = P2P.Host.Operations.OperationsCommandLine.MetricsOption();
     private static readonly Option<bool> AllowLoopback = new("--allow-loopback") { Description = "Allow relaying to loopback peers (127.0.0.0/8, ::1); for tests." };
     private static readonly Option<bool> AllowPrivate = new("--allow-private") { Description = "Allow relaying to private peers (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)." };
     private static readonly Option<int?> MaxAllocations = Number("--max-allocations", "Total allocations before 508 Insufficient Capacity (default 1000).");
@@ -78,8 +84,8 @@ public static class RelayCommand
     {
         var command = new Command("relay", "Run a STUN/TURN server (RFC 8489 Binding for anyone, RFC 8656 UDP relays for configured users) until Ctrl+C.")
         {
-            Listen, TlsListen, Cert, Key, RelayIp, AltIp, MinPort, MaxPort, Realm, User, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
-            ConfigFile, LogFile, Verbose,
+            Listen, TlsListen, Cert, Key, RelayIp, AltIp, MinPort, MaxPort, Realm, User, AuthSecret, AllowLoopback, AllowPrivate, MaxAllocations, UserQuota, LifetimeMax, NonceLifetime,
+            Metrics, ConfigFile, LogFile, Verbose,
         };
         FleetCluster.AddOptions(command);
         command.SetAction((parseResult, _) => Run(parseResult));
@@ -144,6 +150,11 @@ public static class RelayCommand
                 all[name] = password;
             }
             settings = settings with { Users = all };
+        }
+        if (p.GetValue(AuthSecret) is { Length: > 0 } secrets)
+        {
+            if (secrets.Any(string.IsNullOrEmpty)) throw new ArgumentException("--auth-secret must not be empty");
+            settings = settings with { AuthSecrets = [.. settings.AuthSecrets, .. secrets] };
         }
         if (p.GetValue(MinPort) is { } min) settings = settings with { MinPort = min };
         if (p.GetValue(MaxPort) is { } max) settings = settings with { MaxPort = max };
@@ -255,10 +266,12 @@ public static class RelayCommand
             }
             var listening = (RelayServerProtocol.Listening)status;
             int users = settings.Users.Count;
+            string rest = settings.AuthSecrets.Count == 0 ? string.Empty
+                : $"{(users == 0 ? "no static users, " : string.Empty)}TURN REST credentials with {(settings.AuthSecrets.Count == 1 ? "1 auth secret" : $"{settings.AuthSecrets.Count} auth secrets")}";
             string tls = listening.Tls is { Count: > 0 } tlsEndPoints ? $", tls {string.Join(", ", tlsEndPoints)}" : string.Empty;
             Console.Out.WriteLine(
                 $"relay listening on udp {string.Join(", ", listening.Udp)}, tcp {string.Join(", ", listening.Tcp)}{tls} " +
-                $"(realm {settings.Realm}, {(users == 0 ? "no users: STUN only" : users == 1 ? "1 user" : $"{users} users")})");
+                $"(realm {settings.Realm}, {(rest.Length > 0 && users == 0 ? rest : (users == 0 ? "no users: STUN only" : users == 1 ? "1 user" : $"{users} users") + (rest.Length > 0 ? ", " + rest : string.Empty))})");
             if (listening.TlsFingerprint is { } fingerprint)
                 Console.Out.WriteLine(settings.TlsCertificateFile.Length > 0
                     ? $"tls certificate {fingerprint} (from {settings.TlsCertificateFile})"
@@ -284,7 +297,15 @@ public static class RelayCommand
                 context.Cancel = true;
                 _ = DrainThenStop(host, relay, fleetSettings.DrainTimeout);
             });
-            await host.WaitForShutdownAsync();
+            var actorSystem = host.Services.GetRequiredService<ActorSystem>();
+            if (!P2P.Host.Operations.OperationsCommandLine.TryStart("relay", config, p.GetValue(Metrics), new P2P.Host.Operations.NodeStatus(actorSystem, "relay"),
+                    ops => new P2P.Host.Operations.RelayMetrics(relay, ops.StatsTimeout), out var operations))
+            {
+                await host.StopAsync();
+                return 1;
+            }
+            await using (operations)
+                await host.WaitForShutdownAsync();
             return 0;
         }
         finally

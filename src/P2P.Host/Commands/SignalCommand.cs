@@ -22,6 +22,16 @@ public static class SignalCommand
     {
         Description = "Address to listen on, as ip:port or [ipv6]:port (default 127.0.0.1:8090; port 0 picks a free port).",
     };
+    private static readonly Option<string[]> TurnUrl = new("--turn-url")
+    {
+        Description = "A STUN or TURN server each peer is handed when it joins a room: stun:host:port, turn:host:port?transport=udp|tcp, turns:host:port (repeatable). TURN URLs come with fresh time-limited credentials made with --auth-secret.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<string?> AuthSecret = new("--auth-secret")
+    {
+        Description = "The relays' shared secret (their --auth-secret, coturn's --static-auth-secret): TURN credentials of the TURN REST API, valid for p2p.signal.ice-servers.credential-ttl (12 h), go to each peer with its room.",
+    };
+    private static readonly Option<System.Net.IPEndPoint?> Metrics = P2P.Host.Operations.OperationsCommandLine.MetricsOption();
     private static readonly Option<FileInfo?> ConfigFile = new("--config", "-c") { Description = "A HOCON file layered over akka.hocon (for example with a p2p.signal { ... } section)." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { Description = "Also write the log to this file." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging." };
@@ -30,7 +40,7 @@ public static class SignalCommand
     {
         var command = new Command("signal", "Run the signaling server (WebSocket, JSON, rooms of two) until Ctrl+C.")
         {
-            Listen, ConfigFile, LogFile, Verbose,
+            Listen, TurnUrl, AuthSecret, Metrics, ConfigFile, LogFile, Verbose,
         };
         command.SetAction((parseResult, _) => Run(parseResult));
         return command;
@@ -48,6 +58,18 @@ public static class SignalCommand
             if (!SignalSettings.TryParseEndPoint(listen, out var endPoint))
                 throw new ArgumentException($"--listen '{listen}' is not an address with a port such as 127.0.0.1:8090 or [::1]:8090");
             settings = settings with { Listen = endPoint };
+        }
+        if (p.GetValue(TurnUrl) is { Length: > 0 } || p.GetValue(AuthSecret) is not null)
+        {
+            var ice = settings.IceServers;
+            if (p.GetValue(TurnUrl) is { Length: > 0 } given) ice = ice with { Urls = given };
+            if (p.GetValue(AuthSecret) is { } secret)
+            {
+                if (secret.Length == 0) throw new ArgumentException("--auth-secret must not be empty");
+                ice = ice with { AuthSecret = secret };
+            }
+            if (ice.Validate() is { } problem) throw new ArgumentException(problem);
+            settings = settings with { IceServers = ice };
         }
         return settings;
     }
@@ -112,7 +134,15 @@ public static class SignalCommand
             Console.Out.WriteLine($"signal listening on {server.Url}");
             Console.Out.WriteLine($"chat page at {server.PageUrl}?room=<name>");
             Console.Out.Flush();
-            await host.WaitForShutdownAsync();
+            if (!P2P.Host.Operations.OperationsCommandLine.TryStart("signal", config, p.GetValue(Metrics), new P2P.Host.Operations.NodeStatus(system, "signal"),
+                    ops => new P2P.Host.Operations.SignalMetrics(server.Connections, P2P.Host.Operations.SignalMetrics.ShardedRooms(rooms, ops.StatsTimeout), ops.StatsTimeout),
+                    out var operations))
+            {
+                await host.StopAsync();
+                return 1;
+            }
+            await using (operations)
+                await host.WaitForShutdownAsync();
             return 0;
         }
         finally

@@ -375,7 +375,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case Tagged { Event: SignalingProtocol.Joined j, SessionId: var id } when _sessions.TryGetValue(id, out var row):
                         // the room gave the role: now the session, its chat the owner, the bridge behind it
                         row.Chat = system.ActorOf(ChatSession.Props(settings.Chat, row.Bridge));
-                        peers.Tell(new PeerHostProtocol.OpenSession(row.Peer, row.Id, j.Controlling, row.Chat, Secure: true));
+                        var open = new PeerHostProtocol.OpenSession(row.Peer, row.Id, j.Controlling, row.Chat, Secure: true);
+                        if (j.IceServers is { Count: > 0 }) _ = OpenWithHandedOutServersAsync(row.Peer, j.IceServers, open, cancel);
+                        else peers.Tell(open);
                         console.WriteLine($"[{id}] joined {row.Remote} ({(j.Controlling ? "first in the room: controlling" : "controlled")})");
                         break;
                     case Tagged { Event: SignalingProtocol.PeerJoined j, SessionId: var id }:
@@ -424,6 +426,18 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A room that handed out TURN servers (time-limited credentials): the peer gets them first, then the session opens
+    /// and gathers their relayed candidates. Problems (a name that does not resolve) are printed; the session opens anyway.
+    /// </summary>
+    private async Task OpenWithHandedOutServersAsync(string peer, IReadOnlyList<SignalIceServer> servers, PeerHostProtocol.OpenSession open, CancellationToken cancel)
+    {
+        var (turn, problems) = await HandedOutServers.ResolveAsync(servers, cancel);
+        foreach (var problem in problems) Say(problem);
+        if (turn.Count > 0) peers.Tell(new PeerHostProtocol.AddTurnServers(peer, turn));
+        peers.Tell(open);
     }
 
     /// <summary>A chat event with the session it belongs to (chat events do not carry it).</summary>

@@ -43,22 +43,9 @@ public abstract class CoturnClientTestBase(RelayProcessFixture fixture, ITestOut
 
     protected async Task AssertUclientRelaysWithoutLoss(bool rtcp, params string[] flags)
     {
-        string[] args =
-        [
-            .. flags, "-u", RelayProcessFixture.User, "-w", RelayProcessFixture.Password,
-            "-p", Port.ToString(), "-e", "127.0.0.1", "-X", "-y", .. (rtcp ? Array.Empty<string>() : ["-c"]),
-            "-n", "100", "-m", "1", "-l", "120", "-z", "5", "127.0.0.1",
-        ];
-        var result = await Processes.Run(Processes.Program("turnutils_uclient", args), TimeSpan.FromSeconds(60));
-        output.WriteLine($"turnutils_uclient {string.Join(' ', args)}\n{result}");
-        Assert.False(result.TimedOut, "turnutils_uclient timed out");
-        var text = result.Stdout + result.Stderr;
-        var lost = Regex.Match(text, @"Total lost packets (\d+) \(");
-        var totals = Regex.Match(text, @"tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$", RegexOptions.Multiline);
-        Assert.True(lost.Success, "no lost-packet statistics in turnutils_uclient's output");
-        Assert.True(totals.Success, "no message totals in turnutils_uclient's output");
-        Assert.Equal(0, int.Parse(lost.Groups[1].Value));
-        int sent = int.Parse(totals.Groups[1].Value), received = int.Parse(totals.Groups[2].Value);
+        var (lost, sent, received, text) = await TurnutilsUclient.RunAsync(Port, ["-u", RelayProcessFixture.User, "-w", RelayProcessFixture.Password],
+            [.. flags, .. (rtcp ? Array.Empty<string>() : ["-c"])], output.WriteLine);
+        Assert.Equal(0, lost);
         Assert.Equal(rtcp ? 400 : 200, sent); // -n 100 each way, two clients (-y), on RTP and RTCP without -c
         Assert.Equal(sent, received);
         Assert.DoesNotContain(text.Split('\n'), line => line.Contains("error", StringComparison.OrdinalIgnoreCase) && !IsExpectedErrorLine(line));

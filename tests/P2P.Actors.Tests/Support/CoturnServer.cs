@@ -23,6 +23,12 @@ public sealed record CoturnOptions(
     /// <summary>PEM certificate and key files: with both, coturn also listens for TLS (<c>--cert --pkey --tls-listening-port</c>) on <see cref="CoturnServer.TlsEndPoint"/>.</summary>
     public (string Certificate, string Key)? Tls { get; init; }
 
+    /// <summary>
+    /// A shared secret of the TURN REST API: with it coturn checks time-limited usernames "expiry:user" whose password is
+    /// base64(HMAC-SHA1(secret, username)) (<c>--use-auth-secret --static-auth-secret</c>) instead of the one user.
+    /// </summary>
+    public string? AuthSecret { get; init; }
+
     /// <summary>How long to wait for the server to answer a STUN Binding request before trying another port.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
@@ -126,13 +132,17 @@ public sealed class CoturnServer : IAsyncDisposable
             "--listening-ip", "127.0.0.1", "--listening-port", port.ToString(),
             "--relay-ip", "127.0.0.1",
             "--min-port", minRelayPort.ToString(), "--max-port", (minRelayPort + RelayRangeSize - 1).ToString(),
-            "--lt-cred-mech", "--user", $"{options.Username}:{options.Password}", "--realm", options.Realm,
+            "--lt-cred-mech", "--realm", options.Realm,
             "--userdb", Path.Combine(directory, "turndb.sqlite"),
             "--pidfile", Path.Combine(directory, "turnserver.pid"),
             "--allow-loopback-peers",
             "--log-file", "stdout", "--simple-log",
         ];
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        foreach (var argument in options.AuthSecret is { } secret
+            ? new[] { "--use-auth-secret", "--static-auth-secret", secret }
+            : ["--user", $"{options.Username}:{options.Password}"])
+            info.ArgumentList.Add(argument);
         if (options.Tls is { } tls)
             foreach (var argument in new[] { "--cert", tls.Certificate, "--pkey", tls.Key, "--tls-listening-port", tlsPort!.Value.ToString() })
                 info.ArgumentList.Add(argument);

@@ -24,7 +24,9 @@
   // maps per destination the only path may be relayed. ?ice= a STUN or TURN URL (RFC 7064, 7065; a bare host:port is
   // taken as TURN), with ice-user and ice-pass for TURN; none by default, so the page asks no server of its own accord
   const iceParams = new URLSearchParams(location.search), ice = (iceParams.get('ice') || '').trim();
-  const iceServers = ice ? [{ urls: /^(stun|turns?):/.test(ice) ? ice : 'turn:' + ice, username: iceParams.get('ice-user') || '', credential: iceParams.get('ice-pass') || '' }] : [];
+  // the signaling server may hand out more in its joined message (iceServers: STUN, and TURN with time-limited credentials)
+  const linkIceServers = ice ? [{ urls: /^(stun|turns?):/.test(ice) ? ice : 'turn:' + ice, username: iceParams.get('ice-user') || '', credential: iceParams.get('ice-pass') || '' }] : [];
+  let iceServers = linkIceServers;
 
   // ------------------------------------------------------------------ what survives a refresh (sessionStorage)
   const storageKey = 'p2p-chat:' + room;
@@ -134,6 +136,7 @@
       case 'joined':
         controlling = !!m.controlling;
         fullRetries = 0;
+        iceServers = Array.isArray(m.iceServers) ? linkIceServers.concat(m.iceServers) : linkIceServers;
         setState('waiting', m.peers >= 2 ? 'Joined; the other peer is here. Connecting…' : 'Joined; waiting for the other peer…');
         if (m.peers >= 2) bothInRoomAt = performance.now();
         if (controlling) newPeerConnection();
