@@ -9,6 +9,10 @@ namespace P2P.Actors.Signaling;
 /// answers bad ones with an error (counted, and logged rate-limited by the parent; the connection stays open), sends join / relay / leave to the
 /// peer's room through <see cref="SignalingRooms"/>, and writes what the room delivers. When the socket closes the
 /// actor stops, and the room, which watches it, frees the seat.
+/// In a fleet the room may live on another node, and may stop under a seated peer (its shard handed over by a node
+/// that leaves, or lost with a node that was killed): the connection then joins again, marked rejoin, which rebuilds
+/// the room on its new node; the client hears nothing of it (no second joined, no second peer-joined for the peer it
+/// knows). When this server node goes away the client is told to reconnect (to another node) and the room keeps its seat.
 /// </summary>
 public sealed class SignalingConnection : ReceiveActor, IWithTimers
 {
@@ -20,7 +24,13 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     private readonly SignalingSocket _socket;
     /// <summary>The room joined or being joined; null outside any room.</summary>
     private string? _room;
+    private string? _name;
     private IActorRef? _roomActor;
+    /// <summary>The room stopped under our seat and our rejoin is on its way: its acceptance is not news to the client.</summary>
+    private bool _rebuilding;
+    /// <summary>The other peer the client was last told about (peer-joined), until peer-left: the same peer-joined again is not news.</summary>
+    private string? _otherPeer;
+    private DateTimeOffset _lastRebuild = DateTimeOffset.MinValue;
     private int _badMessages;
 
     private sealed record CloseTimedOut;
@@ -66,6 +76,12 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
             _roomActor = Sender;
             Context.Watch(_roomActor);
+            if (_rebuilding)
+            {
+                _rebuilding = false;
+                _log.Info("signal: {0} has its seat again in room {1}, rebuilt at {2}", _remote, a.Room, Sender.Path.Address);
+                return;
+            }
             Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
         });
         Receive<SignalingRoomProtocol.JoinRefused>(r =>
@@ -75,14 +91,48 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             Send(SignalMessage.Error(r.Reason));
             Close(WebSocketCloseStatus.PolicyViolation, "refused");
         });
-        Receive<SignalingRoomProtocol.Deliver>(d => Send(d.Message));
-        Receive<SignalingConnections.GoAway>(_ => Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down"));
+        Receive<SignalingRoomProtocol.Deliver>(d =>
+        {
+            switch (d.Message.Type)
+            {
+                case SignalMessage.PeerJoinedType when d.Message.Name == _otherPeer:
+                    return; // a rebuilt room, or a rejoin, announcing the peer the client already knows
+                case SignalMessage.PeerJoinedType:
+                    _otherPeer = d.Message.Name;
+                    break;
+                case SignalMessage.PeerLeftType:
+                    _otherPeer = null;
+                    break;
+            }
+            Send(d.Message);
+        });
+        Receive<SignalingConnections.GoAway>(_ =>
+        {
+            // this node is leaving its fleet: the client goes on through another node, and the room keeps its seat meanwhile
+            Send(SignalMessage.Reconnect());
+            if (_room is not null && _roomActor is not null)
+            {
+                Context.Unwatch(_roomActor);
+                _rooms.Tell(new SignalingRoomProtocol.Away(_room, Self));
+            }
+            Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down");
+        });
         Receive<Terminated>(t =>
         {
             if (!t.ActorRef.Equals(_roomActor)) return;
-            Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
-            _room = null;
             _roomActor = null;
+            var now = Context.System.Scheduler.Now;
+            if (now - _lastRebuild < _settings.RejoinGrace)
+            {
+                // twice within the grace: the room keeps failing, not moving; say so rather than loop
+                Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
+                _room = null;
+                return;
+            }
+            _lastRebuild = now;
+            _rebuilding = true;
+            _log.Info("signal: {0}: room {1} stopped under its seat (its node left or was lost); joining it again", _remote, _room);
+            _rooms.Tell(new SignalingRoomProtocol.Join(_room!, _name!, Self, Rejoin: true));
         });
     }
 
@@ -120,7 +170,8 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                 if (_room is not null) { Bad($"already in room {_room}; send leave first"); return; }
                 if ((NameProblem("room", message.Room!) ?? NameProblem("name", message.Name!)) is { } problem) { Bad(problem); return; }
                 _room = message.Room!;
-                _rooms.Tell(new SignalingRoomProtocol.Join(_room, message.Name!, Self));
+                _name = message.Name!;
+                _rooms.Tell(new SignalingRoomProtocol.Join(_room, _name, Self, Rejoin: message.Rejoin is true));
                 return;
             case SignalMessage.DescriptionType or SignalMessage.CandidateType or SignalMessage.EndOfCandidatesType:
                 if (_room is null) { Bad($"join a room before sending a {message.Type}"); return; }
@@ -132,6 +183,8 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                 if (_roomActor is not null) Context.Unwatch(_roomActor);
                 _room = null;
                 _roomActor = null;
+                _rebuilding = false;
+                _otherPeer = null;
                 return;
             default:
                 Bad($"a client does not send \"{message.Type}\" messages");
