@@ -33,6 +33,8 @@ public sealed record SignalSettings
     public bool ClientWarmUp { get; init; } = true;
     /// <summary>Client: the longest the join waits for that warm-up.</summary>
     public TimeSpan ClientWarmUpTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Server: a join the room has not answered is sent again after this long (its shard's node may have been killed).</summary>
+    public TimeSpan JoinRetry { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Server: how long a room keeps the seat of a peer whose server node went away, for its rejoin from another node.</summary>
     public TimeSpan RejoinGrace { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Client: the wait before the second attempt to reach a server after a lost connection; it doubles up to <see cref="ReconnectBackoffMax"/>.</summary>
@@ -68,6 +70,7 @@ public sealed record SignalSettings
             ClientWarmUp = c.GetBoolean("client-warm-up", Default.ClientWarmUp),
             ClientWarmUpTimeout = c.GetTimeSpan("client-warm-up-timeout", Default.ClientWarmUpTimeout),
             RejoinGrace = c.GetTimeSpan("rejoin-grace", Default.RejoinGrace),
+            JoinRetry = c.GetTimeSpan("join-retry", Default.JoinRetry),
             ReconnectBackoff = c.GetTimeSpan("reconnect-backoff", Default.ReconnectBackoff),
             ReconnectBackoffMax = c.GetTimeSpan("reconnect-backoff-max", Default.ReconnectBackoffMax),
             ReconnectFor = c.GetTimeSpan("reconnect-for", Default.ReconnectFor),
@@ -90,6 +93,7 @@ public sealed record SignalSettings
         if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
         if (ClientWarmUpTimeout <= TimeSpan.Zero) return "client-warm-up-timeout must be positive (client-warm-up = off turns the warm-up off)";
         if (RejoinGrace <= TimeSpan.Zero) return "rejoin-grace must be positive";
+        if (JoinRetry <= TimeSpan.Zero) return "join-retry must be positive";
         if (ReconnectBackoff <= TimeSpan.Zero || ReconnectBackoffMax < ReconnectBackoff) return "reconnect-backoff must be positive and reconnect-backoff-max at least as long";
         if (ReconnectFor < TimeSpan.Zero) return "reconnect-for must not be negative (0s turns reconnecting off)";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";

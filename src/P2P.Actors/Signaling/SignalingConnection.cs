@@ -34,6 +34,10 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     private int _badMessages;
 
     private sealed record CloseTimedOut;
+    private sealed record JoinUnanswered;
+    /// <summary>The join on its way (sent again until the room answers), and what the client sent after it, held until then.</summary>
+    private SignalingRoomProtocol.Join? _joining;
+    private readonly List<SignalingRoomProtocol.Relay> _held = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -74,8 +78,13 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         Receive<SignalingRoomProtocol.JoinAccepted>(a =>
         {
             if (a.Room != _room) return; // left before the seat was granted; the leave is already on its way
+            if (_roomActor is not null) return; // a join sent again whose first copy arrived after all
             _roomActor = Sender;
             Context.Watch(_roomActor);
+            _joining = null;
+            Timers.Cancel(nameof(JoinUnanswered));
+            foreach (var relay in _held) _roomActor.Tell(relay);
+            _held.Clear();
             if (_rebuilding)
             {
                 _rebuilding = false;
@@ -88,6 +97,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         {
             _log.Info("signal: {0} refused in room {1}: {2}", _remote, r.Room, r.Reason);
             _room = null;
+            StopJoining();
             Send(SignalMessage.Error(r.Reason));
             Close(WebSocketCloseStatus.PolicyViolation, "refused");
         });
@@ -109,13 +119,15 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
         Receive<SignalingConnections.GoAway>(_ =>
         {
             // this node is leaving its fleet: the client goes on through another node, and the room keeps its seat meanwhile
+            // (straight to the room, and this actor stops only once it is noted: the room would otherwise see it stop first)
             Send(SignalMessage.Reconnect());
-            if (_room is not null && _roomActor is not null)
+            bool away = _room is not null && _roomActor is not null;
+            if (away)
             {
                 Context.Unwatch(_roomActor);
-                _rooms.Tell(new SignalingRoomProtocol.Away(_room, Self));
+                _roomActor!.Tell(new SignalingRoomProtocol.Away(_room!, Self));
             }
-            Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down");
+            Close(WebSocketCloseStatus.EndpointUnavailable, "the signaling server is shutting down", waitForAwayNoted: away);
         });
         Receive<Terminated>(t =>
         {
@@ -132,19 +144,39 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             _lastRebuild = now;
             _rebuilding = true;
             _log.Info("signal: {0}: room {1} stopped under its seat (its node left or was lost); joining it again", _remote, _room);
-            _rooms.Tell(new SignalingRoomProtocol.Join(_room!, _name!, Self, Rejoin: true));
+            JoinRoom(new SignalingRoomProtocol.Join(_room!, _name!, Self, Rejoin: true));
+        });
+        Receive<JoinUnanswered>(_ =>
+        {
+            if (_joining is null) return;
+            // a room's shard whose node was killed and is not yet downed takes messages into nowhere: ask again
+            _log.Debug("signal: {0}: no answer yet from room {1}; joining again", _remote, _joining.Room);
+            _rooms.Tell(_joining);
+            Timers.StartSingleTimer(nameof(JoinUnanswered), new JoinUnanswered(), _settings.JoinRetry);
         });
     }
 
     /// <summary>The connection is going: finish the close handshake, then stop (the room sees the seat freed).</summary>
-    private void Close(WebSocketCloseStatus status, string description)
+    /// <param name="waitForAwayNoted">Stop only once the room has also noted the seat is kept (<see cref="SignalingRoomProtocol.AwayNoted"/>), or at the time-out.</param>
+    private void Close(WebSocketCloseStatus status, string description, bool waitForAwayNoted = false)
     {
         _socket.CloseAfterSends(status, description);
         Timers.StartSingleTimer(nameof(CloseTimedOut), new CloseTimedOut(), _settings.CloseTimeout);
+        bool closed = false, noted = !waitForAwayNoted;
         Become(() =>
         {
             Receive<CloseTimedOut>(_ => Context.Stop(Self));
-            ReceiveAny(m => { if (_socket.OnClosing(m)) Context.Stop(Self); });
+            Receive<SignalingRoomProtocol.AwayNoted>(_ =>
+            {
+                noted = true;
+                if (closed) Context.Stop(Self);
+            });
+            ReceiveAny(m =>
+            {
+                if (!_socket.OnClosing(m)) return;
+                closed = true;
+                if (noted) Context.Stop(Self);
+            });
         });
     }
 
@@ -171,15 +203,19 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                 if ((NameProblem("room", message.Room!) ?? NameProblem("name", message.Name!)) is { } problem) { Bad(problem); return; }
                 _room = message.Room!;
                 _name = message.Name!;
-                _rooms.Tell(new SignalingRoomProtocol.Join(_room, _name, Self, Rejoin: message.Rejoin is true));
+                JoinRoom(new SignalingRoomProtocol.Join(_room, _name, Self, Rejoin: message.Rejoin is true));
                 return;
             case SignalMessage.DescriptionType or SignalMessage.CandidateType or SignalMessage.EndOfCandidatesType:
                 if (_room is null) { Bad($"join a room before sending a {message.Type}"); return; }
-                _rooms.Tell(new SignalingRoomProtocol.Relay(_room, Self, message));
+                var relay = new SignalingRoomProtocol.Relay(_room, Self, message);
+                if (_roomActor is not null) _roomActor.Tell(relay);
+                else if (_held.Count < _settings.MaxPendingMessages) _held.Add(relay);
+                else Bad($"room {_room} has not answered the join yet; at most {_settings.MaxPendingMessages} messages wait for it, this {message.Type} was dropped");
                 return;
             case SignalMessage.LeaveType:
                 if (_room is null) { Bad("leave without being in a room"); return; }
                 _rooms.Tell(new SignalingRoomProtocol.Leave(_room, Self));
+                StopJoining();
                 if (_roomActor is not null) Context.Unwatch(_roomActor);
                 _room = null;
                 _roomActor = null;
@@ -190,6 +226,21 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                 Bad($"a client does not send \"{message.Type}\" messages");
                 return;
         }
+    }
+
+    /// <summary>Sends <paramref name="join"/> to the region, again every <see cref="SignalSettings.JoinRetry"/> until the room answers; relays wait for it.</summary>
+    private void JoinRoom(SignalingRoomProtocol.Join join)
+    {
+        _joining = join;
+        _rooms.Tell(join);
+        Timers.StartSingleTimer(nameof(JoinUnanswered), new JoinUnanswered(), _settings.JoinRetry);
+    }
+
+    private void StopJoining()
+    {
+        _joining = null;
+        _held.Clear();
+        Timers.Cancel(nameof(JoinUnanswered));
     }
 
     private string? NameProblem(string field, string value)

@@ -71,9 +71,10 @@ public sealed class SignalingRoom : ReceiveActor, IWithTimers
 
     private void OnJoin(SignalingRoomProtocol.Join join)
     {
-        if (SeatOf(join.Peer) >= 0)
+        if (SeatOf(join.Peer) is var seated and >= 0)
         {
-            join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error($"you are already in room {_room}")));
+            // the connection sent its join again (no answer came in time): the answer again, nothing else
+            join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, seated == 0, Occupied));
             return;
         }
         if (join.Rejoin && Array.FindIndex(_seats, s => s is not null && s.Name == join.Name) is var held and >= 0)
@@ -163,6 +164,7 @@ public sealed class SignalingRoom : ReceiveActor, IWithTimers
     private void OnAway(SignalingRoomProtocol.Away away)
     {
         int seat = SeatOf(away.Peer);
+        away.Peer.Tell(new SignalingRoomProtocol.AwayNoted(_room));
         if (seat < 0) return;
         var gone = _seats[seat]!;
         Context.Unwatch(away.Peer);

@@ -34,6 +34,9 @@ public static class SignalingRoomProtocol
     /// </summary>
     public sealed record Away(string Room, IActorRef Peer) : IRoomMessage;
 
+    /// <summary>To the connection: its seat is kept (<see cref="Away"/>); it may stop now without its room freeing the seat.</summary>
+    public sealed record AwayNoted(string Room);
+
     /// <summary>To the connection: it has a seat (the first seat is the controlling side).</summary>
     public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers);
 
