@@ -53,6 +53,8 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
     private string? _lost;
     private DateTimeOffset _giveUpAt;
     private TimeSpan _backoff;
+    /// <summary>This connection was worth having (the room answered on it, or no join is due yet): losing it starts a fresh round of tries.</summary>
+    private bool _served;
 
     /// <param name="joinWhenTold">Join only on <see cref="SignalingProtocol.Join"/> (the connection opens at once); else as soon as connected.</param>
     public static Props Props(Uri server, string room, string name, IActorRef owner, SignalSettings? settings = null, bool joinWhenTold = false) =>
@@ -109,13 +111,9 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             _socket.ReceiveNext();
             _joined = false;
             Become(Connected);
-            if (_lost is not null)
-            {
-                _log.Info("signaling client {0} in room {1}: reconnected to {2} after losing {3}", _name, _room, Server, _lost);
-                _lost = null;
-                if (!_seated) _owner.Tell(new SignalingProtocol.Reconnected(Server, _room)); // else once the seat is back
-            }
+            if (_lost is not null) _log.Info("signaling client {0} in room {1}: connected to {2} after losing {3}", _name, _room, Server, _lost);
             _connectedOnce = true;
+            if (!_joinTold) Served(); // nothing to ask of it yet
             if (_joinTold) JoinNow();
         });
         Receive<ConnectFailed>(f =>
@@ -150,16 +148,31 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             Context.Stop(Self);
             return;
         }
+        var failed = $"{Server}: {reason}";
+        _current = (_current + 1) % _servers.Count;
+        RetryLater(failed);
+    }
+
+    /// <summary>This connection does what it is for (the room answered, or there is no join to make): a loss now starts a fresh round.</summary>
+    private void Served()
+    {
+        _served = true;
+        _lost = null;
+    }
+
+    /// <summary>Another try at the next server after the backoff, or, past <see cref="SignalSettings.ReconnectFor"/>, the failure.</summary>
+    private void RetryLater(string reason)
+    {
         if (Context.System.Scheduler.Now >= _giveUpAt)
         {
-            Report($"lost the signaling server at {_lost}; no server answered for {_settings.ReconnectFor.TotalSeconds:0} s (last {Server}: {reason})");
+            Report($"lost the signaling server at {_lost}; no server answered for {_settings.ReconnectFor.TotalSeconds:0} s (last {reason})");
             Context.Stop(Self);
             return;
         }
-        _log.Debug("signaling client {0}: cannot reach {1} ({2}); next try in {3}", _name, Server, reason, _backoff);
-        _current = (_current + 1) % _servers.Count;
+        _log.Debug("signaling client {0}: {1}; next try, at {2}, in {3}", _name, reason, Server, _backoff);
         Timers.StartSingleTimer(nameof(RetryConnect), new RetryConnect(), _backoff);
         _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, _settings.ReconnectBackoffMax.Ticks));
+        Become(Connecting);
     }
 
     private void Connected()
@@ -217,7 +230,8 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             return;
         }
         _log.Info("signaling client {0} in room {1}: lost {2} ({3}); reconnecting", _name, _room, Server, reason);
-        _lost = $"{Server}: {reason}";
+        bool fresh = _served || _lost is null;
+        if (fresh) _lost = $"{Server}: {reason}";
         // answer the server's close frame (it waits for it before it lets go), and forget the socket
         var old = _webSocket!;
         if (old.State is WebSocketState.CloseReceived)
@@ -227,9 +241,17 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         _webSocket = null;
         _socket = null;
         _rejoin |= _joined;
+        var lostAt = Server;
+        _current = (_current + 1) % _servers.Count;
+        _served = false;
+        if (!fresh)
+        {
+            // a server that takes the connection and drops it before the room answered counts as one that cannot be reached
+            RetryLater($"{lostAt}: {reason}");
+            return;
+        }
         _giveUpAt = Context.System.Scheduler.Now + _settings.ReconnectFor;
         _backoff = _settings.ReconnectBackoff;
-        _current = (_current + 1) % _servers.Count;
         Connect();
     }
 
@@ -253,6 +275,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
                 else _owner.Tell(new SignalingProtocol.Joined(message.Controlling ?? false, message.IceServers));
                 _seated = true;
                 _rejoin = false;
+                Served();
                 break;
             case SignalMessage.PeerJoinedType:
                 if (message.Name == _peer) break; // the peer we know, announced again by the room we rejoined
