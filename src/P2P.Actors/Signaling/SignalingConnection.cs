@@ -38,6 +38,11 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     /// <summary>The join on its way (sent again until the room answers), and what the client sent after it, held until then.</summary>
     private SignalingRoomProtocol.Join? _joining;
     private readonly List<SignalingRoomProtocol.Relay> _held = [];
+    /// <summary>
+    /// What the client sent while the other seat was empty: the room keeps it for whoever comes, and loses it if it is lost
+    /// itself (its node killed) before anyone came. Sent again into the rebuilt room. Forgotten once a peer is there.
+    /// </summary>
+    private readonly List<SignalingRoomProtocol.Relay> _sentAlone = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -83,7 +88,10 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             Context.Watch(_roomActor);
             _joining = null;
             Timers.Cancel(nameof(JoinUnanswered));
-            foreach (var relay in _held) _roomActor.Tell(relay);
+            if (_rebuilding)
+                foreach (var relay in _sentAlone) _roomActor.Tell(relay); // what the lost room kept for the other seat
+            foreach (var relay in _held)
+                if (!_rebuilding || !_sentAlone.Any(r => ReferenceEquals(r, relay))) _roomActor.Tell(relay);
             _held.Clear();
             if (_rebuilding)
             {
@@ -109,6 +117,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                     return; // a rebuilt room, or a rejoin, announcing the peer the client already knows
                 case SignalMessage.PeerJoinedType:
                     _otherPeer = d.Message.Name;
+                    _sentAlone.Clear();
                     break;
                 case SignalMessage.PeerLeftType:
                     _otherPeer = null;
@@ -208,6 +217,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             case SignalMessage.DescriptionType or SignalMessage.CandidateType or SignalMessage.EndOfCandidatesType:
                 if (_room is null) { Bad($"join a room before sending a {message.Type}"); return; }
                 var relay = new SignalingRoomProtocol.Relay(_room, Self, message);
+                if (_otherPeer is null && _sentAlone.Count < _settings.MaxPendingMessages) _sentAlone.Add(relay);
                 if (_roomActor is not null) _roomActor.Tell(relay);
                 else if (_held.Count < _settings.MaxPendingMessages) _held.Add(relay);
                 else Bad($"room {_room} has not answered the join yet; at most {_settings.MaxPendingMessages} messages wait for it, this {message.Type} was dropped");
@@ -240,6 +250,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     {
         _joining = null;
         _held.Clear();
+        _sentAlone.Clear();
         Timers.Cancel(nameof(JoinUnanswered));
     }
 

@@ -129,4 +129,24 @@ public sealed class SignalingRoomRejoinTests(ITestOutputHelper output) : TestKit
         await alice.SendAsync(new { type = "end-of-candidates" });
         await bob.ExpectAsync("end-of-candidates");
     }
+
+    [Fact]
+    public async Task What_a_peer_sent_alone_into_a_room_that_is_lost_reaches_whoever_joins_the_rebuilt_room()
+    {
+        await using var server = await SignalServer.StartAsync(Sys, new IPEndPoint(IPAddress.Loopback, 0));
+        var (alice, _) = await SignalTestSocket.JoinAsync(server.Url, "early", "alice");
+        await using var _a = alice;
+        await alice.SendAsync(new { type = "description", description = "alice's description, sent before anyone came" });
+        var roomActor = await Sys.ActorSelection($"/user/{SignalingRooms.Name}/room-early").ResolveOne(Wait);
+        Watch(roomActor);
+        roomActor.Tell(PoisonPill.Instance); // its pending description goes with it
+        ExpectTerminated(roomActor, Wait);
+        await AwaitAssertAsync(async () => Assert.NotEqual(roomActor, await Sys.ActorSelection($"/user/{SignalingRooms.Name}/room-early").ResolveOne(Wait)), Wait);
+
+        var (bob, _) = await SignalTestSocket.JoinAsync(server.Url, "early", "bob");
+        await using var _b = bob;
+        Assert.Equal("alice", (await bob.ExpectAsync("peer-joined")).GetProperty("name").GetString());
+        Assert.Equal("alice's description, sent before anyone came", (await bob.ExpectAsync("description")).GetProperty("description").GetString());
+        Assert.Equal("bob", (await alice.ExpectAsync("peer-joined")).GetProperty("name").GetString());
+    }
 }
