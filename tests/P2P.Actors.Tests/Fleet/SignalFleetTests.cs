@@ -54,6 +54,28 @@ public sealed class SignalFleetTests(ITestOutputHelper output)
         public int? HomeOf(string room) =>
             Enumerable.Range(0, Nodes.Count).Cast<int?>().FirstOrDefault(i => Nodes[i!.Value].Transcript.Contains($"signal room {room}: ", StringComparison.Ordinal));
 
+        /// <summary>
+        /// Names of <paramref name="count"/> rooms that live on node <paramref name="node"/> (rooms are spread over the nodes
+        /// by shard): each probe joins a room through another node, and the room's node logs the seat.
+        /// </summary>
+        public async Task<IReadOnlyList<string>> RoomsOnAsync(int node, int count)
+        {
+            var found = new List<string>();
+            var through = new Uri(Urls[(node + 1) % Urls.Count]);
+            for (int i = 0; i < 60 && found.Count < count; i++)
+            {
+                string room = $"probe-{node}-{i}";
+                var (probe, _) = await SignalTestSocket.JoinAsync(through, room, "probe");
+                await using (probe)
+                {
+                    if (await Nodes[node].WaitForTranscriptAsync($"signal room {room}: probe joined", TimeSpan.FromMilliseconds(300))) found.Add(room);
+                    await probe.SendAsync(new { type = "leave" }); // the room empties and passivates
+                }
+            }
+            Assert.Equal(count, found.Count);
+            return found;
+        }
+
         /// <summary>The URLs starting at node <paramref name="first"/>, then the others in order: what a client on that node is given.</summary>
         public string From(int first) => string.Join(",", Urls.Skip(first).Concat(Urls.Take(first)));
 
@@ -115,14 +137,16 @@ public sealed class SignalFleetTests(ITestOutputHelper output)
         P2pProcess? alice = null, bob = null;
         try
         {
-            (alice, bob) = await MeetAsync(fleet, "leaving");
+            // the room lives on the node that leaves: its shard is handed over, and the room rebuilt by the rejoins
+            string room = (await fleet.RoomsOnAsync(0, 1))[0];
+            (alice, bob) = await MeetAsync(fleet, room);
             await LineAsync(alice, bob, "before the leave");
 
             // alice's node stops (SIGTERM): it tells alice to reconnect, hands its shards over, leaves the fleet and exits 0
             long signalled = Stopwatch.GetTimestamp();
             fleet.Nodes[0].Signal(PosixSignalNumber.SIGTERM);
             var reconnected = await alice.WaitForStampedLineAsync(l => l.StartsWith("signaling: reconnected to ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.Equal($"signaling: reconnected to {fleet.Urls[1]} (room leaving)", reconnected.Text);
+            Assert.Equal($"signaling: reconnected to {fleet.Urls[1]} (room {room})", reconnected.Text);
             output.WriteLine($"SIGTERM to alice's reconnected line: {Stopwatch.GetElapsedTime(signalled, reconnected.ReadAt).TotalMilliseconds:0} ms");
             Assert.Equal(0, await fleet.Nodes[0].WaitForExitAsync(Wait));
             output.WriteLine($"SIGTERM to the node's exit: {Stopwatch.GetElapsedTime(signalled).TotalMilliseconds:0} ms");
@@ -147,33 +171,25 @@ public sealed class SignalFleetTests(ITestOutputHelper output)
     {
         await using var fleet = await SignalFleet.StartAsync();
         P2pProcess? alice = null, bob = null, carol = null, dave = null;
-        var probes = new List<SignalTestSocket>();
         try
         {
-            (alice, bob) = await MeetAsync(fleet, "killed");
+            // two rooms on node 0, the node about to be killed: the chat's, and one for a new pair afterwards
+            var doomedRooms = await fleet.RoomsOnAsync(0, 2);
+            string room = doomedRooms[0], doomed = doomedRooms[1];
+            (alice, bob) = await MeetAsync(fleet, room);
             await LineAsync(alice, bob, "before the kill");
-
-            // a room that lives on node 0, the node about to be killed (rooms are spread over the nodes by shard)
-            string? doomed = null;
-            for (int i = 0; i < 40 && doomed is null; i++)
-            {
-                var (probe, _) = await SignalTestSocket.JoinAsync(new Uri(fleet.Urls[1]), $"probe-{i}", "probe");
-                probes.Add(probe);
-                if (await fleet.Nodes[0].WaitForTranscriptAsync($"signal room probe-{i}: ", TimeSpan.FromMilliseconds(300))) doomed = $"probe-{i}";
-            }
-            Assert.NotNull(doomed);
-            foreach (var probe in probes) await probe.DisposeAsync();
-            probes.Clear();
 
             long killed = Stopwatch.GetTimestamp();
             fleet.Nodes[0].Signal(PosixSignalNumber.SIGKILL);
-            var reconnected = await alice.WaitForStampedLineAsync(l => l.StartsWith("signaling: reconnected to ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
-            Assert.Equal($"signaling: reconnected to {fleet.Urls[1]} (room killed)", reconnected.Text);
-            output.WriteLine($"kill -9 to alice's reconnected line: {Stopwatch.GetElapsedTime(killed, reconnected.ReadAt).TotalMilliseconds:0} ms");
-
-            // the chat never used the server: it goes on
+            // the chat never used the server: it goes on at once, long before the room is back
             await LineAsync(alice, bob, "after the kill");
             await LineAsync(bob, alice, "still here");
+            // alice is connected to node 1 at once; her seat is back once the resolver has downed node 0 and the room is
+            // rebuilt on a survivor (her join is sent again until then)
+            var reconnected = await alice.WaitForStampedLineAsync(l => l.StartsWith("signaling: reconnected to ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr);
+            Assert.Equal($"signaling: reconnected to {fleet.Urls[1]} (room {room})", reconnected.Text);
+            output.WriteLine($"kill -9 to alice's reconnected line: {Stopwatch.GetElapsedTime(killed, reconnected.ReadAt).TotalMilliseconds:0} ms");
+            await LineAsync(alice, bob, "after the rejoin");
             foreach (var peer in new[] { alice, bob })
                 Assert.DoesNotContain(peer.PrintedLines(NicePeerStream.Stderr), l => l.Contains("left the room", StringComparison.Ordinal) || l.StartsWith("p2p: ", StringComparison.Ordinal));
 
@@ -190,7 +206,6 @@ public sealed class SignalFleetTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var probe in probes) await probe.DisposeAsync();
             foreach (var peer in new[] { alice, bob, carol, dave })
             {
                 if (peer is null) continue;
