@@ -96,7 +96,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (_rebuilding)
             {
                 _rebuilding = false;
-                _log.Info("signal: {0} has its seat again in room {1}, rebuilt at {2}", _remote, a.Room, Sender.Path.Address);
+                _log.Info("signal: {0} has its seat again in room {1}, rebuilt {2}", _remote, a.Room, Sender.Path.Address.HasLocalScope ? "on this node" : $"on {Sender.Path.Address}");
                 return;
             }
             Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
