@@ -110,6 +110,25 @@ public sealed class SignalFleetTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_node_whose_seeds_do_not_answer_says_so_in_one_sentence_and_exits_1()
+    {
+        int nobody = InteractiveProcess.FindFreeTcpPort();
+        await using var node = P2pProcess.Start(["signal", "--listen", "127.0.0.1:0", "--cluster-port", "0", "--seed", $"127.0.0.1:{nobody}"],
+            environment: new Dictionary<string, string> { ["P2P__FLEET__JOIN_TIMEOUT"] = "2s" });
+        try
+        {
+            Assert.Equal($"p2p signal: did not join the fleet within 2 s (seeds 127.0.0.1:{nobody}; is the first seed up?).",
+                await node.WaitForLineAsync(l => l.StartsWith("p2p signal: ", StringComparison.Ordinal), Wait, NicePeerStream.Stderr));
+            Assert.Equal(1, await node.WaitForExitAsync(Wait));
+            Assert.DoesNotContain(node.PrintedLines(NicePeerStream.Stdout), l => l.StartsWith("signal listening", StringComparison.Ordinal));
+        }
+        finally
+        {
+            output.WriteLine(node.Transcript);
+        }
+    }
+
+    [Fact]
     public async Task Peers_connected_to_different_nodes_meet_in_one_room_and_chat()
     {
         await using var fleet = await SignalFleet.StartAsync();
