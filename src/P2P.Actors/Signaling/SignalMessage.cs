@@ -10,7 +10,7 @@ namespace P2P.Actors.Signaling;
 /// the other fields depend on it:
 /// <code>
 /// client -> server   join {room, name, rejoin?} | description {description} | candidate {candidate} | end-of-candidates | leave
-/// server -> client   joined {room, controlling, peers} | peer-joined {name} | peer-left {name} | error {reason} | reconnect
+/// server -> client   joined {room, controlling, peers, resumed?} | peer-joined {name} | peer-left {name} | error {reason} | reconnect
 ///                    description / candidate / end-of-candidates relayed with "from" (the sender's name)
 /// </code>
 /// A server node that is going away sends "reconnect" before its close frame: the client connects to another node of
@@ -41,6 +41,8 @@ public sealed record SignalMessage(string Type)
     public string? Reason { get; init; }
     /// <summary>join: the client had this seat on another server node (it reconnected); the room gives it back under the same name.</summary>
     public bool? Rejoin { get; init; }
+    /// <summary>joined, after a rejoin: the seat and what the room kept for it are back; absent, the room was rebuilt and kept nothing.</summary>
+    public bool? Resumed { get; init; }
     /// <summary>
     /// joined: the STUN/TURN servers this peer may use, with fresh time-limited TURN credentials when the server has the
     /// relays' shared secret (the TURN REST API scheme; WebRTC's RTCIceServer shape: urls, username, credential).
@@ -117,6 +119,7 @@ public sealed record SignalMessage(string Type)
                 Peers = root.TryGetProperty("peers", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int peers) ? peers : null,
                 Reason = StringField(root, "reason"),
                 Rejoin = root.TryGetProperty("rejoin", out var r) && r.ValueKind is JsonValueKind.True ? true : null,
+                Resumed = root.TryGetProperty("resumed", out var resumed) && resumed.ValueKind is JsonValueKind.True ? true : null,
             };
             error = string.Empty;
             return true;
@@ -142,6 +145,7 @@ public sealed record SignalMessage(string Type)
             WriteIfSet(writer, "candidate", Candidate);
             WriteIfSet(writer, "reason", Reason);
             if (Rejoin is true) writer.WriteBoolean("rejoin", true);
+            if (Resumed is true) writer.WriteBoolean("resumed", true);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -49,6 +49,12 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
     private bool _rejoin;
     /// <summary>The other peer the owner was last told about, until it left.</summary>
     private string? _peer;
+    /// <summary>
+    /// What was sent into the room while no other peer was there: the room keeps it for whoever comes, unless the room is
+    /// lost. After a rejoin into a rebuilt room (not resumed) the messages sent on the lost connection go again.
+    /// </summary>
+    private readonly List<SignalMessage> _sentAlone = [];
+    private List<SignalMessage> _resend = [];
     /// <summary>While reconnecting: which server was lost and why; when to give up; the next wait.</summary>
     private string? _lost;
     private DateTimeOffset _giveUpAt;
@@ -241,6 +247,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         _webSocket = null;
         _socket = null;
         _rejoin |= _joined;
+        if (_joined) _resend = [.. _sentAlone];
         var lostAt = Server;
         _current = (_current + 1) % _servers.Count;
         _served = false;
@@ -271,8 +278,15 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         switch (message.Type)
         {
             case SignalMessage.JoinedType:
-                if (_rejoin && _seated) _owner.Tell(new SignalingProtocol.Reconnected(Server, _room));
+                if (_rejoin && _seated)
+                {
+                    _owner.Tell(new SignalingProtocol.Reconnected(Server, _room));
+                    if (message.Resumed is not true && _peer is null)
+                        foreach (var lost in _resend)
+                            if (!_socket!.Send(lost)) break; // too slow a reader: the next Post says so
+                }
                 else _owner.Tell(new SignalingProtocol.Joined(message.Controlling ?? false, message.IceServers));
+                _resend = [];
                 _seated = true;
                 _rejoin = false;
                 Served();
@@ -280,6 +294,7 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
             case SignalMessage.PeerJoinedType:
                 if (message.Name == _peer) break; // the peer we know, announced again by the room we rejoined
                 _peer = message.Name;
+                _sentAlone.Clear();
                 _owner.Tell(new SignalingProtocol.PeerJoined(message.Name!));
                 break;
             case SignalMessage.DescriptionType:
@@ -323,14 +338,21 @@ public sealed class SignalingClient : ReceiveActor, IWithTimers
         _early.Clear();
         if (!Post(SignalMessage.Join(_room, _name) with { Rejoin = _rejoin ? true : null })) return;
         foreach (var message in early)
-            if (!Post(message)) return; // Post has reported it and is stopping
+            if (!PostAlone(message)) return; // Post has reported it and is stopping
     }
 
     /// <summary>A message for the room: sent once joined, kept until then (the server refuses it before the join).</summary>
     private void PostInRoom(SignalMessage message)
     {
-        if (_joined) Post(message);
+        if (_joined) PostAlone(message);
         else _early.Add(message);
+    }
+
+    /// <summary>Posts a message for the other peer, kept in <see cref="_sentAlone"/> while there is none.</summary>
+    private bool PostAlone(SignalMessage message)
+    {
+        if (_peer is null && _sentAlone.Count < _settings.MaxPendingMessages) _sentAlone.Add(message);
+        return Post(message);
     }
 
     /// <summary>Sends <paramref name="message"/>; when the server reads too slowly for the queue, signaling fails and the actor stops. False then.</summary>

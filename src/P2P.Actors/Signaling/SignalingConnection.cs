@@ -99,7 +99,7 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
                 _log.Info("signal: {0} has its seat again in room {1}, rebuilt {2}", _remote, a.Room, Sender.Path.Address.HasLocalScope ? "on this node" : $"on {Sender.Path.Address}");
                 return;
             }
-            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers));
+            Send(SignalMessage.Joined(a.Room, a.Controlling, a.Peers) with { Resumed = a.Resumed ? true : null });
         });
         Receive<SignalingRoomProtocol.JoinRefused>(r =>
         {

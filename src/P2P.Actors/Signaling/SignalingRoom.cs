@@ -152,7 +152,7 @@ public sealed class SignalingRoom : ReceiveActor, IWithTimers
         _seats[seat] = new Seat(join.Name, join.Peer);
         Context.Watch(join.Peer);
         _log.Info("signal room {0}: {1} rejoined ({2})", _room, join.Name, seat == 0 ? "controlling" : "controlled");
-        join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, seat == 0, Occupied));
+        join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, seat == 0, Occupied, Resumed: true));
         if (old.MissedLeave is { } left) join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(left)));
         if (_seats[1 - seat] is not { } other) return;
         join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(other.Name)));

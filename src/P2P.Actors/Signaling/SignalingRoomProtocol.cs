@@ -38,7 +38,8 @@ public static class SignalingRoomProtocol
     public sealed record AwayNoted(string Room);
 
     /// <summary>To the connection: it has a seat (the first seat is the controlling side).</summary>
-    public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers);
+    /// <param name="Resumed">A rejoin got back the seat it had (and what the room kept for it), not a fresh one in a rebuilt room.</param>
+    public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers, bool Resumed = false);
 
     /// <summary>To the connection: no seat (the room is full, the name is taken); the connection is then closed.</summary>
     public sealed record JoinRefused(string Room, string Reason);

@@ -225,6 +225,36 @@ public sealed class SignalingClientTests(ITestOutputHelper output) : TestKit(str
         }
     }
 
+    [Fact]
+    public async Task What_a_client_sent_alone_into_a_room_lost_with_its_server_is_sent_again_into_the_room_it_rejoins()
+    {
+        using var second = ActorSystem.Create("second", Sys.Settings.Config);
+        var next = await SignalServer.StartAsync(second, new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            var aliceOwner = CreateTestProbe();
+            var alice = Sys.ActorOf(SignalingClient.Props([_server.Url, next.Url], "early", "alice", aliceOwner));
+            aliceOwner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+            alice.Tell(new SignalingProtocol.SendDescription("alice's description"));
+            alice.Tell(new SignalingProtocol.SendEndOfCandidates());
+
+            // the first server, and the room that kept those for whoever comes, go away; alice rejoins on the second
+            await _server.DisposeAsync();
+            aliceOwner.ExpectMsg<SignalingProtocol.Reconnected>(Wait);
+            var bobOwner = CreateTestProbe();
+            Sys.ActorOf(SignalingClient.Props(next.Url, "early", "bob", bobOwner));
+            bobOwner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+            Assert.Equal("alice", bobOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait).Name);
+            Assert.Equal("alice's description", bobOwner.ExpectMsg<SignalingProtocol.RemoteDescription>(Wait).Text);
+            bobOwner.ExpectMsg<SignalingProtocol.RemoteEndOfCandidates>(Wait);
+            bobOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // once
+        }
+        finally
+        {
+            await next.DisposeAsync();
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
