@@ -33,6 +33,8 @@ public sealed record SignalSettings
     public bool ClientWarmUp { get; init; } = true;
     /// <summary>Client: the longest the join waits for that warm-up.</summary>
     public TimeSpan ClientWarmUpTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Server: how many times within <see cref="RejoinGrace"/> a connection rebuilds a room that stopped under it before it tells its client the room failed.</summary>
+    public int MaxRebuilds { get; init; } = 3;
     /// <summary>Server: a join the room has not answered is sent again after this long (its shard's node may have been killed).</summary>
     public TimeSpan JoinRetry { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Server: how long a room keeps the seat of a peer whose server node went away, for its rejoin from another node.</summary>
@@ -71,6 +73,7 @@ public sealed record SignalSettings
             ClientWarmUpTimeout = c.GetTimeSpan("client-warm-up-timeout", Default.ClientWarmUpTimeout),
             RejoinGrace = c.GetTimeSpan("rejoin-grace", Default.RejoinGrace),
             JoinRetry = c.GetTimeSpan("join-retry", Default.JoinRetry),
+            MaxRebuilds = c.GetInt("max-rebuilds", Default.MaxRebuilds),
             ReconnectBackoff = c.GetTimeSpan("reconnect-backoff", Default.ReconnectBackoff),
             ReconnectBackoffMax = c.GetTimeSpan("reconnect-backoff-max", Default.ReconnectBackoffMax),
             ReconnectFor = c.GetTimeSpan("reconnect-for", Default.ReconnectFor),
@@ -94,6 +97,7 @@ public sealed record SignalSettings
         if (ClientWarmUpTimeout <= TimeSpan.Zero) return "client-warm-up-timeout must be positive (client-warm-up = off turns the warm-up off)";
         if (RejoinGrace <= TimeSpan.Zero) return "rejoin-grace must be positive";
         if (JoinRetry <= TimeSpan.Zero) return "join-retry must be positive";
+        if (MaxRebuilds < 0) return "max-rebuilds must not be negative";
         if (ReconnectBackoff <= TimeSpan.Zero || ReconnectBackoffMax < ReconnectBackoff) return "reconnect-backoff must be positive and reconnect-backoff-max at least as long";
         if (ReconnectFor < TimeSpan.Zero) return "reconnect-for must not be negative (0s turns reconnecting off)";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";

@@ -30,7 +30,9 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
     private bool _rebuilding;
     /// <summary>The other peer the client was last told about (peer-joined), until peer-left: the same peer-joined again is not news.</summary>
     private string? _otherPeer;
-    private DateTimeOffset _lastRebuild = DateTimeOffset.MinValue;
+    /// <summary>Rebuilds of the room since <see cref="_rebuildsSince"/>: a room that keeps stopping is said to have failed.</summary>
+    private int _rebuilds;
+    private DateTimeOffset _rebuildsSince = DateTimeOffset.MinValue;
     private int _badMessages;
 
     private sealed record CloseTimedOut;
@@ -143,14 +145,16 @@ public sealed class SignalingConnection : ReceiveActor, IWithTimers
             if (!t.ActorRef.Equals(_roomActor)) return;
             _roomActor = null;
             var now = Context.System.Scheduler.Now;
-            if (now - _lastRebuild < _settings.RejoinGrace)
+            if (now - _rebuildsSince > _settings.RejoinGrace) (_rebuilds, _rebuildsSince) = (0, now);
+            if (++_rebuilds > _settings.MaxRebuilds)
             {
-                // twice within the grace: the room keeps failing, not moving; say so rather than loop
+                // the room keeps stopping (failing, not moving with nodes that leave): say so rather than loop
                 Send(SignalMessage.Error($"room {_room} closed unexpectedly; join again"));
                 _room = null;
+                _otherPeer = null;
+                _sentAlone.Clear();
                 return;
             }
-            _lastRebuild = now;
             _rebuilding = true;
             _log.Info("signal: {0}: room {1} stopped under its seat (its node left or was lost); joining it again", _remote, _room);
             JoinRoom(new SignalingRoomProtocol.Join(_room!, _name!, Self, Rejoin: true));

@@ -131,6 +131,29 @@ public sealed class SignalingRoomRejoinTests(ITestOutputHelper output) : TestKit
     }
 
     [Fact]
+    public async Task A_room_that_keeps_stopping_is_rebuilt_at_most_max_rebuilds_times_then_the_client_is_told()
+    {
+        await using var server = await SignalServer.StartAsync(Sys, new IPEndPoint(IPAddress.Loopback, 0), SignalSettings.Default with { MaxRebuilds = 1 });
+        var (alice, _) = await SignalTestSocket.JoinAsync(server.Url, "failing", "alice");
+        await using var _a = alice;
+        IActorRef? previous = null;
+        for (int stop = 0; stop < 2; stop++)
+        {
+            IActorRef room = ActorRefs.Nobody;
+            await AwaitAssertAsync(async () =>
+            {
+                room = await Sys.ActorSelection($"/user/{SignalingRooms.Name}/room-failing").ResolveOne(Wait);
+                Assert.NotEqual(previous, room); // the rebuilt one
+            }, Wait);
+            Watch(room);
+            room.Tell(PoisonPill.Instance);
+            ExpectTerminated(room, Wait);
+            previous = room;
+        }
+        Assert.Equal("room failing closed unexpectedly; join again", (await alice.ExpectAsync("error")).GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task What_a_peer_sent_alone_into_a_room_that_is_lost_reaches_whoever_joins_the_rebuilt_room()
     {
         await using var server = await SignalServer.StartAsync(Sys, new IPEndPoint(IPAddress.Loopback, 0));
