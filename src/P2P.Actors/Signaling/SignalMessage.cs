@@ -9,10 +9,12 @@ namespace P2P.Actors.Signaling;
 /// One JSON object of the signaling protocol, one per WebSocket text message. Every message has a "type";
 /// the other fields depend on it:
 /// <code>
-/// client -> server   join {room, name} | description {description} | candidate {candidate} | end-of-candidates | leave
-/// server -> client   joined {room, controlling, peers, iceServers?} | peer-joined {name} | peer-left {name} | error {reason}
+/// client -> server   join {room, name, rejoin?} | description {description} | candidate {candidate} | end-of-candidates | leave
+/// server -> client   joined {room, controlling, peers, resumed?, iceServers?} | peer-joined {name} | peer-left {name} | error {reason} | reconnect
 ///                    description / candidate / end-of-candidates relayed with "from" (the sender's name)
 /// </code>
+/// A server node that is going away sends "reconnect" before its close frame: the client connects to another node of
+/// the fleet and joins again with "rejoin": true, which takes back its seat (kept for it) under the same name.
 /// The description is the text form of an ICE description (<c>IceDescription.Write()</c>), the candidate an
 /// "a=candidate" value (<c>IceCandidate.ToAttributeValue()</c>); the server relays both as opaque strings.
 /// </summary>
@@ -29,6 +31,7 @@ public sealed record SignalMessage(string Type)
     public const string ErrorType = "error";
     /// <summary>The JSON name of <see cref="IceServers"/>, as RTCConfiguration's (W3C WebRTC §4.2.1).</summary>
     public const string IceServersField = "iceServers";
+    public const string ReconnectType = "reconnect";
 
     public string? Room { get; init; }
     public string? Name { get; init; }
@@ -38,6 +41,10 @@ public sealed record SignalMessage(string Type)
     public bool? Controlling { get; init; }
     public int? Peers { get; init; }
     public string? Reason { get; init; }
+    /// <summary>join: the client had this seat on another server node (it reconnected); the room gives it back under the same name.</summary>
+    public bool? Rejoin { get; init; }
+    /// <summary>joined, after a rejoin: the seat and what the room kept for it are back; absent, the room was rebuilt and kept nothing.</summary>
+    public bool? Resumed { get; init; }
     /// <summary>
     /// joined: the STUN/TURN servers this peer may use, with fresh time-limited TURN credentials when the server has the
     /// relays' shared secret (the TURN REST API scheme; WebRTC's RTCIceServer shape: urls, username, credential).
@@ -56,6 +63,7 @@ public sealed record SignalMessage(string Type)
     public static SignalMessage EndOfCandidates() => new(EndOfCandidatesType);
     public static SignalMessage Leave() => new(LeaveType);
     public static SignalMessage Error(string reason) => new(ErrorType) { Reason = reason };
+    public static SignalMessage Reconnect() => new(ReconnectType);
 
     /// <summary>
     /// Parses one message: a JSON object with a known "type" and the string fields that type needs
@@ -90,7 +98,7 @@ public sealed record SignalMessage(string Type)
                 ErrorType => ["reason"],
                 PeerJoinedType or PeerLeftType => ["name"],
                 JoinedType => ["room"],
-                EndOfCandidatesType or LeaveType => [],
+                EndOfCandidatesType or LeaveType or ReconnectType => [],
                 _ => null!,
             };
             if (required is null) { error = $"unknown message type '{Shorten(type)}'"; return false; }
@@ -115,6 +123,8 @@ public sealed record SignalMessage(string Type)
                 Controlling = root.TryGetProperty("controlling", out var c) && c.ValueKind is JsonValueKind.True or JsonValueKind.False ? c.GetBoolean() : null,
                 Peers = root.TryGetProperty("peers", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int peers) ? peers : null,
                 Reason = StringField(root, "reason"),
+                Rejoin = root.TryGetProperty("rejoin", out var r) && r.ValueKind is JsonValueKind.True ? true : null,
+                Resumed = root.TryGetProperty("resumed", out var resumed) && resumed.ValueKind is JsonValueKind.True ? true : null,
             };
             error = string.Empty;
             return true;
@@ -140,6 +150,8 @@ public sealed record SignalMessage(string Type)
             WriteIfSet(writer, "candidate", Candidate);
             WriteIfSet(writer, "reason", Reason);
             if (IceServers is not null) SignalIceServer.WriteList(writer, IceServersField, IceServers);
+            if (Rejoin is true) writer.WriteBoolean("rejoin", true);
+            if (Resumed is true) writer.WriteBoolean("resumed", true);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -33,6 +33,17 @@ public sealed record SignalSettings
     public bool ClientWarmUp { get; init; } = true;
     /// <summary>Client: the longest the join waits for that warm-up.</summary>
     public TimeSpan ClientWarmUpTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Server: how many times within <see cref="RejoinGrace"/> a connection rebuilds a room that stopped under it before it tells its client the room failed.</summary>
+    public int MaxRebuilds { get; init; } = 3;
+    /// <summary>Server: a join the room has not answered is sent again after this long (its shard's node may have been killed).</summary>
+    public TimeSpan JoinRetry { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Server: how long a room keeps the seat of a peer whose server node went away, for its rejoin from another node.</summary>
+    public TimeSpan RejoinGrace { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>Client: the wait before the second attempt to reach a server after a lost connection; it doubles up to <see cref="ReconnectBackoffMax"/>.</summary>
+    public TimeSpan ReconnectBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan ReconnectBackoffMax { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Client: how long it keeps trying the servers after a lost connection before signaling fails.</summary>
+    public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Log floods: at most this many WARN lines about bad messages per <see cref="LogInterval"/>; the rest are counted.</summary>
     public int LogBurst { get; init; } = 10;
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(60);
@@ -62,6 +73,12 @@ public sealed record SignalSettings
             CloseTimeout = c.GetTimeSpan("close-timeout", Default.CloseTimeout),
             ClientWarmUp = c.GetBoolean("client-warm-up", Default.ClientWarmUp),
             ClientWarmUpTimeout = c.GetTimeSpan("client-warm-up-timeout", Default.ClientWarmUpTimeout),
+            RejoinGrace = c.GetTimeSpan("rejoin-grace", Default.RejoinGrace),
+            JoinRetry = c.GetTimeSpan("join-retry", Default.JoinRetry),
+            MaxRebuilds = c.GetInt("max-rebuilds", Default.MaxRebuilds),
+            ReconnectBackoff = c.GetTimeSpan("reconnect-backoff", Default.ReconnectBackoff),
+            ReconnectBackoffMax = c.GetTimeSpan("reconnect-backoff-max", Default.ReconnectBackoffMax),
+            ReconnectFor = c.GetTimeSpan("reconnect-for", Default.ReconnectFor),
             LogBurst = c.GetInt("log-burst", Default.LogBurst),
             LogInterval = c.GetTimeSpan("log-interval", Default.LogInterval),
             IceServers = SignalIceServerSettings.From(c),
@@ -81,6 +98,11 @@ public sealed record SignalSettings
         if (ConnectTimeout <= TimeSpan.Zero) return "connect-timeout must be positive";
         if (CloseTimeout <= TimeSpan.Zero) return "close-timeout must be positive";
         if (ClientWarmUpTimeout <= TimeSpan.Zero) return "client-warm-up-timeout must be positive (client-warm-up = off turns the warm-up off)";
+        if (RejoinGrace <= TimeSpan.Zero) return "rejoin-grace must be positive";
+        if (JoinRetry <= TimeSpan.Zero) return "join-retry must be positive";
+        if (MaxRebuilds < 0) return "max-rebuilds must not be negative";
+        if (ReconnectBackoff <= TimeSpan.Zero || ReconnectBackoffMax < ReconnectBackoff) return "reconnect-backoff must be positive and reconnect-backoff-max at least as long";
+        if (ReconnectFor < TimeSpan.Zero) return "reconnect-for must not be negative (0s turns reconnecting off)";
         if (LogBurst < 1 || LogInterval <= TimeSpan.Zero) return "log-burst must be at least 1 and log-interval positive";
         if (IceServers.Validate() is { } iceServers) return iceServers;
         return null;

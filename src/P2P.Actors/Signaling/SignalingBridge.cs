@@ -19,7 +19,7 @@ public sealed class SignalingBridge : ReceiveActor
     private IActorRef _client = ActorRefs.Nobody;
     private IActorRef _session = ActorRefs.Nobody;
 
-    public SignalingBridge(Uri server, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false)
+    public SignalingBridge(IReadOnlyList<Uri> servers, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false)
     {
         Receive<SessionProtocol.Started>(m =>
         {
@@ -76,10 +76,15 @@ public sealed class SignalingBridge : ReceiveActor
             _log.Warning("[{0}] {1}", room, reason);
             observer.Tell(new SignalingProtocol.RemoteSignalRefused(reason));
         }
-        _client = Context.ActorOf(SignalingClient.Props(server, room, name, Self, settings, joinWhenTold), "client");
+        _client = Context.ActorOf(SignalingClient.Props(servers, room, name, Self, settings, joinWhenTold), "client");
     }
 
     /// <param name="joinWhenTold">The client opens its connection at once but joins the room only on <see cref="SignalingProtocol.Join"/>.</param>
     public static Props Props(Uri server, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false) =>
-        Akka.Actor.Props.Create(() => new SignalingBridge(server, room, name, observer, settings, joinWhenTold));
+        Props([server], room, name, observer, settings, joinWhenTold);
+
+    /// <param name="servers">The nodes of a signaling fleet (or one server), in the order the client tries them.</param>
+    /// <param name="joinWhenTold">The client opens its connection at once but joins the room only on <see cref="SignalingProtocol.Join"/>.</param>
+    public static Props Props(IReadOnlyList<Uri> servers, string room, string name, IActorRef observer, SignalSettings settings, bool joinWhenTold = false) =>
+        Akka.Actor.Props.Create(() => new SignalingBridge(servers, room, name, observer, settings, joinWhenTold));
 }

@@ -34,6 +34,12 @@ public static class SignalingProtocol
     /// <summary>Signaling is over: the server cannot be reached, refused us, or went away. One sentence; the client then stops.</summary>
     public sealed record SignalingFailed(string Reason);
 
+    /// <summary>
+    /// The connection to the signaling server was lost (or its node went away) and is back, through <paramref name="Server"/>,
+    /// with the same seat in <paramref name="Room"/>: nothing was missed that the owner must act on.
+    /// </summary>
+    public sealed record Reconnected(Uri Server, string Room);
+
     /// <summary>From a <see cref="SignalingBridge"/> to its observer: a description or candidate from the other peer could not be used (one sentence).</summary>
     public sealed record RemoteSignalRefused(string Reason);
 

@@ -11,12 +11,22 @@ namespace P2P.Actors.Signaling;
 /// empty it is kept (at most <see cref="SignalSettings.MaxPendingMessages"/>) and delivered when a peer takes the seat,
 /// so trickle may start early. A peer that leaves or whose connection stops frees its seat and the other gets
 /// peer-left. An empty room asks the region to stop it.
+/// In a fleet a seat outlives its connection: a peer whose server node goes away is kept Away for
+/// <see cref="SignalSettings.RejoinGrace"/> (what the other sends it is kept as for an empty seat), and a join marked
+/// rejoin takes back the seat of its name, whether Away or still held by a connection on a node that was killed; the
+/// other peer hears nothing of it. A room lost with its node is rebuilt by the rejoins of the connections still alive.
 /// </summary>
-public sealed class SignalingRoom : ReceiveActor
+public sealed class SignalingRoom : ReceiveActor, IWithTimers
 {
     private const int Seats = 2;
 
-    private sealed record Seat(string Name, IActorRef Peer);
+    /// <param name="Away">The peer's connection is gone (its node is leaving); the seat waits for its rejoin.</param>
+    /// <param name="MissedLeave">While Away, the other peer left: told to this one when it is back.</param>
+    private sealed record Seat(string Name, IActorRef Peer, bool Away = false, string? MissedLeave = null);
+
+    private sealed record AwayExpired(string Name);
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly string _room;
     private readonly SignalSettings _settings;
@@ -41,6 +51,12 @@ public sealed class SignalingRoom : ReceiveActor
         Receive<SignalingRoomProtocol.Join>(OnJoin);
         Receive<SignalingRoomProtocol.Relay>(OnRelay);
         Receive<SignalingRoomProtocol.Leave>(l => Free(l.Peer, "left"));
+        Receive<SignalingRoomProtocol.Away>(OnAway);
+        Receive<AwayExpired>(e =>
+        {
+            int seat = Array.FindIndex(_seats, s => s is { Away: true } && s.Name == e.Name);
+            if (seat >= 0) Free(_seats[seat]!.Peer, "did not come back");
+        });
         Receive<Terminated>(t => Free(t.ActorRef, "disconnected"));
         Receive<SignalingRoomProtocol.StopIfEmpty>(_ =>
         {
@@ -55,9 +71,15 @@ public sealed class SignalingRoom : ReceiveActor
 
     private void OnJoin(SignalingRoomProtocol.Join join)
     {
-        if (SeatOf(join.Peer) >= 0)
+        if (SeatOf(join.Peer) is var seated and >= 0)
         {
-            join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error($"you are already in room {_room}")));
+            // the connection sent its join again (no answer came in time): the answer again, nothing else
+            join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, seated == 0, Occupied));
+            return;
+        }
+        if (join.Rejoin && Array.FindIndex(_seats, s => s is not null && s.Name == join.Name) is var held and >= 0)
+        {
+            TakeBack(held, join);
             return;
         }
         int free = Array.IndexOf(_seats, null);
@@ -81,7 +103,7 @@ public sealed class SignalingRoom : ReceiveActor
         join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, controlling, Occupied));
         if (other is null) return;
 
-        other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(join.Name)));
+        if (!other.Away) other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(join.Name))); // else told when back
         join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(other.Name)));
         while (_pending.TryDequeue(out var early)) join.Peer.Tell(new SignalingRoomProtocol.Deliver(early));
     }
@@ -96,7 +118,7 @@ public sealed class SignalingRoom : ReceiveActor
         }
         var message = relay.Message with { From = _seats[seat]!.Name, Room = null, Name = null };
         var other = _seats[1 - seat];
-        if (other is not null)
+        if (other is { Away: false })
         {
             other.Peer.Tell(new SignalingRoomProtocol.Deliver(message));
             return;
@@ -114,16 +136,58 @@ public sealed class SignalingRoom : ReceiveActor
         _pending.Enqueue(message);
     }
 
+    /// <summary>
+    /// A rejoin under the name of a seat: the seat (its role, and what was kept for it while Away) goes to the new
+    /// connection. The old one is Away, or on a node that was killed and not yet downed, or, rarely, still alive: it is
+    /// told its seat went elsewhere. The other peer hears nothing; the rejoiner hears of it again (its client ignores a
+    /// peer-joined for the peer it already knows).
+    /// </summary>
+    private void TakeBack(int seat, SignalingRoomProtocol.Join join)
+    {
+        var old = _seats[seat]!;
+        Context.Unwatch(old.Peer);
+        Timers.Cancel(old.Name);
+        if (!old.Away && !old.Peer.Equals(join.Peer))
+            old.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.Error($"{old.Name} joined room {_room} again through another connection")));
+        _seats[seat] = new Seat(join.Name, join.Peer);
+        Context.Watch(join.Peer);
+        _log.Info("signal room {0}: {1} rejoined ({2})", _room, join.Name, seat == 0 ? "controlling" : "controlled");
+        join.Peer.Tell(new SignalingRoomProtocol.JoinAccepted(_room, join.Name, seat == 0, Occupied, Resumed: true));
+        if (old.MissedLeave is { } left) join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(left)));
+        if (_seats[1 - seat] is not { } other) return;
+        join.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerJoined(other.Name)));
+        if (other.Away) return; // what is kept was sent by the rejoiner, for the other when it is back
+        while (_pending.TryDequeue(out var early)) join.Peer.Tell(new SignalingRoomProtocol.Deliver(early));
+    }
+
+    /// <summary>The peer's node is going away: keep its seat for its rejoin, and what the other sends it meanwhile.</summary>
+    private void OnAway(SignalingRoomProtocol.Away away)
+    {
+        int seat = SeatOf(away.Peer);
+        away.Peer.Tell(new SignalingRoomProtocol.AwayNoted(_room));
+        if (seat < 0) return;
+        var gone = _seats[seat]!;
+        Context.Unwatch(away.Peer);
+        _seats[seat] = gone with { Away = true };
+        _log.Info("signal room {0}: {1} is reconnecting through another node; its seat is kept for {2}", _room, gone.Name, _settings.RejoinGrace);
+        Timers.StartSingleTimer(gone.Name, new AwayExpired(gone.Name), _settings.RejoinGrace);
+    }
+
     private void Free(IActorRef peer, string how)
     {
         int seat = SeatOf(peer);
         if (seat < 0) return;
         var gone = _seats[seat]!;
         _seats[seat] = null;
+        Timers.Cancel(gone.Name);
         Context.Unwatch(peer);
         _pending.Clear(); // what the leaver sent early was for a peer that never came; what it got is moot
         _log.Info("signal room {0}: {1} {2}", _room, gone.Name, how);
-        if (_seats[1 - seat] is { } other) other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(gone.Name)));
+        if (_seats[1 - seat] is { } other)
+        {
+            if (!other.Away) other.Peer.Tell(new SignalingRoomProtocol.Deliver(SignalMessage.PeerLeft(gone.Name)));
+            else _seats[1 - seat] = other with { MissedLeave = gone.Name };
+        }
         else if (_sharded) Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)); // the shard holds its messages meanwhile
         else Context.Parent.Tell(new SignalingRoomProtocol.Passivate(_room));
     }

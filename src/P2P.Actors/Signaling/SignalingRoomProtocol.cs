@@ -15,8 +15,12 @@ public static class SignalingRoomProtocol
         string Room { get; }
     }
 
-    /// <summary><paramref name="Peer"/> (its connection actor) asks for a seat under <paramref name="Name"/>.</summary>
-    public sealed record Join(string Room, string Name, IActorRef Peer) : IRoomMessage;
+    /// <summary>
+    /// <paramref name="Peer"/> (its connection actor) asks for a seat under <paramref name="Name"/>. <paramref name="Rejoin"/>:
+    /// the peer had that seat through another connection (its client reconnected, or its room was rebuilt on another node),
+    /// so a seat held under the same name is handed to it instead of the join being refused.
+    /// </summary>
+    public sealed record Join(string Room, string Name, IActorRef Peer, bool Rejoin = false) : IRoomMessage;
 
     /// <summary>A description, candidate or end-of-candidates from <paramref name="Peer"/> for the other seat.</summary>
     public sealed record Relay(string Room, IActorRef Peer, SignalMessage Message) : IRoomMessage;
@@ -24,8 +28,18 @@ public static class SignalingRoomProtocol
     /// <summary><paramref name="Peer"/> gives up its seat.</summary>
     public sealed record Leave(string Room, IActorRef Peer) : IRoomMessage;
 
+    /// <summary>
+    /// <paramref name="Peer"/>'s server node is going away and its client was told to reconnect: the room keeps the seat
+    /// (and what the other peer sends to it) for <see cref="SignalSettings.RejoinGrace"/>, for a rejoin under the same name.
+    /// </summary>
+    public sealed record Away(string Room, IActorRef Peer) : IRoomMessage;
+
+    /// <summary>To the connection: its seat is kept (<see cref="Away"/>); it may stop now without its room freeing the seat.</summary>
+    public sealed record AwayNoted(string Room);
+
     /// <summary>To the connection: it has a seat (the first seat is the controlling side).</summary>
-    public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers);
+    /// <param name="Resumed">A rejoin got back the seat it had (and what the room kept for it), not a fresh one in a rebuilt room.</param>
+    public sealed record JoinAccepted(string Room, string Name, bool Controlling, int Peers, bool Resumed = false);
 
     /// <summary>To the connection: no seat (the room is full, the name is taken); the connection is then closed.</summary>
     public sealed record JoinRefused(string Room, string Reason);

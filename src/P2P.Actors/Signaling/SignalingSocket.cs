@@ -17,11 +17,15 @@ internal sealed class SignalingSocket
     private readonly int _maxMessageBytes;
     private readonly int _maxQueuedMessages;
     private readonly IActorRef _self;
+    private readonly bool _tagged;
     private readonly Queue<object> _outbox = new(); // byte[] frames, then at most one CloseRequest
     private bool _sending;
 
-    public SignalingSocket(WebSocket socket, SignalSettings settings, IActorRef self)
+    /// <param name="tagged">Every result comes wrapped in <see cref="SignalingSocketProtocol.FromSocket"/>, for an owner that
+    /// replaces its socket (a client that reconnects) and must tell a late result of the old one from the new one's.</param>
+    public SignalingSocket(WebSocket socket, SignalSettings settings, IActorRef self, bool tagged = false)
     {
+        _tagged = tagged;
         _socket = socket;
         _maxMessageBytes = settings.MaxMessageBytes;
         _maxQueuedMessages = settings.MaxQueuedMessages;
@@ -32,7 +36,9 @@ internal sealed class SignalingSocket
 
     /// <summary>Starts reading the next whole message; the result arrives as a Received, TooLarge, NotText or Closed message.</summary>
     public void ReceiveNext() =>
-        ReceiveAsync().PipeTo(_self, failure: e => new SignalingSocketProtocol.Closed(Describe(e)));
+        ReceiveAsync().PipeTo(_self, success: Tag, failure: e => Tag(new SignalingSocketProtocol.Closed(Describe(e))));
+
+    private object Tag(object result) => _tagged ? new SignalingSocketProtocol.FromSocket(this, result) : result;
 
     /// <summary>
     /// Queues <paramref name="message"/>; messages go out one at a time, in order. False when the other side reads so
@@ -102,7 +108,7 @@ internal sealed class SignalingSocket
             var closing = _socket.State is WebSocketState.Open or WebSocketState.CloseReceived
                 ? _socket.CloseOutputAsync(close.Status, close.Description, CancellationToken.None)
                 : Task.CompletedTask;
-            closing.PipeTo(_self, success: () => new SignalingSocketProtocol.CloseSent(), failure: _ => new SignalingSocketProtocol.CloseSent());
+            closing.PipeTo(_self, success: () => Tag(new SignalingSocketProtocol.CloseSent()), failure: _ => Tag(new SignalingSocketProtocol.CloseSent()));
             return;
         }
         if (!IsOpen)
@@ -112,7 +118,7 @@ internal sealed class SignalingSocket
             return;
         }
         _socket.SendAsync((byte[])next, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
-            .PipeTo(_self, success: () => new SignalingSocketProtocol.SendCompleted(), failure: e => new SignalingSocketProtocol.Closed(Describe(e)));
+            .PipeTo(_self, success: () => Tag(new SignalingSocketProtocol.SendCompleted()), failure: e => Tag(new SignalingSocketProtocol.Closed(Describe(e))));
     }
 
     private async Task<object> ReceiveAsync()
@@ -184,4 +190,6 @@ internal static class SignalingSocketProtocol
     public sealed record Closed(string Reason);
     public sealed record SendCompleted;
     public sealed record CloseSent;
+    /// <summary>One of the above from <paramref name="Socket"/> (a socket made tagged).</summary>
+    public sealed record FromSocket(SignalingSocket Socket, object Message);
 }

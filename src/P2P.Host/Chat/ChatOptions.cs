@@ -52,8 +52,8 @@ public sealed record ChatOptions
     /// <summary><c>--plain</c>: ICE mode without DTLS, raw text datagrams like the original.</summary>
     public bool Plain { get; init; }
 
-    /// <summary><c>--signal</c>: the signaling server's WebSocket URL (ws://host:port/...); null for the manual exchange.</summary>
-    public Uri? Signal { get; init; }
+    /// <summary><c>--signal</c>: the signaling server's WebSocket URLs (ws://host:port/...), the nodes of a fleet in the order tried; null for the manual exchange.</summary>
+    public IReadOnlyList<Uri>? Signal { get; init; }
 
     /// <summary><c>--room</c>: the room to meet the other peer in on the signaling server.</summary>
     public string? Room { get; init; }

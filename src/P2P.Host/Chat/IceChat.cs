@@ -151,13 +151,14 @@ public static class IceChat
                 return 1;
             }
             bool controlling = options.Server;
-            if (options.Signal is { } url)
+            if (options.Signal is { } urls)
             {
+                var url = string.Join(", ", urls);
                 var name = $"{Environment.UserName}-{Environment.ProcessId}";
                 var signal = SignalSettings.From(config);
                 bool warmUp = signal.ClientWarmUp && !options.Plain;
                 // the WebSocket opens while the warm-up runs; the join waits for it
-                _signaling = system.ActorOf(SignalingBridge.Props(url, options.Room!, name, events, signal, joinWhenTold: warmUp), "signaling");
+                _signaling = system.ActorOf(SignalingBridge.Props(urls, options.Room!, name, events, signal, joinWhenTold: warmUp), "signaling");
                 await status.WriteLineAsync($"Joining room '{options.Room}' on {url} ...");
                 if (warmUp)
                 {
@@ -185,6 +186,7 @@ public static class IceChat
                         await status.WriteLineAsync($"p2p: {f.Reason.TrimEnd('.')}.");
                         return 1;
                     }
+                    if (e is SignalingProtocol.Reconnected r) await status.WriteLineAsync($"signaling: reconnected to {r.Server} (room {r.Room})");
                 }
             }
             // the session's owner: its chat (secure), then the signaling bridge (--signal), then the console
@@ -329,6 +331,9 @@ public static class IceChat
                     return (true, null);
                 case SignalingProtocol.PeerLeft l:
                     await StatusAsync($"{l.Name} left the room.");
+                    return (true, null);
+                case SignalingProtocol.Reconnected r:
+                    await StatusAsync($"signaling: reconnected to {r.Server} (room {r.Room})");
                     return (true, null);
                 case SignalingProtocol.SignalingFailed f:
                     await StatusAsync($"p2p: {f.Reason.TrimEnd('.')}.");

@@ -33,7 +33,12 @@ public static class ChatCommand
     public static readonly Option<FileInfo?> TurnCa = TurnCommandLine.CaOption();
     public static readonly Option<string?> TurnFingerprint = TurnCommandLine.FingerprintOption();
     public static readonly Option<bool> Plain = new("--plain") { Description = "ICE without encryption: raw text datagrams, to talk to the original program." };
-    public static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal')." };
+    public static readonly Option<string[]> Signal = new("--signal")
+    {
+        HelpName = "url",
+        Description = "Signaling server URL (ws://host:port/) for the automatic description exchange (see 'p2p signal'); several (comma-separated or repeated) are the nodes of a fleet, tried in turn.",
+        Arity = ArgumentArity.OneOrMore,
+    };
     public static readonly Option<string?> Room = new("--room") { HelpName = "name", Description = "Room to meet the other peer in on the signaling server." };
     public static readonly Option<int> Timeout = new("--timeout") { HelpName = "seconds", Description = "Seconds to wait for a working candidate pair before giving up.", DefaultValueFactory = _ => 30 };
     public static readonly Option<bool> RelayOnly = new("--relay-only") { Description = "Offer only the TURN relay candidate (needs --turn): all traffic goes through the relay." };
@@ -84,10 +89,12 @@ public static class ChatCommand
         if (result.GetValue(Secure) && !noIce) result.AddError("--secure applies to --no-ice (ICE sessions are encrypted with DTLS unless --plain)");
         if (result.GetValue(Plain) && noIce) result.AddError("--plain applies to ICE mode (--no-ice is always plain text)");
         if (result.GetValue(PeerFingerprint) is not null && !result.GetValue(Secure)) result.AddError("--peer-fingerprint needs --secure");
-        if (result.GetValue(Signal) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss")))
-            result.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
-        if (result.GetValue(Signal) is not null && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
-        if (result.GetValue(Room) is not null && result.GetValue(Signal) is null) result.AddError("--room needs --signal <url>");
+        var signal = SignalUrls(result.GetValue(Signal));
+        foreach (var url in signal)
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
+                result.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
+        if (signal.Count > 0 && string.IsNullOrWhiteSpace(result.GetValue(Room))) result.AddError("--signal needs --room <name>");
+        if (result.GetValue(Room) is not null && signal.Count == 0) result.AddError("--room needs --signal <url>");
         if (result.GetValue(TurnTcp) && result.GetValue(Turn) is null) result.AddError("--turn-tcp needs --turn <server>");
         TurnCommandLine.Read(result, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
         if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null && result.GetValue(Signal) is null)
@@ -96,6 +103,10 @@ public static class ChatCommand
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
             result.AddError("--turn needs --turn-user and --turn-pass");
     }
+
+    /// <summary>--signal's URLs: each value may hold several, comma-separated.</summary>
+    private static List<string> SignalUrls(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     public static ChatOptions Read(ParseResult p)
     {
@@ -125,7 +136,7 @@ public static class ChatCommand
         TurnPass = p.GetValue(TurnPass),
         TurnTcp = p.GetValue(TurnTcp),
         Plain = p.GetValue(Plain),
-        Signal = p.GetValue(Signal) is { } url ? new Uri(url) : null,
+        Signal = SignalUrls(p.GetValue(Signal)) is { Count: > 0 } urls ? urls.Select(url => new Uri(url)).ToArray() : null,
         Room = p.GetValue(Room),
         Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
         LocalAddress = p.GetValue(LocalAddress),

@@ -42,6 +42,7 @@ public static class SignalCommand
         {
             Listen, TurnUrl, AuthSecret, Metrics, ConfigFile, LogFile, Verbose,
         };
+        FleetCluster.AddOptions(command);
         command.SetAction((parseResult, _) => Run(parseResult));
         return command;
     }
@@ -97,9 +98,26 @@ public static class SignalCommand
     public static Config ActorSystemConfig(Config config) =>
         (config.GetConfig("p2p.signal.one-node-cluster") ?? Config.Empty).WithFallback(ShardingConfig).WithFallback(config);
 
+    /// <summary>
+    /// A node of a fleet: the rooms' sharding as for one node, but remoting, seeds and the split-brain resolver come from
+    /// <see cref="FleetCluster.Configure"/> with Akka's many-node timings; a stop (Ctrl+C, SIGTERM) tells the clients to
+    /// reconnect, hands the shards over and leaves the cluster, which takes longer than one node's stop
+    /// (<c>p2p.signal.fleet.stop-timeout</c> replaces <c>p2p.stop-timeout</c>).
+    /// </summary>
+    public static Config FleetActorSystemConfig(Config config) =>
+        ConfigurationFactory.ParseString($"p2p.stop-timeout = {(long)config.GetTimeSpan("p2p.signal.fleet.stop-timeout", TimeSpan.FromSeconds(10)).TotalMilliseconds}ms")
+            .WithFallback(FleetShardingConfig).WithFallback(config);
+
+    private static readonly Config FleetShardingConfig = ConfigurationFactory.ParseString("""
+        akka.cluster.sharding.state-store-mode = ddata
+        akka.cluster.sharding.remember-entities = off
+        akka.cluster.sharding.passivate-idle-entity-after = off
+        """);
+
     private static async Task<int> Run(ParseResult p)
     {
-        if (!P2PHostBuilder.TryLoadSettings("signal", p.GetValue(ConfigFile), c => BuildSettings(p, c), out var config, out var settings)) return 2;
+        if (!P2PHostBuilder.TryLoadSettings("signal", p.GetValue(ConfigFile), c => (BuildSettings(p, c), FleetCluster.From(p, c, "signal")), out var config, out var loaded)) return 2;
+        var (settings, fleet) = loaded;
 
         // The port first: taken or not ours is one sentence, before the cluster starts and has anything to say.
         System.Net.Sockets.Socket listening;
@@ -115,16 +133,27 @@ public static class SignalCommand
         P2PHostBuilder.ConfigureSerilog(verbose, p.GetValue(LogFile));
         try
         {
-            // Rooms are entities of Akka.Cluster.Sharding, the room name their id: one node here (it joins itself),
-            // more nodes behind a load balancer later without changing the rooms or the connections.
-            using var host = P2PHostBuilder.Build(ActorSystemConfig(config), verbose, (_, _) => { });
+            // Rooms are entities of Akka.Cluster.Sharding, the room name their id: one node that joins itself, or (with
+            // --cluster-port / --seed) one node of a fleet whose rooms are spread over its nodes.
+            using var host = fleet is null
+                ? P2PHostBuilder.Build(ActorSystemConfig(config), verbose, (_, _) => { })
+                : P2PHostBuilder.Build(FleetActorSystemConfig(config), verbose, (_, _) => { }, configure: akka => FleetCluster.Configure(akka, fleet, config));
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
-            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            cluster.Join(cluster.SelfAddress);
-            await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            if (fleet is null)
+            {
+                var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                cluster.RegisterOnMemberUp(() => up.TrySetResult());
+                cluster.Join(cluster.SelfAddress);
+                await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            else if (await FleetCluster.WaitUpAsync(system, fleet) is { Up: false } notUp)
+            {
+                Console.Error.WriteLine($"p2p signal: {notUp.Reason}.");
+                await host.StopAsync();
+                return 1;
+            }
             var rooms = await Akka.Cluster.Sharding.ClusterSharding.Get(system).StartAsync("signal-room",
                 room => SignalingRoom.Props(room, settings, sharded: true),
                 Akka.Cluster.Sharding.ClusterShardingSettings.Create(system), new RoomMessageExtractor());
@@ -132,6 +161,8 @@ public static class SignalCommand
             var server = await SignalServer.StartAsync(system, rooms, listening, settings);
             // Ctrl+C / SIGTERM: the server closes its WebSockets in CoordinatedShutdown's first phase (see SignalServer).
             Console.Out.WriteLine($"signal listening on {server.Url}");
+            if (fleet is not null)
+                Console.Out.WriteLine($"signal node {cluster.SelfAddress.Host}:{cluster.SelfAddress.Port} of a fleet (seeds {string.Join(", ", fleet.Seeds)})");
             Console.Out.WriteLine($"chat page at {server.PageUrl}?room=<name>");
             Console.Out.Flush();
             if (!P2P.Host.Operations.OperationsCommandLine.TryStart("signal", config, p.GetValue(Metrics), new P2P.Host.Operations.NodeStatus(system, "signal"),

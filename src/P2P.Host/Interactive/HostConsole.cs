@@ -386,6 +386,9 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
                     case Tagged { Event: SignalingProtocol.PeerLeft l, SessionId: var id }:
                         console.WriteLine($"[{id}] {l.Name} left the room");
                         break;
+                    case Tagged { Event: SignalingProtocol.Reconnected r, SessionId: var id }:
+                        console.WriteLine($"[{id}] signaling: reconnected to {r.Server} (room {r.Room})");
+                        break;
                     case Tagged { Event: SignalingProtocol.SignalingFailed f, SessionId: var id } when _sessions.TryGetValue(id, out var row):
                         if (row.State != "connected") row.State = "failed";
                         console.WriteLine($"[{id}] {f.Reason}");
@@ -453,6 +456,7 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
             Receive<SignalingProtocol.Joined>(e => console.Tell(new Tagged(sessionId, e)));
             Receive<SignalingProtocol.PeerJoined>(e => console.Tell(new Tagged(sessionId, e)));
             Receive<SignalingProtocol.PeerLeft>(e => console.Tell(new Tagged(sessionId, e)));
+            Receive<SignalingProtocol.Reconnected>(e => console.Tell(new Tagged(sessionId, e)));
             Receive<SignalingProtocol.SignalingFailed>(e => console.Tell(new Tagged(sessionId, e)));
             ReceiveAny(link.Forward);
         }

@@ -75,7 +75,7 @@ public sealed class CommandLineTests(ITestOutputHelper output)
     [Theory]
     [InlineData("host", "--stun --stun-port --turn --turn-port --turn-user --turn-pass --local-address --download-dir --signal --config --log --log-json -v --help")]
     [InlineData("relay", "--listen --relay-ip --min-port --max-port --realm --user --allow-loopback --allow-private --max-allocations --user-quota --lifetime-max --nonce-lifetime --config --log -v --help")]
-    [InlineData("signal", "--listen --config --log -v --help")]
+    [InlineData("signal", "--listen --config --log -v --cluster-host --cluster-port --seed --help")]
     [InlineData("demo", "--real --nat-a --nat-b --file-mib --lines --config --log -v --help")]
     public async Task Each_subcommand_help_lists_its_options(string command, string options)
     {

@@ -37,10 +37,12 @@ public sealed class SignalCommandTests(ITestOutputHelper output)
             await bob.ExpectAsync("peer-joined");
             Assert.Equal("alice", (await bob.ExpectAsync("candidate")).GetProperty("from").GetString());
 
-            // SIGTERM: the peers are told the server is going away, and it exits 0
+            // SIGTERM: the peers are told to reconnect (to another node of a fleet), then the server closes, and it exits 0
             using var kill = Process.Start("kill", ["-TERM", signal.Process.Id.ToString(CultureInfo.InvariantCulture)])!;
             await kill.WaitForExitAsync();
             await alice.ExpectAsync("peer-joined");
+            await alice.ExpectAsync("reconnect");
+            await bob.ExpectAsync("reconnect");
             Assert.Null(await alice.ReceiveAsync());
             Assert.Null(await bob.ReceiveAsync());
             Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, alice.CloseStatus);

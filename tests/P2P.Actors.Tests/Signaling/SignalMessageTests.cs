@@ -34,6 +34,24 @@ public sealed class SignalMessageTests
         }
     }
 
+    [Fact]
+    public void The_fleet_fields_are_written_only_when_set_and_parse_back()
+    {
+        Assert.Equal("""{"type":"reconnect"}""", SignalMessage.Reconnect().ToString());
+        var rejoin = SignalMessage.Join("r", "alice") with { Rejoin = true };
+        Assert.Equal("""{"type":"join","room":"r","name":"alice","rejoin":true}""", rejoin.ToString());
+        var resumed = SignalMessage.Joined("r", true, 2) with { Resumed = true };
+        Assert.Equal("""{"type":"joined","room":"r","controlling":true,"peers":2,"resumed":true}""", resumed.ToString());
+        foreach (var message in new[] { SignalMessage.Reconnect(), rejoin, resumed })
+        {
+            Assert.True(SignalMessage.TryParse(message.ToUtf8(), out var parsed, out var error), error);
+            Assert.Equal(message, parsed);
+        }
+        // a browser's plain join is not a rejoin, whatever else it says
+        Assert.True(SignalMessage.TryParse("""{"type":"join","room":"r","name":"a","rejoin":"yes"}"""u8, out var plain, out _));
+        Assert.Null(plain.Rejoin);
+    }
+
     [Theory]
     [InlineData("", "not JSON")]
     [InlineData("\"join\"", "not a JSON object")]

@@ -33,6 +33,9 @@ public sealed class SignalSettingsTests
     [InlineData("p2p.signal.max-message-bytes = 10")]
     [InlineData("p2p.signal.close-timeout = 0s")]
     [InlineData("p2p.signal.client-warm-up-timeout = 0s")]
+    [InlineData("p2p.signal.reconnect-backoff-max = 100ms")]
+    [InlineData("p2p.signal.rejoin-grace = 0s")]
+    [InlineData("p2p.signal.join-retry = 0s")]
     public void A_bad_value_is_refused_with_a_sentence(string hocon)
     {
         var e = Assert.Throws<ConfigurationException>(() => SignalSettings.From(ConfigurationFactory.ParseString(hocon).WithFallback(RepoHocon())));

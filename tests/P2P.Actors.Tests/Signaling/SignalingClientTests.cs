@@ -130,9 +130,10 @@ public sealed class SignalingClientTests(ITestOutputHelper output) : TestKit(str
     }
 
     [Fact]
-    public async Task A_client_whose_server_goes_away_reports_SignalingFailed()
+    public async Task A_client_made_not_to_reconnect_whose_server_goes_away_reports_SignalingFailed()
     {
-        var (client, owner) = Client("going", "alice");
+        var owner = CreateTestProbe();
+        var client = Sys.ActorOf(SignalingClient.Props(_server.Url, "going", "alice", owner, SignalSettings.Default with { ReconnectFor = TimeSpan.Zero }));
         owner.ExpectMsg<SignalingProtocol.Joined>(Wait);
         Watch(client);
         await _server.DisposeAsync();
@@ -140,5 +141,124 @@ public sealed class SignalingClientTests(ITestOutputHelper output) : TestKit(str
         Output?.WriteLine(failed.Reason);
         Assert.Equal($"lost the signaling server at {_server.Url}: the other side closed the connection: the signaling server is shutting down", failed.Reason);
         ExpectTerminated(client, Wait);
+    }
+
+    [Fact]
+    public async Task A_client_whose_only_server_goes_away_tries_it_again_for_a_while_then_reports_SignalingFailed()
+    {
+        var owner = CreateTestProbe();
+        var settings = SignalSettings.Default with { ReconnectFor = TimeSpan.FromSeconds(1), ReconnectBackoff = TimeSpan.FromMilliseconds(100), ReconnectBackoffMax = TimeSpan.FromMilliseconds(200) };
+        var client = Sys.ActorOf(SignalingClient.Props(_server.Url, "going", "alice", owner, settings));
+        owner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+        Watch(client);
+        await _server.DisposeAsync();
+        var failed = owner.ExpectMsg<SignalingProtocol.SignalingFailed>(Wait);
+        Output?.WriteLine(failed.Reason);
+        // (a try may still reach the server while it stops, and have its connection reset)
+        Assert.StartsWith($"lost the signaling server at {_server.Url}: the other side closed the connection: the signaling server is shutting down; ", failed.Reason);
+        Assert.Contains($"; no server answered for 1 s (last {_server.Url}: ", failed.Reason);
+        ExpectTerminated(client, Wait);
+    }
+
+    [Fact]
+    public void A_client_given_several_servers_passes_over_one_it_cannot_reach_before_its_first_join()
+    {
+        var closed = new Uri($"ws://127.0.0.1:{FreePort()}/");
+        var owner = CreateTestProbe();
+        Sys.ActorOf(SignalingClient.Props([closed, _server.Url], "failover", "alice", owner));
+        Assert.True(owner.ExpectMsg<SignalingProtocol.Joined>(Wait).Controlling);
+        owner.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no failure, no reconnect: the first join is news
+    }
+
+    [Fact]
+    public void A_client_that_can_reach_none_of_its_servers_names_each_with_its_reason()
+    {
+        var first = new Uri($"ws://127.0.0.1:{FreePort()}/");
+        var second = new Uri($"ws://127.0.0.1:{FreePort()}/");
+        var owner = CreateTestProbe();
+        var client = Sys.ActorOf(SignalingClient.Props([first, second], "nowhere", "alice", owner));
+        Watch(client);
+        Assert.Equal($"cannot reach any of the signaling servers ({first}: connection refused; {second}: connection refused)",
+            owner.ExpectMsg<SignalingProtocol.SignalingFailed>(Wait).Reason);
+        ExpectTerminated(client, Wait);
+    }
+
+    [Fact]
+    public async Task Clients_whose_server_goes_away_rejoin_through_the_next_one_and_their_owners_hear_only_that()
+    {
+        // a second server (its own actor system: its rooms start empty, as a fleet's room rebuilt on another node does)
+        using var second = ActorSystem.Create("second", Sys.Settings.Config);
+        var next = await SignalServer.StartAsync(second, new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            var servers = new[] { _server.Url, next.Url };
+            var aliceOwner = CreateTestProbe();
+            var alice = Sys.ActorOf(SignalingClient.Props(servers, "moving", "alice", aliceOwner));
+            Assert.True(aliceOwner.ExpectMsg<SignalingProtocol.Joined>(Wait).Controlling);
+            var bobOwner = CreateTestProbe();
+            var bob = Sys.ActorOf(SignalingClient.Props(servers, "moving", "bob", bobOwner));
+            bobOwner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+            Assert.Equal("alice", bobOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait).Name);
+            Assert.Equal("bob", aliceOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait).Name);
+
+            // the first server goes away: it tells both to reconnect; they rejoin the room on the second
+            await _server.DisposeAsync();
+            foreach (var owner in new[] { aliceOwner, bobOwner })
+            {
+                var reconnected = owner.ExpectMsg<SignalingProtocol.Reconnected>(Wait);
+                Assert.Equal(next.Url, reconnected.Server);
+                Assert.Equal("moving", reconnected.Room);
+            }
+            // no second joined, no peer-left, no second peer-joined for the peer each already knows
+            aliceOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            bobOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+            // and the room works on the second server
+            alice.Tell(new SignalingProtocol.SendCandidate("1 1 UDP 2130706431 127.0.0.1 50000 typ host"));
+            Assert.Equal("1 1 UDP 2130706431 127.0.0.1 50000 typ host", bobOwner.ExpectMsg<SignalingProtocol.RemoteCandidate>(Wait).Attribute);
+            bob.Tell(new SignalingProtocol.Leave());
+            Assert.Equal("bob", aliceOwner.ExpectMsg<SignalingProtocol.PeerLeft>(Wait).Name);
+        }
+        finally
+        {
+            await next.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task What_a_client_sent_alone_into_a_room_lost_with_its_server_is_sent_again_into_the_room_it_rejoins()
+    {
+        using var second = ActorSystem.Create("second", Sys.Settings.Config);
+        var next = await SignalServer.StartAsync(second, new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            var aliceOwner = CreateTestProbe();
+            var alice = Sys.ActorOf(SignalingClient.Props([_server.Url, next.Url], "early", "alice", aliceOwner));
+            aliceOwner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+            alice.Tell(new SignalingProtocol.SendDescription("alice's description"));
+            alice.Tell(new SignalingProtocol.SendEndOfCandidates());
+
+            // the first server, and the room that kept those for whoever comes, go away; alice rejoins on the second
+            await _server.DisposeAsync();
+            aliceOwner.ExpectMsg<SignalingProtocol.Reconnected>(Wait);
+            var bobOwner = CreateTestProbe();
+            Sys.ActorOf(SignalingClient.Props(next.Url, "early", "bob", bobOwner));
+            bobOwner.ExpectMsg<SignalingProtocol.Joined>(Wait);
+            Assert.Equal("alice", bobOwner.ExpectMsg<SignalingProtocol.PeerJoined>(Wait).Name);
+            Assert.Equal("alice's description", bobOwner.ExpectMsg<SignalingProtocol.RemoteDescription>(Wait).Text);
+            bobOwner.ExpectMsg<SignalingProtocol.RemoteEndOfCandidates>(Wait);
+            bobOwner.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // once
+        }
+        finally
+        {
+            await next.DisposeAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
