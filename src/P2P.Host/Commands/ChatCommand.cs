@@ -97,7 +97,7 @@ public static class ChatCommand
         if (result.GetValue(Room) is not null && signal.Count == 0) result.AddError("--room needs --signal <url>");
         if (result.GetValue(TurnTcp) && result.GetValue(Turn) is null) result.AddError("--turn-tcp needs --turn <server>");
         TurnCommandLine.Read(result, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
-        if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null && result.GetValue(Signal) is null)
+        if (result.GetValue(RelayOnly) && result.GetValue(Turn) is null && signal.Count == 0)
             result.AddError("--relay-only needs --turn <server> (and its user and password), or --signal with a server that hands out TURN servers");
         if (result.GetValue(RelayOnly) && noIce) result.AddError("--relay-only applies to ICE mode");
         if (result.GetValue(Turn) is not null && (result.GetValue(TurnUser) is null || result.GetValue(TurnPass) is null))
