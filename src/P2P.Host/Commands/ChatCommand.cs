@@ -105,7 +105,8 @@ public static class ChatCommand
     }
 
     /// <summary>--signal's URLs: each value may hold several, comma-separated.</summary>
-    private static List<string> SignalUrls(string[]? values) =>
+    /// <summary>The URLs of <c>--signal</c>: comma-separated, repeated, or both (the nodes of a signal fleet).</summary>
+    public static List<string> SignalUrls(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     public static ChatOptions Read(ParseResult p)

@@ -30,7 +30,12 @@ public static class HostCommand
     private static readonly Option<string?> TurnFingerprint = TurnCommandLine.FingerprintOption();
     private static readonly Option<string?> LocalAddress = new("--local-address") { HelpName = "ip", Description = "Bind peers to this address only (default: every interface)." };
     private static readonly Option<string?> DownloadDirectory = new("--download-dir") { HelpName = "folder", Description = "Folder that accepted files are written to (default: p2p.chat.download-folder, your Downloads folder)." };
-    private static readonly Option<string?> Signal = new("--signal") { HelpName = "url", Description = "Signaling server (ws://host:port/) whose rooms 'open <peer> room:<name>' joins." };
+    private static readonly Option<string[]> Signal = new("--signal")
+    {
+        HelpName = "url",
+        Description = "Signaling server (ws://host:port/) whose rooms 'open <peer> room:<name>' joins; several (comma-separated or repeated) are the nodes of a fleet, tried in turn.",
+        Arity = ArgumentArity.OneOrMore,
+    };
     private static readonly Option<FileInfo?> ConfigFile = new("--config") { HelpName = "file", Description = "A HOCON file layered over akka.hocon." };
     private static readonly Option<FileInfo?> LogFile = new("--log") { HelpName = "file", Description = "Write structured log events to this file." };
     private static readonly Option<bool> LogJson = new("--log-json") { Description = "Write the --log file as JSON (one event per line)." };
@@ -51,8 +56,9 @@ public static class HostCommand
             if (r.GetValue(Turn) is not null && (r.GetValue(TurnUser) is null || r.GetValue(TurnPass) is null)) r.AddError("--turn needs --turn-user and --turn-pass");
             if (r.GetValue(TurnTcp) && r.GetValue(Turn) is null) r.AddError("--turn-tcp needs --turn <server>");
             TurnCommandLine.Read(r, Turn, TurnPort, TurnTcp, TurnTls, TurnCa, TurnFingerprint);
-            if (r.GetValue(Signal) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss")))
-                r.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
+            foreach (var url in ChatCommand.SignalUrls(r.GetValue(Signal)))
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
+                    r.AddError($"--signal expects a ws:// or wss:// URL, not '{url}'");
         });
         command.SetAction((p, cancel) => RunAsync(p, cancel));
         return command;
@@ -89,7 +95,7 @@ public static class HostCommand
             if (p.GetValue(DownloadDirectory) is { } folder) chat = chat with { DownloadFolder = Path.GetFullPath(folder) };
             var hostSettings = new HostConsoleSettings(servers.Value.Stun, servers.Value.Turn, local, chat)
             {
-                Signal = p.GetValue(Signal) is { } signal ? new Uri(signal) : null,
+                Signal = ChatCommand.SignalUrls(p.GetValue(Signal)) is { Count: > 0 } urls ? urls.Select(url => new Uri(url)).ToArray() : null,
                 SignalSettings = P2P.Actors.Signaling.SignalSettings.From(config),
                 ClosedRowLinger = config.GetTimeSpan("p2p.console.closed-row-linger", TimeSpan.FromSeconds(5)),
                 CloseTimeout = config.GetTimeSpan("p2p.close-timeout", TimeSpan.FromSeconds(1)),

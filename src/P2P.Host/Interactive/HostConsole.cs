@@ -510,8 +510,8 @@ public sealed class HostConsole(ActorSystem system, IActorRef peers, HostConsole
 /// <summary>What peers added in the console are given: the servers and the local address.</summary>
 public sealed record HostConsoleSettings(IReadOnlyList<IPEndPoint> StunServers, IReadOnlyList<TurnServer> TurnServers, IPAddress? LocalAddress, ChatSettings Chat)
 {
-    /// <summary>--signal: the server whose rooms <c>open &lt;peer&gt; room:&lt;name&gt;</c> joins.</summary>
-    public Uri? Signal { get; init; }
+    /// <summary>--signal: the server (or the nodes of a signal fleet, tried in turn) whose rooms <c>open &lt;peer&gt; room:&lt;name&gt;</c> joins.</summary>
+    public IReadOnlyList<Uri>? Signal { get; init; }
 
     public SignalSettings SignalSettings { get; init; } = SignalSettings.Default;
 

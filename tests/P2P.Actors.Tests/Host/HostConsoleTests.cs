@@ -112,12 +112,23 @@ public sealed class HostConsoleTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Peers_meet_in_a_room_of_p2p_signal_and_chat()
+    /// <param name="firstServerDown">--signal names a dead node first, then the live one (the nodes of a signal fleet): the rooms fail over to it.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Peers_meet_in_a_room_of_p2p_signal_and_chat(bool firstServerDown)
     {
         await using var signal = P2pProcess.Start("signal", "--listen", "127.0.0.1:0");
         var listening = await signal.WaitForLineAsync(l => l.StartsWith("signal listening on ", StringComparison.Ordinal), Wait);
         var url = listening["signal listening on ".Length..].Trim();
+        if (firstServerDown)
+        {
+            var unused = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            unused.Start();
+            int deadPort = ((System.Net.IPEndPoint)unused.LocalEndpoint).Port;
+            unused.Stop();
+            url = $"ws://127.0.0.1:{deadPort}/,{url}";
+        }
         await using var host = P2pProcess.Start("host", "--local-address", "127.0.0.1", "--signal", url);
         try
         {
