@@ -243,6 +243,9 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _gathering.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
+            // the sessions' agents drop it (its pairs fail at once) before they hear RelayChecked and restart: a restart
+            // would otherwise check it again, and signal it to the remote, which would check it too
+            if (relay is not null) foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.RelayedCandidateLost(relay));
             if (relay is not null) ReplaceLostAllocation(Sender, relay);
             else AnswerRelayCheck(Sender);
         });
