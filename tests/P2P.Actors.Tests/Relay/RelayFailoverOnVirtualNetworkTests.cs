@@ -17,7 +17,7 @@ namespace P2P.Actors.Tests.Relay;
 /// Two relays on one machine (one IP, two ports, as a fleet of two on one host), both peers allocated on both, a
 /// relay-only session: the relay under the selected pair dies, and the restarted session comes back over the other one.
 /// </summary>
-public sealed class RelayFailoverTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase("akka.loglevel = INFO", output, seed: 1718)
+public sealed class RelayFailoverOnVirtualNetworkTests(ITestOutputHelper output) : RealTimeVirtualNetworkTestBase("akka.loglevel = INFO", output, seed: 1718)
 {
     private static readonly IPEndPoint One = IPEndPoint.Parse("198.51.100.1:3478"), Two = IPEndPoint.Parse("198.51.100.1:3479");
     private static readonly TurnCredentials Alice = new("alice", "secret");
