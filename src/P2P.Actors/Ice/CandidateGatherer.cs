@@ -174,7 +174,7 @@ public sealed class CandidateGatherer
     /// </summary>
     public IceCandidate Relayed(IPEndPoint relayed, IPEndPoint? mapped, IPEndPoint server, bool replacing)
     {
-        string foundation = CandidateFoundation.Compute(CandidateType.Relayed, relayed.Address, server, CandidateTransport.Udp);
+        string foundation = CandidateFoundation.ComputeRelayed(relayed.Address, server, CandidateTransport.Udp);
         if (replacing) foundation += $"r{++_relayReplacements}";
         return new IceCandidate(foundation,
             1, CandidateTransport.Udp, CandidatePriority.Compute(CandidateType.Relayed, CandidatePriority.LocalPreference(relayed.Address, 0), 1),

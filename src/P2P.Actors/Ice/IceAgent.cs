@@ -13,6 +13,9 @@ public static class IceAgentProtocol
     /// <summary>The TURN server dropped the allocation behind the relayed candidate <paramref name="Old"/>; <paramref name="New"/> takes its place.</summary>
     public sealed record ReplaceLocalCandidate(IceCandidate Old, IceCandidate New);
 
+    /// <summary>The allocation behind the relayed candidate <paramref name="Candidate"/> is lost and not replaced: it leaves the agent, and its pairs fail.</summary>
+    public sealed record RemoveLocalCandidate(IceCandidate Candidate);
+
     public sealed record LocalGatheringComplete;
 
     public sealed record SetRemoteDescription(IceDescription Description);
@@ -87,6 +90,9 @@ public sealed class IceAgent : UntypedActor, IWithTimers
                 break;
             case IceAgentProtocol.ReplaceLocalCandidate m:
                 _checks.Tell(new PairCheckerProtocol.AddLocalCandidate(m.New, Replaces: m.Old));
+                break;
+            case IceAgentProtocol.RemoveLocalCandidate m:
+                _checks.Tell(new PairCheckerProtocol.RemoveLocalCandidate(m.Candidate));
                 break;
             case IceAgentProtocol.LocalGatheringComplete:
                 _checks.Tell(new PairCheckerProtocol.GatheringComplete(Local: true));

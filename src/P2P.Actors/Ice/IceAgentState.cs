@@ -136,6 +136,17 @@ public sealed class IceAgentState
         return CheckList.AddLocal(replacement);
     }
 
+    /// <summary>
+    /// A relayed candidate whose allocation is lost (its TURN server died) and not replaced: it leaves the local
+    /// candidates, so the next generation neither pairs nor signals it, and its pairs of this one fail at once
+    /// (<see cref="CheckList.RemoveLocal"/>); returns those pairs.
+    /// </summary>
+    public IReadOnlyList<CandidatePair> RemoveLocal(IceCandidate lost)
+    {
+        _local.RemoveAll(c => c.Type == lost.Type && c.Transport == lost.Transport && c.Address.Equals(lost.Address));
+        return CheckList.RemoveLocal(lost);
+    }
+
     /// <summary>A signalled remote candidate; paired at once when the remote's credentials are known, else when they come. Returns the pairs formed.</summary>
     public IReadOnlyList<CandidatePair> AddRemote(IceCandidate candidate)
     {

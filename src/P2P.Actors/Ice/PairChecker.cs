@@ -20,6 +20,9 @@ public static class PairCheckerProtocol
 
     public sealed record AddRemoteCandidate(IceCandidate Candidate);
 
+    /// <summary>A local candidate that can no longer send (its relay's allocation is lost): it leaves the agent's data, its pairs fail, their checks stop.</summary>
+    public sealed record RemoveLocalCandidate(IceCandidate Candidate);
+
     /// <summary>No more local (<paramref name="Local"/> true) or remote candidates will come (RFC 8838 end-of-candidates).</summary>
     public sealed record GatheringComplete(bool Local);
 
@@ -142,6 +145,7 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             AddPairs(m.Replaces is { } old ? _state.ReplaceLocal(old, m.Candidate) : _state.AddLocal(m.Candidate));
         });
         Receive<PairCheckerProtocol.AddRemoteCandidate>(m => AddRemote(m.Candidate));
+        Receive<PairCheckerProtocol.RemoveLocalCandidate>(m => RemoveLocal(m.Candidate));
         Receive<PairCheckerProtocol.UpgradeFromRelay>(_ => _state.UpgradeFromRelay = true);
         Receive<PairCheckerProtocol.GatheringComplete>(m =>
         {
@@ -283,6 +287,41 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
     }
 
     private void AddRemote(IceCandidate candidate) => AddPairs(_state.AddRemote(candidate)); // no pairs until the credentials come
+
+    /// <summary>
+    /// The candidate's pairs failed at once (<see cref="IceAgentState.RemoveLocal"/>): their checks in progress and queued
+    /// stop, and the checks go on with the other pairs, Frozen ones of the same foundations included (RFC 8445 §6.1.4.2).
+    /// The selected pair is left to consent (RFC 7675), whose loss restarts ICE.
+    /// </summary>
+    private void RemoveLocal(IceCandidate lost)
+    {
+        var failed = _state.RemoveLocal(lost);
+        if (failed.Count == 0) return;
+        _log.Info("[{0}] local candidate {1} is gone (its relay's allocation is lost): {2} of its pairs failed", _sessionId, lost.Address, failed.Count);
+        var gone = new HashSet<CandidatePair>(failed, ReferenceEqualityComparer.Instance);
+        bool nominationStopped = false; // a nomination of one of them: another pair is nominated instead
+        for (var node = _triggered.First; node is not null;)
+        {
+            var next = node.Next;
+            if (gone.Contains(node.Value.Pair))
+            {
+                nominationStopped |= node.Value.UseCandidate;
+                _triggered.Remove(node);
+            }
+            node = next;
+        }
+        _transactions.Cancel(c =>
+        {
+            if (c.Consent || !gone.Contains(c.Pair)) return false;
+            nominationStopped |= c.UseCandidate;
+            return true;
+        });
+        if (nominationStopped) _nominating = false;
+        foreach (var pair in failed) _nominateOnSuccess.Remove(pair);
+        ConsiderNomination();
+        CheckForFailure();
+        EnsureTicking();
+    }
 
     private void LocalGatheringDone()
     {
@@ -470,6 +509,8 @@ public sealed class PairChecker : ReceiveActor, IWithTimers
             check.Pair.State = CandidatePairState.Failed;
             ConsiderNomination(); // it may have been the better pair the nomination waited for
         }
+        // the checks may have stopped with only Frozen pairs left behind this one's foundation: one of them is due now (RFC 8445 §6.1.4.2)
+        EnsureTicking();
     }
 
     // ---- receiving ---------------------------------------------------------------------------------

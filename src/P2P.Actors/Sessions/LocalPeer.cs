@@ -243,8 +243,11 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
         {
             if (_relayCandidateOf.TryGetValue(Sender, out var relay)) _gathering.Remove(relay); // new sessions must not offer it
             Problem(m.Reason);
-            if (relay is not null) ReplaceLostAllocation(Sender, relay);
-            else AnswerRelayCheck(Sender);
+            if (relay is not null && ReplaceLostAllocation(Sender, relay)) return;
+            // not replaced: the sessions' agents drop it (its pairs fail at once) before they hear RelayChecked and restart;
+            // a restart would otherwise check it again, and signal it to the remote, which would check it too
+            if (relay is not null) foreach (var session in _sessions.Keys) session.Tell(new SessionProtocol.RelayedCandidateLost(relay));
+            AnswerRelayCheck(Sender);
         });
         Receive<TurnClientProtocol.AllocationRedirected>(OnRedirected);
         Receive<LocalPeerProtocol.RelayedPathLost>(m =>
@@ -615,21 +618,19 @@ public sealed class LocalPeer : ReceiveActor, IWithTimers
     /// stopped), a new allocator asks the configured server again, which serves it or redirects it to a live node; its
     /// relay candidate replaces the lost one in every session (<see cref="SessionProtocol.RelayedCandidateReplaced"/>),
     /// and the sessions waiting to restart ICE go on once it is there. An allocation lost on the configured server
-    /// itself is not asked again: that server is what failed, and the restart goes on with the other candidates.
+    /// itself is not asked again: that server is what failed, and the restart goes on with the other candidates (false).
     /// </summary>
-    private void ReplaceLostAllocation(IActorRef lost, IceCandidate relay)
+    private bool ReplaceLostAllocation(IActorRef lost, IceCandidate relay)
     {
         if (!_allocatorConfig.TryGetValue(lost, out var turn) || !_allocatorServer.TryGetValue(lost, out var server) || server.Equals(turn.Server)
             || _releaseRequesters is not null || turn.Transport == TurnTransport.Udp && _allocators.ContainsKey(turn.Server) && !_allocators[turn.Server].Equals(lost))
-        {
-            AnswerRelayCheck(lost);
-            return;
-        }
+            return false;
         _log.Info("[{0}] the allocation on {1} (redirected from {2}) is lost: asking {2} again", _settings.Name, server, turn.Server);
         if (_allocators.TryGetValue(server, out var current) && current.Equals(lost)) _allocators.Remove(server);
         var allocator = StartAllocator(turn, $"-r{++_replacements}");
         _reallocating[allocator] = relay;
         if (_relayChecks.Remove(lost, out var waiting)) _relayChecks[allocator] = waiting;
+        return true;
     }
 
     /// <summary>A <see cref="TurnClient"/> for a configured server: over UDP on the peer's socket, else on a TCP/TLS connection of its own.</summary>

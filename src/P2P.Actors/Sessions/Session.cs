@@ -381,6 +381,8 @@ public sealed class Session : ReceiveActor, IWithTimers
         Receive<SessionProtocol.GetNat>(_ => Sender.Tell(new SessionProtocol.NatReports(_sessionId, _localNat, _remoteWithNat?.Nat)));
         PortPredictionEvents();
         Receive<SessionProtocol.RelayedCandidateReplaced>(OnRelayedCandidateReplaced);
+        // before RelayChecked, which the LocalPeer sends after it: the restart neither pairs nor signals the dead candidate
+        Receive<SessionProtocol.RelayedCandidateLost>(m => _ice.Tell(new IceAgentProtocol.RemoveLocalCandidate(m.Lost)));
         Receive<SessionProtocol.AddRemoteCandidate>(m => { if (!Mdns.Take(m.Candidate)) _ice.Tell(new IceAgentProtocol.AddRemoteCandidate(m.Candidate)); });
         Receive<SessionProtocol.RemoteEndOfCandidates>(_ => { if (!Mdns.HoldEndOfCandidates()) _ice.Tell(new IceAgentProtocol.RemoteGatheringComplete()); });
         MdnsAnswers();

@@ -122,6 +122,9 @@ public static class SessionProtocol
     /// <summary>The TURN server dropped the allocation behind <paramref name="Old"/> and gave a new one, <paramref name="New"/>.</summary>
     internal sealed record RelayedCandidateReplaced(IceCandidate Old, IceCandidate New);
 
+    /// <summary>The allocation behind the relayed candidate <paramref name="Lost"/> is lost (its TURN server died): the candidate leaves the session's ICE agent.</summary>
+    internal sealed record RelayedCandidateLost(IceCandidate Lost);
+
     internal sealed record GatheringProblem(string Reason);
 
     /// <summary>The LocalPeer's answer to <see cref="LocalPeerProtocol.RelayedPathLost"/>: the relay candidates are as good as they get; restart ICE.</summary>

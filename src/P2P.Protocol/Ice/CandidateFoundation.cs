@@ -32,6 +32,17 @@ public static class CandidateFoundation
     }
 
     /// <summary>
+    /// The foundation of a relayed candidate from the TURN server <paramref name="server"/>: as <see cref="Compute"/>, but
+    /// the server's port counts too. Two TURN servers on one IP address (the nodes of a relay fleet on one machine) live
+    /// and die apart: with one foundation, a pair through a dead one would hold the other's pairs Frozen (RFC 8445
+    /// §6.1.2.6) until its check ran out of retransmissions (~20 s), longer than an ICE restart has to find a pair.
+    /// Servers on different IP addresses get different foundations either way.
+    /// </summary>
+    public static string ComputeRelayed(IPAddress relayedAddress, IPEndPoint server, CandidateTransport transport) =>
+        Hash(string.Join('|', CandidateType.Relayed.ToSdp(), IceGrammar.Normalize(relayedAddress).ToString(),
+            IceGrammar.Normalize(server.Address).ToString(), server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), transport.ToSdp()));
+
+    /// <summary>
     /// A foundation for a peer-reflexive remote candidate learned from an incoming check
     /// (RFC 8445 §7.3.1.3 only asks that it differ from the other remote foundations): derived from
     /// its whole transport address, so it cannot equal a foundation made by <see cref="Compute"/>

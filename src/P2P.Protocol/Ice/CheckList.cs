@@ -91,6 +91,26 @@ public sealed class CheckList
     }
 
     /// <summary>
+    /// A local candidate that can no longer send (a relayed one whose allocation is lost: its TURN server died) leaves
+    /// the list: it pairs with no remote candidate from now on, and its pairs fail at once instead of after their checks'
+    /// retransmissions (~20 s, RFC 8445 §14.3), so the Frozen pairs of their foundations can be checked (§6.1.4.2).
+    /// Returns its pairs that were not failed already (none when the candidate is not known).
+    /// </summary>
+    public IReadOnlyList<CandidatePair> RemoveLocal(IceCandidate local)
+    {
+        if (_locals.RemoveAll(l => SameTransportAddress(l, local)) == 0) return [];
+        var failed = new List<CandidatePair>();
+        foreach (var pair in _pairs)
+        {
+            if (pair.State == CandidatePairState.Failed || !SameTransportAddress(pair.Local, local)) continue;
+            pair.State = CandidatePairState.Failed;
+            pair.Valid = false;
+            failed.Add(pair);
+        }
+        return failed;
+    }
+
+    /// <summary>
     /// Adds a remote candidate and pairs it with the known local bases (RFC 8445 §6.1.2.2,
     /// RFC 8838 §10). A candidate already known (same type, address, transport and component) is
     /// ignored. A signalled candidate already learned as peer-reflexive replaces that one (RFC 8445

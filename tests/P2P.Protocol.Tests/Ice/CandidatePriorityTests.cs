@@ -123,6 +123,9 @@ public class CandidatePriorityTests
             CandidateFoundation.Compute(CandidateType.ServerReflexive, baseIp, new IPEndPoint(IPAddress.Parse("198.51.100.2"), 3478), CandidateTransport.Udp),
             CandidateFoundation.Compute(CandidateType.ServerReflexive, baseIp, stun, CandidateTransport.Tcp),
             CandidateFoundation.Compute(CandidateType.Relayed, baseIp, stun, CandidateTransport.Udp),
+            CandidateFoundation.ComputeRelayed(baseIp, stun, CandidateTransport.Udp),
+            // two TURN servers on one IP address (a relay fleet on one machine) fail apart: their candidates do not freeze each other
+            CandidateFoundation.ComputeRelayed(baseIp, new IPEndPoint(stun.Address, 3479), CandidateTransport.Udp),
             CandidateFoundation.ComputePeerReflexiveRemote(new IPEndPoint(baseIp, 1), CandidateTransport.Udp),
             CandidateFoundation.ComputePeerReflexiveRemote(new IPEndPoint(baseIp, 2), CandidateTransport.Udp),
         ];

@@ -47,6 +47,28 @@ public class CheckListTests
     }
 
     [Fact]
+    public void A_removed_local_candidate_fails_its_pairs_pairs_no_more_and_unfreezes_its_foundation()
+    {
+        var list = new CheckList(controlling: true);
+        var first = Relay("198.51.100.1", 40000, "203.0.113.10", 5000) with { Priority = 20 };
+        var second = Relay("198.51.100.1", 41000, "203.0.113.10", 5000) with { Priority = 10 }; // the same foundation
+        list.AddLocals([first, second]);
+        list.AddRemote(Host("192.0.2.9", 6000));
+        var checking = list.NextForOrdinaryCheck()!;
+        Assert.Same(first, checking.Local);
+        checking.State = CandidatePairState.InProgress;
+        Assert.Null(list.NextForOrdinaryCheck()); // the other pair is Frozen behind it
+
+        var failed = Assert.Single(list.RemoveLocal(first));
+        Assert.Same(checking, failed);
+        Assert.Equal(CandidatePairState.Failed, failed.State);
+        Assert.Same(second, list.NextForOrdinaryCheck()!.Local);
+        Assert.All(list.AddRemote(Host("192.0.2.9", 6001)), p => Assert.Same(second, p.Local));
+        Assert.DoesNotContain(first, list.LocalCandidates);
+        Assert.Empty(list.RemoveLocal(first));
+    }
+
+    [Fact]
     public void Server_reflexive_local_is_replaced_by_its_base_and_so_pruned()
     {
         var list = new CheckList(controlling: true);
