@@ -356,16 +356,38 @@ public sealed partial class SctpAssociation
         if (CountError("T3-rtx expired")) return;
         _rto.Backoff();                    // E2
         _cc!.OnRetransmissionTimeout();    // E1
+        MarkAllForRetransmit();            // E3
+        RestartT3();   // E2's backed-off RTO
+        Flush();
+    }
+
+    /// <summary>Everything outstanding is marked for retransmission (RFC 9260 §6.3.3 E3), or abandoned when its policy says so.</summary>
+    private void MarkAllForRetransmit()
+    {
         _rttChunk = null;
         var now = Now;
-        foreach (var c in _outstanding)    // E3: everything outstanding is marked for retransmission
+        foreach (var c in _outstanding)
         {
             if (c.Acked || c.Message.Abandoned || c.MarkedForRetransmit) continue;
             if (c.InFlight) { c.InFlight = false; _flightSize -= c.Length; }
             if (!TryAbandonOnRetransmit(c, now)) { c.MarkedForRetransmit = true; _markedCount++; }
         }
         UpdateAdvancedPeerAckPoint();
-        RestartT3();   // E2's backed-off RTO
+    }
+
+    /// <summary>
+    /// <see cref="SctpProtocol.PathChanged"/>: a new path under the association (ICE selected a pair again after a restart).
+    /// Its RTO starts over (RFC 9260 §6.3.1 C1) and its window too (§7.2.1), and what is outstanding goes now, not when a T3-rtx
+    /// doubled through the outage (§6.3.3 E2) would have fired.
+    /// </summary>
+    private void OnPathChanged()
+    {
+        if (!IsEstablishedOrClosing) return;
+        _rto.Reset();
+        if (_outstanding.Count == 0) return;
+        _cc!.OnRetransmissionTimeout();
+        MarkAllForRetransmit();
+        RestartT3();
         Flush();
     }
 

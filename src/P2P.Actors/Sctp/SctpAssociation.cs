@@ -109,6 +109,7 @@ public sealed partial class SctpAssociation : ReceiveActor, IWithTimers
         Receive<SctpProtocol.SendMessage>(OnSendMessage);
         Receive<SctpProtocol.CloseChannel>(m => OnCloseChannel(m.StreamId));
         Receive<SctpProtocol.Shutdown>(_ => OnShutdownCommand());
+        Receive<SctpProtocol.PathChanged>(_ => OnPathChanged());
         Receive<SctpProtocol.Abort>(m => AbortAssociation(SctpErrorCauseCode.UserInitiatedAbort, m.Reason, $"aborted locally: {m.Reason}"));
         Receive<Supervision.InjectFault>(m => throw new Supervision.InjectedFaultException(m.Reason));
         Receive<SctpProtocol.GetStats>(_ => Sender.Tell(new SctpProtocol.Stats(_state.ToString(), _packetsIn, _packetsOut, _badPackets,

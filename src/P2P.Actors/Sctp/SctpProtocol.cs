@@ -47,6 +47,16 @@ public static class SctpProtocol
     public sealed record Abort(string Reason);
 
     /// <summary>Answered with <see cref="Stats"/>.</summary>
+    /// <summary>
+    /// The path under the association changed: ICE selected a pair again after a restart (its relay died, or consent was
+    /// lost). What is outstanding goes again at once with the initial RTO and a fresh congestion window (RFC 9260 §7.2.1,
+    /// §6.3.1 C1: a new path has no RTT measured), instead of waiting out a T3-rtx doubled through the outage (§6.3.3 E2).
+    /// </summary>
+    public sealed record PathChanged
+    {
+        public static readonly PathChanged Instance = new();
+    }
+
     public sealed record GetStats
     {
         public static readonly GetStats Instance = new();

@@ -300,7 +300,7 @@ public sealed class Session : ReceiveActor, IWithTimers
             if (_channels.Send(m.Data) is { } send) a.Sctp.Tell(send);
         });
         Receive<SessionProtocol.Close>(_ => CloseSecure(a.Secure));
-        Linked(a.Link, a.RemoteFingerprint);
+        Linked(a.Link, a.RemoteFingerprint, a.Sctp);
         Common(a.Link.Connection, a.Secure.Dtls, a.Sctp);
     }
 
@@ -329,10 +329,11 @@ public sealed class Session : ReceiveActor, IWithTimers
 
     /// <summary>Every state with a connection: packets and consent go to it, ICE's selections switch its pair, and a lost consent restarts ICE.</summary>
     /// <param name="dtlsFingerprint">The peer's verified fingerprint once DTLS is up; a secure session tells its owner Connected only then.</param>
-    private void Linked(Link link, string? dtlsFingerprint)
+    /// <param name="sctp">The association of a session that has one: a restart's new selection tells it the path changed.</param>
+    private void Linked(Link link, string? dtlsFingerprint, IActorRef? sctp = null)
     {
         Receive<SessionProtocol.SetRemoteDescription>(OnRemoteDescription);
-        Receive<IceAgentProtocol.Connected>(m => OnSelected(link, m.Pair, dtlsFingerprint));
+        Receive<IceAgentProtocol.Connected>(m => OnSelected(link, m.Pair, dtlsFingerprint, sctp));
         // up from the connection of a plain session
         Receive<DatagramProtocol.Received>(_ => Sender.Equals(link.Connection), m => _owner.Tell(new SessionProtocol.DataReceived(_sessionId, m.Datagram)));
         // packets from the LocalPeer: STUN to the agent, the rest to the connection
@@ -712,8 +713,10 @@ public sealed class Session : ReceiveActor, IWithTimers
     }
 
     /// <summary>ICE selected <paramref name="pair"/> (first, or again after a restart or a better nomination): the connection runs on it from now.</summary>
-    private void OnSelected(Link link, SelectedPair pair, string? dtlsFingerprint)
+    private void OnSelected(Link link, SelectedPair pair, string? dtlsFingerprint, IActorRef? sctp = null)
     {
+        // after an ICE restart (consent lost, a relay gone) the association's timers were backing off on a dead path
+        if (_restarting) sctp?.Tell(SctpProtocol.PathChanged.Instance);
         link.Selected = pair;
         _selectedRelay = pair.Local.Type == CandidateType.Relayed ? pair.Local : null;
         _restarting = false;

@@ -60,6 +60,15 @@ public sealed class RtoCalculator
         Rto = Clamp(TimeSpan.FromTicks(srtt + 4 * rttvar));
     }
 
+    /// <summary>A new path (RFC 9260 §6.3.1 C1): no measurement yet, RTO = RTO.Initial.</summary>
+    public void Reset()
+    {
+        HasMeasurement = false;
+        SmoothedRtt = TimeSpan.Zero;
+        RttVariation = TimeSpan.Zero;
+        Rto = Initial;
+    }
+
     /// <summary>T3-rtx expired: RTO = min(2·RTO, RTO.Max) (RFC 9260 §6.3.3 E2).</summary>
     public void Backoff() => Rto = Clamp(Rto * 2);
 

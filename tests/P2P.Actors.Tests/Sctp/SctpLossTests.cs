@@ -173,4 +173,29 @@ public sealed class SctpLossTests(ITestOutputHelper output)
         Pump(() => server.Of<SctpProtocol.MessageReceived>().Count() == 2, rto * 3, TimeSpan.FromMilliseconds(10), "the retransmission");
         Assert.Equal(1, StatsOf(client).T3Expirations);
     }
+
+    /// <summary>
+    /// A path that was dead long enough for T3-rtx to double to 8 s (1 + 2 + 4 s of expiries), then a new one (ICE selected a
+    /// pair again after a restart): told <see cref="SctpProtocol.PathChanged"/>, the association sends what is outstanding
+    /// at once with the initial RTO, instead of when the doubled timer fires. Before PathChanged existed the message came 8 s
+    /// of virtual time later.
+    /// </summary>
+    [Fact]
+    public void A_new_path_after_an_outage_carries_what_is_outstanding_at_once_not_when_the_backed_off_timer_fires()
+    {
+        var (client, server, pipe) = Start(seed: 4, new SctpPipe.Impair(0));
+        ushort stream = OpenChannel(client, server, new SctpProtocol.OpenChannel("outage"));
+        var initialRto = StatsOf(client).Rto;
+        pipe.Tell(new SctpPipe.Impair(Loss: 1.0));
+        long dataOut = StatsOf(client).DataChunksOut;
+        client.Tell(new SctpProtocol.SendMessage(stream, Numbered(1, 8), Binary: true));
+        AwaitCondition(() => StatsOf(client).DataChunksOut > dataOut, TimeSpan.FromSeconds(15));
+        Pump(() => StatsOf(client).T3Expirations >= 3, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50), "three T3-rtx expiries");
+        Assert.True(StatsOf(client).Rto >= initialRto * 8, $"RTO {StatsOf(client).Rto} after three expiries");
+        Assert.Empty(server.Of<SctpProtocol.MessageReceived>());
+
+        pipe.Tell(new SctpPipe.Impair(0));
+        client.Tell(SctpProtocol.PathChanged.Instance);
+        Pump(() => server.Of<SctpProtocol.MessageReceived>().Count() == 1, initialRto, TimeSpan.FromMilliseconds(10), "the message on the new path");
+    }
 }
